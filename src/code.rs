@@ -1,0 +1,155 @@
+//! The contract between the code generator and its two backends.
+//!
+//! `x64.rs` fills a [`CompiledCode`]; `jit.rs` runs it in memory and
+//! `object.rs` writes it into an ELF object. This module knows neither dynasm
+//! nor the object crate: what crosses it is plain bytes, position independent,
+//! so the JIT and the object file hold the same code.
+//!
+//! It also mirrors the runtime interface of `runtime-c/bfrt.h` (the table of
+//! function pointers generated code calls through). A test checks that the
+//! two agree.
+
+/// Machine code for one program: position-independent bytes plus where to
+/// enter them. The entry has the signature of [`EntryFn`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompiledCode {
+    pub bytes: Vec<u8>,
+    /// Offset of the entry point within `bytes`.
+    pub entry: usize,
+}
+
+/// What a run of generated code ended with (`enum bf_status` in bfrt.h).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Status {
+    Ok = 0,
+    TapeUnderflow = 1,
+    TapeOverflow = 2,
+    WriteError = 3,
+    ReadError = 4,
+    BrokenPipe = 5,
+}
+
+impl Status {
+    pub fn from_raw(raw: i32) -> Option<Status> {
+        Some(match raw {
+            0 => Status::Ok,
+            1 => Status::TapeUnderflow,
+            2 => Status::TapeOverflow,
+            3 => Status::WriteError,
+            4 => Status::ReadError,
+            5 => Status::BrokenPipe,
+            _ => return None,
+        })
+    }
+}
+
+/// `bf_runtime.read` results other than a byte.
+pub const READ_EOF: i32 = -1;
+pub const READ_FAILED: i32 = -2;
+
+/// Bytes of inaccessible memory on each side of a guarded tape
+/// (`BF_GUARD_BYTES`). An access within this distance of the tape faults.
+pub const GUARD_BYTES: usize = 1 << 28;
+
+/// Tape sizes that are a multiple of this are protected by guard pages;
+/// others are checked explicitly by the generated code (`BF_TAPE_ALIGN`).
+pub const TAPE_ALIGN: usize = 4096;
+
+/// `bf_write_fn`: writes `len` bytes, returns a [`Status`] as i32.
+pub type WriteFn = unsafe extern "C" fn(rt: *mut Runtime, buf: *const u8, len: usize) -> i32;
+/// `bf_read_fn`: returns a byte, [`READ_EOF`] or [`READ_FAILED`].
+pub type ReadFn = unsafe extern "C" fn(rt: *mut Runtime) -> i32;
+/// `bf_entry_fn`: the signature of every compiled program.
+pub type EntryFn = unsafe extern "sysv64" fn(tape: *mut u8, rt: *mut Runtime) -> i32;
+
+/// `struct bf_runtime`: the table generated code reaches the host through.
+#[repr(C)]
+#[derive(Debug)]
+pub struct Runtime {
+    pub out_buf: *mut u8,
+    pub out_end: *mut u8,
+    pub write: WriteFn,
+    pub read: ReadFn,
+    pub tape_start: *mut u8,
+    pub tape_end: *mut u8,
+    pub code_start: *const u8,
+    pub code_end: *const u8,
+    pub fault_resume: *const u8,
+    pub host: *mut core::ffi::c_void,
+}
+
+/// Byte offsets of the [`Runtime`] fields, as generated code addresses them.
+pub mod rt_offset {
+    pub const OUT_BUF: i32 = 0;
+    pub const OUT_END: i32 = 8;
+    pub const WRITE: i32 = 16;
+    pub const READ: i32 = 24;
+    pub const TAPE_START: i32 = 32;
+    pub const TAPE_END: i32 = 40;
+    pub const CODE_START: i32 = 48;
+    pub const CODE_END: i32 = 56;
+    pub const FAULT_RESUME: i32 = 64;
+}
+
+/// The C header that declares this interface, embedded so that tests (and
+/// the linker) use the very text that ships.
+pub const BFRT_H: &str = include_str!("../runtime-c/bfrt.h");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::offset_of;
+
+    /// Finds the `/* NN: ... */` offset comment of a field in bfrt.h.
+    fn header_offset(field: &str) -> i32 {
+        let line = BFRT_H
+            .lines()
+            .find(|l| l.contains(&format!("*{field};")) || l.contains(&format!(" {field};")))
+            .unwrap_or_else(|| panic!("field {field} not in bfrt.h"));
+        let comment = line.split("/*").nth(1).expect("offset comment");
+        comment.split(':').next().unwrap().trim().parse().unwrap()
+    }
+
+    #[test]
+    fn runtime_layout_matches_bfrt_h() {
+        let fields = [
+            ("out_buf", offset_of!(Runtime, out_buf), rt_offset::OUT_BUF),
+            ("out_end", offset_of!(Runtime, out_end), rt_offset::OUT_END),
+            ("write", offset_of!(Runtime, write), rt_offset::WRITE),
+            ("read", offset_of!(Runtime, read), rt_offset::READ),
+            ("tape_start", offset_of!(Runtime, tape_start), rt_offset::TAPE_START),
+            ("tape_end", offset_of!(Runtime, tape_end), rt_offset::TAPE_END),
+            ("code_start", offset_of!(Runtime, code_start), rt_offset::CODE_START),
+            ("code_end", offset_of!(Runtime, code_end), rt_offset::CODE_END),
+            ("fault_resume", offset_of!(Runtime, fault_resume), rt_offset::FAULT_RESUME),
+        ];
+        for (name, rust, used) in fields {
+            assert_eq!(rust as i32, used, "{name}: Rust layout vs rt_offset");
+            assert_eq!(header_offset(name), used, "{name}: bfrt.h vs rt_offset");
+        }
+        assert_eq!(std::mem::size_of::<Runtime>(), 80);
+    }
+
+    #[test]
+    fn constants_match_bfrt_h() {
+        assert!(BFRT_H.contains("#define BF_GUARD_BYTES ((size_t)1 << 28)"));
+        assert_eq!(GUARD_BYTES, 1 << 28);
+        assert!(BFRT_H.contains("#define BF_TAPE_ALIGN 4096"));
+        assert!(BFRT_H.contains("#define BF_READ_EOF (-1)"));
+        assert!(BFRT_H.contains("#define BF_READ_FAILED (-2)"));
+        for (name, status) in [
+            ("BF_OK", Status::Ok),
+            ("BF_TAPE_UNDERFLOW", Status::TapeUnderflow),
+            ("BF_TAPE_OVERFLOW", Status::TapeOverflow),
+            ("BF_WRITE_ERROR", Status::WriteError),
+            ("BF_READ_ERROR", Status::ReadError),
+            ("BF_BROKEN_PIPE", Status::BrokenPipe),
+        ] {
+            assert!(
+                BFRT_H.contains(&format!("{name} = {},", status as i32)),
+                "{name} differs in bfrt.h"
+            );
+        }
+    }
+}

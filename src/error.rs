@@ -1,0 +1,159 @@
+//! Error types of the whole pipeline, with their rendering.
+//!
+//! Every stage returns these values; only `main.rs` prints them and picks an
+//! exit code. Source errors carry the position of the offending byte and the
+//! source line, so they render like a compiler's: message, location, snippet.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// A position in a source file: 1-based line and column, counted in bytes;
+/// only LF ends a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pos {
+    pub line: usize,
+    pub col: usize,
+}
+
+impl Pos {
+    /// Position of byte `offset` in `source`.
+    pub fn of_offset(source: &[u8], offset: usize) -> Pos {
+        let before = &source[..offset];
+        let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        Pos { line, col: offset - line_start + 1 }
+    }
+}
+
+/// A source line shown under an error, with the column to mark.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snippet {
+    /// The line, lossily decoded; control bytes and tabs shown as spaces so
+    /// the marker lines up (one column per byte).
+    pub text: String,
+    pub col: usize,
+}
+
+impl Snippet {
+    pub fn at(source: &[u8], offset: usize) -> Snippet {
+        let start = source[..offset].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let end = source[offset..].iter().position(|&b| b == b'\n').map_or(source.len(), |i| offset + i);
+        // Long lines are cut around the marker so the snippet stays readable.
+        const WIDTH: usize = 100;
+        let from = if offset - start > WIDTH / 2 { offset - WIDTH / 2 } else { start };
+        let to = end.min(from + WIDTH);
+        let text: String = source[from..to]
+            .iter()
+            .map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { ' ' })
+            .collect();
+        Snippet { text, col: offset - from + 1 }
+    }
+}
+
+/// Everything that can go wrong while compiling or running a program.
+#[derive(Debug)]
+pub enum Error {
+    /// A `[` with no `]`, or a `]` with no `[`.
+    Unmatched { bracket: char, file: String, pos: Pos, snippet: Snippet },
+    /// The program could not be read.
+    ReadSource { path: PathBuf, source: io::Error },
+    /// The source is too large for the compiler's offsets.
+    SourceTooLarge { file: String, len: usize },
+    /// Writing an output file (object, executable) failed.
+    WriteOutput { path: PathBuf, source: io::Error },
+    /// `-o` names the program's own source file.
+    OutputIsInput { path: PathBuf },
+    /// The C compiler could not be started.
+    NoCompiler { cc: String, source: io::Error },
+    /// The C compiler or linker failed.
+    LinkFailed { cc: String, stderr: String },
+    /// The code generator cannot run on this machine.
+    UnsupportedHost,
+    /// Executable memory for the JIT could not be set up.
+    Jit { what: &'static str, source: io::Error },
+    /// A bad combination of options that clap cannot express.
+    Usage(String),
+    /// A panic inside the compiler or a runtime callback, caught at a
+    /// boundary.
+    Internal(String),
+}
+
+impl Error {
+    /// Errors the user fixes in the source or the command line, as opposed to
+    /// the environment.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Error::Usage(_) | Error::OutputIsInput { .. })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Unmatched { bracket, file, pos, snippet } => {
+                writeln!(f, "unmatched '{bracket}' at {file}:{}:{}", pos.line, pos.col)?;
+                let gutter = pos.line.to_string().len();
+                writeln!(f, "{:gutter$} |", "")?;
+                writeln!(f, "{} | {}", pos.line, snippet.text)?;
+                let why = if *bracket == '[' { "this loop is never closed" } else { "no loop to close here" };
+                write!(f, "{:gutter$} | {:>col$} {why}", "", "^", col = snippet.col)
+            }
+            Error::ReadSource { path, source } => write!(f, "cannot read {}: {}", path.display(), plain(source)),
+            Error::SourceTooLarge { file, len } => {
+                write!(f, "{file}: program of {len} bytes is too large (at most 2 GiB)")
+            }
+            Error::WriteOutput { path, source } => {
+                write!(f, "cannot write {}: {}", path.display(), plain(source))
+            }
+            Error::OutputIsInput { path } => {
+                write!(f, "refusing to overwrite the source file {} with the output", path.display())
+            }
+            Error::NoCompiler { cc, source } => write!(
+                f,
+                "cannot run the C compiler '{cc}' to link the executable: {} \
+                 (install a C compiler, set CC, or run the program with --jit)",
+                plain(source)
+            ),
+            Error::LinkFailed { cc, stderr } => write!(f, "linking with '{cc}' failed:\n{}", stderr.trim_end()),
+            Error::UnsupportedHost => write!(f, "the JIT and native code need an x86-64 Linux host; use --interp"),
+            Error::Jit { what, source } => write!(f, "JIT: cannot {what}: {source}"),
+            Error::Usage(msg) => write!(f, "{msg}"),
+            Error::Internal(msg) => write!(f, "internal compiler error: {msg}"),
+        }
+    }
+}
+
+/// io::Error's message without the "(os error N)" suffix.
+fn plain(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_bytes_and_only_lf() {
+        let src = b"ab\r\ncd\n\xffx[";
+        assert_eq!(Pos::of_offset(src, 0), Pos { line: 1, col: 1 });
+        assert_eq!(Pos::of_offset(src, 4), Pos { line: 2, col: 1 });
+        assert_eq!(Pos::of_offset(src, 9), Pos { line: 3, col: 3 });
+    }
+
+    #[test]
+    fn snippet_marks_the_column_on_long_lines() {
+        let mut src = vec![b'+'; 500];
+        src[300] = b'[';
+        let s = Snippet::at(&src, 300);
+        assert_eq!(s.text.as_bytes()[s.col - 1], b'[');
+        assert!(s.text.len() <= 100);
+    }
+}

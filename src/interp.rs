@@ -1,0 +1,236 @@
+//! The reference interpreter over the IR: the oracle the tests hold the
+//! compiled code to, and the way to run programs where there is no x86-64.
+//!
+//! It is written for obviousness, not speed: every access is bounds checked
+//! and every operation does what `ir::Op` documents, nothing more.
+
+use std::io::{self, Read, Write};
+
+use crate::code::Status;
+use crate::ir::{EofMode, Op, Program};
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Finished(Status),
+    /// The step budget ran out first (for fuzzing: the program may not end).
+    OutOfSteps,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    pub tape_cells: usize,
+    pub eof: EofMode,
+    /// At most this many instructions are executed.
+    pub max_steps: Option<u64>,
+}
+
+/// Runs `program`, reading `input` and writing `output` (buffered: the
+/// buffer is flushed before every read and at the end, as compiled code
+/// does).
+pub fn run(program: &Program, config: &Config, input: &mut dyn Read, output: &mut dyn Write) -> Outcome {
+    let mut out = Output { buf: Vec::with_capacity(OUT_BUF), sink: output };
+    let outcome = Machine::new(program, config).run(input, &mut out);
+    match (outcome, out.flush()) {
+        (Outcome::Finished(Status::Ok), Err(status)) => Outcome::Finished(status),
+        (outcome, _) => outcome,
+    }
+}
+
+const OUT_BUF: usize = 1 << 16;
+
+struct Output<'a> {
+    buf: Vec<u8>,
+    sink: &'a mut dyn Write,
+}
+
+impl Output<'_> {
+    fn flush(&mut self) -> Result<(), Status> {
+        if !self.buf.is_empty() {
+            let result = self.sink.write_all(&self.buf).and_then(|_| self.sink.flush());
+            self.buf.clear();
+            result.map_err(|e| match e.kind() {
+                io::ErrorKind::BrokenPipe => Status::BrokenPipe,
+                _ => Status::WriteError,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, bytes: &[u8]) -> Result<(), Status> {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= OUT_BUF {
+            self.flush()?;
+        }
+        Ok(())
+    }
+}
+
+struct Machine<'p> {
+    program: &'p Program,
+    partner: Vec<usize>,
+    tape: Vec<u8>,
+    ptr: i64,
+    eof: EofMode,
+    steps_left: u64,
+}
+
+impl<'p> Machine<'p> {
+    fn new(program: &'p Program, config: &Config) -> Self {
+        Machine {
+            program,
+            partner: program.block_partners(),
+            tape: vec![0; config.tape_cells],
+            ptr: 0,
+            eof: config.eof,
+            steps_left: config.max_steps.unwrap_or(u64::MAX),
+        }
+    }
+
+    fn index(&self, off: i32) -> Result<usize, Status> {
+        let at = self.ptr + off as i64;
+        if at < 0 {
+            Err(Status::TapeUnderflow)
+        } else if at as u64 >= self.tape.len() as u64 {
+            Err(Status::TapeOverflow)
+        } else {
+            Ok(at as usize)
+        }
+    }
+
+    fn get(&self, off: i32) -> Result<u8, Status> {
+        Ok(self.tape[self.index(off)?])
+    }
+
+    fn cell(&mut self, off: i32) -> Result<&mut u8, Status> {
+        let i = self.index(off)?;
+        Ok(&mut self.tape[i])
+    }
+
+    fn run(&mut self, input: &mut dyn Read, out: &mut Output) -> Outcome {
+        match self.execute(input, out) {
+            Ok(true) => Outcome::Finished(Status::Ok),
+            Ok(false) => Outcome::OutOfSteps,
+            Err(status) => Outcome::Finished(status),
+        }
+    }
+
+    /// Ok(false) when the step budget ran out.
+    fn execute(&mut self, input: &mut dyn Read, out: &mut Output) -> Result<bool, Status> {
+        let insts = &self.program.insts;
+        let mut pc = 0;
+        while pc < insts.len() {
+            if self.steps_left == 0 {
+                return Ok(false);
+            }
+            self.steps_left -= 1;
+            match insts[pc].op {
+                Op::Add { off, val } => {
+                    let c = self.cell(off)?;
+                    *c = c.wrapping_add(val);
+                }
+                Op::Set { off, val } => *self.cell(off)? = val,
+                Op::AddMul { off, src, factor } => {
+                    let v = self.get(src)?.wrapping_mul(factor);
+                    let c = self.cell(off)?;
+                    *c = c.wrapping_add(v);
+                }
+                Op::Move(d) => self.ptr += d as i64,
+                Op::Out { off } => {
+                    let v = self.get(off)?;
+                    out.push(&[v])?;
+                }
+                Op::In { off } => {
+                    out.flush()?;
+                    let mut byte = [0u8];
+                    let got = loop {
+                        match input.read(&mut byte) {
+                            Ok(n) => break n,
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                            Err(_) => return Err(Status::ReadError),
+                        }
+                    };
+                    let eof = self.eof;
+                    let c = self.cell(off)?;
+                    match (got, eof) {
+                        (1, _) => *c = byte[0],
+                        (_, EofMode::Unchanged) => {}
+                        (_, EofMode::Zero) => *c = 0,
+                        (_, EofMode::MinusOne) => *c = 255,
+                    }
+                }
+                Op::Loop | Op::If => {
+                    if self.get(0)? == 0 {
+                        pc = self.partner[pc];
+                    }
+                }
+                Op::EndLoop => {
+                    if self.get(0)? != 0 {
+                        pc = self.partner[pc];
+                    }
+                }
+                Op::EndIf => {}
+                Op::Scan { stride } => {
+                    while self.get(0)? != 0 {
+                        if self.steps_left == 0 {
+                            return Ok(false);
+                        }
+                        self.steps_left -= 1;
+                        self.ptr += stride as i64;
+                    }
+                }
+                Op::Print { start, len } => {
+                    out.push(&self.program.data[start as usize..(start + len) as usize])?;
+                }
+            }
+            pc += 1;
+        }
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse;
+
+    fn run_src(src: &[u8], input: &[u8], eof: EofMode, cells: usize) -> (Outcome, Vec<u8>) {
+        let p = parse("t.b", src).unwrap();
+        let mut out = Vec::new();
+        let cfg = Config { tape_cells: cells, eof, max_steps: Some(10_000_000) };
+        let outcome = run(&p, &cfg, &mut &input[..], &mut out);
+        (outcome, out)
+    }
+
+    #[test]
+    fn hello() {
+        let src = b"++++++++[>++++++++<-]>+.+.";
+        assert_eq!(run_src(src, b"", EofMode::Unchanged, 16), (Outcome::Finished(Status::Ok), b"AB".to_vec()));
+    }
+
+    #[test]
+    fn cells_wrap() {
+        let (_, out) = run_src(b"-.+.", b"", EofMode::Unchanged, 1);
+        assert_eq!(out, vec![255, 0]);
+    }
+
+    #[test]
+    fn eof_modes() {
+        let src = b"+,.,.";
+        assert_eq!(run_src(src, b"a", EofMode::Unchanged, 1).1, b"aa");
+        assert_eq!(run_src(src, b"a", EofMode::Zero, 1).1, b"a\0");
+        assert_eq!(run_src(src, b"a", EofMode::MinusOne, 1).1, b"a\xff");
+    }
+
+    #[test]
+    fn touching_outside_the_tape_is_an_error_moving_is_not() {
+        assert_eq!(run_src(b"+.<+", b"", EofMode::Unchanged, 4), (Outcome::Finished(Status::TapeUnderflow), vec![1]));
+        assert_eq!(run_src(b">>>>+", b"", EofMode::Unchanged, 4).0, Outcome::Finished(Status::TapeOverflow));
+        assert_eq!(run_src(b"<<>>+", b"", EofMode::Unchanged, 4).0, Outcome::Finished(Status::Ok));
+    }
+
+    #[test]
+    fn step_budget_stops_endless_loops() {
+        assert_eq!(run_src(b"+[]", b"", EofMode::Unchanged, 1).0, Outcome::OutOfSteps);
+    }
+}
