@@ -91,7 +91,10 @@ typedef int32_t (*bf_entry_fn)(uint8_t *tape, bf_runtime *rt);
 
 /* Runs a compiled program on a fresh zeroed tape of `cells` cells with
  * guard pages around it, stdin as input and stdout as output. Tape faults
- * are caught, output written before them is flushed. Returns a bf_status. */
+ * are caught, output written before them is flushed. Returns a bf_status.
+ * If the tape cannot be allocated (or `cells` is 0) it prints a message on
+ * stderr and exits with BF_EXIT_IO. Not reentrant, not thread safe: the
+ * fault handler and the I/O buffers are process-wide. */
 int bfrt_run(bf_entry_fn entry, size_t cells);
 
 /* Prints a message for a failed status on stderr (nothing for BF_OK or

@@ -124,7 +124,7 @@ impl fmt::Display for Error {
 }
 
 /// io::Error's message without the "(os error N)" suffix.
-fn plain(e: &io::Error) -> String {
+pub fn plain(e: &io::Error) -> String {
     let s = e.to_string();
     match s.find(" (os error") {
         Some(i) => s[..i].to_string(),

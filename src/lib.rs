@@ -1,12 +1,55 @@
 //! bfc as a library: the compile pipeline, stage by stage.
 //!
+//! ```text
 //! source --parse--> ir::Program --opt--> ir::Program --x64--> code::CompiledCode
-//!   --> jit (run in memory) | object (ELF .o) --> link (executable)
+//!        --> jit (run in memory) | object (ELF .o) --link--> executable
+//! ```
 //!
-//! Data flows one way down this list; a stage never reaches back.
+//! Data flows one way down this list; a stage never reaches back. The
+//! interpreter runs the same IR and is the oracle the tests hold the
+//! compiled code to.
 
 pub mod code;
 pub mod error;
 pub mod interp;
 pub mod ir;
+pub mod jit;
+pub mod link;
+pub mod object;
+pub mod opt;
 pub mod parse;
+pub mod x64;
+
+pub use error::{Error, Result};
+
+/// Default number of cells of the tape.
+pub const DEFAULT_TAPE_CELLS: usize = 65536;
+
+/// Largest accepted tape: the tape is mapped lazily, so only the cells a
+/// program touches cost memory, but the address space is finite.
+pub const MAX_TAPE_CELLS: usize = 1 << 40;
+
+/// What the program is compiled for.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub level: opt::Level,
+    pub tape_cells: usize,
+    pub eof: ir::EofMode,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { level: opt::Level::O2, tape_cells: DEFAULT_TAPE_CELLS, eof: ir::EofMode::Unchanged }
+    }
+}
+
+/// Parses and optimises a program; `file` names it in errors.
+pub fn front_end(file: &str, source: &[u8], options: &Options) -> Result<ir::Program> {
+    let program = parse::parse(file, source)?;
+    Ok(opt::optimise(program, options.level))
+}
+
+/// Generates machine code for an optimised program.
+pub fn back_end(program: &ir::Program, options: &Options) -> code::CompiledCode {
+    x64::compile(program, x64::Target::new(options.eof, options.tape_cells))
+}

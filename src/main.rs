@@ -1,1 +1,299 @@
-fn main(){}
+//! The `bfc` command: command line -> validated options -> run.
+//!
+//! This is the only place that prints errors and picks exit codes:
+//!
+//! | code | meaning                                                        |
+//! |------|----------------------------------------------------------------|
+//! | 0    | success (also: stdout closed early by its reader)              |
+//! | 1    | compile error: bad source, unreadable input, failed output/link |
+//! | 2    | usage error: bad option or combination                          |
+//! | 3    | runtime: tape underflow or overflow                            |
+//! | 4    | runtime: I/O error (stdout full, stdin unreadable)             |
+//! | 101  | internal compiler error (a bug)                                 |
+
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+
+use bfc::code::Status;
+use bfc::error::Error;
+use bfc::interp;
+use bfc::ir::EofMode;
+use bfc::jit::LoadedCode;
+use bfc::link::{self, ExeOptions};
+use bfc::object;
+use bfc::opt::Level;
+use bfc::{Options, DEFAULT_TAPE_CELLS, MAX_TAPE_CELLS};
+
+const EXIT_COMPILE: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_TAPE: u8 = 3;
+const EXIT_IO: u8 = 4;
+const EXIT_INTERNAL: u8 = 101;
+
+const EXAMPLES: &str = "\
+Examples:
+  bfc --jit hello.b              compile in memory and run now
+  bfc hello.b                    build the executable ./hello
+  bfc -O2 -o /usr/local/bin/hi hello.b
+  bfc -c prog.b -o prog.o --symbol prog_main
+                                 an object for C: int32_t prog_main(uint8_t*, bf_runtime*)
+  bfc --emit ir prog.b           show the optimised IR
+  echo '+[,.]' | bfc --jit -     the program from stdin
+
+Exit codes: 0 ok, 1 compile error, 2 usage error, 3 tape underflow/overflow
+at run time, 4 I/O error at run time.";
+
+#[derive(Parser, Debug)]
+#[command(name = "bfc", version, about = "An optimising Brainfuck compiler for x86-64", after_help = EXAMPLES)]
+struct Cli {
+    /// The program ('-' reads it from stdin).
+    file: String,
+    /// Compile in memory and run now.
+    #[arg(long, conflicts_with_all = ["interp", "compile_only", "output"])]
+    jit: bool,
+    /// Run with the reference interpreter.
+    #[arg(long, conflicts_with_all = ["compile_only", "output"])]
+    interp: bool,
+    /// Output file (default: the source's name without extension, or NAME.o with -c).
+    #[arg(short = 'o', value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// Stop at an ELF object file.
+    #[arg(short = 'c')]
+    compile_only: bool,
+    /// Optimisation level.
+    #[arg(short = 'O', value_name = "LEVEL", default_value = "2", value_parser = ["0", "1", "2"])]
+    opt: String,
+    /// Number of cells of the tape.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TAPE_CELLS, value_parser = parse_tape_size)]
+    tape_size: usize,
+    /// What ',' stores at end of input.
+    #[arg(long, value_enum, default_value_t = EofArg::Unchanged)]
+    eof: EofArg,
+    /// Name of the entry function in the object (a C identifier).
+    #[arg(long, value_name = "NAME", default_value = object::DEFAULT_SYMBOL)]
+    symbol: String,
+    /// Print an intermediate form instead of running or building.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    emit: Option<Emit>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum EofArg {
+    Unchanged,
+    Zero,
+    MinusOne,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Emit {
+    /// The optimised IR, one instruction a line.
+    Ir,
+}
+
+fn parse_tape_size(s: &str) -> Result<usize, String> {
+    let n: u64 = s.trim().parse().map_err(|_| format!("'{s}' is not a number of cells"))?;
+    if n == 0 || n > MAX_TAPE_CELLS as u64 {
+        return Err(format!("the tape needs between 1 and {MAX_TAPE_CELLS} cells"));
+    }
+    Ok(n as usize)
+}
+
+/// What to do with the compiled program.
+#[derive(Debug)]
+enum Action {
+    Jit,
+    Interp,
+    EmitIr,
+    Object(PathBuf),
+    Executable(PathBuf),
+}
+
+/// The validated command line.
+#[derive(Debug)]
+struct Invocation {
+    input: Input,
+    action: Action,
+    options: Options,
+    symbol: String,
+}
+
+#[derive(Debug)]
+enum Input {
+    Stdin,
+    File(PathBuf),
+}
+
+impl Input {
+    fn name(&self) -> String {
+        match self {
+            Input::Stdin => "<stdin>".to_string(),
+            Input::File(p) => p.display().to_string(),
+        }
+    }
+
+    fn read(&self) -> bfc::Result<Vec<u8>> {
+        match self {
+            Input::Stdin => {
+                let mut v = Vec::new();
+                io::stdin().lock().read_to_end(&mut v).map_err(|source| Error::ReadSource { path: "<stdin>".into(), source })?;
+                Ok(v)
+            }
+            Input::File(p) => {
+                std::fs::read(p).map_err(|source| Error::ReadSource { path: p.clone(), source })
+            }
+        }
+    }
+}
+
+impl Invocation {
+    fn from_cli(cli: Cli) -> bfc::Result<Invocation> {
+        let input = if cli.file == "-" { Input::Stdin } else { Input::File(PathBuf::from(&cli.file)) };
+        if !object::is_valid_symbol(&cli.symbol) {
+            return Err(Error::Usage(format!("--symbol '{}' is not a C identifier", cli.symbol)));
+        }
+        let default_output = |ext: Option<&str>| -> bfc::Result<PathBuf> {
+            match &input {
+                Input::Stdin => Err(Error::Usage("a program read from stdin needs -o PATH (or --jit)".into())),
+                Input::File(p) => {
+                    let stem = p.file_stem().filter(|s| !s.is_empty()).ok_or_else(|| {
+                        Error::Usage(format!("cannot name the output after '{}': give -o PATH", p.display()))
+                    })?;
+                    let mut out = PathBuf::from(stem);
+                    if let Some(ext) = ext {
+                        out.set_extension(ext);
+                    }
+                    Ok(out)
+                }
+            }
+        };
+        let action = if cli.emit.is_some() {
+            Action::EmitIr
+        } else if cli.jit {
+            Action::Jit
+        } else if cli.interp {
+            Action::Interp
+        } else if cli.compile_only {
+            Action::Object(match cli.output { Some(p) => p, None => default_output(Some("o"))? })
+        } else {
+            Action::Executable(match cli.output { Some(p) => p, None => default_output(None)? })
+        };
+        if let (Action::Object(out) | Action::Executable(out), Input::File(src)) = (&action, &input) {
+            if same_file(out, src) {
+                return Err(Error::OutputIsInput { path: out.clone() });
+            }
+        }
+        let level = match cli.opt.as_str() {
+            "0" => Level::O0,
+            "1" => Level::O1,
+            _ => Level::O2,
+        };
+        let eof = match cli.eof {
+            EofArg::Unchanged => EofMode::Unchanged,
+            EofArg::Zero => EofMode::Zero,
+            EofArg::MinusOne => EofMode::MinusOne,
+        };
+        let options = Options { level, tape_cells: cli.tape_size, eof };
+        Ok(Invocation { input, action, options, symbol: cli.symbol })
+    }
+}
+
+/// Do two paths name the same file (the second one exists)?
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+/// How a run of the program ended, for the exit code and message.
+struct RunEnd {
+    status: Status,
+    io_error: Option<io::Error>,
+}
+
+fn run(inv: Invocation) -> bfc::Result<Option<RunEnd>> {
+    let source = inv.input.read()?;
+    let name = inv.input.name();
+    let program = bfc::front_end(&name, &source, &inv.options)?;
+    match inv.action {
+        Action::EmitIr => {
+            let text = program.display(&source);
+            let mut out = io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Ok(()) => Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(None),
+                Err(source) => Err(Error::WriteOutput { path: "<stdout>".into(), source }),
+            }
+        }
+        Action::Interp => {
+            let config = interp::Config { tape_cells: inv.options.tape_cells, eof: inv.options.eof, max_steps: None };
+            let stdout = io::stdout();
+            let mut out = stdout.lock();
+            let outcome = interp::run(&program, &config, &mut io::stdin().lock(), &mut out);
+            let status = match outcome {
+                interp::Outcome::Finished(status) => status,
+                interp::Outcome::OutOfSteps => unreachable!("no step limit"),
+            };
+            Ok(Some(RunEnd { status, io_error: None }))
+        }
+        Action::Jit => {
+            let code = bfc::back_end(&program, &inv.options);
+            let loaded = LoadedCode::load(&code).map_err(|source| Error::Jit { what: "map executable memory", source })?;
+            let exit = loaded.run(inv.options.tape_cells).map_err(|source| Error::Jit { what: "run the program", source })?;
+            Ok(Some(RunEnd { status: exit.status, io_error: exit.io_error }))
+        }
+        Action::Object(path) => {
+            let code = bfc::back_end(&program, &inv.options);
+            link::write_atomically(&path, &object::write_object(&code, &inv.symbol))?;
+            Ok(None)
+        }
+        Action::Executable(path) => {
+            let code = bfc::back_end(&program, &inv.options);
+            let obj = object::write_object(&code, &inv.symbol);
+            let exe = ExeOptions { symbol: inv.symbol.clone(), tape_cells: inv.options.tape_cells };
+            link::link_executable(&obj, &exe, &path)?;
+            Ok(None)
+        }
+    }
+}
+
+fn status_exit(end: RunEnd) -> u8 {
+    let detail = |what: &str| match &end.io_error {
+        Some(e) => format!("{what}: {}", bfc::error::plain(e)),
+        None => what.to_string(),
+    };
+    let (code, message) = match end.status {
+        Status::Ok | Status::BrokenPipe => return 0,
+        Status::TapeUnderflow => (EXIT_TAPE, "tape underflow: a cell left of cell 0 was touched".to_string()),
+        Status::TapeOverflow => (EXIT_TAPE, "tape overflow: a cell past the end of the tape was touched".to_string()),
+        Status::WriteError => (EXIT_IO, detail("write error")),
+        Status::ReadError => (EXIT_IO, detail("read error")),
+    };
+    eprintln!("error: {message}");
+    code
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+        }
+    };
+    let result = std::panic::catch_unwind(|| Invocation::from_cli(cli).and_then(run));
+    let code = match result {
+        Ok(Ok(None)) => 0,
+        Ok(Ok(Some(end))) => status_exit(end),
+        Ok(Err(e)) => {
+            eprintln!("error: {e}");
+            if e.is_usage() { EXIT_USAGE } else { EXIT_COMPILE }
+        }
+        Err(_) => EXIT_INTERNAL,
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,251 @@
+/*
+ * bfrt.c -- the C runtime of bfc-built executables: it owns the tape and its
+ * guard pages, buffered stdin/stdout behind the bf_runtime table, and the
+ * SIGSEGV handler that turns a guard-page fault in generated code into a
+ * tape error.  The interface is bfrt.h.
+ *
+ * The runtime is process-global (signal handlers are), so bfrt_run is not
+ * reentrant and must not run in two threads at once.
+ */
+#define _GNU_SOURCE /* REG_RIP, REG_RAX in ucontext_t */
+
+#include "bfrt.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#define IO_BUF_SIZE ((size_t)1 << 16)
+
+static uint8_t out_buf[IO_BUF_SIZE];
+
+/* Input is buffered across runs: bytes read from stdin but not consumed by
+ * one run belong to the next. */
+static uint8_t in_buf[IO_BUF_SIZE];
+static size_t in_pos, in_len;
+
+/* errno of the last failed write / read, for bfrt_status_message. */
+static int write_errno, read_errno;
+
+/* The run in progress, for the fault handler.  map_lo..map_hi is the whole
+ * mapping; everything in it but the tape is PROT_NONE. */
+static bf_runtime *volatile current_rt;
+static uint8_t *volatile map_lo, *volatile map_hi;
+static struct sigaction old_segv, old_bus;
+
+/* Waits until fd is ready, for a stdin/stdout someone left non-blocking. */
+static bool wait_fd(int fd, short events)
+{
+    struct pollfd p = { .fd = fd, .events = events };
+    int r;
+    while ((r = poll(&p, 1, -1)) < 0 && errno == EINTR)
+        ;
+    return r > 0;
+}
+
+static int32_t rt_write(bf_runtime *rt, const uint8_t *buf, size_t len)
+{
+    (void)rt;
+    while (len > 0) {
+        ssize_t n = write(STDOUT_FILENO, buf, len);
+        if (n > 0) {
+            buf += n;
+            len -= (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(STDOUT_FILENO, POLLOUT)) {
+            continue;
+        } else if (n < 0 && errno == EPIPE) {
+            return BF_BROKEN_PIPE;
+        } else {
+            write_errno = n < 0 ? errno : EIO; /* n == 0: nothing was taken */
+            return BF_WRITE_ERROR;
+        }
+    }
+    return BF_OK;
+}
+
+/* An empty buffer always means a fresh read(2), even after EOF: on a
+ * terminal, input can go on after a ^D. */
+static int32_t rt_read(bf_runtime *rt)
+{
+    (void)rt;
+    if (in_pos == in_len) {
+        ssize_t n;
+        while ((n = read(STDIN_FILENO, in_buf, sizeof in_buf)) < 0) {
+            if (errno == EINTR)
+                continue;
+            if ((errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(STDIN_FILENO, POLLIN))
+                continue;
+            read_errno = errno;
+            return BF_READ_FAILED;
+        }
+        if (n == 0)
+            return BF_READ_EOF;
+        in_pos = 0;
+        in_len = (size_t)n;
+    }
+    return in_buf[in_pos++];
+}
+
+/*
+ * A fault is a tape error only if generated code made it (rip inside
+ * [code_start, code_end)) on our guard pages.  Then it resumes at
+ * fault_resume with the status in eax, as the generated code expects.
+ * Anything else is a real crash: put back the previous action and return,
+ * so the instruction faults again and the process dies as it would have
+ * without us (or the previous handler, e.g. a sanitizer's, reports it).
+ * Async-signal-safe: no stdio, no malloc.
+ */
+static void on_fault(int sig, siginfo_t *si, void *ctx)
+{
+    ucontext_t *uc = ctx;
+    bf_runtime *rt = current_rt;
+    uint8_t *addr = si->si_addr;
+    uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    int status = BF_OK;
+
+    /* si_code <= 0: sent by kill() or the like, si_addr is meaningless. */
+    if (rt && si->si_code > 0 && rt->fault_resume && rip >= (uintptr_t)rt->code_start &&
+        rip < (uintptr_t)rt->code_end) {
+        if (addr >= map_lo && addr < rt->tape_start)
+            status = BF_TAPE_UNDERFLOW;
+        else if (addr >= rt->tape_end && addr < map_hi)
+            status = BF_TAPE_OVERFLOW;
+    }
+    if (status != BF_OK) {
+        uc->uc_mcontext.gregs[REG_RAX] = status;
+        uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)rt->fault_resume;
+        return;
+    }
+    struct sigaction old = sig == SIGBUS ? old_bus : old_segv;
+    if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_IGN)
+        old.sa_handler = SIG_DFL; /* an ignored fault would loop forever */
+    sigaction(sig, &old, NULL);
+}
+
+/* Allocation failures end the process: bf_status has no code for them, and
+ * a program that cannot get its tape has nothing to report to the caller.
+ * Exit code BF_EXIT_IO, the "environment failed" code. */
+static void no_tape(size_t cells, int err)
+{
+    fprintf(stderr, "bfrt: cannot allocate a tape of %zu cells%s%s\n", cells, err ? ": " : "",
+            err ? strerror(err) : "");
+    exit(BF_EXIT_IO);
+}
+
+int bfrt_run(bf_entry_fn entry, size_t cells)
+{
+    /* The tape ends on a page boundary so the upper guard starts exactly at
+     * tape_end; a tape whose size is not a page multiple has accessible
+     * slack below cell 0, which is fine: the generated code checks such
+     * tapes explicitly (BF_TAPE_ALIGN). */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t limit = SIZE_MAX - 2 * BF_GUARD_BYTES - page;
+    if (cells == 0 || cells > limit)
+        no_tape(cells, cells ? ENOMEM : 0);
+    size_t tape_bytes = (cells + page - 1) / page * page;
+    /* Guard-page tapes need cell 0 on a page boundary (true on x86-64,
+     * where pages are 4 KiB = BF_TAPE_ALIGN). */
+    if (cells % BF_TAPE_ALIGN == 0 && tape_bytes != cells)
+        no_tape(cells, EINVAL);
+    size_t map_bytes = 2 * BF_GUARD_BYTES + tape_bytes;
+    uint8_t *map = mmap(NULL, map_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (map == MAP_FAILED)
+        no_tape(cells, errno);
+    if (mprotect(map + BF_GUARD_BYTES, tape_bytes, PROT_READ | PROT_WRITE) != 0)
+        no_tape(cells, errno);
+
+    bf_runtime rt = {
+        .out_buf = out_buf,
+        .out_end = out_buf + sizeof out_buf,
+        .write = rt_write,
+        .read = rt_read,
+        .tape_end = map + BF_GUARD_BYTES + tape_bytes,
+        /* code_start, code_end, fault_resume: NULL until the entry sets
+         * them, so no fault counts as a tape fault before that. */
+    };
+    rt.tape_start = rt.tape_end - cells;
+
+    /* A dead reader must show up as EPIPE (BF_BROKEN_PIPE), not kill us. */
+    struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
+    sigaction(SIGPIPE, &ign, &old_pipe);
+
+    /* The handler gets its own stack, so that a fault caused by a stack
+     * overflow still reaches it.  Someone else's (a sanitizer's) is kept. */
+    static _Alignas(16) char alt_mem[1 << 16];
+    stack_t alt = { .ss_sp = alt_mem, .ss_size = sizeof alt_mem }, old_alt;
+    sigaltstack(NULL, &old_alt);
+    bool own_alt = (old_alt.ss_flags & SS_DISABLE) && sigaltstack(&alt, NULL) == 0;
+
+    map_lo = map;
+    map_hi = map + map_bytes;
+    current_rt = &rt;
+    struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO | SA_ONSTACK };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &old_segv);
+    sigaction(SIGBUS, &sa, &old_bus);
+
+    /* The entry flushes its output itself, on return and on a fault. */
+    int status = entry(rt.tape_start, &rt);
+
+    sigaction(SIGSEGV, &old_segv, NULL);
+    sigaction(SIGBUS, &old_bus, NULL);
+    current_rt = NULL;
+    if (own_alt) {
+        alt.ss_flags = SS_DISABLE;
+        sigaltstack(&alt, NULL);
+    }
+    sigaction(SIGPIPE, &old_pipe, NULL);
+    munmap(map, map_bytes);
+    return status;
+}
+
+const char *bfrt_status_message(int status)
+{
+    static char msg[160];
+    switch (status) {
+    case BF_OK:
+        return "success";
+    case BF_TAPE_UNDERFLOW:
+        return "tape underflow: a cell left of cell 0 was touched";
+    case BF_TAPE_OVERFLOW:
+        return "tape overflow: a cell past the end of the tape was touched";
+    case BF_WRITE_ERROR:
+        if (!write_errno)
+            return "write error: cannot write to stdout";
+        snprintf(msg, sizeof msg, "write error: %s", strerror(write_errno));
+        return msg;
+    case BF_READ_ERROR:
+        if (!read_errno)
+            return "read error: cannot read from stdin";
+        snprintf(msg, sizeof msg, "read error: %s", strerror(read_errno));
+        return msg;
+    case BF_BROKEN_PIPE:
+        return "broken pipe: the reader of stdout went away";
+    default:
+        snprintf(msg, sizeof msg, "unknown status %d", status);
+        return msg;
+    }
+}
+
+int bfrt_report(int status)
+{
+    if (status == BF_OK || status == BF_BROKEN_PIPE)
+        return BF_EXIT_OK;
+    fprintf(stderr, "error: %s\n", bfrt_status_message(status));
+    switch (status) {
+    case BF_TAPE_UNDERFLOW:
+    case BF_TAPE_OVERFLOW:
+        return BF_EXIT_TAPE;
+    default: /* I/O errors; an unknown status is a bug, reported the same */
+        return BF_EXIT_IO;
+    }
+}

@@ -1,0 +1,326 @@
+//! Runs `CompiledCode` in memory: the only home of the JIT's `unsafe`.
+//!
+//! The code is copied into a fresh mapping that is writable, then made
+//! executable and read-only (never both at once). The tape is surrounded by
+//! inaccessible guard areas; a fault there, raised by the generated code, is
+//! turned by a signal handler into a tape error: the handler moves the
+//! faulting thread to the code's `fault_resume` exit, which flushes output
+//! and returns the status. Every other fault is handed back to whoever
+//! handled it before, so real crashes stay crashes.
+//!
+//! The Rust side of the runtime interface (`write`, `read`) lives here too;
+//! no panic crosses into the generated code.
+
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use crate::code::{CompiledCode, EntryFn, Runtime, Status, GUARD_BYTES, READ_EOF, READ_FAILED};
+
+/// How a JIT run ended.
+#[derive(Debug)]
+pub struct Exit {
+    pub status: Status,
+    /// The OS error behind a `WriteError` or `ReadError`.
+    pub io_error: Option<io::Error>,
+}
+
+/// Code mapped executable (and not writable).
+pub struct LoadedCode {
+    base: *mut u8,
+    len: usize,
+    entry: usize,
+}
+
+impl LoadedCode {
+    pub fn load(code: &CompiledCode) -> io::Result<LoadedCode> {
+        let len = code.bytes.len().max(1);
+        // SAFETY: a fresh anonymous private mapping; nothing else refers to it.
+        let base = unsafe {
+            libc::mmap(ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+        };
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let base = base as *mut u8;
+        let loaded = LoadedCode { base, len, entry: code.entry };
+        // SAFETY: the mapping is `len >= bytes.len()` bytes long and writable.
+        unsafe { ptr::copy_nonoverlapping(code.bytes.as_ptr(), base, code.bytes.len()) };
+        // SAFETY: flips our own mapping from writable to executable.
+        if unsafe { libc::mprotect(base.cast(), len, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(loaded)
+    }
+
+    /// The bytes as mapped: what actually runs.
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: the mapping is readable and lives as long as self.
+        unsafe { std::slice::from_raw_parts(self.base, self.len) }
+    }
+
+    /// Runs the code on a fresh tape of `cells` cells, with the process's
+    /// stdin and stdout.
+    pub fn run(&self, cells: usize) -> io::Result<Exit> {
+        let tape = Tape::new(cells)?;
+        let mut host = Host { out: vec![0; OUT_BUF], inp: vec![0; IN_BUF], in_pos: 0, in_len: 0, error: None, panicked: false };
+        let mut rt = Runtime {
+            out_buf: host.out.as_mut_ptr(),
+            // SAFETY: one past the end of the buffer.
+            out_end: unsafe { host.out.as_mut_ptr().add(OUT_BUF) },
+            write: host_write,
+            read: host_read,
+            tape_start: tape.start,
+            tape_end: tape.end,
+            code_start: ptr::null(),
+            code_end: ptr::null(),
+            fault_resume: ptr::null(),
+            host: (&mut host as *mut Host).cast(),
+        };
+        let _handler = FaultHandler::install(&mut rt)?;
+        // SAFETY: the bytes were produced by x64::compile for the contract in
+        // code.rs: they take the tape and the table, touch only the tape
+        // (faults there are handled above) and call only the table's
+        // functions, which catch their own panics.
+        let raw = unsafe {
+            let entry: EntryFn = std::mem::transmute(self.base.add(self.entry));
+            entry(tape.start, &mut rt)
+        };
+        drop(_handler);
+        let status = Status::from_raw(raw).unwrap_or(Status::WriteError);
+        if host.panicked {
+            return Err(io::Error::other("a runtime callback panicked"));
+        }
+        Ok(Exit { status, io_error: host.error.take() })
+    }
+}
+
+impl Drop for LoadedCode {
+    fn drop(&mut self) {
+        // SAFETY: our own mapping, no longer used.
+        unsafe { libc::munmap(self.base.cast(), self.len) };
+    }
+}
+
+const OUT_BUF: usize = 1 << 16;
+const IN_BUF: usize = 1 << 16;
+
+/// The host's side of a run, reached through `Runtime::host`.
+struct Host {
+    out: Vec<u8>,
+    inp: Vec<u8>,
+    in_pos: usize,
+    in_len: usize,
+    error: Option<io::Error>,
+    panicked: bool,
+}
+
+/// Runs a callback body, turning a panic into `failed` so that it never
+/// unwinds into generated code.
+fn guarded(rt: *mut Runtime, failed: i32, body: impl FnOnce(&mut Host) -> i32) -> i32 {
+    // SAFETY: `host` points at the Host of the running `LoadedCode::run`,
+    // which outlives the call; generated code runs on this thread only.
+    let host = unsafe { &mut *((*rt).host as *mut Host) };
+    match catch_unwind(AssertUnwindSafe(|| body(&mut *host))) {
+        Ok(v) => v,
+        Err(_) => {
+            host.panicked = true;
+            failed
+        }
+    }
+}
+
+unsafe extern "C" fn host_write(rt: *mut Runtime, buf: *const u8, len: usize) -> i32 {
+    // SAFETY: generated code passes a range of its output buffer.
+    let mut bytes = unsafe { std::slice::from_raw_parts(buf, len) };
+    guarded(rt, Status::WriteError as i32, |host| {
+        while !bytes.is_empty() {
+            // SAFETY: writes from a valid slice to fd 1.
+            let n = unsafe { libc::write(1, bytes.as_ptr().cast(), bytes.len()) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                match e.kind() {
+                    io::ErrorKind::Interrupted => continue,
+                    io::ErrorKind::BrokenPipe => return Status::BrokenPipe as i32,
+                    _ => {
+                        host.error = Some(e);
+                        return Status::WriteError as i32;
+                    }
+                }
+            }
+            bytes = &bytes[n as usize..];
+        }
+        Status::Ok as i32
+    })
+}
+
+unsafe extern "C" fn host_read(rt: *mut Runtime) -> i32 {
+    guarded(rt, READ_FAILED, |host| {
+        if host.in_pos == host.in_len {
+            loop {
+                // SAFETY: reads into our own buffer.
+                let n = unsafe { libc::read(0, host.inp.as_mut_ptr().cast(), host.inp.len()) };
+                if n < 0 {
+                    let e = io::Error::last_os_error();
+                    if e.kind() == io::ErrorKind::Interrupted {
+                        continue;
+                    }
+                    host.error = Some(e);
+                    return READ_FAILED;
+                }
+                if n == 0 {
+                    return READ_EOF;
+                }
+                host.in_pos = 0;
+                host.in_len = n as usize;
+                break;
+            }
+        }
+        host.in_pos += 1;
+        host.inp[host.in_pos - 1] as i32
+    })
+}
+
+/// A zeroed tape with `GUARD_BYTES` of inaccessible memory on each side; its
+/// end is page aligned, so the upper guard starts right after the last cell.
+struct Tape {
+    map: *mut u8,
+    map_len: usize,
+    start: *mut u8,
+    end: *mut u8,
+}
+
+impl Tape {
+    fn new(cells: usize) -> io::Result<Tape> {
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        let body = cells.checked_next_multiple_of(page).ok_or_else(too_big)?;
+        let map_len = body.checked_add(2 * GUARD_BYTES).ok_or_else(too_big)?;
+        // SAFETY: a fresh mapping; NORESERVE so a huge tape costs only the
+        // pages it touches.
+        let map = unsafe {
+            libc::mmap(ptr::null_mut(), map_len, libc::PROT_NONE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE, -1, 0)
+        };
+        if map == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let map = map as *mut u8;
+        // SAFETY: offsets within the mapping just made.
+        let (body_start, end) = unsafe { (map.add(GUARD_BYTES), map.add(GUARD_BYTES + body)) };
+        let tape = Tape { map, map_len, start: end.wrapping_sub(cells), end };
+        // SAFETY: makes the body of our own mapping accessible.
+        if unsafe { libc::mprotect(body_start.cast(), body, libc::PROT_READ | libc::PROT_WRITE) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(tape)
+    }
+}
+
+fn too_big() -> io::Error {
+    io::Error::new(io::ErrorKind::OutOfMemory, "tape too large")
+}
+
+impl Drop for Tape {
+    fn drop(&mut self) {
+        // SAFETY: our own mapping, no longer used.
+        unsafe { libc::munmap(self.map.cast(), self.map_len) };
+    }
+}
+
+/// The runtime table of the run in progress, for the signal handler.
+static CURRENT: AtomicPtr<Runtime> = AtomicPtr::new(ptr::null_mut());
+
+/// SIGSEGV/SIGBUS handling for the duration of one run.
+struct FaultHandler {
+    old: [(libc::c_int, libc::sigaction); 2],
+    old_stack: libc::stack_t,
+    _alt_stack: Vec<u8>,
+}
+
+const ALT_STACK: usize = 64 * 1024;
+static mut PREVIOUS: [libc::sigaction; 2] = unsafe { std::mem::zeroed() };
+
+impl FaultHandler {
+    fn install(rt: &mut Runtime) -> io::Result<FaultHandler> {
+        let mut alt = vec![0u8; ALT_STACK];
+        let stack = libc::stack_t { ss_sp: alt.as_mut_ptr().cast(), ss_flags: 0, ss_size: ALT_STACK };
+        // SAFETY: plain POSIX calls with valid, live arguments; the handler is
+        // async-signal-safe (it only reads memory and edits the context).
+        unsafe {
+            let mut old_stack: libc::stack_t = std::mem::zeroed();
+            if libc::sigaltstack(&stack, &mut old_stack) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_fault as *const () as usize;
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+            libc::sigemptyset(&mut action.sa_mask);
+            let mut old = [(libc::SIGSEGV, std::mem::zeroed()), (libc::SIGBUS, std::mem::zeroed())];
+            for (i, (sig, old_action)) in old.iter_mut().enumerate() {
+                if libc::sigaction(*sig, &action, old_action) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                PREVIOUS[i] = *old_action;
+            }
+            CURRENT.store(rt, Ordering::SeqCst);
+            Ok(FaultHandler { old, old_stack, _alt_stack: alt })
+        }
+    }
+}
+
+impl Drop for FaultHandler {
+    fn drop(&mut self) {
+        CURRENT.store(ptr::null_mut(), Ordering::SeqCst);
+        // SAFETY: restores what `install` replaced.
+        unsafe {
+            for (sig, old) in &self.old {
+                libc::sigaction(*sig, old, ptr::null_mut());
+            }
+            // A disabled old stack cannot be set back as is; disable ours.
+            let mut restore = self.old_stack;
+            if restore.ss_flags & libc::SS_DISABLE != 0 || restore.ss_sp.is_null() {
+                restore = libc::stack_t { ss_sp: ptr::null_mut(), ss_flags: libc::SS_DISABLE, ss_size: 0 };
+            }
+            libc::sigaltstack(&restore, ptr::null_mut());
+        }
+    }
+}
+
+/// The signal handler. Async-signal-safe: it reads the runtime table and
+/// edits the interrupted context, nothing else.
+extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo and ucontext for SA_SIGINFO
+    // handlers; CURRENT is set only while its Runtime is alive.
+    unsafe {
+        let rt = CURRENT.load(Ordering::SeqCst);
+        let uc = ctx as *mut libc::ucontext_t;
+        let gregs = &mut (*uc).uc_mcontext.gregs;
+        let rip = gregs[libc::REG_RIP as usize] as usize;
+        let addr = (*info).si_addr() as usize;
+        let from_kernel = (*info).si_code > 0;
+        if !rt.is_null() && from_kernel {
+            let rt = &*rt;
+            let in_code = (rt.code_start as usize..rt.code_end as usize).contains(&rip);
+            let start = rt.tape_start as usize;
+            let end = rt.tape_end as usize;
+            let status = if addr < start && addr >= start.saturating_sub(GUARD_BYTES) {
+                Some(Status::TapeUnderflow)
+            } else if addr >= end && addr < end.saturating_add(GUARD_BYTES) {
+                Some(Status::TapeOverflow)
+            } else {
+                None
+            };
+            if let (true, Some(status)) = (in_code, status) {
+                gregs[libc::REG_RAX as usize] = status as i64;
+                gregs[libc::REG_RIP as usize] = rt.fault_resume as i64;
+                return;
+            }
+        }
+        // Not a tape fault: put back the previous handler and return; the
+        // instruction faults again and is handled as if we were not here.
+        let i = if sig == libc::SIGSEGV { 0 } else { 1 };
+        let previous = ptr::addr_of!(PREVIOUS[i]);
+        libc::sigaction(sig, previous, ptr::null_mut());
+    }
+}

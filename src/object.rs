@@ -1,0 +1,85 @@
+//! `CompiledCode` -> ELF64 x86-64 relocatable object, with the object crate.
+//!
+//! The object holds the code bytes unchanged in `.text`, one global function
+//! symbol for the entry (sized to cover the code), and an empty
+//! `.note.GNU-stack` so the linker keeps the stack non-executable. The code
+//! is position independent, so the object needs no relocations.
+
+use object::write::{Object, StandardSection, Symbol, SymbolSection};
+use object::{Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope};
+
+use crate::code::CompiledCode;
+
+/// The default name of the entry symbol.
+pub const DEFAULT_SYMBOL: &str = "bf_main";
+
+/// Is `name` usable as a C identifier (and so as a symbol C can call)?
+pub fn is_valid_symbol(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+}
+
+/// Writes `code` as an ELF relocatable object whose entry is `symbol`.
+pub fn write_object(code: &CompiledCode, symbol: &str) -> Vec<u8> {
+    let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
+    let text = obj.section_id(StandardSection::Text);
+    let offset = obj.append_section_data(text, &code.bytes, 16);
+    obj.add_symbol(Symbol {
+        name: symbol.as_bytes().to_vec(),
+        value: offset + code.entry as u64,
+        size: (code.bytes.len() - code.entry) as u64,
+        kind: SymbolKind::Text,
+        scope: SymbolScope::Dynamic,
+        weak: false,
+        section: SymbolSection::Section(text),
+        flags: SymbolFlags::None,
+    });
+    // An empty, non-executable .note.GNU-stack: "this code needs no
+    // executable stack".
+    obj.add_section(Vec::new(), b".note.GNU-stack".to_vec(), SectionKind::Note);
+    obj.write().expect("an in-memory ELF object always serialises")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object::{Object as _, ObjectSection, ObjectSymbol};
+
+    fn sample() -> CompiledCode {
+        CompiledCode { bytes: vec![0x55, 0x48, 0x89, 0xe5, 0x5d, 0xc3], entry: 0 }
+    }
+
+    #[test]
+    fn object_reads_back_with_text_symbol_and_note() {
+        let bytes = write_object(&sample(), "bf_hello");
+        let file = object::File::parse(&*bytes).unwrap();
+        assert_eq!(file.architecture(), Architecture::X86_64);
+        assert_eq!(file.kind(), object::ObjectKind::Relocatable);
+        let text = file.section_by_name(".text").unwrap();
+        assert_eq!(text.data().unwrap(), &sample().bytes[..]);
+        assert_eq!(text.relocations().count(), 0);
+        let sym = file.symbols().find(|s| s.name() == Ok("bf_hello")).unwrap();
+        assert!(sym.is_global() && sym.is_definition());
+        assert_eq!(sym.kind(), SymbolKind::Text);
+        assert_eq!(sym.size(), 6);
+        assert_eq!(sym.section_index(), Some(text.index()));
+        let note = file.section_by_name(".note.GNU-stack").unwrap();
+        assert_eq!(note.size(), 0);
+        match note.flags() {
+            object::SectionFlags::Elf { sh_flags } => assert_eq!(sh_flags & u64::from(object::elf::SHF_EXECINSTR), 0),
+            other => panic!("unexpected flags {other:?}"),
+        }
+    }
+
+    #[test]
+    fn same_code_same_object() {
+        assert_eq!(write_object(&sample(), "a"), write_object(&sample(), "a"));
+    }
+
+    #[test]
+    fn symbol_names_are_c_identifiers() {
+        assert!(is_valid_symbol("bf_main") && is_valid_symbol("_x9"));
+        assert!(!is_valid_symbol("9x") && !is_valid_symbol("") && !is_valid_symbol("a-b") && !is_valid_symbol("a b"));
+    }
+}

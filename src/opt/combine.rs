@@ -1,0 +1,129 @@
+//! Folding neighbours: runs of `+-` and `<>` become one `Add` or `Move`,
+//! additions into a cell just set become part of the `Set`, operations that
+//! do nothing disappear.
+//!
+//! Within straight-line code, a write to a cell merges into the last earlier
+//! write to the same cell when nothing between reads or writes it. The
+//! merged operation stays at the earlier place, which touches that cell
+//! first anyway, so the first tape error (and the output before it) is the
+//! same.
+
+use crate::ir::{Inst, Op, Program};
+
+/// How far back a write looks for an earlier write to merge with; bounds
+/// the pass to linear time.
+const LOOKBACK: usize = 32;
+
+/// Folds each instruction into an earlier one where the two make one.
+pub fn combine(program: Program) -> Program {
+    let mut out: Vec<Inst> = Vec::with_capacity(program.insts.len());
+    for inst in program.insts {
+        if let Some(i) = merge_target(&out, inst.op) {
+            match merge(out[i].op, inst.op) {
+                Some(op) if is_noop(op) => {
+                    out.remove(i);
+                }
+                Some(op) => out[i].op = op,
+                None => unreachable!("merge_target only finds mergeable writes"),
+            }
+            continue;
+        }
+        if !is_noop(inst.op) {
+            out.push(inst);
+        }
+    }
+    Program { insts: out, data: program.data }
+}
+
+fn is_noop(op: Op) -> bool {
+    matches!(op, Op::Add { val: 0, .. } | Op::Move(0))
+}
+
+/// The two operations as one, when they make one.
+fn merge(first: Op, second: Op) -> Option<Op> {
+    match (first, second) {
+        (Op::Add { off: a, val: x }, Op::Add { off: b, val: y }) if a == b => Some(Op::Add { off: a, val: x.wrapping_add(y) }),
+        (Op::Set { off: a, val: x }, Op::Add { off: b, val: y }) if a == b => Some(Op::Set { off: a, val: x.wrapping_add(y) }),
+        // A write overrides what was added or set before.
+        (Op::Add { off: a, .. } | Op::Set { off: a, .. }, Op::Set { off: b, val }) if a == b => Some(Op::Set { off: b, val }),
+        (Op::Move(a), Op::Move(b)) => a.checked_add(b).map(Op::Move),
+        _ => None,
+    }
+}
+
+/// Index of the earlier instruction in `out` that `op` can merge into.
+fn merge_target(out: &[Inst], op: Op) -> Option<usize> {
+    let last = out.len().checked_sub(1)?;
+    if let (Op::Move(_), Some(_)) = (op, merge(out[last].op, op)) {
+        return Some(last);
+    }
+    let target = match op {
+        Op::Add { off, .. } | Op::Set { off, .. } => off,
+        _ => return None,
+    };
+    for i in (last.saturating_sub(LOOKBACK)..=last).rev() {
+        let earlier = out[i].op;
+        if merge(earlier, op).is_some() {
+            return Some(i);
+        }
+        let blocks = match earlier {
+            Op::Add { off, .. } | Op::Set { off, .. } | Op::Out { off } | Op::In { off } => off == target,
+            Op::AddMul { off, src, .. } => off == target || src == target,
+            Op::Print { .. } => false,
+            Op::Move(_) | Op::Loop | Op::EndLoop | Op::If | Op::EndIf | Op::Scan { .. } => true,
+        };
+        if blocks {
+            return None;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::opt::testing::*;
+
+    #[test]
+    fn runs_fold() {
+        assert_eq!(ops(&combine(program("+++--"))), vec![Op::Add { off: 0, val: 1 }]);
+        assert_eq!(ops(&combine(program(">><<<"))), vec![Op::Move(-1)]);
+        assert!(ops(&combine(program("+-<>"))).is_empty());
+        assert_eq!(ops(&combine(program("-"))), vec![Op::Add { off: 0, val: 255 }]);
+    }
+
+    #[test]
+    fn wraps_at_256() {
+        let src = "+".repeat(257);
+        assert_eq!(ops(&combine(program(&src))), vec![Op::Add { off: 0, val: 1 }]);
+        assert!(ops(&combine(program(&"-".repeat(256)))).is_empty());
+    }
+
+    #[test]
+    fn set_absorbs_adds_around_it() {
+        let p = Program {
+            insts: [Op::Add { off: 1, val: 3 }, Op::Set { off: 1, val: 7 }, Op::Add { off: 1, val: 2 }]
+                .into_iter()
+                .map(|op| Inst::new(op, 0))
+                .collect(),
+            data: vec![],
+        };
+        assert_eq!(ops(&combine(p)), vec![Op::Set { off: 1, val: 9 }]);
+    }
+
+    #[test]
+    fn writes_merge_across_other_cells_but_not_across_reads() {
+        let p = crate::opt::defer_moves(program("+>+<+>."));
+        assert_eq!(ops(&combine(p)), vec![Op::Add { off: 0, val: 2 }, Op::Add { off: 1, val: 1 }, Op::Out { off: 1 }]);
+        let p = crate::opt::defer_moves(program("+.+"));
+        assert_eq!(ops(&combine(p)).len(), 3);
+        let p = crate::opt::defer_moves(program("+[+]+"));
+        assert_eq!(ops(&combine(p)).len(), 5);
+    }
+
+    #[test]
+    fn keeps_behaviour() {
+        assert_preserves(combine, "+>+<+>.<<+>>", b"");
+        assert_preserves(combine, "+++[->++<]>.<<<>>>+-.", b"");
+    }
+}

@@ -1,0 +1,135 @@
+//! The optimiser: a list of passes, each a function `Program -> Program`,
+//! run in order and repeated until the program stops changing (with a cap,
+//! so a pair of passes that undo each other cannot loop forever).
+//!
+//! Every pass preserves what the program prints, reads and which tape error
+//! it stops with; the tests hold each one to the interpreter.
+
+use crate::ir::Program;
+
+mod combine;
+mod loops;
+mod offsets;
+
+pub use combine::combine;
+pub use loops::clear_loops;
+pub use offsets::defer_moves;
+
+/// How hard to optimise (`-O0`, `-O1`, `-O2`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Level {
+    /// No pass: the code generator sees every command of the source.
+    O0,
+    /// Local rewrites: folded runs, offsets instead of moves, clear loops.
+    O1,
+    /// Everything.
+    #[default]
+    O2,
+}
+
+/// A named pass.
+pub struct Pass {
+    pub name: &'static str,
+    pub run: fn(Program) -> Program,
+}
+
+/// The passes of a level, in the order they run.
+pub fn passes(level: Level) -> Vec<Pass> {
+    let local = [
+        Pass { name: "combine", run: combine },
+        Pass { name: "clear-loops", run: clear_loops },
+        Pass { name: "defer-moves", run: defer_moves },
+    ];
+    match level {
+        Level::O0 => Vec::new(),
+        Level::O1 | Level::O2 => local.into_iter().collect(),
+    }
+}
+
+/// Rounds of the whole pass list before giving up on a fixed point.
+const MAX_ROUNDS: usize = 8;
+
+/// Optimises `program` at `level`.
+pub fn optimise(mut program: Program, level: Level) -> Program {
+    let passes = passes(level);
+    if passes.is_empty() {
+        return program;
+    }
+    for _ in 0..MAX_ROUNDS {
+        let before = program.clone();
+        for pass in &passes {
+            program = (pass.run)(program);
+        }
+        if program == before {
+            break;
+        }
+    }
+    program
+}
+
+/// Helpers for the passes' tests: the interpreter as the judge.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::interp::{self, Config, Outcome};
+    use crate::ir::{EofMode, Op, Program};
+    use crate::parse::parse;
+
+    pub fn program(src: &str) -> Program {
+        parse("t.b", src.as_bytes()).unwrap()
+    }
+
+    pub fn ops(p: &Program) -> Vec<Op> {
+        p.ops().collect()
+    }
+
+    /// What a program prints and how it ends, on a small tape.
+    pub fn behaviour(p: &Program, input: &[u8]) -> (Vec<u8>, Outcome) {
+        let mut out = Vec::new();
+        let cfg = Config { tape_cells: 64, eof: EofMode::Zero, max_steps: Some(100_000) };
+        let outcome = interp::run(p, &cfg, &mut &input[..], &mut out);
+        (out, outcome)
+    }
+
+    /// Asserts that `pass` leaves the behaviour of `src` unchanged.
+    pub fn assert_preserves(pass: fn(Program) -> Program, src: &str, input: &[u8]) {
+        let p = program(src);
+        let before = behaviour(&p, input);
+        assert_ne!(before.1, Outcome::OutOfSteps, "test program must end: {src}");
+        let after = behaviour(&pass(p), input);
+        assert_eq!(before, after, "pass changed the behaviour of {src}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+    use crate::ir::Op;
+
+    #[test]
+    fn o0_changes_nothing() {
+        let p = program("+++>>[-]");
+        assert_eq!(optimise(p.clone(), Level::O0), p);
+    }
+
+    #[test]
+    fn o1_folds_to_a_fixed_point() {
+        let p = optimise(program("+++>>-<<[-]>>."), Level::O1);
+        assert_eq!(ops(&p), vec![Op::Set { off: 0, val: 0 }, Op::Add { off: 2, val: 255 }, Op::Out { off: 2 }]);
+    }
+
+    #[test]
+    fn optimised_programs_behave_the_same() {
+        let programs = [
+            "++++++++[>++++++++<-]>+.+.<<",
+            "+[->+<]>.>,.[-]<<+++[>+++[>+<-]<-]>>.",
+            ">>>+<<<-[+]+.>[>]<.",
+        ];
+        for src in programs {
+            for level in [Level::O1, Level::O2] {
+                let p = program(src);
+                assert_eq!(behaviour(&p, b"xy"), behaviour(&optimise(p.clone(), level), b"xy"), "{src}");
+            }
+        }
+    }
+}

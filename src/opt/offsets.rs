@@ -1,0 +1,74 @@
+//! Pointer moves folded into offsets: inside straight-line code the pointer
+//! stays put and each operation addresses its cell by offset; one `Move`
+//! remains where the block ends (before a loop boundary or scan).
+
+use crate::ir::{Inst, Op, Program};
+
+/// Defers every `Move` to the end of its straight-line block.
+pub fn defer_moves(program: Program) -> Program {
+    let mut out = Vec::with_capacity(program.insts.len());
+    let mut pending: i32 = 0;
+    let mut pending_at = 0;
+    for inst in program.insts {
+        // Offsets are sums of moves within one block, so they are bounded by
+        // the source length, which the parser keeps below i32::MAX.
+        let shift = |off: i32| off.checked_add(pending).expect("offset exceeds the source length");
+        let op = match inst.op {
+            Op::Move(d) => {
+                if pending == 0 {
+                    pending_at = inst.at;
+                }
+                pending = shift(d);
+                continue;
+            }
+            Op::Add { off, val } => Op::Add { off: shift(off), val },
+            Op::Set { off, val } => Op::Set { off: shift(off), val },
+            Op::AddMul { off, src, factor } => Op::AddMul { off: shift(off), src: shift(src), factor },
+            Op::Out { off } => Op::Out { off: shift(off) },
+            Op::In { off } => Op::In { off: shift(off) },
+            Op::Print { .. } => inst.op,
+            Op::Loop | Op::EndLoop | Op::If | Op::EndIf | Op::Scan { .. } => {
+                if pending != 0 {
+                    out.push(Inst::new(Op::Move(pending), pending_at));
+                    pending = 0;
+                }
+                inst.op
+            }
+        };
+        out.push(Inst::new(op, inst.at));
+    }
+    // A move at the very end touches nothing: it is dropped.
+    Program { insts: out, data: program.data }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::opt::testing::*;
+
+    #[test]
+    fn moves_become_offsets() {
+        let p = defer_moves(program(">+>>-<.[<]"));
+        assert_eq!(ops(&p), vec![
+            Op::Add { off: 1, val: 1 },
+            Op::Add { off: 3, val: 255 },
+            Op::Out { off: 2 },
+            Op::Move(2),
+            Op::Loop,
+            Op::Move(-1),
+            Op::EndLoop,
+        ]);
+    }
+
+    #[test]
+    fn trailing_move_is_dropped() {
+        assert_eq!(ops(&defer_moves(program("+>>>"))), vec![Op::Add { off: 0, val: 1 }]);
+    }
+
+    #[test]
+    fn keeps_behaviour() {
+        assert_preserves(defer_moves, ">+>>-<.[<]>>>,.<[->>+<<]>>.", b"q");
+        // The error is the same even though the offsets moved.
+        assert_preserves(defer_moves, ">>+.<<<<+", b"");
+    }
+}

@@ -1,0 +1,372 @@
+//! IR -> x86-64 machine code (System V), with dynasm. Nothing else.
+//!
+//! The code is position independent and holds no absolute address: it
+//! reaches the host only through the `bf_runtime` table it is given (see
+//! `code.rs` and `runtime-c/bfrt.h`), so the same bytes run in the JIT and
+//! in an object file.
+//!
+//! Register roles, for the whole function:
+//!   rbx  data pointer (address of the current cell)
+//!   r12  the runtime table
+//!   r13  output cursor: where the next `.` byte goes
+//!   r14  end of the output buffer
+//!   r15  cell 0 (for explicit bounds checks)
+//!   rbp  frame pointer: exits and the fault handler restore rsp from it
+//!
+//! Tape errors: the host surrounds the tape with `GUARD_BYTES` of
+//! inaccessible memory, so an access that lands there faults and the host's
+//! handler resumes at `fault_resume` with the status in eax. Accesses that
+//! could land beyond the guard area, and every access when the tape size is
+//! not page aligned (`checked`), are compared with the tape bounds instead.
+
+use dynasmrt::x64::X64Relocation;
+use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
+
+use crate::code::{rt_offset as rt, CompiledCode, Status, GUARD_BYTES, READ_EOF, TAPE_ALIGN};
+use crate::ir::{EofMode, Op, Program};
+
+/// What the generated code must know about the run it will serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub eof: EofMode,
+    /// Check every tape access explicitly instead of relying on guard pages.
+    pub checked: bool,
+}
+
+impl Target {
+    pub fn new(eof: EofMode, tape_cells: usize) -> Target {
+        Target { eof, checked: tape_cells % TAPE_ALIGN != 0 }
+    }
+}
+
+type Asm = VecAssembler<X64Relocation>;
+
+/// Emits with the register roles named.
+macro_rules! asm {
+    ($ops:expr; $($t:tt)*) => {
+        dynasm!($ops
+            ; .arch x64
+            ; .alias a_ptr, rbx
+            ; .alias a_rt, r12
+            ; .alias a_out, r13
+            ; .alias a_out_end, r14
+            ; .alias a_tape, r15
+            ; $($t)*
+        )
+    };
+}
+
+/// Stack slot (below the saved registers) holding the status while the
+/// exit path flushes output.
+const STATUS_SLOT: i32 = -48;
+
+/// Compiles `program` for `target`.
+pub fn compile(program: &Program, target: Target) -> CompiledCode {
+    let mut gen = Gen { ops: Asm::new(0), target, unchecked_shift: 0, blocks: Vec::new() };
+    gen.prologue();
+    for inst in &program.insts {
+        gen.op(inst.op, program);
+    }
+    gen.epilogue();
+    let bytes = gen.ops.finalize().expect("all labels are defined");
+    CompiledCode { bytes, entry: 0 }
+}
+
+struct Gen {
+    ops: Asm,
+    target: Target,
+    /// Upper bound of the distance between the data pointer and the last
+    /// cell known to be on the tape (the last one touched). Accesses within
+    /// `GUARD_BYTES` of such a cell fault if off the tape; others are checked.
+    unchecked_shift: u64,
+    /// Labels of the open loops and ifs: (top of the body, exit).
+    blocks: Vec<(DynamicLabel, DynamicLabel)>,
+}
+
+impl Gen {
+    fn prologue(&mut self) {
+        asm!(self.ops;
+            ->code_start:
+            ; push rbp
+            ; mov rbp, rsp
+            ; push rbx
+            ; push r12
+            ; push r13
+            ; push r14
+            ; push r15
+            ; sub rsp, 8 // status slot; keeps rsp 16-byte aligned for calls
+            ; mov a_ptr, rdi
+            ; mov a_rt, rsi
+            ; mov a_out, [a_rt + rt::OUT_BUF]
+            ; mov a_out_end, [a_rt + rt::OUT_END]
+            ; mov a_tape, [a_rt + rt::TAPE_START]
+            ; lea rax, [->code_start]
+            ; mov [a_rt + rt::CODE_START], rax
+            ; lea rax, [->code_end]
+            ; mov [a_rt + rt::CODE_END], rax
+            ; lea rax, [->fault_resume]
+            ; mov [a_rt + rt::FAULT_RESUME], rax
+        );
+    }
+
+    fn epilogue(&mut self) {
+        let read_error = Status::ReadError as i32;
+        let underflow = Status::TapeUnderflow as i32;
+        let overflow = Status::TapeOverflow as i32;
+        asm!(self.ops;
+            xor eax, eax
+            // The host's fault handler resumes here with the status in eax.
+            ; ->fault_resume:
+            // eax: the status to return. Output is flushed whatever it is.
+            ; ->exit:
+            ; lea rsp, [rbp - 48]
+            ; mov [rbp + STATUS_SLOT], eax
+            ; call ->flush
+            ; mov ecx, [rbp + STATUS_SLOT]
+            ; test ecx, ecx
+            ; cmovnz eax, ecx // the first failure wins over a flush error
+            ; lea rsp, [rbp - 40]
+            ; pop r15
+            ; pop r14
+            ; pop r13
+            ; pop r12
+            ; pop rbx
+            ; pop rbp
+            ; ret
+
+            // Writes out the buffer; eax = status. Called with rsp aligned,
+            // so the pushed return address is re-aligned by the sub.
+            ; ->flush:
+            ; xor eax, eax
+            ; mov rsi, [a_rt + rt::OUT_BUF]
+            ; mov rdx, a_out
+            ; sub rdx, rsi
+            ; jz >done
+            ; sub rsp, 8
+            ; mov rdi, a_rt
+            ; call QWORD [a_rt + rt::WRITE]
+            ; add rsp, 8
+            ; mov a_out, [a_rt + rt::OUT_BUF]
+            ; done:
+            ; ret
+
+            // Flushes, then reads a byte; eax = byte, READ_EOF or failure.
+            ; ->read:
+            ; call ->flush
+            ; test eax, eax
+            ; jnz >failed
+            ; sub rsp, 8
+            ; mov rdi, a_rt
+            ; call QWORD [a_rt + rt::READ]
+            ; add rsp, 8
+            ; ret
+            ; failed:
+            ; add rsp, 8 // drop the return address: leave from here
+            ; jmp ->exit
+
+            ; ->read_error:
+            ; mov eax, read_error
+            ; jmp ->exit
+            ; ->underflow:
+            ; mov eax, underflow
+            ; jmp ->exit
+            ; ->overflow:
+            ; mov eax, overflow
+            ; jmp ->exit
+            ; ->code_end:
+        );
+    }
+
+    /// Makes sure an access to `[a_ptr + off]` faults or fails when it is
+    /// off the tape; afterwards that cell is known to be on the tape.
+    fn touch(&mut self, off: i32) {
+        let distance = self.unchecked_shift + off.unsigned_abs() as u64;
+        if self.target.checked || distance >= GUARD_BYTES as u64 {
+            asm!(self.ops;
+                lea rax, [a_ptr + off]
+                ; cmp rax, a_tape
+                ; jb ->underflow
+                ; cmp rax, [a_rt + rt::TAPE_END]
+                ; jae ->overflow
+            );
+        }
+        // The access itself (or the check) ties the pointer to a tape cell
+        // within |off| of it.
+        self.unchecked_shift = off.unsigned_abs() as u64;
+    }
+
+    fn op(&mut self, op: Op, program: &Program) {
+        match op {
+            Op::Add { off, val } => {
+                self.touch(off);
+                asm!(self.ops; add BYTE [a_ptr + off], val as i8);
+            }
+            Op::Set { off, val } => {
+                self.touch(off);
+                asm!(self.ops; mov BYTE [a_ptr + off], val as i8);
+            }
+            Op::AddMul { off, src, factor } => {
+                self.touch(src);
+                self.touch(off);
+                match factor {
+                    1 => asm!(self.ops; mov al, [a_ptr + src]; add [a_ptr + off], al),
+                    255 => asm!(self.ops; mov al, [a_ptr + src]; sub [a_ptr + off], al),
+                    _ => asm!(self.ops
+                        ; movzx eax, BYTE [a_ptr + src]
+                        ; imul eax, eax, factor as i32
+                        ; add [a_ptr + off], al
+                    ),
+                }
+            }
+            Op::Move(delta) => {
+                asm!(self.ops; add a_ptr, delta);
+                self.unchecked_shift += delta.unsigned_abs() as u64;
+            }
+            Op::Out { off } => {
+                self.touch(off);
+                asm!(self.ops; mov al, [a_ptr + off]);
+                self.emit_output_al();
+            }
+            Op::Print { start, len } => {
+                for &byte in &program.data[start as usize..(start + len) as usize] {
+                    asm!(self.ops; mov al, byte as i8);
+                    self.emit_output_al();
+                }
+            }
+            Op::In { off } => self.emit_input(off),
+            Op::Loop | Op::If => {
+                let top = self.ops.new_dynamic_label();
+                let exit = self.ops.new_dynamic_label();
+                self.touch(0);
+                asm!(self.ops
+                    ; cmp BYTE [a_ptr], 0
+                    ; je =>exit
+                    ; =>top
+                );
+                self.blocks.push((top, exit));
+            }
+            Op::EndLoop => {
+                let (top, exit) = self.blocks.pop().expect("balanced IR");
+                self.touch(0);
+                // Tested at the bottom: one jump per iteration.
+                asm!(self.ops
+                    ; cmp BYTE [a_ptr], 0
+                    ; jne =>top
+                    ; =>exit
+                );
+            }
+            Op::EndIf => {
+                let (_, exit) = self.blocks.pop().expect("balanced IR");
+                asm!(self.ops; =>exit);
+                // Either the body ran or it did not: the pointer may be where
+                // the `If` tested it or where the body left it. Both are
+                // within the body's moves of a touched cell, which the shift
+                // already counts.
+            }
+            Op::Scan { stride } => self.emit_scan(stride),
+        }
+    }
+
+    /// Appends al to the output buffer, flushing it when full.
+    fn emit_output_al(&mut self) {
+        asm!(self.ops
+            ; mov [a_out], al
+            ; add a_out, 1
+            ; cmp a_out, a_out_end
+            ; jb >room
+            ; call ->flush
+            ; test eax, eax
+            ; jnz ->exit
+            ; room:
+        );
+    }
+
+    fn emit_input(&mut self, off: i32) {
+        // Touch the cell first, so a bad cell fails the same way whether
+        // or not input remains (the interpreter checks it first too).
+        self.touch(off);
+        asm!(self.ops
+            ; cmp BYTE [a_ptr + off], 0
+            ; call ->read
+            ; test eax, eax
+            ; js >eof
+            ; mov [a_ptr + off], al
+            ; jmp >done
+            ; eof:
+            ; cmp eax, READ_EOF
+            ; jne ->read_error
+        );
+        match self.target.eof {
+            EofMode::Unchanged => {}
+            EofMode::Zero => asm!(self.ops; mov BYTE [a_ptr + off], 0),
+            EofMode::MinusOne => asm!(self.ops; mov BYTE [a_ptr + off], -1),
+        }
+        asm!(self.ops; done:);
+    }
+
+    fn emit_scan(&mut self, stride: i32) {
+        self.touch(0);
+        asm!(self.ops
+            ; cmp BYTE [a_ptr], 0
+            ; je >done
+            ; again:
+            ; add a_ptr, stride
+        );
+        // Each step moves |stride| from a touched cell.
+        self.unchecked_shift = stride.unsigned_abs() as u64;
+        self.touch(0);
+        asm!(self.ops
+            ; cmp BYTE [a_ptr], 0
+            ; jne <again
+            ; done:
+        );
+        self.unchecked_shift = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse;
+
+    fn code(src: &str, target: Target) -> Vec<u8> {
+        compile(&parse("t.b", src.as_bytes()).unwrap(), target).bytes
+    }
+
+    const GUARDED: Target = Target { eof: EofMode::Unchanged, checked: false };
+    const CHECKED: Target = Target { eof: EofMode::Unchanged, checked: true };
+
+    #[test]
+    fn the_same_program_gives_the_same_bytes() {
+        assert_eq!(code("+[->+<].", GUARDED), code("+[->+<].", GUARDED));
+    }
+
+    #[test]
+    fn an_add_is_one_instruction() {
+        let empty = code("", GUARDED).len();
+        // add BYTE [rbx + disp32], imm8
+        assert_eq!(code("+", GUARDED).len() - empty, 7);
+        let plus = code("+", GUARDED);
+        let at = plus.windows(3).position(|w| w == [0x80, 0x83, 0x00]).expect("add byte [rbx+disp32]");
+        assert_eq!(&plus[at + 3..at + 7], &[0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn checked_code_compares_with_the_tape_bounds() {
+        assert!(code("+", CHECKED).len() > code("+", GUARDED).len());
+        assert_eq!(Target::new(EofMode::Zero, 65536).checked, false);
+        assert_eq!(Target::new(EofMode::Zero, 100).checked, true);
+    }
+
+    #[test]
+    fn far_accesses_are_checked_even_with_guards() {
+        let p = Program {
+            insts: vec![crate::ir::Inst::new(Op::Add { off: GUARD_BYTES as i32, val: 1 }, 0)],
+            data: vec![],
+        };
+        let far = compile(&p, GUARDED).bytes.len();
+        let p = Program { insts: vec![crate::ir::Inst::new(Op::Add { off: 5, val: 1 }, 0)], data: vec![] };
+        let near = compile(&p, GUARDED).bytes.len();
+        assert!(far > near);
+    }
+}
