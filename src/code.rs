@@ -146,10 +146,7 @@ mod tests {
             ("BF_READ_ERROR", Status::ReadError),
             ("BF_BROKEN_PIPE", Status::BrokenPipe),
         ] {
-            assert!(
-                BFRT_H.contains(&format!("{name} = {},", status as i32)),
-                "{name} differs in bfrt.h"
-            );
+            assert!(BFRT_H.contains(&format!("{name} = {},", status as i32)), "{name} differs in bfrt.h");
         }
     }
 }

@@ -43,10 +43,8 @@ impl Snippet {
         const WIDTH: usize = 100;
         let from = if offset - start > WIDTH / 2 { offset - WIDTH / 2 } else { start };
         let to = end.min(from + WIDTH);
-        let text: String = source[from..to]
-            .iter()
-            .map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { ' ' })
-            .collect();
+        let text: String =
+            source[from..to].iter().map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { ' ' }).collect();
         Snippet { text, col: offset - from + 1 }
     }
 }

@@ -175,7 +175,8 @@ impl Program {
             Op::Scan { stride } => format!("scan p {:+} until [p] == 0", stride),
             Op::Print { start, len } => {
                 let bytes = &self.data[start as usize..(start + len) as usize];
-                let shown: String = bytes.iter().take(40).flat_map(|&b| std::ascii::escape_default(b)).map(char::from).collect();
+                let shown: String =
+                    bytes.iter().take(40).flat_map(|&b| std::ascii::escape_default(b)).map(char::from).collect();
                 let more = if len > 40 { "..." } else { "" };
                 format!("print {len} bytes \"{shown}{more}\"")
             }

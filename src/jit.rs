@@ -38,7 +38,14 @@ impl LoadedCode {
         let len = code.bytes.len().max(1);
         // SAFETY: a fresh anonymous private mapping; nothing else refers to it.
         let base = unsafe {
-            libc::mmap(ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
         };
         if base == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
@@ -64,7 +71,8 @@ impl LoadedCode {
     /// stdin and stdout.
     pub fn run(&self, cells: usize) -> io::Result<Exit> {
         let tape = Tape::new(cells)?;
-        let mut host = Host { out: vec![0; OUT_BUF], inp: vec![0; IN_BUF], in_pos: 0, in_len: 0, error: None, panicked: false };
+        let mut host =
+            Host { out: vec![0; OUT_BUF], inp: vec![0; IN_BUF], in_pos: 0, in_len: 0, error: None, panicked: false };
         let mut rt = Runtime {
             out_buf: host.out.as_mut_ptr(),
             // SAFETY: one past the end of the buffer.
@@ -200,7 +208,14 @@ impl Tape {
         // SAFETY: a fresh mapping; NORESERVE so a huge tape costs only the
         // pages it touches.
         let map = unsafe {
-            libc::mmap(ptr::null_mut(), map_len, libc::PROT_NONE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE, -1, 0)
+            libc::mmap(
+                ptr::null_mut(),
+                map_len,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
         };
         if map == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());

@@ -46,7 +46,7 @@ impl Default for Options {
 /// Parses and optimises a program; `file` names it in errors.
 pub fn front_end(file: &str, source: &[u8], options: &Options) -> Result<ir::Program> {
     let program = parse::parse(file, source)?;
-    Ok(opt::optimise(program, options.level))
+    Ok(opt::optimise(program, opt::Config { level: options.level, tape_cells: options.tape_cells }))
 }
 
 /// Generates machine code for an optimised program.

@@ -63,7 +63,7 @@ pub fn write_atomically(output: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = tempfile::Builder::new().prefix(".bfc-").tempfile_in(parent_of(output)).map_err(werr)?;
     file.write_all(bytes).map_err(werr)?;
     // Objects are not executable; give them the usual mode, not tempfile's 0600.
-    let mode = fs::Permissions::from(std::os::unix::fs::PermissionsExt::from_mode(0o644 & !umask()));
+    let mode = <fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o644 & !umask());
     fs::set_permissions(file.path(), mode).map_err(werr)?;
     file.persist(output).map_err(|e| werr(e.error))?;
     Ok(())

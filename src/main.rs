@@ -138,12 +138,13 @@ impl Input {
         match self {
             Input::Stdin => {
                 let mut v = Vec::new();
-                io::stdin().lock().read_to_end(&mut v).map_err(|source| Error::ReadSource { path: "<stdin>".into(), source })?;
+                io::stdin()
+                    .lock()
+                    .read_to_end(&mut v)
+                    .map_err(|source| Error::ReadSource { path: "<stdin>".into(), source })?;
                 Ok(v)
             }
-            Input::File(p) => {
-                std::fs::read(p).map_err(|source| Error::ReadSource { path: p.clone(), source })
-            }
+            Input::File(p) => std::fs::read(p).map_err(|source| Error::ReadSource { path: p.clone(), source }),
         }
     }
 }
@@ -176,9 +177,15 @@ impl Invocation {
         } else if cli.interp {
             Action::Interp
         } else if cli.compile_only {
-            Action::Object(match cli.output { Some(p) => p, None => default_output(Some("o"))? })
+            Action::Object(match cli.output {
+                Some(p) => p,
+                None => default_output(Some("o"))?,
+            })
         } else {
-            Action::Executable(match cli.output { Some(p) => p, None => default_output(None)? })
+            Action::Executable(match cli.output {
+                Some(p) => p,
+                None => default_output(None)?,
+            })
         };
         if let (Action::Object(out) | Action::Executable(out), Input::File(src)) = (&action, &input) {
             if same_file(out, src) {
@@ -242,8 +249,10 @@ fn run(inv: Invocation) -> bfc::Result<Option<RunEnd>> {
         }
         Action::Jit => {
             let code = bfc::back_end(&program, &inv.options);
-            let loaded = LoadedCode::load(&code).map_err(|source| Error::Jit { what: "map executable memory", source })?;
-            let exit = loaded.run(inv.options.tape_cells).map_err(|source| Error::Jit { what: "run the program", source })?;
+            let loaded =
+                LoadedCode::load(&code).map_err(|source| Error::Jit { what: "map executable memory", source })?;
+            let exit =
+                loaded.run(inv.options.tape_cells).map_err(|source| Error::Jit { what: "run the program", source })?;
             Ok(Some(RunEnd { status: exit.status, io_error: exit.io_error }))
         }
         Action::Object(path) => {
@@ -291,7 +300,11 @@ fn main() -> ExitCode {
         Ok(Ok(Some(end))) => status_exit(end),
         Ok(Err(e)) => {
             eprintln!("error: {e}");
-            if e.is_usage() { EXIT_USAGE } else { EXIT_COMPILE }
+            if e.is_usage() {
+                EXIT_USAGE
+            } else {
+                EXIT_COMPILE
+            }
         }
         Err(_) => EXIT_INTERNAL,
     };

@@ -71,14 +71,17 @@ mod tests {
 
     #[test]
     fn every_other_byte_is_a_comment() {
-        assert_eq!(ops(b"a+\0\xff-\r\n>x<.,"), vec![
-            Op::Add { off: 0, val: 1 },
-            Op::Add { off: 0, val: 255 },
-            Op::Move(1),
-            Op::Move(-1),
-            Op::Out { off: 0 },
-            Op::In { off: 0 },
-        ]);
+        assert_eq!(
+            ops(b"a+\0\xff-\r\n>x<.,"),
+            vec![
+                Op::Add { off: 0, val: 1 },
+                Op::Add { off: 0, val: 255 },
+                Op::Move(1),
+                Op::Move(-1),
+                Op::Out { off: 0 },
+                Op::In { off: 0 },
+            ]
+        );
         assert!(ops(b"").is_empty());
         assert!(ops(b"hello world\n").is_empty());
     }
@@ -109,7 +112,7 @@ mod tests {
     fn deep_nesting_needs_no_stack() {
         let depth = 1_000_000;
         let mut src = vec![b'['; depth];
-        src.extend(std::iter::repeat(b']').take(depth));
+        src.extend(std::iter::repeat_n(b']', depth));
         assert_eq!(parse("t.b", &src).unwrap().insts.len(), 2 * depth);
     }
 }

@@ -35,7 +35,7 @@ pub struct Target {
 
 impl Target {
     pub fn new(eof: EofMode, tape_cells: usize) -> Target {
-        Target { eof, checked: tape_cells % TAPE_ALIGN != 0 }
+        Target { eof, checked: !tape_cells.is_multiple_of(TAPE_ALIGN) }
     }
 }
 
@@ -354,16 +354,14 @@ mod tests {
     #[test]
     fn checked_code_compares_with_the_tape_bounds() {
         assert!(code("+", CHECKED).len() > code("+", GUARDED).len());
-        assert_eq!(Target::new(EofMode::Zero, 65536).checked, false);
-        assert_eq!(Target::new(EofMode::Zero, 100).checked, true);
+        assert!(!Target::new(EofMode::Zero, 65536).checked);
+        assert!(Target::new(EofMode::Zero, 100).checked);
     }
 
     #[test]
     fn far_accesses_are_checked_even_with_guards() {
-        let p = Program {
-            insts: vec![crate::ir::Inst::new(Op::Add { off: GUARD_BYTES as i32, val: 1 }, 0)],
-            data: vec![],
-        };
+        let p =
+            Program { insts: vec![crate::ir::Inst::new(Op::Add { off: GUARD_BYTES as i32, val: 1 }, 0)], data: vec![] };
         let far = compile(&p, GUARDED).bytes.len();
         let p = Program { insts: vec![crate::ir::Inst::new(Op::Add { off: 5, val: 1 }, 0)], data: vec![] };
         let near = compile(&p, GUARDED).bytes.len();

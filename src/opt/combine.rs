@@ -42,11 +42,20 @@ fn is_noop(op: Op) -> bool {
 /// The two operations as one, when they make one.
 fn merge(first: Op, second: Op) -> Option<Op> {
     match (first, second) {
-        (Op::Add { off: a, val: x }, Op::Add { off: b, val: y }) if a == b => Some(Op::Add { off: a, val: x.wrapping_add(y) }),
-        (Op::Set { off: a, val: x }, Op::Add { off: b, val: y }) if a == b => Some(Op::Set { off: a, val: x.wrapping_add(y) }),
+        (Op::Add { off: a, val: x }, Op::Add { off: b, val: y }) if a == b => {
+            Some(Op::Add { off: a, val: x.wrapping_add(y) })
+        }
+        (Op::Set { off: a, val: x }, Op::Add { off: b, val: y }) if a == b => {
+            Some(Op::Set { off: a, val: x.wrapping_add(y) })
+        }
         // A write overrides what was added or set before.
-        (Op::Add { off: a, .. } | Op::Set { off: a, .. }, Op::Set { off: b, val }) if a == b => Some(Op::Set { off: b, val }),
+        (Op::Add { off: a, .. } | Op::Set { off: a, .. }, Op::Set { off: b, val }) if a == b => {
+            Some(Op::Set { off: b, val })
+        }
         (Op::Move(a), Op::Move(b)) => a.checked_add(b).map(Op::Move),
+        (Op::Print { start: a, len: l }, Op::Print { start: b, len: m }) if a.checked_add(l) == Some(b) => {
+            Some(Op::Print { start: a, len: l + m })
+        }
         _ => None,
     }
 }
@@ -54,7 +63,7 @@ fn merge(first: Op, second: Op) -> Option<Op> {
 /// Index of the earlier instruction in `out` that `op` can merge into.
 fn merge_target(out: &[Inst], op: Op) -> Option<usize> {
     let last = out.len().checked_sub(1)?;
-    if let (Op::Move(_), Some(_)) = (op, merge(out[last].op, op)) {
+    if let (Op::Move(_) | Op::Print { .. }, Some(_)) = (op, merge(out[last].op, op)) {
         return Some(last);
     }
     let target = match op {

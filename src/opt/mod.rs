@@ -8,11 +8,13 @@
 use crate::ir::Program;
 
 mod combine;
+mod known;
 mod loops;
 mod offsets;
 
 pub use combine::combine;
-pub use loops::clear_loops;
+pub use known::known_values;
+pub use loops::{clear_loops, multiply_loops, scan_loops};
 pub use offsets::defer_moves;
 
 /// How hard to optimise (`-O0`, `-O1`, `-O2`).
@@ -27,31 +29,47 @@ pub enum Level {
     O2,
 }
 
+/// What the passes may assume about the run.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    pub level: Level,
+    /// Cells of the tape the program will run on.
+    pub tape_cells: usize,
+}
+
 /// A named pass.
 pub struct Pass {
     pub name: &'static str,
-    pub run: fn(Program) -> Program,
+    pub run: Box<dyn Fn(Program) -> Program>,
+}
+
+fn pass(name: &'static str, run: impl Fn(Program) -> Program + 'static) -> Pass {
+    Pass { name, run: Box::new(run) }
 }
 
 /// The passes of a level, in the order they run.
-pub fn passes(level: Level) -> Vec<Pass> {
-    let local = [
-        Pass { name: "combine", run: combine },
-        Pass { name: "clear-loops", run: clear_loops },
-        Pass { name: "defer-moves", run: defer_moves },
-    ];
-    match level {
-        Level::O0 => Vec::new(),
-        Level::O1 | Level::O2 => local.into_iter().collect(),
+pub fn passes(config: Config) -> Vec<Pass> {
+    let mut list = Vec::new();
+    if config.level >= Level::O1 {
+        list.push(pass("combine", combine));
+        list.push(pass("clear-loops", clear_loops));
+        list.push(pass("defer-moves", defer_moves));
     }
+    if config.level >= Level::O2 {
+        list.push(pass("multiply-loops", multiply_loops));
+        list.push(pass("scan-loops", scan_loops));
+        let tape_cells = config.tape_cells;
+        list.push(pass("known-values", move |p| known_values(p, tape_cells)));
+    }
+    list
 }
 
 /// Rounds of the whole pass list before giving up on a fixed point.
 const MAX_ROUNDS: usize = 8;
 
-/// Optimises `program` at `level`.
-pub fn optimise(mut program: Program, level: Level) -> Program {
-    let passes = passes(level);
+/// Optimises `program`.
+pub fn optimise(mut program: Program, config: Config) -> Program {
+    let passes = passes(config);
     if passes.is_empty() {
         return program;
     }
@@ -91,7 +109,7 @@ pub(crate) mod testing {
     }
 
     /// Asserts that `pass` leaves the behaviour of `src` unchanged.
-    pub fn assert_preserves(pass: fn(Program) -> Program, src: &str, input: &[u8]) {
+    pub fn assert_preserves(pass: impl Fn(Program) -> Program, src: &str, input: &[u8]) {
         let p = program(src);
         let before = behaviour(&p, input);
         assert_ne!(before.1, Outcome::OutOfSteps, "test program must end: {src}");
@@ -106,29 +124,29 @@ mod tests {
     use super::*;
     use crate::ir::Op;
 
+    fn config(level: Level) -> Config {
+        Config { level, tape_cells: 64 }
+    }
+
     #[test]
     fn o0_changes_nothing() {
         let p = program("+++>>[-]");
-        assert_eq!(optimise(p.clone(), Level::O0), p);
+        assert_eq!(optimise(p.clone(), config(Level::O0)), p);
     }
 
     #[test]
     fn o1_folds_to_a_fixed_point() {
-        let p = optimise(program("+++>>-<<[-]>>."), Level::O1);
+        let p = optimise(program("+++>>-<<[-]>>."), config(Level::O1));
         assert_eq!(ops(&p), vec![Op::Set { off: 0, val: 0 }, Op::Add { off: 2, val: 255 }, Op::Out { off: 2 }]);
     }
 
     #[test]
     fn optimised_programs_behave_the_same() {
-        let programs = [
-            "++++++++[>++++++++<-]>+.+.<<",
-            "+[->+<]>.>,.[-]<<+++[>+++[>+<-]<-]>>.",
-            ">>>+<<<-[+]+.>[>]<.",
-        ];
+        let programs = ["++++++++[>++++++++<-]>+.+.<<", "+[->+<]>.>,.[-]<<+++[>+++[>+<-]<-]>>.", ">>>+<<<-[+]+.>[>]<."];
         for src in programs {
             for level in [Level::O1, Level::O2] {
                 let p = program(src);
-                assert_eq!(behaviour(&p, b"xy"), behaviour(&optimise(p.clone(), level), b"xy"), "{src}");
+                assert_eq!(behaviour(&p, b"xy"), behaviour(&optimise(p.clone(), config(level)), b"xy"), "{src}");
             }
         }
     }

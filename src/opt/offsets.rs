@@ -49,15 +49,18 @@ mod tests {
     #[test]
     fn moves_become_offsets() {
         let p = defer_moves(program(">+>>-<.[<]"));
-        assert_eq!(ops(&p), vec![
-            Op::Add { off: 1, val: 1 },
-            Op::Add { off: 3, val: 255 },
-            Op::Out { off: 2 },
-            Op::Move(2),
-            Op::Loop,
-            Op::Move(-1),
-            Op::EndLoop,
-        ]);
+        assert_eq!(
+            ops(&p),
+            vec![
+                Op::Add { off: 1, val: 1 },
+                Op::Add { off: 3, val: 255 },
+                Op::Out { off: 2 },
+                Op::Move(2),
+                Op::Loop,
+                Op::Move(-1),
+                Op::EndLoop,
+            ]
+        );
     }
 
     #[test]

@@ -1,0 +1,254 @@
+//! Known cell values, propagated through straight-line code and used to
+//! fold what they decide: adds become sets, sets of a value the cell
+//! already holds vanish, output of a known cell becomes constant output,
+//! loops on a known zero vanish, loops that provably run at most once become
+//! `If`s, and `If`s on a known value are decided.
+//!
+//! A value is only known for a cell that is proven on the tape (it was
+//! touched, or it is a never-touched cell inside the tape at program start),
+//! because dropping an access to a cell off the tape would drop its error.
+
+use std::collections::HashMap;
+
+use crate::ir::{Inst, Op, Program};
+
+/// What is known about cells, relative to where a straight-line stretch
+/// began (`base` tracks the pointer since).
+#[derive(Clone, Default)]
+struct Knowledge {
+    /// Cell (relative to the stretch's start) -> its value, or None: unknown.
+    cells: HashMap<i64, Option<u8>>,
+    base: i64,
+    /// At program start every cell holds 0. While the pointer's absolute
+    /// position is known (no loop entered yet), `Some(position)` of the
+    /// stretch start.
+    start_position: Option<i64>,
+}
+
+impl Knowledge {
+    fn key(&self, off: i32) -> i64 {
+        self.base + off as i64
+    }
+
+    fn get(&self, off: i32, tape_cells: usize) -> Option<u8> {
+        let key = self.key(off);
+        match self.cells.get(&key) {
+            Some(known) => *known,
+            None => {
+                let abs = self.start_position? + key;
+                (0..tape_cells as i64).contains(&abs).then_some(0)
+            }
+        }
+    }
+
+    fn set(&mut self, off: i32, value: Option<u8>) {
+        let key = self.key(off);
+        self.cells.insert(key, value);
+    }
+
+    /// Forgets everything: the pointer's position is no longer tied to
+    /// anything known.
+    fn forget(&mut self) {
+        *self = Knowledge::default();
+    }
+
+    /// Only what holds on both paths. False when nothing does, not even
+    /// where the pointer is.
+    fn meet(&mut self, other: &Knowledge, tape_cells: usize) -> bool {
+        if self.base != other.base || self.start_position != other.start_position {
+            self.forget();
+            return false;
+        }
+        let keys: Vec<i64> = self.cells.keys().chain(other.cells.keys()).copied().collect();
+        let mut cells = HashMap::new();
+        for key in keys {
+            let off = key - self.base;
+            let (a, b) = match i32::try_from(off) {
+                Ok(off) => (self.get(off, tape_cells), other.get(off, tape_cells)),
+                Err(_) => (None, None),
+            };
+            cells.insert(key, if a == b { a } else { None });
+        }
+        self.cells = cells;
+        true
+    }
+}
+
+/// Propagates known values; `tape_cells` is the tape the code will run on.
+pub fn known_values(program: Program, tape_cells: usize) -> Program {
+    let partner = program.block_partners();
+    let Program { insts, mut data } = program;
+    let mut out: Vec<Inst> = Vec::with_capacity(insts.len());
+    let mut k = Knowledge { start_position: Some(0), ..Knowledge::default() };
+    // Open blocks: (index of the opener in `out`, knowledge before it for
+    // `If`s, whether a loop was closed inside).
+    let mut open: Vec<(usize, Option<Knowledge>, bool)> = Vec::new();
+    // `If`s decided true: their `EndIf` is dropped.
+    let mut dropped_end = vec![false; insts.len()];
+    let mut i = 0;
+    while i < insts.len() {
+        let inst = insts[i];
+        let emit = |op: Op, out: &mut Vec<Inst>| out.push(Inst::new(op, inst.at));
+        match inst.op {
+            Op::Add { off, val } => match k.get(off, tape_cells) {
+                Some(x) => {
+                    let v = x.wrapping_add(val);
+                    k.set(off, Some(v));
+                    emit(Op::Set { off, val: v }, &mut out);
+                }
+                None => emit(inst.op, &mut out),
+            },
+            Op::Set { off, val } => {
+                if k.get(off, tape_cells) != Some(val) {
+                    k.set(off, Some(val));
+                    emit(inst.op, &mut out);
+                }
+            }
+            Op::AddMul { off, src, factor } => match k.get(src, tape_cells) {
+                Some(0) => {}
+                Some(x) => {
+                    let add = x.wrapping_mul(factor);
+                    match k.get(off, tape_cells) {
+                        Some(y) => {
+                            k.set(off, Some(y.wrapping_add(add)));
+                            emit(Op::Set { off, val: y.wrapping_add(add) }, &mut out);
+                        }
+                        None => emit(Op::Add { off, val: add }, &mut out),
+                    }
+                }
+                None => {
+                    k.set(off, None);
+                    emit(inst.op, &mut out);
+                }
+            },
+            Op::Move(d) => {
+                k.base += d as i64;
+                emit(inst.op, &mut out);
+            }
+            Op::Out { off } => match k.get(off, tape_cells) {
+                Some(x) => {
+                    data.push(x);
+                    emit(Op::Print { start: data.len() as u32 - 1, len: 1 }, &mut out);
+                }
+                None => emit(inst.op, &mut out),
+            },
+            Op::In { off } => {
+                k.set(off, None);
+                emit(inst.op, &mut out);
+            }
+            Op::Print { .. } => emit(inst.op, &mut out),
+            Op::Loop | Op::If if k.get(0, tape_cells) == Some(0) => {
+                // Never entered: skip to after the block.
+                i = partner[i] + 1;
+                continue;
+            }
+            Op::If if k.get(0, tape_cells).is_some() => {
+                // Always entered: the body runs unconditionally.
+                dropped_end[partner[i]] = true;
+            }
+            Op::If => {
+                open.push((out.len(), Some(k.clone()), false));
+                emit(inst.op, &mut out);
+            }
+            Op::Loop => {
+                open.push((out.len(), None, false));
+                emit(inst.op, &mut out);
+                k.forget();
+            }
+            Op::EndIf if dropped_end[i] => {}
+            Op::EndIf => {
+                let (_, before, inner_reset) = open.pop().expect("balanced IR");
+                let kept = k.meet(&before.expect("an If's knowledge"), tape_cells);
+                if !kept || inner_reset {
+                    lost_track(&mut open);
+                }
+                emit(inst.op, &mut out);
+            }
+            Op::EndLoop => {
+                let (start, _, inner_reset) = open.pop().expect("balanced IR");
+                lost_track(&mut open);
+                // A body that leaves its own counter at zero, with the pointer
+                // back where the test was, runs at most once. (After inner
+                // loops `base` counts from elsewhere: those are left out.)
+                if k.base == 0 && k.get(0, tape_cells) == Some(0) && !inner_reset {
+                    out[start].op = Op::If;
+                    emit(Op::EndIf, &mut out);
+                    k.forget();
+                } else {
+                    emit(inst.op, &mut out);
+                    k.forget();
+                }
+                k.set(0, Some(0));
+            }
+            Op::Scan { .. } => {
+                emit(inst.op, &mut out);
+                lost_track(&mut open);
+                k.forget();
+                k.set(0, Some(0));
+            }
+        }
+        i += 1;
+    }
+    Program { insts: out, data }
+}
+
+/// The pointer's offset from the innermost open block's start is no longer
+/// known (`Knowledge::base` restarted from zero).
+fn lost_track(open: &mut [(usize, Option<Knowledge>, bool)]) {
+    if let Some(block) = open.last_mut() {
+        block.2 = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::opt::testing::*;
+    use crate::opt::{clear_loops, combine, defer_moves};
+
+    fn known(src: &str) -> Program {
+        known_values(defer_moves(clear_loops(combine(program(src)))), 64)
+    }
+
+    #[test]
+    fn start_of_program_is_all_zero() {
+        assert_eq!(ops(&known("+++>++")), vec![Op::Set { off: 0, val: 3 }, Op::Set { off: 1, val: 2 }]);
+        assert!(ops(&known("[.+]")).is_empty());
+    }
+
+    #[test]
+    fn but_not_off_the_tape() {
+        assert_eq!(ops(&known("<+")), vec![Op::Add { off: -1, val: 1 }]);
+        assert_eq!(ops(&known("<[.]")), vec![Op::Move(-1), Op::Loop, Op::Out { off: 0 }, Op::EndLoop]);
+    }
+
+    #[test]
+    fn loops_after_loops_are_dead() {
+        let p = known(",[.,][.]");
+        assert_eq!(ops(&p), vec![Op::In { off: 0 }, Op::Loop, Op::Out { off: 0 }, Op::In { off: 0 }, Op::EndLoop]);
+    }
+
+    #[test]
+    fn constant_output() {
+        let p = known("++++++++[>++++++++<-]>+.");
+        assert!(ops(&p).contains(&Op::Print { start: 0, len: 1 }) || p.data.is_empty());
+        let p = known("+++.");
+        assert_eq!(ops(&p), vec![Op::Set { off: 0, val: 3 }, Op::Print { start: 0, len: 1 }]);
+        assert_eq!(p.data, vec![3]);
+    }
+
+    #[test]
+    fn body_that_clears_its_counter_runs_once() {
+        let p = known(",[>+<[-]]");
+        assert_eq!(ops(&p)[1], Op::If);
+    }
+
+    #[test]
+    fn keeps_behaviour() {
+        for src in
+            ["+++.>++.<[-]>[<+>-]<.", ",[>+<[-]]>.", ",[.,]++.[-]", "<[.]", "+[>+<-]>[>+<-]>.", ",>,<[>[-]<[-]]>."]
+        {
+            assert_preserves(|p| known_values(defer_moves(combine(p)), 64), src, b"ab");
+        }
+    }
+}
