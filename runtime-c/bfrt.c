@@ -76,7 +76,7 @@ static int32_t rt_write(bf_runtime *rt, const uint8_t *buf, size_t len)
  * terminal, input can go on after a ^D. */
 static int32_t rt_read(bf_runtime *rt)
 {
-    (void)rt;
+    in_pos = (size_t)(rt->in_cur - in_buf);
     if (in_pos == in_len) {
         ssize_t n;
         while ((n = read(STDIN_FILENO, in_buf, sizeof in_buf)) < 0) {
@@ -92,6 +92,8 @@ static int32_t rt_read(bf_runtime *rt)
         in_pos = 0;
         in_len = (size_t)n;
     }
+    rt->in_cur = in_buf + in_pos + 1;
+    rt->in_end = in_buf + in_len;
     return in_buf[in_pos++];
 }
 
@@ -169,6 +171,9 @@ int bfrt_run(bf_entry_fn entry, size_t cells)
         .write = rt_write,
         .read = rt_read,
         .tape_end = map + BF_GUARD_BYTES + tape_bytes,
+        /* Input left over from an earlier run comes first. */
+        .in_cur = in_buf + in_pos,
+        .in_end = in_buf + in_len,
         /* code_start, code_end, fault_resume: NULL until the entry sets
          * them, so no fault counts as a tape fault before that. */
     };
@@ -195,6 +200,7 @@ int bfrt_run(bf_entry_fn entry, size_t cells)
 
     /* The entry flushes its output itself, on return and on a fault. */
     int status = entry(rt.tape_start, &rt);
+    in_pos = (size_t)(rt.in_cur - in_buf);
 
     sigaction(SIGSEGV, &old_segv, NULL);
     sigaction(SIGBUS, &old_bus, NULL);

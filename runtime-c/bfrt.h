@@ -70,7 +70,10 @@ typedef struct bf_runtime {
     uint8_t *out_end;        /*  8: one past its last byte                 */
     bf_write_fn write;       /* 16: called when the buffer is full, before
                                     every read, at exit and on a fault     */
-    bf_read_fn read;         /* 24: called for every ','                   */
+    bf_read_fn read;         /* 24: called for a ',' when the input buffer
+                                    (in_cur..in_end) is empty: refills it,
+                                    consumes and returns its first byte;
+                                    output is flushed before the call      */
     uint8_t *tape_start;     /* 32: cell 0                                 */
     uint8_t *tape_end;       /* 40: one past the last cell                 */
     /* Set by generated code on entry, for the host's fault handler. */
@@ -80,6 +83,10 @@ typedef struct bf_runtime {
                                     bf_status in eax: it flushes output
                                     and returns that status                */
     void *host;              /* 72: the host's own data                    */
+    /* Buffered input, consumed by generated code directly and refilled by
+     * `read`: a ',' costs no call while input is buffered. */
+    const uint8_t *in_cur;   /* 80: next unread input byte                 */
+    const uint8_t *in_end;   /* 88: one past the last buffered byte        */
 } bf_runtime;
 
 /* The signature of every compiled program (System V ABI). `tape` is cell 0

@@ -58,7 +58,8 @@ pub const TAPE_ALIGN: usize = 4096;
 
 /// `bf_write_fn`: writes `len` bytes, returns a [`Status`] as i32.
 pub type WriteFn = unsafe extern "C" fn(rt: *mut Runtime, buf: *const u8, len: usize) -> i32;
-/// `bf_read_fn`: returns a byte, [`READ_EOF`] or [`READ_FAILED`].
+/// `bf_read_fn`: refills the input buffer (`in_cur..in_end`) and returns
+/// its first byte (consumed), [`READ_EOF`] or [`READ_FAILED`].
 pub type ReadFn = unsafe extern "C" fn(rt: *mut Runtime) -> i32;
 /// `bf_entry_fn`: the signature of every compiled program.
 pub type EntryFn = unsafe extern "sysv64" fn(tape: *mut u8, rt: *mut Runtime) -> i32;
@@ -77,6 +78,8 @@ pub struct Runtime {
     pub code_end: *const u8,
     pub fault_resume: *const u8,
     pub host: *mut core::ffi::c_void,
+    pub in_cur: *const u8,
+    pub in_end: *const u8,
 }
 
 /// Byte offsets of the [`Runtime`] fields, as generated code addresses them.
@@ -90,6 +93,8 @@ pub mod rt_offset {
     pub const CODE_START: i32 = 48;
     pub const CODE_END: i32 = 56;
     pub const FAULT_RESUME: i32 = 64;
+    pub const IN_CUR: i32 = 80;
+    pub const IN_END: i32 = 88;
 }
 
 /// The C header that declares this interface, embedded so that tests (and
@@ -123,12 +128,14 @@ mod tests {
             ("code_start", offset_of!(Runtime, code_start), rt_offset::CODE_START),
             ("code_end", offset_of!(Runtime, code_end), rt_offset::CODE_END),
             ("fault_resume", offset_of!(Runtime, fault_resume), rt_offset::FAULT_RESUME),
+            ("in_cur", offset_of!(Runtime, in_cur), rt_offset::IN_CUR),
+            ("in_end", offset_of!(Runtime, in_end), rt_offset::IN_END),
         ];
         for (name, rust, used) in fields {
             assert_eq!(rust as i32, used, "{name}: Rust layout vs rt_offset");
             assert_eq!(header_offset(name), used, "{name}: bfrt.h vs rt_offset");
         }
-        assert_eq!(std::mem::size_of::<Runtime>(), 80);
+        assert_eq!(std::mem::size_of::<Runtime>(), 96);
     }
 
     #[test]

@@ -71,8 +71,7 @@ impl LoadedCode {
     /// stdin and stdout.
     pub fn run(&self, cells: usize) -> io::Result<Exit> {
         let tape = Tape::new(cells)?;
-        let mut host =
-            Host { out: vec![0; OUT_BUF], inp: vec![0; IN_BUF], in_pos: 0, in_len: 0, error: None, panicked: false };
+        let mut host = Host { out: vec![0; OUT_BUF], inp: vec![0; IN_BUF], error: None, panicked: false };
         let mut rt = Runtime {
             out_buf: host.out.as_mut_ptr(),
             // SAFETY: one past the end of the buffer.
@@ -85,6 +84,8 @@ impl LoadedCode {
             code_end: ptr::null(),
             fault_resume: ptr::null(),
             host: (&mut host as *mut Host).cast(),
+            in_cur: host.inp.as_ptr(),
+            in_end: host.inp.as_ptr(),
         };
         let _handler = FaultHandler::install(&mut rt)?;
         // SAFETY: the bytes were produced by x64::compile for the contract in
@@ -118,8 +119,6 @@ const IN_BUF: usize = 1 << 16;
 struct Host {
     out: Vec<u8>,
     inp: Vec<u8>,
-    in_pos: usize,
-    in_len: usize,
     error: Option<io::Error>,
     panicked: bool,
 }
@@ -163,30 +162,32 @@ unsafe extern "C" fn host_write(rt: *mut Runtime, buf: *const u8, len: usize) ->
     })
 }
 
+/// Called when the input buffer is used up: refills it.
 unsafe extern "C" fn host_read(rt: *mut Runtime) -> i32 {
     guarded(rt, READ_FAILED, |host| {
-        if host.in_pos == host.in_len {
-            loop {
-                // SAFETY: reads into our own buffer.
-                let n = unsafe { libc::read(0, host.inp.as_mut_ptr().cast(), host.inp.len()) };
-                if n < 0 {
-                    let e = io::Error::last_os_error();
-                    if e.kind() == io::ErrorKind::Interrupted {
-                        continue;
-                    }
-                    host.error = Some(e);
-                    return READ_FAILED;
-                }
-                if n == 0 {
-                    return READ_EOF;
-                }
-                host.in_pos = 0;
-                host.in_len = n as usize;
-                break;
+        let n = loop {
+            // SAFETY: reads into our own buffer.
+            let n = unsafe { libc::read(0, host.inp.as_mut_ptr().cast(), host.inp.len()) };
+            if n >= 0 {
+                break n as usize;
             }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                host.error = Some(e);
+                return READ_FAILED;
+            }
+        };
+        if n == 0 {
+            return READ_EOF;
         }
-        host.in_pos += 1;
-        host.inp[host.in_pos - 1] as i32
+        let start = host.inp.as_ptr();
+        // SAFETY: rt is the live table of this run; the pointers stay
+        // within the buffer just filled.
+        unsafe {
+            (*rt).in_cur = start.add(1);
+            (*rt).in_end = start.add(n);
+        }
+        host.inp[0] as i32
     })
 }
 

@@ -285,8 +285,19 @@ impl Gen {
         // Touch the cell first, so a bad cell fails the same way whether
         // or not input remains (the interpreter checks it first too).
         self.touch(off);
+        // While input is buffered a byte is taken inline: no call, and no
+        // flush (the program cannot be waiting on a prompt then).
         asm!(self.ops
             ; cmp BYTE [a_ptr + off], 0
+            ; mov rax, [a_rt + rt::IN_CUR]
+            ; cmp rax, [a_rt + rt::IN_END]
+            ; jae >refill
+            ; movzx ecx, BYTE [rax]
+            ; add rax, 1
+            ; mov [a_rt + rt::IN_CUR], rax
+            ; mov [a_ptr + off], cl
+            ; jmp >done
+            ; refill:
             ; call ->read
             ; test eax, eax
             ; js >eof
