@@ -117,26 +117,12 @@ impl Program {
     pub fn display(&self, source: &[u8]) -> String {
         let mut out = String::new();
         let mut depth = 0usize;
-        // Positions are found by walking the source once, in order of
-        // offset, so a 10 MB program prints in linear time.
-        let mut line = 1usize;
-        let mut line_start = 0usize;
-        let mut scanned = 0usize;
-        let mut position = |at: usize| {
-            if at < scanned {
-                // Instructions are mostly in source order; rescan otherwise.
-                line = 1;
-                line_start = 0;
-                scanned = 0;
-            }
-            for (i, &b) in source[scanned..at.min(source.len())].iter().enumerate() {
-                if b == b'\n' {
-                    line += 1;
-                    line_start = scanned + i + 1;
-                }
-            }
-            scanned = at.min(source.len());
-            (line, at - line_start + 1)
+        // Start offsets of the lines, for positions by binary search.
+        let line_starts: Vec<usize> =
+            std::iter::once(0).chain(source.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| i + 1)).collect();
+        let position = |at: usize| {
+            let line = line_starts.partition_point(|&start| start <= at);
+            (line, at - line_starts[line - 1] + 1)
         };
         for inst in &self.insts {
             if inst.op.closes() {
