@@ -197,6 +197,13 @@ impl Gen {
 
     fn op(&mut self, op: Op, program: &Program) {
         match op {
+            Op::Add { off, val: 0 } => {
+                // Changes nothing but must fail off the tape.
+                self.touch(off);
+                if !self.target.checked {
+                    asm!(self.ops; cmp BYTE [a_ptr + off], 0);
+                }
+            }
             Op::Add { off, val } => {
                 self.touch(off);
                 asm!(self.ops; add BYTE [a_ptr + off], val as i8);

@@ -105,7 +105,9 @@ pub fn known_values(program: Program, tape_cells: usize) -> Program {
                 }
             }
             Op::AddMul { off, src, factor } => match k.get(src, tape_cells) {
-                Some(0) => {}
+                // Adds nothing, but touches its target.
+                Some(0) if k.get(off, tape_cells).is_some() => {}
+                Some(0) => emit(Op::Add { off, val: 0 }, &mut out),
                 Some(x) => {
                     let add = x.wrapping_mul(factor);
                     match k.get(off, tape_cells) {
