@@ -159,13 +159,14 @@ impl<'p> Machine<'p> {
                         (_, EofMode::MinusOne) => *c = 255,
                     }
                 }
-                Op::Loop | Op::If => {
-                    if self.get(0)? == 0 {
+                Op::Loop { off } | Op::If { off } => {
+                    if self.get(off)? == 0 {
                         pc = self.partner[pc];
                     }
                 }
                 Op::EndLoop => {
-                    if self.get(0)? != 0 {
+                    let Op::Loop { off } = insts[self.partner[pc]].op else { unreachable!("EndLoop closes a Loop") };
+                    if self.get(off)? != 0 {
                         pc = self.partner[pc];
                     }
                 }

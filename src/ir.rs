@@ -28,12 +28,14 @@ pub enum Op {
     Out { off: i32 },
     /// `cell[off] =` next input byte (at end of input: see `EofMode`).
     In { off: i32 },
-    /// `while cell[0] != 0 {`
-    Loop,
-    /// `}` of a `Loop`.
+    /// `while cell[off] != 0 {` (tested at each iteration with the pointer
+    /// as it is then). Loops whose body leaves the pointer where it was test
+    /// a cell by offset, so the pointer need not move to run them.
+    Loop { off: i32 },
+    /// `}` of a `Loop`: tests the `Loop`'s cell again.
     EndLoop,
-    /// `if cell[0] != 0 {`: a loop whose body provably runs at most once.
-    If,
+    /// `if cell[off] != 0 {`: a loop whose body provably runs at most once.
+    If { off: i32 },
     /// `}` of an `If`.
     EndIf,
     /// `while cell[0] != 0 { ptr += stride }`.
@@ -46,7 +48,7 @@ pub enum Op {
 impl Op {
     /// Opens a block that a later instruction closes.
     pub fn opens(self) -> bool {
-        matches!(self, Op::Loop | Op::If)
+        matches!(self, Op::Loop { .. } | Op::If { .. })
     }
 
     /// Closes the innermost open block.
@@ -118,8 +120,9 @@ impl Program {
         let mut out = String::new();
         let mut depth = 0usize;
         // Start offsets of the lines, for positions by binary search.
-        let line_starts: Vec<usize> =
-            std::iter::once(0).chain(source.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| i + 1)).collect();
+        let line_starts: Vec<usize> = std::iter::once(0)
+            .chain(source.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| i + 1))
+            .collect();
         let position = |at: usize| {
             let line = line_starts.partition_point(|&start| start <= at);
             (line, at - line_starts[line - 1] + 1)
@@ -154,9 +157,9 @@ impl Program {
             Op::Move(d) => format!("move p {} {}", if d < 0 { '-' } else { '+' }, d.unsigned_abs()),
             Op::Out { off } => format!("out  {}", cell(off)),
             Op::In { off } => format!("in   {}", cell(off)),
-            Op::Loop => "loop while [p] != 0".to_string(),
+            Op::Loop { off } => format!("loop while {} != 0", cell(off)),
             Op::EndLoop => "end loop".to_string(),
-            Op::If => "if [p] != 0".to_string(),
+            Op::If { off } => format!("if {} != 0", cell(off)),
             Op::EndIf => "end if".to_string(),
             Op::Scan { stride } => format!("scan p {:+} until [p] == 0", stride),
             Op::Print { start, len } => {
@@ -176,7 +179,7 @@ mod tests {
 
     #[test]
     fn partners_match_nested_blocks() {
-        let ops = [Op::Loop, Op::If, Op::EndIf, Op::EndLoop, Op::Loop, Op::EndLoop];
+        let ops = [Op::Loop { off: 0 }, Op::If { off: 1 }, Op::EndIf, Op::EndLoop, Op::Loop { off: 0 }, Op::EndLoop];
         let p = Program { insts: ops.iter().map(|&op| Inst::new(op, 0)).collect(), data: vec![] };
         assert_eq!(p.block_partners(), vec![3, 2, 1, 0, 5, 4]);
     }
@@ -187,7 +190,7 @@ mod tests {
         let p = Program {
             insts: vec![
                 Inst::new(Op::Add { off: 0, val: 1 }, 0),
-                Inst::new(Op::Loop, 2),
+                Inst::new(Op::Loop { off: 0 }, 2),
                 Inst::new(Op::Add { off: 0, val: 255 }, 3),
                 Inst::new(Op::EndLoop, 4),
             ],

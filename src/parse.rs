@@ -25,7 +25,7 @@ pub fn parse(file: &str, source: &[u8]) -> Result<Program> {
             b',' => Op::In { off: 0 },
             b'[' => {
                 open.push(at);
-                Op::Loop
+                Op::Loop { off: 0 }
             }
             b']' => {
                 if open.pop().is_none() {

@@ -62,7 +62,7 @@ const STATUS_SLOT: i32 = -48;
 
 /// Compiles `program` for `target`.
 pub fn compile(program: &Program, target: Target) -> CompiledCode {
-    let mut gen = Gen { ops: Asm::new(0), target, unchecked_shift: 0, blocks: Vec::new() };
+    let mut gen = Gen { ops: Asm::new(0), target, unchecked_shift: 0, blocks: Vec::new(), in_eax: None };
     gen.prologue();
     for inst in &program.insts {
         gen.op(inst.op, program);
@@ -79,8 +79,20 @@ struct Gen {
     /// cell known to be on the tape (the last one touched). Accesses within
     /// `GUARD_BYTES` of such a cell fault if off the tape; others are checked.
     unchecked_shift: u64,
-    /// Labels of the open loops and ifs: (top of the body, exit).
-    blocks: Vec<(DynamicLabel, DynamicLabel)>,
+    /// The open loops and ifs.
+    blocks: Vec<Block>,
+    /// The cell whose value eax holds (zero-extended), if any.
+    in_eax: Option<i32>,
+}
+
+/// An open loop or if.
+struct Block {
+    /// Start of the body.
+    top: DynamicLabel,
+    /// After the block.
+    exit: DynamicLabel,
+    /// The cell it tests.
+    off: i32,
 }
 
 impl Gen {
@@ -196,6 +208,14 @@ impl Gen {
     }
 
     fn op(&mut self, op: Op, program: &Program) {
+        let keeps_eax = match op {
+            Op::AddMul { .. } => true,
+            Op::Add { off, .. } | Op::Set { off, .. } => Some(off) != self.in_eax,
+            _ => false,
+        };
+        if !keeps_eax {
+            self.in_eax = None;
+        }
         match op {
             Op::Add { off, val: 0 } => {
                 // Changes nothing but must fail off the tape.
@@ -214,16 +234,20 @@ impl Gen {
             }
             Op::AddMul { off, src, factor } => {
                 self.touch(src);
+                if self.in_eax != Some(src) {
+                    asm!(self.ops; movzx eax, BYTE [a_ptr + src]);
+                }
                 self.touch(off);
                 match factor {
-                    1 => asm!(self.ops; mov al, [a_ptr + src]; add [a_ptr + off], al),
-                    255 => asm!(self.ops; mov al, [a_ptr + src]; sub [a_ptr + off], al),
+                    1 => asm!(self.ops; add [a_ptr + off], al),
+                    255 => asm!(self.ops; sub [a_ptr + off], al),
                     _ => asm!(self.ops
-                        ; movzx eax, BYTE [a_ptr + src]
-                        ; imul eax, eax, factor as i32
-                        ; add [a_ptr + off], al
+                        ; imul ecx, eax, factor as i32
+                        ; add [a_ptr + off], cl
                     ),
                 }
+                // eax still holds cell[src], unless src was the target.
+                self.in_eax = (off != src).then_some(src);
             }
             Op::Move(delta) => {
                 asm!(self.ops; add a_ptr, delta);
@@ -241,29 +265,42 @@ impl Gen {
                 }
             }
             Op::In { off } => self.emit_input(off),
-            Op::Loop | Op::If => {
+            Op::Loop { off } => {
                 let top = self.ops.new_dynamic_label();
                 let exit = self.ops.new_dynamic_label();
-                self.touch(0);
+                self.touch(off);
                 asm!(self.ops
-                    ; cmp BYTE [a_ptr], 0
+                    ; cmp BYTE [a_ptr + off], 0
                     ; je =>exit
                     ; =>top
                 );
-                self.blocks.push((top, exit));
+                self.blocks.push(Block { top, exit, off });
+            }
+            Op::If { off } => {
+                let top = self.ops.new_dynamic_label();
+                let exit = self.ops.new_dynamic_label();
+                self.touch(off);
+                // The value stays in eax: a multiply loop's body reads it.
+                asm!(self.ops
+                    ; movzx eax, BYTE [a_ptr + off]
+                    ; test eax, eax
+                    ; jz =>exit
+                );
+                self.in_eax = Some(off);
+                self.blocks.push(Block { top, exit, off });
             }
             Op::EndLoop => {
-                let (top, exit) = self.blocks.pop().expect("balanced IR");
-                self.touch(0);
+                let Block { top, exit, off } = self.blocks.pop().expect("balanced IR");
+                self.touch(off);
                 // Tested at the bottom: one jump per iteration.
                 asm!(self.ops
-                    ; cmp BYTE [a_ptr], 0
+                    ; cmp BYTE [a_ptr + off], 0
                     ; jne =>top
                     ; =>exit
                 );
             }
             Op::EndIf => {
-                let (_, exit) = self.blocks.pop().expect("balanced IR");
+                let Block { exit, .. } = self.blocks.pop().expect("balanced IR");
                 asm!(self.ops; =>exit);
                 // Either the body ran or it did not: the pointer may be where
                 // the `If` tested it or where the body left it. Both are

@@ -83,7 +83,7 @@ fn merge_target(out: &[Inst], op: Op) -> Option<usize> {
             Op::Add { off, .. } | Op::Set { off, .. } | Op::Out { off } | Op::In { off } => off == target,
             Op::AddMul { off, src, .. } => off == target || src == target,
             Op::Print { .. } => false,
-            Op::Move(_) | Op::Loop | Op::EndLoop | Op::If | Op::EndIf | Op::Scan { .. } => true,
+            Op::Move(_) | Op::Loop { .. } | Op::EndLoop | Op::If { .. } | Op::EndIf | Op::Scan { .. } => true,
         };
         if blocks {
             return None;

@@ -80,9 +80,7 @@ pub fn known_values(program: Program, tape_cells: usize) -> Program {
     let Program { insts, mut data } = program;
     let mut out: Vec<Inst> = Vec::with_capacity(insts.len());
     let mut k = Knowledge { start_position: Some(0), ..Knowledge::default() };
-    // Open blocks: (index of the opener in `out`, knowledge before it for
-    // `If`s, whether a loop was closed inside).
-    let mut open: Vec<(usize, Option<Knowledge>, bool)> = Vec::new();
+    let mut open: Vec<Block> = Vec::new();
     // `If`s decided true: their `EndIf` is dropped.
     let mut dropped_end = vec![false; insts.len()];
     let mut i = 0;
@@ -139,48 +137,48 @@ pub fn known_values(program: Program, tape_cells: usize) -> Program {
                 emit(inst.op, &mut out);
             }
             Op::Print { .. } => emit(inst.op, &mut out),
-            Op::Loop | Op::If if k.get(0, tape_cells) == Some(0) => {
+            Op::Loop { off } | Op::If { off } if k.get(off, tape_cells) == Some(0) => {
                 // Never entered: skip to after the block.
                 i = partner[i] + 1;
                 continue;
             }
-            Op::If if k.get(0, tape_cells).is_some() => {
+            Op::If { off } if k.get(off, tape_cells).is_some() => {
                 // Always entered: the body runs unconditionally.
                 dropped_end[partner[i]] = true;
             }
-            Op::If => {
-                open.push((out.len(), Some(k.clone()), false));
+            Op::If { off } => {
+                open.push(Block { start: out.len(), before: Some(k.clone()), lost_track: false, off });
                 emit(inst.op, &mut out);
             }
-            Op::Loop => {
-                open.push((out.len(), None, false));
+            Op::Loop { off } => {
+                open.push(Block { start: out.len(), before: None, lost_track: false, off });
                 emit(inst.op, &mut out);
                 k.forget();
             }
             Op::EndIf if dropped_end[i] => {}
             Op::EndIf => {
-                let (_, before, inner_reset) = open.pop().expect("balanced IR");
-                let kept = k.meet(&before.expect("an If's knowledge"), tape_cells);
-                if !kept || inner_reset {
+                let block = open.pop().expect("balanced IR");
+                let kept = k.meet(&block.before.expect("an If's knowledge"), tape_cells);
+                if !kept || block.lost_track {
                     lost_track(&mut open);
                 }
                 emit(inst.op, &mut out);
             }
             Op::EndLoop => {
-                let (start, _, inner_reset) = open.pop().expect("balanced IR");
+                let block = open.pop().expect("balanced IR");
                 lost_track(&mut open);
                 // A body that leaves its own counter at zero, with the pointer
                 // back where the test was, runs at most once. (After inner
                 // loops `base` counts from elsewhere: those are left out.)
-                if k.base == 0 && k.get(0, tape_cells) == Some(0) && !inner_reset {
-                    out[start].op = Op::If;
+                let off = block.off;
+                if k.base == 0 && k.get(off, tape_cells) == Some(0) && !block.lost_track {
+                    out[block.start].op = Op::If { off };
                     emit(Op::EndIf, &mut out);
-                    k.forget();
                 } else {
                     emit(inst.op, &mut out);
-                    k.forget();
                 }
-                k.set(0, Some(0));
+                k.forget();
+                k.set(off, Some(0));
             }
             Op::Scan { .. } => {
                 emit(inst.op, &mut out);
@@ -194,11 +192,24 @@ pub fn known_values(program: Program, tape_cells: usize) -> Program {
     Program { insts: out, data }
 }
 
+/// A block being walked through.
+struct Block {
+    /// Index of the opener in the output.
+    start: usize,
+    /// For an `If`: what was known before it.
+    before: Option<Knowledge>,
+    /// `Knowledge::base` restarted inside, so it no longer measures from
+    /// the block's start.
+    lost_track: bool,
+    /// The cell the block tests.
+    off: i32,
+}
+
 /// The pointer's offset from the innermost open block's start is no longer
 /// known (`Knowledge::base` restarted from zero).
-fn lost_track(open: &mut [(usize, Option<Knowledge>, bool)]) {
+fn lost_track(open: &mut [Block]) {
     if let Some(block) = open.last_mut() {
-        block.2 = true;
+        block.lost_track = true;
     }
 }
 
@@ -221,13 +232,16 @@ mod tests {
     #[test]
     fn but_not_off_the_tape() {
         assert_eq!(ops(&known("<+")), vec![Op::Add { off: -1, val: 1 }]);
-        assert_eq!(ops(&known("<[.]")), vec![Op::Move(-1), Op::Loop, Op::Out { off: 0 }, Op::EndLoop]);
+        assert_eq!(ops(&known("<[.]")), vec![Op::Loop { off: -1 }, Op::Out { off: -1 }, Op::EndLoop]);
     }
 
     #[test]
     fn loops_after_loops_are_dead() {
         let p = known(",[.,][.]");
-        assert_eq!(ops(&p), vec![Op::In { off: 0 }, Op::Loop, Op::Out { off: 0 }, Op::In { off: 0 }, Op::EndLoop]);
+        assert_eq!(
+            ops(&p),
+            vec![Op::In { off: 0 }, Op::Loop { off: 0 }, Op::Out { off: 0 }, Op::In { off: 0 }, Op::EndLoop]
+        );
     }
 
     #[test]
@@ -242,7 +256,7 @@ mod tests {
     #[test]
     fn body_that_clears_its_counter_runs_once() {
         let p = known(",[>+<[-]]");
-        assert_eq!(ops(&p)[1], Op::If);
+        assert_eq!(ops(&p)[1], Op::If { off: 0 });
     }
 
     #[test]

@@ -9,10 +9,10 @@ pub fn clear_loops(program: Program) -> Program {
     let mut out: Vec<Inst> = Vec::with_capacity(program.insts.len());
     for inst in program.insts {
         if inst.op == Op::EndLoop {
-            if let [.., Inst { op: Op::Loop, at }, Inst { op: Op::Add { off: 0, val }, .. }] = out[..] {
-                if val % 2 == 1 {
+            if let [.., Inst { op: Op::Loop { off }, at }, Inst { op: Op::Add { off: target, val }, .. }] = out[..] {
+                if val % 2 == 1 && off == target {
                     out.truncate(out.len() - 2);
-                    out.push(Inst::new(Op::Set { off: 0, val: 0 }, at));
+                    out.push(Inst::new(Op::Set { off, val: 0 }, at));
                     continue;
                 }
             }
@@ -38,7 +38,7 @@ mod tests {
     #[test]
     fn even_steps_may_never_end_so_stay_loops() {
         let p = clear_loops(combine(program("[--]")));
-        assert_eq!(ops(&p), vec![Op::Loop, Op::Add { off: 0, val: 254 }, Op::EndLoop]);
+        assert_eq!(ops(&p), vec![Op::Loop { off: 0 }, Op::Add { off: 0, val: 254 }, Op::EndLoop]);
     }
 
     #[test]
@@ -61,7 +61,7 @@ pub fn multiply_loops(program: Program) -> Program {
     let mut loop_starts: Vec<usize> = Vec::new();
     for inst in program.insts {
         match inst.op {
-            Op::Loop => loop_starts.push(out.len()),
+            Op::Loop { .. } => loop_starts.push(out.len()),
             Op::EndLoop => {
                 if let Some(start) = loop_starts.pop() {
                     if let Some(replacement) = as_multiply(&out[start..]) {
@@ -71,8 +71,6 @@ pub fn multiply_loops(program: Program) -> Program {
                     }
                 }
             }
-            // An innermost loop holds no other block.
-            Op::If | Op::EndIf => {}
             _ => {}
         }
         out.push(inst);
@@ -83,14 +81,15 @@ pub fn multiply_loops(program: Program) -> Program {
 /// `body` starts with the `Loop`; the `EndLoop` is not part of it.
 fn as_multiply(body: &[Inst]) -> Option<Vec<Inst>> {
     let at = body[0].at;
+    let Op::Loop { off: counter } = body[0].op else { return None };
     let mut step = None;
     let mut adds = Vec::new();
     let mut sets = Vec::new();
     for inst in &body[1..] {
         match inst.op {
-            Op::Add { off: 0, val } if step.is_none() => step = Some(val),
-            Op::Add { off, val } if off != 0 => adds.push((off, val, inst.at)),
-            Op::Set { off, val } if off != 0 => sets.push((off, val, inst.at)),
+            Op::Add { off, val } if off == counter && step.is_none() => step = Some(val),
+            Op::Add { off, val } if off != counter => adds.push((off, val, inst.at)),
+            Op::Set { off, val } if off != counter => sets.push((off, val, inst.at)),
             _ => return None,
         }
     }
@@ -106,14 +105,14 @@ fn as_multiply(body: &[Inst]) -> Option<Vec<Inst>> {
     }
     // The loop runs n times with x + n*step = 0 (mod 256): n = x * -1/step.
     let per_unit = inverse_mod_256(step).wrapping_neg();
-    let mut ops = vec![Inst::new(Op::If, at)];
+    let mut ops = vec![Inst::new(Op::If { off: counter }, at)];
     for (off, val, at) in adds {
-        ops.push(Inst::new(Op::AddMul { off, src: 0, factor: val.wrapping_mul(per_unit) }, at));
+        ops.push(Inst::new(Op::AddMul { off, src: counter, factor: val.wrapping_mul(per_unit) }, at));
     }
     for (off, val, at) in sets {
         ops.push(Inst::new(Op::Set { off, val }, at));
     }
-    ops.push(Inst::new(Op::Set { off: 0, val: 0 }, at));
+    ops.push(Inst::new(Op::Set { off: counter, val: 0 }, at));
     ops.push(Inst::new(Op::EndIf, at));
     Some(ops)
 }
@@ -133,7 +132,7 @@ pub fn scan_loops(program: Program) -> Program {
     let mut out: Vec<Inst> = Vec::with_capacity(program.insts.len());
     for inst in program.insts {
         if inst.op == Op::EndLoop {
-            if let [.., Inst { op: Op::Loop, at }, Inst { op: Op::Move(stride), .. }] = out[..] {
+            if let [.., Inst { op: Op::Loop { off: 0 }, at }, Inst { op: Op::Move(stride), .. }] = out[..] {
                 out.truncate(out.len() - 2);
                 out.push(Inst::new(Op::Scan { stride }, at));
                 continue;
@@ -167,7 +166,7 @@ mod more_tests {
         assert_eq!(
             ops(&p),
             vec![
-                Op::If,
+                Op::If { off: 0 },
                 Op::AddMul { off: 1, src: 0, factor: 1 },
                 Op::AddMul { off: 2, src: 0, factor: 3 },
                 Op::Set { off: 0, val: 0 },

@@ -1,17 +1,20 @@
 //! Pointer moves folded into offsets: inside straight-line code the pointer
-//! stays put and each operation addresses its cell by offset; one `Move`
-//! remains where the block ends (before a loop boundary or scan).
+//! stays put and each operation addresses its cell by offset. Loops and ifs
+//! whose body leaves the pointer where it was ("balanced") are folded
+//! through as well: they test their cell by offset. One `Move` remains
+//! before a block that moves the pointer, and before a scan.
 
 use crate::ir::{Inst, Op, Program};
 
-/// Defers every `Move` to the end of its straight-line block.
+/// Defers every `Move` to the next point where the pointer must be real.
 pub fn defer_moves(program: Program) -> Program {
+    let balanced = balanced_blocks(&program);
     let mut out = Vec::with_capacity(program.insts.len());
     let mut pending: i32 = 0;
     let mut pending_at = 0;
-    for inst in program.insts {
-        // Offsets are sums of moves within one block, so they are bounded by
-        // the source length, which the parser keeps below i32::MAX.
+    for (i, inst) in program.insts.into_iter().enumerate() {
+        // Offsets are sums of moves of the source, so they are bounded by
+        // its length, which the parser keeps below i32::MAX.
         let shift = |off: i32| off.checked_add(pending).expect("offset exceeds the source length");
         let op = match inst.op {
             Op::Move(d) => {
@@ -27,7 +30,10 @@ pub fn defer_moves(program: Program) -> Program {
             Op::Out { off } => Op::Out { off: shift(off) },
             Op::In { off } => Op::In { off: shift(off) },
             Op::Print { .. } => inst.op,
-            Op::Loop | Op::EndLoop | Op::If | Op::EndIf | Op::Scan { .. } => {
+            Op::Loop { off } if balanced[i] => Op::Loop { off: shift(off) },
+            Op::If { off } if balanced[i] => Op::If { off: shift(off) },
+            Op::EndLoop | Op::EndIf if balanced[i] => inst.op,
+            Op::Loop { .. } | Op::EndLoop | Op::If { .. } | Op::EndIf | Op::Scan { .. } => {
                 if pending != 0 {
                     out.push(Inst::new(Op::Move(pending), pending_at));
                     pending = 0;
@@ -39,6 +45,43 @@ pub fn defer_moves(program: Program) -> Program {
     }
     // A move at the very end touches nothing: it is dropped.
     Program { insts: out, data: program.data }
+}
+
+/// For each block opener and closer: does the block leave the pointer where
+/// it found it, whatever path it takes? True when its own moves add up to
+/// zero, it holds no scan, and every block inside it is balanced too.
+fn balanced_blocks(program: &Program) -> Vec<bool> {
+    let mut balanced = vec![false; program.insts.len()];
+    // Open blocks: (opener index, sum of moves so far, nothing unbalanced).
+    let mut open: Vec<(usize, i64, bool)> = Vec::new();
+    for (i, inst) in program.insts.iter().enumerate() {
+        match inst.op {
+            Op::Move(d) => {
+                if let Some(top) = open.last_mut() {
+                    top.1 += d as i64;
+                }
+            }
+            Op::Scan { .. } => {
+                if let Some(top) = open.last_mut() {
+                    top.2 = false;
+                }
+            }
+            op if op.opens() => open.push((i, 0, true)),
+            op if op.closes() => {
+                let (start, sum, ok) = open.pop().expect("balanced IR");
+                let is_balanced = ok && sum == 0;
+                balanced[start] = is_balanced;
+                balanced[i] = is_balanced;
+                if !is_balanced {
+                    if let Some(parent) = open.last_mut() {
+                        parent.2 = false;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    balanced
 }
 
 #[cfg(test)]
@@ -56,11 +99,31 @@ mod tests {
                 Op::Add { off: 3, val: 255 },
                 Op::Out { off: 2 },
                 Op::Move(2),
-                Op::Loop,
+                Op::Loop { off: 0 },
                 Op::Move(-1),
                 Op::EndLoop,
             ]
         );
+    }
+
+    #[test]
+    fn balanced_loops_test_by_offset() {
+        let p = defer_moves(program(">>[->+<]<[-<<+>>]"));
+        assert_eq!(
+            ops(&p),
+            vec![
+                Op::Loop { off: 2 },
+                Op::Add { off: 2, val: 255 },
+                Op::Add { off: 3, val: 1 },
+                Op::EndLoop,
+                Op::Loop { off: 1 },
+                Op::Add { off: 1, val: 255 },
+                Op::Add { off: -1, val: 1 },
+                Op::EndLoop,
+            ]
+        );
+        // A loop that walks keeps a real pointer.
+        assert_eq!(ops(&defer_moves(program(">[>]")))[..2], [Op::Move(1), Op::Loop { off: 0 }]);
     }
 
     #[test]
@@ -73,5 +136,7 @@ mod tests {
         assert_preserves(defer_moves, ">+>>-<.[<]>>>,.<[->>+<<]>>.", b"q");
         // The error is the same even though the offsets moved.
         assert_preserves(defer_moves, ">>+.<<<<+", b"");
+        assert_preserves(defer_moves, "+++[>++[>+<-]>[<<+>>-]<<-]>>.<<<[>+<-]", b"");
+        assert_preserves(defer_moves, ">+++[>+>[-]<<-]>.>,[<+>-]<.", b"z");
     }
 }
