@@ -194,11 +194,12 @@ impl Gen {
     fn touch(&mut self, off: i32) {
         let distance = self.unchecked_shift + off.unsigned_abs() as u64;
         if self.target.checked || distance >= GUARD_BYTES as u64 {
+            // rdx: eax may hold a cell value (`in_eax`).
             asm!(self.ops;
-                lea rax, [a_ptr + off]
-                ; cmp rax, a_tape
+                lea rdx, [a_ptr + off]
+                ; cmp rdx, a_tape
                 ; jb ->underflow
-                ; cmp rax, [a_rt + rt::TAPE_END]
+                ; cmp rdx, [a_rt + rt::TAPE_END]
                 ; jae ->overflow
             );
         }
