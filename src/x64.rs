@@ -361,10 +361,17 @@ impl Gen {
     }
 
     fn emit_scan(&mut self, stride: i32) {
+        let done = self.ops.new_dynamic_label();
+        match stride {
+            1 => self.emit_vector_scan_right(done),
+            -1 => self.emit_vector_scan_left(done),
+            _ => {}
+        }
+        // One cell at a time: strides other than 1, and near the tape's ends.
         self.touch(0);
         asm!(self.ops
             ; cmp BYTE [a_ptr], 0
-            ; je >done
+            ; je =>done
             ; again:
             ; add a_ptr, stride
         );
@@ -374,9 +381,61 @@ impl Gen {
         asm!(self.ops
             ; cmp BYTE [a_ptr], 0
             ; jne <again
-            ; done:
+            ; =>done
         );
         self.unchecked_shift = 0;
+    }
+
+    /// `[>]` 16 cells at a time (SSE2, which every x86-64 has), while the
+    /// 16 cells are all on the tape; then the one-at-a-time loop that
+    /// follows takes over (and fails where the scan leaves the tape).
+    fn emit_vector_scan_right(&mut self, done: DynamicLabel) {
+        asm!(self.ops
+            ; pxor xmm1, xmm1
+            ; block:
+            ; cmp a_ptr, a_tape
+            ; jb >cells
+            ; lea rdx, [a_ptr + 16]
+            ; cmp rdx, [a_rt + rt::TAPE_END]
+            ; ja >cells
+            ; movdqu xmm0, [a_ptr]
+            ; pcmpeqb xmm0, xmm1
+            ; pmovmskb eax, xmm0
+            ; test eax, eax
+            ; jnz >found
+            ; add a_ptr, 16
+            ; jmp <block
+            ; found:
+            ; bsf eax, eax // the first zero cell
+            ; add a_ptr, rax
+            ; jmp =>done
+            ; cells:
+        );
+    }
+
+    /// `[<]` 16 cells at a time; see `emit_vector_scan_right`.
+    fn emit_vector_scan_left(&mut self, done: DynamicLabel) {
+        asm!(self.ops
+            ; pxor xmm1, xmm1
+            ; block:
+            ; lea rdx, [a_ptr - 15]
+            ; cmp rdx, a_tape
+            ; jb >cells
+            ; cmp a_ptr, [a_rt + rt::TAPE_END]
+            ; jae >cells
+            ; movdqu xmm0, [rdx]
+            ; pcmpeqb xmm0, xmm1
+            ; pmovmskb eax, xmm0
+            ; test eax, eax
+            ; jnz >found
+            ; sub a_ptr, 16
+            ; jmp <block
+            ; found:
+            ; bsr eax, eax // the last zero cell before the pointer
+            ; lea a_ptr, [rdx + rax]
+            ; jmp =>done
+            ; cells:
+        );
     }
 }
 
