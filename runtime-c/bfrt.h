@@ -67,7 +67,8 @@ typedef int32_t (*bf_read_fn)(struct bf_runtime *rt);
 typedef struct bf_runtime {
     /* Set by the host before the call. */
     uint8_t *out_buf;        /*  0: output buffer                          */
-    uint8_t *out_end;        /*  8: one past its last byte                 */
+    uint8_t *out_end;        /*  8: one past its last byte (the buffer
+                                    holds at least 64 bytes)               */
     bf_write_fn write;       /* 16: called when the buffer is full, before
                                     every read, at exit and on a fault     */
     bf_read_fn read;         /* 24: called for a ',' when the input buffer

@@ -5,6 +5,7 @@
 //! and every operation does what `ir::Op` documents, nothing more.
 
 use std::io::{self, Read, Write};
+use std::ops::Range;
 
 use crate::code::Status;
 use crate::ir::{EofMode, Op, Program};
@@ -29,8 +30,14 @@ pub struct Config {
 /// buffer is flushed before every read and at the end, as compiled code
 /// does).
 pub fn run(program: &Program, config: &Config, input: &mut dyn Read, output: &mut dyn Write) -> Outcome {
-    let mut out = Output { buf: Vec::with_capacity(OUT_BUF), sink: output };
-    let outcome = Machine::new(program, config).run(input, &mut out);
+    let mut out = Output::new(output);
+    let mut machine = Machine::new(program, config);
+    let outcome = match machine.execute(0..program.insts.len(), Some(input), &mut out) {
+        Stop::End => Outcome::Finished(Status::Ok),
+        Stop::OutOfSteps => Outcome::OutOfSteps,
+        Stop::Failed(status) => Outcome::Finished(status),
+        Stop::Input => unreachable!("input was given"),
+    };
     match (outcome, out.flush()) {
         (Outcome::Finished(Status::Ok), Err(status)) => Outcome::Finished(status),
         (outcome, _) => outcome,
@@ -39,13 +46,17 @@ pub fn run(program: &Program, config: &Config, input: &mut dyn Read, output: &mu
 
 const OUT_BUF: usize = 1 << 16;
 
-struct Output<'a> {
+pub(crate) struct Output<'a> {
     buf: Vec<u8>,
     sink: &'a mut dyn Write,
 }
 
-impl Output<'_> {
-    fn flush(&mut self) -> Result<(), Status> {
+impl<'a> Output<'a> {
+    pub(crate) fn new(sink: &'a mut dyn Write) -> Self {
+        Output { buf: Vec::with_capacity(OUT_BUF), sink }
+    }
+
+    pub(crate) fn flush(&mut self) -> Result<(), Status> {
         if !self.buf.is_empty() {
             let result = self.sink.write_all(&self.buf).and_then(|_| self.sink.flush());
             self.buf.clear();
@@ -66,21 +77,37 @@ impl Output<'_> {
     }
 }
 
-struct Machine<'p> {
+/// Why `Machine::execute` stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// Ran to the end of the range.
+    End,
+    OutOfSteps,
+    Failed(Status),
+    /// Reached a `,` with no input given (before executing it).
+    Input,
+}
+
+/// The interpreter's state: the tape grows as cells are touched, so a huge
+/// `--tape-size` costs only what the program uses.
+#[derive(Clone)]
+pub(crate) struct Machine<'p> {
     program: &'p Program,
     partner: Vec<usize>,
-    tape: Vec<u8>,
-    ptr: i64,
+    pub(crate) tape: Vec<u8>,
+    cells: usize,
+    pub(crate) ptr: i64,
     eof: EofMode,
-    steps_left: u64,
+    pub(crate) steps_left: u64,
 }
 
 impl<'p> Machine<'p> {
-    fn new(program: &'p Program, config: &Config) -> Self {
+    pub(crate) fn new(program: &'p Program, config: &Config) -> Self {
         Machine {
             program,
             partner: program.block_partners(),
-            tape: vec![0; config.tape_cells],
+            tape: Vec::new(),
+            cells: config.tape_cells,
             ptr: 0,
             eof: config.eof,
             steps_left: config.max_steps.unwrap_or(u64::MAX),
@@ -91,7 +118,7 @@ impl<'p> Machine<'p> {
         let at = self.ptr + off as i64;
         if at < 0 {
             Err(Status::TapeUnderflow)
-        } else if at as u64 >= self.tape.len() as u64 {
+        } else if at as u64 >= self.cells as u64 {
             Err(Status::TapeOverflow)
         } else {
             Ok(at as usize)
@@ -99,27 +126,39 @@ impl<'p> Machine<'p> {
     }
 
     fn get(&self, off: i32) -> Result<u8, Status> {
-        Ok(self.tape[self.index(off)?])
+        Ok(self.tape.get(self.index(off)?).copied().unwrap_or(0))
     }
 
     fn cell(&mut self, off: i32) -> Result<&mut u8, Status> {
         let i = self.index(off)?;
+        if i >= self.tape.len() {
+            let grown = (i + 1).max(2 * self.tape.len()).min(self.cells);
+            self.tape.resize(grown, 0);
+        }
         Ok(&mut self.tape[i])
     }
 
-    fn run(&mut self, input: &mut dyn Read, out: &mut Output) -> Outcome {
-        match self.execute(input, out) {
-            Ok(true) => Outcome::Finished(Status::Ok),
-            Ok(false) => Outcome::OutOfSteps,
-            Err(status) => Outcome::Finished(status),
+    /// Runs the instructions of `range` (whole blocks). Without `input`,
+    /// stops before the first `,`.
+    pub(crate) fn execute(&mut self, range: Range<usize>, input: Option<&mut dyn Read>, out: &mut Output) -> Stop {
+        match self.execute_inner(range, input, out) {
+            Ok(true) => Stop::End,
+            Ok(false) => Stop::OutOfSteps,
+            Err(Fail::Status(status)) => Stop::Failed(status),
+            Err(Fail::Input) => Stop::Input,
         }
     }
 
     /// Ok(false) when the step budget ran out.
-    fn execute(&mut self, input: &mut dyn Read, out: &mut Output) -> Result<bool, Status> {
+    fn execute_inner(
+        &mut self,
+        range: Range<usize>,
+        mut input: Option<&mut dyn Read>,
+        out: &mut Output,
+    ) -> Result<bool, Fail> {
         let insts = &self.program.insts;
-        let mut pc = 0;
-        while pc < insts.len() {
+        let mut pc = range.start;
+        while pc < range.end {
             if self.steps_left == 0 {
                 return Ok(false);
             }
@@ -141,13 +180,16 @@ impl<'p> Machine<'p> {
                     out.push(&[v])?;
                 }
                 Op::In { off } => {
+                    let Some(input) = input.as_deref_mut() else { return Err(Fail::Input) };
+                    // Touched before reading, as compiled code does.
+                    self.index(off)?;
                     out.flush()?;
                     let mut byte = [0u8];
                     let got = loop {
                         match input.read(&mut byte) {
                             Ok(n) => break n,
                             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                            Err(_) => return Err(Status::ReadError),
+                            Err(_) => return Err(Status::ReadError.into()),
                         }
                     };
                     let eof = self.eof;
@@ -187,6 +229,18 @@ impl<'p> Machine<'p> {
             pc += 1;
         }
         Ok(true)
+    }
+}
+
+/// Why execution left `execute_inner` early.
+enum Fail {
+    Status(Status),
+    Input,
+}
+
+impl From<Status> for Fail {
+    fn from(status: Status) -> Self {
+        Fail::Status(status)
     }
 }
 

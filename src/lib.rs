@@ -29,24 +29,37 @@ pub const DEFAULT_TAPE_CELLS: usize = 65536;
 /// program touches cost memory, but the address space is finite.
 pub const MAX_TAPE_CELLS: usize = 1 << 40;
 
+/// Default compile-time execution budgets: the JIT's counts against the
+/// run, a build's is paid once.
+pub const DEFAULT_EVAL_STEPS_JIT: u64 = 200_000;
+pub const DEFAULT_EVAL_STEPS_BUILD: u64 = 50_000_000;
+
 /// What the program is compiled for.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub level: opt::Level,
     pub tape_cells: usize,
     pub eof: ir::EofMode,
+    /// Steps of compile-time execution at `-O2` (see `opt::evaluate_prefix`).
+    pub eval_steps: u64,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { level: opt::Level::O2, tape_cells: DEFAULT_TAPE_CELLS, eof: ir::EofMode::Unchanged }
+        Options {
+            level: opt::Level::O2,
+            tape_cells: DEFAULT_TAPE_CELLS,
+            eof: ir::EofMode::Unchanged,
+            eval_steps: DEFAULT_EVAL_STEPS_JIT,
+        }
     }
 }
 
 /// Parses and optimises a program; `file` names it in errors.
 pub fn front_end(file: &str, source: &[u8], options: &Options) -> Result<ir::Program> {
     let program = parse::parse(file, source)?;
-    Ok(opt::optimise(program, opt::Config { level: options.level, tape_cells: options.tape_cells }))
+    let config = opt::Config { level: options.level, tape_cells: options.tape_cells, eval_steps: options.eval_steps };
+    Ok(opt::optimise(program, config))
 }
 
 /// Generates machine code for an optimised program.

@@ -75,6 +75,11 @@ struct Cli {
     /// Name of the entry function in the object (a C identifier).
     #[arg(long, value_name = "NAME", default_value = object::DEFAULT_SYMBOL)]
     symbol: String,
+    /// Steps of compile-time execution at -O2: the start of the program that
+    /// reads no input is run by the compiler and replaced by its result
+    /// [default: 200000 with --jit/--interp, 50000000 when building; 0: off].
+    #[arg(long, value_name = "N")]
+    eval_steps: Option<u64>,
     /// Print an intermediate form instead of running or building.
     #[arg(long, value_enum, value_name = "WHAT")]
     emit: Option<Emit>,
@@ -202,7 +207,11 @@ impl Invocation {
             EofArg::Zero => EofMode::Zero,
             EofArg::MinusOne => EofMode::MinusOne,
         };
-        let options = Options { level, tape_cells: cli.tape_size, eof };
+        let eval_steps = cli.eval_steps.unwrap_or(match action {
+            Action::Jit | Action::Interp => bfc::DEFAULT_EVAL_STEPS_JIT,
+            Action::EmitIr | Action::Object(_) | Action::Executable(_) => bfc::DEFAULT_EVAL_STEPS_BUILD,
+        });
+        let options = Options { level, tape_cells: cli.tape_size, eof, eval_steps };
         Ok(Invocation { input, action, options, symbol: cli.symbol })
     }
 }

@@ -67,7 +67,7 @@ pub fn compile(program: &Program, target: Target) -> CompiledCode {
     for inst in &program.insts {
         gen.op(inst.op, program);
     }
-    gen.epilogue();
+    gen.epilogue(&program.data);
     let bytes = gen.ops.finalize().expect("all labels are defined");
     CompiledCode { bytes, entry: 0 }
 }
@@ -121,7 +121,7 @@ impl Gen {
         );
     }
 
-    fn epilogue(&mut self) {
+    fn epilogue(&mut self, data: &[u8]) {
         let read_error = Status::ReadError as i32;
         let underflow = Status::TapeUnderflow as i32;
         let overflow = Status::TapeOverflow as i32;
@@ -186,7 +186,9 @@ impl Gen {
             ; mov eax, overflow
             ; jmp ->exit
             ; ->code_end:
+            ; ->data:
         );
+        self.ops.extend(data.iter().copied());
     }
 
     /// Makes sure an access to `[a_ptr + off]` faults or fails when it is
@@ -259,12 +261,7 @@ impl Gen {
                 asm!(self.ops; mov al, [a_ptr + off]);
                 self.emit_output_al();
             }
-            Op::Print { start, len } => {
-                for &byte in &program.data[start as usize..(start + len) as usize] {
-                    asm!(self.ops; mov al, byte as i8);
-                    self.emit_output_al();
-                }
-            }
+            Op::Print { start, len } => self.emit_print(&program.data[start as usize..(start + len) as usize], start),
             Op::In { off } => self.emit_input(off),
             Op::Loop { off } => {
                 let top = self.ops.new_dynamic_label();
@@ -309,6 +306,42 @@ impl Gen {
                 // already counts.
             }
             Op::Scan { stride } => self.emit_scan(stride),
+        }
+    }
+
+    /// Output known at compile time. Short runs are stored into the buffer
+    /// as immediates; long ones are handed to `write` straight from the
+    /// copy of `Program::data` placed after the code.
+    fn emit_print(&mut self, bytes: &[u8], start: u32) {
+        const INLINE: usize = 32;
+        if bytes.len() <= INLINE {
+            let len = bytes.len() as i32;
+            asm!(self.ops
+                ; lea rax, [a_out + len]
+                ; cmp rax, a_out_end
+                ; jbe >room
+                ; call ->flush
+                ; test eax, eax
+                ; jnz ->exit
+                ; room:
+            );
+            for (i, &byte) in bytes.iter().enumerate() {
+                asm!(self.ops; mov BYTE [a_out + i as i32], byte as i8);
+            }
+            asm!(self.ops; add a_out, len);
+        } else {
+            asm!(self.ops
+                ; call ->flush
+                ; test eax, eax
+                ; jnz ->exit
+                ; mov rdi, a_rt
+                ; lea rsi, [->data]
+                ; add rsi, start as i32
+                ; mov rdx, QWORD bytes.len() as i64
+                ; call QWORD [a_rt + rt::WRITE]
+                ; test eax, eax
+                ; jnz ->exit
+            );
         }
     }
 

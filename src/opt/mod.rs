@@ -8,11 +8,13 @@
 use crate::ir::Program;
 
 mod combine;
+mod eval;
 mod known;
 mod loops;
 mod offsets;
 
 pub use combine::combine;
+pub use eval::evaluate_prefix;
 pub use known::known_values;
 pub use loops::{clear_loops, multiply_loops, scan_loops};
 pub use offsets::defer_moves;
@@ -35,6 +37,8 @@ pub struct Config {
     pub level: Level,
     /// Cells of the tape the program will run on.
     pub tape_cells: usize,
+    /// Steps of compile-time execution (`-O2` only; 0: none).
+    pub eval_steps: u64,
 }
 
 /// A named pass.
@@ -69,15 +73,23 @@ pub fn passes(config: Config) -> Vec<Pass> {
 /// ten thousand, for the price of a round each time (measured on hanoi).
 const MAX_ROUNDS: usize = 3;
 
-/// Optimises `program`.
-pub fn optimise(mut program: Program, config: Config) -> Program {
+/// Optimises `program`: the passes to a fixed point; at `-O2` then the
+/// input-free start of the program is run at compile time, and the passes
+/// run again on what remains (now with its known tape).
+pub fn optimise(program: Program, config: Config) -> Program {
     let passes = passes(config);
-    if passes.is_empty() {
-        return program;
+    let mut program = to_fixed_point(program, &passes);
+    if config.level >= Level::O2 && config.eval_steps > 0 {
+        program = evaluate_prefix(program, config.tape_cells, config.eval_steps);
+        program = to_fixed_point(program, &passes);
     }
+    program
+}
+
+fn to_fixed_point(mut program: Program, passes: &[Pass]) -> Program {
     for _ in 0..MAX_ROUNDS {
         let before = program.clone();
-        for pass in &passes {
+        for pass in passes {
             program = (pass.run)(program);
         }
         if program == before {
@@ -127,7 +139,7 @@ mod tests {
     use crate::ir::Op;
 
     fn config(level: Level) -> Config {
-        Config { level, tape_cells: 64 }
+        Config { level, tape_cells: 64, eval_steps: 1000 }
     }
 
     #[test]
