@@ -10,7 +10,7 @@ fn bfc_object(dir: &Path, name: &str, source: &str, symbol: &str) {
     let src = dir.join(format!("{name}.b"));
     std::fs::write(&src, source).unwrap();
     let status = Command::new(BFC)
-        .args(["-c", "--symbol", symbol, "-o"])
+        .args(["-c", "--tape-size", "4096", "--symbol", symbol, "-o"])
         .arg(dir.join(format!("{name}.o")))
         .arg(&src)
         .status()
@@ -22,8 +22,10 @@ fn bfc_object(dir: &Path, name: &str, source: &str, symbol: &str) {
 fn c_program_calls_two_bf_programs() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    // Prints "Hi\n", then touches cell 1 (an overflow on a 1-cell tape).
+    // Prints "Hi\n".
     bfc_object(d, "hello", "++++++++[>+++++++++<-]>.+++++++++++++++++++++++++++++++++.[-]++++++++++.", "bf_hello");
+    // Prints "A", then walks off the end of its 4096-cell tape.
+    bfc_object(d, "walk", "++++++++[>++++++++<-]>+.[>+]", "bf_walk");
     // Reads nothing, prints "AB".
     bfc_object(d, "shout", "++++++++[>++++++++<-]>+.+.", "bf_shout");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -36,6 +38,7 @@ fn c_program_calls_two_bf_programs() {
         .arg(root.join("runtime-c/bfrt.c"))
         .arg(d.join("hello.o"))
         .arg(d.join("shout.o"))
+        .arg(d.join("walk.o"))
         .arg("-o")
         .arg(&exe)
         .output()
@@ -44,7 +47,7 @@ fn c_program_calls_two_bf_programs() {
     let run = Command::new(&exe).output().unwrap();
     assert_eq!(
         String::from_utf8_lossy(&run.stdout),
-        "Hi\n[hello -> 0]\nAB[shout -> 0]\n[tiny -> 2: tape overflow: a cell past the end of the tape was touched]\n"
+        "Hi\n[hello -> 0]\nAB[shout -> 0]\nA[walk -> 2: tape overflow: a cell past the end of the tape was touched]\n"
     );
     assert!(run.status.success(), "exit {:?}, stderr {}", run.status, String::from_utf8_lossy(&run.stderr));
 }

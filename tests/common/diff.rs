@@ -1,0 +1,129 @@
+//! The differential check: a generated program run by the library's
+//! reference interpreter (the oracle) and by the binary in several modes;
+//! stdout bytes and exit codes must agree.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bfc::code::Status;
+use bfc::interp::{self, Config, Outcome};
+use bfc::ir::EofMode;
+
+use super::gen::Case;
+use super::{run_mode, Mode};
+
+/// The oracle's step budget: programs that need more are discarded.
+pub const MAX_STEPS: u64 = 200_000;
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The exit code bfc gives for a run that ended with `status`.
+pub fn exit_code(status: Status) -> i32 {
+    match status {
+        Status::Ok | Status::BrokenPipe => 0,
+        Status::TapeUnderflow | Status::TapeOverflow => 3,
+        Status::WriteError | Status::ReadError => 4,
+    }
+}
+
+pub fn eof_flag(eof: EofMode) -> &'static str {
+    match eof {
+        EofMode::Unchanged => "unchanged",
+        EofMode::Zero => "zero",
+        EofMode::MinusOne => "minus-one",
+    }
+}
+
+/// What the reference interpreter, on the unoptimised program, prints and
+/// exits with; None if it does not finish within `MAX_STEPS`.
+pub fn oracle(case: &Case) -> Option<(Vec<u8>, i32)> {
+    let program = bfc::parse::parse("case.b", &case.program).expect("the generator makes balanced programs");
+    let config = Config { tape_cells: case.tape, eof: case.eof, max_steps: Some(MAX_STEPS) };
+    let mut out = Vec::new();
+    match interp::run(&program, &config, &mut &case.input[..], &mut out) {
+        Outcome::Finished(status) => Some((out, exit_code(status))),
+        Outcome::OutOfSteps => None,
+    }
+}
+
+/// The modes a case runs in: JIT at -O0 and -O2 and the interpreter, plus
+/// an executable for one seed in `exe_every`.
+pub fn modes(seed: u64, exe_every: u64) -> Vec<Mode> {
+    let mut modes = vec![Mode::Jit(0), Mode::Jit(2), Mode::Interp];
+    if seed.is_multiple_of(exe_every) {
+        modes.push(Mode::Exe(2));
+    }
+    modes
+}
+
+#[derive(Debug)]
+pub enum Verdict {
+    /// The oracle ran out of steps: nothing to compare.
+    Discarded,
+    Agreed,
+    /// The modes that disagreed, each with what differed.
+    Mismatch(Vec<(Mode, String)>),
+}
+
+/// Runs `case` in `modes` (files go to `work`) and compares each with the oracle.
+pub fn check(case: &Case, work: &Path, modes: &[Mode]) -> Verdict {
+    let Some((want_out, want_code)) = oracle(case) else {
+        return Verdict::Discarded;
+    };
+    let source = work.join(format!("seed-{}.b", case.seed));
+    std::fs::write(&source, &case.program).expect("write a generated program");
+    let exe = work.join(format!("seed-{}", case.seed));
+    let flags = ["--eof".to_string(), eof_flag(case.eof).to_string(), "--tape-size".to_string(), case.tape.to_string()];
+    let mut bad = Vec::new();
+    for &mode in modes {
+        let got = run_mode(mode, &source, &flags, &case.input, &exe, TIMEOUT);
+        let run = &got.run;
+        let problem = if got.build_failed() {
+            Some(format!("build failed: {}", run.summary()))
+        } else if !run.exited(want_code) {
+            Some(format!("{} (expected exit {want_code}), {}", run.status(), run.stderr_head()))
+        } else if want_code == 3 && !run.stderr_text().contains("tape ") {
+            Some(format!("exit 3 without a tape error message, {}", run.stderr_head()))
+        } else {
+            super::describe_diff("stdout", &want_out, &run.stdout)
+        };
+        if let Some(problem) = problem {
+            bad.push((mode, problem));
+        }
+    }
+    let _ = std::fs::remove_file(&source);
+    let _ = std::fs::remove_file(&exe);
+    if bad.is_empty() {
+        Verdict::Agreed
+    } else {
+        Verdict::Mismatch(bad)
+    }
+}
+
+/// Saves `program` (and the case's input and settings) as
+/// `target/SUBDIR/NAME.b`, `.in`, `.txt`; returns the `.b` path.
+pub fn save(subdir: &str, name: &str, case: &Case, program: &[u8], report: &str) -> PathBuf {
+    let dir = super::target_dir().join(subdir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    let path = dir.join(format!("{name}.b"));
+    let write = |p: PathBuf, bytes: &[u8]| {
+        std::fs::write(&p, bytes).unwrap_or_else(|e| panic!("cannot write {}: {e}", p.display()))
+    };
+    write(path.clone(), program);
+    write(dir.join(format!("{name}.in")), &case.input);
+    let how = format!(
+        "seed {}\nrun: bfc --jit --eof {} --tape-size {} {} < {}\n{report}\n",
+        case.seed,
+        eof_flag(case.eof),
+        case.tape,
+        path.display(),
+        dir.join(format!("{name}.in")).display(),
+    );
+    write(dir.join(format!("{name}.txt")), how.as_bytes());
+    path
+}
+
+/// One line per disagreeing mode.
+pub fn describe(mismatch: &[(Mode, String)]) -> String {
+    mismatch.iter().map(|(mode, what)| format!("    {}: {what}", mode.label())).collect::<Vec<_>>().join("\n")
+}

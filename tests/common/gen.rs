@@ -1,0 +1,331 @@
+//! A random Brainfuck program generator for differential testing.
+//!
+//! Everything is derived from one `u64` seed (splitmix64), so a failure is
+//! reproduced from the seed alone. The programs lean towards the shapes an
+//! optimiser rewrites: runs of `+-<>`, clear loops, multiply/copy loops
+//! (also with non-unit steps on the counter, which end only through
+//! wrap-around or never), scans, nested counter loops, single-pass loops,
+//! I/O, and walks off either end of the tape.
+
+use bfc::ir::EofMode;
+
+/// splitmix64: tiny, fast, and good enough to pick program shapes.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + self.below((hi - lo + 1) as u64) as i64
+    }
+
+    /// True with probability `num / den`.
+    pub fn chance(&mut self, num: u64, den: u64) -> bool {
+        self.below(den) < num
+    }
+
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+/// One differential test case: a program and how to run it.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub seed: u64,
+    pub program: Vec<u8>,
+    pub input: Vec<u8>,
+    pub eof: EofMode,
+    pub tape: usize,
+}
+
+/// The case for `seed`.
+pub fn case(seed: u64) -> Case {
+    let mut rng = Rng::new(seed);
+    // 300 cells: not a multiple of the page size, so bounds are checked
+    // explicitly rather than by guard pages.
+    let tape = if rng.chance(1, 4) { 300 } else { 4096 };
+    let eof = rng.pick(&[EofMode::Unchanged, EofMode::Zero, EofMode::MinusOne]);
+    let input_len = rng.below(12) as usize;
+    let input = (0..input_len).map(|_| rng.below(256) as u8).collect();
+    let program = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos: 0 }.program();
+    Case { seed, program, input, eof, tape }
+}
+
+struct Gen<'r> {
+    rng: &'r mut Rng,
+    out: Vec<u8>,
+    tape: i64,
+    depth: usize,
+    /// Roughly where the pointer is: moves are counted, loops assumed to
+    /// return where they started. Keeps most programs on the tape.
+    pos: i64,
+}
+
+impl Gen<'_> {
+    fn program(mut self) -> Vec<u8> {
+        // Start a little right of cell 0 so that leftward code does not
+        // always underflow at once.
+        let start = self.rng.range(2, 12);
+        self.moves(start);
+        let pieces = self.rng.range(3, 14);
+        // One program in four walks off the tape (or nearly).
+        let walk_off = if self.rng.chance(1, 4) { self.rng.range(0, pieces) } else { -1 };
+        for i in 0..pieces {
+            if i == walk_off {
+                self.walk_off();
+            }
+            self.piece();
+        }
+        // Show some of the final state: an optimiser's wrong cell values
+        // become visible even when the program printed nothing.
+        for _ in 0..self.rng.range(0, 4) {
+            self.out.push(b'.');
+            let d = self.small_offset().signum();
+            self.moves(d);
+        }
+        self.out.push(b'.');
+        self.out
+    }
+
+    fn push_n(&mut self, byte: u8, n: i64) {
+        self.out.extend(std::iter::repeat_n(byte, n as usize));
+    }
+
+    /// `+` or `-` adding `v` (mod 256) in the shorter direction.
+    fn add(&mut self, v: u8) {
+        if v < 128 {
+            self.push_n(b'+', v as i64);
+        } else {
+            self.push_n(b'-', 256 - v as i64);
+        }
+    }
+
+    fn moves(&mut self, d: i64) {
+        self.pos += d;
+        if d >= 0 {
+            self.push_n(b'>', d);
+        } else {
+            self.push_n(b'<', -d);
+        }
+    }
+
+    /// A move of 1 to 4 cells, leftward only where that stays on the tape.
+    fn small_offset(&mut self) -> i64 {
+        let d = self.rng.range(1, 4);
+        if self.rng.chance(1, 2) && self.pos - d >= 0 {
+            -d
+        } else {
+            d
+        }
+    }
+
+    /// A nonzero count to add, sometimes large enough to wrap.
+    fn amount(&mut self) -> u8 {
+        match self.rng.below(6) {
+            0 => self.rng.range(100, 255) as u8,
+            1 => 255,
+            _ => self.rng.range(1, 12) as u8,
+        }
+    }
+
+    /// A sequence of pieces, the body of a loop.
+    fn block(&mut self, pieces: i64) {
+        self.depth += 1;
+        for _ in 0..pieces {
+            self.piece();
+        }
+        self.depth -= 1;
+    }
+
+    fn piece(&mut self) {
+        let nested = self.depth < 3;
+        match self.rng.below(if nested { 17 } else { 11 }) {
+            0 | 1 => {
+                let v = self.amount();
+                self.add(v);
+            }
+            2 => {
+                let d = self.small_offset();
+                self.moves(d);
+            }
+            3 => {
+                let clear = self.rng.pick(&[&b"[-]"[..], b"[+]", b"[--]", b"[-]+"]);
+                self.out.extend_from_slice(clear);
+            }
+            4 | 5 => self.mul_loop(),
+            6 => self.scan(),
+            7 => self.out.push(b'.'),
+            8 => {
+                // Net-zero noise: folds away, but `+-` still touches its cell.
+                let noise = self.rng.pick(&[&b"+-"[..], b"-+", b"<>", b"><", b"++--", b"+<->", b">+<-"]);
+                self.out.extend_from_slice(noise);
+            }
+            9 | 10 => self.out.push(b','),
+            // Loops with bodies of their own, only while not too deep.
+            11 | 12 => self.counter_loop(),
+            13 => {
+                // Runs at most once: ends by clearing its own cell.
+                let start = self.pos;
+                self.out.push(b'[');
+                let n = self.rng.range(1, 4);
+                self.block(n);
+                self.moves(start - self.pos);
+                self.out.extend_from_slice(b"[-]]");
+            }
+            14 => {
+                // Arbitrary: often endless (then discarded by the oracle).
+                // Mostly the body returns the pointer to where it started.
+                let start = self.pos;
+                self.out.push(b'[');
+                let n = self.rng.range(1, 4);
+                self.block(n);
+                if self.rng.chance(3, 4) {
+                    self.moves(start - self.pos);
+                }
+                self.out.push(b']');
+                self.pos = start;
+            }
+            15 => {
+                // Walks while cells are nonzero, clearing them: `[->>]`.
+                let d = if self.rng.chance(3, 4) { self.rng.range(1, 3) } else { self.small_offset() };
+                self.out.extend_from_slice(b"[-");
+                self.moves(d);
+                self.pos -= d;
+                self.out.push(b']');
+            }
+            _ => {
+                let v = self.rng.range(1, 80) as u8;
+                self.add(v);
+                self.out.push(b'.');
+            }
+        }
+    }
+
+    /// `[->+>+++<<]`, `[>++<-]`, `[-->+<]`, ...: a counter stepped by some
+    /// amount each pass, and targets at offsets around it, each adding a
+    /// factor; the pointer returns to the counter.
+    fn mul_loop(&mut self) {
+        if self.rng.chance(2, 3) {
+            let v = self.amount();
+            self.add(v);
+        }
+        let step = match self.rng.below(8) {
+            0..=3 => 255,
+            4 => 1,
+            5 => self.rng.pick(&[254, 2, 253, 3]),
+            _ => self.rng.range(1, 255) as u8,
+        };
+        let counter_first = self.rng.chance(1, 2);
+        self.out.push(b'[');
+        if counter_first {
+            self.add(step);
+        }
+        let base = self.pos;
+        let mut pos = 0;
+        for _ in 0..self.rng.range(1, 4) {
+            let mut off = self.rng.range(1, 4) * self.rng.pick(&[1, -1]);
+            if self.rng.chance(1, 12) {
+                // Occasionally a target far off, or the counter itself.
+                off = self.rng.pick(&[0, 7, -6, 12]);
+            }
+            if base + off < 0 {
+                off = -off;
+            }
+            self.moves(off - pos);
+            pos = off;
+            let factor = match self.rng.below(5) {
+                0 => self.rng.range(250, 255) as u8,
+                _ => self.rng.range(1, 5) as u8,
+            };
+            self.add(factor);
+        }
+        self.moves(-pos);
+        if !counter_first {
+            self.add(step);
+        }
+        self.out.push(b']');
+    }
+
+    /// `[>]`, `[<]`, `[>>>]`, ... sometimes over a few nonzero cells first.
+    fn scan(&mut self) {
+        let stride = self.small_offset();
+        if self.rng.chance(1, 2) {
+            for _ in 0..self.rng.range(1, 5) {
+                let v = self.amount();
+                self.add(v);
+                self.moves(stride);
+            }
+            let back = -stride * self.rng.range(1, 3);
+            self.moves(back);
+        }
+        self.out.push(b'[');
+        self.moves(stride);
+        self.out.push(b']');
+    }
+
+    /// Moves the pointer off the tape (or near its end), touches a cell,
+    /// and comes back to print: that output must not appear if the touch
+    /// was off the tape.
+    fn walk_off(&mut self) {
+        let start = self.pos;
+        match self.rng.below(5) {
+            0 => {
+                let n = self.pos + self.rng.range(-1, 3);
+                self.moves(-n);
+            }
+            1 => {
+                let n = self.tape - self.pos + self.rng.range(-3, 3);
+                self.moves(n);
+            }
+            2 => self.out.extend_from_slice(self.rng.pick(&[&b"+[>+]"[..], b"-[>>>-]", b"+[<+]", b"+[<<-]"])),
+            3 => {
+                // Fill the last cells, then scan right over them.
+                let n = self.tape - self.pos - 4;
+                self.moves(n);
+                self.out.extend_from_slice(b"+>+>+>+<<<[>]");
+            }
+            _ => {
+                let n = self.tape - self.pos - self.rng.range(1, 3);
+                self.moves(n);
+                self.out.extend_from_slice(b"+[>]");
+            }
+        }
+        // The touch; a net-zero one must fail all the same.
+        let touch = self.rng.pick(&[&b"+"[..], b"+", b"+", b"-+", b"+-"]);
+        self.out.extend_from_slice(touch);
+        self.moves(start - self.pos);
+        self.out.push(b'.');
+    }
+
+    /// `+++[>++[>+<-]<-]`: a counter set, a body shifted one cell right,
+    /// and the counter decremented each pass.
+    fn counter_loop(&mut self) {
+        let n = self.rng.range(1, 6) as u8;
+        self.add(n);
+        self.out.push(b'[');
+        let d = self.small_offset();
+        self.moves(d);
+        let pieces = self.rng.range(1, 3);
+        self.block(pieces);
+        self.moves(-d);
+        self.out.push(b'-');
+        self.out.push(b']');
+    }
+}

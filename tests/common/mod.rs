@@ -1,0 +1,339 @@
+//! Helpers shared by the integration tests: where things are, running the
+//! built `bfc` (and what it builds) with input and a time limit, running the
+//! four ways a program can be executed, comparing output, and a small
+//! parallel job runner.
+//!
+//! Each test file includes this with `mod common;`; not every file uses
+//! every helper.
+#![allow(dead_code)]
+
+pub mod diff;
+pub mod gen;
+pub mod manifest;
+pub mod sha256;
+
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The `bfc` binary cargo built for these tests, or `$BFC_BIN` (e.g. a
+/// release build, much faster for the corpus's `--interp` runs).
+pub fn bfc() -> &'static Path {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| match std::env::var_os("BFC_BIN") {
+        Some(bin) => std::fs::canonicalize(&bin).unwrap_or_else(|e| panic!("BFC_BIN={bin:?}: {e}")),
+        None => PathBuf::from(env!("CARGO_BIN_EXE_bfc")),
+    })
+}
+
+/// Cargo's target directory (where failing programs are saved), found from
+/// the binary's location so that `CARGO_TARGET_DIR` is honoured.
+pub fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_bfc"))
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+/// The corpus: `$BFC_CORPUS`, or `../shared/corpus` beside the crate.
+pub fn corpus_dir() -> PathBuf {
+    match std::env::var_os("BFC_CORPUS") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"),
+    }
+}
+
+/// A fresh temporary directory, removed when dropped.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("bfc-test-").tempdir().expect("cannot create a temporary directory")
+}
+
+/// A number from the environment, or `default` when unset.
+pub fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
+    match std::env::var(name) {
+        Ok(s) => s.trim().parse().unwrap_or_else(|_| panic!("{name}={s:?} is not a number")),
+        Err(_) => default,
+    }
+}
+
+/// Worker threads for the parallel tests: `$BFC_TEST_THREADS`, default 2
+/// (the CI machine has 2 cores).
+pub fn workers() -> usize {
+    env_num("BFC_TEST_THREADS", 2usize).max(1)
+}
+
+/// How a process ended, with everything it printed.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub timed_out: bool,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub secs: f64,
+}
+
+impl Run {
+    /// Exited normally (not killed, not timed out) with `code`.
+    pub fn exited(&self, code: i32) -> bool {
+        !self.timed_out && self.code == Some(code)
+    }
+
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+
+    /// "exit 3", "killed by signal 11", "timed out after 120.0s".
+    pub fn status(&self) -> String {
+        match (self.timed_out, self.code, self.signal) {
+            (true, _, _) => format!("timed out after {:.1}s", self.secs),
+            (_, Some(code), _) => format!("exit {code}"),
+            (_, None, Some(sig)) => format!("killed by signal {sig}"),
+            _ => "unknown status".to_string(),
+        }
+    }
+
+    /// The first few lines of stderr, for failure reports.
+    pub fn stderr_head(&self) -> String {
+        let text = self.stderr_text();
+        let head: Vec<&str> = text.lines().take(4).collect();
+        let mut head = head.join(" / ");
+        if head.len() > 300 {
+            head.truncate(head.char_indices().nth(300).map_or(head.len(), |(i, _)| i));
+            head.push_str("...");
+        }
+        format!("stderr: {head:?}")
+    }
+
+    /// Status and stderr in one line, for failure reports.
+    pub fn summary(&self) -> String {
+        format!("{}, {}", self.status(), self.stderr_head())
+    }
+}
+
+/// Runs `cmd` with `input` on its stdin, collecting stdout and stderr; kills
+/// it after `timeout`.
+pub fn run(cmd: &mut Command, input: &[u8], timeout: Duration) -> Run {
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    collect(child, input, timeout)
+}
+
+/// Feeds `input` to a spawned child's stdin (if piped), collects its stdout
+/// and stderr (if piped) and waits for it, killing it after `timeout`.
+pub fn collect(mut child: Child, input: &[u8], timeout: Duration) -> Run {
+    let start = Instant::now();
+    let deadline = start + timeout;
+    if let Some(mut stdin) = child.stdin.take() {
+        let input = input.to_vec();
+        // A program may exit without reading everything: a write error here
+        // is not the test's business.
+        thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+    }
+    let (tx, rx) = mpsc::channel();
+    let mut pipes = 0;
+    let readers: [(usize, Option<Box<dyn Read + Send>>); 2] = [
+        (0, child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>)),
+        (1, child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>)),
+    ];
+    for (which, pipe) in readers {
+        if let Some(mut pipe) = pipe {
+            pipes += 1;
+            let tx = tx.clone();
+            thread::spawn(move || {
+                let mut buf = Vec::new();
+                let _ = pipe.read_to_end(&mut buf);
+                let _ = tx.send((which, buf));
+            });
+        }
+    }
+    drop(tx);
+    let mut outputs = [Vec::new(), Vec::new()];
+    let mut timed_out = false;
+    while pipes > 0 {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok((which, buf)) => {
+                outputs[which] = buf;
+                pipes -= 1;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                timed_out = true;
+                let _ = child.kill();
+                // Keep what was printed before the kill, unless some other
+                // process still holds the pipes open.
+                while let Ok((which, buf)) = rx.recv_timeout(Duration::from_secs(5)) {
+                    outputs[which] = buf;
+                }
+                break;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    // The pipes are closed: the process is exiting (or closed them itself).
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_micros(200)),
+            Ok(None) => {
+                timed_out = true;
+                let _ = child.kill();
+                break child.wait().expect("wait for a killed child");
+            }
+            Err(e) => panic!("cannot wait for a child: {e}"),
+        }
+    };
+    use std::os::unix::process::ExitStatusExt;
+    let [stdout, stderr] = outputs;
+    Run { code: status.code(), signal: status.signal(), timed_out, stdout, stderr, secs: start.elapsed().as_secs_f64() }
+}
+
+/// `bfc` with `args`.
+pub fn bfc_cmd<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) -> Command {
+    let mut cmd = Command::new(bfc());
+    cmd.args(args);
+    cmd
+}
+
+/// Runs `bfc ARGS` with `input` on stdin.
+pub fn run_bfc<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>, input: &[u8], timeout: Duration) -> Run {
+    run(&mut bfc_cmd(args), input, timeout)
+}
+
+/// One way of executing a program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// `bfc --jit -ON`
+    Jit(u8),
+    /// `bfc --interp`
+    Interp,
+    /// `bfc -ON -o EXE`, then `EXE`
+    Exe(u8),
+}
+
+impl Mode {
+    pub const ALL: [Mode; 4] = [Mode::Jit(2), Mode::Jit(0), Mode::Exe(2), Mode::Interp];
+
+    pub fn label(self) -> String {
+        match self {
+            Mode::Jit(o) => format!("jit -O{o}"),
+            Mode::Interp => "interp".to_string(),
+            Mode::Exe(o) => format!("exe -O{o}"),
+        }
+    }
+}
+
+/// What running a program in some mode gave.
+#[derive(Debug, Clone)]
+pub struct ModeRun {
+    /// The program's run; for `Exe`, the build's when the build failed.
+    pub run: Run,
+    /// `Exe` only: the build step (`bfc -o`).
+    pub build: Option<Run>,
+}
+
+impl ModeRun {
+    /// `Exe` whose build did not succeed: `run` is the build's.
+    pub fn build_failed(&self) -> bool {
+        self.build.as_ref().is_some_and(|b| !b.exited(0))
+    }
+
+    /// Wall-clock seconds, build included.
+    pub fn secs(&self) -> f64 {
+        match &self.build {
+            Some(b) if !self.build_failed() => b.secs + self.run.secs,
+            _ => self.run.secs,
+        }
+    }
+}
+
+/// The command that runs `source` in `mode` with extra bfc `flags`. For
+/// `Exe`, this first builds the executable at `exe`: `Err` is that build's
+/// run if it failed.
+pub fn mode_command(
+    mode: Mode,
+    source: &Path,
+    flags: &[String],
+    exe: &Path,
+    timeout: Duration,
+) -> Result<(Command, Option<Run>), Run> {
+    let mut args: Vec<std::ffi::OsString> = Vec::new();
+    match mode {
+        Mode::Jit(o) => args.extend(["--jit".into(), format!("-O{o}").into()]),
+        Mode::Interp => args.push("--interp".into()),
+        Mode::Exe(o) => args.extend([format!("-O{o}").into(), "-o".into(), exe.into()]),
+    }
+    args.extend(flags.iter().map(Into::into));
+    args.push(source.into());
+    match mode {
+        Mode::Jit(_) | Mode::Interp => Ok((bfc_cmd(args), None)),
+        Mode::Exe(_) => {
+            let build = run_bfc(&args, b"", timeout);
+            if !build.exited(0) {
+                return Err(build);
+            }
+            Ok((Command::new(exe), Some(build)))
+        }
+    }
+}
+
+/// Runs `source` in `mode` with extra bfc `flags` and `input` on stdin. For
+/// `Exe`, the executable is built at `exe` and run from there.
+pub fn run_mode(mode: Mode, source: &Path, flags: &[String], input: &[u8], exe: &Path, timeout: Duration) -> ModeRun {
+    match mode_command(mode, source, flags, exe, timeout) {
+        Ok((mut cmd, build)) => ModeRun { run: run(&mut cmd, input, timeout), build },
+        Err(build) => ModeRun { run: build.clone(), build: Some(build) },
+    }
+}
+
+/// Bytes shown escaped, for failure messages.
+pub fn escape(bytes: &[u8]) -> String {
+    bytes.iter().flat_map(|&b| std::ascii::escape_default(b)).map(char::from).collect()
+}
+
+/// None if `actual == expected`; otherwise where and how they differ.
+pub fn describe_diff(what: &str, expected: &[u8], actual: &[u8]) -> Option<String> {
+    if expected == actual {
+        return None;
+    }
+    let at = expected.iter().zip(actual).position(|(a, b)| a != b).unwrap_or(expected.len().min(actual.len()));
+    let window = |bytes: &[u8]| {
+        let from = at.saturating_sub(16);
+        let to = (at + 24).min(bytes.len());
+        format!(
+            "{}\"{}\"{}",
+            if from > 0 { "..." } else { "" },
+            escape(&bytes[from..to]),
+            if to < bytes.len() { "..." } else { "" }
+        )
+    };
+    let mut msg = format!("{what} differs at byte {at} (expected {} bytes, got {})", expected.len(), actual.len());
+    let _ = write!(msg, ": expected {} got {}", window(expected), window(actual));
+    Some(msg)
+}
+
+/// Calls `job(i)` for every `i < n` on `workers` threads; results in order.
+pub fn parallel<T: Send>(n: usize, workers: usize, job: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<T>>> = Mutex::new((0..n).map(|_| None).collect());
+    thread::scope(|s| {
+        for _ in 0..workers.min(n.max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let result = job(i);
+                results.lock().unwrap()[i] = Some(result);
+            });
+        }
+    });
+    results.into_inner().unwrap().into_iter().map(|r| r.expect("a job panicked")).collect()
+}

@@ -1,0 +1,56 @@
+//! Random programs (tests/common/gen.rs) run by the reference interpreter
+//! and by `bfc --jit -O0`, `--jit -O2`, `--interp` and, for one program in
+//! ten, an executable: stdout and exit codes must agree.
+//!
+//! Runs `BFC_DIFF_N` programs (default 300), seeds counting up from
+//! `BFC_DIFF_SEED` (default 1). A failing case is reproduced alone with
+//! `BFC_DIFF_SEED=<its seed> BFC_DIFF_N=1`.
+
+mod common;
+
+use common::diff::{self, Verdict};
+use common::{env_num, gen, parallel, tempdir, workers};
+
+#[test]
+fn generated_programs_agree_with_the_interpreter() {
+    let n: u64 = env_num("BFC_DIFF_N", 300);
+    let first: u64 = env_num("BFC_DIFF_SEED", 1);
+    // Only this run's failures are left to look at.
+    let _ = std::fs::remove_dir_all(common::target_dir().join("diff-failures"));
+    let work = tempdir();
+    let start = std::time::Instant::now();
+    let verdicts = parallel(n as usize, workers(), |i| {
+        let case = gen::case(first + i as u64);
+        let verdict = diff::check(&case, work.path(), &diff::modes(case.seed, 10));
+        (case, verdict)
+    });
+    let mut ran = 0;
+    let mut failures = Vec::new();
+    for (case, verdict) in &verdicts {
+        match verdict {
+            Verdict::Discarded => {}
+            Verdict::Agreed => ran += 1,
+            Verdict::Mismatch(bad) => {
+                ran += 1;
+                let report = diff::describe(bad);
+                let path = diff::save("diff-failures", &format!("seed-{}", case.seed), case, &case.program, &report);
+                failures.push(format!("  seed {} ({}):\n{report}", case.seed, path.display()));
+            }
+        }
+    }
+    eprintln!(
+        "differential: {n} programs from seed {first}, {ran} compared, {} discarded (over {} steps), {} mismatches, {:.1}s",
+        n - ran,
+        diff::MAX_STEPS,
+        failures.len(),
+        start.elapsed().as_secs_f64()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {ran} generated programs disagree with the interpreter:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    // A generator that only makes endless programs would test nothing.
+    assert!(ran * 2 >= n, "only {ran} of {n} generated programs finished within the oracle's step budget");
+}
