@@ -96,6 +96,8 @@ enum EofArg {
 enum Emit {
     /// The optimised IR, one instruction a line.
     Ir,
+    /// The generated x86-64 code, disassembled.
+    Asm,
 }
 
 fn parse_tape_size(s: &str) -> Result<usize, String> {
@@ -111,7 +113,7 @@ fn parse_tape_size(s: &str) -> Result<usize, String> {
 enum Action {
     Jit,
     Interp,
-    EmitIr,
+    Emit(Emit),
     Object(PathBuf),
     Executable(PathBuf),
 }
@@ -175,8 +177,8 @@ impl Invocation {
                 }
             }
         };
-        let action = if cli.emit.is_some() {
-            Action::EmitIr
+        let action = if let Some(what) = cli.emit {
+            Action::Emit(what)
         } else if cli.jit {
             Action::Jit
         } else if cli.interp {
@@ -209,7 +211,7 @@ impl Invocation {
         };
         let eval_steps = cli.eval_steps.unwrap_or(match action {
             Action::Jit | Action::Interp => bfc::DEFAULT_EVAL_STEPS_JIT,
-            Action::EmitIr | Action::Object(_) | Action::Executable(_) => bfc::DEFAULT_EVAL_STEPS_BUILD,
+            Action::Emit(_) | Action::Object(_) | Action::Executable(_) => bfc::DEFAULT_EVAL_STEPS_BUILD,
         });
         let options = Options { level, tape_cells: cli.tape_size, eof, eval_steps };
         Ok(Invocation { input, action, options, symbol: cli.symbol })
@@ -236,8 +238,11 @@ fn run(inv: Invocation) -> bfc::Result<Option<RunEnd>> {
     let name = inv.input.name();
     let program = bfc::front_end(&name, &source, &inv.options)?;
     match inv.action {
-        Action::EmitIr => {
-            let text = program.display(&source);
+        Action::Emit(what) => {
+            let text = match what {
+                Emit::Ir => program.display(&source),
+                Emit::Asm => bfc::disasm::disassemble(&bfc::back_end(&program, &inv.options), program.data.len()),
+            };
             let mut out = io::stdout().lock();
             match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
                 Ok(()) => Ok(None),
