@@ -62,7 +62,7 @@ const STATUS_SLOT: i32 = -48;
 
 /// Compiles `program` for `target`.
 pub fn compile(program: &Program, target: Target) -> CompiledCode {
-    let mut gen = Gen { ops: Asm::new(0), target, unchecked_shift: 0, blocks: Vec::new(), in_eax: None };
+    let mut gen = Gen { ops: Asm::new(0), target, unchecked_shift: 0, blocks: Vec::new(), in_eax: None, zf_cell: None };
     gen.prologue();
     for inst in &program.insts {
         gen.op(inst.op, program);
@@ -83,6 +83,9 @@ struct Gen {
     blocks: Vec<Block>,
     /// The cell whose value eax holds (zero-extended), if any.
     in_eax: Option<i32>,
+    /// The cell whose new value the zero flag reflects (the last
+    /// instruction added to it), if any.
+    zf_cell: Option<i32>,
 }
 
 /// An open loop or if.
@@ -219,6 +222,7 @@ impl Gen {
         if !keeps_eax {
             self.in_eax = None;
         }
+        let zf_cell = self.zf_cell.take();
         match op {
             Op::Add { off, val: 0 } => {
                 // Changes nothing but must fail off the tape.
@@ -230,6 +234,7 @@ impl Gen {
             Op::Add { off, val } => {
                 self.touch(off);
                 asm!(self.ops; add BYTE [a_ptr + off], val as i8);
+                self.zf_cell = Some(off);
             }
             Op::Set { off, val } => {
                 self.touch(off);
@@ -289,13 +294,18 @@ impl Gen {
             }
             Op::EndLoop => {
                 let Block { top, exit, off } = self.blocks.pop().expect("balanced IR");
-                self.touch(off);
-                // Tested at the bottom: one jump per iteration.
-                asm!(self.ops
-                    ; cmp BYTE [a_ptr + off], 0
-                    ; jne =>top
-                    ; =>exit
-                );
+                // Tested at the bottom: one jump per iteration. When the body
+                // ended by adding to the tested cell, the add set the flags.
+                if zf_cell == Some(off) {
+                    asm!(self.ops; jne =>top; =>exit);
+                } else {
+                    self.touch(off);
+                    asm!(self.ops
+                        ; cmp BYTE [a_ptr + off], 0
+                        ; jne =>top
+                        ; =>exit
+                    );
+                }
             }
             Op::EndIf => {
                 let Block { exit, .. } = self.blocks.pop().expect("balanced IR");

@@ -143,6 +143,38 @@ pub fn scan_loops(program: Program) -> Program {
     Program { insts: out, data: program.data }
 }
 
+/// Moves the update of a loop's counter to the end of the body when nothing
+/// after it reads or writes the counter: the code generator then tests the
+/// counter with the flags of the add itself. Only the counter's own value
+/// moves later, and it cannot be seen before the loop tests it.
+pub fn counter_last(mut program: Program) -> Program {
+    let partner = program.block_partners();
+    for end in 0..program.insts.len() {
+        if program.insts[end].op != Op::EndLoop {
+            continue;
+        }
+        let Op::Loop { off: counter } = program.insts[partner[end]].op else { continue };
+        let mut i = end;
+        while i > partner[end] + 1 {
+            i -= 1;
+            let uses_counter = match program.insts[i].op {
+                Op::Add { off, val } if off == counter && val != 0 => {
+                    program.insts[i..end].rotate_left(1);
+                    break;
+                }
+                Op::Add { off, .. } | Op::Set { off, .. } | Op::Out { off } | Op::In { off } => off == counter,
+                Op::AddMul { off, src, .. } => off == counter || src == counter,
+                Op::Print { .. } => false,
+                _ => true,
+            };
+            if uses_counter {
+                break;
+            }
+        }
+    }
+    program
+}
+
 #[cfg(test)]
 mod more_tests {
     use super::*;
@@ -202,6 +234,23 @@ mod more_tests {
         ] {
             assert_preserves(|p| multiply_loops(defer_moves(combine(p))), src, b"");
         }
+    }
+
+    #[test]
+    fn counter_update_moves_last() {
+        let p = counter_last(local("[->+>+<<]"));
+        assert_eq!(
+            ops(&p)[1..4],
+            [Op::Add { off: 1, val: 1 }, Op::Add { off: 2, val: 1 }, Op::Add { off: 0, val: 255 }]
+        );
+        // Not past a use of the counter.
+        let p = counter_last(local("[->+<.]"));
+        assert_eq!(ops(&p)[1], Op::Add { off: 0, val: 255 });
+        assert_preserves(|p| counter_last(local_of(p)), "+++[->++.<]>.", b"");
+    }
+
+    fn local_of(p: Program) -> Program {
+        defer_moves(combine(p))
     }
 
     #[test]

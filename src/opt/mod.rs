@@ -16,7 +16,7 @@ mod offsets;
 pub use combine::combine;
 pub use eval::evaluate_prefix;
 pub use known::known_values;
-pub use loops::{clear_loops, multiply_loops, scan_loops};
+pub use loops::{clear_loops, counter_last, multiply_loops, scan_loops};
 pub use offsets::defer_moves;
 
 /// How hard to optimise (`-O0`, `-O1`, `-O2`).
@@ -64,6 +64,7 @@ pub fn passes(config: Config) -> Vec<Pass> {
         list.push(pass("scan-loops", scan_loops));
         let tape_cells = config.tape_cells;
         list.push(pass("known-values", move |p| known_values(p, tape_cells)));
+        list.push(pass("counter-last", counter_last));
     }
     list
 }
