@@ -149,13 +149,13 @@ pub fn scan_loops(program: Program) -> Program {
 /// moves later, and it cannot be seen before the loop tests it.
 pub fn counter_last(mut program: Program) -> Program {
     let partner = program.block_partners();
-    for end in 0..program.insts.len() {
+    for (end, &start) in partner.iter().enumerate() {
         if program.insts[end].op != Op::EndLoop {
             continue;
         }
-        let Op::Loop { off: counter } = program.insts[partner[end]].op else { continue };
+        let Op::Loop { off: counter } = program.insts[start].op else { continue };
         let mut i = end;
-        while i > partner[end] + 1 {
+        while i > start + 1 {
             i -= 1;
             let uses_counter = match program.insts[i].op {
                 Op::Add { off, val } if off == counter && val != 0 => {
