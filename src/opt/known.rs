@@ -52,6 +52,12 @@ impl Knowledge {
         *self = Knowledge::default();
     }
 
+    /// Forgets every value, but keeps counting moves from the same place.
+    fn forget_values(&mut self) {
+        self.cells.clear();
+        self.start_position = None;
+    }
+
     /// Only what holds on both paths. False when nothing does, not even
     /// where the pointer is.
     fn meet(&mut self, other: &Knowledge, tape_cells: usize) -> bool {
@@ -77,6 +83,7 @@ impl Knowledge {
 /// Propagates known values; `tape_cells` is the tape the code will run on.
 pub fn known_values(program: Program, tape_cells: usize) -> Program {
     let partner = program.block_partners();
+    let balanced = super::offsets::balanced_blocks(&program);
     let Program { insts, mut data } = program;
     let mut out: Vec<Inst> = Vec::with_capacity(insts.len());
     let mut k = Knowledge { start_position: Some(0), ..Knowledge::default() };
@@ -147,18 +154,33 @@ pub fn known_values(program: Program, tape_cells: usize) -> Program {
                 dropped_end[partner[i]] = true;
             }
             Op::If { off } => {
-                open.push(Block { start: out.len(), before: Some(k.clone()), lost_track: false, off });
+                open.push(Block {
+                    start: out.len(),
+                    before: Some(k.clone()),
+                    lost_track: false,
+                    off,
+                    entry_base: k.base,
+                });
                 emit(inst.op, &mut out);
             }
             Op::Loop { off } => {
-                open.push(Block { start: out.len(), before: None, lost_track: false, off });
+                open.push(Block { start: out.len(), before: None, lost_track: false, off, entry_base: k.base });
                 emit(inst.op, &mut out);
-                k.forget();
+                if balanced[i] {
+                    // The body may run many times: no value survives, but
+                    // the pointer comes back to where it is now.
+                    k.forget_values();
+                } else {
+                    k.forget();
+                }
             }
             Op::EndIf if dropped_end[i] => {}
             Op::EndIf => {
                 let block = open.pop().expect("balanced IR");
-                let kept = k.meet(&block.before.expect("an If's knowledge"), tape_cells);
+                // The body was skipped only if its cell was zero.
+                let mut skipped = block.before.expect("an If's knowledge");
+                skipped.set(block.off, Some(0));
+                let kept = k.meet(&skipped, tape_cells);
                 if !kept || block.lost_track {
                     lost_track(&mut open);
                 }
@@ -166,18 +188,24 @@ pub fn known_values(program: Program, tape_cells: usize) -> Program {
             }
             Op::EndLoop => {
                 let block = open.pop().expect("balanced IR");
-                lost_track(&mut open);
                 // A body that leaves its own counter at zero, with the pointer
-                // back where the test was, runs at most once. (After inner
-                // loops `base` counts from elsewhere: those are left out.)
+                // back where the test was, runs at most once. (After a loop
+                // that moves the pointer `base` counts from elsewhere: those
+                // are left out.)
                 let off = block.off;
-                if k.base == 0 && k.get(off, tape_cells) == Some(0) && !block.lost_track {
+                let back = k.base == block.entry_base && !block.lost_track;
+                if back && k.get(off, tape_cells) == Some(0) {
                     out[block.start].op = Op::If { off };
                     emit(Op::EndIf, &mut out);
                 } else {
                     emit(inst.op, &mut out);
                 }
-                k.forget();
+                if balanced[partner[i]] {
+                    k.forget_values();
+                } else {
+                    lost_track(&mut open);
+                    k.forget();
+                }
                 k.set(off, Some(0));
             }
             Op::Scan { .. } => {
@@ -203,6 +231,8 @@ struct Block {
     lost_track: bool,
     /// The cell the block tests.
     off: i32,
+    /// `Knowledge::base` at the opener.
+    entry_base: i64,
 }
 
 /// The pointer's offset from the innermost open block's start is no longer
@@ -260,10 +290,26 @@ mod tests {
     }
 
     #[test]
+    fn nested_loops_on_one_counter_run_once() {
+        // The digit switch of factor.b: each level ends when the level
+        // inside it has emptied the counter.
+        let p = known(",>,<[->+<[->+<[->+<]]]");
+        let opens: Vec<Op> = ops(&p).into_iter().filter(|op| op.opens()).collect();
+        assert_eq!(opens, vec![Op::If { off: 0 }, Op::If { off: 0 }, Op::Loop { off: 0 }]);
+    }
+
+    #[test]
     fn keeps_behaviour() {
-        for src in
-            ["+++.>++.<[-]>[<+>-]<.", ",[>+<[-]]>.", ",[.,]++.[-]", "<[.]", "+[>+<-]>[>+<-]>.", ",>,<[>[-]<[-]]>."]
-        {
+        for src in [
+            "+++.>++.<[-]>[<+>-]<.",
+            ",[>+<[-]]>.",
+            ",[.,]++.[-]",
+            "<[.]",
+            "+[>+<-]>[>+<-]>.",
+            ",>,<[>[-]<[-]]>.",
+            ",>,<[->+<[->+<[->+<]]]>.",
+            ",[>,[>+<-]<[-]]>>.",
+        ] {
             assert_preserves(|p| known_values(defer_moves(combine(p)), 64), src, b"ab");
         }
     }

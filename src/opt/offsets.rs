@@ -50,7 +50,7 @@ pub fn defer_moves(program: Program) -> Program {
 /// For each block opener and closer: does the block leave the pointer where
 /// it found it, whatever path it takes? True when its own moves add up to
 /// zero, it holds no scan, and every block inside it is balanced too.
-fn balanced_blocks(program: &Program) -> Vec<bool> {
+pub(crate) fn balanced_blocks(program: &Program) -> Vec<bool> {
     let mut balanced = vec![false; program.insts.len()];
     // Open blocks: (opener index, sum of moves so far, nothing unbalanced).
     let mut open: Vec<(usize, i64, bool)> = Vec::new();
