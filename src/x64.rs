@@ -56,6 +56,9 @@ macro_rules! asm {
     };
 }
 
+/// Cells a strided scan tests per loop iteration.
+const SCAN_UNROLL: usize = 4;
+
 /// Stack slot (below the saved registers) holding the status while the
 /// exit path flushes output.
 const STATUS_SLOT: i32 = -48;
@@ -411,21 +414,26 @@ impl Gen {
             _ => {}
         }
         // One cell at a time: strides other than 1, and near the tape's ends.
+        // Unrolled: one taken branch per SCAN_UNROLL cells (mandelbrot, whose
+        // scans of stride 9 are a quarter of its work: 0.67 s -> 0.59 s
+        // unrolled twice).
         self.touch(0);
         asm!(self.ops
             ; cmp BYTE [a_ptr], 0
             ; je =>done
             ; again:
-            ; add a_ptr, stride
         );
-        // Each step moves |stride| from a touched cell.
-        self.unchecked_shift = stride.unsigned_abs() as u64;
-        self.touch(0);
-        asm!(self.ops
-            ; cmp BYTE [a_ptr], 0
-            ; jne <again
-            ; =>done
-        );
+        for step in 0..SCAN_UNROLL {
+            asm!(self.ops; add a_ptr, stride);
+            // Each step moves |stride| from a touched cell.
+            self.unchecked_shift = stride.unsigned_abs() as u64;
+            self.touch(0);
+            if step + 1 < SCAN_UNROLL {
+                asm!(self.ops; cmp BYTE [a_ptr], 0; je =>done);
+            } else {
+                asm!(self.ops; cmp BYTE [a_ptr], 0; jne <again; =>done);
+            }
+        }
         self.unchecked_shift = 0;
     }
 
