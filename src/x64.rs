@@ -23,7 +23,7 @@ use dynasmrt::x64::X64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 
 use crate::code::{rt_offset as rt, CompiledCode, Status, GUARD_BYTES, READ_EOF, TAPE_ALIGN};
-use crate::ir::{EofMode, Op, Program};
+use crate::ir::{EofMode, Inst, Op, Program};
 
 /// What the generated code must know about the run it will serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,12 +67,40 @@ const STATUS_SLOT: i32 = -48;
 pub fn compile(program: &Program, target: Target) -> CompiledCode {
     let mut gen = Gen { ops: Asm::new(0), target, unchecked_shift: 0, blocks: Vec::new(), in_eax: None, zf_cell: None };
     gen.prologue();
-    for inst in &program.insts {
-        gen.op(inst.op, program);
+    let partner = program.block_partners();
+    let mut i = 0;
+    while i < program.insts.len() {
+        let op = program.insts[i].op;
+        gen.op(op, program);
+        if let Op::Loop { off } = op {
+            let body = &program.insts[i + 1..partner[i]];
+            if is_small_inner_loop(body) {
+                // Two copies of the body per iteration, the loop tested
+                // between them: one taken branch for two iterations.
+                for inst in body {
+                    gen.op(inst.op, program);
+                }
+                gen.exit_if_zero(off);
+                for inst in body {
+                    gen.op(inst.op, program);
+                }
+                i = partner[i];
+                continue;
+            }
+        }
+        i += 1;
     }
     gen.epilogue(&program.data);
     let bytes = gen.ops.finalize().expect("all labels are defined");
     CompiledCode { bytes, entry: 0 }
+}
+
+/// Innermost loops this short are unrolled once.
+const UNROLL_MAX_BODY: usize = 12;
+
+fn is_small_inner_loop(body: &[Inst]) -> bool {
+    body.len() <= UNROLL_MAX_BODY
+        && body.iter().all(|i| !matches!(i.op, Op::Loop { .. } | Op::Scan { .. } | Op::In { .. }))
 }
 
 struct Gen {
@@ -356,6 +384,17 @@ impl Gen {
                 ; jnz ->exit
             );
         }
+    }
+
+    /// Leaves the innermost loop when its cell is zero (a test in the
+    /// middle of an unrolled body).
+    fn exit_if_zero(&mut self, off: i32) {
+        let exit = self.blocks.last().expect("inside a loop").exit;
+        if self.zf_cell.take() != Some(off) {
+            self.touch(off);
+            asm!(self.ops; cmp BYTE [a_ptr + off], 0);
+        }
+        asm!(self.ops; je =>exit);
     }
 
     /// Appends al to the output buffer, flushing it when full.
