@@ -8,8 +8,7 @@
 //! touched, or it is a never-touched cell inside the tape at program start),
 //! because dropping an access to a cell off the tape would drop its error.
 
-use std::collections::HashMap;
-
+use super::FastMap;
 use crate::ir::{Inst, Op, Program};
 
 /// What is known about cells, relative to where a straight-line stretch
@@ -17,7 +16,7 @@ use crate::ir::{Inst, Op, Program};
 #[derive(Clone, Default)]
 struct Knowledge {
     /// Cell (relative to the stretch's start) -> its value, or None: unknown.
-    cells: HashMap<i64, Option<u8>>,
+    cells: FastMap<i64, Option<u8>>,
     base: i64,
     /// At program start every cell holds 0. While the pointer's absolute
     /// position is known (no loop entered yet), `Some(position)` of the
@@ -66,7 +65,7 @@ impl Knowledge {
             return false;
         }
         let keys: Vec<i64> = self.cells.keys().chain(other.cells.keys()).copied().collect();
-        let mut cells = HashMap::new();
+        let mut cells = FastMap::default();
         for key in keys {
             let off = key - self.base;
             let (a, b) = match i32::try_from(off) {

@@ -89,16 +89,75 @@ pub fn optimise(program: Program, config: Config) -> Program {
 
 fn to_fixed_point(mut program: Program, passes: &[Pass]) -> Program {
     for _ in 0..MAX_ROUNDS {
-        let before = program.clone();
+        // A fingerprint instead of a copy: a big program is not held twice.
+        // A collision would only end the rounds early, never change code.
+        let before = fingerprint(&program);
         for pass in passes {
             program = (pass.run)(program);
         }
-        if program == before {
+        if fingerprint(&program) == before {
             break;
         }
     }
     program
 }
+
+fn fingerprint(program: &Program) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = FastHasher::default();
+    program.insts.len().hash(&mut hasher);
+    for inst in &program.insts {
+        inst.op.hash(&mut hasher);
+    }
+    program.data.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// A multiply-rotate hash (as in rustc's FxHash): the passes hash small
+/// integers by the million, where SipHash's resistance to crafted keys buys
+/// nothing and costs a third of the compile time.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_i32(&mut self, n: i32) {
+        self.write_u64(n as u32 as u64);
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
 
 /// Helpers for the passes' tests: the interpreter as the judge.
 #[cfg(test)]
