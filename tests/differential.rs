@@ -2,7 +2,7 @@
 //! and by `bfc --jit -O0`, `--jit -O2`, `--interp` and, for one program in
 //! ten, an executable: stdout and exit codes must agree.
 //!
-//! Runs `BFC_DIFF_N` programs (default 300), seeds counting up from
+//! Runs `BFC_DIFF_N` programs (default 1000), seeds counting up from
 //! `BFC_DIFF_SEED` (default 1). A failing case is reproduced alone with
 //! `BFC_DIFF_SEED=<its seed> BFC_DIFF_N=1`.
 
@@ -13,7 +13,7 @@ use common::{env_num, gen, parallel, tempdir, workers};
 
 #[test]
 fn generated_programs_agree_with_the_interpreter() {
-    let n: u64 = env_num("BFC_DIFF_N", 300);
+    let n: u64 = env_num("BFC_DIFF_N", 1000);
     let first: u64 = env_num("BFC_DIFF_SEED", 1);
     // Only this run's failures are left to look at.
     let _ = std::fs::remove_dir_all(common::target_dir().join("diff-failures"));
