@@ -306,6 +306,7 @@ impl Gen {
                 asm!(self.ops
                     ; cmp BYTE [a_ptr + off], 0
                     ; je =>exit
+                    ; .align 16
                     ; =>top
                 );
                 self.blocks.push(Block { top, exit, off });
