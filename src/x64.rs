@@ -306,9 +306,9 @@ impl Gen {
                 asm!(self.ops
                     ; cmp BYTE [a_ptr + off], 0
                     ; je =>exit
-                    ; .align 16
-                    ; =>top
                 );
+                self.align_loop_top();
+                asm!(self.ops; =>top);
                 self.blocks.push(Block { top, exit, off });
             }
             Op::If { off } => {
@@ -384,6 +384,28 @@ impl Gen {
                 ; test eax, eax
                 ; jnz ->exit
             );
+        }
+    }
+
+    /// Pads to a 16-byte boundary with the fewest (multi-byte) NOPs, so a
+    /// loop body's placement does not decide its speed.
+    fn align_loop_top(&mut self) {
+        // The recommended NOP encodings of 1 to 8 bytes.
+        const NOPS: [&[u8]; 8] = [
+            &[0x90],
+            &[0x66, 0x90],
+            &[0x0f, 0x1f, 0x00],
+            &[0x0f, 0x1f, 0x40, 0x00],
+            &[0x0f, 0x1f, 0x44, 0x00, 0x00],
+            &[0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00],
+            &[0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00],
+            &[0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+        ];
+        let mut pad = (16 - self.ops.offset().0 % 16) % 16;
+        while pad > 0 {
+            let nop = NOPS[pad.min(8) - 1];
+            self.ops.extend(nop.iter().copied());
+            pad -= nop.len();
         }
     }
 
