@@ -64,8 +64,8 @@ pub enum Error {
     OutputIsInput { path: PathBuf },
     /// The C compiler could not be started.
     NoCompiler { cc: String, source: io::Error },
-    /// The C compiler or linker failed.
-    LinkFailed { cc: String, stderr: String },
+    /// The C compiler or linker failed: how it ended, what it said.
+    LinkFailed { cc: String, status: String, stderr: String },
     /// The code generator cannot run on this machine.
     UnsupportedHost,
     /// Executable memory for the JIT could not be set up.
@@ -82,6 +82,11 @@ impl Error {
     /// the environment.
     pub fn is_usage(&self) -> bool {
         matches!(self, Error::Usage(_) | Error::OutputIsInput { .. })
+    }
+
+    /// A bug in bfc rather than a problem with the input or the machine.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Error::Internal(_))
     }
 }
 
@@ -112,7 +117,13 @@ impl fmt::Display for Error {
                  (install a C compiler, set CC, or run the program with --jit)",
                 plain(source)
             ),
-            Error::LinkFailed { cc, stderr } => write!(f, "linking with '{cc}' failed:\n{}", stderr.trim_end()),
+            Error::LinkFailed { cc, status, stderr } => {
+                write!(f, "linking with '{cc}' failed ({status})")?;
+                match stderr.trim_end() {
+                    "" => Ok(()),
+                    said => write!(f, ":\n{said}"),
+                }
+            }
             Error::UnsupportedHost => write!(f, "the JIT and native code need an x86-64 Linux host; use --interp"),
             Error::Jit { what, source } => write!(f, "JIT: cannot {what}: {source}"),
             Error::Usage(msg) => write!(f, "{msg}"),

@@ -12,6 +12,7 @@
 //! no panic crosses into the generated code.
 
 use std::io;
+use std::os::fd::RawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -25,6 +26,34 @@ pub struct Exit {
     /// The OS error behind a `WriteError` or `ReadError`.
     pub io_error: Option<io::Error>,
 }
+
+/// The file descriptors a run reads and writes: by default 0 and 1. A
+/// negative descriptor stands for a closed one: every read or write on it
+/// fails with `EBADF`, as on a descriptor the process was started without.
+#[derive(Debug, Clone, Copy)]
+pub struct Fds {
+    pub input: RawFd,
+    pub output: RawFd,
+}
+
+impl Default for Fds {
+    fn default() -> Self {
+        Fds { input: 0, output: 1 }
+    }
+}
+
+/// The error `LoadedCode::run` returns (inside an `io::Error` of kind
+/// `Other`) when a runtime callback panicked: a bug, not an I/O problem.
+#[derive(Debug)]
+pub struct CallbackPanicked;
+
+impl std::fmt::Display for CallbackPanicked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a runtime callback panicked")
+    }
+}
+
+impl std::error::Error for CallbackPanicked {}
 
 /// Code mapped executable (and not writable).
 pub struct LoadedCode {
@@ -70,8 +99,14 @@ impl LoadedCode {
     /// Runs the code on a fresh tape of `cells` cells, with the process's
     /// stdin and stdout.
     pub fn run(&self, cells: usize) -> io::Result<Exit> {
+        self.run_with(cells, Fds::default())
+    }
+
+    /// Runs the code on a fresh tape of `cells` cells, reading and writing
+    /// `fds`.
+    pub fn run_with(&self, cells: usize, fds: Fds) -> io::Result<Exit> {
         let tape = Tape::new(cells)?;
-        let mut host = Host { out: vec![0; OUT_BUF], inp: vec![0; IN_BUF], error: None, panicked: false };
+        let mut host = Host { out: vec![0; OUT_BUF], inp: vec![0; IN_BUF], fds, error: None, panicked: false };
         let mut rt = Runtime {
             out_buf: host.out.as_mut_ptr(),
             // SAFETY: one past the end of the buffer.
@@ -99,7 +134,7 @@ impl LoadedCode {
         drop(_handler);
         let status = Status::from_raw(raw).unwrap_or(Status::WriteError);
         if host.panicked {
-            return Err(io::Error::other("a runtime callback panicked"));
+            return Err(io::Error::other(CallbackPanicked));
         }
         Ok(Exit { status, io_error: host.error.take() })
     }
@@ -119,6 +154,7 @@ const IN_BUF: usize = 1 << 16;
 struct Host {
     out: Vec<u8>,
     inp: Vec<u8>,
+    fds: Fds,
     error: Option<io::Error>,
     panicked: bool,
 }
@@ -143,12 +179,19 @@ unsafe extern "C" fn host_write(rt: *mut Runtime, buf: *const u8, len: usize) ->
     let mut bytes = unsafe { std::slice::from_raw_parts(buf, len) };
     guarded(rt, Status::WriteError as i32, |host| {
         while !bytes.is_empty() {
-            // SAFETY: writes from a valid slice to fd 1.
-            let n = unsafe { libc::write(1, bytes.as_ptr().cast(), bytes.len()) };
+            // SAFETY: writes from a valid slice.
+            let n = unsafe { libc::write(host.fds.output, bytes.as_ptr().cast(), bytes.len()) };
+            if n == 0 {
+                // Nothing taken and no error: give up rather than spin.
+                host.error = Some(io::Error::from_raw_os_error(libc::EIO));
+                return Status::WriteError as i32;
+            }
             if n < 0 {
                 let e = io::Error::last_os_error();
                 match e.kind() {
                     io::ErrorKind::Interrupted => continue,
+                    // A stdout someone left non-blocking: wait, as the C runtime does.
+                    io::ErrorKind::WouldBlock if wait_fd(host.fds.output, libc::POLLOUT) => continue,
                     io::ErrorKind::BrokenPipe => return Status::BrokenPipe as i32,
                     _ => {
                         host.error = Some(e);
@@ -167,14 +210,18 @@ unsafe extern "C" fn host_read(rt: *mut Runtime) -> i32 {
     guarded(rt, READ_FAILED, |host| {
         let n = loop {
             // SAFETY: reads into our own buffer.
-            let n = unsafe { libc::read(0, host.inp.as_mut_ptr().cast(), host.inp.len()) };
+            let n = unsafe { libc::read(host.fds.input, host.inp.as_mut_ptr().cast(), host.inp.len()) };
             if n >= 0 {
                 break n as usize;
             }
             let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                host.error = Some(e);
-                return READ_FAILED;
+            match e.kind() {
+                io::ErrorKind::Interrupted => {}
+                io::ErrorKind::WouldBlock if wait_fd(host.fds.input, libc::POLLIN) => {}
+                _ => {
+                    host.error = Some(e);
+                    return READ_FAILED;
+                }
             }
         };
         if n == 0 {
@@ -189,6 +236,23 @@ unsafe extern "C" fn host_read(rt: *mut Runtime) -> i32 {
         }
         host.inp[0] as i32
     })
+}
+
+/// Waits until `fd` is ready for `events` (for a descriptor someone left
+/// non-blocking); false if it never will be.
+fn wait_fd(fd: RawFd, events: libc::c_short) -> bool {
+    let mut p = libc::pollfd { fd, events, revents: 0 };
+    loop {
+        // SAFETY: polls one valid pollfd.
+        let r = unsafe { libc::poll(&mut p, 1, -1) };
+        if r > 0 {
+            return true;
+        }
+        if r < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            continue;
+        }
+        return false;
+    }
 }
 
 /// A zeroed tape with `GUARD_BYTES` of inaccessible memory on each side; its
@@ -336,7 +400,11 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut l
         // Not a tape fault: put back the previous handler and return; the
         // instruction faults again and is handled as if we were not here.
         let i = if sig == libc::SIGSEGV { 0 } else { 1 };
-        let previous = ptr::addr_of!(PREVIOUS[i]);
-        libc::sigaction(sig, previous, ptr::null_mut());
+        let mut previous = *ptr::addr_of!(PREVIOUS[i]);
+        if previous.sa_flags & libc::SA_SIGINFO == 0 && previous.sa_sigaction == libc::SIG_IGN {
+            // An ignored fault would come straight back, forever.
+            previous.sa_sigaction = libc::SIG_DFL;
+        }
+        libc::sigaction(sig, &previous, ptr::null_mut());
     }
 }

@@ -4,6 +4,11 @@
 //! Everything happens in a temporary directory beside the output (so the
 //! final rename stays on one filesystem and is atomic); on failure the
 //! directory goes and no partial output is left.
+//!
+//! An output that exists and is not a regular file (`-o /dev/null`, a FIFO,
+//! `/dev/stdout`, a symlink) is written through, as `ld` does, instead of
+//! being replaced by the rename: a symlink to a regular file has its target
+//! replaced atomically; devices and pipes get the bytes written into them.
 
 use std::fs;
 use std::io::Write;
@@ -26,23 +31,28 @@ pub struct ExeOptions {
     pub tape_cells: usize,
 }
 
-/// The C compiler to use: `$CC`, or `cc`.
+/// The C compiler to use: `$CC`, or `cc`. Like make, `$CC` may carry
+/// arguments (`CC="ccache gcc"`, `CC="gcc -m64"`): it is split at blanks.
 pub fn c_compiler() -> String {
     std::env::var("CC").ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "cc".to_string())
 }
 
 /// Links `object` with the runtime into an executable at `output`.
 pub fn link_executable(object: &[u8], options: &ExeOptions, output: &Path) -> Result<()> {
-    let dir = temp_dir_beside(output)?;
+    let target = Target::of(output)?;
+    let dir = temp_dir_beside(target.temp_home(), output)?;
     let werr = |source| Error::WriteOutput { path: output.to_path_buf(), source };
     for (name, text) in RUNTIME_SOURCES {
         fs::write(dir.path().join(name), text).map_err(werr)?;
     }
     fs::write(dir.path().join("prog.o"), object).map_err(werr)?;
     let cc = c_compiler();
+    let mut words = cc.split_whitespace();
+    let program = words.next().unwrap_or("cc");
     let exe = dir.path().join("a.out");
-    let mut command = Command::new(&cc);
+    let mut command = Command::new(program);
     command
+        .args(words)
         .current_dir(dir.path())
         .args(["-std=c11", "-O2", "-o"])
         .arg(&exe)
@@ -51,29 +61,105 @@ pub fn link_executable(object: &[u8], options: &ExeOptions, output: &Path) -> Re
         .args(["main.c", "bfrt.c", "prog.o"]);
     let result = command.output().map_err(|source| Error::NoCompiler { cc: cc.clone(), source })?;
     if !result.status.success() {
-        return Err(Error::LinkFailed { cc, stderr: String::from_utf8_lossy(&result.stderr).into_owned() });
+        return Err(Error::LinkFailed {
+            cc,
+            status: result.status.to_string(),
+            stderr: String::from_utf8_lossy(&result.stderr).into_owned(),
+        });
     }
-    fs::rename(&exe, output).map_err(werr)
+    match target {
+        Target::Replace(path) => fs::rename(&exe, path).map_err(werr),
+        Target::WriteInto => fs::read(&exe).and_then(|bytes| write_into(output, &bytes)).map_err(werr),
+    }
 }
 
 /// Writes `bytes` to `output` atomically: a temporary file beside it, then
 /// a rename.
 pub fn write_atomically(output: &Path, bytes: &[u8]) -> Result<()> {
     let werr = |source| Error::WriteOutput { path: output.to_path_buf(), source };
-    let mut file = tempfile::Builder::new().prefix(".bfc-").tempfile_in(parent_of(output)).map_err(werr)?;
+    let path = match Target::of(output)? {
+        Target::Replace(path) => path,
+        Target::WriteInto => return write_into(output, bytes).map_err(werr),
+    };
+    let home = parent_of(&path);
+    let mut file = tempfile::Builder::new().prefix(".bfc-").tempfile_in(&home).map_err(|e| werr(in_dir(&home, e)))?;
     file.write_all(bytes).map_err(werr)?;
     // Objects are not executable; give them the usual mode, not tempfile's 0600.
     let mode = <fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o644 & !umask());
     fs::set_permissions(file.path(), mode).map_err(werr)?;
-    file.persist(output).map_err(|e| werr(e.error))?;
+    file.persist(&path).map_err(|e| werr(e.error))?;
     Ok(())
 }
 
-fn temp_dir_beside(output: &Path) -> Result<tempfile::TempDir> {
+/// Where the finished output goes.
+enum Target {
+    /// A temporary file beside this path is renamed onto it: the output
+    /// does not exist yet or is a regular file (or a symlink to one: then
+    /// this is the symlink's target, and the symlink stays).
+    Replace(PathBuf),
+    /// The output exists and is not a regular file (a device such as
+    /// `/dev/null`, a FIFO): the bytes are written into it. Renaming would
+    /// replace the device node itself.
+    WriteInto,
+}
+
+impl Target {
+    fn of(output: &Path) -> Result<Target> {
+        let werr = |source| Error::WriteOutput { path: output.to_path_buf(), source };
+        let link = match fs::symlink_metadata(output) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Target::Replace(output.to_path_buf())),
+            Err(e) => return Err(werr(e)),
+        };
+        if link.is_dir() {
+            return Err(werr(std::io::Error::from_raw_os_error(libc::EISDIR)));
+        }
+        if link.is_file() {
+            return Ok(Target::Replace(output.to_path_buf()));
+        }
+        // A symlink (or something stranger): what does it lead to?
+        match fs::metadata(output) {
+            Ok(meta) if meta.is_dir() => Err(werr(std::io::Error::from_raw_os_error(libc::EISDIR))),
+            Ok(meta) if meta.is_file() => Ok(Target::Replace(fs::canonicalize(output).map_err(werr)?)),
+            Ok(_) => Ok(Target::WriteInto),
+            // A dangling symlink: writing through it creates its target.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Target::WriteInto),
+            Err(e) => Err(werr(e)),
+        }
+    }
+
+    /// The directory the temporary files go to.
+    fn temp_home(&self) -> PathBuf {
+        match self {
+            Target::Replace(path) => parent_of(path),
+            // Nothing is renamed: any writable place will do.
+            Target::WriteInto => std::env::temp_dir(),
+        }
+    }
+}
+
+/// Writes `bytes` into an existing non-regular output (or through a dangling
+/// symlink).
+fn write_into(output: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = fs::OpenOptions::new().write(true).create(true).truncate(true).open(output)?;
+    file.write_all(bytes)?;
+    file.flush()
+}
+
+fn temp_dir_beside(home: PathBuf, output: &Path) -> Result<tempfile::TempDir> {
     tempfile::Builder::new()
         .prefix(".bfc-")
-        .tempdir_in(parent_of(output))
-        .map_err(|source| Error::WriteOutput { path: output.to_path_buf(), source })
+        .tempdir_in(&home)
+        .map_err(|source| Error::WriteOutput { path: output.to_path_buf(), source: in_dir(&home, source) })
+}
+
+/// An error creating a temporary file in `dir`, saying so (the bare OS
+/// message, "No such file or directory", would seem to be about the output).
+fn in_dir(dir: &Path, e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(
+        e.kind(),
+        format!("cannot create a temporary file in {}: {}", dir.display(), crate::error::plain(&e)),
+    )
 }
 
 fn parent_of(path: &Path) -> PathBuf {

@@ -337,3 +337,39 @@ pub fn parallel<T: Send>(n: usize, workers: usize, job: impl Fn(usize) -> T + Sy
     });
     results.into_inner().unwrap().into_iter().map(|r| r.expect("a job panicked")).collect()
 }
+
+/// `dir/name` with `bytes` in it.
+pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    path
+}
+
+/// The names in `dir` (hidden ones included, so that leftover `.bfc-*`
+/// temporaries show), sorted.
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Runs `cmd` like [`run`], under `/usr/bin/time` when there is one: the
+/// run and the peak resident set size in KiB (None without the tool).
+pub fn run_measured(cmd: &Command, input: &[u8], timeout: Duration) -> (Run, Option<u64>) {
+    let time = Path::new("/usr/bin/time");
+    if !time.exists() {
+        let mut plain = Command::new(cmd.get_program());
+        plain.args(cmd.get_args());
+        return (run(&mut plain, input, timeout), None);
+    }
+    let dir = tempdir();
+    let report = dir.path().join("rss");
+    let mut timed = Command::new(time);
+    timed.arg("-f").arg("%M").arg("-o").arg(&report).arg(cmd.get_program()).args(cmd.get_args());
+    let got = run(&mut timed, input, timeout);
+    let rss = std::fs::read_to_string(&report).ok().and_then(|s| s.lines().last()?.trim().parse().ok());
+    (got, rss)
+}
