@@ -99,6 +99,9 @@ pub(crate) struct Machine<'p> {
     pub(crate) ptr: i64,
     eof: EofMode,
     pub(crate) steps_left: u64,
+    /// Cells the tape may grow to before execution gives up (as if out of
+    /// steps): compile-time execution must not hold a huge tape.
+    pub(crate) grow_limit: usize,
 }
 
 impl<'p> Machine<'p> {
@@ -111,6 +114,7 @@ impl<'p> Machine<'p> {
             ptr: 0,
             eof: config.eof,
             steps_left: config.max_steps.unwrap_or(u64::MAX),
+            grow_limit: usize::MAX,
         }
     }
 
@@ -129,9 +133,12 @@ impl<'p> Machine<'p> {
         Ok(self.tape.get(self.index(off)?).copied().unwrap_or(0))
     }
 
-    fn cell(&mut self, off: i32) -> Result<&mut u8, Status> {
+    fn cell(&mut self, off: i32) -> Result<&mut u8, Fail> {
         let i = self.index(off)?;
         if i >= self.tape.len() {
+            if i >= self.grow_limit {
+                return Err(Fail::TapeTooBig);
+            }
             let grown = (i + 1).max(2 * self.tape.len()).min(self.cells);
             self.tape.resize(grown, 0);
         }
@@ -146,6 +153,7 @@ impl<'p> Machine<'p> {
             Ok(false) => Stop::OutOfSteps,
             Err(Fail::Status(status)) => Stop::Failed(status),
             Err(Fail::Input) => Stop::Input,
+            Err(Fail::TapeTooBig) => Stop::OutOfSteps,
         }
     }
 
@@ -236,6 +244,8 @@ impl<'p> Machine<'p> {
 enum Fail {
     Status(Status),
     Input,
+    /// Past `Machine::grow_limit`.
+    TapeTooBig,
 }
 
 impl From<Status> for Fail {

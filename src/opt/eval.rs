@@ -16,6 +16,10 @@ use crate::ir::{EofMode, Inst, Op, Program};
 /// to run time rather than bloat the executable.
 const MAX_PRINTED: usize = 1 << 24;
 
+/// Cells compile-time execution may use: a program that walks further is
+/// left to run time, whose tape is mapped lazily.
+const MAX_TAPE: usize = 1 << 24;
+
 /// Runs the input-free start of `program` within `budget` steps.
 pub fn evaluate_prefix(program: Program, tape_cells: usize, budget: u64) -> Program {
     if budget == 0 || program.insts.is_empty() {
@@ -25,6 +29,7 @@ pub fn evaluate_prefix(program: Program, tape_cells: usize, budget: u64) -> Prog
     let mut printed = Vec::new();
     let (done, tape, ptr) = {
         let mut machine = Machine::new(&program, &config);
+        machine.grow_limit = MAX_TAPE;
         let partner = program.block_partners();
         let mut done = 0;
         while done < program.insts.len() {
