@@ -30,7 +30,7 @@ runtime-c/libbfrt.a: runtime-c/bfrt.c runtime-c/bfrt.h
 test: test-runtime lint test-rust
 
 test-rust:
-	$(CARGO) test --release -- --nocapture
+	$(CARGO) test --release --lib --bins --tests -- --nocapture
 
 test-runtime:
 	@mkdir -p $(BUILD)
