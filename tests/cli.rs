@@ -7,13 +7,13 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{collect, describe_diff, mode_command, run, run_bfc, run_mode, tempdir, Mode, ModeRun, Run};
+use common::{collect, describe_diff, each_mode, listing, mode_command, run, run_bfc, tempdir, write_file, Mode, Run};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -28,27 +28,6 @@ const EVERY_MODE: [Mode; 7] =
 /// The modes that run programs: JIT (-O0, -O2), executable, interpreter.
 const RUN_MODES: [Mode; 4] = Mode::ALL;
 
-/// `dir/name` with `source` in it.
-fn write(dir: &Path, name: &str, source: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, source).unwrap();
-    path
-}
-
-/// Runs `source` in each of `modes` with `flags` and `input`; calls `check`
-/// with each result (the mode's label to put in assertion messages).
-fn each_mode(modes: &[Mode], source: &[u8], flags: &[&str], input: &[u8], check: impl Fn(&str, &ModeRun)) {
-    let dir = tempdir();
-    let path = write(dir.path(), "prog.b", source);
-    let flags: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
-    for &mode in modes {
-        let got = run_mode(mode, &path, &flags, input, &dir.path().join("prog"), TIMEOUT);
-        let label = format!("{} {}", mode.label(), flags.join(" "));
-        assert!(!got.build_failed(), "{label}: build failed: {}", got.run.summary());
-        check(&label, &got);
-    }
-}
-
 /// Asserts exit `code`, exactly `stdout`, and `stderr_has` in stderr.
 fn expect(label: &str, run: &Run, code: i32, stdout: &[u8], stderr_has: &str) {
     assert!(run.exited(code), "{label}: {} (expected exit {code}), {}", run.summary(), stdout_head(run));
@@ -60,14 +39,6 @@ fn expect(label: &str, run: &Run, code: i32, stdout: &[u8], stderr_has: &str) {
 
 fn stdout_head(run: &Run) -> String {
     format!("stdout: \"{}\"", common::escape(&run.stdout[..run.stdout.len().min(200)]))
-}
-
-/// The names in `dir`, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    names.sort();
-    names
 }
 
 /// `bfc ARGS` run in `dir`.
@@ -88,7 +59,7 @@ fn hello_world_in_every_mode() {
 #[test]
 fn default_output_names_follow_the_source() {
     let dir = tempdir();
-    write(dir.path(), "hello.b", HELLO);
+    write_file(dir.path(), "hello.b", HELLO);
     let build = bfc_in(dir.path(), &["hello.b"], b"");
     assert!(build.exited(0), "bfc hello.b: {}", build.summary());
     let exe = dir.path().join("hello");
@@ -117,7 +88,7 @@ fn program_from_stdin() {
 fn emit_ir_prints_the_ir_without_running() {
     // If run, this would echo its input.
     let dir = tempdir();
-    let path = write(dir.path(), "echo.b", b"+[-],[.,]");
+    let path = write_file(dir.path(), "echo.b", b"+[-],[.,]");
     for opt in ["-O0", "-O2"] {
         let got = run(common::bfc_cmd(["--emit", "ir", "--eof", "zero", opt]).arg(&path), b"ZQXJ", TIMEOUT);
         assert!(got.exited(0), "--emit ir {opt}: {}", got.summary());
@@ -131,7 +102,7 @@ fn emit_ir_prints_the_ir_without_running() {
 #[test]
 fn object_files_are_x86_64_relocatable_elf() {
     let dir = tempdir();
-    let path = write(dir.path(), "hello.b", HELLO);
+    let path = write_file(dir.path(), "hello.b", HELLO);
     let object = dir.path().join("out.o");
     let renamed = dir.path().join("renamed.o");
     for (obj, extra) in [(&object, None), (&renamed, Some("my_entry"))] {
@@ -167,7 +138,7 @@ fn object_files_are_x86_64_relocatable_elf() {
 #[test]
 fn output_into_a_missing_directory_fails_and_leaves_nothing() {
     let dir = tempdir();
-    write(dir.path(), "hello.b", HELLO);
+    write_file(dir.path(), "hello.b", HELLO);
     for args in [&["-o", "missing/hello", "hello.b"][..], &["-c", "-o", "missing/hello.o", "hello.b"]] {
         let got = bfc_in(dir.path(), args, b"");
         expect(&format!("bfc {}", args.join(" ")), &got, 1, b"", "missing");
@@ -178,7 +149,7 @@ fn output_into_a_missing_directory_fails_and_leaves_nothing() {
 #[test]
 fn output_onto_the_source_is_refused() {
     let dir = tempdir();
-    let path = write(dir.path(), "prog.b", HELLO);
+    let path = write_file(dir.path(), "prog.b", HELLO);
     for args in [&["-o", "prog.b", "prog.b"][..], &["-o", "./prog.b", "prog.b"], &["-c", "-o", "prog.b", "prog.b"]] {
         let got = bfc_in(dir.path(), args, b"");
         assert!(got.exited(2), "bfc {}: {} (expected exit 2)", args.join(" "), got.summary());
@@ -201,7 +172,7 @@ fn missing_input_file_is_a_file_error() {
 #[test]
 fn usage_errors_exit_2() {
     let dir = tempdir();
-    let path = write(dir.path(), "hello.b", HELLO);
+    let path = write_file(dir.path(), "hello.b", HELLO);
     let path = path.to_str().unwrap();
     for args in [
         &["--jit", "--eof", "maybe", path][..],
@@ -222,7 +193,7 @@ fn usage_errors_exit_2() {
 /// under it, and nothing is run or written.
 fn assert_unmatched(source: &[u8], bracket: char, line: usize, col: usize) {
     let dir = tempdir();
-    write(dir.path(), "prog.b", source);
+    write_file(dir.path(), "prog.b", source);
     let head = format!("unmatched '{bracket}' at prog.b:{line}:{col}");
     for args in [
         &["--jit", "-O2", "prog.b"][..],
@@ -351,7 +322,7 @@ fn eof_conventions() {
 
 /// Spawns `source` in `mode` with stdin and stderr piped and `stdout` as given.
 fn spawn(mode: Mode, dir: &Path, source: &[u8], stdout: Stdio) -> std::process::Child {
-    let path = write(dir, "prog.b", source);
+    let path = write_file(dir, "prog.b", source);
     let (mut cmd, _) = mode_command(mode, &path, &[], &dir.join("prog"), TIMEOUT)
         .unwrap_or_else(|build| panic!("{}: build failed: {}", mode.label(), build.summary()));
     cmd.stdin(Stdio::piped()).stdout(stdout).stderr(Stdio::piped());

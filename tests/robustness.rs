@@ -25,8 +25,7 @@ use bfc::ir::{EofMode, Inst, Op, Program};
 
 use common::diff::exit_code;
 use common::{
-    bfc_cmd, collect, describe_diff, escape, listing, run, run_bfc, run_measured, run_mode, tempdir, write_file, Mode,
-    Run,
+    bfc_cmd, collect, describe_diff, escape, listing, run, run_bfc, run_measured, tempdir, write_file, Mode, Run,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -71,18 +70,9 @@ fn assert_run(label: &str, got: &Run, code: i32, stdout: &[u8], stderr_has: &str
     assert!(got.stderr_text().contains(stderr_has), "{label}: stderr lacks {stderr_has:?}: {:?}", got.stderr_text());
 }
 
-/// Runs `source` in each of `modes` with `flags`; calls `check` with a label
-/// and the run (the build's run if the build failed).
+/// [`common::each_mode`] for checks that look at the program's run only.
 fn each_mode(modes: &[Mode], source: &[u8], flags: &[&str], input: &[u8], check: impl Fn(&str, &Run)) {
-    let dir = tempdir();
-    let path = write_file(dir.path(), "prog.b", source);
-    let flags: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
-    for &mode in modes {
-        let got = run_mode(mode, &path, &flags, input, &dir.path().join("prog"), TIMEOUT);
-        let label = format!("{} {}", mode.label(), flags.join(" "));
-        assert!(!got.build_failed(), "{label}: build failed: {}", got.run.summary());
-        check(&label, &got.run);
-    }
+    common::each_mode(modes, source, flags, input, |label, got| check(label, &got.run));
 }
 
 // ---------------------------------------------------------------------------

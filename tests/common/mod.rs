@@ -338,6 +338,21 @@ pub fn parallel<T: Send>(n: usize, workers: usize, job: impl Fn(usize) -> T + Sy
     results.into_inner().unwrap().into_iter().map(|r| r.expect("a job panicked")).collect()
 }
 
+/// Runs `source` in each of `modes` with `flags` and `input`; calls `check`
+/// with each result and the mode's label to put in assertion messages.
+#[allow(dead_code)] // not every test file uses every helper
+pub fn each_mode(modes: &[Mode], source: &[u8], flags: &[&str], input: &[u8], check: impl Fn(&str, &ModeRun)) {
+    let dir = tempdir();
+    let path = write_file(dir.path(), "prog.b", source);
+    let flags: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
+    for &mode in modes {
+        let got = run_mode(mode, &path, &flags, input, &dir.path().join("prog"), Duration::from_secs(60));
+        let label = format!("{} {}", mode.label(), flags.join(" "));
+        assert!(!got.build_failed(), "{label}: build failed: {}", got.run.summary());
+        check(&label, &got);
+    }
+}
+
 /// `dir/name` with `bytes` in it.
 pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
