@@ -239,8 +239,9 @@ unsafe extern "C" fn host_read(rt: *mut Runtime) -> i32 {
 }
 
 /// Waits until `fd` is ready for `events` (for a descriptor someone left
-/// non-blocking); false if it never will be.
-fn wait_fd(fd: RawFd, events: libc::c_short) -> bool {
+/// non-blocking); false if it never will be. The interpreter's streams in
+/// main.rs use it too, so every mode waits the same way.
+pub fn wait_fd(fd: RawFd, events: libc::c_short) -> bool {
     let mut p = libc::pollfd { fd, events, revents: 0 };
     loop {
         // SAFETY: polls one valid pollfd.

@@ -22,7 +22,7 @@ use bfc::code::Status;
 use bfc::error::Error;
 use bfc::interp;
 use bfc::ir::EofMode;
-use bfc::jit::{CallbackPanicked, Fds, LoadedCode};
+use bfc::jit::{wait_fd, CallbackPanicked, Fds, LoadedCode};
 use bfc::link::{self, ExeOptions};
 use bfc::object;
 use bfc::opt::Level;
@@ -185,20 +185,6 @@ impl<T: Write> Write for StdStream<T> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.op(libc::POLLOUT, |w| w.flush())
-    }
-}
-
-/// Waits until `fd` is ready for `events`; false if it never will be.
-fn wait_fd(fd: i32, events: libc::c_short) -> bool {
-    let mut p = libc::pollfd { fd, events, revents: 0 };
-    loop {
-        // SAFETY: polls one valid pollfd.
-        match unsafe { libc::poll(&mut p, 1, -1) } {
-            1.. => return true,
-            0 => return false,
-            _ if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => continue,
-            _ => return false,
-        }
     }
 }
 
