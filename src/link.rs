@@ -82,11 +82,15 @@ pub fn write_atomically(output: &Path, bytes: &[u8]) -> Result<()> {
         Target::WriteInto => return write_into(output, bytes).map_err(werr),
     };
     let home = parent_of(&path);
-    let mut file = tempfile::Builder::new().prefix(".bfc-").tempfile_in(&home).map_err(|e| werr(in_dir(&home, e)))?;
+    // Objects are not executable: the usual mode (0644 less the umask, which
+    // open(2) applies), not tempfile's private 0600.
+    let mode = <fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o644);
+    let mut file = tempfile::Builder::new()
+        .prefix(".bfc-")
+        .permissions(mode)
+        .tempfile_in(&home)
+        .map_err(|e| werr(in_dir(&home, e)))?;
     file.write_all(bytes).map_err(werr)?;
-    // Objects are not executable; give them the usual mode, not tempfile's 0600.
-    let mode = <fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o644 & !umask());
-    fs::set_permissions(file.path(), mode).map_err(werr)?;
     file.persist(&path).map_err(|e| werr(e.error))?;
     Ok(())
 }
@@ -166,14 +170,5 @@ fn parent_of(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
-    }
-}
-
-fn umask() -> u32 {
-    // SAFETY: umask only swaps the process mask; it is set straight back.
-    unsafe {
-        let old = libc::umask(0o022);
-        libc::umask(old);
-        old as u32
     }
 }
