@@ -165,7 +165,7 @@ impl Gen {
             ; ->fault_resume:
             // eax: the status to return. Output is flushed whatever it is.
             ; ->exit:
-            ; lea rsp, [rbp - 48]
+            ; lea rsp, [rbp + STATUS_SLOT]
             ; mov [rbp + STATUS_SLOT], eax
             ; call ->flush
             ; mov ecx, [rbp + STATUS_SLOT]
