@@ -90,7 +90,6 @@ pub(crate) enum Stop {
 
 /// The interpreter's state: the tape grows as cells are touched, so a huge
 /// `--tape-size` costs only what the program uses.
-#[derive(Clone)]
 pub(crate) struct Machine<'p> {
     program: &'p Program,
     partner: Vec<usize>,

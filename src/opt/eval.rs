@@ -33,14 +33,21 @@ pub fn evaluate_prefix(program: Program, tape_cells: usize, budget: u64) -> Prog
         let partner = program.block_partners();
         let mut done = 0;
         while done < program.insts.len() {
-            let end = if program.insts[done].op.opens() { partner[done] + 1 } else { done + 1 };
-            let before = machine.clone();
+            let block = program.insts[done].op.opens();
+            let end = if block { partner[done] + 1 } else { done + 1 };
+            // A single instruction that stops (input, a tape error) does so
+            // before changing anything; a block may stop half way, so what
+            // it can change is saved first.
+            let before = block.then(|| (machine.tape.clone(), machine.ptr));
             let printed_before = printed.len();
             let mut out = Output::new(&mut printed);
             let stop = machine.execute(done..end, None, &mut out);
             let flushed = out.flush().is_ok();
             if stop != Stop::End || !flushed || printed.len() > MAX_PRINTED {
-                machine = before;
+                if let Some((tape, ptr)) = before {
+                    machine.tape = tape;
+                    machine.ptr = ptr;
+                }
                 printed.truncate(printed_before);
                 break;
             }
