@@ -32,17 +32,27 @@
     mov r13, [r12 + 0]
 .endm
 
+/* A global function symbol `name` whose body starts with ENTER. */
+.macro ENTRY name
+    .globl \name
+    .type \name, @function
+\name:
+    ENTER
+.endm
+
+/* Puts "AB" in the output buffer (flushed at the exit). */
+.macro PRINT_AB
+    mov byte ptr [r13], 'A'
+    mov byte ptr [r13 + 1], 'B'
+    add r13, 2
+.endm
+
 code_start:
 
 /* int32_t selftest_touch(tape, rt): prints "AB", then writes the byte at
  * tape + selftest_offset. Returns 0 if that does not fault. */
-    .globl selftest_touch
-    .type selftest_touch, @function
-selftest_touch:
-    ENTER
-    mov byte ptr [r13], 'A'
-    mov byte ptr [r13 + 1], 'B'
-    add r13, 2
+    ENTRY selftest_touch
+    PRINT_AB
     mov rax, [rip + selftest_offset]
     mov byte ptr [rbx + rax], 1
     xor eax, eax
@@ -50,26 +60,16 @@ selftest_touch:
 
 /* int32_t selftest_overflow(tape, rt): prints "AB", then writes cell 65536
  * of a 65536-cell tape, with an immediate offset as bfc would. */
-    .globl selftest_overflow
-    .type selftest_overflow, @function
-selftest_overflow:
-    ENTER
-    mov byte ptr [r13], 'A'
-    mov byte ptr [r13 + 1], 'B'
-    add r13, 2
+    ENTRY selftest_overflow
+    PRINT_AB
     mov byte ptr [rbx + 65536], 1
     xor eax, eax
     jmp finish
 
 /* int32_t selftest_wild(tape, rt): prints "AB", then reads the absolute
  * address selftest_addr: a fault there is not a tape fault. */
-    .globl selftest_wild
-    .type selftest_wild, @function
-selftest_wild:
-    ENTER
-    mov byte ptr [r13], 'A'
-    mov byte ptr [r13 + 1], 'B'
-    add r13, 2
+    ENTRY selftest_wild
+    PRINT_AB
     mov rax, [rip + selftest_addr]
     movzx eax, byte ptr [rax]
     xor eax, eax
@@ -77,10 +77,7 @@ selftest_wild:
 
 /* int32_t selftest_hello(tape, rt): prints "hi\n", returns the flush's
  * status. */
-    .globl selftest_hello
-    .type selftest_hello, @function
-selftest_hello:
-    ENTER
+    ENTRY selftest_hello
     mov byte ptr [r13], 'h'
     mov byte ptr [r13 + 1], 'i'
     mov byte ptr [r13 + 2], 10
