@@ -12,12 +12,14 @@ mod eval;
 mod known;
 mod loops;
 mod offsets;
+mod walks;
 
 pub use combine::combine;
 pub use eval::evaluate_prefix;
 pub use known::known_values;
 pub use loops::{clear_loops, counter_last, multiply_loops, scan_loops};
 pub use offsets::defer_moves;
+pub use walks::unguard_walks;
 
 /// How hard to optimise (`-O0`, `-O1`, `-O2`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -65,6 +67,7 @@ pub fn passes(config: Config) -> Vec<Pass> {
         let tape_cells = config.tape_cells;
         list.push(pass("known-values", move |p| known_values(p, tape_cells)));
         list.push(pass("counter-last", counter_last));
+        list.push(pass("unguard-walks", unguard_walks));
     }
     list
 }

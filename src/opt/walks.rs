@@ -1,0 +1,348 @@
+//! Walking loops: loops that step the pointer along an array, moving a
+//! cell of each element with a multiply `If` (mandelbrot's bit shifts,
+//! factor.b's digit copies):
+//!
+//! ```text
+//! loop while [p] != 0
+//!   if [p+1] != 0
+//!     mul  [p+10] += [p+1] * 1
+//!     set  [p+1] = 0
+//!   end if
+//!   move p - 9
+//! end loop
+//! ```
+//!
+//! The `If` is there only so that a zero counter touches nothing: with a
+//! zero counter the multiply adds zero and the set stores the zero already
+//! there. Its branch is taken or not at random, element by element, and
+//! mispredicted often. But from the second iteration on, the previous
+//! iteration has touched cells on both sides of the target (here `[p+1]`
+//! of the previous element is `[p+10]` itself), and the tape is contiguous:
+//! the target is on the tape and the multiply can run unguarded. So the
+//! first iteration is peeled off, guarded as before, and the loop that
+//! follows runs the multiplies without the `If`:
+//!
+//! ```text
+//! if [p] != 0
+//!   (the body as it was)
+//!   loop while [p] != 0
+//!     mul  [p+10] += [p+1] * 1
+//!     set  [p+1] = 0
+//!     move p - 9
+//!   end loop
+//! end if
+//! ```
+
+use crate::ir::{Inst, Op, Program};
+
+/// Bodies longer than this are left alone: peeling copies the body once.
+const MAX_BODY: usize = 32;
+
+/// Unguards the multiply `If`s of loops with flat bodies where that is
+/// safe, peeling the first iteration off where it needs a previous one.
+pub fn unguard_walks(program: Program) -> Program {
+    let partner = program.block_partners();
+    let Program { insts, data } = program;
+    let mut out = Vec::with_capacity(insts.len());
+    let mut i = 0;
+    while i < insts.len() {
+        if let Op::Loop { .. } = insts[i].op {
+            let end = partner[i];
+            if let Some(plan) = plan(&insts[i..=end]) {
+                rewrite(&insts[i..=end], &plan, &mut out);
+                i = end + 1;
+                continue;
+            }
+        }
+        out.push(insts[i]);
+        i += 1;
+    }
+    Program { insts: out, data }
+}
+
+/// Which multiply `If`s of a loop body (by index in the body) can lose
+/// their guard.
+#[derive(Default)]
+struct Plan {
+    /// In every iteration: their targets are on the tape, or the iteration
+    /// goes on to touch a cell beyond them (so it would fail anyway, with
+    /// the same error and nothing observable in between).
+    always: Vec<usize>,
+    /// From the second iteration on: the previous one proves them.
+    after_first: Vec<usize>,
+}
+
+/// A range of cells known to be on the tape (it is contiguous, so all
+/// cells between two touched cells are on it).
+#[derive(Clone, Copy)]
+struct Hull {
+    lo: i64,
+    hi: i64,
+}
+
+impl Hull {
+    fn of(cells: impl IntoIterator<Item = i64>) -> Hull {
+        let mut hull = Hull { lo: i64::MAX, hi: i64::MIN };
+        cells.into_iter().for_each(|cell| hull.cover(cell));
+        hull
+    }
+
+    fn cover(&mut self, cell: i64) {
+        self.lo = self.lo.min(cell);
+        self.hi = self.hi.max(cell);
+    }
+
+    fn contains(self, cell: i64) -> bool {
+        (self.lo..=self.hi).contains(&cell)
+    }
+
+    fn join(self, other: Hull) -> Hull {
+        Hull { lo: self.lo.min(other.lo), hi: self.hi.max(other.hi) }
+    }
+}
+
+/// `block` runs from the `Loop` to its `EndLoop`. None: nothing to do.
+fn plan(block: &[Inst]) -> Option<Plan> {
+    let Op::Loop { off: test } = block[0].op else { return None };
+    let body = &block[1..block.len() - 1];
+    if body.len() > MAX_BODY {
+        return None;
+    }
+    // The pointer's shift from the iteration's start before each operation.
+    let mut at = Vec::with_capacity(body.len());
+    let mut sure = vec![test as i64];
+    let mut pos = 0i64;
+    let mut depth = 0;
+    for inst in body {
+        at.push(pos);
+        match inst.op {
+            Op::Loop { .. } | Op::EndLoop | Op::Scan { .. } => return None,
+            Op::Move(_) if depth > 0 => return None,
+            Op::Move(d) => pos += d as i64,
+            Op::If { off } => {
+                if depth == 0 {
+                    sure.push(pos + off as i64);
+                }
+                depth += 1;
+            }
+            Op::EndIf => depth -= 1,
+            op if depth == 0 => sure.extend(cells(op).map(|off| pos + off as i64)),
+            _ => {}
+        }
+    }
+    let stride = pos;
+    // The test at the bottom belongs to the iteration that ends there.
+    let end_test = stride + test as i64;
+    sure.push(end_test);
+    // The previous iteration's cells, seen from this one.
+    let previous = Hull::of(sure.iter().map(|&cell| cell - stride));
+    let later = Later { body, at: &at, end_test };
+
+    let mut plan = Plan::default();
+    let mut now = Hull::of([test as i64]);
+    let mut depth = 0;
+    for (i, inst) in body.iter().enumerate() {
+        match inst.op {
+            Op::If { off } if depth == 0 => {
+                now.cover(at[i] + off as i64);
+                depth += 1;
+                let Some(targets) = multiply_targets(off, &body[i + 1..]) else { continue };
+                let targets: Vec<i64> = targets.map(|cell| at[i] + cell as i64).collect();
+                let after = i + targets.len() + 3;
+                let proven = |hull: Hull| {
+                    targets.iter().all(|&t| hull.contains(t) || later.touches_beyond(t, hull, &targets, after))
+                };
+                if proven(now) {
+                    plan.always.push(i);
+                } else if proven(now.join(previous)) {
+                    plan.after_first.push(i);
+                }
+            }
+            Op::If { .. } => depth += 1,
+            Op::EndIf => depth -= 1,
+            op if depth == 0 => cells(op).for_each(|off| now.cover(at[i] + off as i64)),
+            _ => {}
+        }
+    }
+    (!plan.always.is_empty() || !plan.after_first.is_empty()).then_some(plan)
+}
+
+/// The rest of an iteration, to prove that it touches a cell beyond a
+/// target: then touching the target first changes nothing observable.
+struct Later<'a> {
+    body: &'a [Inst],
+    at: &'a [i64],
+    end_test: i64,
+}
+
+impl Later<'_> {
+    /// From body index `from` on, with no input or output in between, the
+    /// iteration surely touches a cell at or beyond `target` (seen from
+    /// `hull`, the cells known on the tape), and nothing it or the `If`'s
+    /// other `targets` touch before lies beyond the other side of `hull`
+    /// (which would fail first, with the other error).
+    fn touches_beyond(&self, target: i64, hull: Hull, targets: &[i64], from: usize) -> bool {
+        let right = target > hull.hi;
+        let other_side = |cell: i64| if right { cell < hull.lo } else { cell > hull.hi };
+        let beyond = |cell: i64| if right { cell >= target } else { cell <= target };
+        if targets.iter().any(|&cell| other_side(cell)) {
+            return false;
+        }
+        let mut depth = 0;
+        for (inst, &pos) in self.body[from..].iter().zip(&self.at[from..]) {
+            let touched: Vec<i64> = match inst.op {
+                Op::Out { .. } | Op::In { .. } | Op::Print { .. } => return false,
+                Op::If { off } => vec![pos + off as i64],
+                op => cells(op).map(|off| pos + off as i64).collect(),
+            };
+            for &cell in &touched {
+                if other_side(cell) {
+                    return false;
+                }
+                if depth == 0 && beyond(cell) {
+                    return true;
+                }
+            }
+            match inst.op {
+                Op::If { .. } => depth += 1,
+                Op::EndIf => depth -= 1,
+                _ => {}
+            }
+        }
+        beyond(self.end_test)
+    }
+}
+
+/// The cells an operation outside blocks touches.
+fn cells(op: Op) -> impl Iterator<Item = i32> {
+    let (a, b) = match op {
+        Op::Add { off, .. } | Op::Set { off, .. } | Op::Out { off } | Op::In { off } => (Some(off), None),
+        Op::AddMul { off, src, .. } => (Some(off), Some(src)),
+        _ => (None, None),
+    };
+    a.into_iter().chain(b)
+}
+
+/// When `rest` starts with the body of a multiply `If` on `counter` (only
+/// multiplies by the counter, then the counter cleared): its targets.
+fn multiply_targets(counter: i32, rest: &[Inst]) -> Option<impl Iterator<Item = i32> + '_> {
+    let len = rest.iter().position(|inst| inst.op == Op::EndIf)?;
+    let (last, multiplies) = rest[..len].split_last()?;
+    let is_multiply = |op: Op| matches!(op, Op::AddMul { src, off, .. } if src == counter && off != counter);
+    let shape = last.op == (Op::Set { off: counter, val: 0 }) && multiplies.iter().all(|inst| is_multiply(inst.op));
+    shape.then(|| {
+        multiplies.iter().map(|inst| match inst.op {
+            Op::AddMul { off, .. } => off,
+            _ => unreachable!("checked above"),
+        })
+    })
+}
+
+/// The loop with its plan carried out: unguarded in place, or peeled as
+/// `if [test] { body; loop while [test] { body, unguarded } }`.
+fn rewrite(block: &[Inst], plan: &Plan, out: &mut Vec<Inst>) {
+    let (first, last) = (block[0], block[block.len() - 1]);
+    let Op::Loop { off: test } = first.op else { unreachable!("a loop") };
+    let body = &block[1..block.len() - 1];
+    let peel = !plan.after_first.is_empty();
+    if peel {
+        out.push(Inst::new(Op::If { off: test }, first.at));
+        push_unguarded(body, &plan.always, out);
+    }
+    out.push(first);
+    let all: Vec<usize> = plan.always.iter().chain(&plan.after_first).copied().collect();
+    push_unguarded(body, &all, out);
+    out.push(last);
+    if peel {
+        out.push(Inst::new(Op::EndIf, last.at));
+    }
+}
+
+/// `body` without the `If` and `EndIf` of the `If`s at `unguarded`.
+fn push_unguarded(body: &[Inst], unguarded: &[usize], out: &mut Vec<Inst>) {
+    let mut inside = false;
+    for (i, inst) in body.iter().enumerate() {
+        if unguarded.contains(&i) {
+            inside = true;
+        } else if inside && inst.op == Op::EndIf {
+            inside = false;
+        } else {
+            out.push(*inst);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::opt::testing::*;
+    use crate::opt::{combine, counter_last, defer_moves, multiply_loops};
+
+    fn walks(src: &str) -> Program {
+        unguard_walks(counter_last(multiply_loops(defer_moves(combine(program(src))))))
+    }
+
+    #[test]
+    fn mandelbrot_shift_runs_unguarded_after_the_first_element() {
+        let p = walks("[>[->>>>>>>>>+<<<<<<<<<]<<<<<<<<<<]");
+        let guarded = [Op::AddMul { off: 10, src: 1, factor: 1 }, Op::Set { off: 1, val: 0 }, Op::EndIf];
+        let mut expected = vec![Op::If { off: 0 }, Op::If { off: 1 }];
+        expected.extend(guarded);
+        expected.extend([Op::Move(-9), Op::Loop { off: 0 }]);
+        expected.extend(&guarded[..2]);
+        expected.extend([Op::Move(-9), Op::EndLoop, Op::EndIf]);
+        assert_eq!(ops(&p), expected);
+    }
+
+    #[test]
+    fn targets_not_proven_stay_guarded() {
+        // The target is beyond anything the previous element touched.
+        for src in ["[>[->>>>>>>>>>>+<<<<<<<<<<<]<<<<<<<<<<]", "[>[-<<<<+>>>>]>]", "[>[->+<]>[>]]"] {
+            let before = counter_last(multiply_loops(defer_moves(combine(program(src)))));
+            assert_eq!(walks(src), before, "{src}");
+        }
+    }
+
+    #[test]
+    fn a_cell_touched_beyond_the_target_later_unguards_in_place() {
+        // [p+2] is set at the end of every iteration: no peeling needed.
+        let p = walks("[>[->+<]>[-]<<-]");
+        assert_eq!(ops(&p)[0], Op::Loop { off: 0 });
+        assert!(!ops(&p).iter().any(|op| matches!(op, Op::If { .. })));
+        // Walking right, the next element's test is beyond the target.
+        let p = walks("[>[->>+<<]>>>]");
+        assert!(!ops(&p).iter().any(|op| matches!(op, Op::If { .. })));
+    }
+
+    #[test]
+    fn but_not_past_output_or_a_cell_on_the_other_side() {
+        for src in ["[>[->+<]<.>>[-]<<-]", "[>[->+<]<<<->>>>[-]<<-]"] {
+            let p = walks(src);
+            assert!(ops(&p).contains(&Op::If { off: 1 }), "{src}");
+        }
+    }
+
+    #[test]
+    fn keeps_behaviour() {
+        // The tests' tape has 64 cells: these start near its right end.
+        let near_end = ">".repeat(58);
+        for src in [
+            // Walks left over a stride-3 array, shifting one cell right.
+            "+>+>>+>+>>+>+>>+>+[>[->>>+<<<]<<<<]>>>>>>>>>>>>.>.<<<.".to_string(),
+            // The first element's target is past the end, its counter zero.
+            format!("{near_end}+>+>>+<<<[>[->>>+<<<]<<<<]>>>>>>>."),
+            // ... and with a counter: the program fails.
+            format!("{near_end}+>+>>+>+<<<<[>[->>>+<<<]<<<<]"),
+            // Walking right, the target behind: off the tape at first.
+            "+[>[-<<+>>]>>]+.".to_string(),
+            "+>+[>[-<<+>>]>>]+.".to_string(),
+            "++>+>+>+>+>+<[-[->+<]<]>>>>>.".to_string(),
+            // Fails at the end of the tape: the same error, the same output.
+            format!("{near_end}.+>+>+>+<<<[.>[->+<]>>>]"),
+            format!("{near_end}+>+>+>+<<<[>[->+<]<.>>[-]<<-]"),
+            format!(">+<{near_end}+>+>+>+<<<[>[->+<]<<<->>>>[-]<<-]"),
+        ] {
+            assert_preserves(|p| unguard_walks(multiply_loops(defer_moves(combine(p)))), &src, b"");
+        }
+    }
+}
