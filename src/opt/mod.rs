@@ -7,6 +7,7 @@
 
 use crate::ir::Program;
 
+mod closed_form;
 mod combine;
 mod eval;
 mod known;
@@ -14,10 +15,11 @@ mod loops;
 mod offsets;
 mod walks;
 
+pub use closed_form::closed_form_loops;
 pub use combine::combine;
 pub use eval::evaluate_prefix;
 pub use known::known_values;
-pub use loops::{clear_loops, counter_last, multiply_loops, scan_loops};
+pub use loops::{clear_loops, counter_last, scan_loops};
 pub use offsets::defer_moves;
 pub use walks::unguard_walks;
 
@@ -62,7 +64,7 @@ pub fn passes(config: Config) -> Vec<Pass> {
         list.push(pass("defer-moves", defer_moves));
     }
     if config.level >= Level::O2 {
-        list.push(pass("multiply-loops", multiply_loops));
+        list.push(pass("closed-form-loops", closed_form_loops));
         list.push(pass("scan-loops", scan_loops));
         let tape_cells = config.tape_cells;
         list.push(pass("known-values", move |p| known_values(p, tape_cells)));
