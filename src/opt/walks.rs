@@ -276,10 +276,10 @@ fn push_unguarded(body: &[Inst], unguarded: &[usize], out: &mut Vec<Inst>) {
 mod tests {
     use super::*;
     use crate::opt::testing::*;
-    use crate::opt::{combine, counter_last, defer_moves, multiply_loops};
+    use crate::opt::{closed_form_loops, combine, counter_last, defer_moves};
 
     fn walks(src: &str) -> Program {
-        unguard_walks(counter_last(multiply_loops(defer_moves(combine(program(src))))))
+        unguard_walks(counter_last(closed_form_loops(defer_moves(combine(program(src))))))
     }
 
     #[test]
@@ -298,7 +298,7 @@ mod tests {
     fn targets_not_proven_stay_guarded() {
         // The target is beyond anything the previous element touched.
         for src in ["[>[->>>>>>>>>>>+<<<<<<<<<<<]<<<<<<<<<<]", "[>[-<<<<+>>>>]>]", "[>[->+<]>[>]]"] {
-            let before = counter_last(multiply_loops(defer_moves(combine(program(src)))));
+            let before = counter_last(closed_form_loops(defer_moves(combine(program(src)))));
             assert_eq!(walks(src), before, "{src}");
         }
     }
@@ -306,7 +306,7 @@ mod tests {
     #[test]
     fn a_cell_touched_beyond_the_target_later_unguards_in_place() {
         // [p+2] is set at the end of every iteration: no peeling needed.
-        let p = walks("[>[->+<]>[-]<<-]");
+        let p = walks("[.>[->+<]>[-]<<-]");
         assert_eq!(ops(&p)[0], Op::Loop { off: 0 });
         assert!(!ops(&p).iter().any(|op| matches!(op, Op::If { .. })));
         // Walking right, the next element's test is beyond the target.
@@ -342,7 +342,7 @@ mod tests {
             format!("{near_end}+>+>+>+<<<[>[->+<]<.>>[-]<<-]"),
             format!(">+<{near_end}+>+>+>+<<<[>[->+<]<<<->>>>[-]<<-]"),
         ] {
-            assert_preserves(|p| unguard_walks(multiply_loops(defer_moves(combine(p)))), &src, b"");
+            assert_preserves(|p| unguard_walks(closed_form_loops(defer_moves(combine(p)))), &src, b"");
         }
     }
 }
