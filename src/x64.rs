@@ -259,42 +259,42 @@ impl Gen {
                 // Changes nothing but must fail off the tape.
                 self.touch(off);
                 if !self.target.checked {
-                    asm!(self.ops; cmp BYTE [a_ptr + off], 0);
+                    self.cell(CellInst::CmpImm(0), off);
                 }
             }
             Op::Add { off, val } => {
                 self.touch(off);
-                asm!(self.ops; add BYTE [a_ptr + off], val as i8);
+                self.cell(CellInst::AddImm(val), off);
                 self.zf_cell = Some(off);
             }
             Op::Set { off, val } => {
                 self.touch(off);
-                asm!(self.ops; mov BYTE [a_ptr + off], val as i8);
+                self.cell(CellInst::MovImm(val), off);
             }
             Op::AddMul { off, src, factor } => {
                 self.touch(src);
                 if self.in_eax != Some(src) {
-                    asm!(self.ops; movzx eax, BYTE [a_ptr + src]);
+                    self.cell(CellInst::MovzxEax, src);
                 }
                 self.touch(off);
                 match factor {
-                    1 => asm!(self.ops; add [a_ptr + off], al),
-                    255 => asm!(self.ops; sub [a_ptr + off], al),
-                    _ => asm!(self.ops
-                        ; imul ecx, eax, factor as i32
-                        ; add [a_ptr + off], cl
-                    ),
+                    1 => self.cell(CellInst::AddAl, off),
+                    255 => self.cell(CellInst::SubAl, off),
+                    _ => {
+                        asm!(self.ops; imul ecx, eax, factor as i32);
+                        self.cell(CellInst::AddCl, off);
+                    }
                 }
                 // eax still holds cell[src], unless src was the target.
                 self.in_eax = (off != src).then_some(src);
             }
             Op::Move(delta) => {
-                asm!(self.ops; add a_ptr, delta);
+                self.move_ptr(delta);
                 self.unchecked_shift += delta.unsigned_abs() as u64;
             }
             Op::Out { off } => {
                 self.touch(off);
-                asm!(self.ops; mov al, [a_ptr + off]);
+                self.cell(CellInst::MovAl, off);
                 self.emit_output_al();
             }
             Op::Print { start, len } => self.emit_print(&program.data[start as usize..(start + len) as usize], start),
@@ -303,10 +303,8 @@ impl Gen {
                 let top = self.ops.new_dynamic_label();
                 let exit = self.ops.new_dynamic_label();
                 self.touch(off);
-                asm!(self.ops
-                    ; cmp BYTE [a_ptr + off], 0
-                    ; je =>exit
-                );
+                self.cell(CellInst::CmpImm(0), off);
+                asm!(self.ops; je =>exit);
                 self.align_loop_top();
                 asm!(self.ops; =>top);
                 self.blocks.push(Block { top, exit, off });
@@ -316,8 +314,8 @@ impl Gen {
                 let exit = self.ops.new_dynamic_label();
                 self.touch(off);
                 // The value stays in eax: a multiply loop's body reads it.
+                self.cell(CellInst::MovzxEax, off);
                 asm!(self.ops
-                    ; movzx eax, BYTE [a_ptr + off]
                     ; test eax, eax
                     ; jz =>exit
                 );
@@ -332,8 +330,8 @@ impl Gen {
                     asm!(self.ops; jne =>top; =>exit);
                 } else {
                     self.touch(off);
+                    self.cell(CellInst::CmpImm(0), off);
                     asm!(self.ops
-                        ; cmp BYTE [a_ptr + off], 0
                         ; jne =>top
                         ; =>exit
                     );
@@ -415,7 +413,7 @@ impl Gen {
         let exit = self.blocks.last().expect("inside a loop").exit;
         if self.zf_cell.take() != Some(off) {
             self.touch(off);
-            asm!(self.ops; cmp BYTE [a_ptr + off], 0);
+            self.cell(CellInst::CmpImm(0), off);
         }
         asm!(self.ops; je =>exit);
     }
@@ -486,7 +484,7 @@ impl Gen {
             ; again:
         );
         for step in 0..SCAN_UNROLL {
-            asm!(self.ops; add a_ptr, stride);
+            self.move_ptr(stride);
             // Each step moves |stride| from a touched cell.
             self.unchecked_shift = stride.unsigned_abs() as u64;
             self.touch(0);
@@ -552,6 +550,63 @@ impl Gen {
     }
 }
 
+/// An instruction on the cell `BYTE [rbx + off]`, for `Gen::cell`.
+#[derive(Clone, Copy)]
+enum CellInst {
+    AddImm(u8),
+    CmpImm(u8),
+    MovImm(u8),
+    /// `add [cell], al`
+    AddAl,
+    /// `sub [cell], al`
+    SubAl,
+    /// `add [cell], cl`
+    AddCl,
+    /// `movzx eax, [cell]`
+    MovzxEax,
+    /// `mov al, [cell]`
+    MovAl,
+}
+
+impl Gen {
+    /// Emits `inst` with the shortest displacement for `off`. dynasm
+    /// encodes every displacement known only at run time in 32 bits; most
+    /// cell offsets fit in 8 (or are 0), which makes the hot instructions
+    /// 3 or 4 bytes instead of 7.
+    fn cell(&mut self, inst: CellInst, off: i32) {
+        // (opcode, ModRM reg field, immediate)
+        let (opcode, reg, imm): (&[u8], u8, Option<u8>) = match inst {
+            CellInst::AddImm(v) => (&[0x80], 0, Some(v)),
+            CellInst::CmpImm(v) => (&[0x80], 7, Some(v)),
+            CellInst::MovImm(v) => (&[0xC6], 0, Some(v)),
+            CellInst::AddAl => (&[0x00], 0, None),
+            CellInst::SubAl => (&[0x28], 0, None),
+            CellInst::AddCl => (&[0x00], 1, None),
+            CellInst::MovzxEax => (&[0x0F, 0xB6], 0, None),
+            CellInst::MovAl => (&[0x8A], 0, None),
+        };
+        const RBX: u8 = 0b011;
+        self.ops.extend(opcode.iter().copied());
+        match off {
+            0 => self.ops.push(reg << 3 | RBX),
+            -128..=127 => self.ops.extend([0b01 << 6 | reg << 3 | RBX, off as u8]),
+            _ => {
+                self.ops.push(0b10 << 6 | reg << 3 | RBX);
+                self.ops.extend(off.to_le_bytes());
+            }
+        }
+        self.ops.extend(imm);
+    }
+
+    /// `add rbx, delta`, with an 8-bit immediate where it fits.
+    fn move_ptr(&mut self, delta: i32) {
+        match i8::try_from(delta) {
+            Ok(small) => self.ops.extend([0x48, 0x83, 0xC3, small as u8]),
+            Err(_) => asm!(self.ops; add a_ptr, delta),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -569,14 +624,22 @@ mod tests {
         assert_eq!(code("+[->+<].", GUARDED), code("+[->+<].", GUARDED));
     }
 
+    fn code_of(ops: &[Op]) -> Vec<u8> {
+        let insts = ops.iter().map(|&op| crate::ir::Inst::new(op, 0)).collect();
+        compile(&Program { insts, data: vec![] }, GUARDED).bytes
+    }
+
     #[test]
-    fn an_add_is_one_instruction() {
+    fn cell_instructions_take_the_shortest_displacement() {
         let empty = code("", GUARDED).len();
-        // add BYTE [rbx + disp32], imm8
-        assert_eq!(code("+", GUARDED).len() - empty, 7);
-        let plus = code("+", GUARDED);
-        let at = plus.windows(3).position(|w| w == [0x80, 0x83, 0x00]).expect("add byte [rbx+disp32]");
-        assert_eq!(&plus[at + 3..at + 7], &[0, 0, 0, 1]);
+        // add BYTE [rbx], imm8 / [rbx + disp8] / [rbx + disp32]
+        assert_eq!(code("+", GUARDED).len() - empty, 3);
+        let near = code_of(&[Op::Add { off: 2, val: 1 }]);
+        assert!(near.windows(4).any(|w| w == [0x80, 0x43, 2, 1]), "add byte [rbx+2], 1");
+        let far = code_of(&[Op::Add { off: 300, val: 1 }]);
+        assert!(far.windows(7).any(|w| w == [0x80, 0x83, 44, 1, 0, 0, 1]), "add byte [rbx+300], 1");
+        // A pointer step: add rbx, imm8.
+        assert!(code_of(&[Op::Move(-2)]).windows(4).any(|w| w == [0x48, 0x83, 0xC3, 0xFE]));
     }
 
     #[test]
