@@ -345,4 +345,55 @@ mod tests {
             assert_preserves(|p| unguard_walks(closed_form_loops(defer_moves(combine(p)))), &src, b"");
         }
     }
+
+    /// Random walking loops over random arrays, anywhere on the tape
+    /// (off both ends too): the pass must change nothing observable.
+    #[test]
+    fn random_walks_keep_behaviour() {
+        let mut seed = 0x5eed_u64;
+        let mut next = |n: u64| {
+            // splitmix64
+            seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = seed;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            (z ^ (z >> 31)) % n
+        };
+        let moves = |d: i64| if d < 0 { "<".repeat(-d as usize) } else { ">".repeat(d as usize) };
+        let mut unguarded = 0;
+        for _ in 0..3000 {
+            let mut src = moves(next(64) as i64);
+            for _ in 0..next(12) {
+                src += &"+".repeat(next(3) as usize);
+                src += &moves(next(7) as i64 - 3);
+            }
+            let stride = next(9) as i64 - 4;
+            src += "[";
+            let mut pos = 0;
+            for _ in 0..1 + next(3) {
+                let at = next(5) as i64 - 2;
+                let target = next(13) as i64 - 6;
+                src += &moves(at - pos);
+                src += &format!("[-{}+{}]", moves(target), moves(-target));
+                pos = at;
+                match next(6) {
+                    0 => src += ".",
+                    1 => src += &format!("{}+{}", moves(target + 1), moves(-target - 1)),
+                    _ => {}
+                }
+            }
+            src += &moves(stride - pos);
+            src += "]>.<<.";
+            let p = defer_moves(combine(program(&src)));
+            let before = closed_form_loops(p.clone());
+            let after = unguard_walks(before.clone());
+            unguarded += (after != before) as usize;
+            let (b, a) = (behaviour(&before, b""), behaviour(&after, b""));
+            if b.1 != crate::interp::Outcome::OutOfSteps {
+                assert_eq!(b, a, "{src}");
+            }
+        }
+        // The generator must reach the pass often enough to mean something.
+        assert!(unguarded > 300, "only {unguarded} programs changed");
+    }
 }
