@@ -55,6 +55,18 @@ impl Op {
     pub fn closes(self) -> bool {
         matches!(self, Op::EndLoop | Op::EndIf)
     }
+
+    /// The cells a straight-line operation reads or writes, by offset. None
+    /// for moves, constant output and block instructions (whose test cells
+    /// the callers see to themselves).
+    pub fn cells(self) -> impl Iterator<Item = i32> {
+        let (first, second) = match self {
+            Op::Add { off, .. } | Op::Set { off, .. } | Op::Out { off } | Op::In { off } => (Some(off), None),
+            Op::AddMul { off, src, .. } => (Some(off), Some(src)),
+            _ => (None, None),
+        };
+        first.into_iter().chain(second)
+    }
 }
 
 /// An instruction: an operation and the byte offset in the source of the

@@ -259,7 +259,7 @@ impl Gen {
                 // Changes nothing but must fail off the tape.
                 self.touch(off);
                 if !self.target.checked {
-                    self.cell(CellInst::CmpImm(0), off);
+                    self.cell(CellInst::CmpZero, off);
                 }
             }
             Op::Add { off, val } => {
@@ -303,7 +303,7 @@ impl Gen {
                 let top = self.ops.new_dynamic_label();
                 let exit = self.ops.new_dynamic_label();
                 self.touch(off);
-                self.cell(CellInst::CmpImm(0), off);
+                self.cell(CellInst::CmpZero, off);
                 asm!(self.ops; je =>exit);
                 self.align_loop_top();
                 asm!(self.ops; =>top);
@@ -330,7 +330,7 @@ impl Gen {
                     asm!(self.ops; jne =>top; =>exit);
                 } else {
                     self.touch(off);
-                    self.cell(CellInst::CmpImm(0), off);
+                    self.cell(CellInst::CmpZero, off);
                     asm!(self.ops
                         ; jne =>top
                         ; =>exit
@@ -413,7 +413,7 @@ impl Gen {
         let exit = self.blocks.last().expect("inside a loop").exit;
         if self.zf_cell.take() != Some(off) {
             self.touch(off);
-            self.cell(CellInst::CmpImm(0), off);
+            self.cell(CellInst::CmpZero, off);
         }
         asm!(self.ops; je =>exit);
     }
@@ -554,7 +554,8 @@ impl Gen {
 #[derive(Clone, Copy)]
 enum CellInst {
     AddImm(u8),
-    CmpImm(u8),
+    /// `cmp BYTE [cell], 0`
+    CmpZero,
     MovImm(u8),
     /// `add [cell], al`
     AddAl,
@@ -577,7 +578,7 @@ impl Gen {
         // (opcode, ModRM reg field, immediate)
         let (opcode, reg, imm): (&[u8], u8, Option<u8>) = match inst {
             CellInst::AddImm(v) => (&[0x80], 0, Some(v)),
-            CellInst::CmpImm(v) => (&[0x80], 7, Some(v)),
+            CellInst::CmpZero => (&[0x80], 7, Some(0)),
             CellInst::MovImm(v) => (&[0xC6], 0, Some(v)),
             CellInst::AddAl => (&[0x00], 0, None),
             CellInst::SubAl => (&[0x28], 0, None),

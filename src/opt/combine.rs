@@ -80,10 +80,8 @@ fn merge_target(out: &[Inst], op: Op) -> Option<usize> {
             return Some(i);
         }
         let blocks = match earlier {
-            Op::Add { off, .. } | Op::Set { off, .. } | Op::Out { off } | Op::In { off } => off == target,
-            Op::AddMul { off, src, .. } => off == target || src == target,
-            Op::Print { .. } => false,
             Op::Move(_) | Op::Loop { .. } | Op::EndLoop | Op::If { .. } | Op::EndIf | Op::Scan { .. } => true,
+            op => op.cells().any(|cell| cell == target),
         };
         if blocks {
             return None;

@@ -82,10 +82,8 @@ pub fn counter_last(mut program: Program) -> Program {
                     program.insts[i..end].rotate_left(1);
                     break;
                 }
-                Op::Add { off, .. } | Op::Set { off, .. } | Op::Out { off } | Op::In { off } => off == counter,
-                Op::AddMul { off, src, .. } => off == counter || src == counter,
-                Op::Print { .. } => false,
-                _ => true,
+                Op::Move(_) | Op::Loop { .. } | Op::EndLoop | Op::If { .. } | Op::EndIf | Op::Scan { .. } => true,
+                op => op.cells().any(|cell| cell == counter),
             };
             if uses_counter {
                 break;

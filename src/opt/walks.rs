@@ -126,7 +126,7 @@ fn plan(block: &[Inst]) -> Option<Plan> {
                 depth += 1;
             }
             Op::EndIf => depth -= 1,
-            op if depth == 0 => sure.extend(cells(op).map(|off| pos + off as i64)),
+            op if depth == 0 => sure.extend(op.cells().map(|off| pos + off as i64)),
             _ => {}
         }
     }
@@ -147,7 +147,7 @@ fn plan(block: &[Inst]) -> Option<Plan> {
                 now.cover(at[i] + off as i64);
                 depth += 1;
                 let Some(targets) = multiply_targets(off, &body[i + 1..]) else { continue };
-                let targets: Vec<i64> = targets.map(|cell| at[i] + cell as i64).collect();
+                let targets: Vec<i64> = targets.into_iter().map(|cell| at[i] + cell as i64).collect();
                 let after = i + targets.len() + 3;
                 let proven = |hull: Hull| {
                     targets.iter().all(|&t| hull.contains(t) || later.touches_beyond(t, hull, &targets, after))
@@ -160,7 +160,7 @@ fn plan(block: &[Inst]) -> Option<Plan> {
             }
             Op::If { .. } => depth += 1,
             Op::EndIf => depth -= 1,
-            op if depth == 0 => cells(op).for_each(|off| now.cover(at[i] + off as i64)),
+            op if depth == 0 => op.cells().for_each(|off| now.cover(at[i] + off as i64)),
             _ => {}
         }
     }
@@ -193,7 +193,7 @@ impl Later<'_> {
             let touched: Vec<i64> = match inst.op {
                 Op::Out { .. } | Op::In { .. } | Op::Print { .. } => return false,
                 Op::If { off } => vec![pos + off as i64],
-                op => cells(op).map(|off| pos + off as i64).collect(),
+                op => op.cells().map(|off| pos + off as i64).collect(),
             };
             for &cell in &touched {
                 if other_side(cell) {
@@ -213,29 +213,19 @@ impl Later<'_> {
     }
 }
 
-/// The cells an operation outside blocks touches.
-fn cells(op: Op) -> impl Iterator<Item = i32> {
-    let (a, b) = match op {
-        Op::Add { off, .. } | Op::Set { off, .. } | Op::Out { off } | Op::In { off } => (Some(off), None),
-        Op::AddMul { off, src, .. } => (Some(off), Some(src)),
-        _ => (None, None),
-    };
-    a.into_iter().chain(b)
-}
-
 /// When `rest` starts with the body of a multiply `If` on `counter` (only
 /// multiplies by the counter, then the counter cleared): its targets.
-fn multiply_targets(counter: i32, rest: &[Inst]) -> Option<impl Iterator<Item = i32> + '_> {
+fn multiply_targets(counter: i32, rest: &[Inst]) -> Option<Vec<i32>> {
     let len = rest.iter().position(|inst| inst.op == Op::EndIf)?;
     let (last, multiplies) = rest[..len].split_last()?;
-    let is_multiply = |op: Op| matches!(op, Op::AddMul { src, off, .. } if src == counter && off != counter);
-    let shape = last.op == (Op::Set { off: counter, val: 0 }) && multiplies.iter().all(|inst| is_multiply(inst.op));
-    shape.then(|| {
-        multiplies.iter().map(|inst| match inst.op {
-            Op::AddMul { off, .. } => off,
-            _ => unreachable!("checked above"),
-        })
-    })
+    if last.op != (Op::Set { off: counter, val: 0 }) {
+        return None;
+    }
+    let target = |op: Op| match op {
+        Op::AddMul { off, src, .. } if src == counter && off != counter => Some(off),
+        _ => None,
+    };
+    multiplies.iter().map(|inst| target(inst.op)).collect()
 }
 
 /// The loop with its plan carried out: unguarded in place, or peeled as
