@@ -232,6 +232,14 @@ impl<'p> Machine<'p> {
                 Op::Print { start, len } => {
                     out.push(&self.program.data[start as usize..(start + len) as usize])?;
                 }
+                Op::Switch { src, start, cells } => {
+                    let v = self.get(src)? as usize;
+                    let program = self.program;
+                    for cell in program.switch_cells(start, cells).filter(|cell| cell.touch[v] != 0) {
+                        let c = self.cell(cell.off)?;
+                        *c = (*c & cell.keep[v]).wrapping_add(cell.add[v]);
+                    }
+                }
             }
             pc += 1;
         }

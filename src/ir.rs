@@ -43,6 +43,41 @@ pub enum Op {
     /// Append `len` bytes of `Program::data` from `start` to the output:
     /// output computed at compile time.
     Print { start: u32, len: u32 },
+    /// A switch on the value `v` of `cell[src]`, by tables: for each of the
+    /// `cells` entries of `Program::data` at `start` (see `SwitchCell`), in
+    /// order, `if touch[v] { cell[off] = (cell[off] & keep[v]) + add[v] }`.
+    /// `cell[src]` is read first. What a chain of nested ifs on one counter
+    /// becomes (`opt::switch_tables`, the last pass: no pass meets it).
+    Switch { src: i32, start: u32, cells: u16 },
+}
+
+/// One cell of an `Op::Switch` as it lies in `Program::data`: its offset
+/// (little-endian `i32`) and three tables indexed by the switch value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SwitchCell<'a> {
+    pub off: i32,
+    /// Nonzero where the cell is touched (as the ifs touched it).
+    pub touch: &'a [u8; 256],
+    /// 0x00 where the cell is set, 0xff where it is added to.
+    pub keep: &'a [u8; 256],
+    pub add: &'a [u8; 256],
+}
+
+impl SwitchCell<'_> {
+    /// Bytes of one cell in `Program::data`.
+    pub const SIZE: usize = 4 + 3 * 256;
+    /// Where its tables start within those bytes.
+    pub const TOUCH: usize = 4;
+    pub const KEEP: usize = 4 + 256;
+    pub const ADD: usize = 4 + 512;
+
+    /// Appends the cell's bytes to `data`.
+    pub fn encode(&self, data: &mut Vec<u8>) {
+        data.extend(self.off.to_le_bytes());
+        data.extend(self.touch);
+        data.extend(self.keep);
+        data.extend(self.add);
+    }
 }
 
 impl Op {
@@ -58,11 +93,13 @@ impl Op {
 
     /// The cells a straight-line operation reads or writes, by offset. None
     /// for moves, constant output and block instructions (whose test cells
-    /// the callers see to themselves).
+    /// the callers see to themselves). For a `Switch` only `src`: its other
+    /// cells are in the program's data, and no pass runs after it is made.
     pub fn cells(self) -> impl Iterator<Item = i32> {
         let (first, second) = match self {
             Op::Add { off, .. } | Op::Set { off, .. } | Op::Out { off } | Op::In { off } => (Some(off), None),
             Op::AddMul { off, src, .. } => (Some(off), Some(src)),
+            Op::Switch { src, .. } => (Some(src), None),
             _ => (None, None),
         };
         first.into_iter().chain(second)
@@ -106,6 +143,20 @@ pub struct Program {
 impl Program {
     pub fn ops(&self) -> impl Iterator<Item = Op> + '_ {
         self.insts.iter().map(|i| i.op)
+    }
+
+    /// The cells of the `Op::Switch` whose tables start at `start`.
+    pub fn switch_cells(&self, start: u32, cells: u16) -> impl Iterator<Item = SwitchCell<'_>> {
+        let bytes = &self.data[start as usize..start as usize + cells as usize * SwitchCell::SIZE];
+        bytes.chunks_exact(SwitchCell::SIZE).map(|b| {
+            let table = |at: usize| b[at..at + 256].try_into().expect("256 bytes");
+            SwitchCell {
+                off: i32::from_le_bytes(b[..4].try_into().expect("4 bytes")),
+                touch: table(SwitchCell::TOUCH),
+                keep: table(SwitchCell::KEEP),
+                add: table(SwitchCell::ADD),
+            }
+        })
     }
 
     /// For every instruction that opens or closes a block, the index of its
@@ -180,6 +231,10 @@ impl Program {
                     bytes.iter().take(40).flat_map(|&b| std::ascii::escape_default(b)).map(char::from).collect();
                 let more = if len > 40 { "..." } else { "" };
                 format!("print {len} bytes \"{shown}{more}\"")
+            }
+            Op::Switch { src, start, cells } => {
+                let targets: Vec<String> = self.switch_cells(start, cells).map(|c| cell(c.off)).collect();
+                format!("switch on {}: {} by table", cell(src), targets.join(" "))
             }
         }
     }

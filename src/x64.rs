@@ -23,7 +23,7 @@ use dynasmrt::x64::X64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 
 use crate::code::{rt_offset as rt, CompiledCode, Status, GUARD_BYTES, READ_EOF, TAPE_ALIGN};
-use crate::ir::{EofMode, Inst, Op, Program};
+use crate::ir::{EofMode, Inst, Op, Program, SwitchCell};
 
 /// What the generated code must know about the run it will serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -346,7 +346,78 @@ impl Gen {
                 // already counts.
             }
             Op::Scan { stride } => self.emit_scan(stride),
+            Op::Switch { src, start, cells } => self.emit_switch(src, start, cells, program),
         }
+    }
+
+    /// A switch on `cell[src]` (see `Op::Switch`): when all its cells are
+    /// on the tape, which a predictable bounds check decides, every cell is
+    /// updated from its tables without a branch. Otherwise (the pointer is
+    /// at an end of the tape) each cell is touched only where its `touch`
+    /// table says, in order, so the tape error is the one the ifs had.
+    fn emit_switch(&mut self, src: i32, start: u32, count: u16, program: &Program) {
+        let cells: Vec<SwitchCell> = program.switch_cells(start, count).collect();
+        let lo = cells.iter().map(|cell| cell.off).min().expect("a switch has cells");
+        let hi = cells.iter().map(|cell| cell.off).max().expect("a switch has cells");
+        // The tables of cell k start at `base + k * SwitchCell::SIZE`.
+        let base = start as i32;
+        let (at_edge, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        self.touch(src);
+        self.cell(CellInst::MovzxEax, src);
+        asm!(self.ops
+            ; lea rsi, [->data]
+            ; lea rcx, [a_ptr + lo]
+            ; cmp rcx, a_tape
+            ; jb =>at_edge
+            ; lea rcx, [a_ptr + hi]
+            ; cmp rcx, [a_rt + rt::TAPE_END]
+            ; jae =>at_edge
+        );
+        for (k, cell) in cells.iter().enumerate() {
+            self.switch_cell(cell, base + (k * SwitchCell::SIZE) as i32);
+        }
+        asm!(self.ops; jmp =>done; =>at_edge);
+        for (k, cell) in cells.iter().enumerate() {
+            let tables = base + (k * SwitchCell::SIZE) as i32;
+            let skip = self.ops.new_dynamic_label();
+            asm!(self.ops
+                ; cmp BYTE [rsi + rax + tables + SwitchCell::TOUCH as i32], 0
+                ; je =>skip
+            );
+            self.touch(cell.off);
+            if !self.switch_cell(cell, tables) && !self.target.checked {
+                // Changes nothing but must fail off the tape.
+                self.cell(CellInst::CmpZero, cell.off);
+            }
+            asm!(self.ops; =>skip);
+        }
+        asm!(self.ops; =>done);
+        // Both ways read cell[src] last of all the cells known on the tape.
+        self.unchecked_shift = src.unsigned_abs() as u64;
+    }
+
+    /// `cell = (cell & keep[v]) + add[v]` with the tables at `rsi + tables`
+    /// and v in rax, leaving out what the tables make a no-op. False when
+    /// nothing was left.
+    fn switch_cell(&mut self, cell: &SwitchCell, tables: i32) -> bool {
+        let (keep, add) = (tables + SwitchCell::KEEP as i32, tables + SwitchCell::ADD as i32);
+        let sets = cell.keep.iter().all(|&k| k == 0);
+        let ands = !sets && cell.keep.iter().any(|&k| k != 0xff);
+        let adds = cell.add.iter().any(|&a| a != 0);
+        if sets {
+            asm!(self.ops; mov cl, BYTE [rsi + rax + add]);
+            self.cell(CellInst::MovCl, cell.off);
+            return true;
+        }
+        if ands {
+            asm!(self.ops; mov cl, BYTE [rsi + rax + keep]);
+            self.cell(CellInst::AndCl, cell.off);
+        }
+        if adds {
+            asm!(self.ops; mov cl, BYTE [rsi + rax + add]);
+            self.cell(CellInst::AddCl, cell.off);
+        }
+        ands || adds
     }
 
     /// Output known at compile time. Short runs are stored into the buffer
@@ -563,6 +634,10 @@ enum CellInst {
     SubAl,
     /// `add [cell], cl`
     AddCl,
+    /// `and [cell], cl`
+    AndCl,
+    /// `mov [cell], cl`
+    MovCl,
     /// `movzx eax, [cell]`
     MovzxEax,
     /// `mov al, [cell]`
@@ -583,6 +658,8 @@ impl Gen {
             CellInst::AddAl => (&[0x00], 0, None),
             CellInst::SubAl => (&[0x28], 0, None),
             CellInst::AddCl => (&[0x00], 1, None),
+            CellInst::AndCl => (&[0x20], 1, None),
+            CellInst::MovCl => (&[0x88], 1, None),
             CellInst::MovzxEax => (&[0x0F, 0xB6], 0, None),
             CellInst::MovAl => (&[0x8A], 0, None),
         };

@@ -13,6 +13,7 @@ mod eval;
 mod known;
 mod loops;
 mod offsets;
+mod switches;
 mod walks;
 
 pub use closed_form::closed_form_loops;
@@ -21,6 +22,7 @@ pub use eval::evaluate_prefix;
 pub use known::known_values;
 pub use loops::{clear_loops, counter_last, scan_loops};
 pub use offsets::defer_moves;
+pub use switches::switch_tables;
 pub use walks::unguard_walks;
 
 /// How hard to optimise (`-O0`, `-O1`, `-O2`).
@@ -80,14 +82,18 @@ pub fn passes(config: Config) -> Vec<Pass> {
 const MAX_ROUNDS: usize = 3;
 
 /// Optimises `program`: the passes to a fixed point; at `-O2` then the
-/// input-free start of the program is run at compile time, and the passes
-/// run again on what remains (now with its known tape).
+/// input-free start of the program is run at compile time, the passes run
+/// again on what remains (now with its known tape), and last the chains of
+/// ifs that are left become switches.
 pub fn optimise(program: Program, config: Config) -> Program {
     let passes = passes(config);
     let mut program = to_fixed_point(program, &passes);
-    if config.level >= Level::O2 && config.eval_steps > 0 {
-        program = evaluate_prefix(program, config.tape_cells, config.eval_steps);
-        program = to_fixed_point(program, &passes);
+    if config.level >= Level::O2 {
+        if config.eval_steps > 0 {
+            program = evaluate_prefix(program, config.tape_cells, config.eval_steps);
+            program = to_fixed_point(program, &passes);
+        }
+        program = switch_tables(program);
     }
     program
 }

@@ -156,7 +156,7 @@ impl Gen<'_> {
 
     fn piece(&mut self) {
         let nested = self.depth < 3;
-        match self.rng.below(if nested { 17 } else { 11 }) {
+        match self.rng.below(if nested { 18 } else { 12 }) {
             0 | 1 => {
                 let v = self.amount();
                 self.add(v);
@@ -178,9 +178,10 @@ impl Gen<'_> {
                 self.out.extend_from_slice(noise);
             }
             9 | 10 => self.out.push(b','),
+            11 => self.digit_chain(),
             // Loops with bodies of their own, only while not too deep.
-            11 | 12 => self.counter_loop(),
-            13 => {
+            12 | 13 => self.counter_loop(),
+            14 => {
                 // Runs at most once: ends by clearing its own cell.
                 let start = self.pos;
                 self.out.push(b'[');
@@ -189,7 +190,7 @@ impl Gen<'_> {
                 self.moves(start - self.pos);
                 self.out.extend_from_slice(b"[-]]");
             }
-            14 => {
+            15 => {
                 // Arbitrary: often endless (then discarded by the oracle).
                 // Mostly the body returns the pointer to where it started.
                 let start = self.pos;
@@ -202,7 +203,7 @@ impl Gen<'_> {
                 self.out.push(b']');
                 self.pos = start;
             }
-            15 => {
+            16 => {
                 // Walks while cells are nonzero, clearing them: `[->>]`.
                 let d = if self.rng.chance(3, 4) { self.rng.range(1, 3) } else { self.small_offset() };
                 self.out.extend_from_slice(b"[-");
@@ -261,6 +262,53 @@ impl Gen<'_> {
             self.add(step);
         }
         self.out.push(b']');
+    }
+
+    /// `[->+<[->+<[->+<[-]]]]`: ifs nested on one counter, as factor.b
+    /// steps its digits. Each level steps the counter and adds to cells
+    /// around it; the innermost clears the counter, or moves it to a cell.
+    fn digit_chain(&mut self) {
+        // Sometimes near an end of the tape, where the far cells are off it
+        // and only some counter values reach them.
+        let start = self.pos;
+        let at_right_end = self.rng.chance(1, 6);
+        if at_right_end {
+            let n = self.tape - self.pos - self.rng.range(1, 12);
+            self.moves(n);
+            let v = self.amount();
+            self.add(v);
+        }
+        let off_left_end = self.rng.chance(1, 4);
+        let levels = self.rng.range(2, 6);
+        let base = self.pos;
+        for _ in 0..levels {
+            self.out.push(b'[');
+            let step = self.rng.pick(&[255, 255, 255, 1, 2]);
+            self.add(step);
+            for _ in 0..self.rng.range(1, 3) {
+                let mut off = self.rng.range(1, 3) * self.rng.pick(&[1, -1]);
+                if self.rng.chance(1, 6) {
+                    // Sometimes far off: the next digit, beyond the tape.
+                    off = self.rng.pick(&[10, -10, 7]);
+                }
+                if base + off < 0 && !off_left_end {
+                    off = -off;
+                }
+                self.moves(off);
+                let v = self.amount();
+                self.add(v);
+                self.moves(-off);
+            }
+        }
+        match self.rng.below(3) {
+            0 => self.out.extend_from_slice(b"[-]"),
+            1 => self.out.extend_from_slice(b"[->+<]"),
+            _ => self.out.extend_from_slice(b"++++++++++[+<->]"),
+        }
+        self.push_n(b']', levels);
+        if at_right_end {
+            self.moves(start - self.pos);
+        }
     }
 
     /// `[>]`, `[<]`, `[>>>]`, ... sometimes over a few nonzero cells first.

@@ -1,0 +1,255 @@
+//! Switches: chains of nested ifs on one counter, as factor.b writes its
+//! digit arithmetic, become table lookups.
+//!
+//! ```text
+//! if [p+7] != 0                        switch on [p+7]: [p+7] [p+8] [p+17] by table
+//!   add  [p+7] -= 1
+//!   add  [p+8] += 1
+//!   if [p+7] != 0
+//!     add  [p+7] -= 1
+//!     add  [p+8] += 1
+//!     ... ten levels, the last one
+//!     adding to [p+17] ...
+//! ```
+//!
+//! Each operation of such a chain adds, sets, or adds a multiple of the
+//! counter, and each if tests the counter: what the chain does to a cell
+//! depends only on the counter's value when it starts. So the pass runs the
+//! chain for each of the 256 values and records, per cell, whether it is
+//! touched, whether it is set or added to, and by how much. The chain took
+//! a branch per level, mispredicted whenever the digits vary; the code
+//! generator turns the tables into loads without a branch (see
+//! `Op::Switch`).
+//!
+//! Runs last, once: the other passes do not look into switches.
+
+use crate::ir::{Inst, Op, Program, SwitchCell};
+
+/// Fewer ifs than this stay as they are: one multiply `If` is cheaper as a
+/// branch when it is predictable (and the walks pass unguards it in the
+/// loops where it is not).
+const MIN_IFS: usize = 2;
+/// Chains touching more cells stay (each costs 772 bytes of tables).
+const MAX_CELLS: usize = 16;
+/// Longer chains stay: the pass runs each one 256 times.
+const MAX_LEN: usize = 512;
+
+/// Replaces the chains of nested ifs on one counter by `Op::Switch`es.
+pub fn switch_tables(program: Program) -> Program {
+    let partner = program.block_partners();
+    let Program { insts, mut data } = program;
+    let mut out = Vec::with_capacity(insts.len());
+    let mut i = 0;
+    while i < insts.len() {
+        if let Op::If { off } = insts[i].op {
+            let end = partner[i];
+            if let Some(cells) = tables(&insts[i..=end], off) {
+                let start = u32::try_from(data.len()).expect("program data under 4 GiB");
+                for cell in &cells {
+                    cell.view().encode(&mut data);
+                }
+                out.push(Inst::new(Op::Switch { src: off, start, cells: cells.len() as u16 }, insts[i].at));
+                i = end + 1;
+                continue;
+            }
+        }
+        out.push(insts[i]);
+        i += 1;
+    }
+    Program { insts: out, data }
+}
+
+/// One cell's tables while they are built.
+struct Tables {
+    off: i32,
+    touch: [u8; 256],
+    keep: [u8; 256],
+    add: [u8; 256],
+}
+
+impl Tables {
+    fn view(&self) -> SwitchCell<'_> {
+        SwitchCell { off: self.off, touch: &self.touch, keep: &self.keep, add: &self.add }
+    }
+}
+
+/// What one run of the chain did to a cell.
+#[derive(Clone, Copy)]
+struct Effect {
+    touched: bool,
+    keep: u8,
+    add: u8,
+}
+
+const UNTOUCHED: Effect = Effect { touched: false, keep: 0xff, add: 0 };
+
+/// `block` runs from an `If` on `counter` to its `EndIf`. The tables of its
+/// cells, counter first, then in the order the chain first touches them;
+/// None when it is not such a chain.
+fn tables(block: &[Inst], counter: i32) -> Option<Vec<Tables>> {
+    if block.len() > MAX_LEN {
+        return None;
+    }
+    let mut cells = vec![counter];
+    let mut ifs = 0;
+    // For each `If`, the index of its `EndIf`.
+    let mut skip = vec![0; block.len()];
+    let mut open = Vec::new();
+    for (i, inst) in block.iter().enumerate() {
+        let target = match inst.op {
+            Op::If { off } if off == counter => {
+                ifs += 1;
+                open.push(i);
+                continue;
+            }
+            Op::EndIf => {
+                skip[open.pop().expect("balanced block")] = i;
+                continue;
+            }
+            Op::Add { off, .. } | Op::Set { off, .. } => off,
+            Op::AddMul { off, src, .. } if src == counter => off,
+            _ => return None,
+        };
+        if !cells.contains(&target) {
+            cells.push(target);
+        }
+    }
+    if ifs < MIN_IFS || cells.len() > MAX_CELLS {
+        return None;
+    }
+    let index = |off: i32| cells.iter().position(|&cell| cell == off).expect("listed above");
+    let mut tables: Vec<Tables> =
+        cells.iter().map(|&off| Tables { off, touch: [0; 256], keep: [0xff; 256], add: [0; 256] }).collect();
+    let mut effects = vec![UNTOUCHED; cells.len()];
+    for v in 0..256 {
+        effects.fill(UNTOUCHED);
+        let mut value = v as u8;
+        let mut pc = 0;
+        while pc < block.len() {
+            match block[pc].op {
+                Op::If { .. } if value == 0 => pc = skip[pc],
+                Op::Add { off, val } if off == counter => value = value.wrapping_add(val),
+                Op::Set { off, val } if off == counter => value = val,
+                Op::AddMul { off, factor, .. } if off == counter => {
+                    value = value.wrapping_add(value.wrapping_mul(factor))
+                }
+                Op::Add { off, val } => {
+                    let effect = &mut effects[index(off)];
+                    *effect = Effect { touched: true, add: effect.add.wrapping_add(val), ..*effect };
+                }
+                Op::Set { off, val } => effects[index(off)] = Effect { touched: true, keep: 0, add: val },
+                Op::AddMul { off, factor, .. } => {
+                    let effect = &mut effects[index(off)];
+                    *effect =
+                        Effect { touched: true, add: effect.add.wrapping_add(value.wrapping_mul(factor)), ..*effect };
+                }
+                _ => {}
+            }
+            pc += 1;
+        }
+        // The counter was read by the first if; it ends set to its value.
+        effects[0] = Effect { touched: true, keep: 0, add: value };
+        for (table, effect) in tables.iter_mut().zip(&effects) {
+            table.touch[v] = effect.touched as u8;
+            table.keep[v] = effect.keep;
+            table.add[v] = effect.add;
+        }
+    }
+    // A counter every chain leaves as it found it is not written at all.
+    let counter = &mut tables[0];
+    if (0..256).all(|v| counter.add[v] == v as u8) {
+        counter.keep = [0xff; 256];
+        counter.add = [0; 256];
+    }
+    Some(tables)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::opt::testing::*;
+    use crate::opt::{passes, to_fixed_point, Config, Level};
+
+    /// The passes that make the ifs of a chain: all the others.
+    fn before(p: Program) -> Program {
+        to_fixed_point(p, &passes(Config { level: Level::O2, tape_cells: 64, eval_steps: 0 }))
+    }
+
+    fn switched(src: &str) -> Program {
+        switch_tables(before(program(src)))
+    }
+
+    /// factor.b's digit step: ten nested ifs, the last one carrying.
+    const DIGIT: &str = "[->+<[->+<[->+<[->+<[->+<[->+<[->+<[->+<[->+<[->+<\
+                         [++++++++++[+>-<]>>>>>>>>>>-<<<<<<<<<<]]]]]]]]]]]";
+
+    #[test]
+    fn a_digit_chain_becomes_one_switch() {
+        // Read, so that no cell's value is known.
+        let src = format!(",>,>>>>>>>>>,<<<<<<<<<<{DIGIT}");
+        let p = switched(&src);
+        let read = |off| Op::In { off };
+        assert_eq!(ops(&p), vec![read(0), read(1), read(10), Op::Switch { src: 0, start: 0, cells: 3 }]);
+        let cells: Vec<SwitchCell> = p.switch_cells(0, 3).collect();
+        assert_eq!(cells.iter().map(|c| c.off).collect::<Vec<_>>(), vec![0, 1, 10]);
+        let [counter, digit, carry] = &cells[..] else { unreachable!() };
+        // 0: nothing happens; 1..=10: moved to the digit; 11 and up: the
+        // digit gets 10 + v, the next one loses 1.
+        assert_eq!((counter.touch[0], digit.touch[0], carry.touch[0]), (1, 0, 0));
+        for v in 1..=10 {
+            assert_eq!((counter.keep[v], counter.add[v]), (0, 0));
+            assert_eq!((digit.touch[v], digit.keep[v], digit.add[v]), (1, 0xff, v as u8));
+            assert_eq!(carry.touch[v], 0);
+        }
+        assert_eq!((digit.add[11], carry.touch[11], carry.add[11]), (21, 1, 255));
+        let listing = p.display(src.as_bytes());
+        assert!(listing.lines().nth(3).unwrap().starts_with("switch on [p]: [p] [p+1] [p+10] by table ; 1:24"));
+    }
+
+    #[test]
+    fn other_shapes_stay() {
+        let chain = |inner: &[Op]| {
+            let ops = [&[Op::If { off: 0 }, Op::Add { off: 0, val: 255 }], inner, &[Op::EndIf]].concat();
+            Program { insts: ops.into_iter().map(|op| Inst::new(op, 0)).collect(), data: vec![] }
+        };
+        let clear = [Op::If { off: 0 }, Op::Set { off: 0, val: 0 }, Op::EndIf];
+        for p in [
+            // One if: left to the walks pass.
+            chain(&[Op::Add { off: 1, val: 1 }]),
+            // An if on another cell.
+            chain(&[Op::If { off: 1 }, Op::Set { off: 1, val: 0 }, Op::EndIf]),
+            // Output, a move, a multiply by another cell.
+            chain(&[&[Op::Out { off: 1 }], &clear[..]].concat()),
+            chain(&[&[Op::Move(1)], &clear[..]].concat()),
+            chain(&[&[Op::AddMul { off: 1, src: 2, factor: 1 }], &clear[..]].concat()),
+        ] {
+            assert_eq!(switch_tables(p.clone()), p);
+        }
+        // The same chain with only adds and ifs on the counter is one.
+        let p = switch_tables(chain(&[&[Op::Add { off: 1, val: 1 }], &clear[..]].concat()));
+        assert_eq!(ops(&p), vec![Op::Switch { src: 0, start: 0, cells: 2 }]);
+    }
+
+    #[test]
+    fn keeps_behaviour() {
+        let pipeline = |p| switch_tables(before(p));
+        for src in [
+            format!(",{DIGIT}"),
+            // Sets, multiplies by the counter, a counter that survives.
+            ",[-->+++<[>>[-]+<<-[>[-]<[->>+++<<]]]]".to_string(),
+            ",[>+<[>>++<<[>>>-<<<[->+<]]]]".to_string(),
+            // Touching off the tape: left, right, and where only some
+            // values reach the far cell.
+            ",[-<+>[-<+>[-]]]".to_string(),
+            format!("{},[->+<[->>+<<[-]]]", ">".repeat(62)),
+            format!("{},[->+<[->+<[->>>>+<<<<[-]]]]", ">".repeat(60)),
+        ] {
+            let src = format!("{src}>.<.>>.<<<.");
+            let switches = ops(&pipeline(program(&src))).iter().filter(|op| matches!(op, Op::Switch { .. })).count();
+            assert_eq!(switches, 1, "{src}");
+            for input in 0..=255u8 {
+                assert_preserves(pipeline, &src, &[input]);
+            }
+        }
+    }
+}
