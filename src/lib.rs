@@ -65,5 +65,18 @@ pub fn front_end(file: &str, source: &[u8], options: &Options) -> Result<ir::Pro
 
 /// Generates machine code for an optimised program.
 pub fn back_end(program: &ir::Program, options: &Options) -> code::CompiledCode {
-    x64::compile(program, x64::Target::new(options.eof, options.tape_cells))
+    x64::compile(program, target(options))
+}
+
+/// `--emit asm`: the code of an optimised program, disassembled, with the
+/// IR instruction (and its source position) above the code made for it.
+pub fn listing(program: &ir::Program, source: &[u8], options: &Options) -> String {
+    let (code, starts) = x64::compile_marked(program, target(options));
+    let ir = program.display(source);
+    let notes: Vec<(usize, String)> = starts.into_iter().zip(ir.lines().map(str::to_string)).collect();
+    disasm::disassemble(&code, program.data.len(), &notes)
+}
+
+fn target(options: &Options) -> x64::Target {
+    x64::Target::new(options.eof, options.tape_cells)
 }

@@ -320,7 +320,7 @@ fn run(inv: Invocation) -> bfc::Result<Option<RunEnd>> {
         Action::Emit(what) => {
             let text = match what {
                 Emit::Ir => program.display(&source),
-                Emit::Asm => bfc::disasm::disassemble(&bfc::back_end(&program, &inv.options), program.data.len()),
+                Emit::Asm => bfc::listing(&program, &source, &inv.options),
             };
             let mut out = StdStream::new(io::stdout().lock(), 1);
             match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {

@@ -65,12 +65,21 @@ const STATUS_SLOT: i32 = -48;
 
 /// Compiles `program` for `target`.
 pub fn compile(program: &Program, target: Target) -> CompiledCode {
+    compile_marked(program, target).0
+}
+
+/// Compiles `program` for `target`, and tells where in the code each
+/// instruction of the program starts (the first copy, where the code
+/// generator makes two), for listings.
+pub fn compile_marked(program: &Program, target: Target) -> (CompiledCode, Vec<usize>) {
     let mut gen = Gen { ops: Asm::new(0), target, unchecked_shift: 0, blocks: Vec::new(), in_eax: None, zf_cell: None };
     gen.prologue();
     let partner = program.block_partners();
+    let mut starts = Vec::with_capacity(program.insts.len());
     let mut i = 0;
     while i < program.insts.len() {
         let op = program.insts[i].op;
+        starts.push(gen.ops.offset().0);
         gen.op(op, program);
         if let Op::Loop { off } = op {
             let body = &program.insts[i + 1..partner[i]];
@@ -78,6 +87,7 @@ pub fn compile(program: &Program, target: Target) -> CompiledCode {
                 // Two copies of the body per iteration, the loop tested
                 // between them: one taken branch for two iterations.
                 for inst in body {
+                    starts.push(gen.ops.offset().0);
                     gen.op(inst.op, program);
                 }
                 gen.exit_if_zero(off);
@@ -92,7 +102,7 @@ pub fn compile(program: &Program, target: Target) -> CompiledCode {
     }
     gen.epilogue(&program.data);
     let bytes = gen.ops.finalize().expect("all labels are defined");
-    CompiledCode { bytes, entry: 0 }
+    (CompiledCode { bytes, entry: 0 }, starts)
 }
 
 /// Innermost loops this short are unrolled once.
