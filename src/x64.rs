@@ -80,6 +80,14 @@ pub fn compile_marked(program: &Program, target: Target) -> (CompiledCode, Vec<u
     while i < program.insts.len() {
         let op = program.insts[i].op;
         starts.push(gen.ops.offset().0);
+        if let Some((test, switch, stride)) = carry_loop(program, i) {
+            gen.in_eax = None;
+            gen.zf_cell = None;
+            starts.extend([gen.ops.offset().0; 3]);
+            gen.emit_carry_loop(test, switch, stride, program);
+            i += 4;
+            continue;
+        }
         gen.op(op, program);
         if let Op::Loop { off } = op {
             let body = &program.insts[i + 1..partner[i]];
@@ -103,6 +111,17 @@ pub fn compile_marked(program: &Program, target: Target) -> (CompiledCode, Vec<u
     gen.epilogue(&program.data);
     let bytes = gen.ops.finalize().expect("all labels are defined");
     (CompiledCode { bytes, entry: 0 }, starts)
+}
+
+/// `Loop`, `Switch`, `Move`, `EndLoop` at `i`, where the switch updates
+/// the cell the next iteration switches on: (tested cell, switch, stride).
+fn carry_loop(program: &Program, i: usize) -> Option<(i32, Op, i32)> {
+    let [Op::Loop { off: test }, switch @ Op::Switch { src, start, cells }, Op::Move(stride), Op::EndLoop] =
+        program.insts.get(i..i + 4)?.iter().map(|inst| inst.op).collect::<Vec<_>>()[..]
+    else {
+        return None;
+    };
+    program.switch_cells(start, cells).any(|cell| cell.off == src + stride).then_some((test, switch, stride))
 }
 
 /// Innermost loops this short are unrolled once.
@@ -367,13 +386,61 @@ impl Gen {
     /// table says, in order, so the tape error is the one the ifs had.
     fn emit_switch(&mut self, src: i32, start: u32, count: u16, program: &Program) {
         let cells: Vec<SwitchCell> = program.switch_cells(start, count).collect();
-        let lo = cells.iter().map(|cell| cell.off).min().expect("a switch has cells");
-        let hi = cells.iter().map(|cell| cell.off).max().expect("a switch has cells");
-        // The tables of cell k start at `base + k * SwitchCell::SIZE`.
-        let base = start as i32;
-        let (at_edge, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        let done = self.ops.new_dynamic_label();
         self.touch(src);
         self.cell(CellInst::MovzxEax, src);
+        let at_edge = self.switch_unchecked(&cells, start, None);
+        asm!(self.ops; jmp =>done; =>at_edge);
+        self.switch_checked(&cells, start);
+        asm!(self.ops; =>done);
+        // Both ways read cell[src] last of all the cells known on the tape.
+        self.unchecked_shift = src.unsigned_abs() as u64;
+    }
+
+    /// A loop of a switch and a move, where the switch updates the cell the
+    /// next iteration switches on (factor.b's carries along a number): the
+    /// new value stays in a register for the next iteration, instead of
+    /// being loaded back from the store just made, a store-to-load forward
+    /// on the loop's critical path.
+    fn emit_carry_loop(&mut self, test: i32, switch: Op, stride: i32, program: &Program) {
+        let Op::Switch { src, start, cells: count } = switch else { unreachable!("a switch") };
+        let cells: Vec<SwitchCell> = program.switch_cells(start, count).collect();
+        let (top, exit) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        self.touch(test);
+        self.cell(CellInst::CmpZero, test);
+        asm!(self.ops; je =>exit);
+        self.touch(src);
+        self.cell(CellInst::MovzxEax, src);
+        self.align_loop_top();
+        // eax: cell[src], here and at every jump to `top`.
+        asm!(self.ops; =>top);
+        let at_edge = self.switch_unchecked(&cells, start, Some(src + stride));
+        self.move_ptr(stride);
+        asm!(self.ops; movzx eax, dl);
+        self.unchecked_shift = (src.unsigned_abs() + stride.unsigned_abs()) as u64;
+        self.touch(test);
+        self.cell(CellInst::CmpZero, test);
+        asm!(self.ops; jne =>top; jmp =>exit; =>at_edge);
+        self.switch_checked(&cells, start);
+        self.move_ptr(stride);
+        self.unchecked_shift = (src.unsigned_abs() + stride.unsigned_abs()) as u64;
+        self.touch(test);
+        self.cell(CellInst::CmpZero, test);
+        asm!(self.ops; je =>exit);
+        self.touch(src);
+        self.cell(CellInst::MovzxEax, src);
+        asm!(self.ops; jmp =>top; =>exit);
+        self.unchecked_shift = test.unsigned_abs() as u64;
+    }
+
+    /// The switch's bounds check, then every cell from its tables (v in
+    /// eax); `carried`, if one of the cells, also leaves its new value in
+    /// dl. Returns the label the check jumps to when a cell is off the
+    /// tape, for the caller to place before `switch_checked`.
+    fn switch_unchecked(&mut self, cells: &[SwitchCell], start: u32, carried: Option<i32>) -> DynamicLabel {
+        let lo = cells.iter().map(|cell| cell.off).min().expect("a switch has cells");
+        let hi = cells.iter().map(|cell| cell.off).max().expect("a switch has cells");
+        let at_edge = self.ops.new_dynamic_label();
         asm!(self.ops
             ; lea rsi, [->data]
             ; lea rcx, [a_ptr + lo]
@@ -384,11 +451,21 @@ impl Gen {
             ; jae =>at_edge
         );
         for (k, cell) in cells.iter().enumerate() {
-            self.switch_cell(cell, base + (k * SwitchCell::SIZE) as i32);
+            let tables = switch_tables_at(start, k);
+            if Some(cell.off) == carried {
+                self.switch_cell_via_dl(cell, tables);
+            } else {
+                self.switch_cell(cell, tables);
+            }
         }
-        asm!(self.ops; jmp =>done; =>at_edge);
+        at_edge
+    }
+
+    /// The switch with each cell touched only where its `touch` table says
+    /// (v in eax, the tables' base in rsi).
+    fn switch_checked(&mut self, cells: &[SwitchCell], start: u32) {
         for (k, cell) in cells.iter().enumerate() {
-            let tables = base + (k * SwitchCell::SIZE) as i32;
+            let tables = switch_tables_at(start, k);
             let skip = self.ops.new_dynamic_label();
             asm!(self.ops
                 ; cmp BYTE [rsi + rax + tables + SwitchCell::TOUCH as i32], 0
@@ -401,9 +478,21 @@ impl Gen {
             }
             asm!(self.ops; =>skip);
         }
-        asm!(self.ops; =>done);
-        // Both ways read cell[src] last of all the cells known on the tape.
-        self.unchecked_shift = src.unsigned_abs() as u64;
+    }
+
+    /// `switch_cell`, computed in dl and stored, so dl keeps the new value.
+    fn switch_cell_via_dl(&mut self, cell: &SwitchCell, tables: i32) {
+        let (keep, add) = (tables + SwitchCell::KEEP as i32, tables + SwitchCell::ADD as i32);
+        if cell.keep.iter().all(|&k| k == 0) {
+            asm!(self.ops; mov dl, BYTE [rsi + rax + add]);
+        } else {
+            self.cell(CellInst::MovzxEdx, cell.off);
+            if cell.keep.iter().any(|&k| k != 0xff) {
+                asm!(self.ops; and dl, BYTE [rsi + rax + keep]);
+            }
+            asm!(self.ops; add dl, BYTE [rsi + rax + add]);
+        }
+        self.cell(CellInst::MovDl, cell.off);
     }
 
     /// `cell = (cell & keep[v]) + add[v]` with the tables at `rsi + tables`
@@ -631,6 +720,11 @@ impl Gen {
     }
 }
 
+/// Where the tables of cell `k` of the switch at `start` begin in the data.
+fn switch_tables_at(start: u32, k: usize) -> i32 {
+    (start as usize + k * SwitchCell::SIZE) as i32
+}
+
 /// An instruction on the cell `BYTE [rbx + off]`, for `Gen::cell`.
 #[derive(Clone, Copy)]
 enum CellInst {
@@ -648,6 +742,10 @@ enum CellInst {
     AndCl,
     /// `mov [cell], cl`
     MovCl,
+    /// `mov [cell], dl`
+    MovDl,
+    /// `movzx edx, [cell]`
+    MovzxEdx,
     /// `movzx eax, [cell]`
     MovzxEax,
     /// `mov al, [cell]`
@@ -670,6 +768,8 @@ impl Gen {
             CellInst::AddCl => (&[0x00], 1, None),
             CellInst::AndCl => (&[0x20], 1, None),
             CellInst::MovCl => (&[0x88], 1, None),
+            CellInst::MovDl => (&[0x88], 2, None),
+            CellInst::MovzxEdx => (&[0x0F, 0xB6], 2, None),
             CellInst::MovzxEax => (&[0x0F, 0xB6], 0, None),
             CellInst::MovAl => (&[0x8A], 0, None),
         };

@@ -54,3 +54,40 @@ fn generated_programs_agree_with_the_interpreter() {
     // A generator that only makes endless programs would test nothing.
     assert!(ran * 2 >= n, "only {ran} of {n} generated programs finished within the oracle's step budget");
 }
+
+/// A carry walk (a loop of a switch and a move, which keeps the carried
+/// counter in a register) that goes on past elements whose far cell is off
+/// the tape: the checked path runs and the loop continues after it, near
+/// both ends of the tape, with guard pages (4096 cells) and explicit
+/// checks (300).
+#[test]
+fn carry_walks_run_on_past_the_tape_ends() {
+    let work = tempdir();
+    // Elements of two cells, a nonzero test cell and a counter of 1, the
+    // last with a zero test cell. Each counter steps the next one down
+    // and, from 2 on, adds to a cell 10 away, off the tape near the end.
+    let elements = |n: usize| "+>+>".repeat(n - 1) + ">+<";
+    let right = |tape: usize| {
+        let start = ">".repeat(tape - 14);
+        let back = "<".repeat(12);
+        format!("{start}{}{back}[>[->>-<<[->>>>>>>>>>+<<<<<<<<<<[-]]]>]{back}{}", elements(7), ".>".repeat(14))
+    };
+    // The mirror image, walking left from the right end of 14 cells.
+    let left = |_| {
+        let elements = "+<+<".repeat(6) + "<+>";
+        format!(">>>>>>>>>>>>>{elements}{}[<[-<<->>[-<<<<<<<<<<+>>>>>>>>>>[-]]]<]{}", ">".repeat(12), ".<".repeat(14))
+    };
+    for tape in [300, 4096] {
+        for src in [right(tape), left(tape)] {
+            // Read first, so that the compiler does not run it all.
+            let src = format!(",[-]{src}");
+            let case =
+                gen::Case { seed: 0, program: src.into_bytes(), input: vec![], eof: bfc::ir::EofMode::Zero, tape };
+            match diff::check(&case, work.path(), &diff::modes(0, 1)) {
+                Verdict::Agreed => {}
+                Verdict::Discarded => panic!("the walk must end"),
+                Verdict::Mismatch(bad) => panic!("tape {tape}:\n{}", diff::describe(&bad)),
+            }
+        }
+    }
+}

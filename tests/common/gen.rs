@@ -178,7 +178,8 @@ impl Gen<'_> {
                 self.out.extend_from_slice(noise);
             }
             9 | 10 => self.out.push(b','),
-            11 => self.digit_chain(),
+            11 if self.rng.chance(1, 2) => self.carry_walk(),
+            11 => self.digit_chain(None),
             // Loops with bodies of their own, only while not too deep.
             12 | 13 => self.counter_loop(),
             14 => {
@@ -267,11 +268,14 @@ impl Gen<'_> {
     /// `[->+<[->+<[->+<[-]]]]`: ifs nested on one counter, as factor.b
     /// steps its digits. Each level steps the counter and adds to cells
     /// around it; the innermost clears the counter, or moves it to a cell.
-    fn digit_chain(&mut self) {
+    ///
+    /// With a `carry`, the innermost level also steps the cell that far
+    /// away (the next digit's counter, in `carry_walk`).
+    fn digit_chain(&mut self, carry: Option<i64>) {
         // Sometimes near an end of the tape, where the far cells are off it
         // and only some counter values reach them.
         let start = self.pos;
-        let at_right_end = self.rng.chance(1, 6);
+        let at_right_end = carry.is_none() && self.rng.chance(1, 6);
         if at_right_end {
             let n = self.tape - self.pos - self.rng.range(1, 12);
             self.moves(n);
@@ -300,6 +304,11 @@ impl Gen<'_> {
                 self.moves(-off);
             }
         }
+        if let Some(carry) = carry {
+            self.moves(carry);
+            self.add(255);
+            self.moves(-carry);
+        }
         match self.rng.below(3) {
             0 => self.out.extend_from_slice(b"[-]"),
             1 => self.out.extend_from_slice(b"[->+<]"),
@@ -309,6 +318,22 @@ impl Gen<'_> {
         if at_right_end {
             self.moves(start - self.pos);
         }
+    }
+
+    /// `[>[->+<[->+<[->>>-<<<[-]]]]>>]`: a walk along an array, each
+    /// element a digit chain that carries into the next element's counter
+    /// (factor.b's carries along a number); it ends at a zero cell, or off
+    /// the tape.
+    fn carry_walk(&mut self) {
+        let stride = self.rng.range(2, 4);
+        let counter = self.rng.range(1, stride - 1);
+        self.out.push(b'[');
+        self.moves(counter);
+        self.digit_chain(Some(stride));
+        self.moves(stride - counter);
+        // Loops are assumed to return where they started.
+        self.pos -= stride;
+        self.out.push(b']');
     }
 
     /// `[>]`, `[<]`, `[>>>]`, ... sometimes over a few nonzero cells first.
