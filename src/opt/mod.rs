@@ -10,6 +10,7 @@ use crate::ir::Program;
 mod closed_form;
 mod combine;
 mod eval;
+mod guards;
 mod known;
 mod loops;
 mod offsets;
@@ -19,6 +20,7 @@ mod walks;
 pub use closed_form::closed_form_loops;
 pub use combine::combine;
 pub use eval::evaluate_prefix;
+pub use guards::unguard_known_targets;
 pub use known::known_values;
 pub use loops::{clear_loops, counter_last, scan_loops};
 pub use offsets::defer_moves;
@@ -72,6 +74,7 @@ pub fn passes(config: Config) -> Vec<Pass> {
         list.push(pass("known-values", move |p| known_values(p, tape_cells)));
         list.push(pass("counter-last", counter_last));
         list.push(pass("unguard-walks", unguard_walks));
+        list.push(pass("unguard-known-targets", unguard_known_targets));
     }
     list
 }

@@ -75,29 +75,34 @@ struct Plan {
 /// A range of cells known to be on the tape (it is contiguous, so all
 /// cells between two touched cells are on it).
 #[derive(Clone, Copy)]
-struct Hull {
+pub(super) struct Hull {
     lo: i64,
     hi: i64,
 }
 
 impl Hull {
-    fn of(cells: impl IntoIterator<Item = i64>) -> Hull {
+    pub(super) fn of(cells: impl IntoIterator<Item = i64>) -> Hull {
         let mut hull = Hull { lo: i64::MAX, hi: i64::MIN };
         cells.into_iter().for_each(|cell| hull.cover(cell));
         hull
     }
 
-    fn cover(&mut self, cell: i64) {
+    pub(super) fn cover(&mut self, cell: i64) {
         self.lo = self.lo.min(cell);
         self.hi = self.hi.max(cell);
     }
 
-    fn contains(self, cell: i64) -> bool {
+    pub(super) fn contains(self, cell: i64) -> bool {
         (self.lo..=self.hi).contains(&cell)
     }
 
     fn join(self, other: Hull) -> Hull {
         Hull { lo: self.lo.min(other.lo), hi: self.hi.max(other.hi) }
+    }
+
+    /// The same cells, seen from a pointer moved by `delta`.
+    pub(super) fn shifted(self, delta: i64) -> Hull {
+        Hull { lo: self.lo - delta, hi: self.hi - delta }
     }
 }
 
@@ -215,7 +220,7 @@ impl Later<'_> {
 
 /// When `rest` starts with the body of a multiply `If` on `counter` (only
 /// multiplies by the counter, then the counter cleared): its targets.
-fn multiply_targets(counter: i32, rest: &[Inst]) -> Option<Vec<i32>> {
+pub(super) fn multiply_targets(counter: i32, rest: &[Inst]) -> Option<Vec<i32>> {
     let len = rest.iter().position(|inst| inst.op == Op::EndIf)?;
     let (last, multiplies) = rest[..len].split_last()?;
     if last.op != (Op::Set { off: counter, val: 0 }) {
