@@ -22,8 +22,14 @@ const MAX_TAPE: usize = 1 << 24;
 
 /// Runs the input-free start of `program` within `budget` steps.
 pub fn evaluate_prefix(program: Program, tape_cells: usize, budget: u64) -> Program {
+    evaluate(program, tape_cells, budget).0
+}
+
+/// `evaluate_prefix`, and whether anything ran (if not, the program is
+/// returned as it was).
+pub(crate) fn evaluate(program: Program, tape_cells: usize, budget: u64) -> (Program, bool) {
     if budget == 0 || program.insts.is_empty() {
-        return program;
+        return (program, false);
     }
     let config = Config { tape_cells, eof: EofMode::Unchanged, max_steps: Some(budget) };
     let mut printed = Vec::new();
@@ -56,9 +62,9 @@ pub fn evaluate_prefix(program: Program, tape_cells: usize, budget: u64) -> Prog
         (done, machine.tape, machine.ptr)
     };
     if done == 0 {
-        return program;
+        return (program, false);
     }
-    residual(program, done, &printed, &tape, ptr)
+    (residual(program, done, &printed, &tape, ptr), true)
 }
 
 /// What is left to run after the first `done` instructions ran with this

@@ -92,8 +92,9 @@ pub fn optimise(program: Program, config: Config) -> Program {
     let passes = passes(config);
     let mut program = to_fixed_point(program, &passes);
     if config.level >= Level::O2 {
-        if config.eval_steps > 0 {
-            program = evaluate_prefix(program, config.tape_cells, config.eval_steps);
+        let (evaluated, ran) = eval::evaluate(program, config.tape_cells, config.eval_steps);
+        program = evaluated;
+        if ran {
             program = to_fixed_point(program, &passes);
         }
         program = switch_tables(program);
@@ -102,16 +103,18 @@ pub fn optimise(program: Program, config: Config) -> Program {
 }
 
 fn to_fixed_point(mut program: Program, passes: &[Pass]) -> Program {
+    // A fingerprint instead of a copy: a big program is not held twice.
+    // A collision would only end the rounds early, never change code.
+    let mut before = fingerprint(&program);
     for _ in 0..MAX_ROUNDS {
-        // A fingerprint instead of a copy: a big program is not held twice.
-        // A collision would only end the rounds early, never change code.
-        let before = fingerprint(&program);
         for pass in passes {
             program = (pass.run)(program);
         }
-        if fingerprint(&program) == before {
+        let after = fingerprint(&program);
+        if after == before {
             break;
         }
+        before = after;
     }
     program
 }
