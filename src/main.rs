@@ -78,7 +78,7 @@ struct Cli {
     symbol: String,
     /// Steps of compile-time execution at -O2: the start of the program that
     /// reads no input is run by the compiler and replaced by its result
-    /// [default: 200000 with --jit/--interp, 50000000 when building; 0: off].
+    /// [default: 0 (off) with --jit/--interp, 50000000 when building].
     #[arg(long, value_name = "N")]
     eval_steps: Option<u64>,
     /// Print an intermediate form instead of running or building.

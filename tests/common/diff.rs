@@ -76,6 +76,13 @@ pub fn check(case: &Case, work: &Path, modes: &[Mode]) -> Verdict {
     let flags = ["--eof".to_string(), eof_flag(case.eof).to_string(), "--tape-size".to_string(), case.tape.to_string()];
     let mut bad = Vec::new();
     for &mode in modes {
+        // The JIT skips compile-time execution by default; the interpreter
+        // is given it, so every program also runs what it leaves (and every
+        // tenth does in an executable, where it is on by default).
+        let mut flags = flags.to_vec();
+        if mode == Mode::Interp {
+            flags.extend(["--eval-steps".to_string(), "200000".to_string()]);
+        }
         let got = run_mode(mode, &source, &flags, &case.input, &exe, TIMEOUT);
         let run = &got.run;
         let problem = if got.build_failed() {
