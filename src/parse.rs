@@ -13,7 +13,8 @@ pub fn parse(file: &str, source: &[u8]) -> Result<Program> {
     if source.len() > i32::MAX as usize {
         return Err(Error::SourceTooLarge { file: file.to_string(), len: source.len() });
     }
-    let mut insts = Vec::with_capacity(source.len() / 2);
+    // At most one instruction a byte; pages never written cost nothing.
+    let mut insts = Vec::with_capacity(source.len());
     let mut open: Vec<usize> = Vec::new();
     for (at, &byte) in source.iter().enumerate() {
         let op = match byte {

@@ -104,17 +104,19 @@ pub fn optimise(program: Program, config: Config) -> Program {
 
 fn to_fixed_point(mut program: Program, passes: &[Pass]) -> Program {
     // A fingerprint instead of a copy: a big program is not held twice.
-    // A collision would only end the rounds early, never change code.
-    let mut before = fingerprint(&program);
+    // A collision would only end the rounds early, never change code. The
+    // first round always runs, so the program as it came (the parser's, up
+    // to one instruction a source byte) is not hashed.
+    let mut before = None;
     for _ in 0..MAX_ROUNDS {
         for pass in passes {
             program = (pass.run)(program);
         }
         let after = fingerprint(&program);
-        if after == before {
+        if before == Some(after) {
             break;
         }
-        before = after;
+        before = Some(after);
     }
     program
 }
