@@ -88,25 +88,22 @@ pub fn compile_marked(program: &Program, target: Target) -> (CompiledCode, Vec<u
             i += 4;
             continue;
         }
-        gen.op(op, program);
         if let Op::Loop { off } = op {
             let body = &program.insts[i + 1..partner[i]];
             if is_small_inner_loop(body) {
+                gen.op(op, program);
                 // Two copies of the body per iteration, the loop tested
                 // between them: one taken branch for two iterations.
-                for inst in body {
-                    starts.push(gen.ops.offset().0);
-                    gen.op(inst.op, program);
-                }
+                gen.straight(body, program, &mut starts);
                 gen.exit_if_zero(off);
-                for inst in body {
-                    gen.op(inst.op, program);
-                }
+                gen.straight(body, program, &mut Vec::new());
                 i = partner[i];
                 continue;
             }
         }
-        i += 1;
+        let done = gen.op_or_fused(&program.insts[i..], program);
+        starts.extend(std::iter::repeat_n(gen.ops.offset().0, done - 1));
+        i += done;
     }
     gen.epilogue(&program.data);
     let bytes = gen.ops.finalize().expect("all labels are defined");
@@ -271,6 +268,50 @@ impl Gen {
         // The access itself (or the check) ties the pointer to a tape cell
         // within |off| of it.
         self.unchecked_shift = off.unsigned_abs() as u64;
+    }
+
+    /// `insts`, in order (a loop body's straight-line run), noting where
+    /// each starts in `starts`.
+    fn straight(&mut self, insts: &[Inst], program: &Program, starts: &mut Vec<usize>) {
+        let mut i = 0;
+        while i < insts.len() {
+            starts.push(self.ops.offset().0);
+            let done = self.op_or_fused(&insts[i..], program);
+            starts.extend(std::iter::repeat_n(self.ops.offset().0, done - 1));
+            i += done;
+        }
+    }
+
+    /// The first of `insts`, or the first two as one where they make one:
+    /// `set [t] = 0` then `mul [t] += [s] * k` stores the product (no load
+    /// of the cell just cleared). Returns how many it took.
+    fn op_or_fused(&mut self, insts: &[Inst], program: &Program) -> usize {
+        if let [Inst { op: Op::Set { off: target, val: 0 }, .. }, Inst { op: Op::AddMul { off, src, factor }, .. }, ..] =
+            *insts
+        {
+            // Touched in the same order as before (cleared, then read) where
+            // the order could tell: off opposite ends of the tape at once.
+            if off == target && src != off && (self.target.checked || off.abs_diff(src) < TAPE_ALIGN as u32) {
+                self.in_eax = self.in_eax.filter(|&cell| cell != target);
+                self.zf_cell = None;
+                self.touch(target);
+                self.touch(src);
+                if self.in_eax != Some(src) {
+                    self.cell(CellInst::MovzxEax, src);
+                }
+                match factor {
+                    1 => self.cell(CellInst::StoreAl, target),
+                    _ => {
+                        self.multiply_eax_into_ecx(factor);
+                        self.cell(CellInst::MovCl, target);
+                    }
+                }
+                self.in_eax = Some(src);
+                return 2;
+            }
+        }
+        self.op(insts[0].op, program);
+        1
     }
 
     fn op(&mut self, op: Op, program: &Program) {
@@ -764,6 +805,8 @@ enum CellInst {
     MovzxEax,
     /// `mov al, [cell]`
     MovAl,
+    /// `mov [cell], al`
+    StoreAl,
 }
 
 impl Gen {
@@ -786,6 +829,7 @@ impl Gen {
             CellInst::MovzxEdx => (&[0x0F, 0xB6], 2, None),
             CellInst::MovzxEax => (&[0x0F, 0xB6], 0, None),
             CellInst::MovAl => (&[0x8A], 0, None),
+            CellInst::StoreAl => (&[0x88], 0, None),
         };
         const RBX: u8 = 0b011;
         self.ops.extend(opcode.iter().copied());
@@ -842,6 +886,22 @@ mod tests {
         assert!(far.windows(7).any(|w| w == [0x80, 0x83, 44, 1, 0, 0, 1]), "add byte [rbx+300], 1");
         // A pointer step: add rbx, imm8.
         assert!(code_of(&[Op::Move(-2)]).windows(4).any(|w| w == [0x48, 0x83, 0xC3, 0xFE]));
+    }
+
+    #[test]
+    fn a_multiply_into_a_cleared_cell_stores_the_product() {
+        let clear = Op::Set { off: 10, val: 0 };
+        let copy = Op::AddMul { off: 10, src: 1, factor: 1 };
+        let fused = code_of(&[clear, copy]);
+        // movzx eax, [rbx+1]; mov [rbx+10], al
+        assert!(fused.windows(7).any(|w| w == [0x0f, 0xb6, 0x43, 0x01, 0x88, 0x43, 0x0a]));
+        // Apart, or into another cell, they stay two: the clear, an add.
+        let apart = code_of(&[clear, Op::Add { off: 2, val: 1 }, copy]);
+        assert!(apart.windows(4).any(|w| w == [0xc6, 0x43, 0x0a, 0x00]));
+        assert!(apart.windows(3).any(|w| w == [0x00, 0x43, 0x0a]));
+        let elsewhere = code_of(&[clear, Op::AddMul { off: 11, src: 1, factor: 1 }]);
+        assert!(elsewhere.windows(4).any(|w| w == [0xc6, 0x43, 0x0a, 0x00]));
+        assert!(elsewhere.windows(3).any(|w| w == [0x00, 0x43, 0x0b]));
     }
 
     #[test]

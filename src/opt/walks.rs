@@ -26,12 +26,18 @@
 //! if [p] != 0
 //!   (the body as it was)
 //!   loop while [p] != 0
+//!     set  [p+10] = 0
 //!     mul  [p+10] += [p+1] * 1
 //!     set  [p+1] = 0
 //!     move p - 9
 //!   end loop
 //! end if
 //! ```
+//!
+//! Once every iteration has a previous one, what the previous one left at
+//! zero is known too: here `[p+10]` is the `[p+1]` it cleared. The `set`
+//! says so; the code generator then stores the product instead of adding
+//! it to a load of the store just made.
 
 use crate::ir::{Inst, Op, Program};
 
@@ -246,11 +252,74 @@ fn rewrite(block: &[Inst], plan: &Plan, out: &mut Vec<Inst>) {
     }
     out.push(first);
     let all: Vec<usize> = plan.always.iter().chain(&plan.after_first).copied().collect();
+    let start = out.len();
     push_unguarded(body, &all, out);
+    if peel {
+        let unguarded = out.split_off(start);
+        out.extend(with_carried_zeros(&unguarded));
+    }
     out.push(last);
     if peel {
         out.push(Inst::new(Op::EndIf, last.at));
     }
+}
+
+/// A walking loop's body (behind a peeled first iteration, so that every
+/// iteration has a previous one) where each multiply into a cell that the
+/// previous iteration left at zero (mandelbrot's shifts: the element before
+/// cleared it) is preceded by `set 0`: what it holds anyway, said so that
+/// the code generator stores the product instead of adding it to a load
+/// of the store just made.
+fn with_carried_zeros(body: &[Inst]) -> Vec<Inst> {
+    let written = |op: Op| match op {
+        Op::Add { off, .. } | Op::Set { off, .. } | Op::AddMul { off, .. } | Op::In { off } => Some(off as i64),
+        _ => None,
+    };
+    // The cells the body leaves at zero (by offset from where it starts):
+    // cleared at the top level and not written after, or the counter of a
+    // multiply `If` (zero whichever way it went).
+    let mut zero: Vec<i64> = Vec::new();
+    // For each open `If`: the cell it leaves at zero, if a multiply one.
+    let mut open: Vec<Option<i64>> = Vec::new();
+    let mut pos = 0i64;
+    for (i, inst) in body.iter().enumerate() {
+        match inst.op {
+            Op::Move(d) => pos += d as i64,
+            Op::If { off } => open.push(multiply_targets(off, &body[i + 1..]).map(|_| pos + off as i64)),
+            Op::EndIf => zero.extend(open.pop().flatten()),
+            op => {
+                if let Some(cell) = written(op).map(|off| pos + off) {
+                    zero.retain(|&z| z != cell);
+                    if open.is_empty() && matches!(op, Op::Set { val: 0, .. }) {
+                        zero.push(cell);
+                    }
+                }
+            }
+        }
+    }
+    // Seen from the next iteration, which starts a stride further.
+    let known_zero: Vec<i64> = zero.iter().map(|cell| cell - pos).collect();
+    let mut out = Vec::with_capacity(body.len() + known_zero.len());
+    let mut changed: Vec<i64> = Vec::new();
+    let mut pos = 0i64;
+    let mut depth = 0;
+    for inst in body {
+        match inst.op {
+            Op::Move(d) => pos += d as i64,
+            Op::If { .. } => depth += 1,
+            Op::EndIf => depth -= 1,
+            Op::AddMul { off, src, .. } if depth == 0 && off != src => {
+                let target = pos + off as i64;
+                if known_zero.contains(&target) && !changed.contains(&target) {
+                    out.push(Inst::new(Op::Set { off, val: 0 }, inst.at));
+                }
+            }
+            _ => {}
+        }
+        changed.extend(written(inst.op).map(|off| pos + off));
+        out.push(*inst);
+    }
+    out
 }
 
 /// `body` without the `If` and `EndIf` of the `If`s at `unguarded`.
@@ -284,9 +353,33 @@ mod tests {
         let mut expected = vec![Op::If { off: 0 }, Op::If { off: 1 }];
         expected.extend(guarded);
         expected.extend([Op::Move(-9), Op::Loop { off: 0 }]);
+        // The previous element cleared the target: said so, for the code
+        // generator to store the product.
+        expected.push(Op::Set { off: 10, val: 0 });
         expected.extend(&guarded[..2]);
         expected.extend([Op::Move(-9), Op::EndLoop, Op::EndIf]);
         assert_eq!(ops(&p), expected);
+    }
+
+    #[test]
+    fn only_cells_the_previous_iteration_left_at_zero_are_said_zero() {
+        let ir = |ops: &[Op]| ops.iter().map(|&op| Inst::new(op, 0)).collect::<Vec<_>>();
+        let copy = |off| Op::AddMul { off, src: 1, factor: 1 };
+        let clear = Op::Set { off: 1, val: 0 };
+        let said = |body: &[Op]| ops(&Program { insts: with_carried_zeros(&ir(body)), data: vec![] });
+        assert_eq!(said(&[copy(10), clear, Op::Move(-9)])[0], Op::Set { off: 10, val: 0 });
+        // Changed after the clear, or before the multiply: nothing said.
+        for body in [
+            &[copy(10), clear, Op::Add { off: 1, val: 1 }, Op::Move(-9)][..],
+            &[Op::Add { off: 10, val: 1 }, copy(10), clear, Op::Move(-9)],
+            &[copy(11), clear, Op::Move(-9)],
+        ] {
+            assert_eq!(said(body), body.to_vec());
+        }
+        // A multiply `If` leaves its counter at zero, whichever way it went.
+        let mul_if = [Op::If { off: 1 }, copy(5), clear, Op::EndIf];
+        let body = [&[Op::AddMul { off: 10, src: 2, factor: 3 }], &mul_if[..], &[Op::Move(-9)]].concat();
+        assert_eq!(said(&body)[0], Op::Set { off: 10, val: 0 });
     }
 
     #[test]

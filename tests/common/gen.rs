@@ -178,7 +178,8 @@ impl Gen<'_> {
                 self.out.extend_from_slice(noise);
             }
             9 | 10 => self.out.push(b','),
-            11 if self.rng.chance(1, 2) => self.carry_walk(),
+            11 if self.rng.chance(1, 3) => self.carry_walk(),
+            11 if self.rng.chance(1, 2) => self.shift_walk(),
             11 => self.digit_chain(None),
             // Loops with bodies of their own, only while not too deep.
             12 | 13 => self.counter_loop(),
@@ -331,6 +332,23 @@ impl Gen<'_> {
         self.moves(counter);
         self.digit_chain(Some(stride));
         self.moves(stride - counter);
+        // Loops are assumed to return where they started.
+        self.pos -= stride;
+        self.out.push(b']');
+    }
+
+    /// `[>[->>>+<<<]<<<<]`: a walk along an array, moving a cell of each
+    /// element into the element visited before (mandelbrot's shifts, where
+    /// the target is what the previous iteration cleared).
+    fn shift_walk(&mut self) {
+        let stride = self.rng.range(2, 4) * self.rng.pick(&[1, -1]);
+        let factor = self.rng.pick(&[1, 1, 2, 3]);
+        self.out.extend_from_slice(b"[>[-");
+        self.moves(-stride);
+        self.add(factor);
+        self.moves(stride);
+        self.out.extend_from_slice(b"]<");
+        self.moves(stride);
         // Loops are assumed to return where they started.
         self.pos -= stride;
         self.out.push(b']');
