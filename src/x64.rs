@@ -83,8 +83,7 @@ pub fn compile_marked(program: &Program, target: Target) -> (CompiledCode, Vec<u
         if let Some((test, switch, stride)) = carry_loop(program, i) {
             gen.in_eax = None;
             gen.zf_cell = None;
-            starts.extend([gen.ops.offset().0; 3]);
-            gen.emit_carry_loop(test, switch, stride, program);
+            starts.extend(gen.emit_carry_loop(test, switch, stride, program));
             i += 4;
             continue;
         }
@@ -457,7 +456,9 @@ impl Gen {
     /// new value stays in a register for the next iteration, instead of
     /// being loaded back from the store just made, a store-to-load forward
     /// on the loop's critical path.
-    fn emit_carry_loop(&mut self, test: i32, switch: Op, stride: i32, program: &Program) {
+    /// Returns where the switch, the move and the loop's test start (the
+    /// unchecked way), for listings.
+    fn emit_carry_loop(&mut self, test: i32, switch: Op, stride: i32, program: &Program) -> [usize; 3] {
         let Op::Switch { src, start, cells: count } = switch else { unreachable!("a switch") };
         let cells: Vec<SwitchCell> = program.switch_cells(start, count).collect();
         let (top, exit) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
@@ -469,10 +470,13 @@ impl Gen {
         self.align_loop_top();
         // eax: cell[src], here and at every jump to `top`.
         asm!(self.ops; =>top);
+        let switch_at = self.ops.offset().0;
         let at_edge = self.switch_unchecked(&cells, start, Some(src + stride));
+        let move_at = self.ops.offset().0;
         self.move_ptr(stride);
         asm!(self.ops; movzx eax, dl);
         self.unchecked_shift = (src.unsigned_abs() + stride.unsigned_abs()) as u64;
+        let test_at = self.ops.offset().0;
         self.touch(test);
         self.cell(CellInst::CmpZero, test);
         asm!(self.ops; jne =>top; jmp =>exit; =>at_edge);
@@ -486,6 +490,7 @@ impl Gen {
         self.cell(CellInst::MovzxEax, src);
         asm!(self.ops; jmp =>top; =>exit);
         self.unchecked_shift = test.unsigned_abs() as u64;
+        [switch_at, move_at, test_at]
     }
 
     /// The switch's bounds check, then every cell from its tables (v in
