@@ -49,10 +49,11 @@ fuzz:
 
 # check-mem: the C runtime's self-test under ASan/UBSan, then memcheck on
 # `bfc --jit` (and `bfc -c`) and on executables bfc builds, for a sample of
-# the corpus. Memcheck reports the guard-page access of a tape error as an
-# invalid read even though the fault handler turns it into the error, so the
-# faulting sample runs with a suppression for exactly that (an invalid
-# access in generated code, JIT or bf_main); the others run without. The
+# the corpus (factor for the switch tables, read from after the code).
+# Memcheck reports the guard-page access of a tape error as an invalid read
+# even though the fault handler turns it into the error, so the faulting
+# sample runs with a suppression for exactly that (an invalid access in
+# generated code, JIT or bf_main); the others run without. The
 # handler resumes from the registers in the signal context, which memcheck
 # keeps exact only with --px-default=allregs-at-mem-access (without it the
 # output pending at the fault is lost).
@@ -61,7 +62,7 @@ CARGO_TARGET_DIR ?= target
 BFC_BIN ?= $(CARGO_TARGET_DIR)/release/bfc
 VALGRIND ?= valgrind
 VG = $(VALGRIND) -q --error-exitcode=99 --px-default=allregs-at-mem-access
-MEM_SAMPLES ?= hello_rdebath beer bsort
+MEM_SAMPLES ?= hello_rdebath beer bsort factor
 MEM_PROGS = $(BFC_CORPUS)/progs
 
 check-mem: bfc
