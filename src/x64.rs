@@ -288,8 +288,11 @@ impl Gen {
         if let [Inst { op: Op::Set { off: target, val: 0 }, .. }, Inst { op: Op::AddMul { off, src, factor }, .. }, ..] =
             *insts
         {
-            // Touched in the same order as before (cleared, then read) where
-            // the order could tell: off opposite ends of the tape at once.
+            // The order of the two accesses decides the error only if both
+            // cells are off the tape, at opposite ends: checked code checks
+            // the cleared cell first, as before; guarded code reads first,
+            // which is the same when the cells are closer than the smallest
+            // guarded tape.
             if off == target && src != off && (self.target.checked || off.abs_diff(src) < TAPE_ALIGN as u32) {
                 self.in_eax = self.in_eax.filter(|&cell| cell != target);
                 self.zf_cell = None;
@@ -302,7 +305,7 @@ impl Gen {
                     1 => self.cell(CellInst::StoreAl, target),
                     _ => {
                         self.multiply_eax_into_ecx(factor);
-                        self.cell(CellInst::MovCl, target);
+                        self.cell(CellInst::StoreCl, target);
                     }
                 }
                 self.in_eax = Some(src);
@@ -363,7 +366,7 @@ impl Gen {
             }
             Op::Out { off } => {
                 self.touch(off);
-                self.cell(CellInst::MovAl, off);
+                self.cell(CellInst::LoadAl, off);
                 self.emit_output_al();
             }
             Op::Print { start, len } => self.emit_print(&program.data[start as usize..(start + len) as usize], start),
@@ -456,6 +459,7 @@ impl Gen {
     /// new value stays in a register for the next iteration, instead of
     /// being loaded back from the store just made, a store-to-load forward
     /// on the loop's critical path.
+    ///
     /// Returns where the switch, the move and the loop's test start (the
     /// unchecked way), for listings.
     fn emit_carry_loop(&mut self, test: i32, switch: Op, stride: i32, program: &Program) -> [usize; 3] {
@@ -552,7 +556,7 @@ impl Gen {
             }
             asm!(self.ops; add dl, BYTE [rsi + rax + add]);
         }
-        self.cell(CellInst::MovDl, cell.off);
+        self.cell(CellInst::StoreDl, cell.off);
     }
 
     /// `cell = (cell & keep[v]) + add[v]` with the tables at `rsi + tables`
@@ -565,7 +569,7 @@ impl Gen {
         let adds = cell.add.iter().any(|&a| a != 0);
         if sets {
             asm!(self.ops; mov cl, BYTE [rsi + rax + add]);
-            self.cell(CellInst::MovCl, cell.off);
+            self.cell(CellInst::StoreCl, cell.off);
             return true;
         }
         if ands {
@@ -801,15 +805,15 @@ enum CellInst {
     /// `and [cell], cl`
     AndCl,
     /// `mov [cell], cl`
-    MovCl,
+    StoreCl,
     /// `mov [cell], dl`
-    MovDl,
+    StoreDl,
     /// `movzx edx, [cell]`
     MovzxEdx,
     /// `movzx eax, [cell]`
     MovzxEax,
     /// `mov al, [cell]`
-    MovAl,
+    LoadAl,
     /// `mov [cell], al`
     StoreAl,
 }
@@ -829,11 +833,11 @@ impl Gen {
             CellInst::SubAl => (&[0x28], 0, None),
             CellInst::AddCl => (&[0x00], 1, None),
             CellInst::AndCl => (&[0x20], 1, None),
-            CellInst::MovCl => (&[0x88], 1, None),
-            CellInst::MovDl => (&[0x88], 2, None),
+            CellInst::StoreCl => (&[0x88], 1, None),
+            CellInst::StoreDl => (&[0x88], 2, None),
             CellInst::MovzxEdx => (&[0x0F, 0xB6], 2, None),
             CellInst::MovzxEax => (&[0x0F, 0xB6], 0, None),
-            CellInst::MovAl => (&[0x8A], 0, None),
+            CellInst::LoadAl => (&[0x8A], 0, None),
             CellInst::StoreAl => (&[0x88], 0, None),
         };
         const RBX: u8 = 0b011;
