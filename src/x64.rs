@@ -478,7 +478,7 @@ impl Gen {
         let at_edge = self.switch_unchecked(&cells, start, Some(src + stride));
         let move_at = self.ops.offset().0;
         self.move_ptr(stride);
-        asm!(self.ops; movzx eax, dl);
+        asm!(self.ops; mov eax, edx);
         self.unchecked_shift = (src.unsigned_abs() + stride.unsigned_abs()) as u64;
         let test_at = self.ops.offset().0;
         self.touch(test);
@@ -544,11 +544,14 @@ impl Gen {
         }
     }
 
-    /// `switch_cell`, computed in dl and stored, so dl keeps the new value.
+    /// `switch_cell`, computed in edx and stored, so edx keeps the new
+    /// value.
     fn switch_cell_via_dl(&mut self, cell: &SwitchCell, tables: i32) {
         let (keep, add) = (tables + SwitchCell::KEEP as i32, tables + SwitchCell::ADD as i32);
+        // edx stays zero-extended, so that the next iteration can take it
+        // with a plain `mov` (free: done by renaming) instead of a `movzx`.
         if cell.keep.iter().all(|&k| k == 0) {
-            asm!(self.ops; mov dl, BYTE [rsi + rax + add]);
+            asm!(self.ops; movzx edx, BYTE [rsi + rax + add]);
         } else {
             self.cell(CellInst::MovzxEdx, cell.off);
             if cell.keep.iter().any(|&k| k != 0xff) {
