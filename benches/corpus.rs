@@ -21,8 +21,10 @@
 //!
 //! The compile table times `bfc -c PROG -o X.o` (parse, optimise, generate
 //! code, write the object) on every benchmark source and on two synthetic
-//! programs of 1 MiB and 10 MiB, with the peak RSS from `/usr/bin/time -f %M`
-//! (or, without it, an upper bound from `wait4`).
+//! programs of 1 MiB and 10 MiB, twice: with `--eval-steps 0`, which is
+//! what `--jit` compiles before it runs, and as a build (with compile-time
+//! execution); with the peak RSS from `/usr/bin/time -f %M` (or, without
+//! it, an upper bound from `wait4`).
 //!
 //! Programs: the rows of the corpus's MANIFEST.tsv of kind `benchmark` or
 //! `both` whose notes give a reference (fastbf) runtime under 20 s, plus
@@ -482,7 +484,10 @@ fn speed_table(programs: &[Program], cfg: &Config, scratch: &Path) -> String {
 }
 
 fn compile_table(programs: &[Program], cfg: &Config, scratch: &Path) -> String {
-    let mut table = String::from("| program | source bytes | compile (-c) ms | peak RSS MiB |\n|---|--:|--:|--:|\n");
+    let mut table = String::from(
+        "| program | source bytes | JIT compile ms | peak RSS MiB | build compile ms | peak RSS MiB |\n\
+         |---|--:|--:|--:|--:|--:|\n",
+    );
     let mut seen = HashSet::new();
     let mut sources: Vec<(String, PathBuf)> =
         programs.iter().filter(|p| seen.insert(p.source.clone())).map(|p| (p.name.clone(), p.source.clone())).collect();
@@ -496,21 +501,31 @@ fn compile_table(programs: &[Program], cfg: &Config, scratch: &Path) -> String {
     }
     for (name, source) in sources {
         let bytes = fs::metadata(&source).map(|m| m.len()).unwrap_or(0);
-        let row = match time_compile(&source, cfg.runs, scratch) {
-            Ok((ms, rss)) => format!("{ms:.1} | {rss}"),
-            Err(e) => format!("**{e}** | -"),
-        };
+        // What `--jit` compiles (no compile-time execution by default), and
+        // what a build does (with it).
+        let row = [JIT_COMPILE, BUILD_COMPILE]
+            .iter()
+            .map(|flags| match time_compile(&source, flags, cfg.runs, scratch) {
+                Ok((ms, rss)) => format!("{ms:.1} | {rss}"),
+                Err(e) => format!("**{e}** | -"),
+            })
+            .collect::<Vec<_>>()
+            .join(" | ");
         eprintln!("  {name:<32} compile        {row}");
         writeln!(table, "| {name} | {bytes} | {row} |").unwrap();
     }
     table
 }
 
-/// `bfc -c`: median milliseconds and peak RSS (MiB, as text).
-fn time_compile(source: &Path, runs: usize, scratch: &Path) -> Result<(f64, String), String> {
+/// `bfc -c` flags that compile as `--jit` does, and as a build does.
+const JIT_COMPILE: &[&str] = &["--eval-steps", "0"];
+const BUILD_COMPILE: &[&str] = &[];
+
+/// `bfc -c FLAGS`: median milliseconds and peak RSS (MiB, as text).
+fn time_compile(source: &Path, flags: &[&str], runs: usize, scratch: &Path) -> Result<(f64, String), String> {
     let object = scratch.join("compile.o");
     let mut command = Command::new(BFC);
-    command.arg("-c").arg(source).arg("-o").arg(&object);
+    command.arg("-c").args(flags).arg(source).arg("-o").arg(&object);
     let mut times = Vec::with_capacity(runs);
     let mut wait4_rss = 0;
     for i in 0..=runs {
@@ -523,7 +538,7 @@ fn time_compile(source: &Path, runs: usize, scratch: &Path) -> Result<(f64, Stri
             times.push(run.wall.as_secs_f64() * 1000.0);
         }
     }
-    let rss = match gnu_time_rss_kib(source, &object, scratch) {
+    let rss = match gnu_time_rss_kib(source, flags, &object, scratch) {
         Some(kib) => format!("{:.1}", kib as f64 / 1024.0),
         None => format!("<= {:.1}", wait4_rss as f64 / 1024.0),
     };
@@ -533,13 +548,14 @@ fn time_compile(source: &Path, runs: usize, scratch: &Path) -> Result<(f64, Stri
 /// Peak RSS (KiB) of one `bfc -c` under `/usr/bin/time -f %M`. wait4's
 /// figure is only the fallback: a child spawned with vfork inherits the
 /// harness's high-water mark through exec, so it is an upper bound.
-fn gnu_time_rss_kib(source: &Path, object: &Path, scratch: &Path) -> Option<i64> {
+fn gnu_time_rss_kib(source: &Path, flags: &[&str], object: &Path, scratch: &Path) -> Option<i64> {
     let report = scratch.join("time.txt");
     let status = Command::new("/usr/bin/time")
         .args(["-f", "%M", "-o"])
         .arg(&report)
         .arg(BFC)
         .arg("-c")
+        .args(flags)
         .arg(source)
         .arg("-o")
         .arg(object)
@@ -642,7 +658,7 @@ fn main() {
     let mut report = header(&cfg);
     report += "\n## Run time (s)\n\n";
     report += &speed_table(&programs, &cfg, scratch.path());
-    report += "\n## Compile time: `bfc -c` (-O2)\n\n";
+    report += "\n## Compile time: `bfc -c` (-O2), as `--jit` compiles (`--eval-steps 0`) and as a build does\n\n";
     report += &compile_table(&programs, &cfg, scratch.path());
     println!("\n{report}");
     let target = std::env::var_os("CARGO_TARGET_DIR")
