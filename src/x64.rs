@@ -19,7 +19,7 @@
 //! could land beyond the guard area, and every access when the tape size is
 //! not page aligned (`checked`), are compared with the tape bounds instead.
 
-use dynasmrt::x64::X64Relocation;
+use dynasmrt::x64::{Rq, X64Relocation};
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 
 use crate::code::{rt_offset as rt, CompiledCode, Status, GUARD_BYTES, READ_EOF, TAPE_ALIGN};
@@ -89,6 +89,11 @@ pub fn compile_marked(program: &Program, target: Target) -> (CompiledCode, Vec<u
         }
         if let Op::Loop { off } = op {
             let body = &program.insts[i + 1..partner[i]];
+            if let Some(cells) = register_loop(body, off).filter(|_| !gen.target.checked) {
+                gen.emit_register_loop(off, body, &cells, &mut starts);
+                i = partner[i] + 1;
+                continue;
+            }
             if is_small_inner_loop(body) {
                 gen.op(op, program);
                 // Two copies of the body per iteration, the loop tested
@@ -118,6 +123,61 @@ fn carry_loop(program: &Program, i: usize) -> Option<(i32, Op, i32)> {
         return None;
     };
     program.switch_cells(start, cells).any(|cell| cell.off == src + stride).then_some((test, switch, stride))
+}
+
+/// Registers a register loop keeps its cells in: caller-saved, and used by
+/// nothing else inside such a loop.
+const CELL_REGS: [Rq; 6] = [Rq::RSI, Rq::RDI, Rq::R8, Rq::R9, Rq::R10, Rq::R11];
+
+/// The cells (sorted) that a loop keeps in registers, if it can: an
+/// innermost loop that does not move the pointer, with only adds, sets,
+/// multiplies and ifs inside. Those cells are loaded before the first
+/// iteration and stored after the last, instead of each iteration going
+/// through memory (prime8's modulo loop: a chain of stores and loads of the
+/// same cells); the loop's other cells stay in memory.
+///
+/// Loading a cell that the loop touches only on some paths touches it
+/// earlier than the loop would, and maybe where it never would; so a cell
+/// is kept in a register only if it lies between two cells the first
+/// iteration touches on every path (the counter, and what is outside any
+/// `If`): then if it is off the tape one of those is too, on the same side
+/// (they are closer than the smallest tape), and the loop stops with the
+/// same error, having printed nothing in between.
+fn register_loop(body: &[Inst], counter: i32) -> Option<Vec<i32>> {
+    let mut cells = vec![counter];
+    let (mut lo, mut hi) = (counter, counter);
+    let mut depth = 0;
+    for inst in body {
+        let op = inst.op;
+        match op {
+            Op::Add { .. } | Op::Set { .. } | Op::AddMul { .. } | Op::If { .. } => {
+                let offs: Vec<i32> = match op {
+                    Op::If { off } => vec![off],
+                    _ => op.cells().collect(),
+                };
+                for off in offs {
+                    if depth == 0 {
+                        (lo, hi) = (lo.min(off), hi.max(off));
+                    }
+                    cells.push(off);
+                }
+                if op.opens() {
+                    depth += 1;
+                }
+            }
+            Op::EndIf => depth -= 1,
+            _ => return None,
+        }
+    }
+    cells.sort_unstable();
+    cells.dedup();
+    cells.retain(|off| (lo..=hi).contains(off));
+    // With more than there are registers, the counter and the cells
+    // nearest it.
+    cells.sort_unstable_by_key(|&off| (off != counter, off.abs_diff(counter), off));
+    cells.truncate(CELL_REGS.len());
+    cells.sort_unstable();
+    (hi.abs_diff(lo) < TAPE_ALIGN as u32).then_some(cells)
 }
 
 /// Innermost loops this short are unrolled once.
@@ -434,6 +494,135 @@ impl Gen {
             9 => asm!(self.ops; lea ecx, [rax + rax * 8]),
             _ => asm!(self.ops; imul ecx, eax, factor as i32),
         }
+    }
+
+    /// A loop `register_loop` accepted, with `cells` in registers: loaded
+    /// once the counter is found non-zero, stored back after the last
+    /// iteration. Notes where each instruction starts in `starts`.
+    fn emit_register_loop(&mut self, counter: i32, body: &[Inst], cells: &[i32], starts: &mut Vec<usize>) {
+        let reg = |off: i32| cells.binary_search(&off).ok().map(|i| CELL_REGS[i]);
+        let counter_reg = reg(counter).expect("the counter is in a register");
+        let (top, exit) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        self.in_eax = None;
+        self.zf_cell = None;
+        self.touch(counter);
+        self.cell(CellInst::CmpZero, counter);
+        asm!(self.ops; je =>exit);
+        for &off in cells {
+            self.touch(off);
+            asm!(self.ops; movzx Rd(reg(off).expect("in a register")), BYTE [a_ptr + off]);
+        }
+        self.align_loop_top();
+        asm!(self.ops; =>top);
+        // Whether the zero flag reflects the counter's new value.
+        let mut zf_counter = false;
+        let mut ifs = Vec::new();
+        let mut written = Vec::new();
+        for inst in body {
+            starts.push(self.ops.offset().0);
+            zf_counter = match inst.op {
+                Op::Add { off, val } => match reg(off) {
+                    // Changes nothing, and the cell was loaded: touched.
+                    Some(_) if val == 0 => zf_counter,
+                    Some(r) => {
+                        asm!(self.ops; add Rb(r), val as i8);
+                        written.push(off);
+                        off == counter
+                    }
+                    None => {
+                        self.touch(off);
+                        // (An add of 0 must still fail off the tape.)
+                        self.cell(if val == 0 { CellInst::CmpZero } else { CellInst::AddImm(val) }, off);
+                        false
+                    }
+                },
+                Op::Set { off, val } => match reg(off) {
+                    Some(r) => {
+                        asm!(self.ops; mov Rb(r), val as i8);
+                        written.push(off);
+                        zf_counter && off != counter
+                    }
+                    None => {
+                        // The touch may compare (far cells): flags lost.
+                        self.touch(off);
+                        self.cell(CellInst::MovImm(val), off);
+                        false
+                    }
+                },
+                Op::AddMul { off, src, factor } => {
+                    const AL: Rq = Rq::RAX;
+                    const CL: Rq = Rq::RCX;
+                    let source = reg(src).unwrap_or_else(|| {
+                        self.touch(src);
+                        self.cell(CellInst::MovzxEax, src);
+                        AL
+                    });
+                    // The byte register that holds what to add (or subtract).
+                    let by = match factor {
+                        1 | 255 => source,
+                        _ => {
+                            // Only the low byte of the product counts, and
+                            // it depends only on the low byte of the source.
+                            if source != AL {
+                                asm!(self.ops; mov eax, Rd(source));
+                            }
+                            self.multiply_eax_into_ecx(factor);
+                            CL
+                        }
+                    };
+                    match (reg(off), factor) {
+                        (Some(target), 255) => asm!(self.ops; sub Rb(target), Rb(by)),
+                        (Some(target), _) => asm!(self.ops; add Rb(target), Rb(by)),
+                        (None, 255) => {
+                            self.touch(off);
+                            asm!(self.ops; sub BYTE [a_ptr + off], Rb(by));
+                        }
+                        (None, _) => {
+                            self.touch(off);
+                            asm!(self.ops; add BYTE [a_ptr + off], Rb(by));
+                        }
+                    }
+                    if reg(off).is_some() {
+                        written.push(off);
+                    }
+                    off == counter
+                }
+                Op::If { off } => {
+                    let skip = self.ops.new_dynamic_label();
+                    match reg(off) {
+                        Some(r) => asm!(self.ops; test Rb(r), Rb(r)),
+                        None => {
+                            self.touch(off);
+                            self.cell(CellInst::CmpZero, off);
+                        }
+                    }
+                    asm!(self.ops; jz =>skip);
+                    ifs.push(skip);
+                    false
+                }
+                Op::EndIf => {
+                    let skip = ifs.pop().expect("balanced IR");
+                    asm!(self.ops; =>skip);
+                    false
+                }
+                op => unreachable!("register_loop accepts no {op:?}"),
+            };
+        }
+        self.in_eax = None;
+        self.zf_cell = None;
+        starts.push(self.ops.offset().0);
+        if !zf_counter {
+            asm!(self.ops; test Rb(counter_reg), Rb(counter_reg));
+        }
+        asm!(self.ops; jnz =>top);
+        written.sort_unstable();
+        written.dedup();
+        for off in written {
+            asm!(self.ops; mov BYTE [a_ptr + off], Rb(reg(off).expect("in a register")));
+        }
+        asm!(self.ops; =>exit);
+        // Both ways the counter was touched, and every cell is on the tape.
+        self.unchecked_shift = counter.unsigned_abs() as u64;
     }
 
     /// A switch on `cell[src]` (see `Op::Switch`): when all its cells are
@@ -914,6 +1103,30 @@ mod tests {
         let elsewhere = code_of(&[clear, Op::AddMul { off: 11, src: 1, factor: 1 }]);
         assert!(elsewhere.windows(4).any(|w| w == [0xc6, 0x43, 0x0a, 0x00]));
         assert!(elsewhere.windows(3).any(|w| w == [0x00, 0x43, 0x0b]));
+    }
+
+    #[test]
+    fn loops_on_few_cells_without_moves_run_in_registers() {
+        let body = |ops: &[Op]| ops.iter().map(|&op| crate::ir::Inst::new(op, 0)).collect::<Vec<_>>();
+        let (add, set) = (|off, val| Op::Add { off, val }, |off, val| Op::Set { off, val });
+        let mul = |off, src| Op::AddMul { off, src, factor: 3 };
+        // Counter 0; 1 and 2 touched on every path, an if on 1.
+        let modulo = [add(0, 255), add(1, 255), add(2, 1), Op::If { off: 1 }, set(1, 0), Op::EndIf, mul(1, 2)];
+        assert_eq!(register_loop(&body(&modulo), 0), Some(vec![0, 1, 2]));
+        // Inside the if, a cell past those touched on every path: loading
+        // it early could fail where the loop would not, so it stays in
+        // memory.
+        let far = [add(0, 255), Op::If { off: 1 }, set(5, 0), Op::EndIf];
+        assert_eq!(register_loop(&body(&far), 0), Some(vec![0, 1]));
+        // Between them it is fine.
+        let near = [add(0, 255), add(5, 1), Op::If { off: 5 }, set(3, 0), Op::EndIf];
+        assert_eq!(register_loop(&body(&near), 0), Some(vec![0, 3, 5]));
+        // More cells than registers: the counter and those nearest it.
+        let many: Vec<Op> = (-3..5).map(|off| add(off, 1)).collect();
+        assert_eq!(register_loop(&body(&many), 0), Some(vec![-3, -2, -1, 0, 1, 2]));
+        // A move, output: not in registers.
+        assert_eq!(register_loop(&body(&[add(0, 255), Op::Move(1)]), 0), None);
+        assert_eq!(register_loop(&body(&[add(0, 255), Op::Out { off: 0 }]), 0), None);
     }
 
     #[test]

@@ -91,3 +91,27 @@ fn carry_walks_run_on_past_the_tape_ends() {
         }
     }
 }
+
+#[test]
+fn register_loops_fail_where_the_loop_would() {
+    let work = tempdir();
+    // A loop on three cells with an if and a multiply inside, which runs in
+    // registers: a counter read from input, and two cells to its right (or
+    // its left), placed so that they fall off the tape's end (or start).
+    let right = |at: usize| format!("{},[->->+<[>-<[-]]>[-<+++>]<<]>.>.", ">".repeat(at));
+    let left = |at: usize| format!("{},[-<-<+>[<->[-]]<[->+++<]>>]<.<.", ">".repeat(at));
+    for tape in [300, 4096] {
+        let cases = (tape - 4..tape).map(right).chain((0..4).map(left));
+        for src in cases {
+            for input in [vec![0], vec![7], vec![200]] {
+                let program = src.clone().into_bytes();
+                let case = gen::Case { seed: 0, program, input, eof: bfc::ir::EofMode::Zero, tape };
+                match diff::check(&case, work.path(), &diff::modes(0, 1)) {
+                    Verdict::Agreed => {}
+                    Verdict::Discarded => panic!("the loop must end: {src}"),
+                    Verdict::Mismatch(bad) => panic!("tape {tape}, {src}:\n{}", diff::describe(&bad)),
+                }
+            }
+        }
+    }
+}

@@ -182,6 +182,7 @@ impl Gen<'_> {
             11 if self.rng.chance(1, 2) => self.shift_walk(),
             11 => self.digit_chain(None),
             // Loops with bodies of their own, only while not too deep.
+            12 if self.rng.chance(1, 2) => self.register_loop(),
             12 | 13 => self.counter_loop(),
             14 => {
                 // Runs at most once: ends by clearing its own cell.
@@ -403,6 +404,71 @@ impl Gen<'_> {
         self.out.extend_from_slice(touch);
         self.moves(start - self.pos);
         self.out.push(b'.');
+    }
+
+    /// `[->+>>-<<[>>+<<[-]]>[-<<+>>]<]`: a loop that does not move the
+    /// pointer, on a few cells around its counter, with ifs inside
+    /// (prime8's modulo loop, mandelbrot's carries), which the code
+    /// generator runs in registers. Sometimes next to an end of the tape,
+    /// and sometimes touching a cell further away only inside an if.
+    fn register_loop(&mut self) {
+        let start = self.pos;
+        if self.rng.chance(1, 6) {
+            let n = self.tape - self.pos - self.rng.range(1, 6);
+            self.moves(n);
+        }
+        let near_left = self.rng.chance(1, 4);
+        let base = self.pos;
+        // Any offset but the counter's, off the left end only sometimes.
+        let offset = |rng: &mut Rng, far: bool| {
+            let reach = if far { 6 } else { 3 };
+            let off = rng.range(1, reach) * rng.pick(&[1, -1]);
+            if base + off < 0 && !near_left {
+                -off
+            } else {
+                off
+            }
+        };
+        let n = self.rng.range(1, 6) as u8;
+        self.add(n);
+        self.out.extend_from_slice(b"[-");
+        for _ in 0..self.rng.range(2, 5) {
+            let far = self.rng.chance(1, 4);
+            let (a, b) = (offset(self.rng, false), offset(self.rng, far));
+            match self.rng.below(3) {
+                0 => {
+                    self.moves(a);
+                    let v = self.amount();
+                    self.add(v);
+                    self.moves(-a);
+                }
+                // An if on `a`: it adds to `b` and clears `a`.
+                1 => {
+                    self.moves(a);
+                    self.out.push(b'[');
+                    self.moves(b - a);
+                    let v = self.amount();
+                    self.add(v);
+                    self.moves(a - b);
+                    self.out.extend_from_slice(b"[-]]");
+                    self.moves(-a);
+                }
+                // `a` moved into `b`, times a factor.
+                _ if a != b => {
+                    self.moves(a);
+                    self.out.extend_from_slice(b"[-");
+                    self.moves(b - a);
+                    let factor = self.rng.pick(&[1, 1, 3, 7]);
+                    self.add(factor);
+                    self.moves(a - b);
+                    self.out.extend_from_slice(b"]");
+                    self.moves(-a);
+                }
+                _ => {}
+            }
+        }
+        self.out.push(b']');
+        self.moves(start - self.pos);
     }
 
     /// `+++[>++[>+<-]<-]`: a counter set, a body shifted one cell right,
