@@ -51,6 +51,9 @@ macro_rules! asm {
             ; .alias a_out, r13
             ; .alias a_out_end, r14
             ; .alias a_tape, r15
+            // Where a scan started, while a later scan back can use it (see
+            // `scan_return`): caller-saved; nothing between the two uses it.
+            ; .alias a_scan_start, r11
             ; $($t)*
         )
     };
@@ -72,7 +75,15 @@ pub fn compile(program: &Program, target: Target) -> CompiledCode {
 /// instruction of the program starts (the first copy, where the code
 /// generator makes two), for listings.
 pub fn compile_marked(program: &Program, target: Target) -> (CompiledCode, Vec<usize>) {
-    let mut gen = Gen { ops: Asm::new(0), target, unchecked_shift: 0, blocks: Vec::new(), in_eax: None, zf_cell: None };
+    let mut gen = Gen {
+        ops: Asm::new(0),
+        target,
+        unchecked_shift: 0,
+        blocks: Vec::new(),
+        in_eax: None,
+        zf_cell: None,
+        scan_return: None,
+    };
     gen.prologue();
     let partner = program.block_partners();
     let mut starts = Vec::with_capacity(program.insts.len());
@@ -105,6 +116,17 @@ pub fn compile_marked(program: &Program, target: Target) -> (CompiledCode, Vec<u
                 continue;
             }
         }
+        if let Op::Scan { stride } = op {
+            match gen.scan_return.take() {
+                Some(back) if back.at == i => gen.resume_scan(stride, back.compare),
+                _ => {
+                    gen.scan_return = scan_return(program, i);
+                    if gen.scan_return.is_some() {
+                        asm!(gen.ops; mov a_scan_start, a_ptr);
+                    }
+                }
+            }
+        }
         let done = gen.op_or_fused(&program.insts[i..], program);
         starts.extend(std::iter::repeat_n(gen.ops.offset().0, done - 1));
         i += done;
@@ -123,6 +145,57 @@ fn carry_loop(program: &Program, i: usize) -> Option<(i32, Op, i32)> {
         return None;
     };
     program.switch_cells(start, cells).any(|cell| cell.off == src + stride).then_some((test, switch, stride))
+}
+
+/// A scan back to where a scan started (`[>>>]` ... `[<<<]`): the first
+/// scan passed only non-zero cells from where it started to the zero it
+/// stopped at, so the second need not pass them again.
+#[derive(Clone, Copy)]
+struct ScanReturn {
+    /// Index of the scan back.
+    at: usize,
+    /// Whether it may start behind where the first scan started, where it
+    /// knows nothing (the pointer is compared with that start at run time).
+    compare: bool,
+}
+
+/// For the scan at `i`, the later scan back along the same cells that can
+/// skip what this one passed: `[>>>]` (stops at Z, having passed only
+/// non-zero cells from where it started, P), straight-line code that moves
+/// the pointer to L and writes no cell the way back passes between L and
+/// P, except to set it non-zero, then `[<<<]`. From L at or after P, that
+/// scan passes the same non-zero cells and goes on from the one before P;
+/// so it jumps there. Cells from Z on are not known: those between Z and L
+/// the code must set non-zero. No I/O in between: it may call the runtime,
+/// which may change the register that holds P.
+fn scan_return(program: &Program, i: usize) -> Option<ScanReturn> {
+    let Op::Scan { stride } = program.insts[i].op else { return None };
+    let (dir, step) = (stride.signum() as i64, stride.unsigned_abs() as i64);
+    // Offsets from Z, counted along the first scan's direction: the last
+    // write to each, and whether it set a non-zero value.
+    let mut written: Vec<(i64, bool)> = Vec::new();
+    let mut moved = 0i64;
+    for (j, inst) in program.insts.iter().enumerate().skip(i + 1) {
+        match inst.op {
+            Op::Move(d) => moved += d as i64 * dir,
+            Op::Set { off, val } => written.push((moved + off as i64 * dir, val != 0)),
+            Op::Add { val: 0, .. } => {}
+            Op::Add { off, .. } | Op::AddMul { off, .. } => written.push((moved + off as i64 * dir, false)),
+            // L is `moved` from Z; the way back passes L, L - step, ...:
+            // the cells the first scan passed if `moved` is a whole number
+            // of steps.
+            Op::Scan { stride: back } if back == -stride && moved.rem_euclid(step) == 0 => {
+                let passed = |u: i64| u <= moved && u.rem_euclid(step) == 0;
+                let last_write = |u: i64| written.iter().rev().find(|w| w.0 == u).map(|w| w.1);
+                let spoiled = written.iter().any(|&(u, _)| passed(u) && last_write(u) == Some(false));
+                // From Z to L, every cell passed must be set non-zero.
+                let unknown = (0..=moved).filter(|&u| passed(u)).any(|u| last_write(u) != Some(true));
+                return (!spoiled && !unknown).then_some(ScanReturn { at: j, compare: moved < 0 });
+            }
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// Registers a register loop keeps its cells in: caller-saved, and used by
@@ -202,6 +275,8 @@ struct Gen {
     /// The cell whose new value the zero flag reflects (the last
     /// instruction added to it), if any.
     zf_cell: Option<i32>,
+    /// The scan back of the last scan, if it can skip what that one passed.
+    scan_return: Option<ScanReturn>,
 }
 
 /// An open loop or if.
@@ -494,6 +569,26 @@ impl Gen {
             9 => asm!(self.ops; lea ecx, [rax + rax * 8]),
             _ => asm!(self.ops; imul ecx, eax, factor as i32),
         }
+    }
+
+    /// Before the scan back of a `ScanReturn` (stride `stride`): where the
+    /// first scan started, or past it, jump to the cell before that start.
+    fn resume_scan(&mut self, stride: i32, compare: bool) {
+        let behind = self.ops.new_dynamic_label();
+        if compare {
+            // `stride` runs back towards the first scan's start: the
+            // pointer is behind it if it is already past it that way.
+            asm!(self.ops; cmp a_ptr, a_scan_start);
+            if stride < 0 {
+                asm!(self.ops; jb =>behind);
+            } else {
+                asm!(self.ops; ja =>behind);
+            }
+        }
+        // The first scan's stride is `-stride`: the cell before its start.
+        asm!(self.ops; lea a_ptr, [a_scan_start + stride]; =>behind);
+        // That cell is `stride` from the start, which the first scan touched.
+        self.unchecked_shift = self.unchecked_shift.max(stride.unsigned_abs() as u64);
     }
 
     /// A loop `register_loop` accepted, with `cells` in registers: loaded
@@ -1127,6 +1222,32 @@ mod tests {
         // A move, output: not in registers.
         assert_eq!(register_loop(&body(&[add(0, 255), Op::Move(1)]), 0), None);
         assert_eq!(register_loop(&body(&[add(0, 255), Op::Out { off: 0 }]), 0), None);
+    }
+
+    #[test]
+    fn scans_back_skip_what_the_scan_there_passed() {
+        let back = |ops: &[Op]| {
+            let mut all = vec![Op::Scan { stride: 9 }];
+            all.extend_from_slice(ops);
+            all.push(Op::Scan { stride: -9 });
+            let insts = all.iter().map(|&op| crate::ir::Inst::new(op, 0)).collect();
+            scan_return(&Program { insts, data: vec![] }, 0).map(|back| back.compare)
+        };
+        let (set, add) = (|off, val| Op::Set { off, val }, |off, val| Op::Add { off, val });
+        // mandelbrot's append: a new element at the stop, from there back.
+        assert_eq!(back(&[set(0, 1), set(9, 0), set(4, 0)]), Some(false));
+        // Its removal: the last element's flag stepped, back from the one
+        // before it, which may lie before where the first scan started.
+        assert_eq!(back(&[add(-9, 255), Op::Move(-18)]), Some(true));
+        // The stop itself is zero unless set non-zero.
+        assert_eq!(back(&[set(4, 1)]), None);
+        assert_eq!(back(&[set(0, 0)]), None);
+        // A passed cell stepped (it may be zero now), or a move between the
+        // cells the first scan tested: the way back is not known.
+        assert_eq!(back(&[add(-9, 255), Op::Move(-9)]), None);
+        assert_eq!(back(&[Op::Move(-10)]), None);
+        // I/O in between may call the runtime.
+        assert_eq!(back(&[set(0, 1), Op::Out { off: 0 }]), None);
     }
 
     #[test]

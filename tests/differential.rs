@@ -115,3 +115,40 @@ fn register_loops_fail_where_the_loop_would() {
         }
     }
 }
+
+#[test]
+fn scans_back_skip_only_what_they_may() {
+    let work = tempdir();
+    // An array of 1s every 3 cells (at the tape's start, near it, or at its
+    // end), a scan to its end, code around the stop, and a scan back, from
+    // within the array or from before it: from the tape's start the way
+    // back runs off it.
+    let between = [
+        "+",
+        "<<<-",
+        "<<<<<<[-]",
+        "<<<[-]+",
+        ">>>+<<<",
+        "<<<<<<",
+        "<<<<<<<<<",
+        "<<<<",
+        "-<<<",
+        "<<<<<<<<<<<<<<<<<<",
+        "<<<<<<<<<<<<<<<<<<+",
+    ];
+    for tape in [300, 4096] {
+        for start in [0usize, 3, 9, tape - 13] {
+            for code in between {
+                let array = format!("{}{}", ">".repeat(start), "+>>>".repeat(4));
+                let src = format!(",[-]{array}<<<<<<<<<<<<[>>>]{code}[<<<]>>>.");
+                let program = src.clone().into_bytes();
+                let case = gen::Case { seed: 0, program, input: vec![1], eof: bfc::ir::EofMode::Zero, tape };
+                match diff::check(&case, work.path(), &diff::modes(0, 1)) {
+                    Verdict::Agreed => {}
+                    Verdict::Discarded => panic!("the scans must end: {src}"),
+                    Verdict::Mismatch(bad) => panic!("tape {tape}, {src}:\n{}", diff::describe(&bad)),
+                }
+            }
+        }
+    }
+}

@@ -170,6 +170,7 @@ impl Gen<'_> {
                 self.out.extend_from_slice(clear);
             }
             4 | 5 => self.mul_loop(),
+            6 if self.rng.chance(1, 3) => self.scan_pair(),
             6 => self.scan(),
             7 => self.out.push(b'.'),
             8 => {
@@ -369,6 +370,60 @@ impl Gen<'_> {
         }
         self.out.push(b'[');
         self.moves(stride);
+        self.out.push(b']');
+    }
+
+    /// `[>>>]` ... `[<<<]`: a scan, straight-line code that moves and
+    /// writes around where it stopped, and a scan back the other way
+    /// (mandelbrot's appends to an array; the code generator makes the
+    /// second skip the cells the first passed, where the code between
+    /// leaves them non-zero). Sometimes over an array laid out first.
+    fn scan_pair(&mut self) {
+        let stride = self.small_offset();
+        if self.rng.chance(2, 3) {
+            for _ in 0..self.rng.range(1, 6) {
+                let v = self.amount();
+                self.add(v);
+                self.moves(stride);
+            }
+            let back = -stride * self.rng.range(1, 4);
+            self.moves(back);
+        }
+        self.out.push(b'[');
+        self.moves(stride);
+        self.out.push(b']');
+        for _ in 0..self.rng.range(1, 4) {
+            // Mostly cells the scans pass, sometimes one between them.
+            let mut k = self.rng.range(-3, 1) * stride;
+            if self.rng.chance(1, 5) {
+                k += self.rng.pick(&[1, -1]);
+            }
+            match self.rng.below(4) {
+                0 => {
+                    let d = stride * self.rng.range(-2, 1);
+                    self.moves(d);
+                }
+                1 => {
+                    // Set non-zero: the way back still passes it.
+                    self.moves(k);
+                    self.out.extend_from_slice(b"[-]+");
+                    self.moves(-k);
+                }
+                2 => {
+                    self.moves(k);
+                    self.out.extend_from_slice(b"[-]");
+                    self.moves(-k);
+                }
+                _ => {
+                    self.moves(k);
+                    let v = self.amount();
+                    self.add(v);
+                    self.moves(-k);
+                }
+            }
+        }
+        self.out.push(b'[');
+        self.moves(-stride);
         self.out.push(b']');
     }
 
