@@ -359,13 +359,20 @@ impl Gen<'_> {
     /// `[>]`, `[<]`, `[>>>]`, ... sometimes over a few nonzero cells first.
     fn scan(&mut self) {
         let stride = self.small_offset();
-        if self.rng.chance(1, 2) {
-            for _ in 0..self.rng.range(1, 5) {
+        self.scan_over_array(stride, (1, 2), 5, 3);
+    }
+
+    /// A scan of `stride`; first, with odds `array`, up to `len` nonzero
+    /// cells `stride` apart are laid out, and the scan starts up to `back`
+    /// of them back.
+    fn scan_over_array(&mut self, stride: i64, array: (u64, u64), len: i64, back: i64) {
+        if self.rng.chance(array.0, array.1) {
+            for _ in 0..self.rng.range(1, len) {
                 let v = self.amount();
                 self.add(v);
                 self.moves(stride);
             }
-            let back = -stride * self.rng.range(1, 3);
+            let back = -stride * self.rng.range(1, back);
             self.moves(back);
         }
         self.out.push(b'[');
@@ -380,18 +387,7 @@ impl Gen<'_> {
     /// leaves them non-zero). Sometimes over an array laid out first.
     fn scan_pair(&mut self) {
         let stride = self.small_offset();
-        if self.rng.chance(2, 3) {
-            for _ in 0..self.rng.range(1, 6) {
-                let v = self.amount();
-                self.add(v);
-                self.moves(stride);
-            }
-            let back = -stride * self.rng.range(1, 4);
-            self.moves(back);
-        }
-        self.out.push(b'[');
-        self.moves(stride);
-        self.out.push(b']');
+        self.scan_over_array(stride, (2, 3), 6, 4);
         for _ in 0..self.rng.range(1, 4) {
             // Mostly cells the scans pass, sometimes one between them.
             let mut k = self.rng.range(-3, 1) * stride;
