@@ -12,6 +12,10 @@
 //!   r14  end of the output buffer
 //!   r15  cell 0 (for explicit bounds checks)
 //!   rbp  frame pointer: exits and the fault handler restore rsp from it
+//! and, where they are live (never across a call into the runtime):
+//!   rsi, rdi, r8-r11  the cells of a loop that runs in registers
+//!   r11  where a scan started, for the scan back (`scan_return`)
+//!   eax, ecx, edx     scratch
 //!
 //! Tape errors: the host surrounds the tape with `GUARD_BYTES` of
 //! inaccessible memory, so an access that lands there faults and the host's
