@@ -80,14 +80,7 @@ fn carry_walks_run_on_past_the_tape_ends() {
     for tape in [300, 4096] {
         for src in [right(tape), left(tape)] {
             // Read first, so that the compiler does not run it all.
-            let src = format!(",[-]{src}");
-            let case =
-                gen::Case { seed: 0, program: src.into_bytes(), input: vec![], eof: bfc::ir::EofMode::Zero, tape };
-            match diff::check(&case, work.path(), &diff::modes(0, 1)) {
-                Verdict::Agreed => {}
-                Verdict::Discarded => panic!("the walk must end"),
-                Verdict::Mismatch(bad) => panic!("tape {tape}:\n{}", diff::describe(&bad)),
-            }
+            agree(work.path(), &format!(",[-]{src}"), &[], tape);
         }
     }
 }
@@ -103,14 +96,8 @@ fn register_loops_fail_where_the_loop_would() {
     for tape in [300, 4096] {
         let cases = (tape - 4..tape).map(right).chain((0..4).map(left));
         for src in cases {
-            for input in [vec![0], vec![7], vec![200]] {
-                let program = src.clone().into_bytes();
-                let case = gen::Case { seed: 0, program, input, eof: bfc::ir::EofMode::Zero, tape };
-                match diff::check(&case, work.path(), &diff::modes(0, 1)) {
-                    Verdict::Agreed => {}
-                    Verdict::Discarded => panic!("the loop must end: {src}"),
-                    Verdict::Mismatch(bad) => panic!("tape {tape}, {src}:\n{}", diff::describe(&bad)),
-                }
+            for input in [0, 7, 200] {
+                agree(work.path(), &src, &[input], tape);
             }
         }
     }
@@ -140,15 +127,21 @@ fn scans_back_skip_only_what_they_may() {
         for start in [0usize, 3, 9, tape - 13] {
             for code in between {
                 let array = format!("{}{}", ">".repeat(start), "+>>>".repeat(4));
-                let src = format!(",[-]{array}<<<<<<<<<<<<[>>>]{code}[<<<]>>>.");
-                let program = src.clone().into_bytes();
-                let case = gen::Case { seed: 0, program, input: vec![1], eof: bfc::ir::EofMode::Zero, tape };
-                match diff::check(&case, work.path(), &diff::modes(0, 1)) {
-                    Verdict::Agreed => {}
-                    Verdict::Discarded => panic!("the scans must end: {src}"),
-                    Verdict::Mismatch(bad) => panic!("tape {tape}, {src}:\n{}", diff::describe(&bad)),
-                }
+                agree(work.path(), &format!(",[-]{array}<<<<<<<<<<<<[>>>]{code}[<<<]>>>."), &[1], tape);
             }
         }
+    }
+}
+
+/// `src`, given `input`, on a tape of `tape` cells: every mode (an
+/// executable too) must agree with the interpreter, and the program must
+/// end.
+fn agree(work: &std::path::Path, src: &str, input: &[u8], tape: usize) {
+    let program = src.as_bytes().to_vec();
+    let case = gen::Case { seed: 0, program, input: input.to_vec(), eof: bfc::ir::EofMode::Zero, tape };
+    match diff::check(&case, work, &diff::modes(0, 1)) {
+        Verdict::Agreed => {}
+        Verdict::Discarded => panic!("must end: {src}"),
+        Verdict::Mismatch(bad) => panic!("tape {tape}, {src}:\n{}", diff::describe(&bad)),
     }
 }
