@@ -105,7 +105,7 @@ pub fn compile_marked(program: &Program, target: Target) -> (CompiledCode, Vec<u
         if let Op::Loop { off } = op {
             let body = &program.insts[i + 1..partner[i]];
             if let Some(cells) = register_loop(body, off).filter(|_| !gen.target.checked) {
-                gen.emit_register_loop(off, body, &cells, &mut starts);
+                gen.emit_register_loop(off, body, &cells, program, &mut starts);
                 i = partner[i] + 1;
                 continue;
             }
@@ -228,11 +228,11 @@ fn register_loop(body: &[Inst], counter: i32) -> Option<Vec<i32>> {
         let op = inst.op;
         match op {
             Op::Add { .. } | Op::Set { .. } | Op::AddMul { .. } | Op::If { .. } => {
-                let offs: Vec<i32> = match op {
-                    Op::If { off } => vec![off],
-                    _ => op.cells().collect(),
+                let test = match op {
+                    Op::If { off } => Some(off),
+                    _ => None,
                 };
-                for off in offs {
+                for off in op.cells().chain(test) {
                     if depth == 0 {
                         (lo, hi) = (lo.min(off), hi.max(off));
                     }
@@ -598,7 +598,14 @@ impl Gen {
     /// A loop `register_loop` accepted, with `cells` in registers: loaded
     /// once the counter is found non-zero, stored back after the last
     /// iteration. Notes where each instruction starts in `starts`.
-    fn emit_register_loop(&mut self, counter: i32, body: &[Inst], cells: &[i32], starts: &mut Vec<usize>) {
+    fn emit_register_loop(
+        &mut self,
+        counter: i32,
+        body: &[Inst],
+        cells: &[i32],
+        program: &Program,
+        starts: &mut Vec<usize>,
+    ) {
         let reg = |off: i32| cells.binary_search(&off).ok().map(|i| CELL_REGS[i]);
         let counter_reg = reg(counter).expect("the counter is in a register");
         let (top, exit) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
@@ -628,10 +635,9 @@ impl Gen {
                         written.push(off);
                         off == counter
                     }
+                    // In memory, as anywhere else (the add sets the flags).
                     None => {
-                        self.touch(off);
-                        // (An add of 0 must still fail off the tape.)
-                        self.cell(if val == 0 { CellInst::CmpZero } else { CellInst::AddImm(val) }, off);
+                        self.op(inst.op, program);
                         false
                     }
                 },
@@ -643,8 +649,7 @@ impl Gen {
                     }
                     None => {
                         // The touch may compare (far cells): flags lost.
-                        self.touch(off);
-                        self.cell(CellInst::MovImm(val), off);
+                        self.op(inst.op, program);
                         false
                     }
                 },
