@@ -58,6 +58,11 @@ macro_rules! asm {
             // Where a scan started, while a later scan back can use it (see
             // `scan_return`): caller-saved; nothing between the two uses it.
             ; .alias a_scan_start, r11
+            // In a carry loop: the pointer values from which its switch's
+            // last cell is past the tape's end, and below which its first
+            // cell is before the tape's start (see `emit_carry_loop`).
+            ; .alias a_switch_end, r8
+            ; .alias a_switch_start, r9
             ; $($t)*
         )
     };
@@ -739,7 +744,18 @@ impl Gen {
         let done = self.ops.new_dynamic_label();
         self.touch(src);
         self.cell(CellInst::MovzxEax, src);
-        let at_edge = self.switch_unchecked(&cells, start, None);
+        asm!(self.ops; lea rsi, [->data]);
+        let (lo, hi) = switch_span(&cells);
+        let at_edge = self.ops.new_dynamic_label();
+        asm!(self.ops
+            ; lea rcx, [a_ptr + lo]
+            ; cmp rcx, a_tape
+            ; jb =>at_edge
+            ; lea rcx, [a_ptr + hi]
+            ; cmp rcx, [a_rt + rt::TAPE_END]
+            ; jae =>at_edge
+        );
+        self.switch_from_tables(&cells, start, None);
         asm!(self.ops; jmp =>done; =>at_edge);
         self.switch_checked(&cells, start);
         asm!(self.ops; =>done);
@@ -753,22 +769,51 @@ impl Gen {
     /// being loaded back from the store just made, a store-to-load forward
     /// on the loop's critical path.
     ///
+    /// The bounds check compares the pointer with two registers set before
+    /// the loop; as the pointer moves one way, the check of the end it
+    /// moves away from is made once, and again only after an iteration at
+    /// the tape's edge.
+    ///
     /// Returns where the switch, the move and the loop's test start (the
     /// unchecked way), for listings.
     fn emit_carry_loop(&mut self, test: i32, switch: Op, stride: i32, program: &Program) -> [usize; 3] {
         let Op::Switch { src, start, cells: count } = switch else { unreachable!("a switch") };
         let cells: Vec<SwitchCell> = program.switch_cells(start, count).collect();
-        let (top, exit) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        let (lo, hi) = switch_span(&cells);
+        let (recheck, top, exit, at_edge) = (
+            self.ops.new_dynamic_label(),
+            self.ops.new_dynamic_label(),
+            self.ops.new_dynamic_label(),
+            self.ops.new_dynamic_label(),
+        );
         self.touch(test);
         self.cell(CellInst::CmpZero, test);
         asm!(self.ops; je =>exit);
         self.touch(src);
         self.cell(CellInst::MovzxEax, src);
+        // rsi: the tables, for every iteration.
+        asm!(self.ops
+            ; lea rsi, [->data]
+            ; mov a_switch_end, [a_rt + rt::TAPE_END]
+            ; sub a_switch_end, hi
+            ; lea a_switch_start, [a_tape - lo]
+            ; =>recheck
+        );
+        // eax: cell[src], here and at every jump to `recheck` or `top`.
+        if stride > 0 {
+            asm!(self.ops; cmp a_ptr, a_switch_start; jb =>at_edge);
+        } else {
+            asm!(self.ops; cmp a_ptr, a_switch_end; jae =>at_edge);
+        }
         self.align_loop_top();
-        // eax: cell[src], here and at every jump to `top`.
         asm!(self.ops; =>top);
         let switch_at = self.ops.offset().0;
-        let at_edge = self.switch_unchecked(&cells, start, Some(src + stride));
+        if stride > 0 {
+            asm!(self.ops; cmp a_ptr, a_switch_end; jae =>at_edge);
+        } else {
+            asm!(self.ops; cmp a_ptr, a_switch_start; jb =>at_edge);
+        }
+        self.switch_from_tables(&cells, start, Some(src + stride));
         let move_at = self.ops.offset().0;
         self.move_ptr(stride);
         asm!(self.ops; mov eax, edx);
@@ -785,28 +830,15 @@ impl Gen {
         asm!(self.ops; je =>exit);
         self.touch(src);
         self.cell(CellInst::MovzxEax, src);
-        asm!(self.ops; jmp =>top; =>exit);
+        asm!(self.ops; jmp =>recheck; =>exit);
         self.unchecked_shift = test.unsigned_abs() as u64;
         [switch_at, move_at, test_at]
     }
 
-    /// The switch's bounds check, then every cell from its tables (v in
-    /// eax); `carried`, if one of the cells, also leaves its new value in
-    /// dl. Returns the label the check jumps to when a cell is off the
-    /// tape, for the caller to place before `switch_checked`.
-    fn switch_unchecked(&mut self, cells: &[SwitchCell], start: u32, carried: Option<i32>) -> DynamicLabel {
-        let lo = cells.iter().map(|cell| cell.off).min().expect("a switch has cells");
-        let hi = cells.iter().map(|cell| cell.off).max().expect("a switch has cells");
-        let at_edge = self.ops.new_dynamic_label();
-        asm!(self.ops
-            ; lea rsi, [->data]
-            ; lea rcx, [a_ptr + lo]
-            ; cmp rcx, a_tape
-            ; jb =>at_edge
-            ; lea rcx, [a_ptr + hi]
-            ; cmp rcx, [a_rt + rt::TAPE_END]
-            ; jae =>at_edge
-        );
+    /// Every cell of a switch from its tables, all on the tape (v in eax,
+    /// the tables' base in rsi); `carried`, if one of the cells, also
+    /// leaves its new value in dl.
+    fn switch_from_tables(&mut self, cells: &[SwitchCell], start: u32, carried: Option<i32>) {
         for (k, cell) in cells.iter().enumerate() {
             let tables = switch_tables_at(start, k);
             if Some(cell.off) == carried {
@@ -815,7 +847,6 @@ impl Gen {
                 self.switch_cell(cell, tables);
             }
         }
-        at_edge
     }
 
     /// The switch with each cell touched only where its `touch` table says
@@ -845,6 +876,15 @@ impl Gen {
         // with a plain `mov` (free: done by renaming) instead of a `movzx`.
         if cell.keep.iter().all(|&k| k == 0) {
             asm!(self.ops; movzx edx, BYTE [rsi + rax + add]);
+        } else if let (true, Some(step)) = (cell.keep.iter().all(|&k| k == 0xff), Step::of(cell.add)) {
+            // A carry: one compare and one add with carry, not a load from
+            // the table, on the loop's critical path.
+            self.cell(CellInst::MovzxEdx, cell.off);
+            asm!(self.ops; cmp eax, step.at as i32);
+            match step.add {
+                StepAdd::OneMoreFromAt(below) => asm!(self.ops; sbb dl, (below as i8).wrapping_add(1).wrapping_neg()),
+                StepAdd::OneMoreBelowAt(above) => asm!(self.ops; adc dl, above as i8),
+            }
         } else {
             self.cell(CellInst::MovzxEdx, cell.off);
             if cell.keep.iter().any(|&k| k != 0xff) {
@@ -863,6 +903,10 @@ impl Gen {
         let sets = cell.keep.iter().all(|&k| k == 0);
         let ands = !sets && cell.keep.iter().any(|&k| k != 0xff);
         let adds = cell.add.iter().any(|&a| a != 0);
+        if sets && cell.add.iter().all(|&a| a == cell.add[0]) {
+            self.cell(CellInst::MovImm(cell.add[0]), cell.off);
+            return true;
+        }
         if sets {
             asm!(self.ops; mov cl, BYTE [rsi + rax + add]);
             self.cell(CellInst::StoreCl, cell.off);
@@ -1081,6 +1125,49 @@ impl Gen {
 }
 
 /// Where the tables of cell `k` of the switch at `start` begin in the data.
+/// A table of adds that is one value below an index and another, one
+/// more or one less, from that index on: a carry (factor.b's `v >= 10`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Step {
+    /// The first index of the second value, 1..=255.
+    at: u8,
+    add: StepAdd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StepAdd {
+    /// `below` below `at`, `below + 1` from it: after `cmp v, at` (carry
+    /// set below), `sbb dl, -(below + 1)`.
+    OneMoreFromAt(u8),
+    /// `above + 1` below `at`, `above` from it: `adc dl, above`.
+    OneMoreBelowAt(u8),
+}
+
+impl Step {
+    fn of(table: &[u8; 256]) -> Option<Step> {
+        let at = table.iter().position(|&v| v != table[0])?;
+        let (below, above) = (table[0], table[at]);
+        if table[at..].iter().any(|&v| v != above) {
+            return None;
+        }
+        let add = if above == below.wrapping_add(1) {
+            StepAdd::OneMoreFromAt(below)
+        } else if below == above.wrapping_add(1) {
+            StepAdd::OneMoreBelowAt(above)
+        } else {
+            return None;
+        };
+        Some(Step { at: at as u8, add })
+    }
+}
+
+/// The first and last cell of a switch.
+fn switch_span(cells: &[SwitchCell]) -> (i32, i32) {
+    let lo = cells.iter().map(|cell| cell.off).min().expect("a switch has cells");
+    let hi = cells.iter().map(|cell| cell.off).max().expect("a switch has cells");
+    (lo, hi)
+}
+
 fn switch_tables_at(start: u32, k: usize) -> i32 {
     (start as usize + k * SwitchCell::SIZE) as i32
 }
@@ -1207,6 +1294,23 @@ mod tests {
         let elsewhere = code_of(&[clear, Op::AddMul { off: 11, src: 1, factor: 1 }]);
         assert!(elsewhere.windows(4).any(|w| w == [0xc6, 0x43, 0x0a, 0x00]));
         assert!(elsewhere.windows(3).any(|w| w == [0x00, 0x43, 0x0b]));
+    }
+
+    #[test]
+    fn carries_are_recognised_in_switch_tables() {
+        let table = |f: fn(usize) -> u8| -> [u8; 256] { std::array::from_fn(f) };
+        // factor.b's carry into the next digit: 1 from 10 on.
+        let carry = Step::of(&table(|v| (v >= 10) as u8));
+        assert_eq!(carry, Some(Step { at: 10, add: StepAdd::OneMoreFromAt(0) }));
+        // A borrow: 255 from 1 on (one less than 0); and the other way.
+        let borrow = Step::of(&table(|v| if v >= 1 { 255 } else { 0 }));
+        assert_eq!(borrow, Some(Step { at: 1, add: StepAdd::OneMoreBelowAt(255) }));
+        let below = Step::of(&table(|v| if v < 200 { 8 } else { 7 }));
+        assert_eq!(below, Some(Step { at: 200, add: StepAdd::OneMoreBelowAt(7) }));
+        // Not a carry: constant, a step of 2, two steps.
+        assert_eq!(Step::of(&[3; 256]), None);
+        assert_eq!(Step::of(&table(|v| 2 * (v >= 10) as u8)), None);
+        assert_eq!(Step::of(&table(|v| (v >= 10) as u8 + (v >= 20) as u8)), None);
     }
 
     #[test]

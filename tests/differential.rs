@@ -57,30 +57,45 @@ fn generated_programs_agree_with_the_interpreter() {
 
 /// A carry walk (a loop of a switch and a move, which keeps the carried
 /// counter in a register) that goes on past elements whose far cell is off
-/// the tape: the checked path runs and the loop continues after it, near
-/// both ends of the tape, with guard pages (4096 cells) and explicit
-/// checks (300).
+/// the tape: the checked path runs and the loop continues after it, at
+/// both ends of the tape, walking either way, toward the end it is near
+/// and away from it (the check of the end the walk leaves is made once,
+/// and again after an iteration at the edge), with guard pages (4096
+/// cells) and explicit checks (300).
 #[test]
 fn carry_walks_run_on_past_the_tape_ends() {
     let work = tempdir();
     // Elements of two cells, a nonzero test cell and a counter of 1, the
-    // last with a zero test cell. Each counter steps the next one down
-    // and, from 2 on, adds to a cell 10 away, off the tape near the end.
-    let elements = |n: usize| "+>+>".repeat(n - 1) + ">+<";
-    let right = |tape: usize| {
-        let start = ">".repeat(tape - 14);
-        let back = "<".repeat(12);
-        format!("{start}{}{back}[>[->>-<<[->>>>>>>>>>+<<<<<<<<<<[-]]]>]{back}{}", elements(7), ".>".repeat(14))
+    // last with a zero test cell. Each counter steps the next one down or
+    // up (a carry of 255 or 1) and, from 2 on, adds to a cell `far` away.
+    let walk_right = |far: i32, carry: char| {
+        let elements = "+>+>".repeat(6) + ">+<";
+        let (to, back) = if far > 0 { (">", "<") } else { ("<", ">") };
+        let (to, back) = (to.repeat(far.unsigned_abs() as usize), back.repeat(far.unsigned_abs() as usize));
+        let walk = format!("[>[->>{carry}<<[-{to}+{back}[-]]]>]");
+        format!("{elements}{}{walk}{}{}", "<".repeat(12), "<".repeat(12), ".>".repeat(14))
     };
-    // The mirror image, walking left from the right end of 14 cells.
-    let left = |_| {
-        let elements = "+<+<".repeat(6) + "<+>";
-        format!(">>>>>>>>>>>>>{elements}{}[<[-<<->>[-<<<<<<<<<<+>>>>>>>>>>[-]]]<]{}", ">".repeat(12), ".<".repeat(14))
+    let mirror = |src: String| {
+        let swap = |c| match c {
+            '<' => '>',
+            '>' => '<',
+            c => c,
+        };
+        src.chars().map(swap).collect()
     };
     for tape in [300, 4096] {
-        for src in [right(tape), left(tape)] {
-            // Read first, so that the compiler does not run it all.
-            agree(work.path(), &format!(",[-]{src}"), &[], tape);
+        for far in [10, -10] {
+            for carry in ['-', '+'] {
+                // From the first element's test cell: walking right from
+                // the tape's start and up to its end; walking left from its
+                // end and down to its start.
+                let right = walk_right(far, carry);
+                let left: String = mirror(walk_right(far, carry));
+                for (base, src) in [(0, &right), (tape - 14, &right), (tape - 1, &left), (13, &left)] {
+                    // Read first, so that the compiler does not run it all.
+                    agree(work.path(), &format!(",[-]{}{src}", ">".repeat(base)), &[], tape);
+                }
+            }
         }
     }
 }

@@ -309,7 +309,9 @@ impl Gen<'_> {
         }
         if let Some(carry) = carry {
             self.moves(carry);
-            self.add(255);
+            // A borrow or a carry.
+            let step = self.rng.pick(&[255, 1]);
+            self.add(step);
             self.moves(-carry);
         }
         match self.rng.below(3) {
