@@ -89,7 +89,7 @@ pub fn compile_marked(program: &Program, target: Target) -> (CompiledCode, Vec<u
         target,
         unchecked_shift: 0,
         blocks: Vec::new(),
-        in_eax: None,
+        in_eax: EaxCells::NONE,
         zf_cell: None,
         scan_return: None,
     };
@@ -101,7 +101,7 @@ pub fn compile_marked(program: &Program, target: Target) -> (CompiledCode, Vec<u
         let op = program.insts[i].op;
         starts.push(gen.ops.offset().0);
         if let Some((test, switch, stride)) = carry_loop(program, i) {
-            gen.in_eax = None;
+            gen.in_eax = EaxCells::NONE;
             gen.zf_cell = None;
             starts.extend(gen.emit_carry_loop(test, switch, stride, program));
             i += 4;
@@ -115,12 +115,19 @@ pub fn compile_marked(program: &Program, target: Target) -> (CompiledCode, Vec<u
                 continue;
             }
             if is_small_inner_loop(body) {
-                gen.op(op, program);
+                let carried = gen.carried_in_eax(off, body, program);
+                gen.open_loop(off, carried);
                 // Two copies of the body per iteration, the loop tested
                 // between them: one taken branch for two iterations.
                 gen.straight(body, program, &mut starts);
                 gen.exit_if_zero(off);
                 gen.straight(body, program, &mut Vec::new());
+                if let Some(cell) = carried.filter(|&cell| !gen.in_eax.holds(cell)) {
+                    // Not where the body was expected to leave it.
+                    gen.touch(cell);
+                    gen.cell(CellInst::MovzxEax, cell);
+                    gen.zf_cell = None;
+                }
                 i = partner[i];
                 continue;
             }
@@ -279,13 +286,40 @@ struct Gen {
     unchecked_shift: u64,
     /// The open loops and ifs.
     blocks: Vec<Block>,
-    /// The cell whose value eax holds (zero-extended), if any.
-    in_eax: Option<i32>,
+    /// The cells whose value eax holds (zero-extended).
+    in_eax: EaxCells,
     /// The cell whose new value the zero flag reflects (the last
     /// instruction added to it), if any.
     zf_cell: Option<i32>,
     /// The scan back of the last scan, if it can skip what that one passed.
     scan_return: Option<ScanReturn>,
+}
+
+/// The cells whose value eax holds (zero-extended): one loaded, or both
+/// cells of a copy.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct EaxCells([Option<i32>; 2]);
+
+impl EaxCells {
+    const NONE: EaxCells = EaxCells([None, None]);
+
+    fn only(cell: i32) -> EaxCells {
+        EaxCells([Some(cell), None])
+    }
+
+    fn holds(&self, cell: i32) -> bool {
+        self.0.contains(&Some(cell))
+    }
+
+    /// The cell was written: eax no longer holds it.
+    fn forget(&mut self, cell: i32) {
+        self.0.iter_mut().filter(|held| **held == Some(cell)).for_each(|held| *held = None);
+    }
+
+    /// The pointer moved by `delta`: the same cells, at new offsets.
+    fn shift(&mut self, delta: i32) {
+        self.0.iter_mut().flatten().for_each(|cell| *cell -= delta);
+    }
 }
 
 /// An open loop or if.
@@ -438,21 +472,23 @@ impl Gen {
             // which is the same when the cells are closer than the smallest
             // guarded tape.
             if off == target && src != off && (self.target.checked || off.abs_diff(src) < TAPE_ALIGN as u32) {
-                self.in_eax = self.in_eax.filter(|&cell| cell != target);
                 self.zf_cell = None;
                 self.touch(target);
                 self.touch(src);
-                if self.in_eax != Some(src) {
+                if !self.in_eax.holds(src) {
                     self.cell(CellInst::MovzxEax, src);
                 }
-                match factor {
-                    1 => self.cell(CellInst::StoreAl, target),
+                self.in_eax = match factor {
+                    1 => {
+                        self.cell(CellInst::StoreAl, target);
+                        EaxCells([Some(src), Some(target)])
+                    }
                     _ => {
                         self.multiply_eax_into_ecx(factor);
                         self.cell(CellInst::StoreCl, target);
+                        EaxCells::only(src)
                     }
-                }
-                self.in_eax = Some(src);
+                };
                 return 2;
             }
         }
@@ -461,13 +497,10 @@ impl Gen {
     }
 
     fn op(&mut self, op: Op, program: &Program) {
-        let keeps_eax = match op {
-            Op::AddMul { .. } => true,
-            Op::Add { off, .. } | Op::Set { off, .. } => Some(off) != self.in_eax,
-            _ => false,
-        };
-        if !keeps_eax {
-            self.in_eax = None;
+        match op {
+            Op::AddMul { .. } | Op::Move(_) => {}
+            Op::Add { off, .. } | Op::Set { off, .. } => self.in_eax.forget(off),
+            _ => self.in_eax = EaxCells::NONE,
         }
         let zf_cell = self.zf_cell.take();
         match op {
@@ -489,8 +522,9 @@ impl Gen {
             }
             Op::AddMul { off, src, factor } => {
                 self.touch(src);
-                if self.in_eax != Some(src) {
+                if !self.in_eax.holds(src) {
                     self.cell(CellInst::MovzxEax, src);
+                    self.in_eax = EaxCells::only(src);
                 }
                 self.touch(off);
                 match factor {
@@ -502,11 +536,13 @@ impl Gen {
                     }
                 }
                 // eax still holds cell[src], unless src was the target.
-                self.in_eax = (off != src).then_some(src);
+                self.in_eax.forget(off);
             }
             Op::Move(delta) => {
                 self.move_ptr(delta);
                 self.unchecked_shift += delta.unsigned_abs() as u64;
+                // The cell eax holds, now seen from the new position.
+                self.in_eax.shift(delta);
             }
             Op::Out { off } => {
                 self.touch(off);
@@ -515,16 +551,7 @@ impl Gen {
             }
             Op::Print { start, len } => self.emit_print(&program.data[start as usize..(start + len) as usize], start),
             Op::In { off } => self.emit_input(off),
-            Op::Loop { off } => {
-                let top = self.ops.new_dynamic_label();
-                let exit = self.ops.new_dynamic_label();
-                self.touch(off);
-                self.cell(CellInst::CmpZero, off);
-                asm!(self.ops; je =>exit);
-                self.align_loop_top();
-                asm!(self.ops; =>top);
-                self.blocks.push(Block { top, exit, off });
-            }
+            Op::Loop { off } => self.open_loop(off, None),
             Op::If { off } => {
                 let top = self.ops.new_dynamic_label();
                 let exit = self.ops.new_dynamic_label();
@@ -535,7 +562,7 @@ impl Gen {
                     ; test eax, eax
                     ; jz =>exit
                 );
-                self.in_eax = Some(off);
+                self.in_eax = EaxCells::only(off);
                 self.blocks.push(Block { top, exit, off });
             }
             Op::EndLoop => {
@@ -564,6 +591,68 @@ impl Gen {
             Op::Scan { stride } => self.emit_scan(stride),
             Op::Switch { src, start, cells } => self.emit_switch(src, start, cells, program),
         }
+    }
+
+    /// A loop's test and the top of its body; with a `carried` cell, eax
+    /// holds it at the top (see `carried_in_eax`).
+    fn open_loop(&mut self, off: i32, carried: Option<i32>) {
+        let top = self.ops.new_dynamic_label();
+        let exit = self.ops.new_dynamic_label();
+        self.touch(off);
+        self.cell(CellInst::CmpZero, off);
+        asm!(self.ops; je =>exit);
+        if let Some(cell) = carried {
+            self.touch(cell);
+            self.cell(CellInst::MovzxEax, cell);
+            // From here and from the loop's end alike, the pointer is where
+            // the loop's test touched a cell.
+            self.unchecked_shift = off.unsigned_abs() as u64;
+            self.in_eax = EaxCells::only(cell);
+        }
+        self.align_loop_top();
+        asm!(self.ops; =>top);
+        self.blocks.push(Block { top, exit, off });
+    }
+
+    /// The cell that a small loop's body (`straight`) leaves in eax, when
+    /// the next iteration reads it first: a walk that carries a value
+    /// along (factor.b's `[<[-]>>>>>>>>>>[-<<<<<<<<<<+>>>>>>>>>>]<<<<<<<<<<<]`
+    /// stores a cell and reads it back one step on). Kept in eax from one
+    /// iteration to the next, that read leaves the loop's critical path (a
+    /// store-to-load forward); the first iteration's is made before the
+    /// loop.
+    ///
+    /// That load touches the cell before the body's other accesses; it
+    /// makes the same error if they would only if the body does no I/O
+    /// and its cells are closer than the smallest tape (not on checked
+    /// tapes, which may be smaller).
+    fn carried_in_eax(&self, off: i32, body: &[Inst], program: &Program) -> Option<i32> {
+        if self.target.checked || body.iter().any(|inst| matches!(inst.op, Op::Out { .. } | Op::Print { .. })) {
+            return None;
+        }
+        let cells = body.iter().flat_map(|inst| inst.op.cells()).chain([off]);
+        let (lo, hi) = cells.fold((off, off), |(lo, hi), cell| (lo.min(cell), hi.max(cell)));
+        if hi.abs_diff(lo) >= TAPE_ALIGN as u32 {
+            return None;
+        }
+        // The body as it would be compiled, without and with the cell.
+        let dry_run = |in_eax| {
+            let mut gen = Gen {
+                ops: Asm::new(0),
+                target: self.target,
+                unchecked_shift: self.unchecked_shift,
+                blocks: Vec::new(),
+                in_eax,
+                zf_cell: None,
+                scan_return: None,
+            };
+            gen.straight(body, program, &mut Vec::new());
+            (gen.ops.offset().0, gen.in_eax)
+        };
+        let (plain, left) = dry_run(EaxCells::NONE);
+        let cell = left.0.into_iter().flatten().next()?;
+        let (carrying, still) = dry_run(EaxCells::only(cell));
+        (carrying < plain && still.holds(cell)).then_some(cell)
     }
 
     /// ecx = eax * factor (the low byte is what counts): `lea` where it
@@ -614,7 +703,7 @@ impl Gen {
         let reg = |off: i32| cells.binary_search(&off).ok().map(|i| CELL_REGS[i]);
         let counter_reg = reg(counter).expect("the counter is in a register");
         let (top, exit) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
-        self.in_eax = None;
+        self.in_eax = EaxCells::NONE;
         self.zf_cell = None;
         self.touch(counter);
         self.cell(CellInst::CmpZero, counter);
@@ -717,7 +806,7 @@ impl Gen {
                 op => unreachable!("register_loop accepts no {op:?}"),
             };
         }
-        self.in_eax = None;
+        self.in_eax = EaxCells::NONE;
         self.zf_cell = None;
         starts.push(self.ops.offset().0);
         if !zf_counter {
@@ -1294,6 +1383,20 @@ mod tests {
         let elsewhere = code_of(&[clear, Op::AddMul { off: 11, src: 1, factor: 1 }]);
         assert!(elsewhere.windows(4).any(|w| w == [0xc6, 0x43, 0x0a, 0x00]));
         assert!(elsewhere.windows(3).any(|w| w == [0x00, 0x43, 0x0b]));
+    }
+
+    #[test]
+    fn a_walk_carrying_a_value_keeps_it_in_eax() {
+        let (set, copy) = (|off| Op::Set { off, val: 0 }, |off, src| Op::AddMul { off, src, factor: 1 });
+        let walk = |src: i32, stride: i32| {
+            code_of(&[Op::Loop { off: 0 }, set(-1), copy(-1, src), set(src), Op::Move(stride), Op::EndLoop])
+        };
+        let loads_of_9 = |code: &[u8]| code.windows(4).filter(|w| *w == [0x0f, 0xb6, 0x43, 9]).count();
+        // [p-1] = [p+9] and p -= 10: the next iteration reads what this one
+        // stored. One load, before the loop, for its two copies of the body.
+        assert_eq!(loads_of_9(&walk(9, -10)), 1);
+        // p -= 9: it reads a cell this one did not store, in each copy.
+        assert_eq!(loads_of_9(&walk(9, -9)), 2);
     }
 
     #[test]

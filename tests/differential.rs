@@ -100,6 +100,37 @@ fn carry_walks_run_on_past_the_tape_ends() {
     }
 }
 
+/// A walk that carries a value along (the cell it moves into is the one
+/// the next iteration moves on: kept in eax from one iteration to the
+/// next, loaded before the first), walking left or right from near both
+/// ends of the tape, where the load before the loop, or a later access,
+/// falls off it; output made before must come out.
+#[test]
+fn carried_walks_fail_where_the_walk_would() {
+    let work = tempdir();
+    // From a test cell, walking left by 3: [p-1] = [p+2], [p+2] = 0; test
+    // cells at p, p-3, p-6; the value at p+2 where it is on the tape.
+    let left = |at: usize, tape: usize| {
+        let value = if at + 2 < tape { ">>+++++<<" } else { "" };
+        format!("+.{}+<<<+<<<+>>>>>>{value}[<[-]>>>[-<<<+>>>]<<<<<]>>.", ">".repeat(at))
+    };
+    // The mirror image: from a test cell, walking right by 3.
+    let right = |at: usize| {
+        let value = if at >= 2 { "<<+++++>>" } else { "" };
+        format!("+.{}+>>>+>>>+<<<<<<{value}[>[-]<<<[->>>+<<<]>>>>>]<<.", ">".repeat(at))
+    };
+    for tape in [300, 4096] {
+        let lefts = [6, 7, 8, tape - 3, tape - 2, tape - 1].map(|at| left(at, tape));
+        let rights = [0, 1, 2, tape - 9, tape - 8, tape - 7].map(right);
+        for src in lefts.iter().chain(&rights) {
+            agree(work.path(), src, &[], tape);
+        }
+    }
+    // On a tape of two cells, the walk's first access is off its start
+    // and the value it carries off its end: the error is the first's.
+    agree(work.path(), "+.[<[-]>>>[-<<<+>>>]<<<<<]", &[], 2);
+}
+
 #[test]
 fn register_loops_fail_where_the_loop_would() {
     let work = tempdir();

@@ -35,14 +35,23 @@ pub fn eof_flag(eof: EofMode) -> &'static str {
 }
 
 /// What the reference interpreter, on the unoptimised program, prints and
-/// exits with; None if it does not finish within `MAX_STEPS`.
-pub fn oracle(case: &Case) -> Option<(Vec<u8>, i32)> {
+/// ends with; None if it does not finish within `MAX_STEPS`.
+pub fn oracle(case: &Case) -> Option<(Vec<u8>, Status)> {
     let program = bfc::parse::parse("case.b", &case.program).expect("the generator makes balanced programs");
     let config = Config { tape_cells: case.tape, eof: case.eof, max_steps: Some(MAX_STEPS) };
     let mut out = Vec::new();
     match interp::run(&program, &config, &mut &case.input[..], &mut out) {
-        Outcome::Finished(status) => Some((out, exit_code(status))),
+        Outcome::Finished(status) => Some((out, status)),
         Outcome::OutOfSteps => None,
+    }
+}
+
+/// What bfc's message says of a tape error: which end of the tape.
+fn tape_error_words(status: Status) -> Option<&'static str> {
+    match status {
+        Status::TapeUnderflow => Some("tape underflow"),
+        Status::TapeOverflow => Some("tape overflow"),
+        _ => None,
     }
 }
 
@@ -67,9 +76,10 @@ pub enum Verdict {
 
 /// Runs `case` in `modes` (files go to `work`) and compares each with the oracle.
 pub fn check(case: &Case, work: &Path, modes: &[Mode]) -> Verdict {
-    let Some((want_out, want_code)) = oracle(case) else {
+    let Some((want_out, want_status)) = oracle(case) else {
         return Verdict::Discarded;
     };
+    let want_code = exit_code(want_status);
     let source = work.join(format!("seed-{}.b", case.seed));
     std::fs::write(&source, &case.program).expect("write a generated program");
     let exe = work.join(format!("seed-{}", case.seed));
@@ -89,8 +99,8 @@ pub fn check(case: &Case, work: &Path, modes: &[Mode]) -> Verdict {
             Some(format!("build failed: {}", run.summary()))
         } else if !run.exited(want_code) {
             Some(format!("{} (expected exit {want_code}), {}", run.status(), run.stderr_head()))
-        } else if want_code == 3 && !run.stderr_text().contains("tape ") {
-            Some(format!("exit 3 without a tape error message, {}", run.stderr_head()))
+        } else if let Some(words) = tape_error_words(want_status).filter(|words| !run.stderr_text().contains(words)) {
+            Some(format!("exit 3 without \"{words}\", {}", run.stderr_head()))
         } else {
             super::describe_diff("stdout", &want_out, &run.stdout)
         };

@@ -343,14 +343,24 @@ impl Gen<'_> {
 
     /// `[>[->>>+<<<]<<<<]`: a walk along an array, moving a cell of each
     /// element into the element visited before (mandelbrot's shifts, where
-    /// the target is what the previous iteration cleared).
+    /// the target is what the previous iteration cleared); or, clearing it
+    /// first, into the element visited next, whose cell the next iteration
+    /// moves on (factor.b's walks that carry a value along, which keep it
+    /// in a register from one iteration to the next).
     fn shift_walk(&mut self) {
         let stride = self.rng.range(2, 4) * self.rng.pick(&[1, -1]);
         let factor = self.rng.pick(&[1, 1, 2, 3]);
-        self.out.extend_from_slice(b"[>[-");
-        self.moves(-stride);
+        let to = if self.rng.chance(1, 3) { stride } else { -stride };
+        self.out.extend_from_slice(b"[>");
+        if to == stride {
+            self.moves(to);
+            self.out.extend_from_slice(b"[-]");
+            self.moves(-to);
+        }
+        self.out.extend_from_slice(b"[-");
+        self.moves(to);
         self.add(factor);
-        self.moves(stride);
+        self.moves(-to);
         self.out.extend_from_slice(b"]<");
         self.moves(stride);
         // Loops are assumed to return where they started.
