@@ -59,13 +59,18 @@ fuzz:
 # output pending at the fault is lost).
 BFC_CORPUS ?= ../shared/corpus
 CARGO_TARGET_DIR ?= target
-BFC_BIN ?= $(CARGO_TARGET_DIR)/release/bfc
+# memcheck checks heap accesses only where it can replace malloc: not in a
+# static executable. check-mem runs a dynamically linked bfc (an empty
+# RUSTFLAGS overrides .cargo/config.toml's static linking).
+MEM_TARGET_DIR = $(CARGO_TARGET_DIR)/memcheck
+MEM_BFC = $(MEM_TARGET_DIR)/x86_64-unknown-linux-gnu/release/bfc
 VALGRIND ?= valgrind
 VG = $(VALGRIND) -q --error-exitcode=99 --px-default=allregs-at-mem-access
 MEM_SAMPLES ?= hello_rdebath beer bsort factor
 MEM_PROGS = $(BFC_CORPUS)/progs
 
-check-mem: bfc
+check-mem:
+	RUSTFLAGS= CARGO_TARGET_DIR=$(MEM_TARGET_DIR) $(CARGO) build --release
 	@mkdir -p $(BUILD)
 	$(CC) -std=c11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 	  runtime-c/selftest.c runtime-c/selftest_prog.S runtime-c/bfrt.c -o $(BUILD)/selftest-asan
@@ -74,12 +79,12 @@ check-mem: bfc
 	@set -e; for p in $(MEM_SAMPLES); do \
 	  in=/dev/null; if [ -f $(MEM_PROGS)/$$p.in ]; then in=$(MEM_PROGS)/$$p.in; fi; \
 	  echo "memcheck: bfc --jit $$p.b"; \
-	  $(VG) $(BFC_BIN) --jit $(MEM_PROGS)/$$p.b < $$in > $(BUILD)/mem-$$p.out; \
+	  $(VG) $(MEM_BFC) --jit $(MEM_PROGS)/$$p.b < $$in > $(BUILD)/mem-$$p.out; \
 	  cmp $(BUILD)/mem-$$p.out $(MEM_PROGS)/$$p.out; \
 	  echo "memcheck: bfc -c $$p.b"; \
-	  $(VG) $(BFC_BIN) -c $(MEM_PROGS)/$$p.b -o $(BUILD)/mem-$$p.o; \
+	  $(VG) $(MEM_BFC) -c $(MEM_PROGS)/$$p.b -o $(BUILD)/mem-$$p.o; \
 	  echo "memcheck: executable $$p"; \
-	  $(BFC_BIN) $(MEM_PROGS)/$$p.b -o $(BUILD)/mem-$$p; \
+	  $(MEM_BFC) $(MEM_PROGS)/$$p.b -o $(BUILD)/mem-$$p; \
 	  $(VG) $(BUILD)/mem-$$p < $$in > $(BUILD)/mem-$$p.out; \
 	  cmp $(BUILD)/mem-$$p.out $(MEM_PROGS)/$$p.out; \
 	done
@@ -90,8 +95,8 @@ check-mem: bfc
 	  '{' '  exe-tape-fault-16' '  Memcheck:Addr16' '  fun:bf_main' '  fun:bfrt_run' '}' \
 	  > $(BUILD)/tape-faults.supp
 	@set -e; p=edge_underflow; \
-	  $(BFC_BIN) $(MEM_PROGS)/$$p.b -o $(BUILD)/mem-$$p; \
-	  for run in "$(BFC_BIN) --jit $(MEM_PROGS)/$$p.b" "$(BUILD)/mem-$$p"; do \
+	  $(MEM_BFC) $(MEM_PROGS)/$$p.b -o $(BUILD)/mem-$$p; \
+	  for run in "$(MEM_BFC) --jit $(MEM_PROGS)/$$p.b" "$(BUILD)/mem-$$p"; do \
 	    echo "memcheck: $$run (a tape error)"; \
 	    status=0; $(VG) --suppressions=$(BUILD)/tape-faults.supp $$run < /dev/null \
 	      > $(BUILD)/mem-$$p.out 2> $(BUILD)/mem-$$p.err || status=$$?; \
