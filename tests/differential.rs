@@ -149,6 +149,38 @@ fn register_loops_fail_where_the_loop_would() {
     }
 }
 
+/// Strided scans (unrolled: the cells between compared at their offsets,
+/// one pointer step per round) stop at the first zero cell wherever it
+/// falls in the round, and fail where the scan runs off the tape: arrays
+/// of 0 to 7 nonzero cells (each cell its own value, printed after the
+/// scan from the cell before the stop), in the middle of the tape and
+/// ending at the edge it scans towards.
+#[test]
+fn strided_scans_stop_at_the_first_zero() {
+    let work = tempdir();
+    for tape in [300, 4096] {
+        for stride in [3i64, 9, -9] {
+            let step = |n: i64| if n > 0 { ">".repeat(n as usize) } else { "<".repeat(-n as usize) };
+            for n in 0..8i64 {
+                // The array's cells, from `start`, each set to its number.
+                let array: String = (1..=n).map(|k| format!("{}{}", "+".repeat(k as usize), step(stride))).collect();
+                let back = step(-stride * n);
+                let scan = format!("[{}]{}.", step(stride), step(-stride));
+                let span = stride.abs() * n.max(1);
+                let (middle, at_edge) = if stride > 0 {
+                    (tape as i64 / 2 - span / 2, tape as i64 - span)
+                } else {
+                    (tape as i64 / 2 + span / 2, span - 1)
+                };
+                for start in [middle, at_edge] {
+                    let src = format!(",[-]+.{}{array}{back}{scan}", ">".repeat(start as usize));
+                    agree(work.path(), &src, &[], tape);
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn scans_back_skip_only_what_they_may() {
     let work = tempdir();
