@@ -214,6 +214,91 @@ fn scan_return(program: &Program, i: usize) -> Option<ScanReturn> {
     None
 }
 
+/// Registers a run of arithmetic keeps its cells in (see `run_registers`):
+/// caller-saved, and used by nothing else in straight-line code (r11 holds
+/// where a scan started, for a scan back after such code).
+const RUN_REGS: [Rq; 5] = [Rq::RSI, Rq::RDI, Rq::R8, Rq::R9, Rq::R10];
+
+/// Instructions of a run that `run_registers` looks at: a longer run is
+/// taken in pieces (runs that long are rare, and not in loops).
+const RUN_MAX: usize = 32;
+
+/// The run of adds, sets and multiplies `insts` starts with (at most
+/// `RUN_MAX` of them), if some of its cells are worth keeping in
+/// registers: those read after the run computed them (mandelbrot's `[p]`
+/// in `[p] -= 1; [p] += [p+2]; [p+2] = [p]; [p+3] += [p]; [p] = 1`), which
+/// in memory would each be a store and a load of what it stored, a
+/// store-to-load forward on the way. (A cell the run only set is a known
+/// constant, and a multiply into a cell just cleared stores the product:
+/// neither reads it back.) Returns the run's length and those cells (at
+/// most `RUN_REGS.len()`, the first found).
+///
+/// A cell in a register is loaded at its first read and stored at the run's
+/// end: one first set is touched only then, after cells the run touches
+/// later. That is the same error if its cells are closer than the smallest
+/// tape (the run has no I/O).
+fn run_registers(insts: &[Inst]) -> Option<(usize, RunCells)> {
+    let is_arithmetic = |inst: &Inst| matches!(inst.op, Op::Add { .. } | Op::Set { .. } | Op::AddMul { .. });
+    let len = insts.iter().take(RUN_MAX).take_while(|inst| is_arithmetic(inst)).count();
+    // The cells written so far, each with whether its value was computed
+    // (not just set).
+    let mut written = [(0, false); RUN_MAX];
+    let mut hot = RunCells { cells: [0; RUN_REGS.len()], len: 0 };
+    let (mut lo, mut hi) = (i32::MAX, i32::MIN);
+    for (k, inst) in insts[..len].iter().enumerate() {
+        // The cell's last write in the run: whether it computed the value.
+        let last_write = |cell: i32| written[..k].iter().rev().find(|w| w.0 == cell).map(|w| w.1);
+        let computed = |cell: i32| last_write(cell) == Some(true);
+        let (target, reads) = match inst.op {
+            Op::Add { off, .. } => (off, [Some(off), None]),
+            Op::Set { off, .. } => (off, [None, None]),
+            Op::AddMul { off, src, .. } => (off, [Some(off), Some(src)]),
+            _ => unreachable!("a run of arithmetic"),
+        };
+        for cell in reads.into_iter().flatten() {
+            if computed(cell) && !hot.get().contains(&cell) && hot.len < RUN_REGS.len() {
+                hot.cells[hot.len] = cell;
+                hot.len += 1;
+            }
+        }
+        for cell in inst.op.cells() {
+            (lo, hi) = (lo.min(cell), hi.max(cell));
+        }
+        // A set makes a constant, and so does an add to one; an add to a
+        // cell from the tape, or a multiply, computes a value.
+        let constant = match inst.op {
+            Op::Set { .. } => true,
+            Op::Add { .. } => last_write(target) == Some(false),
+            _ => false,
+        };
+        written[k] = (target, !constant);
+    }
+    (hot.len > 0 && hi.abs_diff(lo) < TAPE_ALIGN as u32).then_some((len, hot))
+}
+
+/// What holds the value of a run's cell kept in a register.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Held {
+    /// Not read yet: the tape.
+    Memory,
+    /// The register.
+    Register,
+    /// This constant, not yet in the register.
+    Constant(u8),
+}
+
+/// The cells of a run kept in registers, in `RUN_REGS`'s order.
+struct RunCells {
+    cells: [i32; RUN_REGS.len()],
+    len: usize,
+}
+
+impl RunCells {
+    fn get(&self) -> &[i32] {
+        &self.cells[..self.len]
+    }
+}
+
 /// Registers a register loop keeps its cells in: caller-saved, and used by
 /// nothing else inside such a loop.
 const CELL_REGS: [Rq; 6] = [Rq::RSI, Rq::RDI, Rq::R8, Rq::R9, Rq::R10, Rq::R11];
@@ -463,10 +548,35 @@ impl Gen {
         }
     }
 
-    /// The first of `insts`, or the first two as one where they make one:
-    /// `set [t] = 0` then `mul [t] += [s] * k` stores the product (no load
-    /// of the cell just cleared). Returns how many it took.
+    /// The first of `insts`, or several as one where they make one: a run
+    /// of arithmetic with cells in registers (`run_registers`), or `set [t]
+    /// = 0` then `mul [t] += [s] * k`, which stores the product (no load of
+    /// the cell just cleared). Returns how many it took.
     fn op_or_fused(&mut self, insts: &[Inst], program: &Program) -> usize {
+        if !self.target.checked {
+            if let Some((len, cells)) = run_registers(insts) {
+                self.emit_register_run(&insts[..len], cells.get(), program);
+                // The instruction after the run may read a cell it kept in
+                // a register: eax takes it from there, not from the store
+                // just made.
+                let read_next = match insts.get(len).map(|inst| inst.op) {
+                    Some(Op::If { off }) => Some(off),
+                    Some(Op::AddMul { src, .. }) => Some(src),
+                    _ => None,
+                };
+                if let Some(k) = read_next.and_then(|off| cells.get().iter().position(|&cell| cell == off)) {
+                    asm!(self.ops; mov eax, Rd(RUN_REGS[k]));
+                    self.in_eax = EaxCells::only(cells.get()[k]);
+                }
+                return len;
+            }
+        }
+        self.copy_or_op(insts, program)
+    }
+
+    /// `set [t] = 0` then `mul [t] += [s] * k` as one (see `op_or_fused`), or
+    /// the first of `insts`. Returns how many it took.
+    fn copy_or_op(&mut self, insts: &[Inst], program: &Program) -> usize {
         if let [Inst { op: Op::Set { off: target, val: 0 }, .. }, Inst { op: Op::AddMul { off, src, factor }, .. }, ..] =
             *insts
         {
@@ -502,7 +612,7 @@ impl Gen {
 
     fn op(&mut self, op: Op, program: &Program) {
         match op {
-            Op::AddMul { .. } | Op::Move(_) => {}
+            Op::AddMul { .. } | Op::Move(_) | Op::If { .. } => {}
             Op::Add { off, .. } | Op::Set { off, .. } => self.in_eax.forget(off),
             _ => self.in_eax = EaxCells::NONE,
         }
@@ -559,9 +669,11 @@ impl Gen {
             Op::If { off } => {
                 let top = self.ops.new_dynamic_label();
                 let exit = self.ops.new_dynamic_label();
-                self.touch(off);
                 // The value stays in eax: a multiply loop's body reads it.
-                self.cell(CellInst::MovzxEax, off);
+                if !self.in_eax.holds(off) {
+                    self.touch(off);
+                    self.cell(CellInst::MovzxEax, off);
+                }
                 asm!(self.ops
                     ; test eax, eax
                     ; jz =>exit
@@ -825,6 +937,172 @@ impl Gen {
         asm!(self.ops; =>exit);
         // Both ways the counter was touched, and every cell is on the tape.
         self.unchecked_shift = counter.unsigned_abs() as u64;
+    }
+
+    /// A run `run_registers` accepted, with `cells` in registers (the others
+    /// in memory, as anywhere else). A cell set to a constant stays a
+    /// constant until something needs it in its register: adds to it are
+    /// folded, multiplies by it are adds of a constant, and one only
+    /// stored is stored as an immediate.
+    fn emit_register_run(&mut self, run: &[Inst], cells: &[i32], program: &Program) {
+        let slot = |off: i32| cells.iter().position(|&cell| cell == off);
+        let mut held = vec![Held::Memory; cells.len()];
+        let mut dirty = vec![false; cells.len()];
+        for &cell in cells {
+            // eax holds memory's value of a cell, which the run changes in
+            // its register.
+            self.in_eax.forget(cell);
+        }
+        self.zf_cell = None;
+        let mut i = 0;
+        while i < run.len() {
+            let inst = run[i];
+            i += 1;
+            match inst.op {
+                Op::Add { off, val } if slot(off).is_some() => {
+                    let k = slot(off).expect("a cell in a register");
+                    match held[k] {
+                        Held::Constant(v) => held[k] = Held::Constant(v.wrapping_add(val)),
+                        _ => {
+                            let r = self.run_register(cells, &mut held, k);
+                            asm!(self.ops; add Rb(r), val as i8);
+                        }
+                    }
+                    dirty[k] = true;
+                }
+                Op::Set { off, val } if slot(off).is_some() => {
+                    let k = slot(off).expect("a cell in a register");
+                    held[k] = Held::Constant(val);
+                    dirty[k] = true;
+                }
+                Op::AddMul { off, src, factor } if slot(off).is_some() || slot(src).is_some() => {
+                    self.run_multiply(cells, &mut held, off, src, factor);
+                    if let Some(k) = slot(off) {
+                        dirty[k] = true;
+                    }
+                }
+                Op::Set { off, val: 0 } => match run.get(i).map(|next| next.op) {
+                    // A copy from a cell in a register: its byte stored.
+                    Some(Op::AddMul { off: target, src, factor }) if target == off && slot(src).is_some() => {
+                        let source = self.run_register(cells, &mut held, slot(src).expect("in a register"));
+                        let by = match factor {
+                            1 => source,
+                            _ => {
+                                asm!(self.ops; mov eax, Rd(source));
+                                self.in_eax = EaxCells::NONE;
+                                self.multiply_eax_into_ecx(factor);
+                                Rq::RCX
+                            }
+                        };
+                        self.touch(off);
+                        self.cell(CellInst::StoreReg(by), off);
+                        self.in_eax.forget(off);
+                        i += 1;
+                    }
+                    _ => i += self.copy_or_op(&run[i - 1..], program) - 1,
+                },
+                _ => i += self.copy_or_op(&run[i - 1..], program) - 1,
+            }
+        }
+        for (k, &off) in cells.iter().enumerate().filter(|&(k, _)| dirty[k]) {
+            self.touch(off);
+            match held[k] {
+                Held::Constant(v) => self.cell(CellInst::MovImm(v), off),
+                _ => self.cell(CellInst::StoreReg(RUN_REGS[k]), off),
+            }
+        }
+        self.zf_cell = None;
+    }
+
+    /// The register of a run's cell (`k` of `cells`), made to hold its
+    /// value: loaded at its first read, or set to its constant.
+    fn run_register(&mut self, cells: &[i32], held: &mut [Held], k: usize) -> Rq {
+        let r = RUN_REGS[k];
+        match held[k] {
+            Held::Memory => {
+                self.touch(cells[k]);
+                self.cell(CellInst::MovzxReg(r), cells[k]);
+            }
+            Held::Constant(v) => asm!(self.ops; mov Rd(r), v as i32),
+            Held::Register => {}
+        }
+        held[k] = Held::Register;
+        r
+    }
+
+    /// `cell[off] += cell[src] * factor` in a run, one of them (or both) in
+    /// a register.
+    fn run_multiply(&mut self, cells: &[i32], held: &mut [Held], off: i32, src: i32, factor: u8) {
+        const AL: Rq = Rq::RAX;
+        const CL: Rq = Rq::RCX;
+        let slot = |cell: i32| cells.iter().position(|&c| c == cell);
+        let target = slot(off);
+        // A constant source: an add of a constant.
+        if let Some(Held::Constant(v)) = slot(src).map(|k| held[k]) {
+            let product = v.wrapping_mul(factor);
+            match target {
+                Some(t) => match held[t] {
+                    Held::Constant(c) => held[t] = Held::Constant(c.wrapping_add(product)),
+                    _ => {
+                        let r = self.run_register(cells, held, t);
+                        asm!(self.ops; add Rb(r), product as i8);
+                    }
+                },
+                None => {
+                    // Changes the cell, or only touches it.
+                    self.touch(off);
+                    self.cell(if product == 0 { CellInst::CmpZero } else { CellInst::AddImm(product) }, off);
+                    self.in_eax.forget(off);
+                }
+            }
+            return;
+        }
+        let source = match slot(src) {
+            Some(k) => self.run_register(cells, held, k),
+            None => {
+                self.touch(src);
+                if !self.in_eax.holds(src) {
+                    self.cell(CellInst::MovzxEax, src);
+                    self.in_eax = EaxCells::only(src);
+                }
+                AL
+            }
+        };
+        // A copy into a cleared cell in a register: a move of the whole
+        // (zero-extended) register.
+        if let (Some(t), 1) = (target, factor) {
+            if held[t] == Held::Constant(0) {
+                let r = RUN_REGS[t];
+                asm!(self.ops; mov Rd(r), Rd(source));
+                held[t] = Held::Register;
+                return;
+            }
+        }
+        let by = match factor {
+            1 | 255 => source,
+            _ => {
+                if source != AL {
+                    asm!(self.ops; mov eax, Rd(source));
+                    self.in_eax = EaxCells::NONE;
+                }
+                self.multiply_eax_into_ecx(factor);
+                CL
+            }
+        };
+        match target {
+            Some(t) => {
+                let r = self.run_register(cells, held, t);
+                match factor {
+                    255 => asm!(self.ops; sub Rb(r), Rb(by)),
+                    _ => asm!(self.ops; add Rb(r), Rb(by)),
+                }
+            }
+            None => {
+                self.touch(off);
+                self.cell(if factor == 255 { CellInst::SubReg(by) } else { CellInst::AddReg(by) }, off);
+                self.in_eax.forget(off);
+            }
+        }
     }
 
     /// A switch on `cell[src]` (see `Op::Switch`): when all its cells are
@@ -1305,6 +1583,14 @@ enum CellInst {
     LoadAl,
     /// `mov [cell], al`
     StoreAl,
+    /// `movzx r32, [cell]`
+    MovzxReg(Rq),
+    /// `mov [cell], r8` (the register's low byte)
+    StoreReg(Rq),
+    /// `add [cell], r8`
+    AddReg(Rq),
+    /// `sub [cell], r8`
+    SubReg(Rq),
 }
 
 impl Gen {
@@ -1328,7 +1614,18 @@ impl Gen {
             CellInst::MovzxEax => (&[0x0F, 0xB6], 0, None),
             CellInst::LoadAl => (&[0x8A], 0, None),
             CellInst::StoreAl => (&[0x88], 0, None),
+            CellInst::MovzxReg(r) => (&[0x0F, 0xB6], r as u8, None),
+            CellInst::StoreReg(r) => (&[0x88], r as u8, None),
+            CellInst::AddReg(r) => (&[0x00], r as u8, None),
+            CellInst::SubReg(r) => (&[0x28], r as u8, None),
         };
+        // REX: REX.R for r8-r15; a byte operand among spl, bpl, sil and dil
+        // needs one to be told from ah, ch, dh and bh.
+        let byte_operand = matches!(inst, CellInst::StoreReg(_) | CellInst::AddReg(_) | CellInst::SubReg(_));
+        if reg >= 8 || (byte_operand && reg >= 4) {
+            self.ops.push(0x40 | (reg >> 3) << 2);
+        }
+        let reg = reg & 7;
         const RBX: u8 = 0b011;
         self.ops.extend(opcode.iter().copied());
         match off {
@@ -1414,6 +1711,35 @@ mod tests {
         assert_eq!(loads_of_9(&walk(9, -10)), 1);
         // p -= 9: it reads a cell this one did not store, in each copy.
         assert_eq!(loads_of_9(&walk(9, -9)), 2);
+    }
+
+    #[test]
+    fn runs_keep_in_registers_the_cells_they_read_back() {
+        let (add, set) = (|off, val| Op::Add { off, val }, |off, val| Op::Set { off, val });
+        let mul = |off, src| Op::AddMul { off, src, factor: 1 };
+        let insts = |ops: &[Op]| ops.iter().map(|&op| crate::ir::Inst::new(op, 0)).collect::<Vec<_>>();
+        let chosen = |ops: &[Op]| run_registers(&insts(ops)).map(|(len, cells)| (len, cells.get().to_vec()));
+        // mandelbrot's: [p] is computed, then read three times; [p+2] is
+        // only read, then cleared and copied into; [p+3] added to once.
+        let digit = [add(0, 255), mul(0, 2), set(2, 0), mul(2, 0), mul(3, 0), set(0, 1)];
+        assert_eq!(chosen(&[&digit[..], &[Op::Move(9)]].concat()), Some((6, vec![0])));
+        // A copy into a cleared cell, and adds to a constant, read nothing
+        // back: left to the fused copy and to memory.
+        assert_eq!(chosen(&[set(10, 0), mul(10, 1)]), None);
+        assert_eq!(chosen(&[set(1, 4), add(1, 1), mul(2, 1)]), None);
+        // Cells farther apart than the smallest tape: no registers.
+        assert_eq!(chosen(&[add(0, 1), mul(5000, 0), add(0, 1)]), None);
+
+        let code = code_of(&digit);
+        // movzx esi, [rbx] once; [p+2] = [p] stored from sil; [p] = 1 at
+        // the end, as an immediate; no load of [p] after it was changed.
+        assert_eq!(code.windows(3).filter(|w| *w == [0x0f, 0xb6, 0x33]).count(), 1);
+        assert!(code.windows(4).any(|w| w == [0x40, 0x88, 0x73, 2]), "mov [rbx+2], sil");
+        assert!(code.windows(3).any(|w| w == [0xc6, 0x03, 1]), "mov byte [rbx], 1");
+        assert!(!code.windows(3).any(|w| w == [0x0f, 0xb6, 0x03]), "no movzx eax, [rbx]");
+        // A computed value left at the end is stored from its register.
+        let computed = code_of(&[add(0, 255), mul(0, 2), set(2, 0)]);
+        assert!(computed.windows(3).any(|w| w == [0x40, 0x88, 0x33]), "mov [rbx], sil");
     }
 
     #[test]

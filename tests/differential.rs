@@ -149,6 +149,40 @@ fn register_loops_fail_where_the_loop_would() {
     }
 }
 
+/// Runs of arithmetic with cells in registers (a cell read after the run
+/// computed it is loaded at its first read and stored at the run's end, a
+/// cell set first only stored then), next to both ends of the tape, where
+/// cells of the run are off it.
+#[test]
+fn register_runs_fail_where_the_run_would() {
+    let work = tempdir();
+    // The cells read from input; [p] -= 1; [p] += [p+1]; [p+1] = 0; then
+    // the cells printed, or [p] set to 3 first, or [p] moved on by an if
+    // right after the run (which takes it from the register); and [p] = 1;
+    // [p] += [p+1]; [p] += 1, then the cells printed.
+    let runs = [",>,<->[-<+>]<.>.<", ",>,<->[-<+>]<[-]+++.>.<", ",>,<->[-<+>]<[->>+<<]>>.<<.", ",>,<[-]+>[-<+>]<+.>.<"];
+    let mirror = |src: &str| -> String {
+        let swap = |c| match c {
+            '<' => '>',
+            '>' => '<',
+            c => c,
+        };
+        src.chars().map(swap).collect()
+    };
+    for tape in [300, 4096] {
+        for run in runs {
+            let rights = [tape / 2, tape - 3, tape - 2, tape - 1].map(|at| (at, run.to_string()));
+            let lefts = [2, 1, 0].map(|at| (at, mirror(run)));
+            for (at, src) in rights.iter().chain(&lefts) {
+                let src = format!("+.[-]{}{src}", ">".repeat(*at));
+                for input in [[3, 5], [0, 0], [1, 255]] {
+                    agree(work.path(), &src, &input, tape);
+                }
+            }
+        }
+    }
+}
+
 /// Strided scans (unrolled: the cells between compared at their offsets,
 /// one pointer step per round) stop at the first zero cell wherever it
 /// falls in the round, and fail where the scan runs off the tape: arrays
