@@ -771,6 +771,27 @@ impl Gen {
         (carrying < plain && still.holds(cell)).then_some(cell)
     }
 
+    /// The byte register holding what `cell += source * factor` adds (or,
+    /// for 255, subtracts): the source itself, or the product in cl.
+    fn addend_byte(&mut self, source: Rq, factor: u8) -> Rq {
+        match factor {
+            1 | 255 => source,
+            _ => self.product_byte(source, factor),
+        }
+    }
+
+    /// cl = source * factor: only the low byte of the product counts, and
+    /// it depends only on the low byte of the source.
+    fn product_byte(&mut self, source: Rq, factor: u8) -> Rq {
+        if source != Rq::RAX {
+            asm!(self.ops; mov eax, Rd(source));
+            // eax no longer holds the cell it held.
+            self.in_eax = EaxCells::NONE;
+        }
+        self.multiply_eax_into_ecx(factor);
+        Rq::RCX
+    }
+
     /// ecx = eax * factor (the low byte is what counts): `lea` where it
     /// can, one cycle where `imul` takes three, on loops' critical paths.
     fn multiply_eax_into_ecx(&mut self, factor: u8) {
@@ -865,25 +886,13 @@ impl Gen {
                 },
                 Op::AddMul { off, src, factor } => {
                     const AL: Rq = Rq::RAX;
-                    const CL: Rq = Rq::RCX;
                     let source = reg(src).unwrap_or_else(|| {
                         self.touch(src);
                         self.cell(CellInst::MovzxEax, src);
                         AL
                     });
                     // The byte register that holds what to add (or subtract).
-                    let by = match factor {
-                        1 | 255 => source,
-                        _ => {
-                            // Only the low byte of the product counts, and
-                            // it depends only on the low byte of the source.
-                            if source != AL {
-                                asm!(self.ops; mov eax, Rd(source));
-                            }
-                            self.multiply_eax_into_ecx(factor);
-                            CL
-                        }
-                    };
+                    let by = self.addend_byte(source, factor);
                     match (reg(off), factor) {
                         (Some(target), 255) => asm!(self.ops; sub Rb(target), Rb(by)),
                         (Some(target), _) => asm!(self.ops; add Rb(target), Rb(by)),
@@ -985,14 +994,11 @@ impl Gen {
                     // A copy from a cell in a register: its byte stored.
                     Some(Op::AddMul { off: target, src, factor }) if target == off && slot(src).is_some() => {
                         let source = self.run_register(cells, &mut held, slot(src).expect("in a register"));
+                        // The product itself (an addend of 255 would be
+                        // subtracted).
                         let by = match factor {
                             1 => source,
-                            _ => {
-                                asm!(self.ops; mov eax, Rd(source));
-                                self.in_eax = EaxCells::NONE;
-                                self.multiply_eax_into_ecx(factor);
-                                Rq::RCX
-                            }
+                            _ => self.product_byte(source, factor),
                         };
                         self.touch(off);
                         self.cell(CellInst::StoreReg(by), off);
@@ -1034,7 +1040,6 @@ impl Gen {
     /// a register.
     fn run_multiply(&mut self, cells: &[i32], held: &mut [Held], off: i32, src: i32, factor: u8) {
         const AL: Rq = Rq::RAX;
-        const CL: Rq = Rq::RCX;
         let slot = |cell: i32| cells.iter().position(|&c| c == cell);
         let target = slot(off);
         // A constant source: an add of a constant.
@@ -1078,17 +1083,7 @@ impl Gen {
                 return;
             }
         }
-        let by = match factor {
-            1 | 255 => source,
-            _ => {
-                if source != AL {
-                    asm!(self.ops; mov eax, Rd(source));
-                    self.in_eax = EaxCells::NONE;
-                }
-                self.multiply_eax_into_ecx(factor);
-                CL
-            }
-        };
+        let by = self.addend_byte(source, factor);
         match target {
             Some(t) => {
                 let r = self.run_register(cells, held, t);

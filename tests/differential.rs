@@ -75,14 +75,6 @@ fn carry_walks_run_on_past_the_tape_ends() {
         let walk = format!("[>[->>{carry}<<[-{to}+{back}[-]]]>]");
         format!("{elements}{}{walk}{}{}", "<".repeat(12), "<".repeat(12), ".>".repeat(14))
     };
-    let mirror = |src: String| {
-        let swap = |c| match c {
-            '<' => '>',
-            '>' => '<',
-            c => c,
-        };
-        src.chars().map(swap).collect()
-    };
     for tape in [300, 4096] {
         for far in [10, -10] {
             for carry in ['-', '+'] {
@@ -90,7 +82,7 @@ fn carry_walks_run_on_past_the_tape_ends() {
                 // the tape's start and up to its end; walking left from its
                 // end and down to its start.
                 let right = walk_right(far, carry);
-                let left: String = mirror(walk_right(far, carry));
+                let left = mirror(&walk_right(far, carry));
                 for (base, src) in [(0, &right), (tape - 14, &right), (tape - 1, &left), (13, &left)] {
                     // Read first, so that the compiler does not run it all.
                     agree(work.path(), &format!(",[-]{}{src}", ">".repeat(base)), &[], tape);
@@ -161,14 +153,6 @@ fn register_runs_fail_where_the_run_would() {
     // right after the run (which takes it from the register); and [p] = 1;
     // [p] += [p+1]; [p] += 1, then the cells printed.
     let runs = [",>,<->[-<+>]<.>.<", ",>,<->[-<+>]<[-]+++.>.<", ",>,<->[-<+>]<[->>+<<]>>.<<.", ",>,<[-]+>[-<+>]<+.>.<"];
-    let mirror = |src: &str| -> String {
-        let swap = |c| match c {
-            '<' => '>',
-            '>' => '<',
-            c => c,
-        };
-        src.chars().map(swap).collect()
-    };
     for tape in [300, 4096] {
         for run in runs {
             let rights = [tape / 2, tape - 3, tape - 2, tape - 1].map(|at| (at, run.to_string()));
@@ -248,6 +232,16 @@ fn scans_back_skip_only_what_they_may() {
 /// `src`, given `input`, on a tape of `tape` cells: every mode (an
 /// executable too) must agree with the interpreter, and the program must
 /// end.
+/// The program's mirror image: every move the other way.
+fn mirror(src: &str) -> String {
+    let swap = |c| match c {
+        '<' => '>',
+        '>' => '<',
+        c => c,
+    };
+    src.chars().map(swap).collect()
+}
+
 fn agree(work: &std::path::Path, src: &str, input: &[u8], tape: usize) {
     let program = src.as_bytes().to_vec();
     let case = gen::Case { seed: 0, program, input: input.to_vec(), eof: bfc::ir::EofMode::Zero, tape };
