@@ -1,6 +1,6 @@
 //! The contract between the code generator and its two backends.
 //!
-//! `x64.rs` fills a [`CompiledCode`]; `jit.rs` runs it in memory and
+//! `x64/` fills a [`CompiledCode`]; `jit.rs` runs it in memory and
 //! `object.rs` writes it into an ELF object. This module knows neither dynasm
 //! nor the object crate: what crosses it is plain bytes, position independent,
 //! so the JIT and the object file hold the same code.
