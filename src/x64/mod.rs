@@ -155,9 +155,7 @@ pub fn compile_marked(program: &Program, target: Target) -> (CompiledCode, Vec<u
                 }
             }
         }
-        let done = gen.op_or_fused(&program.insts[i..], program);
-        starts.extend(std::iter::repeat_n(gen.ops.offset().0, done - 1));
-        i += done;
+        i += gen.op_or_fused(&program.insts[i..], program, &mut starts);
     }
     gen.epilogue(&program.data);
     let bytes = gen.ops.finalize().expect("all labels are defined");
@@ -352,20 +350,19 @@ impl Gen {
         let mut i = 0;
         while i < insts.len() {
             starts.push(self.ops.offset().0);
-            let done = self.op_or_fused(&insts[i..], program);
-            starts.extend(std::iter::repeat_n(self.ops.offset().0, done - 1));
-            i += done;
+            i += self.op_or_fused(&insts[i..], program, starts);
         }
     }
 
     /// The first of `insts`, or several as one where they make one: a run
     /// of arithmetic with cells in registers (`run_registers`), or `set [t]
     /// = 0` then `mul [t] += [s] * k`, which stores the product (no load of
-    /// the cell just cleared). Returns how many it took.
-    fn op_or_fused(&mut self, insts: &[Inst], program: &Program) -> usize {
+    /// the cell just cleared). Returns how many it took, having noted in
+    /// `starts` where each but the first starts (the caller notes that).
+    fn op_or_fused(&mut self, insts: &[Inst], program: &Program, starts: &mut Vec<usize>) -> usize {
         if !self.target.checked {
             if let Some((len, cells)) = run_registers(insts) {
-                self.emit_register_run(&insts[..len], cells.get(), program);
+                self.emit_register_run(&insts[..len], cells.get(), program, starts);
                 // The instruction after the run may read a cell it kept in
                 // a register: eax takes it from there, not from the store
                 // just made.
@@ -381,7 +378,9 @@ impl Gen {
                 return len;
             }
         }
-        self.copy_or_op(insts, program)
+        let done = self.copy_or_op(insts, program);
+        starts.extend(std::iter::repeat_n(self.ops.offset().0, done - 1));
+        done
     }
 
     /// `set [t] = 0` then `mul [t] += [s] * k` as one (see `op_or_fused`), or
@@ -853,6 +852,13 @@ mod tests {
         assert!(code.windows(4).any(|w| w == [0x40, 0x88, 0x73, 2]), "mov [rbx+2], sil");
         assert!(code.windows(3).any(|w| w == [0xc6, 0x03, 1]), "mov byte [rbx], 1");
         assert!(!code.windows(3).any(|w| w == [0x0f, 0xb6, 0x03]), "no movzx eax, [rbx]");
+        // The listing shows each instruction's part: one start each, in
+        // order; the add's part and the multiply's are not empty.
+        let insts = crate::ir::Program { insts: insts(&digit), data: vec![] };
+        let (_, starts) = compile_marked(&insts, GUARDED);
+        assert_eq!(starts.len(), digit.len());
+        assert!(starts.windows(2).all(|w| w[0] <= w[1]));
+        assert!(starts[0] < starts[1] && starts[1] < starts[2]);
         // A computed value left at the end is stored from its register.
         let computed = code_of(&[add(0, 255), mul(0, 2), set(2, 0)]);
         assert!(computed.windows(3).any(|w| w == [0x40, 0x88, 0x33]), "mov [rbx], sil");

@@ -341,7 +341,16 @@ impl Gen {
     /// constant until something needs it in its register: adds to it are
     /// folded, multiplies by it are adds of a constant, and one only
     /// stored is stored as an immediate.
-    pub(super) fn emit_register_run(&mut self, run: &[Inst], cells: &[i32], program: &Program) {
+    ///
+    /// Notes in `starts` where each instruction but the first starts (the
+    /// stores at the end go with the last).
+    pub(super) fn emit_register_run(
+        &mut self,
+        run: &[Inst],
+        cells: &[i32],
+        program: &Program,
+        starts: &mut Vec<usize>,
+    ) {
         let slot = |off: i32| cells.iter().position(|&cell| cell == off);
         let mut held = vec![Held::Memory; cells.len()];
         let mut dirty = vec![false; cells.len()];
@@ -353,7 +362,10 @@ impl Gen {
         self.zf_cell = None;
         let mut i = 0;
         while i < run.len() {
-            let inst = run[i];
+            if i > 0 {
+                starts.push(self.ops.offset().0);
+            }
+            let (first, inst) = (i, run[i]);
             i += 1;
             match inst.op {
                 Op::Add { off, val } if slot(off).is_some() => {
@@ -397,6 +409,8 @@ impl Gen {
                 },
                 _ => i += self.copy_or_op(&run[i - 1..], program) - 1,
             }
+            // Instructions taken with the first: their code is its.
+            starts.extend(std::iter::repeat_n(self.ops.offset().0, i - first - 1));
         }
         for (k, &off) in cells.iter().enumerate().filter(|&(k, _)| dirty[k]) {
             self.touch(off);
