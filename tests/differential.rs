@@ -167,6 +167,49 @@ fn register_runs_fail_where_the_run_would() {
     }
 }
 
+/// Walks that shift a cell of each element into the next element's, which
+/// the next iteration clears (mandelbrot's `[p+10] = [p+1]; [p+1] = 0;
+/// p -= 9`: the clear is made once, on the way out of a loop that ran),
+/// walking either way, over 0, 1 or 3 elements, in the middle of the tape,
+/// running off its start and with the shifted cells near or off its end;
+/// and walks that add to the next element's cell instead, which reads the
+/// clear (it must stay in the loop).
+#[test]
+fn shifting_walks_clear_on_the_way_out() {
+    let work = tempdir();
+    // Walking left by 3 from a test cell: [p+4] = [p+1] (or [p+4] += 1);
+    // [p+1] = 0. The first test cell read from input (0: the walk does not
+    // run), the others at p-3, p-6, ... 1, each element's value (its number
+    // + 2) at its test cell + 1, and 7 at p+4 before the walk (which a walk
+    // that does not run leaves); the cells printed after the walk, from its
+    // stop.
+    let left = |elements: usize, body: &str, marked: bool| {
+        let marker = if marked { ">>>>+++++++<<<<" } else { "" };
+        let setup: String = (0..elements.max(1))
+            .map(|k| format!("{}>{}<<<<", if k == 0 { "," } else { "+" }, "+".repeat(k + 2)))
+            .collect();
+        let print = ".>".repeat(3 * elements + 5);
+        format!("{marker}{setup}{}[{body}<<<<]{print}", ">".repeat(3 * elements.max(1)))
+    };
+    for tape in [300, 4096] {
+        for elements in [1, 3] {
+            let off_start = [0, 2].map(|j| 3 * (elements - 1) + j);
+            let places = [tape / 2, tape - 5, tape - 3].into_iter().chain(off_start);
+            for at in places {
+                for body in [">>>>[-]<<<[->>>+<<<]", ">>>>+<<<[-]"] {
+                    // The marker only where it is on the tape.
+                    let src = left(elements, body, at + 4 < tape);
+                    // The mirror image, as far from the other end.
+                    let cases = [(at, src.clone()), (tape - 1 - at, mirror(&src))];
+                    for ((at, src), input) in cases.iter().flat_map(|case| [(case, 0), (case, 1)]) {
+                        agree(work.path(), &format!("+.[-]{}{src}", ">".repeat(*at)), &[input], tape);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Strided scans (unrolled: the cells between compared at their offsets,
 /// one pointer step per round) stop at the first zero cell wherever it
 /// falls in the round, and fail where the scan runs off the tape: arrays

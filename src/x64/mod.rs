@@ -127,18 +127,49 @@ pub fn compile_marked(program: &Program, target: Target) -> (CompiledCode, Vec<u
                 continue;
             }
             if is_small_inner_loop(body) {
-                let carried = gen.carried_in_eax(off, body, program);
+                let sunk = sunk_store(body, off).filter(|_| !gen.target.checked);
+                let kept: Vec<Inst> =
+                    body.iter().enumerate().filter(|&(k, _)| Some(k) != sunk).map(|(_, inst)| *inst).collect();
+                let carried = gen.carried_in_eax(off, &kept, program);
                 gen.open_loop(off, carried);
+                // The sunk store is made on the way out of a loop that ran,
+                // not on the way past one that did not.
+                let not_run = sunk.map(|_| {
+                    let ran = gen.ops.new_dynamic_label();
+                    std::mem::replace(&mut gen.blocks.last_mut().expect("the loop").exit, ran)
+                });
                 // Two copies of the body per iteration, the loop tested
                 // between them: one taken branch for two iterations.
-                gen.straight(body, program, &mut starts);
+                let (before, after) = kept.split_at(sunk.unwrap_or(kept.len()));
+                gen.straight(before, program, &mut starts);
+                if sunk.is_some() {
+                    starts.push(gen.ops.offset().0);
+                }
+                gen.straight(after, program, &mut starts);
                 gen.exit_if_zero(off);
-                gen.straight(body, program, &mut Vec::new());
+                gen.straight(&kept, program, &mut Vec::new());
                 if let Some(cell) = carried.filter(|&cell| !gen.in_eax.holds(cell)) {
                     // Not where the body was expected to leave it.
                     gen.touch(cell);
                     gen.cell(CellInst::MovzxEax, cell);
                     gen.zf_cell = None;
+                }
+                if let (Some(j), Some(not_run)) = (sunk, not_run) {
+                    let (Op::Set { off: cell, val }, Some(Op::Move(stride))) =
+                        (body[j].op, body.last().map(|inst| inst.op))
+                    else {
+                        unreachable!("sunk_store sinks a set from a walk")
+                    };
+                    starts.push(gen.ops.offset().0);
+                    gen.op(Op::EndLoop, program);
+                    // The last iteration's store: the pointer has moved on.
+                    gen.touch(cell - stride);
+                    gen.cell(CellInst::MovImm(val), cell - stride);
+                    asm!(gen.ops; =>not_run);
+                    // Both ways the loop's test touched its cell last here.
+                    gen.unchecked_shift = off.unsigned_abs() as u64;
+                    i = partner[i] + 1;
+                    continue;
                 }
                 i = partner[i];
                 continue;
@@ -160,6 +191,50 @@ pub fn compile_marked(program: &Program, target: Target) -> (CompiledCode, Vec<u
     gen.epilogue(&program.data);
     let bytes = gen.ops.finalize().expect("all labels are defined");
     (CompiledCode { bytes, entry: 0 }, starts)
+}
+
+/// In a walk (a loop body that moves the pointer only at its end), a set
+/// that the next iteration overwrites before anything reads it: mandelbrot's
+/// shifts, `[p+10] = [p+1]; [p+1] = 0; p -= 9`, clear `[p+1]` just before
+/// the next iteration stores into it. Such a store is needed only after the
+/// last iteration, so it is made once, on the way out. Returns its index.
+///
+/// The store is then made after accesses that came after it: the same
+/// error if its cell is off the tape, as long as the body does no I/O and
+/// its cells, and the next iteration's, are closer than the smallest tape.
+fn sunk_store(body: &[Inst], test: i32) -> Option<usize> {
+    let (Op::Move(stride), rest) = (body.last()?.op, &body[..body.len() - 1]) else { return None };
+    let plain = |inst: &Inst| {
+        matches!(inst.op, Op::Add { .. } | Op::Set { .. } | Op::AddMul { .. } | Op::If { .. } | Op::EndIf)
+    };
+    if stride == 0 || !rest.iter().all(plain) {
+        return None;
+    }
+    let touched = |inst: &Inst| inst.op.cells().chain(if let Op::If { off } = inst.op { Some(off) } else { None });
+    let (lo, hi) = rest.iter().flat_map(touched).fold((test, test), |(lo, hi), cell| (lo.min(cell), hi.max(cell)));
+    if hi.abs_diff(lo) + stride.unsigned_abs() >= TAPE_ALIGN as u32 {
+        return None;
+    }
+    // Depth of each instruction inside the body's ifs.
+    let depth: Vec<i32> = rest
+        .iter()
+        .scan(0, |depth, inst| {
+            let here = *depth - i32::from(inst.op.closes());
+            *depth = here + i32::from(inst.op.opens());
+            Some(here)
+        })
+        .collect();
+    (0..rest.len()).find(|&j| {
+        let Op::Set { off: cell, .. } = rest[j].op else { return false };
+        // Nothing after it reads or writes its cell, the next test does not
+        // read it, and the next iteration's first access to it is a set.
+        let next = cell - stride;
+        let first_next = rest.iter().position(|inst| touched(inst).any(|c| c == next));
+        depth[j] == 0
+            && !rest[j + 1..].iter().any(|inst| touched(inst).any(|c| c == cell))
+            && cell != test + stride
+            && first_next.is_some_and(|k| depth[k] == 0 && matches!(rest[k].op, Op::Set { .. }))
+    })
 }
 
 /// Innermost loops this short are unrolled once.
@@ -826,6 +901,26 @@ mod tests {
         assert_eq!(loads_of_9(&walk(9, -10)), 1);
         // p -= 9: it reads a cell this one did not store, in each copy.
         assert_eq!(loads_of_9(&walk(9, -9)), 2);
+    }
+
+    #[test]
+    fn a_walk_clears_what_the_next_iteration_overwrites_on_the_way_out() {
+        let insts = |ops: &[Op]| ops.iter().map(|&op| crate::ir::Inst::new(op, 0)).collect::<Vec<_>>();
+        let (set, copy) = (|off| Op::Set { off, val: 0 }, |off, src| Op::AddMul { off, src, factor: 1 });
+        // mandelbrot's shift: the next iteration's copy overwrites [p+1].
+        let shift = [set(10), copy(10, 1), set(1), Op::Move(-9)];
+        assert_eq!(sunk_store(&insts(&shift), 0), Some(2));
+        // An add reads it; the loop's test reads it; a later access in the
+        // same iteration reads it: the clear stays.
+        let add = [Op::Add { off: 10, val: 1 }, set(1), Op::Move(-9)];
+        assert_eq!(sunk_store(&insts(&add), 0), None);
+        assert_eq!(sunk_store(&insts(&shift), 10), None);
+        let reread = [set(10), copy(10, 1), set(1), copy(2, 1), Op::Move(-9)];
+        assert_eq!(sunk_store(&insts(&reread), 0), None);
+        // In the code: no clear of [p+1] in the loop, one of [p+10] after.
+        let code = code_of(&[&[Op::Loop { off: 0 }], &shift[..], &[Op::EndLoop]].concat());
+        assert!(!code.windows(4).any(|w| w == [0xc6, 0x43, 1, 0]), "mov byte [rbx+1], 0");
+        assert_eq!(code.windows(4).filter(|w| *w == [0xc6, 0x43, 10, 0]).count(), 1);
     }
 
     #[test]

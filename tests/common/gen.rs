@@ -343,16 +343,18 @@ impl Gen<'_> {
 
     /// `[>[->>>+<<<]<<<<]`: a walk along an array, moving a cell of each
     /// element into the element visited before (mandelbrot's shifts, where
-    /// the target is what the previous iteration cleared); or, clearing it
-    /// first, into the element visited next, whose cell the next iteration
-    /// moves on (factor.b's walks that carry a value along, which keep it
-    /// in a register from one iteration to the next).
+    /// the target is what the previous iteration cleared, sometimes cleared
+    /// first); or, clearing it first, into the element visited next, whose
+    /// cell the next iteration moves on (factor.b's walks that carry a value
+    /// along, which keep it in a register from one iteration to the next).
     fn shift_walk(&mut self) {
         let stride = self.rng.range(2, 4) * self.rng.pick(&[1, -1]);
         let factor = self.rng.pick(&[1, 1, 2, 3]);
         let to = if self.rng.chance(1, 3) { stride } else { -stride };
         self.out.extend_from_slice(b"[>");
-        if to == stride {
+        // Clearing the target first makes a copy: carried along ahead, or,
+        // behind, a clear the next iteration's copy overwrites.
+        if to == stride || self.rng.chance(1, 2) {
             self.moves(to);
             self.out.extend_from_slice(b"[-]");
             self.moves(-to);
