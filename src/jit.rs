@@ -106,7 +106,8 @@ impl LoadedCode {
     /// `fds`.
     pub fn run_with(&self, cells: usize, fds: Fds) -> io::Result<Exit> {
         let tape = Tape::new(cells)?;
-        let mut host = Host { out: vec![0; OUT_BUF], inp: vec![0; IN_BUF], fds, error: None, panicked: false };
+        let (out, inp) = (ZeroPages::new(OUT_BUF)?, ZeroPages::new(IN_BUF)?);
+        let mut host = Host { out, inp, fds, error: None, panicked: false };
         let mut rt = Runtime {
             out_buf: host.out.as_mut_ptr(),
             // SAFETY: one past the end of the buffer.
@@ -152,8 +153,8 @@ const IN_BUF: usize = 1 << 16;
 
 /// The host's side of a run, reached through `Runtime::host`.
 struct Host {
-    out: Vec<u8>,
-    inp: Vec<u8>,
+    out: ZeroPages,
+    inp: ZeroPages,
     fds: Fds,
     error: Option<io::Error>,
     panicked: bool,
@@ -256,6 +257,58 @@ pub fn wait_fd(fd: RawFd, events: libc::c_short) -> bool {
     }
 }
 
+/// A buffer of fresh anonymous memory: zero pages that cost nothing until
+/// touched, where a `vec![0; n]` of the same size is written whole by the
+/// allocator (for the I/O buffers and the signal stack, 43 page faults and
+/// 0.05 ms of the 0.6 ms `bfc --jit bench.b` takes).
+struct ZeroPages {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl ZeroPages {
+    fn new(len: usize) -> io::Result<ZeroPages> {
+        // SAFETY: a fresh private mapping, ours alone.
+        let ptr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(ZeroPages { ptr: ptr.cast(), len })
+    }
+}
+
+impl std::ops::Deref for ZeroPages {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: `len` readable bytes, initialised (zero-filled by the
+        // kernel), alive as long as self.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl std::ops::DerefMut for ZeroPages {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as for deref; &mut self makes the access unique.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+}
+
+impl Drop for ZeroPages {
+    fn drop(&mut self) {
+        // SAFETY: our own mapping, no longer used.
+        unsafe { libc::munmap(self.ptr.cast(), self.len) };
+    }
+}
+
 /// A zeroed tape with `GUARD_BYTES` of inaccessible memory on each side; its
 /// end is page aligned, so the upper guard starts right after the last cell.
 struct Tape {
@@ -316,7 +369,7 @@ static CURRENT: AtomicPtr<Runtime> = AtomicPtr::new(ptr::null_mut());
 struct FaultHandler {
     old: [(libc::c_int, libc::sigaction); 2],
     old_stack: libc::stack_t,
-    _alt_stack: Vec<u8>,
+    _alt_stack: ZeroPages,
 }
 
 const ALT_STACK: usize = 64 * 1024;
@@ -324,7 +377,7 @@ static mut PREVIOUS: [libc::sigaction; 2] = unsafe { std::mem::zeroed() };
 
 impl FaultHandler {
     fn install(rt: &mut Runtime) -> io::Result<FaultHandler> {
-        let mut alt = vec![0u8; ALT_STACK];
+        let mut alt = ZeroPages::new(ALT_STACK)?;
         let stack = libc::stack_t { ss_sp: alt.as_mut_ptr().cast(), ss_flags: 0, ss_size: ALT_STACK };
         // SAFETY: plain POSIX calls with valid, live arguments; the handler is
         // async-signal-safe (it only reads memory and edits the context).
