@@ -57,43 +57,25 @@ impl std::error::Error for CallbackPanicked {}
 
 /// Code mapped executable (and not writable).
 pub struct LoadedCode {
-    base: *mut u8,
-    len: usize,
+    map: Mapping,
     entry: usize,
 }
 
 impl LoadedCode {
     pub fn load(code: &CompiledCode) -> io::Result<LoadedCode> {
-        let len = code.bytes.len().max(1);
-        // SAFETY: a fresh anonymous private mapping; nothing else refers to it.
-        let base = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
+        let mut map = Mapping::new(code.bytes.len().max(1))?;
+        map.as_mut_slice()[..code.bytes.len()].copy_from_slice(&code.bytes);
+        // SAFETY: flips our own mapping from writable to executable; it is
+        // not written again.
+        if unsafe { libc::mprotect(map.ptr.cast(), map.len, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
             return Err(io::Error::last_os_error());
         }
-        let base = base as *mut u8;
-        let loaded = LoadedCode { base, len, entry: code.entry };
-        // SAFETY: the mapping is `len >= bytes.len()` bytes long and writable.
-        unsafe { ptr::copy_nonoverlapping(code.bytes.as_ptr(), base, code.bytes.len()) };
-        // SAFETY: flips our own mapping from writable to executable.
-        if unsafe { libc::mprotect(base.cast(), len, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(loaded)
+        Ok(LoadedCode { map, entry: code.entry })
     }
 
     /// The bytes as mapped: what actually runs.
     pub fn bytes(&self) -> &[u8] {
-        // SAFETY: the mapping is readable and lives as long as self.
-        unsafe { std::slice::from_raw_parts(self.base, self.len) }
+        self.map.as_slice()
     }
 
     /// Runs the code on a fresh tape of `cells` cells, with the process's
@@ -106,12 +88,12 @@ impl LoadedCode {
     /// `fds`.
     pub fn run_with(&self, cells: usize, fds: Fds) -> io::Result<Exit> {
         let tape = Tape::new(cells)?;
-        let (out, inp) = (ZeroPages::new(OUT_BUF)?, ZeroPages::new(IN_BUF)?);
+        let (out, inp) = (Mapping::new(OUT_BUF)?, Mapping::new(IN_BUF)?);
         let mut host = Host { out, inp, fds, error: None, panicked: false };
         let mut rt = Runtime {
-            out_buf: host.out.as_mut_ptr(),
+            out_buf: host.out.ptr,
             // SAFETY: one past the end of the buffer.
-            out_end: unsafe { host.out.as_mut_ptr().add(OUT_BUF) },
+            out_end: unsafe { host.out.ptr.add(OUT_BUF) },
             write: host_write,
             read: host_read,
             tape_start: tape.start,
@@ -120,8 +102,8 @@ impl LoadedCode {
             code_end: ptr::null(),
             fault_resume: ptr::null(),
             host: (&mut host as *mut Host).cast(),
-            in_cur: host.inp.as_ptr(),
-            in_end: host.inp.as_ptr(),
+            in_cur: host.inp.ptr.cast_const(),
+            in_end: host.inp.ptr.cast_const(),
         };
         let _handler = FaultHandler::install(&mut rt)?;
         // SAFETY: the bytes were produced by x64::compile for the contract in
@@ -129,7 +111,7 @@ impl LoadedCode {
         // (faults there are handled above) and call only the table's
         // functions, which catch their own panics.
         let raw = unsafe {
-            let entry: EntryFn = std::mem::transmute(self.base.add(self.entry));
+            let entry: EntryFn = std::mem::transmute(self.map.ptr.add(self.entry));
             entry(tape.start, &mut rt)
         };
         drop(_handler);
@@ -141,20 +123,13 @@ impl LoadedCode {
     }
 }
 
-impl Drop for LoadedCode {
-    fn drop(&mut self) {
-        // SAFETY: our own mapping, no longer used.
-        unsafe { libc::munmap(self.base.cast(), self.len) };
-    }
-}
-
 const OUT_BUF: usize = 1 << 16;
 const IN_BUF: usize = 1 << 16;
 
 /// The host's side of a run, reached through `Runtime::host`.
 struct Host {
-    out: ZeroPages,
-    inp: ZeroPages,
+    out: Mapping,
+    inp: Mapping,
     fds: Fds,
     error: Option<io::Error>,
     panicked: bool,
@@ -211,7 +186,7 @@ unsafe extern "C" fn host_read(rt: *mut Runtime) -> i32 {
     guarded(rt, READ_FAILED, |host| {
         let n = loop {
             // SAFETY: reads into our own buffer.
-            let n = unsafe { libc::read(host.fds.input, host.inp.as_mut_ptr().cast(), host.inp.len()) };
+            let n = unsafe { libc::read(host.fds.input, host.inp.ptr.cast(), host.inp.len) };
             if n >= 0 {
                 break n as usize;
             }
@@ -228,14 +203,14 @@ unsafe extern "C" fn host_read(rt: *mut Runtime) -> i32 {
         if n == 0 {
             return READ_EOF;
         }
-        let start = host.inp.as_ptr();
+        let start = host.inp.ptr.cast_const();
         // SAFETY: rt is the live table of this run; the pointers stay
         // within the buffer just filled.
         unsafe {
             (*rt).in_cur = start.add(1);
             (*rt).in_end = start.add(n);
         }
-        host.inp[0] as i32
+        host.inp.as_slice()[0] as i32
     })
 }
 
@@ -257,17 +232,18 @@ pub fn wait_fd(fd: RawFd, events: libc::c_short) -> bool {
     }
 }
 
-/// A buffer of fresh anonymous memory: zero pages that cost nothing until
-/// touched, where a `vec![0; n]` of the same size is written whole by the
-/// allocator (for the I/O buffers and the signal stack, 43 page faults and
-/// 0.05 ms of the 0.6 ms `bfc --jit bench.b` takes).
-struct ZeroPages {
+/// A fresh anonymous private mapping, made readable and writable: zero
+/// pages that cost nothing until touched, where a `vec![0; n]` of the same
+/// size is written whole by the allocator (for the I/O buffers and the
+/// signal stack, 43 page faults and 0.05 ms of the 0.6 ms `bfc --jit
+/// bench.b` takes). The loaded code is one too, made executable instead.
+struct Mapping {
     ptr: *mut u8,
     len: usize,
 }
 
-impl ZeroPages {
-    fn new(len: usize) -> io::Result<ZeroPages> {
+impl Mapping {
+    fn new(len: usize) -> io::Result<Mapping> {
         // SAFETY: a fresh private mapping, ours alone.
         let ptr = unsafe {
             libc::mmap(
@@ -282,27 +258,24 @@ impl ZeroPages {
         if ptr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        Ok(ZeroPages { ptr: ptr.cast(), len })
+        Ok(Mapping { ptr: ptr.cast(), len })
     }
-}
 
-impl std::ops::Deref for ZeroPages {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
+    fn as_slice(&self) -> &[u8] {
         // SAFETY: `len` readable bytes, initialised (zero-filled by the
         // kernel), alive as long as self.
         unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
-}
 
-impl std::ops::DerefMut for ZeroPages {
-    fn deref_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as for deref; &mut self makes the access unique.
+    /// Only while the mapping is still writable.
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as for as_slice, writable until made executable (which
+        // its owner does last); &mut self makes the access unique.
         unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
     }
 }
 
-impl Drop for ZeroPages {
+impl Drop for Mapping {
     fn drop(&mut self) {
         // SAFETY: our own mapping, no longer used.
         unsafe { libc::munmap(self.ptr.cast(), self.len) };
@@ -369,7 +342,7 @@ static CURRENT: AtomicPtr<Runtime> = AtomicPtr::new(ptr::null_mut());
 struct FaultHandler {
     old: [(libc::c_int, libc::sigaction); 2],
     old_stack: libc::stack_t,
-    _alt_stack: ZeroPages,
+    _alt_stack: Mapping,
 }
 
 const ALT_STACK: usize = 64 * 1024;
@@ -377,8 +350,8 @@ static mut PREVIOUS: [libc::sigaction; 2] = unsafe { std::mem::zeroed() };
 
 impl FaultHandler {
     fn install(rt: &mut Runtime) -> io::Result<FaultHandler> {
-        let mut alt = ZeroPages::new(ALT_STACK)?;
-        let stack = libc::stack_t { ss_sp: alt.as_mut_ptr().cast(), ss_flags: 0, ss_size: ALT_STACK };
+        let alt = Mapping::new(ALT_STACK)?;
+        let stack = libc::stack_t { ss_sp: alt.ptr.cast(), ss_flags: 0, ss_size: ALT_STACK };
         // SAFETY: plain POSIX calls with valid, live arguments; the handler is
         // async-signal-safe (it only reads memory and edits the context).
         unsafe {
