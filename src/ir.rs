@@ -104,6 +104,16 @@ impl Op {
         };
         first.into_iter().chain(second)
     }
+
+    /// Every cell the instruction reads or writes: `cells`, and the cell a
+    /// loop or an if tests.
+    pub fn cells_touched(self) -> impl Iterator<Item = i32> {
+        let test = match self {
+            Op::Loop { off } | Op::If { off } => Some(off),
+            _ => None,
+        };
+        self.cells().chain(test)
+    }
 }
 
 /// An instruction: an operation and the byte offset in the source of the

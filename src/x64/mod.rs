@@ -96,15 +96,7 @@ pub fn compile(program: &Program, target: Target) -> CompiledCode {
 /// instruction of the program starts (the first copy, where the code
 /// generator makes two), for listings.
 pub fn compile_marked(program: &Program, target: Target) -> (CompiledCode, Vec<usize>) {
-    let mut gen = Gen {
-        ops: Asm::new(0),
-        target,
-        unchecked_shift: 0,
-        blocks: Vec::new(),
-        in_eax: EaxCells::NONE,
-        zf_cell: None,
-        scan_return: None,
-    };
+    let mut gen = Gen::new(target);
     gen.prologue();
     let partner = program.block_partners();
     let mut starts = Vec::with_capacity(program.insts.len());
@@ -210,9 +202,8 @@ fn sunk_store(body: &[Inst], test: i32) -> Option<usize> {
     if stride == 0 || !rest.iter().all(plain) {
         return None;
     }
-    let touched = |inst: &Inst| inst.op.cells().chain(if let Op::If { off } = inst.op { Some(off) } else { None });
-    let (lo, hi) = rest.iter().flat_map(touched).fold((test, test), |(lo, hi), cell| (lo.min(cell), hi.max(cell)));
-    if hi.abs_diff(lo) + stride.unsigned_abs() >= TAPE_ALIGN as u32 {
+    let touched = |inst: &Inst| inst.op.cells_touched();
+    if spread(rest.iter().flat_map(touched).chain([test])) + stride.unsigned_abs() >= TAPE_ALIGN as u32 {
         return None;
     }
     // Depth of each instruction inside the body's ifs.
@@ -235,6 +226,19 @@ fn sunk_store(body: &[Inst], test: i32) -> Option<usize> {
             && cell != test + stride
             && first_next.is_some_and(|k| depth[k] == 0 && matches!(rest[k].op, Op::Set { .. }))
     })
+}
+
+/// How far apart the farthest of `cells` are (0 for none). Code that
+/// touches cells in another order than the program did makes the same
+/// tape error when they are closer than the smallest (page-aligned) tape:
+/// two of them cannot then be off opposite ends.
+fn spread(cells: impl IntoIterator<Item = i32>) -> u32 {
+    let (lo, hi) = cells.into_iter().fold((i32::MAX, i32::MIN), |(lo, hi), cell| (lo.min(cell), hi.max(cell)));
+    if lo > hi {
+        0
+    } else {
+        hi.abs_diff(lo)
+    }
 }
 
 /// Innermost loops this short are unrolled once.
@@ -301,6 +305,18 @@ struct Block {
 }
 
 impl Gen {
+    fn new(target: Target) -> Gen {
+        Gen {
+            ops: Asm::new(0),
+            target,
+            unchecked_shift: 0,
+            blocks: Vec::new(),
+            in_eax: EaxCells::NONE,
+            zf_cell: None,
+            scan_return: None,
+        }
+    }
+
     fn prologue(&mut self) {
         asm!(self.ops;
             ->code_start:

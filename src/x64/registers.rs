@@ -7,7 +7,7 @@
 use dynasmrt::x64::Rq;
 use dynasmrt::{dynasm, DynasmApi, DynasmLabelApi};
 
-use super::{Asm, CellInst, EaxCells, Gen};
+use super::{spread, CellInst, EaxCells, Gen};
 use crate::code::TAPE_ALIGN;
 use crate::ir::{Inst, Op, Program};
 
@@ -41,7 +41,6 @@ pub(super) fn run_registers(insts: &[Inst]) -> Option<(usize, RunCells)> {
     // (not just set).
     let mut written = [(0, false); RUN_MAX];
     let mut hot = RunCells { cells: [0; RUN_REGS.len()], len: 0 };
-    let (mut lo, mut hi) = (i32::MAX, i32::MIN);
     for (k, inst) in insts[..len].iter().enumerate() {
         // The cell's last write in the run: whether it computed the value.
         let last_write = |cell: i32| written[..k].iter().rev().find(|w| w.0 == cell).map(|w| w.1);
@@ -58,9 +57,6 @@ pub(super) fn run_registers(insts: &[Inst]) -> Option<(usize, RunCells)> {
                 hot.len += 1;
             }
         }
-        for cell in inst.op.cells() {
-            (lo, hi) = (lo.min(cell), hi.max(cell));
-        }
         // A set makes a constant, and so does an add to one; an add to a
         // cell from the tape, or a multiply, computes a value.
         let constant = match inst.op {
@@ -70,7 +66,8 @@ pub(super) fn run_registers(insts: &[Inst]) -> Option<(usize, RunCells)> {
         };
         written[k] = (target, !constant);
     }
-    (hot.len > 0 && hi.abs_diff(lo) < TAPE_ALIGN as u32).then_some((len, hot))
+    let cells = insts[..len].iter().flat_map(|inst| inst.op.cells());
+    (hot.len > 0 && spread(cells) < TAPE_ALIGN as u32).then_some((len, hot))
 }
 
 /// What holds the value of a run's cell kept in a register.
@@ -122,11 +119,7 @@ pub(super) fn register_loop(body: &[Inst], counter: i32) -> Option<Vec<i32>> {
         let op = inst.op;
         match op {
             Op::Add { .. } | Op::Set { .. } | Op::AddMul { .. } | Op::If { .. } => {
-                let test = match op {
-                    Op::If { off } => Some(off),
-                    _ => None,
-                };
-                for off in op.cells().chain(test) {
+                for off in op.cells_touched() {
                     if depth == 0 {
                         (lo, hi) = (lo.min(off), hi.max(off));
                     }
@@ -168,22 +161,13 @@ impl Gen {
         if self.target.checked || body.iter().any(|inst| matches!(inst.op, Op::Out { .. } | Op::Print { .. })) {
             return None;
         }
-        let cells = body.iter().flat_map(|inst| inst.op.cells()).chain([off]);
-        let (lo, hi) = cells.fold((off, off), |(lo, hi), cell| (lo.min(cell), hi.max(cell)));
-        if hi.abs_diff(lo) >= TAPE_ALIGN as u32 {
+        // Every cell the body touches, ifs' tests included.
+        if spread(body.iter().flat_map(|inst| inst.op.cells_touched()).chain([off])) >= TAPE_ALIGN as u32 {
             return None;
         }
         // The body as it would be compiled, without and with the cell.
         let dry_run = |in_eax| {
-            let mut gen = Gen {
-                ops: Asm::new(0),
-                target: self.target,
-                unchecked_shift: self.unchecked_shift,
-                blocks: Vec::new(),
-                in_eax,
-                zf_cell: None,
-                scan_return: None,
-            };
+            let mut gen = Gen { unchecked_shift: self.unchecked_shift, in_eax, ..Gen::new(self.target) };
             gen.straight(body, program, &mut Vec::new());
             (gen.ops.offset().0, gen.in_eax)
         };

@@ -20,7 +20,6 @@ pub(super) fn carry_loop(program: &Program, i: usize) -> Option<(i32, Op, i32)> 
     program.switch_cells(start, cells).any(|cell| cell.off == src + stride).then_some((test, switch, stride))
 }
 
-/// Where the tables of cell `k` of the switch at `start` begin in the data.
 /// A table of adds that is one value below an index and another, one
 /// more or one less, from that index on: a carry (factor.b's `v >= 10`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +63,7 @@ fn switch_span(cells: &[SwitchCell]) -> (i32, i32) {
     (lo, hi)
 }
 
+/// Where the tables of cell `k` of the switch at `start` begin in the data.
 fn switch_tables_at(start: u32, k: usize) -> i32 {
     (start as usize + k * SwitchCell::SIZE) as i32
 }
