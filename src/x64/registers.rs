@@ -219,7 +219,7 @@ impl Gen {
         asm!(self.ops; je =>exit);
         for &off in cells {
             self.touch(off);
-            asm!(self.ops; movzx Rd(reg(off).expect("in a register")), BYTE [a_ptr + off]);
+            self.cell(CellInst::MovzxReg(reg(off).expect("in a register")), off);
         }
         self.align_loop_top();
         asm!(self.ops; =>top);
@@ -265,18 +265,7 @@ impl Gen {
                     });
                     // The byte register that holds what to add (or subtract).
                     let by = self.addend_byte(source, factor);
-                    match (reg(off), factor) {
-                        (Some(target), 255) => asm!(self.ops; sub Rb(target), Rb(by)),
-                        (Some(target), _) => asm!(self.ops; add Rb(target), Rb(by)),
-                        (None, 255) => {
-                            self.touch(off);
-                            asm!(self.ops; sub BYTE [a_ptr + off], Rb(by));
-                        }
-                        (None, _) => {
-                            self.touch(off);
-                            asm!(self.ops; add BYTE [a_ptr + off], Rb(by));
-                        }
-                    }
+                    self.add_addend(reg(off), off, by, factor);
                     if reg(off).is_some() {
                         written.push(off);
                     }
@@ -313,7 +302,7 @@ impl Gen {
         written.sort_unstable();
         written.dedup();
         for off in written {
-            asm!(self.ops; mov BYTE [a_ptr + off], Rb(reg(off).expect("in a register")));
+            self.cell(CellInst::StoreReg(reg(off).expect("in a register")), off);
         }
         asm!(self.ops; =>exit);
         // Both ways the counter was touched, and every cell is on the tape.
@@ -470,14 +459,16 @@ impl Gen {
             }
         }
         let by = self.addend_byte(source, factor);
+        let target = target.map(|t| self.run_register(cells, held, t));
+        self.add_addend(target, off, by, factor);
+    }
+
+    /// `cell[off] += by` (`-=` for a factor of 255, see `addend_byte`), the
+    /// cell in `target` if it is in a register, else in memory.
+    fn add_addend(&mut self, target: Option<Rq>, off: i32, by: Rq, factor: u8) {
         match target {
-            Some(t) => {
-                let r = self.run_register(cells, held, t);
-                match factor {
-                    255 => asm!(self.ops; sub Rb(r), Rb(by)),
-                    _ => asm!(self.ops; add Rb(r), Rb(by)),
-                }
-            }
+            Some(r) if factor == 255 => asm!(self.ops; sub Rb(r), Rb(by)),
+            Some(r) => asm!(self.ops; add Rb(r), Rb(by)),
             None => {
                 self.touch(off);
                 self.cell(if factor == 255 { CellInst::SubReg(by) } else { CellInst::AddReg(by) }, off);
