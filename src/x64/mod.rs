@@ -119,51 +119,8 @@ pub fn compile_marked(program: &Program, target: Target) -> (CompiledCode, Vec<u
                 continue;
             }
             if is_small_inner_loop(body) {
-                let sunk = sunk_store(body, off).filter(|_| !gen.target.checked);
-                let kept: Vec<Inst> =
-                    body.iter().enumerate().filter(|&(k, _)| Some(k) != sunk).map(|(_, inst)| *inst).collect();
-                let carried = gen.carried_in_eax(off, &kept, program);
-                gen.open_loop(off, carried);
-                // The sunk store is made on the way out of a loop that ran,
-                // not on the way past one that did not.
-                let not_run = sunk.map(|_| {
-                    let ran = gen.ops.new_dynamic_label();
-                    std::mem::replace(&mut gen.blocks.last_mut().expect("the loop").exit, ran)
-                });
-                // Two copies of the body per iteration, the loop tested
-                // between them: one taken branch for two iterations.
-                let (before, after) = kept.split_at(sunk.unwrap_or(kept.len()));
-                gen.straight(before, program, &mut starts);
-                if sunk.is_some() {
-                    starts.push(gen.ops.offset().0);
-                }
-                gen.straight(after, program, &mut starts);
-                gen.exit_if_zero(off);
-                gen.straight(&kept, program, &mut Vec::new());
-                if let Some(cell) = carried.filter(|&cell| !gen.in_eax.holds(cell)) {
-                    // Not where the body was expected to leave it.
-                    gen.touch(cell);
-                    gen.cell(CellInst::MovzxEax, cell);
-                    gen.zf_cell = None;
-                }
-                if let (Some(j), Some(not_run)) = (sunk, not_run) {
-                    let (Op::Set { off: cell, val }, Some(Op::Move(stride))) =
-                        (body[j].op, body.last().map(|inst| inst.op))
-                    else {
-                        unreachable!("sunk_store sinks a set from a walk")
-                    };
-                    starts.push(gen.ops.offset().0);
-                    gen.op(Op::EndLoop, program);
-                    // The last iteration's store: the pointer has moved on.
-                    gen.touch(cell - stride);
-                    gen.cell(CellInst::MovImm(val), cell - stride);
-                    asm!(gen.ops; =>not_run);
-                    // Both ways the loop's test touched its cell last here.
-                    gen.unchecked_shift = off.unsigned_abs() as u64;
-                    i = partner[i] + 1;
-                    continue;
-                }
-                i = partner[i];
+                gen.emit_small_loop(off, body, program, &mut starts);
+                i = partner[i] + 1;
                 continue;
             }
         }
@@ -628,6 +585,53 @@ impl Gen {
         self.align_loop_top();
         asm!(self.ops; =>top);
         self.blocks.push(Block { top, exit, off });
+    }
+
+    /// A short innermost loop (`is_small_inner_loop`), its end included:
+    /// two copies of the body per iteration, the loop tested between them
+    /// (one taken branch for two iterations), with a carried cell in eax
+    /// (`carried_in_eax`) and a sunk store (`sunk_store`) where there are.
+    /// Notes where each instruction starts (the first copy) in `starts`.
+    fn emit_small_loop(&mut self, off: i32, body: &[Inst], program: &Program, starts: &mut Vec<usize>) {
+        let sunk = sunk_store(body, off).filter(|_| !self.target.checked);
+        let kept: Vec<Inst> =
+            body.iter().enumerate().filter(|&(k, _)| Some(k) != sunk).map(|(_, inst)| *inst).collect();
+        let carried = self.carried_in_eax(off, &kept, program);
+        self.open_loop(off, carried);
+        // The sunk store is made on the way out of a loop that ran, not on
+        // the way past one that did not.
+        let not_run = sunk.map(|_| {
+            let ran = self.ops.new_dynamic_label();
+            std::mem::replace(&mut self.blocks.last_mut().expect("the loop").exit, ran)
+        });
+        let (before, after) = kept.split_at(sunk.unwrap_or(kept.len()));
+        self.straight(before, program, starts);
+        if sunk.is_some() {
+            starts.push(self.ops.offset().0);
+        }
+        self.straight(after, program, starts);
+        self.exit_if_zero(off);
+        self.straight(&kept, program, &mut Vec::new());
+        if let Some(cell) = carried.filter(|&cell| !self.in_eax.holds(cell)) {
+            // Not where the body was expected to leave it.
+            self.touch(cell);
+            self.cell(CellInst::MovzxEax, cell);
+            self.zf_cell = None;
+        }
+        starts.push(self.ops.offset().0);
+        self.op(Op::EndLoop, program);
+        if let (Some(j), Some(not_run)) = (sunk, not_run) {
+            let (Op::Set { off: cell, val }, Some(Op::Move(stride))) = (body[j].op, body.last().map(|inst| inst.op))
+            else {
+                unreachable!("sunk_store sinks a set from a walk")
+            };
+            // The last iteration's store: the pointer has moved on.
+            self.touch(cell - stride);
+            self.cell(CellInst::MovImm(val), cell - stride);
+            asm!(self.ops; =>not_run);
+            // Both ways the loop's test touched its cell last here.
+            self.unchecked_shift = off.unsigned_abs() as u64;
+        }
     }
 
     /// ecx = eax * factor (the low byte is what counts): `lea` where it
