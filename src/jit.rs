@@ -236,7 +236,8 @@ pub fn wait_fd(fd: RawFd, events: libc::c_short) -> bool {
 /// pages that cost nothing until touched, where a `vec![0; n]` of the same
 /// size is written whole by the allocator (for the I/O buffers and the
 /// signal stack, 43 page faults and 0.05 ms of the 0.6 ms `bfc --jit
-/// bench.b` takes). The loaded code is one too, made executable instead.
+/// bench.b` takes). The loaded code is one too, made executable instead,
+/// and the tape's (`reserve`).
 struct Mapping {
     ptr: *mut u8,
     len: usize,
@@ -244,17 +245,20 @@ struct Mapping {
 
 impl Mapping {
     fn new(len: usize) -> io::Result<Mapping> {
+        Mapping::map(len, libc::PROT_READ | libc::PROT_WRITE, 0)
+    }
+
+    /// Address space only, inaccessible: the tape's, whose caller makes
+    /// the part between the guards accessible. Not to be read as a slice.
+    fn reserve(len: usize) -> io::Result<Mapping> {
+        // NORESERVE: a huge tape costs only the pages it touches.
+        Mapping::map(len, libc::PROT_NONE, libc::MAP_NORESERVE)
+    }
+
+    fn map(len: usize, prot: libc::c_int, flags: libc::c_int) -> io::Result<Mapping> {
         // SAFETY: a fresh private mapping, ours alone.
-        let ptr = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
+        let ptr =
+            unsafe { libc::mmap(ptr::null_mut(), len, prot, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | flags, -1, 0) };
         if ptr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
@@ -285,8 +289,7 @@ impl Drop for Mapping {
 /// A zeroed tape with `GUARD_BYTES` of inaccessible memory on each side; its
 /// end is page aligned, so the upper guard starts right after the last cell.
 struct Tape {
-    map: *mut u8,
-    map_len: usize,
+    _map: Mapping,
     start: *mut u8,
     end: *mut u8,
 }
@@ -296,43 +299,19 @@ impl Tape {
         // SAFETY: sysconf has no preconditions.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
         let body = cells.checked_next_multiple_of(page).ok_or_else(too_big)?;
-        let map_len = body.checked_add(2 * GUARD_BYTES).ok_or_else(too_big)?;
-        // SAFETY: a fresh mapping; NORESERVE so a huge tape costs only the
-        // pages it touches.
-        let map = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                map_len,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if map == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let map = map as *mut u8;
+        let map = Mapping::reserve(body.checked_add(2 * GUARD_BYTES).ok_or_else(too_big)?)?;
         // SAFETY: offsets within the mapping just made.
-        let (body_start, end) = unsafe { (map.add(GUARD_BYTES), map.add(GUARD_BYTES + body)) };
-        let tape = Tape { map, map_len, start: end.wrapping_sub(cells), end };
+        let (body_start, end) = unsafe { (map.ptr.add(GUARD_BYTES), map.ptr.add(GUARD_BYTES + body)) };
         // SAFETY: makes the body of our own mapping accessible.
         if unsafe { libc::mprotect(body_start.cast(), body, libc::PROT_READ | libc::PROT_WRITE) } != 0 {
             return Err(io::Error::last_os_error());
         }
-        Ok(tape)
+        Ok(Tape { _map: map, start: end.wrapping_sub(cells), end })
     }
 }
 
 fn too_big() -> io::Error {
     io::Error::new(io::ErrorKind::OutOfMemory, "tape too large")
-}
-
-impl Drop for Tape {
-    fn drop(&mut self) {
-        // SAFETY: our own mapping, no longer used.
-        unsafe { libc::munmap(self.map.cast(), self.map_len) };
-    }
 }
 
 /// The runtime table of the run in progress, for the signal handler.
