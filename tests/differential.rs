@@ -102,20 +102,16 @@ fn carried_walks_fail_where_the_walk_would() {
     let work = tempdir();
     // From a test cell, walking left by 3: [p-1] = [p+2], [p+2] = 0; test
     // cells at p, p-3, p-6; the value at p+2 where it is on the tape.
-    let left = |at: usize, tape: usize| {
-        let value = if at + 2 < tape { ">>+++++<<" } else { "" };
-        format!("+.{}+<<<+<<<+>>>>>>{value}[<[-]>>>[-<<<+>>>]<<<<<]>>.", ">".repeat(at))
-    };
-    // The mirror image: from a test cell, walking right by 3.
-    let right = |at: usize| {
-        let value = if at >= 2 { "<<+++++>>" } else { "" };
-        format!("+.{}+>>>+>>>+<<<<<<{value}[>[-]<<<[->>>+<<<]>>>>>]<<.", ">".repeat(at))
+    let walk = |value: bool| {
+        let value = if value { ">>+++++<<" } else { "" };
+        format!("+<<<+<<<+>>>>>>{value}[<[-]>>>[-<<<+>>>]<<<<<]>>.")
     };
     for tape in [300, 4096] {
-        let lefts = [6, 7, 8, tape - 3, tape - 2, tape - 1].map(|at| left(at, tape));
-        let rights = [0, 1, 2, tape - 9, tape - 8, tape - 7].map(right);
-        for src in lefts.iter().chain(&rights) {
-            agree(work.path(), src, &[], tape);
+        for at in [6, 7, 8, tape - 3, tape - 2, tape - 1] {
+            let walk = walk(at + 2 < tape);
+            agree(work.path(), &format!("+.{}{walk}", ">".repeat(at)), &[], tape);
+            // The mirror image, as far from the other end: walking right.
+            agree(work.path(), &format!("+.{}{}", ">".repeat(tape - 1 - at), mirror(&walk)), &[], tape);
         }
     }
     // On a tape of two cells, the walk's first access is off its start
