@@ -8,7 +8,7 @@ use std::io::{self, Read, Write};
 use std::ops::Range;
 
 use crate::code::Status;
-use crate::ir::{EofMode, Op, Program};
+use crate::ir::{Change, EofMode, Op, Program, Shortcut};
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +144,13 @@ impl<'p> Machine<'p> {
         Ok(&mut self.tape[i])
     }
 
+    /// Whether a shortcut applies here: its cells on the tape, its zeros
+    /// zero.
+    fn shortcut_applies(&self, shortcut: &Shortcut) -> bool {
+        let (lo, hi) = shortcut.reach;
+        self.index(lo).is_ok() && self.index(hi).is_ok() && shortcut.zeros.iter().all(|&off| self.get(off) == Ok(0))
+    }
+
     /// Runs the instructions of `range` (whole blocks). Without `input`,
     /// stops before the first `,`.
     pub(crate) fn execute(&mut self, range: Range<usize>, input: Option<&mut dyn Read>, out: &mut Output) -> Stop {
@@ -219,7 +226,21 @@ impl<'p> Machine<'p> {
                         pc = self.partner[pc];
                     }
                 }
-                Op::EndIf => {}
+                Op::EndIf | Op::EndShortcut => {}
+                Op::Shortcut { start } => {
+                    let shortcut = self.program.shortcut(start);
+                    if self.shortcut_applies(&shortcut) {
+                        for (off, change) in shortcut.changes {
+                            let c = self.cell(off)?;
+                            *c = match change {
+                                Change::Set(v) => v,
+                                Change::Add(v) => c.wrapping_add(v),
+                            };
+                        }
+                        self.ptr += shortcut.delta as i64;
+                        pc = self.partner[pc];
+                    }
+                }
                 Op::Scan { stride } => {
                     while self.get(0)? != 0 {
                         if self.steps_left == 0 {

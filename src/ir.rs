@@ -49,6 +49,94 @@ pub enum Op {
     /// `cell[src]` is read first. What a chain of nested ifs on one counter
     /// becomes (`opt::switch_tables`, the last pass: no pass meets it).
     Switch { src: i32, start: u32, cells: u16 },
+    /// `if` the `Shortcut` encoded in `Program::data` at `start` applies
+    /// here (its cells are on the tape and its `zeros` hold zero): make its
+    /// changes, move the pointer by its `delta` and go on after the
+    /// matching `EndShortcut`; otherwise run the body, the code the
+    /// shortcut stands for. What `opt::shortcuts`, the last pass, makes.
+    Shortcut { start: u32 },
+    /// `}` of a `Shortcut`.
+    EndShortcut,
+}
+
+/// What a stretch of code does when some cells hold zero as it starts
+/// (`opt::shortcuts`), as `Op::Shortcut` finds it in `Program::data`.
+/// Offsets are from the pointer where the shortcut starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortcut {
+    /// The cells that must be zero, ascending.
+    pub zeros: Vec<i32>,
+    /// The lowest and the highest cell the code touches: all must be on
+    /// the tape for the shortcut to apply.
+    pub reach: (i32, i32),
+    /// The cells it changes, ascending, each set or added to.
+    pub changes: Vec<(i32, Change)>,
+    /// How far it moves the pointer.
+    pub delta: i32,
+}
+
+/// What a `Shortcut` does to one cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Set(u8),
+    Add(u8),
+}
+
+impl Shortcut {
+    /// Appends the shortcut's bytes to `data` (little-endian: counts, reach,
+    /// delta, zeros, then each change as offset, kind and value).
+    pub fn encode(&self, data: &mut Vec<u8>) {
+        data.extend((self.zeros.len() as u32).to_le_bytes());
+        data.extend((self.changes.len() as u32).to_le_bytes());
+        for word in [self.reach.0, self.reach.1, self.delta].into_iter().chain(self.zeros.iter().copied()) {
+            data.extend(word.to_le_bytes());
+        }
+        for &(off, change) in &self.changes {
+            data.extend(off.to_le_bytes());
+            data.extend(match change {
+                Change::Set(v) => [0, v],
+                Change::Add(v) => [1, v],
+            });
+        }
+    }
+
+    /// The shortcut whose bytes start `data`.
+    pub fn decode(data: &[u8]) -> Shortcut {
+        let word = |at: usize| i32::from_le_bytes(data[at..at + 4].try_into().expect("4 bytes"));
+        let (zeros, changes) = (word(0) as usize, word(4) as usize);
+        let changes_at = 20 + 4 * zeros;
+        Shortcut {
+            zeros: (0..zeros).map(|k| word(20 + 4 * k)).collect(),
+            reach: (word(8), word(12)),
+            delta: word(16),
+            changes: (0..changes)
+                .map(|k| {
+                    let at = changes_at + 6 * k;
+                    let value = data[at + 5];
+                    (word(at), if data[at + 4] == 0 { Change::Set(value) } else { Change::Add(value) })
+                })
+                .collect(),
+        }
+    }
+
+    /// How the code tests `zeros`: loads of 1, 2, 4 or 8 cells, each
+    /// `(first cell, cells, mask of the bytes that must be zero)`. Every
+    /// load lies within `reach`, whose cells the code has checked are on
+    /// the tape.
+    pub fn zero_tests(&self) -> Vec<(i32, u32, u64)> {
+        let span = (self.reach.1 as i64 - self.reach.0 as i64 + 1).clamp(1, 8) as u32;
+        let size = 1u32 << (31 - span.leading_zeros());
+        let mut tests = Vec::new();
+        let mut rest = &self.zeros[..];
+        while let Some(&first) = rest.first() {
+            let at = first.min(self.reach.1 - (size as i32 - 1)).max(self.reach.0);
+            let covered = rest.iter().take_while(|&&z| z < at + size as i32).count();
+            let mask = rest[..covered].iter().fold(0u64, |mask, &z| mask | 0xff << (8 * (z - at)));
+            tests.push((at, size, mask));
+            rest = &rest[covered..];
+        }
+        tests
+    }
 }
 
 /// One cell of an `Op::Switch` as it lies in `Program::data`: its offset
@@ -83,12 +171,12 @@ impl SwitchCell<'_> {
 impl Op {
     /// Opens a block that a later instruction closes.
     pub fn opens(self) -> bool {
-        matches!(self, Op::Loop { .. } | Op::If { .. })
+        matches!(self, Op::Loop { .. } | Op::If { .. } | Op::Shortcut { .. })
     }
 
     /// Closes the innermost open block.
     pub fn closes(self) -> bool {
-        matches!(self, Op::EndLoop | Op::EndIf)
+        matches!(self, Op::EndLoop | Op::EndIf | Op::EndShortcut)
     }
 
     /// The cells a straight-line operation reads or writes, by offset. None
@@ -146,7 +234,7 @@ pub enum EofMode {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Program {
     pub insts: Vec<Inst>,
-    /// Bytes referenced by `Op::Print`.
+    /// Bytes referenced by `Op::Print`, `Op::Switch` and `Op::Shortcut`.
     pub data: Vec<u8>,
 }
 
@@ -167,6 +255,11 @@ impl Program {
                 add: table(SwitchCell::ADD),
             }
         })
+    }
+
+    /// The `Op::Shortcut` whose bytes start at `start`.
+    pub fn shortcut(&self, start: u32) -> Shortcut {
+        Shortcut::decode(&self.data[start as usize..])
     }
 
     /// For every instruction that opens or closes a block, the index of its
@@ -246,6 +339,25 @@ impl Program {
                 let targets: Vec<String> = self.switch_cells(start, cells).map(|c| cell(c.off)).collect();
                 format!("switch on {}: {} by table", cell(src), targets.join(" "))
             }
+            Op::Shortcut { start } => {
+                let shortcut = self.shortcut(start);
+                let zeros: Vec<String> = shortcut.zeros.iter().map(|&off| cell(off)).collect();
+                let mut changes: Vec<String> = shortcut
+                    .changes
+                    .iter()
+                    .map(|&(off, change)| match change {
+                        Change::Set(v) => format!("{} = {v}", cell(off)),
+                        Change::Add(v) if v < 128 => format!("{} += {v}", cell(off)),
+                        Change::Add(v) => format!("{} -= {}", cell(off), 256 - v as u32),
+                    })
+                    .collect();
+                if shortcut.delta != 0 {
+                    changes.push(format!("p {:+}", shortcut.delta));
+                }
+                let changes = if changes.is_empty() { "nothing".to_string() } else { changes.join(", ") };
+                format!("shortcut if {} == 0: {changes}; else", zeros.join(" "))
+            }
+            Op::EndShortcut => "end shortcut".to_string(),
         }
     }
 }
@@ -259,6 +371,34 @@ mod tests {
         let ops = [Op::Loop { off: 0 }, Op::If { off: 1 }, Op::EndIf, Op::EndLoop, Op::Loop { off: 0 }, Op::EndLoop];
         let p = Program { insts: ops.iter().map(|&op| Inst::new(op, 0)).collect(), data: vec![] };
         assert_eq!(p.block_partners(), vec![3, 2, 1, 0, 5, 4]);
+    }
+
+    #[test]
+    fn shortcuts_round_trip_through_the_data() {
+        let shortcut = Shortcut {
+            zeros: vec![-3, 0, 7],
+            reach: (-4, 9),
+            changes: vec![(-4, Change::Add(255)), (2, Change::Set(202))],
+            delta: -2,
+        };
+        let mut data = vec![1, 2, 3];
+        shortcut.encode(&mut data);
+        let p = Program { insts: vec![Inst::new(Op::Shortcut { start: 3 }, 0), Inst::new(Op::EndShortcut, 0)], data };
+        assert_eq!(p.shortcut(3), shortcut);
+        assert!(p.display(b"").starts_with("shortcut if [p-3] [p] [p+7] == 0: [p-4] -= 1, [p+2] = 202, p -2; else"));
+    }
+
+    #[test]
+    fn zeros_are_tested_by_the_widest_loads_that_stay_within_reach() {
+        let tests =
+            |zeros: &[i32], reach| Shortcut { zeros: zeros.to_vec(), reach, changes: vec![], delta: 0 }.zero_tests();
+        // Sixteen cells: two loads of 8.
+        assert_eq!(tests(&(5..21).collect::<Vec<_>>(), (-1, 20)), [(5, 8, u64::MAX), (13, 8, u64::MAX)]);
+        // A reach of 7: loads of 4, the second moved back to end in reach.
+        assert_eq!(tests(&[1, 2, 3, 4, 5, 6], (0, 6)), [(1, 4, 0xffff_ffff), (3, 4, 0xffff_0000)]);
+        // Only the bytes of the zeros are tested.
+        assert_eq!(tests(&[0, 9], (0, 9)), [(0, 8, 0xff), (2, 8, 0xff << 56)]);
+        assert_eq!(tests(&[0], (0, 0)), [(0, 1, 0xff)]);
     }
 
     #[test]

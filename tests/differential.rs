@@ -268,9 +268,35 @@ fn scans_back_skip_only_what_they_may() {
     }
 }
 
-/// `src`, given `input`, on a tape of `tape` cells: every mode (an
-/// executable too) must agree with the interpreter, and the program must
-/// end.
+/// Shortcuts (code that builds a row of cells from zero and walks it, made
+/// once at compile time and applied when the cells it assumed zero are):
+/// long.b's walk on a row of 9, twice in a loop, the second time on the row
+/// the first left (the shortcut does not apply); with the row's first cell
+/// read from input (the shortcut does not apply the first time, and with
+/// 255 the walk stops on it, short of the cell assumed zero); at both ends
+/// of the tape, where cells of the shortcut (and that assumed zero first)
+/// are off it, walking either way.
+#[test]
+fn shortcuts_apply_only_where_their_zeros_are() {
+    let work = tempdir();
+    // From the row's first cell: the cell before it stops the walk, the
+    // cell after it (the tenth) counts.
+    let walk = ",>>>>>>>>>++[-<<<<<<<<<+>+>+>+>+>+>+>+>++<[>[<+++>-]<<]>>>>>>>>>>]<[.<]";
+    let options = bfc::Options { eval_steps: 0, ..bfc::Options::default() };
+    let ir = bfc::front_end("walk.b", walk.as_bytes(), &options).unwrap();
+    assert!(ir.ops().any(|op| matches!(op, bfc::ir::Op::Shortcut { .. })), "the walk has no shortcut");
+    for tape in [300, 4096] {
+        let lefts = [tape / 2, 2, 1, 0].map(|at| (at, walk.to_string()));
+        let rights = [0, 8, 9, 10].map(|at| (tape - 1 - at, mirror(walk)));
+        for (at, src) in lefts.iter().chain(&rights) {
+            let src = format!("+.[-]{}{src}", ">".repeat(*at));
+            for input in [0, 5, 255] {
+                agree(work.path(), &src, &[input], tape);
+            }
+        }
+    }
+}
+
 /// The program's mirror image: every move the other way.
 fn mirror(src: &str) -> String {
     let swap = |c| match c {
@@ -281,6 +307,9 @@ fn mirror(src: &str) -> String {
     src.chars().map(swap).collect()
 }
 
+/// `src`, given `input`, on a tape of `tape` cells: every mode (an
+/// executable too) must agree with the interpreter, and the program must
+/// end.
 fn agree(work: &std::path::Path, src: &str, input: &[u8], tape: usize) {
     let program = src.as_bytes().to_vec();
     let case = gen::Case { seed: 0, program, input: input.to_vec(), eof: bfc::ir::EofMode::Zero, tape };

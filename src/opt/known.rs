@@ -143,7 +143,9 @@ pub fn known_values(program: Program, tape_cells: usize) -> Program {
                 emit(inst.op, &mut out);
             }
             Op::Print { .. } => emit(inst.op, &mut out),
-            Op::Switch { .. } => unreachable!("switch_tables runs after every other pass"),
+            Op::Switch { .. } | Op::Shortcut { .. } | Op::EndShortcut => {
+                unreachable!("switch_tables and shortcuts run after every other pass")
+            }
             Op::Loop { off } | Op::If { off } if k.get(off, tape_cells) == Some(0) => {
                 // Never entered: skip to after the block.
                 i = partner[i] + 1;

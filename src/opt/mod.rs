@@ -14,6 +14,7 @@ mod guards;
 mod known;
 mod loops;
 mod offsets;
+mod shortcuts;
 mod switches;
 mod walks;
 
@@ -24,6 +25,7 @@ pub use guards::unguard_known_targets;
 pub use known::known_values;
 pub use loops::{clear_loops, counter_last, scan_loops};
 pub use offsets::defer_moves;
+pub use shortcuts::shortcuts;
 pub use switches::switch_tables;
 pub use walks::unguard_walks;
 
@@ -86,8 +88,9 @@ const MAX_ROUNDS: usize = 3;
 
 /// Optimises `program`: the passes to a fixed point; at `-O2` then the
 /// input-free start of the program is run at compile time, the passes run
-/// again on what remains (now with its known tape), and last the chains of
-/// ifs that are left become switches.
+/// again on what remains (now with its known tape), the chains of ifs that
+/// are left become switches, and last loops that do the same on zeroed
+/// cells every time get shortcuts.
 pub fn optimise(program: Program, config: Config) -> Program {
     let passes = passes(config);
     let mut program = to_fixed_point(program, &passes);
@@ -98,6 +101,7 @@ pub fn optimise(program: Program, config: Config) -> Program {
             program = to_fixed_point(program, &passes);
         }
         program = switch_tables(program);
+        program = shortcuts(program);
     }
     program
 }

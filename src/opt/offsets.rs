@@ -30,7 +30,9 @@ pub fn defer_moves(program: Program) -> Program {
             Op::Out { off } => Op::Out { off: shift(off) },
             Op::In { off } => Op::In { off: shift(off) },
             Op::Print { .. } => inst.op,
-            Op::Switch { .. } => unreachable!("switch_tables runs after every other pass"),
+            Op::Switch { .. } | Op::Shortcut { .. } | Op::EndShortcut => {
+                unreachable!("switch_tables and shortcuts run after every other pass")
+            }
             Op::Loop { off } if balanced[i] => Op::Loop { off: shift(off) },
             Op::If { off } if balanced[i] => Op::If { off: shift(off) },
             Op::EndLoop | Op::EndIf if balanced[i] => inst.op,

@@ -34,7 +34,7 @@ use dynasmrt::x64::{Rq, X64Relocation};
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 
 use crate::code::{rt_offset as rt, CompiledCode, Status, GUARD_BYTES, READ_EOF, TAPE_ALIGN};
-use crate::ir::{EofMode, Inst, Op, Program};
+use crate::ir::{Change, EofMode, Inst, Op, Program, Shortcut};
 
 /// What the generated code must know about the run it will serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -563,7 +563,59 @@ impl Gen {
             }
             Op::Scan { stride } => self.emit_scan(stride),
             Op::Switch { src, start, cells } => self.emit_switch(src, start, cells, program),
+            Op::Shortcut { start } => self.open_shortcut(&program.shortcut(start)),
+            Op::EndShortcut => {
+                let Block { exit, .. } = self.blocks.pop().expect("balanced IR");
+                asm!(self.ops; =>exit);
+                // The shortcut left eax and the flags as the body does not.
+                // What the body's end knows of the tape holds after the
+                // shortcut too: the shortcut is one run of the body, every
+                // cell of which it checked is on the tape.
+                self.zf_cell = None;
+                // A scan in the body may have kept where it started for a
+                // scan back after the block; the shortcut did not.
+                self.scan_return = None;
+            }
         }
+    }
+
+    /// A shortcut (`Op::Shortcut`) and the start of the code it stands
+    /// for: its cells are compared with the tape's bounds, its zeros
+    /// tested, and if all is well its changes made, then on after the
+    /// block.
+    fn open_shortcut(&mut self, shortcut: &Shortcut) {
+        let code = self.ops.new_dynamic_label();
+        let exit = self.ops.new_dynamic_label();
+        let (lo, hi) = shortcut.reach;
+        asm!(self.ops
+            ; lea rdx, [a_ptr + lo]
+            ; cmp rdx, a_tape
+            ; jb =>code
+            ; lea rdx, [a_ptr + hi]
+            ; cmp rdx, [a_rt + rt::TAPE_END]
+            ; jae =>code
+        );
+        for (at, size, mask) in shortcut.zero_tests() {
+            match size {
+                8 if mask == u64::MAX => asm!(self.ops; mov rax, QWORD [a_ptr + at]; test rax, rax),
+                8 => asm!(self.ops; mov rax, QWORD [a_ptr + at]; mov rcx, QWORD mask as i64; test rax, rcx),
+                4 => asm!(self.ops; mov eax, DWORD [a_ptr + at]; test eax, mask as i32),
+                2 => asm!(self.ops; movzx eax, WORD [a_ptr + at]; test eax, mask as i32),
+                _ => asm!(self.ops; movzx eax, BYTE [a_ptr + at]; test eax, eax),
+            }
+            asm!(self.ops; jnz =>code);
+        }
+        for &(off, change) in &shortcut.changes {
+            match change {
+                Change::Set(v) => self.cell(CellInst::MovImm(v), off),
+                Change::Add(v) => self.cell(CellInst::AddImm(v), off),
+            }
+        }
+        if shortcut.delta != 0 {
+            self.move_ptr(shortcut.delta);
+        }
+        asm!(self.ops; jmp =>exit; =>code);
+        self.blocks.push(Block { top: code, exit, off: 0 });
     }
 
     /// A loop's test and the top of its body; with a `carried` cell, eax
