@@ -181,6 +181,7 @@ impl Gen<'_> {
             9 | 10 => self.out.push(b','),
             11 if self.rng.chance(1, 3) => self.carry_walk(),
             11 if self.rng.chance(1, 2) => self.shift_walk(),
+            11 if self.rng.chance(1, 3) => self.row_walk(),
             11 => self.digit_chain(None),
             // Loops with bodies of their own, only while not too deep.
             12 if self.rng.chance(1, 2) => self.register_loop(),
@@ -368,6 +369,29 @@ impl Gen<'_> {
         // Loops are assumed to return where they started.
         self.pos -= stride;
         self.out.push(b']');
+    }
+
+    /// long.b's levels: a loop that builds a row of cells up from zero
+    /// beyond a gap cell and walks back over it, multiplying each cell into
+    /// the one before, to the first zero (the gap, if it and the row were
+    /// zero: the pass makes a shortcut of it), then steps back to its
+    /// counter. `++[->>+>+>++<[>[<++>-]<<]<]`, either way, rows of 3 to 8.
+    fn row_walk(&mut self) {
+        let dir = if self.rng.chance(1, 2) || self.pos < 12 { 1 } else { -1 };
+        let (fwd, back) = if dir > 0 { (b'>', b'<') } else { (b'<', b'>') };
+        let len = self.rng.range(3, 8);
+        let factor = self.rng.pick(&[1, 2, 3, 255]);
+        let times = self.rng.range(1, 3);
+        self.add(times as u8);
+        self.out.extend_from_slice(&[b'[', b'-', fwd]);
+        for _ in 0..len {
+            self.out.push(fwd);
+            let v = if self.rng.chance(1, 4) { self.amount() } else { 1 };
+            self.add(v);
+        }
+        self.out.extend_from_slice(&[b'+', back, b'[', fwd, b'[', back]);
+        self.add(factor);
+        self.out.extend_from_slice(&[fwd, b'-', b']', back, back, b']', back, b']']);
     }
 
     /// `[>]`, `[<]`, `[>>>]`, ... sometimes over a few nonzero cells first.
