@@ -10,15 +10,17 @@
 //! walk zero, the walk always runs the same four steps:
 //!
 //! ```text
-//! add  [p+6] += 1                   shortcut if [p+5] .. [p+10] == 0: p +1; else
+//! add  [p+6] += 1                   shortcut if [p+5] .. [p+10] == 0: ..., p +1; else
 //! ...                                 add  [p+6] += 1
 //! add  [p+10] += 2                    ...
-//! move p + 9                  =>      loop while [p] != 0
-//! loop while [p] != 0                   ...
-//!   ...                               end loop
-//! end loop                            set  [p+1] = 0
-//! set  [p+1] = 0                      move p - 4
-//! move p - 4                        end shortcut
+//! move p + 9                          add  [p+10] += 2
+//! loop while [p] != 0         =>      move p + 9
+//!   ...                               loop while [p] != 0
+//! end loop                              ...
+//! set  [p+1] = 0                      end loop
+//! move p - 4                          set  [p+1] = 0
+//!                                     move p - 4
+//!                                   end shortcut
 //! ```
 //!
 //! The code a shortcut stands for is a loop and the straight-line code
@@ -29,7 +31,9 @@
 //! the run read is then either a cell it wrote or one assumed zero, so on
 //! any tape where the `zeros` hold zero the code does exactly this. The
 //! shortcut is kept only where the loop ran (it would not on a zero tested
-//! cell: nothing to save) and the run stayed small.
+//! cell: nothing to save), the run took long enough to be worth a test and
+//! stayed small, and the code is inside a loop (code that runs once is
+//! compile-time execution's, `eval.rs`).
 //!
 //! Where the zeros do not hold, or the cells the code touches are not all
 //! on the tape, the code runs as written: so errors are the original's.
@@ -72,11 +76,14 @@ pub fn shortcuts(program: Program) -> Program {
     let mut i = 0;
     while i < insts.len() {
         let op = insts[i].op;
-        if let (Op::Loop { .. }, 1..) = (op, loops) {
+        if let (Op::Loop { off }, 1..) = (op, loops) {
             let end = partner[i];
             let after = end + 1 + straight_len(&insts[end + 1..]);
             let region = &insts[run_start.0..after];
-            if let Some(shortcut) = find(region, &partner[run_start.0..after], run_start.0, &mut budget) {
+            let found = writes(&insts[run_start.0..i], off)
+                .then(|| find(region, &partner[run_start.0..after], run_start.0, &mut budget))
+                .flatten();
+            if let Some(shortcut) = found {
                 out.truncate(run_start.1);
                 let start = data.len() as u32;
                 shortcut.encode(&mut data);
@@ -112,20 +119,37 @@ fn straight_len(insts: &[Inst]) -> usize {
     insts.iter().take_while(|inst| is_straight(inst.op)).count()
 }
 
+/// Whether straight-line code writes the cell at `off` from where it
+/// leaves the pointer. If not, the loop after it, testing that cell, would
+/// not run on zeros: no need to try.
+fn writes(straight: &[Inst], off: i32) -> bool {
+    let mut at = off as i64;
+    straight.iter().rev().any(|inst| match inst.op {
+        Op::Move(d) => {
+            at += d as i64;
+            false
+        }
+        Op::Add { off, .. } | Op::Set { off, .. } => off as i64 == at,
+        _ => false,
+    })
+}
+
 /// The shortcut of `region` (straight-line code, a loop, straight-line
 /// code), if it has one. `partner` is the program's, for the region's
 /// instructions, which start at `first` in the program.
 fn find(region: &[Inst], partner: &[usize], first: usize, budget: &mut u64) -> Option<Shortcut> {
     let mut run = Run::new();
     let mut steps = 0u32;
+    // Counts a step; None when a budget runs out.
+    let mut step = || {
+        steps += 1;
+        *budget = budget.checked_sub(1)?;
+        (steps <= MAX_STEPS).then_some(steps)
+    };
     let mut looped = false;
     let mut pc = 0;
     while pc < region.len() {
-        steps += 1;
-        *budget = budget.checked_sub(1)?;
-        if steps > MAX_STEPS {
-            return None;
-        }
+        step()?;
         match region[pc].op {
             Op::Add { off, val } => run.add(off, val)?,
             Op::Set { off, val } => run.set(off, val)?,
@@ -150,11 +174,7 @@ fn find(region: &[Inst], partner: &[usize], first: usize, budget: &mut u64) -> O
             Op::EndIf => {}
             Op::Scan { stride } => {
                 while run.read(0)? != 0 {
-                    steps += 1;
-                    *budget = budget.checked_sub(1)?;
-                    if steps > MAX_STEPS {
-                        return None;
-                    }
+                    step()?;
                     run.ptr += stride as i64;
                 }
             }
@@ -167,7 +187,7 @@ fn find(region: &[Inst], partner: &[usize], first: usize, budget: &mut u64) -> O
         }
         pc += 1;
     }
-    if !looped || steps < MIN_STEPS {
+    if !looped || step()? <= MIN_STEPS {
         return None;
     }
     let shortcut = run.shortcut()?;
