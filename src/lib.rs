@@ -62,8 +62,26 @@ impl Default for Options {
 /// Parses and optimises a program; `file` names it in errors.
 pub fn front_end(file: &str, source: &[u8], options: &Options) -> Result<ir::Program> {
     let program = parse::parse(file, source)?;
-    let config = opt::Config { level: options.level, tape_cells: options.tape_cells, eval_steps: options.eval_steps };
-    Ok(opt::optimise(program, config))
+    Ok(opt::optimise(program, opt_config(options)))
+}
+
+/// `--emit passes`: the IR as parsed, then again after each pass that
+/// changed it, under the pass's name.
+pub fn pass_trace(file: &str, source: &[u8], options: &Options) -> Result<String> {
+    let program = parse::parse(file, source)?;
+    let mut text = String::new();
+    let mut show = |title: &str, program: &ir::Program| {
+        let count = program.insts.len();
+        text += &format!(";; {title}: {count} instruction{}\n", if count == 1 { "" } else { "s" });
+        text += &program.display(source);
+    };
+    show("parsed", &program);
+    opt::optimise_traced(program, opt_config(options), &mut |pass, program| show(&format!("after {pass}"), program));
+    Ok(text)
+}
+
+fn opt_config(options: &Options) -> opt::Config {
+    opt::Config { level: options.level, tape_cells: options.tape_cells, eval_steps: options.eval_steps }
 }
 
 /// Generates machine code for an optimised program.

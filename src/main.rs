@@ -42,6 +42,7 @@ Examples:
   bfc -c prog.b -o prog.o --symbol prog_main
                                  an object for C: int32_t prog_main(uint8_t*, bf_runtime*)
   bfc --emit ir prog.b           show the optimised IR
+  bfc --emit passes prog.b       show the IR after each pass that changed it
   echo '+[,.]' | bfc --jit -     the program from stdin
 
 Exit codes: 0 ok, 1 compile error, 2 usage error, 3 tape underflow/overflow
@@ -97,6 +98,8 @@ enum EofArg {
 enum Emit {
     /// The optimised IR, one instruction a line.
     Ir,
+    /// The IR as parsed and after each pass that changed it.
+    Passes,
     /// The generated x86-64 code, disassembled.
     Asm,
 }
@@ -306,6 +309,16 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// Prints what `--emit` asked for.
+fn emit(text: &str) -> bfc::Result<Option<RunEnd>> {
+    let mut out = StdStream::new(io::stdout().lock(), 1);
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(None),
+        Err(source) => Err(Error::WriteOutput { path: "<stdout>".into(), source }),
+    }
+}
+
 /// How a run of the program ended, for the exit code and message.
 struct RunEnd {
     status: Status,
@@ -315,19 +328,18 @@ struct RunEnd {
 fn run(inv: Invocation) -> bfc::Result<Option<RunEnd>> {
     let source = inv.input.read()?;
     let name = inv.input.name();
+    if let Action::Emit(Emit::Passes) = inv.action {
+        return emit(&bfc::pass_trace(&name, &source, &inv.options)?);
+    }
     let program = bfc::front_end(&name, &source, &inv.options)?;
     match inv.action {
         Action::Emit(what) => {
             let text = match what {
                 Emit::Ir => program.display(&source),
                 Emit::Asm => bfc::listing(&program, &source, &inv.options),
+                Emit::Passes => unreachable!("traced above"),
             };
-            let mut out = StdStream::new(io::stdout().lock(), 1);
-            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                Ok(()) => Ok(None),
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(None),
-                Err(source) => Err(Error::WriteOutput { path: "<stdout>".into(), source }),
-            }
+            emit(&text)
         }
         Action::Interp => {
             let config = interp::Config { tape_cells: inv.options.tape_cells, eof: inv.options.eof, max_steps: None };

@@ -100,6 +100,30 @@ fn emit_ir_prints_the_ir_without_running() {
 }
 
 #[test]
+fn emit_passes_shows_each_pass_that_changed_the_ir() {
+    let dir = tempdir();
+    // A clear loop, a multiply loop, and a row walked in a loop (a
+    // shortcut); then input, so that compile-time execution stops there.
+    let path = write_file(dir.path(), "p.b", b"[-]+++[->++<]>>,[->>+>+>+>+>+>+>+>+>++<[>[<+++>-]<<]<].");
+    let emit = |what: &str| {
+        let got = run(common::bfc_cmd(["--emit", what]).arg(&path), b"", TIMEOUT);
+        assert!(got.exited(0), "--emit {what}: {}", got.summary());
+        String::from_utf8(got.stdout).unwrap()
+    };
+    let trace = emit("passes");
+    let titles: Vec<&str> = trace.lines().filter(|line| line.starts_with(";; ")).collect();
+    assert!(titles[0].starts_with(";; parsed: 55 instructions"), "{titles:?}");
+    for pass in ["combine (round 1)", "clear-loops (round 1)", "compile-time execution", "shortcuts"] {
+        assert!(titles.iter().any(|t| t.starts_with(&format!(";; after {pass}: "))), "no {pass} in {titles:?}");
+    }
+    // Passes that changed nothing are not shown; the last IR shown is the
+    // one `--emit ir` prints.
+    assert!(!titles.iter().any(|t| t.contains("switch-tables")), "{titles:?}");
+    let last = trace.rfind(";; after").map(|at| &trace[at..]).unwrap();
+    assert_eq!(last.split_once('\n').unwrap().1, emit("ir"));
+}
+
+#[test]
 fn object_files_are_x86_64_relocatable_elf() {
     let dir = tempdir();
     let path = write_file(dir.path(), "hello.b", HELLO);

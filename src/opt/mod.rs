@@ -92,29 +92,72 @@ const MAX_ROUNDS: usize = 3;
 /// are left become switches, and last loops that do the same on zeroed
 /// cells every time get shortcuts.
 pub fn optimise(program: Program, config: Config) -> Program {
+    optimise_with(program, config, None)
+}
+
+/// `optimise`, calling `after` with the name of each pass that changed the
+/// program (and the round, for the repeated ones) and what it made
+/// (`--emit passes`).
+pub fn optimise_traced(program: Program, config: Config, after: &mut dyn FnMut(&str, &Program)) -> Program {
+    optimise_with(program, config, Some(after))
+}
+
+type Trace<'a> = Option<&'a mut dyn FnMut(&str, &Program)>;
+
+fn optimise_with(program: Program, config: Config, mut trace: Trace) -> Program {
     let passes = passes(config);
-    let mut program = to_fixed_point(program, &passes);
+    let mut program = fixed_point_traced(program, &passes, &mut trace);
     if config.level >= Level::O2 {
-        let (evaluated, ran) = eval::evaluate(program, config.tape_cells, config.eval_steps);
-        program = evaluated;
+        let ran;
+        (program, ran) = eval::evaluate(program, config.tape_cells, config.eval_steps);
         if ran {
-            program = to_fixed_point(program, &passes);
+            if let Some(after) = trace.as_mut() {
+                after("compile-time execution", &program);
+            }
+            program = fixed_point_traced(program, &passes, &mut trace);
         }
-        program = switch_tables(program);
-        program = shortcuts(program);
+        program = traced(program, "switch-tables", None, &switch_tables, &mut trace);
+        program = traced(program, "shortcuts", None, &shortcuts, &mut trace);
     }
     program
 }
 
-fn to_fixed_point(mut program: Program, passes: &[Pass]) -> Program {
+/// Runs a pass, and tells `trace` if it changed the program (only then is
+/// the program copied, to compare).
+fn traced(
+    program: Program,
+    name: &str,
+    round: Option<usize>,
+    run: &dyn Fn(Program) -> Program,
+    trace: &mut Trace,
+) -> Program {
+    let Some(after) = trace.as_mut() else { return run(program) };
+    let before = program.clone();
+    let program = run(program);
+    if program != before {
+        match round {
+            Some(round) => after(&format!("{name} (round {round})"), &program),
+            None => after(name, &program),
+        }
+    }
+    program
+}
+
+/// The passes to a fixed point, untraced (for the passes' tests).
+#[cfg(test)]
+fn to_fixed_point(program: Program, passes: &[Pass]) -> Program {
+    fixed_point_traced(program, passes, &mut None)
+}
+
+fn fixed_point_traced(mut program: Program, passes: &[Pass], trace: &mut Trace) -> Program {
     // A fingerprint instead of a copy: a big program is not held twice.
     // A collision would only end the rounds early, never change code. The
     // first round always runs, so the program as it came (the parser's, up
     // to one instruction a source byte) is not hashed.
     let mut before = None;
-    for _ in 0..MAX_ROUNDS {
+    for round in 1..=MAX_ROUNDS {
         for pass in passes {
-            program = (pass.run)(program);
+            program = traced(program, pass.name, Some(round), &pass.run, trace);
         }
         let after = fingerprint(&program);
         if before == Some(after) {
