@@ -392,6 +392,19 @@ impl Gen {
         self.unchecked_shift = off.unsigned_abs() as u64;
     }
 
+    /// Jumps to `elsewhere` unless the cells from `lo` to `hi` (offsets
+    /// from the pointer) are all on the tape. Uses rcx.
+    fn jump_unless_on_tape(&mut self, (lo, hi): (i32, i32), elsewhere: DynamicLabel) {
+        asm!(self.ops
+            ; lea rcx, [a_ptr + lo]
+            ; cmp rcx, a_tape
+            ; jb =>elsewhere
+            ; lea rcx, [a_ptr + hi]
+            ; cmp rcx, [a_rt + rt::TAPE_END]
+            ; jae =>elsewhere
+        );
+    }
+
     /// `insts`, in order (a loop body's straight-line run), noting where
     /// each starts in `starts`.
     fn straight(&mut self, insts: &[Inst], program: &Program, starts: &mut Vec<usize>) {
@@ -586,15 +599,7 @@ impl Gen {
     fn open_shortcut(&mut self, shortcut: &Shortcut) {
         let code = self.ops.new_dynamic_label();
         let exit = self.ops.new_dynamic_label();
-        let (lo, hi) = shortcut.reach;
-        asm!(self.ops
-            ; lea rdx, [a_ptr + lo]
-            ; cmp rdx, a_tape
-            ; jb =>code
-            ; lea rdx, [a_ptr + hi]
-            ; cmp rdx, [a_rt + rt::TAPE_END]
-            ; jae =>code
-        );
+        self.jump_unless_on_tape(shortcut.reach, code);
         for (at, size, mask) in shortcut.zero_tests() {
             match size {
                 8 if mask == u64::MAX => asm!(self.ops; mov rax, QWORD [a_ptr + at]; test rax, rax),

@@ -80,16 +80,8 @@ impl Gen {
         self.touch(src);
         self.cell(CellInst::MovzxEax, src);
         asm!(self.ops; lea rsi, [->data]);
-        let (lo, hi) = switch_span(&cells);
         let at_edge = self.ops.new_dynamic_label();
-        asm!(self.ops
-            ; lea rcx, [a_ptr + lo]
-            ; cmp rcx, a_tape
-            ; jb =>at_edge
-            ; lea rcx, [a_ptr + hi]
-            ; cmp rcx, [a_rt + rt::TAPE_END]
-            ; jae =>at_edge
-        );
+        self.jump_unless_on_tape(switch_span(&cells), at_edge);
         self.switch_from_tables(&cells, start, None);
         asm!(self.ops; jmp =>done; =>at_edge);
         self.switch_checked(&cells, start);
