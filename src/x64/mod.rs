@@ -580,10 +580,10 @@ impl Gen {
             Op::EndShortcut => {
                 let Block { exit, .. } = self.blocks.pop().expect("balanced IR");
                 asm!(self.ops; =>exit);
-                // The shortcut left eax and the flags as the body does not.
-                // What the body's end knows of the tape holds after the
-                // shortcut too: the shortcut is one run of the body, every
-                // cell of which it checked is on the tape.
+                // eax and the flags are what the shortcut or the body left:
+                // neither is known. What the body's end knows of the tape
+                // holds after the shortcut too: the shortcut is one run of
+                // the body, every cell of which it checked is on the tape.
                 self.zf_cell = None;
                 // A scan in the body may have kept where it started for a
                 // scan back after the block; the shortcut did not.
