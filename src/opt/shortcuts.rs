@@ -187,7 +187,7 @@ fn find(region: &[Inst], partner: &[usize], first: usize, budget: &mut u64) -> O
         }
         pc += 1;
     }
-    if !looped || step()? <= MIN_STEPS {
+    if !looped || steps < MIN_STEPS {
         return None;
     }
     let shortcut = run.shortcut()?;
