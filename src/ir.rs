@@ -311,13 +311,7 @@ impl Program {
     fn op_text(&self, op: Op) -> String {
         let cell = |off: i32| if off == 0 { "[p]".to_string() } else { format!("[p{off:+}]") };
         match op {
-            Op::Add { off, val } => {
-                if val < 128 {
-                    format!("add  {} += {val}", cell(off))
-                } else {
-                    format!("add  {} -= {}", cell(off), 256 - val as u32)
-                }
-            }
+            Op::Add { off, val } => format!("add  {}", added(&cell(off), val)),
             Op::Set { off, val } => format!("set  {} = {val}", cell(off)),
             Op::AddMul { off, src, factor } => format!("mul  {} += {} * {factor}", cell(off), cell(src)),
             Op::Move(d) => format!("move p {} {}", if d < 0 { '-' } else { '+' }, d.unsigned_abs()),
@@ -347,8 +341,7 @@ impl Program {
                     .iter()
                     .map(|&(off, change)| match change {
                         Change::Set(v) => format!("{} = {v}", cell(off)),
-                        Change::Add(v) if v < 128 => format!("{} += {v}", cell(off)),
-                        Change::Add(v) => format!("{} -= {}", cell(off), 256 - v as u32),
+                        Change::Add(v) => added(&cell(off), v),
                     })
                     .collect();
                 if shortcut.delta != 0 {
@@ -359,6 +352,15 @@ impl Program {
             }
             Op::EndShortcut => "end shortcut".to_string(),
         }
+    }
+}
+
+/// `cell += val`, or `cell -= 256 - val` where that is shorter.
+fn added(cell: &str, val: u8) -> String {
+    if val < 128 {
+        format!("{cell} += {val}")
+    } else {
+        format!("{cell} -= {}", 256 - val as u32)
     }
 }
 

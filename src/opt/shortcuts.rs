@@ -85,7 +85,7 @@ pub fn shortcuts(program: Program) -> Program {
                 .flatten();
             if let Some(shortcut) = found {
                 out.truncate(run_start.1);
-                let start = data.len() as u32;
+                let start = u32::try_from(data.len()).expect("program data under 4 GiB");
                 shortcut.encode(&mut data);
                 out.push(Inst::new(Op::Shortcut { start }, region[0].at));
                 out.extend_from_slice(region);
