@@ -79,7 +79,7 @@ mod registers;
 mod scan;
 mod switch;
 
-use registers::{register_loop, run_registers, RUN_REGS};
+use registers::{register_loop, run_registers};
 use scan::{scan_return, ScanReturn};
 use switch::carry_loop;
 
@@ -423,17 +423,18 @@ impl Gen {
     fn op_or_fused(&mut self, insts: &[Inst], program: &Program, starts: &mut Vec<usize>) -> usize {
         if !self.target.checked {
             if let Some((len, cells)) = run_registers(insts) {
-                self.emit_register_run(&insts[..len], cells.get(), program, starts);
+                let held = self.emit_register_run(&insts[..len], cells.get(), program, starts);
                 // The instruction after the run may read a cell it kept in
                 // a register: eax takes it from there, not from the store
-                // just made.
+                // just made (not from a register left stale by a constant).
                 let read_next = match insts.get(len).map(|inst| inst.op) {
                     Some(Op::If { off }) => Some(off),
                     Some(Op::AddMul { src, .. }) => Some(src),
                     _ => None,
                 };
-                if let Some(k) = read_next.and_then(|off| cells.get().iter().position(|&cell| cell == off)) {
-                    asm!(self.ops; mov eax, Rd(RUN_REGS[k]));
+                let k = read_next.and_then(|off| cells.get().iter().position(|&cell| cell == off));
+                if let Some((k, r)) = k.and_then(|k| Some((k, held[k]?))) {
+                    asm!(self.ops; mov eax, Rd(r));
                     self.in_eax = EaxCells::only(cells.get()[k]);
                 }
                 return len;
@@ -1101,5 +1102,44 @@ mod tests {
         let p = Program { insts: vec![crate::ir::Inst::new(Op::Add { off: 5, val: 1 }, 0)], data: vec![] };
         let near = compile(&p, GUARDED).bytes.len();
         assert!(far > near);
+    }
+
+    /// Runs `ops` in the JIT on a tape of 64 KiB with no input; what it
+    /// printed and how it ended.
+    fn run_ops(ops: &[Op]) -> (Vec<u8>, Status) {
+        let insts = ops.iter().map(|&op| crate::ir::Inst::new(op, 0)).collect();
+        let code = compile(&Program { insts, data: vec![] }, GUARDED);
+        let loaded = crate::jit::LoadedCode::load(&code).unwrap();
+        let mut fds = [0; 2];
+        // SAFETY: fds has room for the two descriptors pipe() writes.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        let exit = loaded.run_with(65536, crate::jit::Fds { input: -1, output: fds[1] }).unwrap();
+        let mut out = vec![0u8; 64];
+        // SAFETY: both are the pipe's own descriptors; out has room for 64 bytes.
+        let n = unsafe {
+            libc::close(fds[1]);
+            let n = libc::read(fds[0], out.as_mut_ptr().cast(), out.len());
+            libc::close(fds[0]);
+            n
+        };
+        out.truncate(n.max(0) as usize);
+        (out, exit.status)
+    }
+
+    #[test]
+    fn an_if_after_a_run_reads_a_cell_left_constant_as_the_constant() {
+        // [p] is computed, read back (so kept in a register), then set to 0
+        // (a constant, stored as an immediate): the if must see 0, not the
+        // register's earlier 255.
+        let ops = [
+            Op::Add { off: 0, val: 255 },
+            Op::AddMul { off: 1, src: 0, factor: 1 },
+            Op::Set { off: 0, val: 0 },
+            Op::If { off: 0 },
+            Op::Out { off: 1 },
+            Op::EndIf,
+            Op::Out { off: 0 },
+        ];
+        assert_eq!(run_ops(&ops), (vec![0], Status::Ok));
     }
 }

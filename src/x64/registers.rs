@@ -316,14 +316,16 @@ impl Gen {
     /// stored is stored as an immediate.
     ///
     /// Notes in `starts` where each instruction but the first starts (the
-    /// stores at the end go with the last).
+    /// stores at the end go with the last). Returns, for each of `cells`,
+    /// the register that holds its value at the end, if one does (a cell
+    /// left a constant was stored as an immediate: its register is stale).
     pub(super) fn emit_register_run(
         &mut self,
         run: &[Inst],
         cells: &[i32],
         program: &Program,
         starts: &mut Vec<usize>,
-    ) {
+    ) -> Vec<Option<Rq>> {
         let slot = |off: i32| cells.iter().position(|&cell| cell == off);
         let mut held = vec![Held::Memory; cells.len()];
         let mut dirty = vec![false; cells.len()];
@@ -393,6 +395,7 @@ impl Gen {
             }
         }
         self.zf_cell = None;
+        held.iter().zip(RUN_REGS).map(|(&held, r)| (held == Held::Register).then_some(r)).collect()
     }
 
     /// The register of a run's cell (`k` of `cells`), made to hold its
