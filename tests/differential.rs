@@ -297,6 +297,25 @@ fn shortcuts_apply_only_where_their_zeros_are() {
     }
 }
 
+/// Chains of ifs on one counter whose cells lie off both ends of the tape,
+/// touched in an order that depends on the counter (a counter of 1 touches
+/// `[p-2]` first, 2 touches `[p+1]` first): each run stops with the error
+/// of the cell it touches first, as a chain, in a carried walk, and on a
+/// 4096-cell tape with cells 4200 apart. Found by an outside generator:
+/// switches applied one order for every value.
+#[test]
+fn switch_chains_off_both_ends_fail_at_the_first_cell_they_touch() {
+    let work = tempdir();
+    let chain = ",[-[>+<[-]]<<+>>>+<[-]]";
+    for input in [1u8, 2, 3] {
+        agree(work.path(), &format!(">{chain}"), &[input], 2);
+        agree(work.path(), ">,[[-[>+<[-]]<<+>>>+<[-]]>]", &[input], 2);
+        let (left, right) = ("<".repeat(2100), ">".repeat(2100));
+        let far = format!(",[-[{right}+{left}[-]]{left}+{right}{right}+{left}[-]]");
+        agree(work.path(), &format!("{}{far}", ">".repeat(2000)), &[input], 4096);
+    }
+}
+
 /// The program's mirror image: every move the other way.
 fn mirror(src: &str) -> String {
     let swap = |c| match c {

@@ -116,7 +116,8 @@ fn optimise_with(program: Program, config: Config, mut trace: Trace) -> Program 
             }
             program = fixed_point_traced(program, &passes, &mut trace);
         }
-        program = traced(program, "switch-tables", None, &switch_tables, &mut trace);
+        let tape_cells = config.tape_cells;
+        program = traced(program, "switch-tables", None, &|p| switch_tables(p, tape_cells), &mut trace);
         program = traced(program, "shortcuts", None, &shortcuts, &mut trace);
     }
     program

@@ -21,6 +21,14 @@
 //! generator turns the tables into loads without a branch (see
 //! `Op::Switch`).
 //!
+//! Which cells the chain touches, and so which tape error it stops with,
+//! depends on the counter; so does the order it touches them in. A switch
+//! touches its cells in one order, the same for every value; that order
+//! decides the error only where two cells can be off opposite ends of the
+//! tape at once (farther apart than the tape is long). The pass lists the
+//! cells in an order that agrees with every value's order for such pairs,
+//! and keeps the chain as ifs where no order does.
+//!
 //! Runs last, once: the other passes do not look into switches.
 
 use crate::ir::{Inst, Op, Program, SwitchCell};
@@ -34,8 +42,9 @@ const MAX_CELLS: usize = 16;
 /// Longer chains stay: the pass runs each one 256 times.
 const MAX_LEN: usize = 512;
 
-/// Replaces the chains of nested ifs on one counter by `Op::Switch`es.
-pub fn switch_tables(program: Program) -> Program {
+/// Replaces the chains of nested ifs on one counter by `Op::Switch`es, for
+/// a tape of `tape_cells` cells.
+pub fn switch_tables(program: Program, tape_cells: usize) -> Program {
     let partner = program.block_partners();
     let Program { insts, mut data } = program;
     let mut out = Vec::with_capacity(insts.len());
@@ -43,7 +52,7 @@ pub fn switch_tables(program: Program) -> Program {
     while i < insts.len() {
         if let Op::If { off } = insts[i].op {
             let end = partner[i];
-            if let Some(cells) = tables(&insts[i..=end], off) {
+            if let Some(cells) = tables(&insts[i..=end], off, tape_cells) {
                 let start = u32::try_from(data.len()).expect("program data under 4 GiB");
                 for cell in &cells {
                     cell.view().encode(&mut data);
@@ -84,9 +93,10 @@ struct Effect {
 const UNTOUCHED: Effect = Effect { touched: false, keep: 0xff, add: 0 };
 
 /// `block` runs from an `If` on `counter` to its `EndIf`. The tables of its
-/// cells, counter first, then in the order the chain first touches them;
-/// None when it is not such a chain.
-fn tables(block: &[Inst], counter: i32) -> Option<Vec<Tables>> {
+/// cells, counter first, then in the order the chain first touches them
+/// (see `touch_order`); None when it is not such a chain, or when no one
+/// order of its cells gives the error the chain would for every value.
+fn tables(block: &[Inst], counter: i32, tape_cells: usize) -> Option<Vec<Tables>> {
     if block.len() > MAX_LEN {
         return None;
     }
@@ -121,11 +131,23 @@ fn tables(block: &[Inst], counter: i32) -> Option<Vec<Tables>> {
     let mut tables: Vec<Tables> =
         cells.iter().map(|&off| Tables { off, touch: [0; 256], keep: [0xff; 256], add: [0; 256] }).collect();
     let mut effects = vec![UNTOUCHED; cells.len()];
+    // first[a][b]: some value touches cell a first, then b, and the two
+    // can be off opposite ends of the tape.
+    let mut first = vec![vec![false; cells.len()]; cells.len()];
+    let mut order = Vec::with_capacity(cells.len());
     for v in 0..256 {
         effects.fill(UNTOUCHED);
+        // The counter is read first, by the first if.
+        order.clear();
+        order.push(0);
         let mut value = v as u8;
         let mut pc = 0;
         while pc < block.len() {
+            if let Some(off) = block[pc].op.cells().next().filter(|&off| off != counter) {
+                if !order.contains(&index(off)) {
+                    order.push(index(off));
+                }
+            }
             match block[pc].op {
                 Op::If { .. } if value == 0 => pc = skip[pc],
                 Op::Add { off, val } if off == counter => value = value.wrapping_add(val),
@@ -147,6 +169,11 @@ fn tables(block: &[Inst], counter: i32) -> Option<Vec<Tables>> {
             }
             pc += 1;
         }
+        for (k, &a) in order.iter().enumerate() {
+            for &b in &order[k + 1..] {
+                first[a][b] |= cells[a].abs_diff(cells[b]) as u64 > tape_cells as u64;
+            }
+        }
         // The counter was read by the first if; it ends set to its value.
         effects[0] = Effect { touched: true, keep: 0, add: value };
         for (table, effect) in tables.iter_mut().zip(&effects) {
@@ -161,7 +188,27 @@ fn tables(block: &[Inst], counter: i32) -> Option<Vec<Tables>> {
         counter.keep = [0xff; 256];
         counter.add = [0; 256];
     }
-    Some(tables)
+    let order = touch_order(&first)?;
+    let mut tables: Vec<Option<Tables>> = tables.into_iter().map(Some).collect();
+    Some(order.into_iter().map(|k| tables[k].take().expect("each cell once")).collect())
+}
+
+/// An order of the cells `0..first.len()` with `a` before `b` wherever
+/// `first[a][b]`: of the cells free to come next, the one first touched
+/// in the chain's text (so without such pairs the order is the text's).
+/// None where the pairs make a cycle: values that touch two cells in
+/// opposite orders.
+fn touch_order(first: &[Vec<bool>]) -> Option<Vec<usize>> {
+    let n = first.len();
+    let mut placed = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    while order.len() < n {
+        let free = |b: usize| !placed[b] && (0..n).all(|a| placed[a] || !first[a][b]);
+        let next = (0..n).find(|&b| free(b))?;
+        placed[next] = true;
+        order.push(next);
+    }
+    Some(order)
 }
 
 #[cfg(test)]
@@ -176,7 +223,7 @@ mod tests {
     }
 
     fn switched(src: &str) -> Program {
-        switch_tables(before(program(src)))
+        switch_tables(before(program(src)), 64)
     }
 
     /// factor.b's digit step: ten nested ifs, the last one carrying.
@@ -223,16 +270,16 @@ mod tests {
             chain(&[&[Op::Move(1)], &clear[..]].concat()),
             chain(&[&[Op::AddMul { off: 1, src: 2, factor: 1 }], &clear[..]].concat()),
         ] {
-            assert_eq!(switch_tables(p.clone()), p);
+            assert_eq!(switch_tables(p.clone(), 64), p);
         }
         // The same chain with only adds and ifs on the counter is one.
-        let p = switch_tables(chain(&[&[Op::Add { off: 1, val: 1 }], &clear[..]].concat()));
+        let p = switch_tables(chain(&[&[Op::Add { off: 1, val: 1 }], &clear[..]].concat()), 64);
         assert_eq!(ops(&p), vec![Op::Switch { src: 0, start: 0, cells: 2 }]);
     }
 
     #[test]
     fn keeps_behaviour() {
-        let pipeline = |p| switch_tables(before(p));
+        let pipeline = |p| switch_tables(before(p), 64);
         for src in [
             format!(",{DIGIT}"),
             // Sets, multiplies by the counter, a counter that survives.
@@ -251,5 +298,51 @@ mod tests {
                 assert_preserves(pipeline, &src, &[input]);
             }
         }
+    }
+
+    /// The chain of the report: a counter of 1 touches `[p-2]` first, then
+    /// `[p+1]`; from 2 on, `[p+1]` first. On a tape of two cells, from
+    /// cell 1, both are off it (at opposite ends): which error the program
+    /// stops with depends on the counter, so no one order of a switch's
+    /// cells fits, and the chain stays ifs. On a tape of three they cannot
+    /// both be off it, and it becomes a switch.
+    #[test]
+    fn chains_touching_both_ends_in_orders_that_depend_on_the_counter_stay_ifs() {
+        use crate::interp::{self, Config as RunConfig, Outcome};
+        let src = ",[-[>+<[-]]<<+>>>+<[-]]";
+        let switches = |p: &Program| ops(p).iter().filter(|op| matches!(op, Op::Switch { .. })).count();
+        for (tape, want) in [(2, 0), (3, 1), (64, 1)] {
+            let p = switch_tables(before(program(src)), tape);
+            assert_eq!(switches(&p), want, "tape {tape}");
+            let run = |p: &Program, at: usize, input: u8| {
+                let prog = Program { insts: [program(&">".repeat(at)).insts, p.insts.clone()].concat(), ..p.clone() };
+                let config = RunConfig { tape_cells: tape, eof: crate::ir::EofMode::Zero, max_steps: Some(10_000) };
+                let mut out = Vec::new();
+                let outcome: Outcome = interp::run(&prog, &config, &mut &[input][..], &mut out);
+                (outcome, out)
+            };
+            for at in 0..tape.min(4) {
+                for input in [0, 1, 2, 3, 200] {
+                    assert_eq!(run(&p, at, input), run(&program(src), at, input), "tape {tape}, at {at}, {input}");
+                }
+            }
+        }
+        // The carried walk of the report: the same chain in a walk.
+        let walk = switch_tables(before(program(">,[[-[>+<[-]]<<+>>>+<[-]]>]")), 2);
+        assert_eq!(switches(&walk), 0);
+    }
+
+    #[test]
+    fn touch_order_follows_the_pairs_and_else_the_text() {
+        let pairs = |n: usize, edges: &[(usize, usize)]| {
+            let mut first = vec![vec![false; n]; n];
+            for &(a, b) in edges {
+                first[a][b] = true;
+            }
+            touch_order(&first)
+        };
+        assert_eq!(pairs(4, &[]), Some(vec![0, 1, 2, 3]));
+        assert_eq!(pairs(4, &[(3, 1)]), Some(vec![0, 2, 3, 1]));
+        assert_eq!(pairs(3, &[(1, 2), (2, 1)]), None);
     }
 }

@@ -59,11 +59,18 @@ pub struct Case {
 pub fn case(seed: u64) -> Case {
     let mut rng = Rng::new(seed);
     // 300 cells: not a multiple of the page size, so bounds are checked
-    // explicitly rather than by guard pages.
-    let tape = if rng.chance(1, 4) { 300 } else { 4096 };
+    // explicitly rather than by guard pages. A few tapes are tiny: there
+    // the program is a chain of ifs reaching past both ends.
+    let tape = match rng.below(32) {
+        0 => rng.range(2, 8) as usize,
+        1..=8 => 300,
+        _ => 4096,
+    };
     let eof = rng.pick(&[EofMode::Unchanged, EofMode::Zero, EofMode::MinusOne]);
     let input_len = rng.below(12) as usize;
-    let input = (0..input_len).map(|_| rng.below(256) as u8).collect();
+    // Half the bytes small: counters read from input then take the values
+    // where a chain of ifs stops at each of its levels.
+    let input = (0..input_len).map(|_| if rng.chance(1, 2) { rng.below(8) } else { rng.below(256) } as u8).collect();
     let program = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos: 0 }.program();
     Case { seed, program, input, eof, tape }
 }
@@ -80,6 +87,13 @@ struct Gen<'r> {
 
 impl Gen<'_> {
     fn program(mut self) -> Vec<u8> {
+        if self.tape < 16 {
+            let start = self.rng.range(0, self.tape - 1);
+            self.moves(start);
+            self.digit_chain(None);
+            self.out.push(b'.');
+            return self.out;
+        }
         // Start a little right of cell 0 so that leftward code does not
         // always underflow at once.
         let start = self.rng.range(2, 12);
@@ -275,6 +289,12 @@ impl Gen<'_> {
     ///
     /// With a `carry`, the innermost level also steps the cell that far
     /// away (the next digit's counter, in `carry_walk`).
+    ///
+    /// A level may also add to cells after the level inside it closes,
+    /// which the counter's small values reach before the inner level's
+    /// cells and its larger ones after; on a small tape some chains reach
+    /// past both ends of it, so that which end a run falls off first
+    /// depends on the counter.
     fn digit_chain(&mut self, carry: Option<i64>) {
         // Sometimes near an end of the tape, where the far cells are off it
         // and only some counter values reach them.
@@ -289,23 +309,28 @@ impl Gen<'_> {
         let off_left_end = self.rng.chance(1, 4);
         let levels = self.rng.range(2, 6);
         let base = self.pos;
-        for _ in 0..levels {
+        // Cells just past the tape's start and end (either first), from
+        // the counter: the innermost level touches the second; the level
+        // around it, after it closes, the first, then the second. Small
+        // counters so touch the first first, larger ones the second.
+        let both_ends = (carry.is_none() && (self.tape < 16 || self.tape <= 300 && self.rng.chance(1, 3))).then(|| {
+            let (start, end) = (-(base + 1 + self.rng.range(0, 2)), self.tape - base + self.rng.range(0, 2));
+            if self.rng.chance(1, 2) {
+                (start, end)
+            } else {
+                (end, start)
+            }
+        });
+        if both_ends.is_some() {
+            self.out.push(b',');
+        }
+        for level in 0..levels {
             self.out.push(b'[');
             let step = self.rng.pick(&[255, 255, 255, 1, 2]);
             self.add(step);
-            for _ in 0..self.rng.range(1, 3) {
-                let mut off = self.rng.range(1, 3) * self.rng.pick(&[1, -1]);
-                if self.rng.chance(1, 6) {
-                    // Sometimes far off: the next digit, beyond the tape.
-                    off = self.rng.pick(&[10, -10, 7]);
-                }
-                if base + off < 0 && !off_left_end {
-                    off = -off;
-                }
-                self.moves(off);
-                let v = self.amount();
-                self.add(v);
-                self.moves(-off);
+            self.chain_adds(base, off_left_end);
+            if let Some((_, second)) = both_ends.filter(|_| level == levels - 1) {
+                self.add_at(second, 1);
             }
         }
         if let Some(carry) = carry {
@@ -320,10 +345,43 @@ impl Gen<'_> {
             1 => self.out.extend_from_slice(b"[->+<]"),
             _ => self.out.extend_from_slice(b"++++++++++[+<->]"),
         }
-        self.push_n(b']', levels);
+        for level in (0..levels).rev() {
+            self.out.push(b']');
+            if let Some((first, second)) = both_ends.filter(|_| level == levels - 1) {
+                self.add_at(first, 1);
+                self.add_at(second, 1);
+            } else if level > 0 && self.rng.chance(1, 3) {
+                self.chain_adds(base, off_left_end);
+            }
+        }
         if at_right_end {
             self.moves(start - self.pos);
         }
+    }
+
+    /// One or two adds of a digit chain's level, to cells near the counter
+    /// at `base`, sometimes far: the next digit, off the tape's start with
+    /// `off_left_end`.
+    fn chain_adds(&mut self, base: i64, off_left_end: bool) {
+        for _ in 0..self.rng.range(1, 3) {
+            let mut off = self.rng.range(1, 3) * self.rng.pick(&[1, -1]);
+            if self.rng.chance(1, 6) {
+                // Sometimes far off: the next digit, beyond the tape.
+                off = self.rng.pick(&[10, -10, 7]);
+            }
+            if base + off < 0 && !off_left_end {
+                off = -off;
+            }
+            let v = self.amount();
+            self.add_at(off, v);
+        }
+    }
+
+    /// Adds `v` to the cell `off` away, and comes back.
+    fn add_at(&mut self, off: i64, v: u8) {
+        self.moves(off);
+        self.add(v);
+        self.moves(-off);
     }
 
     /// `[>[->+<[->+<[->>>-<<<[-]]]]>>]`: a walk along an array, each
