@@ -9,13 +9,13 @@ mod common;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{collect, describe_diff, each_mode, listing, mode_command, run, run_bfc, tempdir, write_file, Mode, Run};
-
-const TIMEOUT: Duration = Duration::from_secs(60);
+use common::child::chunks;
+use common::{
+    assert_run, bfc_cmd, bfc_in, built_command, collect, each_mode, expect_each_mode, listing, run, run_bfc, tempdir,
+    write_file, Mode, TIMEOUT,
+};
 
 const HELLO: &[u8] =
     b"++++++++[>++++[>++>+++>+++>+<<<<-]>+>+>->>+[<]<-]>>.>---.+++++++..+++.>>.<-.<.+++.------.--------.>>+.>++.";
@@ -25,34 +25,11 @@ const HELLO_OUT: &[u8] = b"Hello World!\n";
 const EVERY_MODE: [Mode; 7] =
     [Mode::Jit(0), Mode::Jit(1), Mode::Jit(2), Mode::Interp, Mode::Exe(0), Mode::Exe(1), Mode::Exe(2)];
 
-/// The modes that run programs: JIT (-O0, -O2), executable, interpreter.
-const RUN_MODES: [Mode; 4] = Mode::ALL;
-
-/// Asserts exit `code`, exactly `stdout`, and `stderr_has` in stderr.
-fn expect(label: &str, run: &Run, code: i32, stdout: &[u8], stderr_has: &str) {
-    assert!(run.exited(code), "{label}: {} (expected exit {code}), {}", run.summary(), stdout_head(run));
-    if let Some(diff) = describe_diff("stdout", stdout, &run.stdout) {
-        panic!("{label}: {diff}");
-    }
-    assert!(run.stderr_text().contains(stderr_has), "{label}: stderr lacks {stderr_has:?}: {:?}", run.stderr_text());
-}
-
-fn stdout_head(run: &Run) -> String {
-    format!("stdout: \"{}\"", common::escape(&run.stdout[..run.stdout.len().min(200)]))
-}
-
-/// `bfc ARGS` run in `dir`.
-fn bfc_in(dir: &Path, args: &[&str], input: &[u8]) -> Run {
-    let mut cmd = common::bfc_cmd(args);
-    cmd.current_dir(dir);
-    run(&mut cmd, input, TIMEOUT)
-}
-
 #[test]
 fn hello_world_in_every_mode() {
     each_mode(&EVERY_MODE, HELLO, &[], b"", |label, got| {
-        expect(label, &got.run, 0, HELLO_OUT, "");
-        assert!(got.run.stderr.is_empty(), "{label}: {}", got.run.stderr_head());
+        assert_run(label, got, 0, HELLO_OUT, "");
+        assert!(got.stderr.is_empty(), "{label}: {}", got.stderr_head());
     });
 }
 
@@ -65,7 +42,7 @@ fn default_output_names_follow_the_source() {
     let exe = dir.path().join("hello");
     assert!(exe.exists(), "bfc hello.b did not create ./hello: {:?}", listing(dir.path()));
     let ran = run(&mut Command::new(&exe), b"", TIMEOUT);
-    expect("./hello", &ran, 0, HELLO_OUT, "");
+    assert_run("./hello", &ran, 0, HELLO_OUT, "");
 
     let object = bfc_in(dir.path(), &["-c", "hello.b"], b"");
     assert!(object.exited(0), "bfc -c hello.b: {}", object.summary());
@@ -77,10 +54,10 @@ fn default_output_names_follow_the_source() {
 fn program_from_stdin() {
     for mode in ["--jit", "--interp"] {
         let got = run_bfc([mode, "-"], HELLO, TIMEOUT);
-        expect(&format!("bfc {mode} -"), &got, 0, HELLO_OUT, "");
+        assert_run(&format!("bfc {mode} -"), &got, 0, HELLO_OUT, "");
     }
     let got = run_bfc(["--jit", "-"], b"+\n+]", TIMEOUT);
-    expect("bfc --jit - (unmatched)", &got, 1, b"", "unmatched ']'");
+    assert_run("bfc --jit - (unmatched)", &got, 1, b"", "unmatched ']'");
     assert!(got.stderr_text().contains(":2:2"), "position of the error in stdin's program: {}", got.stderr_text());
 }
 
@@ -90,7 +67,7 @@ fn emit_ir_prints_the_ir_without_running() {
     let dir = tempdir();
     let path = write_file(dir.path(), "echo.b", b"+[-],[.,]");
     for opt in ["-O0", "-O2"] {
-        let got = run(common::bfc_cmd(["--emit", "ir", "--eof", "zero", opt]).arg(&path), b"ZQXJ", TIMEOUT);
+        let got = run(bfc_cmd(["--emit", "ir", "--eof", "zero", opt]).arg(&path), b"ZQXJ", TIMEOUT);
         assert!(got.exited(0), "--emit ir {opt}: {}", got.summary());
         let text = String::from_utf8_lossy(&got.stdout);
         assert!(text.contains("loop"), "--emit ir {opt} shows no loop:\n{text}");
@@ -106,7 +83,7 @@ fn emit_passes_shows_each_pass_that_changed_the_ir() {
     // shortcut); then input, so that compile-time execution stops there.
     let path = write_file(dir.path(), "p.b", b"[-]+++[->++<]>>,[->>+>+>+>+>+>+>+>+>++<[>[<+++>-]<<]<].");
     let emit = |what: &str| {
-        let got = run(common::bfc_cmd(["--emit", what]).arg(&path), b"", TIMEOUT);
+        let got = run(bfc_cmd(["--emit", what]).arg(&path), b"", TIMEOUT);
         assert!(got.exited(0), "--emit {what}: {}", got.summary());
         String::from_utf8(got.stdout).unwrap()
     };
@@ -130,14 +107,14 @@ fn object_files_are_x86_64_relocatable_elf() {
     let object = dir.path().join("out.o");
     let renamed = dir.path().join("renamed.o");
     for (obj, extra) in [(&object, None), (&renamed, Some("my_entry"))] {
-        let mut cmd = common::bfc_cmd(["-c", "-o"]);
+        let mut cmd = bfc_cmd(["-c", "-o"]);
         cmd.arg(obj);
         if let Some(sym) = extra {
             cmd.args(["--symbol", sym]);
         }
         let got = run(cmd.arg(&path), b"", TIMEOUT);
         assert!(got.exited(0), "bfc -c: {}", got.summary());
-        assert!(got.stdout.is_empty(), "bfc -c printed {}", stdout_head(&got));
+        assert!(got.stdout.is_empty(), "bfc -c printed {}", got.stdout_head());
         let bytes = std::fs::read(obj).unwrap();
         assert!(bytes.starts_with(b"\x7fELF"), "{} does not start with the ELF magic", obj.display());
     }
@@ -165,7 +142,7 @@ fn output_into_a_missing_directory_fails_and_leaves_nothing() {
     write_file(dir.path(), "hello.b", HELLO);
     for args in [&["-o", "missing/hello", "hello.b"][..], &["-c", "-o", "missing/hello.o", "hello.b"]] {
         let got = bfc_in(dir.path(), args, b"");
-        expect(&format!("bfc {}", args.join(" ")), &got, 1, b"", "missing");
+        assert_run(&format!("bfc {}", args.join(" ")), &got, 1, b"", "missing");
         assert_eq!(listing(dir.path()), ["hello.b"], "bfc {} left files behind", args.join(" "));
     }
 }
@@ -188,7 +165,7 @@ fn missing_input_file_is_a_file_error() {
     let dir = tempdir();
     for args in [&["--jit", "no/such/prog.b"][..], &["--interp", "no/such/prog.b"], &["-o", "out", "no/such/prog.b"]] {
         let got = bfc_in(dir.path(), args, b"");
-        expect(&format!("bfc {}", args.join(" ")), &got, 1, b"", "no/such/prog.b");
+        assert_run(&format!("bfc {}", args.join(" ")), &got, 1, b"", "no/such/prog.b");
         assert!(listing(dir.path()).is_empty(), "bfc {} created files", args.join(" "));
     }
 }
@@ -208,7 +185,7 @@ fn usage_errors_exit_2() {
     ] {
         let got = run_bfc(args, b"", TIMEOUT);
         assert!(got.exited(2), "bfc {}: {} (expected exit 2)", args.join(" "), got.summary());
-        assert!(got.stdout.is_empty(), "bfc {}: {}", args.join(" "), stdout_head(&got));
+        assert!(got.stdout.is_empty(), "bfc {}: {}", args.join(" "), got.stdout_head());
         assert!(!got.stderr.is_empty(), "bfc {}: no message", args.join(" "));
     }
 }
@@ -228,7 +205,7 @@ fn assert_unmatched(source: &[u8], bracket: char, line: usize, col: usize) {
     ] {
         let label = format!("bfc {} on {:?}", args.join(" "), String::from_utf8_lossy(&source[..source.len().min(40)]));
         let got = bfc_in(dir.path(), args, b"");
-        expect(&label, &got, 1, b"", &head);
+        assert_run(&label, &got, 1, b"", &head);
         let stderr = got.stderr_text();
         let lines: Vec<&str> = stderr.lines().collect();
         let marker =
@@ -274,7 +251,7 @@ fn tape_errors_exit_3_after_flushing_output() {
         (b"+.>+[>+]", &["--tape-size", "100"], b"\x01", "tape overflow"),
     ];
     for (source, flags, stdout, word) in cases {
-        each_mode(&RUN_MODES, source, flags, b"", |label, got| expect(label, &got.run, 3, stdout, word));
+        expect_each_mode(&Mode::ALL, source, flags, b"", 3, stdout, word);
     }
 }
 
@@ -289,9 +266,7 @@ fn a_net_zero_change_off_the_tape_is_still_a_tape_error() {
         (&[&[b'>'; 4096][..], b"-+"].concat(), b"", "tape overflow"),
     ];
     for (source, stdout, word) in &cases {
-        each_mode(&RUN_MODES, source, &["--tape-size", "4096"], b"", |label, got| {
-            expect(label, &got.run, 3, stdout, word)
-        });
+        expect_each_mode(&Mode::ALL, source, &["--tape-size", "4096"], b"", 3, stdout, word);
     }
 }
 
@@ -302,20 +277,12 @@ fn tape_bounds_are_exact() {
         let size = cells.to_string();
         let flags: &[&str] = if cells == 65536 { &[] } else { &["--tape-size", &size] };
         // The last cell is usable...
-        each_mode(&RUN_MODES, &right(cells - 1, b"+."), flags, b"", |label, got| {
-            expect(label, &got.run, 0, b"\x01", "")
-        });
+        expect_each_mode(&Mode::ALL, &right(cells - 1, b"+."), flags, b"", 0, b"\x01", "");
         // ...the next one is not: by a move, or by a scan over the last cells.
-        each_mode(&RUN_MODES, &right(cells, b"+"), flags, b"", |label, got| {
-            expect(label, &got.run, 3, b"", "tape overflow")
-        });
-        each_mode(&RUN_MODES, &right(cells - 3, b"+>+>+<<[>]"), flags, b"", |label, got| {
-            expect(label, &got.run, 3, b"", "tape overflow")
-        });
+        expect_each_mode(&Mode::ALL, &right(cells, b"+"), flags, b"", 3, b"", "tape overflow");
+        expect_each_mode(&Mode::ALL, &right(cells - 3, b"+>+>+<<[>]"), flags, b"", 3, b"", "tape overflow");
         // Moving off the tape without touching a cell is fine.
-        each_mode(&RUN_MODES, &right(cells + 5, &[&[b'<'; 10][..], b"+."].concat()), flags, b"", |label, got| {
-            expect(label, &got.run, 0, b"\x01", "")
-        });
+        expect_each_mode(&Mode::ALL, &right(cells + 5, &[&[b'<'; 10][..], b"+."].concat()), flags, b"", 0, b"\x01", "");
     }
 }
 
@@ -324,12 +291,8 @@ fn far_out_of_bounds_in_one_step_is_a_tape_error() {
     let far_right = [vec![b'>'; 2_000_000], b"+".to_vec()].concat();
     let far_left = [b"+.".to_vec(), vec![b'<'; 2_000_000], b"+".to_vec()].concat();
     let modes = [Mode::Jit(0), Mode::Jit(2), Mode::Exe(2)];
-    each_mode(&modes, &far_right, &["--tape-size", "65536"], b"", |label, got| {
-        expect(label, &got.run, 3, b"", "tape overflow")
-    });
-    each_mode(&modes, &far_left, &["--tape-size", "65536"], b"", |label, got| {
-        expect(label, &got.run, 3, b"\x01", "tape underflow")
-    });
+    expect_each_mode(&modes, &far_right, &["--tape-size", "65536"], b"", 3, b"", "tape overflow");
+    expect_each_mode(&modes, &far_left, &["--tape-size", "65536"], b"", 3, b"\x01", "tape underflow");
 }
 
 #[test]
@@ -340,31 +303,16 @@ fn eof_conventions() {
         (&["--eof", "zero"], b"a\0"),
         (&["--eof", "minus-one"], b"a\xff"),
     ] {
-        each_mode(&RUN_MODES, b"+,.,.", flags, b"a", |label, got| expect(label, &got.run, 0, want, ""));
+        expect_each_mode(&Mode::ALL, b"+,.,.", flags, b"a", 0, want, "");
     }
 }
 
 /// Spawns `source` in `mode` with stdin and stderr piped and `stdout` as given.
 fn spawn(mode: Mode, dir: &Path, source: &[u8], stdout: Stdio) -> std::process::Child {
     let path = write_file(dir, "prog.b", source);
-    let (mut cmd, _) = mode_command(mode, &path, &[], &dir.join("prog"), TIMEOUT)
-        .unwrap_or_else(|build| panic!("{}: build failed: {}", mode.label(), build.summary()));
+    let mut cmd = built_command(mode, &path, &dir.join("prog"));
     cmd.stdin(Stdio::piped()).stdout(stdout).stderr(Stdio::piped());
     cmd.spawn().unwrap()
-}
-
-/// Reads `pipe` on a thread; each chunk arrives on the channel.
-fn chunks(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n @ 1..) = pipe.read(&mut buf) {
-            if tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 #[test]
@@ -419,7 +367,7 @@ fn output_is_flushed_before_reading() {
             mode.label(),
             got.summary()
         );
-        expect(&mode.label(), &got, 0, b"", "");
+        assert_run(&mode.label(), &got, 0, b"", "");
         assert_eq!(rest, b"x", "{}: after the prompt", mode.label());
     }
 }
@@ -432,7 +380,7 @@ fn deep_nesting() {
     let entered = [b"+".to_vec(), vec![b'['; depth], b"-".to_vec(), vec![b']'; depth], b"+.".to_vec()].concat();
     for (source, want) in [(&skipped, &b""[..]), (&entered, b"\x01")] {
         let start = Instant::now();
-        each_mode(&RUN_MODES, source, &[], b"", |label, got| expect(label, &got.run, 0, want, ""));
+        expect_each_mode(&Mode::ALL, source, &[], b"", 0, want, "");
         eprintln!("deep nesting {depth}: all modes in {:.1}s", start.elapsed().as_secs_f64());
     }
 }

@@ -6,14 +6,13 @@
 //! reproducible and safe to run in parallel.
 //!
 //! Some tests run part of themselves in a child process (this test binary
-//! started again with `BFC_ROBUSTNESS_CHILD` set), for things that must
-//! happen inside a process that may crash: running JIT code in-process.
+//! started again, see `common::child`), for things that must happen inside a
+//! process that may crash: running JIT code in-process.
 
 mod common;
 
 use std::ffi::OsStr;
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::thread;
@@ -23,57 +22,12 @@ use bfc::code::{Status, GUARD_BYTES};
 use bfc::interp::{self, Outcome};
 use bfc::ir::{EofMode, Inst, Op, Program};
 
+use common::child::{child_case, child_stdout, pipe, run_child, with_closed};
 use common::diff::exit_code;
 use common::{
-    bfc_cmd, collect, describe_diff, escape, listing, run, run_bfc, run_measured, tempdir, write_file, Mode, Run,
+    assert_no_crash, assert_one_line_error, assert_run, bfc_cmd, bfc_in, built_command, collect, each_mode, escape,
+    listing, run, run_bfc, run_measured, tempdir, write_file, Mode, TIMEOUT,
 };
-
-const TIMEOUT: Duration = Duration::from_secs(60);
-
-/// JIT -O2 and -O0, an executable, the interpreter.
-const RUN_MODES: [Mode; 4] = Mode::ALL;
-
-/// `bfc ARGS` run in `dir`.
-fn bfc_in(dir: &Path, args: &[&str], input: &[u8]) -> Run {
-    let mut cmd = bfc_cmd(args);
-    cmd.current_dir(dir);
-    run(&mut cmd, input, TIMEOUT)
-}
-
-/// bfc did not panic, nor die of a signal, nor hang.
-fn assert_no_crash(label: &str, got: &Run) {
-    assert!(!got.timed_out, "{label}: {}", got.summary());
-    assert!(got.code.is_some(), "{label}: {}", got.summary());
-    assert_ne!(got.code, Some(101), "{label}: internal error: {}", got.summary());
-    assert!(!got.stderr_text().contains("panicked"), "{label}: panicked: {}", got.stderr_text());
-}
-
-/// A failure with exit `code`: nothing on stdout, one line on stderr
-/// (`error: ...`) containing `needle`.
-fn assert_one_line_error(label: &str, got: &Run, code: i32, needle: &str) {
-    assert_no_crash(label, got);
-    assert!(got.exited(code), "{label}: {} (expected exit {code})", got.summary());
-    assert!(got.stdout.is_empty(), "{label}: printed {:?}", escape(&got.stdout));
-    let stderr = got.stderr_text();
-    assert_eq!(stderr.lines().count(), 1, "{label}: the message is not one line:\n{stderr}");
-    assert!(stderr.starts_with("error: "), "{label}: {stderr:?}");
-    assert!(stderr.contains(needle), "{label}: the message lacks {needle:?}: {stderr:?}");
-}
-
-/// Exit `code`, exactly `stdout`, and `stderr_has` in stderr.
-fn assert_run(label: &str, got: &Run, code: i32, stdout: &[u8], stderr_has: &str) {
-    assert_no_crash(label, got);
-    assert!(got.exited(code), "{label}: {} (expected exit {code})", got.summary());
-    if let Some(diff) = describe_diff("stdout", stdout, &got.stdout) {
-        panic!("{label}: {diff}");
-    }
-    assert!(got.stderr_text().contains(stderr_has), "{label}: stderr lacks {stderr_has:?}: {:?}", got.stderr_text());
-}
-
-/// [`common::each_mode`] for checks that look at the program's run only.
-fn each_mode(modes: &[Mode], source: &[u8], flags: &[&str], input: &[u8], check: impl Fn(&str, &Run)) {
-    common::each_mode(modes, source, flags, input, |label, got| check(label, &got.run));
-}
 
 // ---------------------------------------------------------------------------
 // Bad input
@@ -113,7 +67,7 @@ fn an_unreadable_source_is_a_file_error() {
 fn empty_and_comment_only_programs_do_nothing() {
     let sources: [&[u8]; 4] = [b"", b"just a comment\n", b"\0\r\n\xff\xfe comment 123 ; # !", b"\n\n\n"];
     for source in sources {
-        each_mode(&RUN_MODES, source, &[], b"", |label, got| {
+        each_mode(&Mode::ALL, source, &[], b"", |label, got| {
             assert_run(&format!("{label} on {:?}", escape(source)), got, 0, b"", "")
         });
     }
@@ -144,7 +98,7 @@ fn binary_garbage_compiles_and_runs_as_the_interpreter_says() {
             panic!("{name}: the oracle does not finish")
         };
         let code = exit_code(status);
-        each_mode(&RUN_MODES, &source, &["--tape-size", "1048576"], input, |label, got| {
+        each_mode(&Mode::ALL, &source, &["--tape-size", "1048576"], input, |label, got| {
             assert_run(&format!("{label} on {name}"), got, code, &want, "")
         });
     }
@@ -423,41 +377,19 @@ fn the_largest_tape_is_mapped_lazily() {
     }
 }
 
-/// `sh -c 'exec PROGRAM ARGS <&-'` (or `>&-`): runs with that descriptor closed.
-fn with_closed(fd: &str, program: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg(format!("exec \"$0\" \"$@\" {fd}&-")).arg(program).args(args);
-    cmd
-}
-
-/// The command that runs `src` in `mode`, wrapped by `wrap(program, args)`;
-/// builds the executable first for `Exe`.
-fn wrapped(mode: Mode, src: &Path, exe: &Path, wrap: impl Fn(&Path, &[&str]) -> Command) -> Command {
-    let src = src.to_str().unwrap();
-    match mode {
-        Mode::Jit(o) => wrap(common::bfc(), &["--jit", &format!("-O{o}"), src]),
-        Mode::Interp => wrap(common::bfc(), &["--interp", src]),
-        Mode::Exe(o) => {
-            let build = run_bfc([&format!("-O{o}"), "-o", exe.to_str().unwrap(), src], b"", TIMEOUT);
-            assert!(build.exited(0), "build: {}", build.summary());
-            wrap(exe, &[])
-        }
-    }
-}
-
 #[test]
 fn a_closed_stdin_is_a_read_error() {
     // Rust opens /dev/null on a closed stdin before main: bfc must still see
     // it closed, as executables do (EBADF), not as an empty input.
     let dir = tempdir();
     let src = write_file(dir.path(), "prog.b", b"+.,.");
-    for mode in RUN_MODES {
-        let mut cmd = wrapped(mode, &src, &dir.path().join("prog"), |p, a| with_closed("<", p, a));
+    for mode in Mode::ALL {
+        let mut cmd = with_closed("<", &built_command(mode, &src, &dir.path().join("prog")));
         let got = run(&mut cmd, b"", Duration::from_secs(20));
         assert_run(&mode.label(), &got, 4, b"\x01", "read error: Bad file descriptor");
     }
     // The program itself from a closed stdin.
-    let mut cmd = with_closed("<", common::bfc(), &["--jit", "-"]);
+    let mut cmd = with_closed("<", &bfc_cmd(["--jit", "-"]));
     let got = run(&mut cmd, b"", TIMEOUT);
     assert_one_line_error("bfc --jit - <&-", &got, 1, "cannot read <stdin>: Bad file descriptor");
 }
@@ -469,9 +401,9 @@ fn a_closed_stdout_is_a_write_error() {
     let dir = tempdir();
     for source in [&b"+."[..], b"+[.]"] {
         let src = write_file(dir.path(), "prog.b", source);
-        for mode in RUN_MODES {
+        for mode in Mode::ALL {
             let label = format!("{} on {} with stdout closed", mode.label(), escape(source));
-            let mut cmd = wrapped(mode, &src, &dir.path().join("prog"), |p, a| with_closed(">", p, a));
+            let mut cmd = with_closed(">", &built_command(mode, &src, &dir.path().join("prog")));
             cmd.stdin(Stdio::null()).stderr(Stdio::piped());
             let child = cmd.spawn().unwrap();
             let got = collect(child, b"", Duration::from_secs(20));
@@ -479,25 +411,10 @@ fn a_closed_stdout_is_a_write_error() {
         }
     }
     let src = write_file(dir.path(), "prog.b", b"+.");
-    let mut cmd = with_closed(">", common::bfc(), &["--emit", "ir", src.to_str().unwrap()]);
+    let mut cmd = with_closed(">", bfc_cmd(["--emit", "ir"]).arg(&src));
     cmd.stdin(Stdio::null()).stderr(Stdio::piped());
     let got = collect(cmd.spawn().unwrap(), b"", TIMEOUT);
     assert_one_line_error("bfc --emit ir >&-", &got, 1, "cannot write <stdout>: Bad file descriptor");
-}
-
-/// A pipe: (read end, write end). The end `nonblocking` (0 read, 1 write),
-/// if any, is O_NONBLOCK.
-fn pipe(nonblocking: Option<usize>) -> (OwnedFd, OwnedFd) {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 fills two fresh descriptors, which we then own.
-    unsafe {
-        assert_eq!(libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC), 0);
-        if let Some(end) = nonblocking {
-            let flags = libc::fcntl(fds[end], libc::F_GETFL);
-            assert_eq!(libc::fcntl(fds[end], libc::F_SETFL, flags | libc::O_NONBLOCK), 0);
-        }
-        (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))
-    }
 }
 
 #[test]
@@ -512,11 +429,7 @@ fn non_blocking_stdio_is_waited_on() {
     for mode in [Mode::Jit(2), Mode::Interp, Mode::Exe(2)] {
         // stdout: we read only after the pipe has filled up.
         let (r, w) = pipe(Some(1));
-        let mut cmd = wrapped(mode, &printer, &dir.path().join("printer"), |p, a| {
-            let mut c = Command::new(p);
-            c.args(a);
-            c
-        });
+        let mut cmd = built_command(mode, &printer, &dir.path().join("printer"));
         cmd.stdin(Stdio::null()).stdout(w).stderr(Stdio::piped());
         let child = cmd.spawn().unwrap();
         drop(cmd);
@@ -538,11 +451,7 @@ fn non_blocking_stdio_is_waited_on() {
 
         // stdin: the input comes late.
         let (r, w) = pipe(Some(0));
-        let mut cmd = wrapped(mode, &cat, &dir.path().join("cat"), |p, a| {
-            let mut c = Command::new(p);
-            c.args(a);
-            c
-        });
+        let mut cmd = built_command(mode, &cat, &dir.path().join("cat"));
         cmd.stdin(r).stdout(Stdio::piped()).stderr(Stdio::piped());
         let child = cmd.spawn().unwrap();
         drop(cmd);
@@ -621,36 +530,6 @@ fn tape_errors_in_multiply_and_scan_loops() {
 }
 
 // The tests below run part of themselves in a child process.
-
-const CHILD: &str = "BFC_ROBUSTNESS_CHILD";
-const CHILD_OUT: &str = "BFC_ROBUSTNESS_OUT";
-
-/// Runs the test `test` of this binary again in a child process with
-/// `CHILD=case`; what the child writes to fd 1 is returned as stdout.
-fn run_child(test: &str, case: &str, stdin: Stdio, timeout: Duration) -> Run {
-    let dir = tempdir();
-    let out = dir.path().join("stdout");
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([test, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD, case)
-        .env(CHILD_OUT, &out)
-        .stdin(stdin)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut got = collect(cmd.spawn().unwrap(), b"", timeout);
-    got.stdout = std::fs::read(&out).unwrap_or_default();
-    got
-}
-
-/// In a child: fd 1 goes to the file the parent reads (the test harness
-/// prints on the real one).
-fn child_stdout() {
-    let path = std::env::var(CHILD_OUT).expect("child output file");
-    let file = std::fs::File::create(path).unwrap();
-    use std::os::fd::AsRawFd;
-    // SAFETY: duplicates a descriptor we own onto 1.
-    assert!(unsafe { libc::dup2(file.as_raw_fd(), 1) } == 1);
-}
 
 fn inst(op: Op) -> Inst {
     Inst::new(op, 0)
@@ -738,7 +617,7 @@ fn far_child(case: &str) -> ! {
 
 #[test]
 fn far_beyond_the_guard_in_one_step() {
-    if let Ok(case) = std::env::var(CHILD) {
+    if let Some(case) = child_case() {
         far_child(&case);
     }
     let dir = tempdir();
@@ -880,7 +759,7 @@ fn tape_start(cells: usize) -> Option<usize> {
 
 #[test]
 fn faults_outside_generated_code_are_not_tape_errors() {
-    if let Ok(case) = std::env::var(CHILD) {
+    if let Some(case) = child_case() {
         foreign_fault_child(&case);
     }
     for target in ["guard", "null"] {

@@ -1,12 +1,15 @@
-//! Helpers shared by the integration tests: where things are, running the
-//! built `bfc` (and what it builds) with input and a time limit, running the
-//! four ways a program can be executed, comparing output, and a small
-//! parallel job runner.
+//! Helpers shared by the integration tests and the corpus benchmark: where
+//! things are, running the built `bfc` (and what it builds) with input and a
+//! time limit, running the four ways a program can be executed, the
+//! assertions on how a run ended, comparing output, and a small parallel job
+//! runner. Tricks with child processes are in `child`.
 //!
-//! Each test file includes this with `mod common;`; not every file uses
-//! every helper.
+//! Each test file includes this with `mod common;`, `benches/corpus.rs` with
+//! a `#[path]`; not every file uses every helper. Nothing here knows about
+//! particular tests.
 #![allow(dead_code)]
 
+pub mod child;
 pub mod diff;
 pub mod gen;
 pub mod manifest;
@@ -49,6 +52,9 @@ pub fn corpus_dir() -> PathBuf {
     }
 }
 
+/// The time limit of a run in the CLI and robustness tests.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
 /// A fresh temporary directory, removed when dropped.
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("bfc-test-").tempdir().expect("cannot create a temporary directory")
@@ -76,7 +82,12 @@ pub struct Run {
     pub timed_out: bool,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+    /// Wall-clock seconds, from the start to the exit.
     pub secs: f64,
+    /// Peak resident set size in KiB, from `wait4`: an upper bound, since a
+    /// child spawned with vfork inherits the parent's high-water mark
+    /// through exec ([`run_measured`] gives the real figure).
+    pub peak_rss_kib: u64,
 }
 
 impl Run {
@@ -97,6 +108,11 @@ impl Run {
             (_, None, Some(sig)) => format!("killed by signal {sig}"),
             _ => "unknown status".to_string(),
         }
+    }
+
+    /// The start of stdout, for failure reports.
+    pub fn stdout_head(&self) -> String {
+        format!("stdout: \"{}\"", escape(&self.stdout[..self.stdout.len().min(200)]))
     }
 
     /// The first few lines of stderr, for failure reports.
@@ -121,14 +137,24 @@ impl Run {
 /// it after `timeout`.
 pub fn run(cmd: &mut Command, input: &[u8], timeout: Duration) -> Run {
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-    collect(child, input, timeout)
+    start(cmd, input, timeout).unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"))
+}
+
+/// Starts `cmd` with the standard streams it was given and collects it like
+/// [`collect`], timed from before the start.
+pub fn start(cmd: &mut Command, input: &[u8], timeout: Duration) -> std::io::Result<Run> {
+    let start = Instant::now();
+    let child = cmd.spawn()?;
+    Ok(finish(child, start, input, timeout))
 }
 
 /// Feeds `input` to a spawned child's stdin (if piped), collects its stdout
 /// and stderr (if piped) and waits for it, killing it after `timeout`.
-pub fn collect(mut child: Child, input: &[u8], timeout: Duration) -> Run {
-    let start = Instant::now();
+pub fn collect(child: Child, input: &[u8], timeout: Duration) -> Run {
+    finish(child, Instant::now(), input, timeout)
+}
+
+fn finish(mut child: Child, start: Instant, input: &[u8], timeout: Duration) -> Run {
     let deadline = start + timeout;
     if let Some(mut stdin) = child.stdin.take() {
         let input = input.to_vec();
@@ -178,21 +204,71 @@ pub fn collect(mut child: Child, input: &[u8], timeout: Duration) -> Run {
         }
     }
     // The pipes are closed: the process is exiting (or closed them itself).
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_micros(200)),
-            Ok(None) => {
-                timed_out = true;
-                let _ = child.kill();
-                break child.wait().expect("wait for a killed child");
-            }
-            Err(e) => panic!("cannot wait for a child: {e}"),
-        }
-    };
+    let ended = wait(&child, deadline);
     use std::os::unix::process::ExitStatusExt;
+    let status = std::process::ExitStatus::from_raw(ended.status);
     let [stdout, stderr] = outputs;
-    Run { code: status.code(), signal: status.signal(), timed_out, stdout, stderr, secs: start.elapsed().as_secs_f64() }
+    Run {
+        code: status.code(),
+        signal: status.signal(),
+        timed_out: timed_out || (ended.killed && status.code().is_none()),
+        stdout,
+        stderr,
+        secs: ended.at.duration_since(start).as_secs_f64(),
+        peak_rss_kib: ended.peak_rss_kib,
+    }
+}
+
+/// How a reaped child ended.
+struct Ended {
+    /// The raw wait status.
+    status: i32,
+    /// When the exit was seen.
+    at: Instant,
+    /// Killed at the deadline.
+    killed: bool,
+    peak_rss_kib: u64,
+}
+
+/// Waits for `child` to exit, killing it at `deadline`, and reaps it with
+/// `wait4` for its peak RSS. The wait blocks (no polling), so that the exit
+/// time is exact for the benchmark.
+fn wait(child: &Child, deadline: Instant) -> Ended {
+    let pid = child.id() as libc::pid_t;
+    let (done, wait_done) = mpsc::channel::<()>();
+    let watchdog = thread::spawn(move || {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let expired = wait_done.recv_timeout(left) == Err(mpsc::RecvTimeoutError::Timeout);
+        if expired {
+            // SAFETY: a plain syscall; the child is reaped only after this
+            // thread is joined, so `pid` is still ours (at worst a zombie).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        expired
+    });
+    // Wait for the exit but leave the child a zombie until the watchdog is done.
+    loop {
+        // SAFETY: siginfo_t is plain data, zeroes are a valid value.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid writes only into `info`.
+        let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        if r == 0 {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        assert_eq!(e.kind(), std::io::ErrorKind::Interrupted, "cannot wait for a child: {e}");
+    }
+    let at = Instant::now();
+    drop(done);
+    let killed = watchdog.join().expect("the watchdog thread");
+    let mut status = 0;
+    // SAFETY: rusage is plain data, zeroes are a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 writes only into `status` and `usage`; the child has
+    // exited, so this does not block.
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "cannot reap a child: {}", std::io::Error::last_os_error());
+    Ended { status, at, killed, peak_rss_kib: usage.ru_maxrss.max(0) as u64 }
 }
 
 /// `bfc` with `args`.
@@ -207,6 +283,13 @@ pub fn run_bfc<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>, inp
     run(&mut bfc_cmd(args), input, timeout)
 }
 
+/// Runs `bfc ARGS` in `dir` with `input` on stdin.
+pub fn bfc_in(dir: &Path, args: &[&str], input: &[u8]) -> Run {
+    let mut cmd = bfc_cmd(args);
+    cmd.current_dir(dir);
+    run(&mut cmd, input, TIMEOUT)
+}
+
 /// One way of executing a program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
@@ -219,6 +302,8 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// The modes that run programs: JIT -O2 and -O0, an executable, the
+    /// interpreter.
     pub const ALL: [Mode; 4] = [Mode::Jit(2), Mode::Jit(0), Mode::Exe(2), Mode::Interp];
 
     pub fn label(self) -> String {
@@ -284,6 +369,15 @@ pub fn mode_command(
     }
 }
 
+/// The command that runs `source` in `mode` with no extra flags, building
+/// the executable at `exe` first for `Exe`; panics if that build fails.
+pub fn built_command(mode: Mode, source: &Path, exe: &Path) -> Command {
+    match mode_command(mode, source, &[], exe, TIMEOUT) {
+        Ok((cmd, _)) => cmd,
+        Err(build) => panic!("{}: build failed: {}", mode.label(), build.summary()),
+    }
+}
+
 /// Runs `source` in `mode` with extra bfc `flags` and `input` on stdin. For
 /// `Exe`, the executable is built at `exe` and run from there.
 pub fn run_mode(mode: Mode, source: &Path, flags: &[String], input: &[u8], exe: &Path, timeout: Duration) -> ModeRun {
@@ -291,6 +385,50 @@ pub fn run_mode(mode: Mode, source: &Path, flags: &[String], input: &[u8], exe: 
         Ok((mut cmd, build)) => ModeRun { run: run(&mut cmd, input, timeout), build },
         Err(build) => ModeRun { run: build.clone(), build: Some(build) },
     }
+}
+
+/// [`each_mode`] with [`assert_run`]: in every mode, exit `code`, exactly
+/// `stdout`, and `stderr_has` in stderr.
+pub fn expect_each_mode(
+    modes: &[Mode],
+    source: &[u8],
+    flags: &[&str],
+    input: &[u8],
+    code: i32,
+    stdout: &[u8],
+    stderr_has: &str,
+) {
+    each_mode(modes, source, flags, input, |label, got| assert_run(label, got, code, stdout, stderr_has));
+}
+
+/// bfc (or what it built) did not panic, nor die of a signal, nor hang.
+pub fn assert_no_crash(label: &str, got: &Run) {
+    assert!(!got.timed_out, "{label}: {}", got.summary());
+    assert!(got.code.is_some(), "{label}: {}", got.summary());
+    assert_ne!(got.code, Some(101), "{label}: internal error: {}", got.summary());
+    assert!(!got.stderr_text().contains("panicked"), "{label}: panicked: {}", got.stderr_text());
+}
+
+/// No crash; exit `code`, exactly `stdout`, and `stderr_has` in stderr.
+pub fn assert_run(label: &str, got: &Run, code: i32, stdout: &[u8], stderr_has: &str) {
+    assert_no_crash(label, got);
+    assert!(got.exited(code), "{label}: {} (expected exit {code}), {}", got.summary(), got.stdout_head());
+    if let Some(diff) = describe_diff("stdout", stdout, &got.stdout) {
+        panic!("{label}: {diff}");
+    }
+    assert!(got.stderr_text().contains(stderr_has), "{label}: stderr lacks {stderr_has:?}: {:?}", got.stderr_text());
+}
+
+/// A failure with exit `code`: no crash, nothing on stdout, one line on
+/// stderr (`error: ...`) containing `needle`.
+pub fn assert_one_line_error(label: &str, got: &Run, code: i32, needle: &str) {
+    assert_no_crash(label, got);
+    assert!(got.exited(code), "{label}: {} (expected exit {code})", got.summary());
+    assert!(got.stdout.is_empty(), "{label}: printed {:?}", escape(&got.stdout));
+    let stderr = got.stderr_text();
+    assert_eq!(stderr.lines().count(), 1, "{label}: the message is not one line:\n{stderr}");
+    assert!(stderr.starts_with("error: "), "{label}: {stderr:?}");
+    assert!(stderr.contains(needle), "{label}: the message lacks {needle:?}: {stderr:?}");
 }
 
 /// Bytes shown escaped, for failure messages.
@@ -339,9 +477,8 @@ pub fn parallel<T: Send>(n: usize, workers: usize, job: impl Fn(usize) -> T + Sy
 }
 
 /// Runs `source` in each of `modes` with `flags` and `input`; calls `check`
-/// with each result and the mode's label to put in assertion messages.
-#[allow(dead_code)] // not every test file uses every helper
-pub fn each_mode(modes: &[Mode], source: &[u8], flags: &[&str], input: &[u8], check: impl Fn(&str, &ModeRun)) {
+/// with the program's run and the mode's label to put in assertion messages.
+pub fn each_mode(modes: &[Mode], source: &[u8], flags: &[&str], input: &[u8], check: impl Fn(&str, &Run)) {
     let dir = tempdir();
     let path = write_file(dir.path(), "prog.b", source);
     let flags: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
@@ -349,7 +486,7 @@ pub fn each_mode(modes: &[Mode], source: &[u8], flags: &[&str], input: &[u8], ch
         let got = run_mode(mode, &path, &flags, input, &dir.path().join("prog"), Duration::from_secs(60));
         let label = format!("{} {}", mode.label(), flags.join(" "));
         assert!(!got.build_failed(), "{label}: build failed: {}", got.run.summary());
-        check(&label, &got);
+        check(&label, &got.run);
     }
 }
 
