@@ -18,21 +18,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::manifest::{self, Entry, ExpectedError};
-use common::{
-    corpus_dir, describe_diff, env_num, parallel, run_bfc, run_mode, sha256::sha256_hex, tempdir, workers, Mode,
-    ModeRun, Run,
-};
+use common::manifest::{self, Entry, ExpectedError, Output};
+use common::{corpus_dir, describe_diff, env_num, parallel, run_bfc, run_mode, tempdir, workers, Mode, ModeRun, Run};
 
 /// What a corpus program must do.
 enum Expect {
-    /// Exit 0 with exactly these bytes on stdout.
-    Output(Vec<u8>),
-    /// Exit 0 with this much output of this SHA-256 (edge_huge_output).
-    Digest {
-        sha256: String,
-        len: usize,
-    },
+    /// Exit 0 with this output.
+    Output(Output),
     Error(ExpectedError),
 }
 
@@ -174,25 +166,12 @@ fn program<'a>(dir: &Path, entry: &'a Entry) -> Result<Program<'a>, String> {
     if let Some(cells) = entry.tape_cells() {
         flags.extend(["--tape-size".to_string(), cells.to_string()]);
     }
-    let expect =
-        if entry.kind == "error" { Expect::Error(entry.expected_error()?) } else { expected_output(dir, entry)? };
+    let expect = if entry.kind == "error" {
+        Expect::Error(entry.expected_error()?)
+    } else {
+        Expect::Output(entry.expected_output(dir)?)
+    };
     Ok(Program { entry, source: entry.program(dir), input: entry.input(dir), flags, expect })
-}
-
-fn expected_output(dir: &Path, entry: &Entry) -> Result<Expect, String> {
-    let progs = dir.join("progs");
-    let out = progs.join(format!("{}.out", entry.name));
-    if let Ok(bytes) = std::fs::read(&out) {
-        return Ok(Expect::Output(bytes));
-    }
-    let digest_file = progs.join(format!("{}.out.sha256", entry.name));
-    let text = std::fs::read_to_string(&digest_file)
-        .map_err(|_| format!("neither {} nor {} can be read", out.display(), digest_file.display()))?;
-    let mut words = text.split_whitespace();
-    match (words.next(), words.next().and_then(|n| n.parse().ok())) {
-        (Some(sha256), Some(len)) if sha256.len() == 64 => Ok(Expect::Digest { sha256: sha256.to_lowercase(), len }),
-        _ => Err(format!("{}: expected \"<sha256> <size>\", got {text:?}", digest_file.display())),
-    }
 }
 
 fn run_job(work: &Path, job: &Job, timeout: Duration) -> Done {
@@ -221,13 +200,7 @@ fn run_job(work: &Path, job: &Job, timeout: Duration) -> Done {
         }
         _ if got.build_failed() => Some(format!("build failed: {}", got.run.summary())),
         Expect::Error(error) => check_error(error, &got.run, name),
-        Expect::Output(want) => check_output(&got, |out| describe_diff("stdout", want, out)),
-        Expect::Digest { sha256, len } => check_output(&got, |out| {
-            let actual = sha256_hex(out);
-            (out.len() != *len || actual != *sha256).then(|| {
-                format!("stdout is {} bytes with sha256 {actual}, expected {len} bytes with sha256 {sha256}", out.len())
-            })
-        }),
+        Expect::Output(want) => check_output(&got, |out| want.differs(out)),
     };
     Done { name: name.clone(), how: job.how.label(), secs: got.secs(), detail, failure }
 }

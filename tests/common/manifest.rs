@@ -1,8 +1,12 @@
 //! The corpus's MANIFEST.tsv (columns: name source kind eof cells tape_min
-//! notes; see ../shared/corpus/README.md) and what its free-text notes say
-//! about how to run each program.
+//! notes; see ../shared/corpus/README.md), what its free-text notes say
+//! about how to run each program, and the output each must print
+//! (`progs/NAME.out` or `progs/NAME.out.sha256`).
 
 use std::path::{Path, PathBuf};
+
+use super::describe_diff;
+use super::sha256::sha256_hex;
 
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -25,6 +29,34 @@ pub enum ExpectedError {
     /// Fails at run time with "tape underflow" / "tape overflow" (`word`)
     /// after printing `stdout`.
     Tape { word: &'static str, stdout: Vec<u8> },
+}
+
+/// What a program that runs to its end must print.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// Exactly these bytes.
+    Bytes(Vec<u8>),
+    /// This much output of this SHA-256 (lower-case hex), for outputs too
+    /// big to ship (edge_huge_output).
+    Digest { sha256: String, len: usize },
+}
+
+impl Output {
+    /// None if `got` is the output; otherwise how it differs.
+    pub fn differs(&self, got: &[u8]) -> Option<String> {
+        match self {
+            Output::Bytes(want) => describe_diff("stdout", want, got),
+            Output::Digest { sha256, len } => {
+                let actual = sha256_hex(got);
+                (got.len() != *len || actual != *sha256).then(|| {
+                    format!(
+                        "stdout is {} bytes with sha256 {actual}, expected {len} bytes with sha256 {sha256}",
+                        got.len()
+                    )
+                })
+            }
+        }
+    }
 }
 
 /// Reads `DIR/MANIFEST.tsv`. Errors say what is missing or malformed.
@@ -77,6 +109,26 @@ impl Entry {
     /// The bytes for stdin: `progs/NAME.in`, or nothing.
     pub fn input(&self, dir: &Path) -> Vec<u8> {
         std::fs::read(dir.join("progs").join(format!("{}.in", self.name))).unwrap_or_default()
+    }
+
+    /// What the program must print: `progs/NAME.out`, or else the digest in
+    /// `progs/NAME.out.sha256` ("<sha256> <size>").
+    pub fn expected_output(&self, dir: &Path) -> Result<Output, String> {
+        let progs = dir.join("progs");
+        let out = progs.join(format!("{}.out", self.name));
+        if let Ok(bytes) = std::fs::read(&out) {
+            return Ok(Output::Bytes(bytes));
+        }
+        let digest_file = progs.join(format!("{}.out.sha256", self.name));
+        let text = std::fs::read_to_string(&digest_file)
+            .map_err(|_| format!("neither {} nor {} can be read", out.display(), digest_file.display()))?;
+        let mut words = text.split_whitespace();
+        match (words.next(), words.next().and_then(|n| n.parse().ok())) {
+            (Some(sha256), Some(len)) if sha256.len() == 64 => {
+                Ok(Output::Digest { sha256: sha256.to_lowercase(), len })
+            }
+            _ => Err(format!("{}: expected \"<sha256> <size>\", got {text:?}", digest_file.display())),
+        }
     }
 
     /// The ` | `-separated fields of the notes.
