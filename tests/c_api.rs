@@ -1,26 +1,24 @@
 //! bfc objects used from C: two programs built with different `--symbol`s,
 //! linked with the runtime into one C program that calls both.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
-const BFC: &str = env!("CARGO_BIN_EXE_bfc");
+use common::{bfc_cmd, run, tempdir, write_file, TIMEOUT};
 
 fn bfc_object(dir: &Path, name: &str, source: &str, symbol: &str) {
-    let src = dir.join(format!("{name}.b"));
-    std::fs::write(&src, source).unwrap();
-    let status = Command::new(BFC)
-        .args(["-c", "--tape-size", "4096", "--symbol", symbol, "-o"])
-        .arg(dir.join(format!("{name}.o")))
-        .arg(&src)
-        .status()
-        .unwrap();
-    assert!(status.success(), "bfc -c {name}");
+    let src = write_file(dir, &format!("{name}.b"), source.as_bytes());
+    let mut cmd = bfc_cmd(["-c", "--tape-size", "4096", "--symbol", symbol, "-o"]);
+    cmd.arg(dir.join(format!("{name}.o"))).arg(&src);
+    let got = run(&mut cmd, b"", TIMEOUT);
+    assert!(got.exited(0), "bfc -c {name}: {}", got.summary());
 }
 
 #[test]
 fn c_program_calls_two_bf_programs() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     let d = dir.path();
     // Prints "Hi\n".
     bfc_object(d, "hello", "++++++++[>+++++++++<-]>.+++++++++++++++++++++++++++++++++.[-]++++++++++.", "bf_hello");

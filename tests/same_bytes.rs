@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use object::{Object, ObjectSection};
 
 use bfc::ir::EofMode;
@@ -21,12 +19,11 @@ fn jit_bytes(source: &[u8], options: &bfc::Options) -> Vec<u8> {
 
 fn object_text(source: &[u8], flags: &[&str]) -> Vec<u8> {
     let dir = common::tempdir();
-    let src = dir.path().join("t.b");
-    std::fs::write(&src, source).unwrap();
+    let src = common::write_file(dir.path(), "t.b", source);
     let obj = dir.path().join("t.o");
     let mut cmd = common::bfc_cmd(["-c", "-o"]);
     cmd.arg(&obj).args(flags).arg(&src);
-    let run = common::run(&mut cmd, b"", Duration::from_secs(60));
+    let run = common::run(&mut cmd, b"", common::TIMEOUT);
     assert!(run.exited(0), "bfc -c: {}", run.summary());
     let bytes = std::fs::read(&obj).unwrap();
     let file = object::File::parse(&*bytes).unwrap();
