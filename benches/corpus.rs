@@ -34,8 +34,15 @@
 //! * `BFC_BENCH_RUNS`: timed runs per measurement (default 5)
 //! * `BFC_BENCH_ALL=1`: also the slow programs (impeccable, mandelbrot_huge)
 //! * `BFC_BENCH_ONLY=a,b`: only these programs
+//! * `BFC_BIN`: the bfc to measure (default the one cargo built)
 //!
 //! The report is printed and written as markdown to `target/bench.md`.
+//!
+//! The manifest reader, the way each mode is run and the process runner are
+//! the integration tests' (`tests/common`).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -43,11 +50,12 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const BFC: &str = env!("CARGO_BIN_EXE_bfc");
+use common::manifest::{self, Output};
+use common::{bfc, corpus_dir, env_num, mode_command, run, run_measured, tempdir, Run};
+
 const RUN_LIMIT: Duration = Duration::from_secs(120);
 const INTERP_LIMIT: Duration = Duration::from_secs(10);
 /// Programs slower than this under the corpus's reference interpreter are
@@ -68,51 +76,39 @@ struct Config {
 
 impl Config {
     fn from_env() -> Config {
-        let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let corpus =
-            std::env::var_os("BFC_CORPUS").map(PathBuf::from).unwrap_or_else(|| manifest_dir.join("../shared/corpus"));
-        let runs = std::env::var("BFC_BENCH_RUNS").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(5);
+        let corpus = corpus_dir();
+        let runs = env_num("BFC_BENCH_RUNS", 5usize);
         let all = std::env::var("BFC_BENCH_ALL").is_ok_and(|s| s == "1");
         let only = std::env::var("BFC_BENCH_ONLY").ok().map(|s| s.split(',').map(|n| n.trim().to_string()).collect());
         Config { corpus, runs: runs.max(1), all, only }
     }
 }
 
-/// What a program must print.
-enum Expected {
-    Bytes(Vec<u8>),
-    /// `<sha256>  <size>`, for outputs too big to ship.
-    Sha256 {
-        hash: String,
-        size: u64,
-    },
-}
-
 struct Program {
     name: String,
     source: PathBuf,
     input: Option<PathBuf>,
-    expected: Expected,
-    tape_cells: usize,
+    expected: Output,
+    tape_cells: u64,
+    /// bfc's flags for the tape size, when not the default.
+    flags: Vec<String>,
 }
 
 // ---------------------------------------------------------------- corpus
 
 /// The programs to benchmark, in table order.
-fn select_programs(cfg: &Config, scratch: &Path) -> io::Result<Vec<Program>> {
-    let manifest = fs::read_to_string(cfg.corpus.join("MANIFEST.tsv"))?;
+fn select_programs(cfg: &Config, scratch: &Path) -> Result<Vec<Program>, String> {
     let mut programs = Vec::new();
     let mut rest = Vec::new();
-    for line in manifest.lines().skip(1).filter(|l| !l.trim().is_empty()) {
-        let cols: Vec<&str> = line.split('\t').collect();
-        let [name, _source, kind, _eof, _cells, tape_min, notes] = cols[..] else { continue };
+    for entry in manifest::load(&cfg.corpus)? {
+        let name = entry.name.as_str();
         let wanted = ALWAYS.contains(&name)
-            || (matches!(kind, "benchmark" | "both")
-                && (cfg.all || fastbf_seconds(notes).is_some_and(|s| s < FASTBF_LIMIT_S)));
+            || (matches!(entry.kind.as_str(), "benchmark" | "both")
+                && (cfg.all || entry.fastbf_secs().is_some_and(|s| s < FASTBF_LIMIT_S)));
         if !wanted {
             continue;
         }
-        let program = corpus_program(&cfg.corpus, name, tape_min.parse().unwrap_or(0))?;
+        let program = corpus_program(&cfg.corpus, &entry)?;
         if ALWAYS.contains(&name) {
             programs.push(program);
         } else {
@@ -120,7 +116,7 @@ fn select_programs(cfg: &Config, scratch: &Path) -> io::Result<Vec<Program>> {
         }
     }
     programs.sort_by_key(|p| ALWAYS.iter().position(|&n| n == p.name));
-    programs.extend(factor_extras(&cfg.corpus, scratch)?);
+    programs.extend(factor_extras(&cfg.corpus, scratch).map_err(|e| e.to_string())?);
     programs.extend(rest);
     if let Some(only) = &cfg.only {
         programs.retain(|p| only.contains(&p.name));
@@ -128,33 +124,16 @@ fn select_programs(cfg: &Config, scratch: &Path) -> io::Result<Vec<Program>> {
     Ok(programs)
 }
 
-/// The reference interpreter's runtime from a manifest note: "runtime:
-/// fastbf 5.9s" or "<0.1s".
-fn fastbf_seconds(notes: &str) -> Option<f64> {
-    let rest = notes.split("runtime: fastbf ").nth(1)?;
-    let figure = rest.split(|c: char| c == 's' || c == ',' || c.is_whitespace()).next()?;
-    figure.trim_start_matches('<').parse().ok()
-}
-
-fn corpus_program(corpus: &Path, name: &str, tape_min: usize) -> io::Result<Program> {
-    let progs = corpus.join("progs");
-    let input = progs.join(format!("{name}.in"));
-    let out = progs.join(format!("{name}.out"));
-    let expected = if out.exists() {
-        Expected::Bytes(fs::read(&out)?)
-    } else {
-        let text = fs::read_to_string(progs.join(format!("{name}.out.sha256")))?;
-        let mut words = text.split_whitespace();
-        let hash = words.next().unwrap_or_default().to_string();
-        let size = words.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-        Expected::Sha256 { hash, size }
-    };
+fn corpus_program(corpus: &Path, entry: &manifest::Entry) -> Result<Program, String> {
+    let input = corpus.join("progs").join(format!("{}.in", entry.name));
+    let tape_cells = entry.tape_cells();
     Ok(Program {
-        name: name.to_string(),
-        source: progs.join(format!("{name}.b")),
+        name: entry.name.clone(),
+        source: entry.program(corpus),
         input: input.exists().then_some(input),
-        expected,
-        tape_cells: if tape_min > 65536 { 131072 } else { 65536 },
+        expected: entry.expected_output(corpus)?,
+        tape_cells: tape_cells.unwrap_or(65536),
+        flags: tape_cells.map(|n| vec!["--tape-size".to_string(), n.to_string()]).unwrap_or_default(),
     })
 }
 
@@ -168,8 +147,9 @@ fn factor_extras(corpus: &Path, scratch: &Path) -> io::Result<Vec<Program>> {
             name: name.to_string(),
             source: corpus.join("progs/factor.b"),
             input: Some(input),
-            expected: Expected::Bytes(factor_output(n).into_bytes()),
+            expected: Output::Bytes(factor_output(n).into_bytes()),
             tape_cells: 65536,
+            flags: Vec::new(),
         });
     }
     Ok(programs)
@@ -195,7 +175,7 @@ fn factor_output(mut n: u64) -> String {
 // ---------------------------------------------------------------- builds
 
 /// One C statement per Brainfuck command; comments are dropped.
-fn naive_c(source: &[u8], tape_cells: usize) -> String {
+fn naive_c(source: &[u8], tape_cells: u64) -> String {
     let mut c = format!(
         "#include <stdio.h>\nstatic unsigned char tape[{tape_cells}];\n\
          int main(void) {{\nunsigned char *p = tape;\nint c;\n"
@@ -218,14 +198,13 @@ fn naive_c(source: &[u8], tape_cells: usize) -> String {
     c + "(void)c;\nreturn 0;\n}\n"
 }
 
-/// Runs a build step; its stderr becomes the error.
+/// Runs a build step; its stderr is shown.
 fn build(command: &mut Command, what: &str) -> Result<(), String> {
-    let out = command.stdin(Stdio::null()).output().map_err(|e| format!("{what}: {e}"))?;
-    if out.status.success() {
+    let got = run(command, b"", RUN_LIMIT);
+    if got.exited(0) {
         return Ok(());
     }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    eprintln!("{what} failed ({}):\n{stderr}", out.status);
+    eprintln!("{what} failed ({}):\n{}", got.status(), got.stderr_text());
     Err("build failed".to_string())
 }
 
@@ -240,128 +219,64 @@ fn build_naive(prog: &Program, dir: &Path) -> Result<PathBuf, String> {
 
 fn build_exe(prog: &Program, dir: &Path) -> Result<PathBuf, String> {
     let exe = dir.join(format!("{}.bfc", prog.name));
-    build(bfc(prog, &["-O2", "-o"]).arg(&exe).arg(&prog.source), "bfc -O2 -o")?;
-    Ok(exe)
-}
-
-/// `bfc ARGS [--tape-size N]`; the caller appends the source.
-fn bfc(prog: &Program, args: &[&str]) -> Command {
-    let mut command = Command::new(BFC);
-    command.args(args);
-    if prog.tape_cells != 65536 {
-        command.arg(format!("--tape-size={}", prog.tape_cells));
+    match mode_command(common::Mode::Exe(2), &prog.source, &prog.flags, &exe, RUN_LIMIT) {
+        Ok(_) => Ok(exe),
+        Err(got) => {
+            eprintln!("bfc -O2 -o failed ({}):\n{}", got.status(), got.stderr_text());
+            Err("build failed".to_string())
+        }
     }
-    command
 }
 
 // ---------------------------------------------------------------- processes
 
-enum Ended {
-    Exit(i32),
-    Signal(i32),
-    TimedOut,
-}
-
-struct Run {
-    wall: Duration,
-    ended: Ended,
-    /// Peak resident set size, KiB.
-    max_rss_kib: i64,
-}
-
-/// Runs `command` to the end or until `limit`, timing it from spawn to
-/// exit, and reads its peak RSS with `wait4` (see `gnu_time_rss_kib`).
+/// Runs `command` to the end or until `limit`, stdin from `stdin` (or
+/// /dev/null), stderr to ours: timed from spawn to exit, with wait4's peak
+/// RSS.
 fn run_once(command: &mut Command, stdin: Option<&Path>, stdout: Stdio, limit: Duration) -> io::Result<Run> {
     let stdin = match stdin {
         Some(path) => Stdio::from(File::open(path)?),
         None => Stdio::null(),
     };
-    let start = Instant::now();
-    let child = command.stdin(stdin).stdout(stdout).stderr(Stdio::inherit()).spawn()?;
-    let pid = child.id() as libc::pid_t;
-    let (done, wait_done) = mpsc::channel::<()>();
-    let watchdog = thread::spawn(move || {
-        let expired = wait_done.recv_timeout(limit) == Err(mpsc::RecvTimeoutError::Timeout);
-        if expired {
-            // The child is not reaped until wait4 below, so `pid` is still ours.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-        expired
-    });
-    wait_exited(pid)?;
-    let wall = start.elapsed();
-    drop(done);
-    let expired = watchdog.join().expect("watchdog thread");
-    let (status, max_rss_kib) = reap(pid)?;
-    let ended = if libc::WIFEXITED(status) {
-        Ended::Exit(libc::WEXITSTATUS(status))
-    } else if expired {
-        Ended::TimedOut
-    } else {
-        Ended::Signal(libc::WTERMSIG(status))
-    };
-    Ok(Run { wall, ended, max_rss_kib })
-}
-
-/// Waits until `pid` has exited, leaving it a zombie.
-fn wait_exited(pid: libc::pid_t) -> io::Result<()> {
-    loop {
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT) };
-        if r == 0 {
-            return Ok(());
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
-
-/// Reaps the exited `pid`: its wait status and peak RSS in KiB.
-fn reap(pid: libc::pid_t) -> io::Result<(i32, i64)> {
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } != pid {
-        return Err(io::Error::last_os_error());
-    }
-    Ok((status, usage.ru_maxrss))
+    command.stdin(stdin).stdout(stdout).stderr(Stdio::inherit());
+    common::start(command, b"", limit)
 }
 
 // ---------------------------------------------------------------- measuring
 
+/// A column of the speed table: a way bfc runs a program, or the naive C.
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
-    Jit,
-    Exe,
-    JitO0,
-    Interp,
+    Bfc(common::Mode),
     Naive,
 }
 
-const MODES: [Mode; 5] = [Mode::Jit, Mode::Exe, Mode::JitO0, Mode::Interp, Mode::Naive];
+const MODES: [Mode; 5] = [
+    Mode::Bfc(common::Mode::Jit(2)),
+    Mode::Bfc(common::Mode::Exe(2)),
+    Mode::Bfc(common::Mode::Jit(0)),
+    Mode::Bfc(common::Mode::Interp),
+    Mode::Naive,
+];
 
 impl Mode {
-    fn label(self) -> &'static str {
+    fn label(self) -> String {
         match self {
-            Mode::Jit => "jit",
-            Mode::Exe => "exe",
-            Mode::JitO0 => "jit -O0",
-            Mode::Interp => "interp",
-            Mode::Naive => "gcc -O2 naive",
+            Mode::Bfc(mode) => mode.label(),
+            Mode::Naive => "gcc -O2 naive".to_string(),
         }
     }
 
     fn command(self, prog: &Program, built: &Built) -> Result<Command, String> {
-        let mut command = match self {
-            Mode::Jit => bfc(prog, &["--jit", "-O2"]),
-            Mode::JitO0 => bfc(prog, &["--jit", "-O0"]),
-            Mode::Interp => bfc(prog, &["--interp"]),
-            Mode::Exe => return Ok(Command::new(built.exe.as_ref()?)),
-            Mode::Naive => return Ok(Command::new(built.naive.as_ref()?)),
-        };
-        command.arg(&prog.source);
-        Ok(command)
+        match self {
+            Mode::Bfc(common::Mode::Exe(_)) => Ok(Command::new(built.exe.as_ref()?)),
+            Mode::Naive => Ok(Command::new(built.naive.as_ref()?)),
+            // No build: the executable's path is not used.
+            Mode::Bfc(mode) => match mode_command(mode, &prog.source, &prog.flags, Path::new(""), RUN_LIMIT) {
+                Ok((command, _)) => Ok(command),
+                Err(got) => Err(got.status()),
+            },
+        }
     }
 }
 
@@ -402,46 +317,27 @@ fn measure(mode: Mode, prog: &Program, built: &Built, runs: usize, scratch: &Pat
         Ok(c) => c,
         Err(e) => return Cell::Failed(e),
     };
-    let first_limit = if mode == Mode::Interp { INTERP_LIMIT } else { RUN_LIMIT };
+    let interp = mode == Mode::Bfc(common::Mode::Interp);
+    let first_limit = if interp { INTERP_LIMIT } else { RUN_LIMIT };
     let captured = scratch.join("stdout");
     let warm_up = File::create(&captured)
         .and_then(|file| run_once(&mut command, prog.input.as_deref(), Stdio::from(file), first_limit));
-    match warm_up.map(|run| run.ended) {
-        Ok(Ended::Exit(0)) => {}
-        Ok(Ended::TimedOut) if mode == Mode::Interp => return Cell::Skipped("skip (>10s)".into()),
-        Ok(ended) => return Cell::Failed(describe(&ended)),
+    match warm_up {
+        Ok(run) if run.exited(0) => {}
+        Ok(run) if run.timed_out && interp => return Cell::Skipped("skip (>10s)".into()),
+        Ok(run) => return Cell::Failed(run.status()),
         Err(e) => return Cell::Failed(e.to_string()),
     }
-    let output_ok = output_matches(&captured, &prog.expected);
+    let output_ok = fs::read(&captured).is_ok_and(|got| prog.expected.differs(&got).is_none());
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         match run_once(&mut command, prog.input.as_deref(), Stdio::null(), RUN_LIMIT) {
-            Ok(Run { wall, ended: Ended::Exit(0), .. }) => times.push(wall.as_secs_f64()),
-            Ok(run) => return Cell::Failed(describe(&run.ended)),
+            Ok(run) if run.exited(0) => times.push(run.secs),
+            Ok(run) => return Cell::Failed(run.status()),
             Err(e) => return Cell::Failed(e.to_string()),
         }
     }
     Cell::Time { seconds: median(&mut times), output_ok }
-}
-
-fn describe(ended: &Ended) -> String {
-    match ended {
-        Ended::Exit(code) => format!("exit {code}"),
-        Ended::Signal(sig) => format!("signal {sig}"),
-        Ended::TimedOut => format!("timeout (>{}s)", RUN_LIMIT.as_secs()),
-    }
-}
-
-fn output_matches(path: &Path, expected: &Expected) -> bool {
-    match expected {
-        Expected::Bytes(bytes) => fs::read(path).is_ok_and(|got| got == *bytes),
-        Expected::Sha256 { hash, size } => {
-            let size_ok = fs::metadata(path).is_ok_and(|m| m.len() == *size);
-            let sum = Command::new("sha256sum").arg(path).output();
-            let hash_ok = sum.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().next() == Some(hash));
-            size_ok && hash_ok
-        }
-    }
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -524,49 +420,26 @@ const BUILD_COMPILE: &[&str] = &[];
 /// `bfc -c FLAGS`: median milliseconds and peak RSS (MiB, as text).
 fn time_compile(source: &Path, flags: &[&str], runs: usize, scratch: &Path) -> Result<(f64, String), String> {
     let object = scratch.join("compile.o");
-    let mut command = Command::new(BFC);
+    let mut command = Command::new(bfc());
     command.arg("-c").args(flags).arg(source).arg("-o").arg(&object);
     let mut times = Vec::with_capacity(runs);
     let mut wait4_rss = 0;
     for i in 0..=runs {
         let run = run_once(&mut command, None, Stdio::null(), RUN_LIMIT).map_err(|e| e.to_string())?;
-        if !matches!(run.ended, Ended::Exit(0)) {
-            return Err(describe(&run.ended));
+        if !run.exited(0) {
+            return Err(run.status());
         }
-        wait4_rss = wait4_rss.max(run.max_rss_kib);
+        wait4_rss = wait4_rss.max(run.peak_rss_kib);
         if i > 0 {
-            times.push(run.wall.as_secs_f64() * 1000.0);
+            times.push(run.secs * 1000.0);
         }
     }
-    let rss = match gnu_time_rss_kib(source, flags, &object, scratch) {
-        Some(kib) => format!("{:.1}", kib as f64 / 1024.0),
-        None => format!("<= {:.1}", wait4_rss as f64 / 1024.0),
+    // wait4's figure is only the fallback: an upper bound (see `Run`).
+    let rss = match run_measured(&command, b"", RUN_LIMIT) {
+        (run, Some(kib)) if run.exited(0) => format!("{:.1}", kib as f64 / 1024.0),
+        _ => format!("<= {:.1}", wait4_rss as f64 / 1024.0),
     };
     Ok((median(&mut times), rss))
-}
-
-/// Peak RSS (KiB) of one `bfc -c` under `/usr/bin/time -f %M`. wait4's
-/// figure is only the fallback: a child spawned with vfork inherits the
-/// harness's high-water mark through exec, so it is an upper bound.
-fn gnu_time_rss_kib(source: &Path, flags: &[&str], object: &Path, scratch: &Path) -> Option<i64> {
-    let report = scratch.join("time.txt");
-    let status = Command::new("/usr/bin/time")
-        .args(["-f", "%M", "-o"])
-        .arg(&report)
-        .arg(BFC)
-        .arg("-c")
-        .args(flags)
-        .arg(source)
-        .arg("-o")
-        .arg(object)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
-        .ok()?;
-    if !status.success() {
-        return None;
-    }
-    fs::read_to_string(&report).ok()?.trim().parse().ok()
 }
 
 /// A valid program of about `size` bytes: a random mix of all eight
@@ -645,7 +518,7 @@ fn header(cfg: &Config) -> String {
 
 fn main() {
     let cfg = Config::from_env();
-    let scratch = tempfile::Builder::new().prefix("bfc-bench-").tempdir().expect("temporary directory");
+    let scratch = tempdir();
     let programs = match select_programs(&cfg, scratch.path()) {
         Ok(p) => p,
         Err(e) => {
@@ -654,7 +527,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    eprintln!("bfc bench: {} programs, {} run(s) each, bfc = {BFC}", programs.len(), cfg.runs);
+    eprintln!("bfc bench: {} programs, {} run(s) each, bfc = {}", programs.len(), cfg.runs, bfc().display());
     let mut report = header(&cfg);
     report += "\n## Run time (s)\n\n";
     report += &speed_table(&programs, &cfg, scratch.path());
