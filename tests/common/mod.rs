@@ -387,6 +387,20 @@ pub fn run_mode(mode: Mode, source: &Path, flags: &[String], input: &[u8], exe: 
     }
 }
 
+/// Runs `source` in each of `modes` with `flags` and `input`; calls `check`
+/// with the program's run and the mode's label to put in assertion messages.
+pub fn each_mode(modes: &[Mode], source: &[u8], flags: &[&str], input: &[u8], check: impl Fn(&str, &Run)) {
+    let dir = tempdir();
+    let path = write_file(dir.path(), "prog.b", source);
+    let flags: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
+    for &mode in modes {
+        let got = run_mode(mode, &path, &flags, input, &dir.path().join("prog"), TIMEOUT);
+        let label = format!("{} {}", mode.label(), flags.join(" "));
+        assert!(!got.build_failed(), "{label}: build failed: {}", got.run.summary());
+        check(&label, &got.run);
+    }
+}
+
 /// [`each_mode`] with [`assert_run`]: in every mode, exit `code`, exactly
 /// `stdout`, and `stderr_has` in stderr.
 pub fn expect_each_mode(
@@ -474,20 +488,6 @@ pub fn parallel<T: Send>(n: usize, workers: usize, job: impl Fn(usize) -> T + Sy
         }
     });
     results.into_inner().unwrap().into_iter().map(|r| r.expect("a job panicked")).collect()
-}
-
-/// Runs `source` in each of `modes` with `flags` and `input`; calls `check`
-/// with the program's run and the mode's label to put in assertion messages.
-pub fn each_mode(modes: &[Mode], source: &[u8], flags: &[&str], input: &[u8], check: impl Fn(&str, &Run)) {
-    let dir = tempdir();
-    let path = write_file(dir.path(), "prog.b", source);
-    let flags: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
-    for &mode in modes {
-        let got = run_mode(mode, &path, &flags, input, &dir.path().join("prog"), Duration::from_secs(60));
-        let label = format!("{} {}", mode.label(), flags.join(" "));
-        assert!(!got.build_failed(), "{label}: build failed: {}", got.run.summary());
-        check(&label, &got.run);
-    }
 }
 
 /// `dir/name` with `bytes` in it.
