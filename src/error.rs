@@ -8,6 +8,8 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use crate::diagnostic::{Diagnostic, Format, Level};
+
 /// A position in a source file: 1-based line and column, counted in bytes;
 /// only LF ends a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,8 +54,10 @@ impl Snippet {
 /// Everything that can go wrong while compiling or running a program.
 #[derive(Debug)]
 pub enum Error {
-    /// A `[` with no `]`, or a `]` with no `[`.
-    Unmatched { bracket: char, file: String, pos: Pos, snippet: Snippet },
+    /// Brackets with no partner (`[` with no `]`, `]` with no `[`), each a
+    /// diagnostic at its place, in source order: the first
+    /// `parse::MAX_REPORTED`, and how many more there are.
+    Unmatched { brackets: Vec<Diagnostic>, more: usize },
     /// The program could not be read.
     ReadSource { path: PathBuf, source: io::Error },
     /// The source is too large for the compiler's offsets.
@@ -78,6 +82,44 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error as diagnostics: one for most errors, one a bracket for
+    /// unmatched brackets (and a note of how many more there are).
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        match self {
+            Error::Unmatched { brackets, more } => {
+                let mut all = brackets.clone();
+                if *more > 0 {
+                    let s = if *more == 1 { "" } else { "s" };
+                    all.push(Diagnostic {
+                        level: Level::Note,
+                        code: "more-unmatched-brackets",
+                        message: format!("{more} more unmatched bracket{s} not shown"),
+                        location: None,
+                    });
+                }
+                all
+            }
+            other => vec![Diagnostic::error(other.code(), other.to_string(), None)],
+        }
+    }
+
+    /// A stable name of the kind of error, for tools (`--error-format json`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Unmatched { .. } => "unmatched-bracket",
+            Error::ReadSource { .. } => "read-source",
+            Error::SourceTooLarge { .. } => "source-too-large",
+            Error::WriteOutput { .. } => "write-output",
+            Error::OutputIsInput { .. } => "output-is-input",
+            Error::NoCompiler { .. } => "no-c-compiler",
+            Error::LinkFailed { .. } => "link-failed",
+            Error::UnsupportedHost => "unsupported-host",
+            Error::Jit { .. } => "jit",
+            Error::Usage(_) => "usage",
+            Error::Internal(_) => "internal",
+        }
+    }
+
     /// Errors the user fixes in the source or the command line, as opposed to
     /// the environment.
     pub fn is_usage(&self) -> bool {
@@ -93,13 +135,10 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Unmatched { bracket, file, pos, snippet } => {
-                writeln!(f, "unmatched '{bracket}' at {file}:{}:{}", pos.line, pos.col)?;
-                let gutter = pos.line.to_string().len();
-                writeln!(f, "{:gutter$} |", "")?;
-                writeln!(f, "{} | {}", pos.line, snippet.text)?;
-                let why = if *bracket == '[' { "this loop is never closed" } else { "no loop to close here" };
-                write!(f, "{:gutter$} | {:>col$} {why}", "", "^", col = snippet.col)
+            Error::Unmatched { .. } => {
+                let text: String =
+                    self.diagnostics().iter().map(|d| d.render(Format::Human { colour: false })).collect();
+                f.write_str(text.trim_end())
             }
             Error::ReadSource { path, source } => write!(f, "cannot read {}: {}", path.display(), plain(source)),
             Error::SourceTooLarge { file, len } => {

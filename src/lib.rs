@@ -10,6 +10,7 @@
 //! compiled code to.
 
 pub mod code;
+pub mod diagnostic;
 pub mod disasm;
 pub mod error;
 pub mod interp;

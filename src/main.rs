@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use clap::{Parser, ValueEnum};
 
 use bfc::code::Status;
+use bfc::diagnostic::{Diagnostic, Format};
 use bfc::error::Error;
 use bfc::interp;
 use bfc::ir::EofMode;
@@ -85,6 +86,46 @@ struct Cli {
     /// Print an intermediate form instead of running or building.
     #[arg(long, value_enum, value_name = "WHAT")]
     emit: Option<Emit>,
+    /// Colour diagnostics: on a terminal (unless NO_COLOR is set), always, or never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto)]
+    color: ColorArg,
+    /// How diagnostics are written: for people, or one JSON object a line.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = ErrorFormat::Human)]
+    error_format: ErrorFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ErrorFormat {
+    Human,
+    Json,
+}
+
+/// How the command line asks for diagnostics to be written on stderr.
+fn diagnostic_format(color: ColorArg, format: ErrorFormat) -> Format {
+    use std::io::IsTerminal;
+    match format {
+        ErrorFormat::Json => Format::Json,
+        ErrorFormat::Human => Format::Human {
+            colour: match color {
+                ColorArg::Always => true,
+                ColorArg::Never => false,
+                ColorArg::Auto => std::env::var_os("NO_COLOR").is_none() && io::stderr().is_terminal(),
+            },
+        },
+    }
+}
+
+/// Writes diagnostics to stderr.
+fn report(diagnostics: &[Diagnostic], format: Format) {
+    let text: String = diagnostics.iter().map(|d| d.render(format)).collect();
+    let _ = io::stderr().write_all(text.as_bytes());
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -387,19 +428,23 @@ fn run(inv: Invocation) -> bfc::Result<Option<RunEnd>> {
     }
 }
 
-fn status_exit(end: RunEnd) -> u8 {
+fn status_exit(end: RunEnd, format: Format) -> u8 {
     let detail = |what: &str| match &end.io_error {
         Some(e) => format!("{what}: {}", bfc::error::plain(e)),
         None => what.to_string(),
     };
-    let (code, message) = match end.status {
+    let (code, name, message) = match end.status {
         Status::Ok | Status::BrokenPipe => return 0,
-        Status::TapeUnderflow => (EXIT_TAPE, "tape underflow: a cell left of cell 0 was touched".to_string()),
-        Status::TapeOverflow => (EXIT_TAPE, "tape overflow: a cell past the end of the tape was touched".to_string()),
-        Status::WriteError => (EXIT_IO, detail("write error")),
-        Status::ReadError => (EXIT_IO, detail("read error")),
+        Status::TapeUnderflow => {
+            (EXIT_TAPE, "tape-underflow", "tape underflow: a cell left of cell 0 was touched".to_string())
+        }
+        Status::TapeOverflow => {
+            (EXIT_TAPE, "tape-overflow", "tape overflow: a cell past the end of the tape was touched".to_string())
+        }
+        Status::WriteError => (EXIT_IO, "write-error", detail("write error")),
+        Status::ReadError => (EXIT_IO, "read-error", detail("read error")),
     };
-    eprintln!("error: {message}");
+    report(&[Diagnostic::error(name, message, None)], format);
     code
 }
 
@@ -416,12 +461,13 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
         }
     };
+    let format = diagnostic_format(cli.color, cli.error_format);
     let result = std::panic::catch_unwind(|| Invocation::from_cli(cli).and_then(run));
     let code = match result {
         Ok(Ok(None)) => 0,
-        Ok(Ok(Some(end))) => status_exit(end),
+        Ok(Ok(Some(end))) => status_exit(end, format),
         Ok(Err(e)) => {
-            eprintln!("error: {e}");
+            report(&e.diagnostics(), format);
             if e.is_internal() {
                 eprintln!("(this is a bug in bfc: please report it)");
                 EXIT_INTERNAL

@@ -5,10 +5,16 @@
 //! error at its position. Folding is left to the passes: at `-O0` the
 //! code generator sees exactly the commands of the source.
 
-use crate::error::{Error, Pos, Result, Snippet};
+use crate::diagnostic::{Diagnostic, Location};
+use crate::error::{Error, Result};
 use crate::ir::{Inst, Op, Program};
 
-/// Parses `source`; `file` names it in errors.
+/// Unmatched brackets reported at most; the rest are counted.
+pub const MAX_REPORTED: usize = 20;
+
+/// Parses `source`; `file` names it in errors. Every unmatched bracket is
+/// an error, reported in source order (up to `MAX_REPORTED`): each stray
+/// `]`, and each `[` left open at the end.
 pub fn parse(file: &str, source: &[u8]) -> Result<Program> {
     if source.len() > i32::MAX as usize {
         return Err(Error::SourceTooLarge { file: file.to_string(), len: source.len() });
@@ -16,6 +22,8 @@ pub fn parse(file: &str, source: &[u8]) -> Result<Program> {
     // At most one instruction a byte; pages never written cost nothing.
     let mut insts = Vec::with_capacity(source.len());
     let mut open: Vec<usize> = Vec::new();
+    // Offsets of the stray `]`s, in order.
+    let mut stray: Vec<usize> = Vec::new();
     for (at, &byte) in source.iter().enumerate() {
         let op = match byte {
             b'+' => Op::Add { off: 0, val: 1 },
@@ -30,7 +38,8 @@ pub fn parse(file: &str, source: &[u8]) -> Result<Program> {
             }
             b']' => {
                 if open.pop().is_none() {
-                    return Err(unmatched(']', file, source, at));
+                    stray.push(at);
+                    continue;
                 }
                 Op::EndLoop
             }
@@ -38,21 +47,32 @@ pub fn parse(file: &str, source: &[u8]) -> Result<Program> {
         };
         insts.push(Inst::new(op, at as u32));
     }
-    // Of several unclosed loops, the innermost is reported: it is the one
-    // nearest to where the author most likely forgot the `]`.
-    if let Some(&at) = open.last() {
-        return Err(unmatched('[', file, source, at));
+    if stray.is_empty() && open.is_empty() {
+        return Ok(Program { insts, data: Vec::new() });
     }
-    Ok(Program { insts, data: Vec::new() })
+    // Both lists are in source order: merge the first MAX_REPORTED.
+    let (mut strays, mut opens) = (stray.iter().peekable(), open.iter().peekable());
+    let mut brackets = Vec::new();
+    while brackets.len() < MAX_REPORTED {
+        let next = match (strays.peek(), opens.peek()) {
+            (Some(&&s), Some(&&o)) if s < o => strays.next().map(|&at| (']', at)),
+            (_, Some(_)) => opens.next().map(|&at| ('[', at)),
+            (Some(_), None) => strays.next().map(|&at| (']', at)),
+            (None, None) => break,
+        };
+        let (bracket, at) = next.expect("peeked");
+        brackets.push(unmatched(bracket, file, source, at));
+    }
+    let more = stray.len() + open.len() - brackets.len();
+    Err(Error::Unmatched { brackets, more })
 }
 
-fn unmatched(bracket: char, file: &str, source: &[u8], at: usize) -> Error {
-    Error::Unmatched {
-        bracket,
-        file: file.to_string(),
-        pos: Pos::of_offset(source, at),
-        snippet: Snippet::at(source, at),
-    }
+fn unmatched(bracket: char, file: &str, source: &[u8], at: usize) -> Diagnostic {
+    let (code, label) = match bracket {
+        '[' => ("unmatched-open-bracket", "this loop is never closed"),
+        _ => ("unmatched-close-bracket", "no loop to close here"),
+    };
+    Diagnostic::error(code, format!("unmatched '{bracket}'"), Some(Location::at(file, source, at, label)))
 }
 
 #[cfg(test)]
@@ -63,10 +83,17 @@ mod tests {
         parse("t.b", src).unwrap().ops().collect()
     }
 
-    fn error_at(src: &[u8]) -> (char, usize, usize) {
+    /// Each unmatched bracket, with its line and column, and how many more.
+    fn errors_at(src: &[u8]) -> (Vec<(char, usize, usize)>, usize) {
         match parse("t.b", src) {
-            Err(Error::Unmatched { bracket, pos, .. }) => (bracket, pos.line, pos.col),
-            other => panic!("expected unmatched bracket, got {other:?}"),
+            Err(Error::Unmatched { brackets, more }) => {
+                let at = |d: &Diagnostic| {
+                    let loc = d.location.as_ref().expect("at a place");
+                    (d.message.chars().nth(11).expect("unmatched 'X'"), loc.pos.line, loc.pos.col)
+                };
+                (brackets.iter().map(at).collect(), more)
+            }
+            other => panic!("expected unmatched brackets, got {other:?}"),
         }
     }
 
@@ -95,18 +122,22 @@ mod tests {
     }
 
     #[test]
-    fn unmatched_close_reports_the_first() {
-        assert_eq!(error_at(b"+\n]"), (']', 2, 1));
-        assert_eq!(error_at(b"[]]["), (']', 1, 3));
-        // A `]` is found before the end, where unclosed `[` are reported.
-        assert_eq!(error_at(b"[ ]]"), (']', 1, 4));
+    fn every_unmatched_bracket_is_reported_in_source_order() {
+        assert_eq!(errors_at(b"+\n]"), (vec![(']', 2, 1)], 0));
+        assert_eq!(errors_at(b"[]]["), (vec![(']', 1, 3), ('[', 1, 4)], 0));
+        assert_eq!(errors_at(b"[ ]]"), (vec![(']', 1, 4)], 0));
+        assert_eq!(errors_at(b"[\n[[]"), (vec![('[', 1, 1), ('[', 2, 1)], 0));
+        assert_eq!(errors_at(b"+["), (vec![('[', 1, 2)], 0));
+        assert_eq!(errors_at(b"][[]]][["), (vec![(']', 1, 1), (']', 1, 6), ('[', 1, 7), ('[', 1, 8)], 0));
     }
 
     #[test]
-    fn unmatched_open_reports_the_innermost() {
-        assert_eq!(error_at(b"[\n[[]"), ('[', 2, 1));
-        assert_eq!(error_at(b"+["), ('[', 1, 2));
-        assert_eq!(error_at(b"[[["), ('[', 1, 3));
+    fn reports_stop_at_the_limit_and_count_the_rest() {
+        let (shown, more) = errors_at(&[b'['; MAX_REPORTED + 5]);
+        assert_eq!((shown.len(), more), (MAX_REPORTED, 5));
+        assert_eq!(shown[0], ('[', 1, 1));
+        let (shown, more) = errors_at(b"]]]");
+        assert_eq!((shown.len(), more), (3, 0));
     }
 
     #[test]

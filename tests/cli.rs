@@ -195,7 +195,7 @@ fn usage_errors_exit_2() {
 fn assert_unmatched(source: &[u8], bracket: char, line: usize, col: usize) {
     let dir = tempdir();
     write_file(dir.path(), "prog.b", source);
-    let head = format!("unmatched '{bracket}' at prog.b:{line}:{col}");
+    let head = format!("prog.b:{line}:{col}: error: unmatched '{bracket}'");
     for args in [
         &["--jit", "-O2", "prog.b"][..],
         &["--jit", "-O0", "prog.b"],
@@ -216,6 +216,54 @@ fn assert_unmatched(source: &[u8], bracket: char, line: usize, col: usize) {
             "{label}: the '^' is not under the {bracket}:\n{stderr}"
         );
         assert_eq!(listing(dir.path()), ["prog.b"], "{label} left files behind");
+    }
+}
+
+/// Every unmatched bracket is reported, in source order; for tools as one
+/// JSON object a line; in colour only when asked (stderr is a pipe here).
+#[test]
+fn diagnostics_for_people_and_for_tools() {
+    let dir = tempdir();
+    write_file(dir.path(), "prog.b", b"+]\n[-]]\n[");
+    let got = bfc_in(dir.path(), &["--jit", "prog.b"], b"");
+    assert_run("several errors", &got, 1, b"", "");
+    let heads: Vec<String> = got.stderr_text().lines().filter(|l| l.contains("error:")).map(String::from).collect();
+    assert_eq!(
+        heads,
+        ["prog.b:1:2: error: unmatched ']'", "prog.b:2:4: error: unmatched ']'", "prog.b:3:1: error: unmatched '['"]
+    );
+    assert!(!got.stderr_text().contains('\x1b'), "colour on a pipe");
+    let coloured = bfc_in(dir.path(), &["--jit", "--color", "always", "prog.b"], b"");
+    assert!(coloured.stderr_text().contains("\x1b[1;31merror:\x1b[0m"), "{}", coloured.stderr_text());
+    let plain = bfc_in(dir.path(), &["--jit", "--color", "never", "prog.b"], b"");
+    assert_eq!(plain.stderr, got.stderr);
+
+    let json = bfc_in(dir.path(), &["--jit", "--error-format", "json", "prog.b"], b"");
+    assert_run("json", &json, 1, b"", "");
+    let objects: Vec<serde_json::Value> =
+        json.stderr_text().lines().map(|l| serde_json::from_str(l).expect("a JSON object a line")).collect();
+    let got: Vec<_> = objects
+        .iter()
+        .map(|v| {
+            (v["level"].as_str(), v["code"].as_str(), v["line"].as_u64(), v["column"].as_u64(), v["offset"].as_u64())
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Some("error"), Some("unmatched-close-bracket"), Some(1), Some(2), Some(1)),
+            (Some("error"), Some("unmatched-close-bracket"), Some(2), Some(4), Some(6)),
+            (Some("error"), Some("unmatched-open-bracket"), Some(3), Some(1), Some(8)),
+        ]
+    );
+    assert!(objects.iter().all(|v| v["file"] == "prog.b" && v["message"].as_str().unwrap().starts_with("unmatched")));
+    // Run-time errors too.
+    write_file(dir.path(), "under.b", b"+.<+");
+    for mode in ["--jit", "--interp"] {
+        let run = bfc_in(dir.path(), &[mode, "--error-format", "json", "under.b"], b"");
+        assert_run(mode, &run, 3, b"\x01", "");
+        let v: serde_json::Value = serde_json::from_str(run.stderr_text().trim_end()).expect("one JSON object");
+        assert_eq!((v["level"].as_str(), v["code"].as_str()), (Some("error"), Some("tape-underflow")), "{mode}");
     }
 }
 

@@ -222,9 +222,9 @@ fn check_output(got: &ModeRun, differs: impl Fn(&[u8]) -> Option<String>) -> Opt
 fn check_error(error: &ExpectedError, run: &Run, name: &str) -> Option<String> {
     let (code, want_stdout, needles): (i32, &[u8], Vec<String>) = match error {
         ExpectedError::Unmatched { bracket, at } => {
-            let mut needles = vec![format!("unmatched '{bracket}' at ")];
+            let mut needles = vec![format!("error: unmatched '{bracket}'")];
             if let Some((line, col)) = at {
-                needles.push(format!("{name}.b:{line}:{col}"));
+                needles.push(format!("{name}.b:{line}:{col}: error: unmatched '{bracket}'"));
             }
             (1, b"", needles)
         }

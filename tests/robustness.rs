@@ -121,22 +121,26 @@ fn a_million_nested_brackets() {
 fn unmatched_brackets_in_a_million_deep_program_are_located() {
     let half = 500_000;
     let deep = [vec![b'['; half], vec![b']'; half]].concat();
-    let cases: [(Vec<u8>, char, usize, usize); 6] = [
+    // (source, the first bracket reported, its line and column, how many
+    // are reported)
+    let cases: [(Vec<u8>, char, usize, usize, usize); 6] = [
         // An extra `[` first: the one left open.
-        ([b"[".to_vec(), deep.clone(), deep.clone()].concat(), '[', 1, 1),
+        ([b"[".to_vec(), deep.clone(), deep.clone()].concat(), '[', 1, 1, 1),
         // In the middle, on a line of its own.
-        ([deep.clone(), b"\n+[\n".to_vec(), deep.clone()].concat(), '[', 2, 2),
-        ([deep.clone(), deep.clone(), b"[".to_vec()].concat(), '[', 1, 4 * half + 1),
-        ([deep.clone(), b"]".to_vec(), deep.clone()].concat(), ']', 1, 2 * half + 1),
+        ([deep.clone(), b"\n+[\n".to_vec(), deep.clone()].concat(), '[', 2, 2, 1),
+        ([deep.clone(), deep.clone(), b"[".to_vec()].concat(), '[', 1, 4 * half + 1, 1),
+        ([deep.clone(), b"]".to_vec(), deep.clone()].concat(), ']', 1, 2 * half + 1, 1),
         // A million deep, one `]` short: the outermost is the one left open.
-        ([vec![b'['; 2 * half], vec![b']'; 2 * half - 1]].concat(), '[', 1, 1),
-        // A million never closed: the innermost is reported.
-        (vec![b'['; 2 * half], '[', 1, 2 * half),
+        ([vec![b'['; 2 * half], vec![b']'; 2 * half - 1]].concat(), '[', 1, 1, 1),
+        // A million never closed: the first of them are reported, the
+        // rest counted.
+        (vec![b'['; 2 * half], '[', 1, 1, 2 * half),
     ];
     let dir = tempdir();
-    for (source, bracket, line, col) in cases {
+    for (source, bracket, line, col, count) in cases {
         write_file(dir.path(), "prog.b", &source);
-        let head = format!("error: unmatched '{bracket}' at prog.b:{line}:{col}");
+        let head = format!("prog.b:{line}:{col}: error: unmatched '{bracket}'");
+        let shown = count.min(bfc::parse::MAX_REPORTED);
         for args in [&["--jit", "prog.b"][..], &["--interp", "prog.b"], &["-o", "prog", "prog.b"]] {
             let label = format!("bfc {} ({head})", args.join(" "));
             let got = bfc_in(dir.path(), args, b"");
@@ -145,9 +149,14 @@ fn unmatched_brackets_in_a_million_deep_program_are_located() {
             let stderr = got.stderr_text();
             let lines: Vec<&str> = stderr.lines().collect();
             assert_eq!(lines.first(), Some(&head.as_str()), "{label}:\n{stderr}");
-            // The snippet: gutter, the line (cut to a readable width), the marker.
-            assert_eq!(lines.len(), 4, "{label}:\n{stderr}");
+            // Each snippet: gutter, the line (cut to a readable width), the
+            // marker; then the count of those not shown.
+            let note = (count > shown).then(|| format!("note: {} more unmatched brackets not shown", count - shown));
+            assert_eq!(lines.len(), 4 * shown + note.is_some() as usize, "{label}:\n{stderr}");
             assert!(lines[2].len() < 200 && lines[3].contains('^'), "{label}:\n{stderr}");
+            if let Some(note) = &note {
+                assert_eq!(lines.last(), Some(&note.as_str()), "{label}");
+            }
             let caret = lines[3].find('^').unwrap();
             assert_eq!(lines[2].as_bytes().get(caret), Some(&(bracket as u8)), "{label}: '^' misplaced:\n{stderr}");
             assert_eq!(listing(dir.path()), ["prog.b"], "{label} left files behind");
