@@ -432,3 +432,18 @@ fn deep_nesting() {
         eprintln!("deep nesting {depth}: all modes in {:.1}s", start.elapsed().as_secs_f64());
     }
 }
+
+/// bfc itself is a static position-independent executable: no dynamic
+/// loader to start (fast start-up), and its code at a random address
+/// (ASLR), as befits a program that maps and runs generated code.
+#[test]
+fn bfc_is_a_static_pie() {
+    use object::elf::{ET_DYN, PT_INTERP};
+    use object::read::elf::{ElfFile64, FileHeader, ProgramHeader};
+    let bytes = std::fs::read(common::bfc()).unwrap();
+    let elf = ElfFile64::<object::Endianness>::parse(&*bytes).unwrap();
+    let endian = elf.endian();
+    assert_eq!(elf.elf_header().e_type(endian), ET_DYN, "position independent");
+    let segments = elf.elf_header().program_headers(endian, &*bytes).unwrap();
+    assert!(segments.iter().all(|s| s.p_type(endian) != PT_INTERP), "no dynamic loader");
+}
