@@ -21,8 +21,8 @@
 //! The walks pass does the same inside loops, with what the previous
 //! iteration touched; this one looks back along the program.
 
-use super::offsets::balanced_blocks;
-use super::walks::{multiply_targets, Hull};
+use super::walks::multiply_targets;
+use crate::ir::analysis::{balanced_blocks, Hull};
 use crate::ir::{Inst, Op, Program};
 
 /// Longer `If`s are not looked into (one per target, the clear, the end).

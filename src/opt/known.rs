@@ -82,7 +82,7 @@ impl Knowledge {
 /// Propagates known values; `tape_cells` is the tape the code will run on.
 pub fn known_values(program: Program, tape_cells: usize) -> Program {
     let partner = program.block_partners();
-    let balanced = super::offsets::balanced_blocks(&program);
+    let balanced = crate::ir::analysis::balanced_blocks(&program);
     let Program { insts, mut data } = program;
     let mut out: Vec<Inst> = Vec::with_capacity(insts.len());
     let mut k = Knowledge { start_position: Some(0), ..Knowledge::default() };

@@ -4,6 +4,7 @@
 //! through as well: they test their cell by offset. One `Move` remains
 //! before a block that moves the pointer, and before a scan.
 
+use crate::ir::analysis::balanced_blocks;
 use crate::ir::{Inst, Op, Program};
 
 /// Defers every `Move` to the next point where the pointer must be real.
@@ -48,43 +49,6 @@ pub fn defer_moves(program: Program) -> Program {
     }
     // A move at the very end touches nothing: it is dropped.
     Program { insts: out, data: program.data }
-}
-
-/// For each block opener and closer: does the block leave the pointer where
-/// it found it, whatever path it takes? True when its own moves add up to
-/// zero, it holds no scan, and every block inside it is balanced too.
-pub(crate) fn balanced_blocks(program: &Program) -> Vec<bool> {
-    let mut balanced = vec![false; program.insts.len()];
-    // Open blocks: (opener index, sum of moves so far, nothing unbalanced).
-    let mut open: Vec<(usize, i64, bool)> = Vec::new();
-    for (i, inst) in program.insts.iter().enumerate() {
-        match inst.op {
-            Op::Move(d) => {
-                if let Some(top) = open.last_mut() {
-                    top.1 += d as i64;
-                }
-            }
-            Op::Scan { .. } => {
-                if let Some(top) = open.last_mut() {
-                    top.2 = false;
-                }
-            }
-            op if op.opens() => open.push((i, 0, true)),
-            op if op.closes() => {
-                let (start, sum, ok) = open.pop().expect("balanced IR");
-                let is_balanced = ok && sum == 0;
-                balanced[start] = is_balanced;
-                balanced[i] = is_balanced;
-                if !is_balanced {
-                    if let Some(parent) = open.last_mut() {
-                        parent.2 = false;
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    balanced
 }
 
 #[cfg(test)]

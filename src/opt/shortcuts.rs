@@ -55,7 +55,8 @@ const MIN_STEPS: u32 = 32;
 /// The cells a shortcut may touch, from lowest to highest.
 const MAX_REACH: i64 = 256;
 
-/// Loads of up to 8 cells the code may make to test the zeros.
+/// Tests of the zeros, each of up to `Shortcut::ZERO_TEST_CELLS` cells,
+/// that the code may make (`Shortcut::zero_tests_needed`).
 const MAX_ZERO_TESTS: usize = 2;
 
 /// Replaces each outermost loop inside a loop (with the straight-line code
@@ -191,7 +192,7 @@ fn find(region: &[Inst], partner: &[usize], first: usize, budget: &mut u64) -> O
         return None;
     }
     let shortcut = run.shortcut()?;
-    (shortcut.zero_tests().len() <= MAX_ZERO_TESTS).then_some(shortcut)
+    (shortcut.zero_tests_needed() <= MAX_ZERO_TESTS).then_some(shortcut)
 }
 
 /// A cell in a run: its value, or how much was added to the unknown value

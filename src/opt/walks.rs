@@ -39,6 +39,7 @@
 //! says so; the code generator then stores the product instead of adding
 //! it to a load of the store just made.
 
+use crate::ir::analysis::Hull;
 use crate::ir::{Inst, Op, Program};
 
 /// Bodies longer than this are left alone: peeling copies the body once.
@@ -76,40 +77,6 @@ struct Plan {
     always: Vec<usize>,
     /// From the second iteration on: the previous one proves them.
     after_first: Vec<usize>,
-}
-
-/// A range of cells known to be on the tape (it is contiguous, so all
-/// cells between two touched cells are on it).
-#[derive(Clone, Copy)]
-pub(super) struct Hull {
-    lo: i64,
-    hi: i64,
-}
-
-impl Hull {
-    pub(super) fn of(cells: impl IntoIterator<Item = i64>) -> Hull {
-        let mut hull = Hull { lo: i64::MAX, hi: i64::MIN };
-        cells.into_iter().for_each(|cell| hull.cover(cell));
-        hull
-    }
-
-    pub(super) fn cover(&mut self, cell: i64) {
-        self.lo = self.lo.min(cell);
-        self.hi = self.hi.max(cell);
-    }
-
-    pub(super) fn contains(self, cell: i64) -> bool {
-        (self.lo..=self.hi).contains(&cell)
-    }
-
-    fn join(self, other: Hull) -> Hull {
-        Hull { lo: self.lo.min(other.lo), hi: self.hi.max(other.hi) }
-    }
-
-    /// The same cells, seen from a pointer moved by `delta`.
-    pub(super) fn shifted(self, delta: i64) -> Hull {
-        Hull { lo: self.lo - delta, hi: self.hi - delta }
-    }
 }
 
 /// `block` runs from the `Loop` to its `EndLoop`. None: nothing to do.

@@ -34,6 +34,7 @@ use dynasmrt::x64::{Rq, X64Relocation};
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 
 use crate::code::{rt_offset as rt, CompiledCode, Status, GUARD_BYTES, READ_EOF, TAPE_ALIGN};
+use crate::ir::analysis::Hull;
 use crate::ir::{Change, EofMode, Inst, Op, Program, Shortcut};
 
 /// What the generated code must know about the run it will serve.
@@ -77,10 +78,12 @@ macro_rules! asm {
 
 mod registers;
 mod scan;
+mod select;
 mod switch;
 
 use registers::{register_loop, run_registers};
 use scan::{scan_return, ScanReturn};
+use select::{zero_tests, ZeroTest};
 use switch::carry_loop;
 
 /// Stack slot (below the saved registers) holding the status while the
@@ -160,7 +163,9 @@ fn sunk_store(body: &[Inst], test: i32) -> Option<usize> {
         return None;
     }
     let touched = |inst: &Inst| inst.op.cells_touched();
-    if spread(rest.iter().flat_map(touched).chain([test])) + stride.unsigned_abs() >= TAPE_ALIGN as u32 {
+    // This iteration's cells and the next one's, a stride on.
+    let cells = Hull::of_offsets(rest.iter().flat_map(touched).chain([test]));
+    if !cells.join(cells.shifted(stride.into())).within_smallest_tape() {
         return None;
     }
     // Depth of each instruction inside the body's ifs.
@@ -183,19 +188,6 @@ fn sunk_store(body: &[Inst], test: i32) -> Option<usize> {
             && cell != test + stride
             && first_next.is_some_and(|k| depth[k] == 0 && matches!(rest[k].op, Op::Set { .. }))
     })
-}
-
-/// How far apart the farthest of `cells` are (0 for none). Code that
-/// touches cells in another order than the program did makes the same
-/// tape error when they are closer than the smallest (page-aligned) tape:
-/// two of them cannot then be off opposite ends.
-fn spread(cells: impl IntoIterator<Item = i32>) -> u32 {
-    let (lo, hi) = cells.into_iter().fold((i32::MAX, i32::MIN), |(lo, hi), cell| (lo.min(cell), hi.max(cell)));
-    if lo > hi {
-        0
-    } else {
-        hi.abs_diff(lo)
-    }
 }
 
 /// Innermost loops this short are unrolled once.
@@ -456,7 +448,10 @@ impl Gen {
             // the cleared cell first, as before; guarded code reads first,
             // which is the same when the cells are closer than the smallest
             // guarded tape.
-            if off == target && src != off && (self.target.checked || off.abs_diff(src) < TAPE_ALIGN as u32) {
+            if off == target
+                && src != off
+                && (self.target.checked || Hull::of_offsets([off, src]).within_smallest_tape())
+            {
                 self.zf_cell = None;
                 self.touch(target);
                 self.touch(src);
@@ -601,7 +596,7 @@ impl Gen {
         let code = self.ops.new_dynamic_label();
         let exit = self.ops.new_dynamic_label();
         self.jump_unless_on_tape(shortcut.reach, code);
-        for (at, size, mask) in shortcut.zero_tests() {
+        for ZeroTest { at, size, mask } in zero_tests(shortcut) {
             match size {
                 8 if mask == u64::MAX => asm!(self.ops; mov rax, QWORD [a_ptr + at]; test rax, rax),
                 8 => asm!(self.ops; mov rax, QWORD [a_ptr + at]; mov rcx, QWORD mask as i64; test rax, rcx),

@@ -7,8 +7,8 @@
 use dynasmrt::x64::Rq;
 use dynasmrt::{dynasm, DynasmApi, DynasmLabelApi};
 
-use super::{spread, CellInst, EaxCells, Gen};
-use crate::code::TAPE_ALIGN;
+use super::{CellInst, EaxCells, Gen};
+use crate::ir::analysis::Hull;
 use crate::ir::{Inst, Op, Program};
 
 /// Registers a run of arithmetic keeps its cells in (see `run_registers`):
@@ -66,8 +66,8 @@ pub(super) fn run_registers(insts: &[Inst]) -> Option<(usize, RunCells)> {
         };
         written[k] = (target, !constant);
     }
-    let cells = insts[..len].iter().flat_map(|inst| inst.op.cells());
-    (hot.len > 0 && spread(cells) < TAPE_ALIGN as u32).then_some((len, hot))
+    let cells = Hull::of_offsets(insts[..len].iter().flat_map(|inst| inst.op.cells()));
+    (hot.len > 0 && cells.within_smallest_tape()).then_some((len, hot))
 }
 
 /// What holds the value of a run's cell kept in a register.
@@ -141,7 +141,7 @@ pub(super) fn register_loop(body: &[Inst], counter: i32) -> Option<Vec<i32>> {
     cells.sort_unstable_by_key(|&off| (off != counter, off.abs_diff(counter), off));
     cells.truncate(CELL_REGS.len());
     cells.sort_unstable();
-    (hi.abs_diff(lo) < TAPE_ALIGN as u32).then_some(cells)
+    Hull::of_offsets([lo, hi]).within_smallest_tape().then_some(cells)
 }
 
 impl Gen {
@@ -162,7 +162,7 @@ impl Gen {
             return None;
         }
         // Every cell the body touches, ifs' tests included.
-        if spread(body.iter().flat_map(|inst| inst.op.cells_touched()).chain([off])) >= TAPE_ALIGN as u32 {
+        if !Hull::of_offsets(body.iter().flat_map(|inst| inst.op.cells_touched()).chain([off])).within_smallest_tape() {
             return None;
         }
         // The body as it would be compiled, without and with the cell.

@@ -1,0 +1,177 @@
+//! The analyses of the IR that both the optimiser (`opt`) and the code
+//! generator's selection (`x64::select`) ask: which cells an instruction
+//! touches, which cells are surely on the tape (`Hull`), when touching
+//! cells in another order than the program did makes the same error
+//! (`Hull::within_smallest_tape`), and which blocks leave the pointer where
+//! they found it (`balanced_blocks`).
+//!
+//! Owns these answers, once: a pass or a code generator that needs one asks
+//! here rather than arguing it again. Reads programs, never changes them;
+//! knows nothing of x86 or of any pass.
+
+use super::{Op, Program};
+use crate::code::TAPE_ALIGN;
+
+impl Op {
+    /// The cells a straight-line operation reads or writes, by offset. None
+    /// for moves, constant output and block instructions (whose test cells
+    /// the callers see to themselves). For a `Switch` only `src`: its other
+    /// cells are in the program's data, and no pass runs after it is made.
+    pub fn cells(self) -> impl Iterator<Item = i32> {
+        let (first, second) = match self {
+            Op::Add { off, .. } | Op::Set { off, .. } | Op::Out { off } | Op::In { off } => (Some(off), None),
+            Op::AddMul { off, src, .. } => (Some(off), Some(src)),
+            Op::Switch { src, .. } => (Some(src), None),
+            _ => (None, None),
+        };
+        first.into_iter().chain(second)
+    }
+
+    /// Every cell the instruction reads or writes: `cells`, and the cell a
+    /// loop or an if tests.
+    pub fn cells_touched(self) -> impl Iterator<Item = i32> {
+        let test = match self {
+            Op::Loop { off } | Op::If { off } => Some(off),
+            _ => None,
+        };
+        self.cells().chain(test)
+    }
+}
+
+/// The range of cells from the lowest to the highest of some cells (empty
+/// for none). The tape is contiguous: once two cells are known on it, so is
+/// every cell of their hull.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hull {
+    pub lo: i64,
+    pub hi: i64,
+}
+
+impl Hull {
+    /// The hull of no cells.
+    pub const EMPTY: Hull = Hull { lo: i64::MAX, hi: i64::MIN };
+
+    pub fn of(cells: impl IntoIterator<Item = i64>) -> Hull {
+        let mut hull = Hull::EMPTY;
+        cells.into_iter().for_each(|cell| hull.cover(cell));
+        hull
+    }
+
+    /// The hull of cells given by offset.
+    pub fn of_offsets(cells: impl IntoIterator<Item = i32>) -> Hull {
+        Hull::of(cells.into_iter().map(i64::from))
+    }
+
+    pub fn cover(&mut self, cell: i64) {
+        self.lo = self.lo.min(cell);
+        self.hi = self.hi.max(cell);
+    }
+
+    pub fn contains(self, cell: i64) -> bool {
+        (self.lo..=self.hi).contains(&cell)
+    }
+
+    pub fn join(self, other: Hull) -> Hull {
+        Hull { lo: self.lo.min(other.lo), hi: self.hi.max(other.hi) }
+    }
+
+    /// The same cells, seen from a pointer moved by `delta`.
+    pub fn shifted(self, delta: i64) -> Hull {
+        Hull { lo: self.lo - delta, hi: self.hi - delta }
+    }
+
+    /// How far apart its ends are (0 when empty).
+    pub fn spread(self) -> u64 {
+        if self.lo > self.hi {
+            0
+        } else {
+            self.hi.abs_diff(self.lo)
+        }
+    }
+
+    /// Whether its cells are closer than the smallest (page-aligned) tape:
+    /// then two of them cannot be off opposite ends, so code that touches
+    /// them in another order than the program did, with nothing observable
+    /// between, makes the same tape error. A checked tape (`x64::Target`)
+    /// may be smaller: code for one cannot lean on this.
+    pub fn within_smallest_tape(self) -> bool {
+        self.spread() < TAPE_ALIGN as u64
+    }
+}
+
+/// For each block opener and closer: does the block leave the pointer where
+/// it found it, whatever path it takes? True when its own moves add up to
+/// zero, it holds no scan, and every block inside it is balanced too.
+pub fn balanced_blocks(program: &Program) -> Vec<bool> {
+    let mut balanced = vec![false; program.insts.len()];
+    // Open blocks: (opener index, sum of moves so far, nothing unbalanced).
+    let mut open: Vec<(usize, i64, bool)> = Vec::new();
+    for (i, inst) in program.insts.iter().enumerate() {
+        match inst.op {
+            Op::Move(d) => {
+                if let Some(top) = open.last_mut() {
+                    top.1 += d as i64;
+                }
+            }
+            Op::Scan { .. } => {
+                if let Some(top) = open.last_mut() {
+                    top.2 = false;
+                }
+            }
+            op if op.opens() => open.push((i, 0, true)),
+            op if op.closes() => {
+                let (start, sum, ok) = open.pop().expect("balanced IR");
+                let is_balanced = ok && sum == 0;
+                balanced[start] = is_balanced;
+                balanced[i] = is_balanced;
+                if !is_balanced {
+                    if let Some(parent) = open.last_mut() {
+                        parent.2 = false;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    balanced
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::Inst;
+
+    #[test]
+    fn instructions_name_the_cells_they_touch() {
+        let cells = |op: Op| op.cells_touched().collect::<Vec<_>>();
+        assert_eq!(cells(Op::AddMul { off: 3, src: -1, factor: 2 }), [3, -1]);
+        assert_eq!(cells(Op::If { off: 4 }), [4]);
+        assert_eq!(Op::If { off: 4 }.cells().count(), 0);
+        assert_eq!(cells(Op::Move(5)), []);
+        assert_eq!(cells(Op::Print { start: 0, len: 1 }), []);
+    }
+
+    #[test]
+    fn cells_closer_than_the_smallest_tape_fail_alike_in_any_order() {
+        let within = |cells: &[i32]| Hull::of_offsets(cells.iter().copied()).within_smallest_tape();
+        assert!(within(&[]));
+        assert!(within(&[-5, 7, 100]));
+        assert!(within(&[0, TAPE_ALIGN as i32 - 1]));
+        assert!(!within(&[0, TAPE_ALIGN as i32]));
+        assert!(!within(&[i32::MIN, i32::MAX]));
+        // A walk's cells and the next iteration's: the hull grows by the stride.
+        let now = Hull::of_offsets([1, 10]);
+        assert_eq!(now.join(now.shifted(-9)).spread(), 18);
+        assert!(Hull::of([2, 8]).contains(5) && !Hull::EMPTY.contains(0));
+    }
+
+    #[test]
+    fn blocks_that_move_or_scan_are_not_balanced() {
+        let p = |ops: &[Op]| Program { insts: ops.iter().map(|&op| Inst::new(op, 0)).collect(), data: vec![] };
+        let (open, close) = (Op::Loop { off: 0 }, Op::EndLoop);
+        assert_eq!(balanced_blocks(&p(&[open, Op::Move(1), Op::Move(-1), close])), [true, false, false, true]);
+        assert_eq!(balanced_blocks(&p(&[open, Op::Move(1), close])), [false, false, false]);
+        let inner = [open, Op::If { off: 0 }, Op::Scan { stride: 1 }, Op::EndIf, close];
+        assert_eq!(balanced_blocks(&p(&inner)), [false; 5]);
+    }
+}

@@ -1,0 +1,207 @@
+//! The encoded data of `Op::Shortcut` and `Op::Switch`: how a shortcut
+//! and a switch's tables lie in `Program::data`, written by the passes that
+//! make them (`opt::shortcuts`, `opt::switch_tables`) and read by everyone
+//! else. Every offset into those bytes is named here.
+//!
+//! Owns the layout only: what a shortcut or a switch means is said at
+//! `Op`; how the code generator tests a shortcut's zeros is x64's choice
+//! (`x64::select`), and this file knows nothing of it beyond the widest
+//! load it may make (`Shortcut::ZERO_TEST_CELLS`).
+
+use super::Program;
+
+/// What a stretch of code does when some cells hold zero as it starts
+/// (`opt::shortcuts`), as `Op::Shortcut` finds it in `Program::data`.
+/// Offsets are from the pointer where the shortcut starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortcut {
+    /// The cells that must be zero, ascending.
+    pub zeros: Vec<i32>,
+    /// The lowest and the highest cell the code touches: all must be on
+    /// the tape for the shortcut to apply.
+    pub reach: (i32, i32),
+    /// The cells it changes, ascending, each set or added to.
+    pub changes: Vec<(i32, Change)>,
+    /// How far it moves the pointer.
+    pub delta: i32,
+}
+
+/// What a `Shortcut` does to one cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Set(u8),
+    Add(u8),
+}
+
+/// Where the fields of a shortcut lie in its bytes: a header of five
+/// little-endian words, the zeros (a word each), then the changes.
+mod layout {
+    pub const ZEROS_COUNT: usize = 0;
+    pub const CHANGES_COUNT: usize = 4;
+    pub const REACH_LO: usize = 8;
+    pub const REACH_HI: usize = 12;
+    pub const DELTA: usize = 16;
+    /// The first zero; each takes a word.
+    pub const ZEROS: usize = 20;
+    pub const ZERO_SIZE: usize = 4;
+    /// A change: its cell (a word), its kind (`SET` or `ADD`), its value.
+    pub const CHANGE_SIZE: usize = 6;
+    pub const CHANGE_KIND: usize = 4;
+    pub const CHANGE_VALUE: usize = 5;
+    pub const SET: u8 = 0;
+    pub const ADD: u8 = 1;
+}
+
+impl Shortcut {
+    /// The most cells one test of the zeros may cover: code tests them
+    /// with loads of 1, 2, 4 or 8 cells.
+    pub const ZERO_TEST_CELLS: u32 = 8;
+
+    /// Appends the shortcut's bytes to `data` (see `layout`).
+    pub fn encode(&self, data: &mut Vec<u8>) {
+        data.extend((self.zeros.len() as u32).to_le_bytes());
+        data.extend((self.changes.len() as u32).to_le_bytes());
+        for word in [self.reach.0, self.reach.1, self.delta].into_iter().chain(self.zeros.iter().copied()) {
+            data.extend(word.to_le_bytes());
+        }
+        for &(off, change) in &self.changes {
+            data.extend(off.to_le_bytes());
+            data.extend(match change {
+                Change::Set(v) => [layout::SET, v],
+                Change::Add(v) => [layout::ADD, v],
+            });
+        }
+    }
+
+    /// The shortcut whose bytes start `data`.
+    pub fn decode(data: &[u8]) -> Shortcut {
+        use layout::*;
+        let word = |at: usize| i32::from_le_bytes(data[at..at + 4].try_into().expect("4 bytes"));
+        let (zeros, changes) = (word(ZEROS_COUNT) as usize, word(CHANGES_COUNT) as usize);
+        let changes_at = ZEROS + ZERO_SIZE * zeros;
+        Shortcut {
+            zeros: (0..zeros).map(|k| word(ZEROS + ZERO_SIZE * k)).collect(),
+            reach: (word(REACH_LO), word(REACH_HI)),
+            delta: word(DELTA),
+            changes: (0..changes)
+                .map(|k| {
+                    let at = changes_at + CHANGE_SIZE * k;
+                    let value = data[at + CHANGE_VALUE];
+                    let change = if data[at + CHANGE_KIND] == SET { Change::Set(value) } else { Change::Add(value) };
+                    (word(at), change)
+                })
+                .collect(),
+        }
+    }
+
+    /// How many cells one test of the zeros covers: the most, a power of
+    /// two up to `ZERO_TEST_CELLS`, that fit within `reach` (a test may
+    /// load only cells the code has checked are on the tape).
+    pub fn zero_test_width(&self) -> u32 {
+        let span = (self.reach.1 as i64 - self.reach.0 as i64 + 1).clamp(1, Self::ZERO_TEST_CELLS as i64) as u32;
+        1 << (31 - span.leading_zeros())
+    }
+
+    /// How many tests of `zero_test_width` cells the zeros need: the limit
+    /// a pass asks to keep a shortcut's test short.
+    pub fn zero_tests_needed(&self) -> usize {
+        let width = self.zero_test_width() as i64;
+        let mut tests = 0;
+        let mut covered_to = i64::MIN;
+        for &zero in &self.zeros {
+            if zero as i64 >= covered_to {
+                tests += 1;
+                covered_to = zero as i64 + width;
+            }
+        }
+        tests
+    }
+}
+
+/// One cell of an `Op::Switch` as it lies in `Program::data`: its offset
+/// (little-endian `i32`) and three tables indexed by the switch value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SwitchCell<'a> {
+    pub off: i32,
+    /// Nonzero where the cell is touched (as the ifs touched it).
+    pub touch: &'a [u8; 256],
+    /// 0x00 where the cell is set, 0xff where it is added to.
+    pub keep: &'a [u8; 256],
+    pub add: &'a [u8; 256],
+}
+
+impl SwitchCell<'_> {
+    /// Bytes of one cell in `Program::data`.
+    pub const SIZE: usize = 4 + 3 * 256;
+    /// Where its tables start within those bytes.
+    pub const TOUCH: usize = 4;
+    pub const KEEP: usize = 4 + 256;
+    pub const ADD: usize = 4 + 512;
+
+    /// Appends the cell's bytes to `data`.
+    pub fn encode(&self, data: &mut Vec<u8>) {
+        data.extend(self.off.to_le_bytes());
+        data.extend(self.touch);
+        data.extend(self.keep);
+        data.extend(self.add);
+    }
+}
+
+impl Program {
+    /// The cells of the `Op::Switch` whose tables start at `start`.
+    pub fn switch_cells(&self, start: u32, cells: u16) -> impl Iterator<Item = SwitchCell<'_>> {
+        let bytes = &self.data[start as usize..start as usize + cells as usize * SwitchCell::SIZE];
+        bytes.chunks_exact(SwitchCell::SIZE).map(|b| {
+            let table = |at: usize| b[at..at + 256].try_into().expect("256 bytes");
+            SwitchCell {
+                off: i32::from_le_bytes(b[..4].try_into().expect("4 bytes")),
+                touch: table(SwitchCell::TOUCH),
+                keep: table(SwitchCell::KEEP),
+                add: table(SwitchCell::ADD),
+            }
+        })
+    }
+
+    /// The `Op::Shortcut` whose bytes start at `start`.
+    pub fn shortcut(&self, start: u32) -> Shortcut {
+        Shortcut::decode(&self.data[start as usize..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Inst, Op};
+
+    #[test]
+    fn shortcuts_round_trip_through_the_data() {
+        let shortcut = Shortcut {
+            zeros: vec![-3, 0, 7],
+            reach: (-4, 9),
+            changes: vec![(-4, Change::Add(255)), (2, Change::Set(202))],
+            delta: -2,
+        };
+        let mut data = vec![1, 2, 3];
+        shortcut.encode(&mut data);
+        let p = Program { insts: vec![Inst::new(Op::Shortcut { start: 3 }, 0), Inst::new(Op::EndShortcut, 0)], data };
+        assert_eq!(p.shortcut(3), shortcut);
+        assert!(p.display(b"").starts_with("shortcut if [p-3] [p] [p+7] == 0: [p-4] -= 1, [p+2] = 202, p -2; else"));
+    }
+
+    #[test]
+    fn zeros_are_tested_in_windows_as_wide_as_the_reach_allows() {
+        let shortcut = |zeros: &[i32], reach| Shortcut { zeros: zeros.to_vec(), reach, changes: vec![], delta: 0 };
+        let needed = |zeros: &[i32], reach| shortcut(zeros, reach).zero_tests_needed();
+        // Sixteen cells: two windows of 8.
+        assert_eq!(shortcut(&[5], (-1, 20)).zero_test_width(), 8);
+        assert_eq!(needed(&(5..21).collect::<Vec<_>>(), (-1, 20)), 2);
+        // A reach of 7: windows of 4.
+        assert_eq!(shortcut(&[1], (0, 6)).zero_test_width(), 4);
+        assert_eq!(needed(&[1, 2, 3, 4, 5, 6], (0, 6)), 2);
+        assert_eq!(needed(&[0, 9], (0, 9)), 2);
+        assert_eq!(needed(&[0, 7], (0, 9)), 1);
+        assert_eq!(needed(&[0, 8, 16], (0, 16)), 3);
+        assert_eq!(needed(&[0], (0, 0)), 1);
+        assert_eq!(needed(&[], (0, 0)), 0);
+    }
+}

@@ -1,0 +1,152 @@
+//! The intermediate representation: a flat list of instructions (`Op`,
+//! `Inst`, `Program`) and what every stage agrees they mean.
+//!
+//! Owns the types and their meaning. The printer is `display.rs`, the
+//! layout of shortcuts and switch tables in `Program::data` is `data.rs`,
+//! and the analyses that both the optimiser and the code generator ask
+//! (cells touched, tape safety, balanced blocks) are `analysis.rs`. Knows
+//! nothing of any pass or of x86.
+//!
+//! Loops are bracket instructions in the list, not nested trees, so no stage
+//! needs recursion and 100,000-deep nesting costs nothing but a `Vec` of
+//! indices. Cell offsets are relative to the data pointer, which only
+//! `Move`, `Scan` and loop boundaries change.
+//!
+//! Semantics every stage agrees on: 8-bit wrapping cells; touching (reading,
+//! writing or testing) a cell outside the tape is an error, moving the
+//! pointer there is not.
+
+pub mod analysis;
+mod data;
+mod display;
+
+pub use data::{Change, Shortcut, SwitchCell};
+
+/// One operation. `off` fields are cell offsets from the data pointer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// `cell[off] += val` (wrapping).
+    Add { off: i32, val: u8 },
+    /// `cell[off] = val`.
+    Set { off: i32, val: u8 },
+    /// `cell[off] += cell[src] * factor` (wrapping): one target of a
+    /// multiply loop.
+    AddMul { off: i32, src: i32, factor: u8 },
+    /// `ptr += delta`. Touches nothing.
+    Move(i32),
+    /// Append `cell[off]` to the output.
+    Out { off: i32 },
+    /// `cell[off] =` next input byte (at end of input: see `EofMode`).
+    In { off: i32 },
+    /// `while cell[off] != 0 {` (tested at each iteration with the pointer
+    /// as it is then). Loops whose body leaves the pointer where it was test
+    /// a cell by offset, so the pointer need not move to run them.
+    Loop { off: i32 },
+    /// `}` of a `Loop`: tests the `Loop`'s cell again.
+    EndLoop,
+    /// `if cell[off] != 0 {`: a loop whose body provably runs at most once.
+    If { off: i32 },
+    /// `}` of an `If`.
+    EndIf,
+    /// `while cell[0] != 0 { ptr += stride }`.
+    Scan { stride: i32 },
+    /// Append `len` bytes of `Program::data` from `start` to the output:
+    /// output computed at compile time.
+    Print { start: u32, len: u32 },
+    /// A switch on the value `v` of `cell[src]`, by tables: for each of the
+    /// `cells` entries of `Program::data` at `start` (see `SwitchCell`), in
+    /// order, `if touch[v] { cell[off] = (cell[off] & keep[v]) + add[v] }`.
+    /// `cell[src]` is read first. What a chain of nested ifs on one counter
+    /// becomes (`opt::switch_tables`, the last pass: no pass meets it).
+    Switch { src: i32, start: u32, cells: u16 },
+    /// `if` the `Shortcut` encoded in `Program::data` at `start` applies
+    /// here (its cells are on the tape and its `zeros` hold zero): make its
+    /// changes, move the pointer by its `delta` and go on after the
+    /// matching `EndShortcut`; otherwise run the body, the code the
+    /// shortcut stands for. What `opt::shortcuts`, the last pass, makes.
+    Shortcut { start: u32 },
+    /// `}` of a `Shortcut`.
+    EndShortcut,
+}
+
+impl Op {
+    /// Opens a block that a later instruction closes.
+    pub fn opens(self) -> bool {
+        matches!(self, Op::Loop { .. } | Op::If { .. } | Op::Shortcut { .. })
+    }
+
+    /// Closes the innermost open block.
+    pub fn closes(self) -> bool {
+        matches!(self, Op::EndLoop | Op::EndIf | Op::EndShortcut)
+    }
+}
+
+/// An instruction: an operation and the byte offset in the source of the
+/// command it came from (the first one, when several were combined).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inst {
+    pub op: Op,
+    pub at: u32,
+}
+
+impl Inst {
+    pub fn new(op: Op, at: u32) -> Inst {
+        Inst { op, at }
+    }
+}
+
+/// What `,` stores when the input is exhausted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EofMode {
+    /// Leave the cell as it was.
+    #[default]
+    Unchanged,
+    /// Store 0.
+    Zero,
+    /// Store 255.
+    MinusOne,
+}
+
+/// A whole program. Blocks (`Loop`/`EndLoop`, `If`/`EndIf`) are balanced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Program {
+    pub insts: Vec<Inst>,
+    /// Bytes referenced by `Op::Print`, `Op::Switch` and `Op::Shortcut`.
+    pub data: Vec<u8>,
+}
+
+impl Program {
+    pub fn ops(&self) -> impl Iterator<Item = Op> + '_ {
+        self.insts.iter().map(|i| i.op)
+    }
+
+    /// For every instruction that opens or closes a block, the index of its
+    /// partner; `usize::MAX` elsewhere.
+    pub fn block_partners(&self) -> Vec<usize> {
+        let mut partner = vec![usize::MAX; self.insts.len()];
+        let mut open = Vec::new();
+        for (i, inst) in self.insts.iter().enumerate() {
+            if inst.op.opens() {
+                open.push(i);
+            } else if inst.op.closes() {
+                let start = open.pop().expect("unbalanced IR");
+                partner[start] = i;
+                partner[i] = start;
+            }
+        }
+        assert!(open.is_empty(), "unbalanced IR");
+        partner
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partners_match_nested_blocks() {
+        let ops = [Op::Loop { off: 0 }, Op::If { off: 1 }, Op::EndIf, Op::EndLoop, Op::Loop { off: 0 }, Op::EndLoop];
+        let p = Program { insts: ops.iter().map(|&op| Inst::new(op, 0)).collect(), data: vec![] };
+        assert_eq!(p.block_partners(), vec![3, 2, 1, 0, 5, 4]);
+    }
+}
