@@ -1,12 +1,24 @@
-//! Instruction selection: what form each piece of the optimised IR takes
-//! in machine code, decided as plain data and tested without an assembler.
+//! How a shortcut (`Op::Shortcut`) tests its zeros: the load plan.
 
 use crate::ir::Shortcut;
+
+/// A shortcut, and the loads that test its zeros.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(in crate::x64) struct ShortcutPlan {
+    pub shortcut: Shortcut,
+    pub tests: Vec<ZeroTest>,
+}
+
+impl ShortcutPlan {
+    pub(super) fn of(shortcut: Shortcut) -> ShortcutPlan {
+        ShortcutPlan { tests: zero_tests(&shortcut), shortcut }
+    }
+}
 
 /// One load of a shortcut's zeros test (`Op::Shortcut`): `size` cells (1,
 /// 2, 4 or 8) from `at`, of which the bytes in `mask` must be zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct ZeroTest {
+pub(in crate::x64) struct ZeroTest {
     pub at: i32,
     pub size: u32,
     pub mask: u64,
@@ -16,7 +28,7 @@ pub(super) struct ZeroTest {
 /// `Shortcut::zero_test_width` cells, as few as cover them (as many as
 /// `Shortcut::zero_tests_needed` says). Every load lies within `reach`,
 /// whose cells the code has checked are on the tape.
-pub(super) fn zero_tests(shortcut: &Shortcut) -> Vec<ZeroTest> {
+fn zero_tests(shortcut: &Shortcut) -> Vec<ZeroTest> {
     let size = shortcut.zero_test_width();
     let reach = shortcut.reach;
     let mut tests = Vec::new();

@@ -1,71 +1,31 @@
 //! Scans (`[>]`, `[<<<]`, ...): one cell at a time, unrolled, or 16 at a
-//! time for stride 1; and scans back that skip what the scan out passed
-//! (`scan_return`).
+//! time for stride 1; and the start of a scan kept for the scan back that
+//! returns to it (`select::ScanForm`).
 
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
-use super::{CellInst, Gen};
+use super::{CellInst, Emitter};
 use crate::code::rt_offset as rt;
-use crate::ir::{Op, Program};
+use crate::x64::select::ScanForm;
 
 /// Cells a strided scan tests per loop iteration.
-pub(super) const SCAN_UNROLL: usize = 4;
+const SCAN_UNROLL: usize = 4;
 
-/// A scan back to where a scan started (`[>>>]` ... `[<<<]`): the first
-/// scan passed only non-zero cells from where it started to the zero it
-/// stopped at, so the second need not pass them again.
-#[derive(Clone, Copy)]
-pub(super) struct ScanReturn {
-    /// Index of the scan back.
-    pub(super) at: usize,
-    /// Whether it may start behind where the first scan started, where it
-    /// knows nothing (the pointer is compared with that start at run time).
-    pub(super) compare: bool,
-}
-
-/// For the scan at `i`, the later scan back along the same cells that can
-/// skip what this one passed: `[>>>]` (stops at Z, having passed only
-/// non-zero cells from where it started, P), straight-line code that moves
-/// the pointer to L and writes no cell the way back passes between L and
-/// P, except to set it non-zero, then `[<<<]`. From L at or after P, that
-/// scan passes the same non-zero cells and goes on from the one before P;
-/// so it jumps there. Cells from Z on are not known: those between Z and L
-/// the code must set non-zero. No I/O in between: it may call the runtime,
-/// which may change the register that holds P.
-pub(super) fn scan_return(program: &Program, i: usize) -> Option<ScanReturn> {
-    let Op::Scan { stride } = program.insts[i].op else { return None };
-    let (dir, step) = (stride.signum() as i64, stride.unsigned_abs() as i64);
-    // Offsets from Z, counted along the first scan's direction: the last
-    // write to each, and whether it set a non-zero value.
-    let mut written: Vec<(i64, bool)> = Vec::new();
-    let mut moved = 0i64;
-    for (j, inst) in program.insts.iter().enumerate().skip(i + 1) {
-        match inst.op {
-            Op::Move(d) => moved += d as i64 * dir,
-            Op::Set { off, val } => written.push((moved + off as i64 * dir, val != 0)),
-            Op::Add { val: 0, .. } => {}
-            Op::Add { off, .. } | Op::AddMul { off, .. } => written.push((moved + off as i64 * dir, false)),
-            // L is `moved` from Z; the way back passes L, L - step, ...:
-            // the cells the first scan passed if `moved` is a whole number
-            // of steps.
-            Op::Scan { stride: back } if back == -stride && moved.rem_euclid(step) == 0 => {
-                let passed = |u: i64| u <= moved && u.rem_euclid(step) == 0;
-                let last_write = |u: i64| written.iter().rev().find(|w| w.0 == u).map(|w| w.1);
-                let spoiled = written.iter().any(|&(u, _)| passed(u) && last_write(u) == Some(false));
-                // From Z to L, every cell passed must be set non-zero.
-                let unknown = (0..=moved).filter(|&u| passed(u)).any(|u| last_write(u) != Some(true));
-                return (!spoiled && !unknown).then_some(ScanReturn { at: j, compare: moved < 0 });
-            }
-            _ => return None,
+impl Emitter {
+    /// What a scan of `stride` does before it scans, as its form says: keep
+    /// where it starts, or (a scan back) jump to the cell before where the
+    /// scan out started, or past it.
+    pub(super) fn scan_start(&mut self, stride: i32, form: ScanForm) {
+        match form {
+            ScanForm::Plain => {}
+            ScanForm::KeepsStart => asm!(self.ops; mov a_scan_start, a_ptr),
+            ScanForm::Returns { compare } => self.resume_scan(stride, compare),
         }
     }
-    None
-}
 
-impl Gen {
-    /// Before the scan back of a `ScanReturn` (stride `stride`): where the
-    /// first scan started, or past it, jump to the cell before that start.
-    pub(super) fn resume_scan(&mut self, stride: i32, compare: bool) {
+    /// Before a scan back (stride `stride`): where the first scan started,
+    /// or past it, jump to the cell before that start.
+    fn resume_scan(&mut self, stride: i32, compare: bool) {
         let behind = self.ops.new_dynamic_label();
         if compare {
             // `stride` runs back towards the first scan's start: the

@@ -1,36 +1,29 @@
 //! Switches (`Op::Switch`): a cell's new value from a table indexed by
 //! the switch value, with a bounds check deciding between the branch-free
 //! way and the way that touches cells as the original ifs did; and carry
-//! loops, which walk a number keeping the carried digit in a register.
+//! loops (`select::CarryLoop`), which walk a number keeping the carried
+//! digit in a register. Which table becomes which instructions (a constant,
+//! an and, an add, a carry by `adc`) is read off the tables here: it is how
+//! a table is encoded, not a choice of form.
 
 use dynasmrt::{dynasm, DynasmApi, DynasmLabelApi};
 
-use super::{CellInst, Gen};
+use super::{CellInst, Emitter};
 use crate::code::rt_offset as rt;
-use crate::ir::{Op, Program, SwitchCell};
-
-/// `Loop`, `Switch`, `Move`, `EndLoop` at `i`, where the switch updates
-/// the cell the next iteration switches on: (tested cell, switch, stride).
-pub(super) fn carry_loop(program: &Program, i: usize) -> Option<(i32, Op, i32)> {
-    let [Op::Loop { off: test }, switch @ Op::Switch { src, start, cells }, Op::Move(stride), Op::EndLoop] =
-        program.insts.get(i..i + 4)?.iter().map(|inst| inst.op).collect::<Vec<_>>()[..]
-    else {
-        return None;
-    };
-    program.switch_cells(start, cells).any(|cell| cell.off == src + stride).then_some((test, switch, stride))
-}
+use crate::ir::{Program, SwitchCell};
+use crate::x64::select::{CarryLoop, EaxCells};
 
 /// A table of adds that is one value below an index and another, one
 /// more or one less, from that index on: a carry (factor.b's `v >= 10`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Step {
+struct Step {
     /// The first index of the second value, 1..=255.
     at: u8,
     add: StepAdd,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum StepAdd {
+enum StepAdd {
     /// `below` below `at`, `below + 1` from it: after `cmp v, at` (carry
     /// set below), `sbb dl, -(below + 1)`.
     OneMoreFromAt(u8),
@@ -68,7 +61,7 @@ fn switch_tables_at(start: u32, k: usize) -> i32 {
     (start as usize + k * SwitchCell::SIZE) as i32
 }
 
-impl Gen {
+impl Emitter {
     /// A switch on `cell[src]` (see `Op::Switch`): when all its cells are
     /// on the tape, which a predictable bounds check decides, every cell is
     /// updated from its tables without a branch. Otherwise (the pointer is
@@ -101,10 +94,12 @@ impl Gen {
     /// moves away from is made once, and again only after an iteration at
     /// the tape's edge.
     ///
-    /// Returns where the switch, the move and the loop's test start (the
+    /// Notes where the switch, the move and the loop's test start (the
     /// unchecked way), for listings.
-    pub(super) fn emit_carry_loop(&mut self, test: i32, switch: Op, stride: i32, program: &Program) -> [usize; 3] {
-        let Op::Switch { src, start, cells: count } = switch else { unreachable!("a switch") };
+    pub(super) fn emit_carry_loop(&mut self, l: &CarryLoop, program: &Program) {
+        let &CarryLoop { test, src, start, cells: count, stride } = l;
+        self.in_eax = EaxCells::NONE;
+        self.zf_cell = None;
         let cells: Vec<SwitchCell> = program.switch_cells(start, count).collect();
         let (lo, hi) = switch_span(&cells);
         let (recheck, top, exit, at_edge) = (
@@ -134,18 +129,18 @@ impl Gen {
         }
         self.align_loop_top();
         asm!(self.ops; =>top);
-        let switch_at = self.ops.offset().0;
+        self.mark();
         if stride > 0 {
             asm!(self.ops; cmp a_ptr, a_switch_end; jae =>at_edge);
         } else {
             asm!(self.ops; cmp a_ptr, a_switch_start; jb =>at_edge);
         }
         self.switch_from_tables(&cells, start, Some(src + stride));
-        let move_at = self.ops.offset().0;
+        self.mark();
         self.move_ptr(stride);
         asm!(self.ops; mov eax, edx);
         self.unchecked_shift = (src.unsigned_abs() + stride.unsigned_abs()) as u64;
-        let test_at = self.ops.offset().0;
+        self.mark();
         self.touch(test);
         self.cell(CellInst::CmpZero, test);
         asm!(self.ops; jne =>top; jmp =>exit; =>at_edge);
@@ -159,7 +154,6 @@ impl Gen {
         self.cell(CellInst::MovzxEax, src);
         asm!(self.ops; jmp =>recheck; =>exit);
         self.unchecked_shift = test.unsigned_abs() as u64;
-        [switch_at, move_at, test_at]
     }
 
     /// Every cell of a switch from its tables, all on the tape (v in eax,

@@ -1,0 +1,202 @@
+//! Cells and moves: instructions on `BYTE [rbx + off]` with the shortest
+//! encoding (`CellInst`, `Emitter::cell`), pointer moves, and the code of
+//! each plain instruction (`Emitter::op`) and of a copy.
+//!
+//! Emits what it is given; the forms (which instructions are fused, which
+//! go to registers) are the plan's.
+
+use dynasmrt::x64::Rq;
+use dynasmrt::{dynasm, DynasmApi};
+
+use super::Emitter;
+use crate::ir::{Op, Program};
+use crate::x64::select::Product;
+
+/// An instruction on the cell `BYTE [rbx + off]`, for `Emitter::cell`.
+#[derive(Clone, Copy)]
+pub(super) enum CellInst {
+    AddImm(u8),
+    /// `cmp BYTE [cell], 0`
+    CmpZero,
+    MovImm(u8),
+    /// `add [cell], al`
+    AddAl,
+    /// `sub [cell], al`
+    SubAl,
+    /// `add [cell], cl`
+    AddCl,
+    /// `and [cell], cl`
+    AndCl,
+    /// `mov [cell], cl`
+    StoreCl,
+    /// `mov [cell], dl`
+    StoreDl,
+    /// `movzx edx, [cell]`
+    MovzxEdx,
+    /// `movzx eax, [cell]`
+    MovzxEax,
+    /// `mov al, [cell]`
+    LoadAl,
+    /// `mov [cell], al`
+    StoreAl,
+    /// `movzx r32, [cell]`
+    MovzxReg(Rq),
+    /// `mov [cell], r8` (the register's low byte)
+    StoreReg(Rq),
+    /// `add [cell], r8`
+    AddReg(Rq),
+    /// `sub [cell], r8`
+    SubReg(Rq),
+}
+
+impl Emitter {
+    /// Emits `inst` with the shortest displacement for `off`. dynasm
+    /// encodes every displacement known only at run time in 32 bits; most
+    /// cell offsets fit in 8 (or are 0), which makes the hot instructions
+    /// 3 or 4 bytes instead of 7.
+    pub(super) fn cell(&mut self, inst: CellInst, off: i32) {
+        // (opcode, ModRM reg field, immediate)
+        let (opcode, reg, imm): (&[u8], u8, Option<u8>) = match inst {
+            CellInst::AddImm(v) => (&[0x80], 0, Some(v)),
+            CellInst::CmpZero => (&[0x80], 7, Some(0)),
+            CellInst::MovImm(v) => (&[0xC6], 0, Some(v)),
+            CellInst::AddAl => (&[0x00], 0, None),
+            CellInst::SubAl => (&[0x28], 0, None),
+            CellInst::AddCl => (&[0x00], 1, None),
+            CellInst::AndCl => (&[0x20], 1, None),
+            CellInst::StoreCl => (&[0x88], 1, None),
+            CellInst::StoreDl => (&[0x88], 2, None),
+            CellInst::MovzxEdx => (&[0x0F, 0xB6], 2, None),
+            CellInst::MovzxEax => (&[0x0F, 0xB6], 0, None),
+            CellInst::LoadAl => (&[0x8A], 0, None),
+            CellInst::StoreAl => (&[0x88], 0, None),
+            CellInst::MovzxReg(r) => (&[0x0F, 0xB6], r as u8, None),
+            CellInst::StoreReg(r) => (&[0x88], r as u8, None),
+            CellInst::AddReg(r) => (&[0x00], r as u8, None),
+            CellInst::SubReg(r) => (&[0x28], r as u8, None),
+        };
+        // REX: REX.R for r8-r15; a byte operand among spl, bpl, sil and dil
+        // needs one to be told from ah, ch, dh and bh.
+        let byte_operand = matches!(inst, CellInst::StoreReg(_) | CellInst::AddReg(_) | CellInst::SubReg(_));
+        if reg >= 8 || (byte_operand && reg >= 4) {
+            self.ops.push(0x40 | (reg >> 3) << 2);
+        }
+        let reg = reg & 7;
+        const RBX: u8 = 0b011;
+        self.ops.extend(opcode.iter().copied());
+        match off {
+            0 => self.ops.push(reg << 3 | RBX),
+            -128..=127 => self.ops.extend([0b01 << 6 | reg << 3 | RBX, off as u8]),
+            _ => {
+                self.ops.push(0b10 << 6 | reg << 3 | RBX);
+                self.ops.extend(off.to_le_bytes());
+            }
+        }
+        self.ops.extend(imm);
+    }
+
+    /// `add rbx, delta`, with an 8-bit immediate where it fits.
+    pub(super) fn move_ptr(&mut self, delta: i32) {
+        match i8::try_from(delta) {
+            Ok(small) => self.ops.extend([0x48, 0x83, 0xC3, small as u8]),
+            Err(_) => asm!(self.ops; add a_ptr, delta),
+        }
+    }
+
+    /// ecx = eax * factor (the low byte is what counts): `lea` where it
+    /// can, one cycle where `imul` takes three, on loops' critical paths.
+    pub(super) fn multiply_eax_into_ecx(&mut self, factor: u8) {
+        match factor {
+            2 => asm!(self.ops; lea ecx, [rax + rax]),
+            3 => asm!(self.ops; lea ecx, [rax + rax * 2]),
+            4 => asm!(self.ops; lea ecx, [rax * 4]),
+            5 => asm!(self.ops; lea ecx, [rax + rax * 4]),
+            8 => asm!(self.ops; lea ecx, [rax * 8]),
+            9 => asm!(self.ops; lea ecx, [rax + rax * 8]),
+            _ => asm!(self.ops; imul ecx, eax, factor as i32),
+        }
+    }
+
+    /// `set [t] = 0` then `mul [t] += [s] * k` as one (`Straight::Copy`):
+    /// the product stored, with no load of the cell just cleared. The
+    /// cleared cell is touched first, as before.
+    pub(super) fn copy(&mut self, Product { off, src, factor }: Product) {
+        self.zf_cell = None;
+        self.touch(off);
+        self.touch(src);
+        let mut eax = self.in_eax;
+        if eax.pass_copy(Product { off, src, factor }) {
+            self.cell(CellInst::MovzxEax, src);
+        }
+        match factor {
+            1 => self.cell(CellInst::StoreAl, off),
+            _ => {
+                self.multiply_eax_into_ecx(factor);
+                self.cell(CellInst::StoreCl, off);
+            }
+        }
+        self.in_eax = eax;
+    }
+
+    /// The code of one instruction on its own.
+    pub(super) fn op(&mut self, op: Op, program: &Program) {
+        let zf_cell = self.zf_cell.take();
+        // What eax holds after it, and whether it loads eax to get there.
+        let load = self.in_eax.pass_op(op);
+        match op {
+            Op::Add { off, val: 0 } => {
+                // Changes nothing but must fail off the tape.
+                self.touch(off);
+                if !self.target.checked {
+                    self.cell(CellInst::CmpZero, off);
+                }
+            }
+            Op::Add { off, val } => {
+                self.touch(off);
+                self.cell(CellInst::AddImm(val), off);
+                self.zf_cell = Some(off);
+            }
+            Op::Set { off, val } => {
+                self.touch(off);
+                self.cell(CellInst::MovImm(val), off);
+            }
+            Op::AddMul { off, src, factor } => self.multiply(off, src, factor, load),
+            Op::Move(delta) => {
+                self.move_ptr(delta);
+                self.unchecked_shift += delta.unsigned_abs() as u64;
+            }
+            Op::Out { off } => {
+                self.touch(off);
+                self.cell(CellInst::LoadAl, off);
+                self.emit_output_al();
+            }
+            Op::Print { start, len } => self.emit_print(&program.data[start as usize..(start + len) as usize], start),
+            Op::In { off } => self.emit_input(off),
+            Op::Loop { off } => self.open_loop(off, None),
+            Op::If { off } => self.open_if(off, load),
+            Op::EndLoop => self.close_loop(zf_cell),
+            Op::EndIf | Op::EndShortcut => self.close_block(op),
+            Op::Scan { stride } => self.emit_scan(stride),
+            Op::Switch { src, start, cells } => self.emit_switch(src, start, cells, program),
+            Op::Shortcut { .. } => unreachable!("selection makes a shortcut a step of its own"),
+        }
+    }
+
+    /// `cell[off] += cell[src] * factor`, loading eax with the source if
+    /// `load` (it does not hold it already).
+    fn multiply(&mut self, off: i32, src: i32, factor: u8, load: bool) {
+        self.touch(src);
+        if load {
+            self.cell(CellInst::MovzxEax, src);
+        }
+        self.touch(off);
+        match factor {
+            1 => self.cell(CellInst::AddAl, off),
+            255 => self.cell(CellInst::SubAl, off),
+            _ => {
+                self.multiply_eax_into_ecx(factor);
+                self.cell(CellInst::AddCl, off);
+            }
+        }
+    }
+}

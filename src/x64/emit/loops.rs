@@ -1,0 +1,177 @@
+//! Blocks: loops tested at the bottom, ifs, shortcuts, and small loops
+//! unrolled once, as the plan gives them (`select::SmallLoop`).
+
+use dynasmrt::{dynasm, DynasmApi, DynasmLabelApi};
+
+use super::{Block, CellInst, Emitter};
+use crate::ir::{Change, Op, Program};
+use crate::x64::select::{EaxCells, ShortcutPlan, SmallLoop};
+
+impl Emitter {
+    /// A loop's test and the top of its body; with a `carried` cell, eax
+    /// holds it at the top (see `select::SmallLoop::carried`).
+    pub(super) fn open_loop(&mut self, off: i32, carried: Option<i32>) {
+        let top = self.ops.new_dynamic_label();
+        let exit = self.ops.new_dynamic_label();
+        self.touch(off);
+        self.cell(CellInst::CmpZero, off);
+        asm!(self.ops; je =>exit);
+        if let Some(cell) = carried {
+            self.touch(cell);
+            self.cell(CellInst::MovzxEax, cell);
+            // From here and from the loop's end alike, the pointer is where
+            // the loop's test touched a cell.
+            self.unchecked_shift = off.unsigned_abs() as u64;
+            self.in_eax = EaxCells::only(cell);
+        }
+        self.align_loop_top();
+        asm!(self.ops; =>top);
+        self.blocks.push(Block { top, exit, off });
+    }
+
+    /// An if, its value loaded into eax if `load` (eax does not hold it):
+    /// it stays there, for a multiply loop's body reads it.
+    pub(super) fn open_if(&mut self, off: i32, load: bool) {
+        let top = self.ops.new_dynamic_label();
+        let exit = self.ops.new_dynamic_label();
+        if load {
+            self.touch(off);
+            self.cell(CellInst::MovzxEax, off);
+        }
+        asm!(self.ops
+            ; test eax, eax
+            ; jz =>exit
+        );
+        self.blocks.push(Block { top, exit, off });
+    }
+
+    /// A loop's end, tested at the bottom: one jump per iteration. When the
+    /// body ended by adding to the tested cell (`zf_cell`), the add set the
+    /// flags.
+    pub(super) fn close_loop(&mut self, zf_cell: Option<i32>) {
+        let Block { top, exit, off } = self.blocks.pop().expect("balanced IR");
+        if zf_cell != Some(off) {
+            self.touch(off);
+            self.cell(CellInst::CmpZero, off);
+        }
+        asm!(self.ops; jne =>top; =>exit);
+    }
+
+    /// The end of an if or a shortcut.
+    ///
+    /// After an if, the pointer may be where the `If` tested it or where
+    /// the body left it. Both are within the body's moves of a touched
+    /// cell, which the shift already counts. After a shortcut, eax and the
+    /// flags are what the shortcut or the body left: neither is known.
+    /// What the body's end knows of the tape holds after the shortcut too:
+    /// the shortcut is one run of the body, every cell of which it checked
+    /// is on the tape.
+    pub(super) fn close_block(&mut self, op: Op) {
+        debug_assert!(matches!(op, Op::EndIf | Op::EndShortcut));
+        let Block { exit, .. } = self.blocks.pop().expect("balanced IR");
+        asm!(self.ops; =>exit);
+    }
+
+    /// A shortcut (`Op::Shortcut`) and the start of the code it stands
+    /// for: its cells are compared with the tape's bounds, its zeros
+    /// tested, and if all is well its changes made, then on after the
+    /// block.
+    pub(super) fn open_shortcut(&mut self, plan: &ShortcutPlan) {
+        let shortcut = &plan.shortcut;
+        let code = self.ops.new_dynamic_label();
+        let exit = self.ops.new_dynamic_label();
+        self.jump_unless_on_tape(shortcut.reach, code);
+        for test in &plan.tests {
+            let (at, mask) = (test.at, test.mask);
+            match test.size {
+                8 if mask == u64::MAX => asm!(self.ops; mov rax, QWORD [a_ptr + at]; test rax, rax),
+                8 => asm!(self.ops; mov rax, QWORD [a_ptr + at]; mov rcx, QWORD mask as i64; test rax, rcx),
+                4 => asm!(self.ops; mov eax, DWORD [a_ptr + at]; test eax, mask as i32),
+                2 => asm!(self.ops; movzx eax, WORD [a_ptr + at]; test eax, mask as i32),
+                _ => asm!(self.ops; movzx eax, BYTE [a_ptr + at]; test eax, eax),
+            }
+            asm!(self.ops; jnz =>code);
+        }
+        for &(off, change) in &shortcut.changes {
+            match change {
+                Change::Set(v) => self.cell(CellInst::MovImm(v), off),
+                Change::Add(v) => self.cell(CellInst::AddImm(v), off),
+            }
+        }
+        if shortcut.delta != 0 {
+            self.move_ptr(shortcut.delta);
+        }
+        asm!(self.ops; jmp =>exit; =>code);
+        self.blocks.push(Block { top: code, exit, off: 0 });
+    }
+
+    /// A short innermost loop (`select::SmallLoop`), its end included: two
+    /// copies of the body per iteration, the loop tested between them (one
+    /// taken branch for two iterations), with its carried cell in eax and
+    /// its sunk store made on the way out.
+    pub(super) fn emit_small_loop(&mut self, l: &SmallLoop, program: &Program) {
+        self.open_loop(l.test, l.carried);
+        // The sunk store is made on the way out of a loop that ran, not on
+        // the way past one that did not.
+        let not_run = l.sunk.map(|_| {
+            let ran = self.ops.new_dynamic_label();
+            std::mem::replace(&mut self.blocks.last_mut().expect("the loop").exit, ran)
+        });
+        self.straight(&l.first, program);
+        if l.sunk.is_some() {
+            self.mark();
+        }
+        self.straight(&l.after_sunk, program);
+        self.exit_if_zero(l.test);
+        self.unmarked(|e| e.straight(&l.second, program));
+        if let Some(cell) = l.carried.filter(|&cell| !self.in_eax.holds(cell)) {
+            // Not where the body was expected to leave it.
+            self.touch(cell);
+            self.cell(CellInst::MovzxEax, cell);
+            self.zf_cell = None;
+        }
+        self.mark();
+        self.op(Op::EndLoop, program);
+        if let (Some(sunk), Some(not_run)) = (l.sunk, not_run) {
+            // The last iteration's store: the pointer has moved on.
+            self.touch(sunk.off);
+            self.cell(CellInst::MovImm(sunk.val), sunk.off);
+            asm!(self.ops; =>not_run);
+            // Both ways the loop's test touched its cell last here.
+            self.unchecked_shift = l.test.unsigned_abs() as u64;
+        }
+    }
+
+    /// Pads to a 16-byte boundary with the fewest (multi-byte) NOPs, so a
+    /// loop body's placement does not decide its speed.
+    pub(super) fn align_loop_top(&mut self) {
+        // The recommended NOP encodings of 1 to 8 bytes.
+        const NOPS: [&[u8]; 8] = [
+            &[0x90],
+            &[0x66, 0x90],
+            &[0x0f, 0x1f, 0x00],
+            &[0x0f, 0x1f, 0x40, 0x00],
+            &[0x0f, 0x1f, 0x44, 0x00, 0x00],
+            &[0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00],
+            &[0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00],
+            &[0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+        ];
+        let mut pad = (16 - self.ops.offset().0 % 16) % 16;
+        while pad > 0 {
+            let nop = NOPS[pad.min(8) - 1];
+            self.ops.extend(nop.iter().copied());
+            pad -= nop.len();
+        }
+    }
+
+    /// Leaves the innermost loop when its cell is zero (a test in the
+    /// middle of an unrolled body).
+    fn exit_if_zero(&mut self, off: i32) {
+        let exit = self.blocks.last().expect("inside a loop").exit;
+        if self.zf_cell.take() != Some(off) {
+            self.touch(off);
+            self.cell(CellInst::CmpZero, off);
+        }
+        asm!(self.ops; je =>exit);
+    }
+}

@@ -1,0 +1,309 @@
+//! Emission: a `select::Plan` -> x86-64 machine code, with dynasm. This
+//! file has the driver (`emit`), the emitter's state, the prologue and
+//! epilogue, and the tape checks; `cells.rs` the code of plain
+//! instructions, `io.rs` input and output, `loops.rs` loops, ifs and
+//! shortcuts, `registers.rs` cells in registers, `scan.rs` scans and
+//! `switch.rs` switches and carry loops.
+//!
+//! Owns the bytes and the bookkeeping of emitting them: which cells eax
+//! holds (`in_eax`), what the zero flag reflects (`zf_cell`), how far the
+//! pointer may be from a cell known on the tape (`unchecked_shift`), and
+//! where each instruction's code starts (`marks`). Decides no form: what a
+//! loop, a run or a scan becomes is the plan's (`select`), and the emitter
+//! never asks whether it should.
+
+use dynasmrt::x64::X64Relocation;
+use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
+
+use super::select::{EaxCells, Plan, Step, Straight};
+use super::Target;
+use crate::code::{rt_offset as rt, CompiledCode, Status, GUARD_BYTES};
+use crate::ir::{Op, Program};
+
+type Asm = VecAssembler<X64Relocation>;
+
+/// Emits with the register roles named.
+macro_rules! asm {
+    ($ops:expr; $($t:tt)*) => {
+        dynasm!($ops
+            ; .arch x64
+            ; .alias a_ptr, rbx
+            ; .alias a_rt, r12
+            ; .alias a_out, r13
+            ; .alias a_out_end, r14
+            ; .alias a_tape, r15
+            // Where a scan started, while a later scan back can use it (see
+            // `select::ScanForm`): caller-saved; nothing between the two
+            // uses it.
+            ; .alias a_scan_start, r11
+            // In a carry loop: the pointer values from which its switch's
+            // last cell is past the tape's end, and below which its first
+            // cell is before the tape's start (see `emit_carry_loop`).
+            ; .alias a_switch_end, r8
+            ; .alias a_switch_start, r9
+            ; $($t)*
+        )
+    };
+}
+
+mod cells;
+mod io;
+mod loops;
+mod registers;
+mod scan;
+mod switch;
+#[cfg(test)]
+mod tests;
+
+use cells::CellInst;
+
+/// Stack slot (below the saved registers) holding the status while the
+/// exit path flushes output.
+const STATUS_SLOT: i32 = -48;
+
+/// The code of `program` as `plan` says, and where in it each instruction
+/// of the program starts (the first copy, where there are two).
+pub(super) fn emit(plan: &Plan, program: &Program, target: Target) -> (CompiledCode, Vec<usize>) {
+    let mut emitter = Emitter::new(target, program.insts.len());
+    emitter.prologue();
+    for step in &plan.steps {
+        emitter.step(step, program);
+    }
+    emitter.epilogue(&program.data);
+    let bytes = emitter.ops.finalize().expect("all labels are defined");
+    (CompiledCode { bytes, entry: 0 }, emitter.marks)
+}
+
+struct Emitter {
+    ops: Asm,
+    target: Target,
+    /// Upper bound of the distance between the data pointer and the last
+    /// cell known to be on the tape (the last one touched). Accesses within
+    /// `GUARD_BYTES` of such a cell fault if off the tape; others are checked.
+    unchecked_shift: u64,
+    /// The open loops and ifs.
+    blocks: Vec<Block>,
+    /// The cells whose value eax holds (zero-extended).
+    in_eax: EaxCells,
+    /// The cell whose new value the zero flag reflects (the last
+    /// instruction added to it), if any.
+    zf_cell: Option<i32>,
+    /// Where the code of each instruction starts, in program order.
+    marks: Vec<usize>,
+    /// Whether code being emitted is the one `marks` shows (not the second
+    /// copy of an unrolled body).
+    marking: bool,
+}
+
+/// An open loop or if.
+struct Block {
+    /// Start of the body.
+    top: DynamicLabel,
+    /// After the block.
+    exit: DynamicLabel,
+    /// The cell it tests.
+    off: i32,
+}
+
+impl Emitter {
+    fn new(target: Target, insts: usize) -> Emitter {
+        Emitter {
+            ops: Asm::new(0),
+            target,
+            unchecked_shift: 0,
+            blocks: Vec::new(),
+            in_eax: EaxCells::NONE,
+            zf_cell: None,
+            marks: Vec::with_capacity(insts),
+            marking: true,
+        }
+    }
+
+    fn step(&mut self, step: &Step, program: &Program) {
+        self.mark();
+        match step {
+            Step::Straight(piece) => self.piece(piece, program),
+            Step::Scan { stride, form } => {
+                self.scan_start(*stride, *form);
+                self.op(Op::Scan { stride: *stride }, program);
+            }
+            Step::Shortcut(plan) => {
+                // eax and the flags: as after any block instruction.
+                self.in_eax = EaxCells::NONE;
+                self.zf_cell = None;
+                self.open_shortcut(plan);
+            }
+            Step::RegisterLoop(l) => self.emit_register_loop(l, program),
+            Step::SmallLoop(l) => self.emit_small_loop(l, program),
+            Step::CarryLoop(l) => self.emit_carry_loop(l, program),
+        }
+    }
+
+    /// Straight-line code, noting where each piece starts.
+    fn straight(&mut self, pieces: &[Straight], program: &Program) {
+        for piece in pieces {
+            self.mark();
+            self.piece(piece, program);
+        }
+    }
+
+    /// One piece of straight-line code; its first instruction's start is
+    /// noted already.
+    fn piece(&mut self, piece: &Straight, program: &Program) {
+        match piece {
+            Straight::Op(op) => self.op(*op, program),
+            Straight::Copy(copy) => {
+                self.copy(*copy);
+                self.mark();
+            }
+            Straight::Run(run) => self.emit_register_run(run, program),
+        }
+    }
+
+    /// Notes that the next instruction's code starts here.
+    fn mark(&mut self) {
+        if self.marking {
+            self.marks.push(self.ops.offset().0);
+        }
+    }
+
+    /// Emits code that `marks` does not show (a second copy of a body).
+    fn unmarked(&mut self, emit: impl FnOnce(&mut Self)) {
+        let marking = std::mem::replace(&mut self.marking, false);
+        emit(self);
+        self.marking = marking;
+    }
+
+    fn prologue(&mut self) {
+        asm!(self.ops;
+            ->code_start:
+            ; push rbp
+            ; mov rbp, rsp
+            ; push rbx
+            ; push r12
+            ; push r13
+            ; push r14
+            ; push r15
+            ; sub rsp, 8 // status slot; keeps rsp 16-byte aligned for calls
+            ; mov a_ptr, rdi
+            ; mov a_rt, rsi
+            ; mov a_out, [a_rt + rt::OUT_BUF]
+            ; mov a_out_end, [a_rt + rt::OUT_END]
+            ; mov a_tape, [a_rt + rt::TAPE_START]
+            ; lea rax, [->code_start]
+            ; mov [a_rt + rt::CODE_START], rax
+            ; lea rax, [->code_end]
+            ; mov [a_rt + rt::CODE_END], rax
+            ; lea rax, [->fault_resume]
+            ; mov [a_rt + rt::FAULT_RESUME], rax
+        );
+    }
+
+    /// The way out (with the output flushed), the helpers the code calls,
+    /// and after them the program's data.
+    fn epilogue(&mut self, data: &[u8]) {
+        let read_error = Status::ReadError as i32;
+        let underflow = Status::TapeUnderflow as i32;
+        let overflow = Status::TapeOverflow as i32;
+        asm!(self.ops;
+            xor eax, eax
+            // The host's fault handler resumes here with the status in eax.
+            ; ->fault_resume:
+            // eax: the status to return. Output is flushed whatever it is.
+            ; ->exit:
+            ; lea rsp, [rbp + STATUS_SLOT]
+            ; mov [rbp + STATUS_SLOT], eax
+            ; call ->flush
+            ; mov ecx, [rbp + STATUS_SLOT]
+            ; test ecx, ecx
+            ; cmovnz eax, ecx // the first failure wins over a flush error
+            ; lea rsp, [rbp - 40]
+            ; pop r15
+            ; pop r14
+            ; pop r13
+            ; pop r12
+            ; pop rbx
+            ; pop rbp
+            ; ret
+
+            // Writes out the buffer; eax = status. Called with rsp aligned,
+            // so the pushed return address is re-aligned by the sub.
+            ; ->flush:
+            ; xor eax, eax
+            ; mov rsi, [a_rt + rt::OUT_BUF]
+            ; mov rdx, a_out
+            ; sub rdx, rsi
+            ; jz >done
+            ; sub rsp, 8
+            ; mov rdi, a_rt
+            ; call QWORD [a_rt + rt::WRITE]
+            ; add rsp, 8
+            ; mov a_out, [a_rt + rt::OUT_BUF]
+            ; done:
+            ; ret
+
+            // Flushes, then reads a byte; eax = byte, READ_EOF or failure.
+            ; ->read:
+            ; call ->flush
+            ; test eax, eax
+            ; jnz >failed
+            ; sub rsp, 8
+            ; mov rdi, a_rt
+            ; call QWORD [a_rt + rt::READ]
+            ; add rsp, 8
+            ; ret
+            ; failed:
+            ; add rsp, 8 // drop the return address: leave from here
+            ; jmp ->exit
+
+            ; ->read_error:
+            ; mov eax, read_error
+            ; jmp ->exit
+            ; ->underflow:
+            ; mov eax, underflow
+            ; jmp ->exit
+            ; ->overflow:
+            ; mov eax, overflow
+            ; jmp ->exit
+            ; ->code_end:
+            ; ->data:
+        );
+        self.ops.extend(data.iter().copied());
+    }
+
+    /// Makes sure an access to `[a_ptr + off]` faults or fails when it is
+    /// off the tape; afterwards that cell is known to be on the tape.
+    fn touch(&mut self, off: i32) {
+        self.touch_within(off, self.unchecked_shift + off.unsigned_abs() as u64);
+    }
+
+    /// `touch`, for a cell `distance` from one known to be on the tape.
+    fn touch_within(&mut self, off: i32, distance: u64) {
+        if self.target.checked || distance >= GUARD_BYTES as u64 {
+            // rdx: eax may hold a cell value (`in_eax`).
+            asm!(self.ops;
+                lea rdx, [a_ptr + off]
+                ; cmp rdx, a_tape
+                ; jb ->underflow
+                ; cmp rdx, [a_rt + rt::TAPE_END]
+                ; jae ->overflow
+            );
+        }
+        // The access itself (or the check) ties the pointer to a tape cell
+        // within |off| of it.
+        self.unchecked_shift = off.unsigned_abs() as u64;
+    }
+
+    /// Jumps to `elsewhere` unless the cells from `lo` to `hi` (offsets
+    /// from the pointer) are all on the tape. Uses rcx.
+    fn jump_unless_on_tape(&mut self, (lo, hi): (i32, i32), elsewhere: DynamicLabel) {
+        asm!(self.ops
+            ; lea rcx, [a_ptr + lo]
+            ; cmp rcx, a_tape
+            ; jb =>elsewhere
+            ; lea rcx, [a_ptr + hi]
+            ; cmp rcx, [a_rt + rt::TAPE_END]
+            ; jae =>elsewhere
+        );
+    }
+}

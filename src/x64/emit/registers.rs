@@ -1,0 +1,347 @@
+//! Cells in registers: loops whose cells live in registers
+//! (`select::RegisterLoop`) and runs of arithmetic that keep some cells in
+//! registers (`select::Run`), as the plan gives them. A run's cell set to
+//! a constant stays a constant until something needs it in its register:
+//! that bookkeeping (`Held`) is the emitter's.
+
+use dynasmrt::x64::Rq;
+use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
+
+use super::{CellInst, Emitter};
+use crate::ir::{Op, Program};
+use crate::x64::select::{EaxCells, Product, RegisterLoop, Run, RunStep, LOOP_CELLS, RUN_CELLS};
+
+/// Registers a run of arithmetic keeps its cells in: caller-saved, and
+/// used by nothing else in straight-line code (r11 holds where a scan
+/// started, for a scan back after such code).
+const RUN_REGS: [Rq; RUN_CELLS] = [Rq::RSI, Rq::RDI, Rq::R8, Rq::R9, Rq::R10];
+
+/// Registers a register loop keeps its cells in: caller-saved, and used by
+/// nothing else inside such a loop.
+const LOOP_REGS: [Rq; LOOP_CELLS] = [Rq::RSI, Rq::RDI, Rq::R8, Rq::R9, Rq::R10, Rq::R11];
+
+/// eax's low byte, as a source of an addend.
+const AL: Rq = Rq::RAX;
+
+/// What holds the value of a run's cell kept in a register.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Held {
+    /// Not read yet: the tape.
+    Memory,
+    /// The register.
+    Register,
+    /// This constant, not yet in the register.
+    Constant(u8),
+}
+
+/// The state of a register loop's body being emitted.
+struct LoopBody<'a> {
+    cells: &'a [i32],
+    counter: i32,
+    /// Whether the zero flag reflects the counter's new value.
+    zf_counter: bool,
+    /// The open ifs' ends.
+    ifs: Vec<DynamicLabel>,
+    /// The cells in registers that were written.
+    written: Vec<i32>,
+}
+
+impl LoopBody<'_> {
+    fn reg(&self, off: i32) -> Option<Rq> {
+        self.cells.binary_search(&off).ok().map(|i| LOOP_REGS[i])
+    }
+}
+
+impl Emitter {
+    /// A loop with `cells` in registers: loaded once the counter is found
+    /// non-zero, stored back after the last iteration.
+    pub(super) fn emit_register_loop(&mut self, l: &RegisterLoop, program: &Program) {
+        let mut body = LoopBody { cells: &l.cells, counter: l.test, zf_counter: false, ifs: vec![], written: vec![] };
+        let counter_reg = body.reg(l.test).expect("the counter is in a register");
+        let (top, exit) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        self.in_eax = EaxCells::NONE;
+        self.zf_cell = None;
+        self.touch(l.test);
+        self.cell(CellInst::CmpZero, l.test);
+        asm!(self.ops; je =>exit);
+        for &off in &l.cells {
+            self.touch(off);
+            self.cell(CellInst::MovzxReg(body.reg(off).expect("in a register")), off);
+        }
+        self.align_loop_top();
+        asm!(self.ops; =>top);
+        for &op in &l.body {
+            self.mark();
+            body.zf_counter = self.register_loop_op(&mut body, op, program);
+        }
+        self.in_eax = EaxCells::NONE;
+        self.zf_cell = None;
+        self.mark();
+        if !body.zf_counter {
+            asm!(self.ops; test Rb(counter_reg), Rb(counter_reg));
+        }
+        asm!(self.ops; jnz =>top);
+        body.written.sort_unstable();
+        body.written.dedup();
+        for &off in &body.written {
+            self.cell(CellInst::StoreReg(body.reg(off).expect("in a register")), off);
+        }
+        asm!(self.ops; =>exit);
+        // Both ways the counter was touched, and every cell is on the tape.
+        self.unchecked_shift = l.test.unsigned_abs() as u64;
+    }
+
+    /// One instruction of a register loop's body; whether the zero flag
+    /// then reflects the counter's new value.
+    fn register_loop_op(&mut self, body: &mut LoopBody, op: Op, program: &Program) -> bool {
+        match op {
+            Op::Add { off, val } => match body.reg(off) {
+                // Changes nothing, and the cell was loaded: touched.
+                Some(_) if val == 0 => body.zf_counter,
+                Some(r) => {
+                    asm!(self.ops; add Rb(r), val as i8);
+                    body.written.push(off);
+                    off == body.counter
+                }
+                // In memory, as anywhere else (the add sets the flags).
+                None => {
+                    self.op(op, program);
+                    false
+                }
+            },
+            Op::Set { off, val } => match body.reg(off) {
+                Some(r) => {
+                    asm!(self.ops; mov Rb(r), val as i8);
+                    body.written.push(off);
+                    body.zf_counter && off != body.counter
+                }
+                None => {
+                    // The touch may compare (far cells): flags lost.
+                    self.op(op, program);
+                    false
+                }
+            },
+            Op::AddMul { off, src, factor } => {
+                let source = body.reg(src).unwrap_or_else(|| {
+                    self.touch(src);
+                    self.cell(CellInst::MovzxEax, src);
+                    AL
+                });
+                // The byte register that holds what to add (or subtract).
+                let by = self.addend_byte(source, factor);
+                self.add_addend(body.reg(off), off, by, factor);
+                if body.reg(off).is_some() {
+                    body.written.push(off);
+                }
+                off == body.counter
+            }
+            Op::If { off } => {
+                let skip = self.ops.new_dynamic_label();
+                match body.reg(off) {
+                    Some(r) => asm!(self.ops; test Rb(r), Rb(r)),
+                    None => {
+                        self.touch(off);
+                        self.cell(CellInst::CmpZero, off);
+                    }
+                }
+                asm!(self.ops; jz =>skip);
+                body.ifs.push(skip);
+                false
+            }
+            Op::EndIf => {
+                let skip = body.ifs.pop().expect("balanced IR");
+                asm!(self.ops; =>skip);
+                false
+            }
+            op => unreachable!("a register loop has no {op:?}"),
+        }
+    }
+
+    /// A run with cells in registers (the others in memory, as anywhere
+    /// else). A cell set to a constant stays a constant until something
+    /// needs it in its register: adds to it are folded, multiplies by it
+    /// are adds of a constant, and one only stored is stored as an
+    /// immediate. The stores at the end go with the last instruction.
+    pub(super) fn emit_register_run(&mut self, run: &Run, program: &Program) {
+        let cells = &run.cells[..];
+        let slot = |off: i32| cells.iter().position(|&cell| cell == off).expect("a cell in a register");
+        let mut held = vec![Held::Memory; cells.len()];
+        let mut dirty = vec![false; cells.len()];
+        for &cell in cells {
+            // eax holds memory's value of a cell, which the run changes in
+            // its register.
+            self.in_eax.forget(cell);
+        }
+        self.zf_cell = None;
+        for (n, &step) in run.steps.iter().enumerate() {
+            if n > 0 {
+                self.mark();
+            }
+            match step {
+                RunStep::Registers(Op::Add { off, val }) => {
+                    let k = slot(off);
+                    match held[k] {
+                        Held::Constant(v) => held[k] = Held::Constant(v.wrapping_add(val)),
+                        _ => {
+                            let r = self.run_register(cells, &mut held, k);
+                            asm!(self.ops; add Rb(r), val as i8);
+                        }
+                    }
+                    dirty[k] = true;
+                }
+                RunStep::Registers(Op::Set { off, val }) => {
+                    held[slot(off)] = Held::Constant(val);
+                    dirty[slot(off)] = true;
+                }
+                RunStep::Registers(Op::AddMul { off, src, factor }) => {
+                    self.run_multiply(cells, &mut held, off, src, factor);
+                    if let Some(k) = cells.iter().position(|&cell| cell == off) {
+                        dirty[k] = true;
+                    }
+                }
+                RunStep::Registers(op) => unreachable!("a run has no {op:?}"),
+                RunStep::CopyFromRegister(copy) => {
+                    self.copy_from_register(cells, &mut held, copy);
+                    self.mark();
+                }
+                RunStep::Op(op) => self.op(op, program),
+                RunStep::Copy(copy) => {
+                    self.copy(copy);
+                    self.mark();
+                }
+            }
+        }
+        for (k, &off) in cells.iter().enumerate().filter(|&(k, _)| dirty[k]) {
+            self.touch(off);
+            match held[k] {
+                Held::Constant(v) => self.cell(CellInst::MovImm(v), off),
+                _ => self.cell(CellInst::StoreReg(RUN_REGS[k]), off),
+            }
+        }
+        self.zf_cell = None;
+        // The next instruction reads a cell of the run: eax takes it from
+        // its register, not from the store just made (not from a register
+        // left stale by a constant).
+        if let Some(k) = run.read_next.filter(|&k| held[k] == Held::Register) {
+            asm!(self.ops; mov eax, Rd(RUN_REGS[k]));
+            self.in_eax = EaxCells::only(cells[k]);
+        }
+    }
+
+    /// `set [t] = 0; mul [t] += [s] * k` with the source in a register and
+    /// the target in memory: the product's byte stored.
+    fn copy_from_register(&mut self, cells: &[i32], held: &mut [Held], copy: Product) {
+        let k = cells.iter().position(|&cell| cell == copy.src).expect("a cell in a register");
+        let source = self.run_register(cells, held, k);
+        // The product itself (an addend of 255 would be subtracted).
+        let by = match copy.factor {
+            1 => source,
+            _ => self.product_byte(source, copy.factor),
+        };
+        self.touch(copy.off);
+        self.cell(CellInst::StoreReg(by), copy.off);
+        self.in_eax.forget(copy.off);
+    }
+
+    /// The register of a run's cell (`k` of `cells`), made to hold its
+    /// value: loaded at its first read, or set to its constant.
+    fn run_register(&mut self, cells: &[i32], held: &mut [Held], k: usize) -> Rq {
+        let r = RUN_REGS[k];
+        match held[k] {
+            Held::Memory => {
+                self.touch(cells[k]);
+                self.cell(CellInst::MovzxReg(r), cells[k]);
+            }
+            Held::Constant(v) => asm!(self.ops; mov Rd(r), v as i32),
+            Held::Register => {}
+        }
+        held[k] = Held::Register;
+        r
+    }
+
+    /// `cell[off] += cell[src] * factor` in a run, one of them (or both) in
+    /// a register.
+    fn run_multiply(&mut self, cells: &[i32], held: &mut [Held], off: i32, src: i32, factor: u8) {
+        let slot = |cell: i32| cells.iter().position(|&c| c == cell);
+        let target = slot(off);
+        // A constant source: an add of a constant.
+        if let Some(Held::Constant(v)) = slot(src).map(|k| held[k]) {
+            let product = v.wrapping_mul(factor);
+            match target {
+                Some(t) => match held[t] {
+                    Held::Constant(c) => held[t] = Held::Constant(c.wrapping_add(product)),
+                    _ => {
+                        let r = self.run_register(cells, held, t);
+                        asm!(self.ops; add Rb(r), product as i8);
+                    }
+                },
+                None => {
+                    // Changes the cell, or only touches it.
+                    self.touch(off);
+                    self.cell(if product == 0 { CellInst::CmpZero } else { CellInst::AddImm(product) }, off);
+                    self.in_eax.forget(off);
+                }
+            }
+            return;
+        }
+        let source = match slot(src) {
+            Some(k) => self.run_register(cells, held, k),
+            None => {
+                self.touch(src);
+                if !self.in_eax.holds(src) {
+                    self.cell(CellInst::MovzxEax, src);
+                    self.in_eax = EaxCells::only(src);
+                }
+                AL
+            }
+        };
+        // A copy into a cleared cell in a register: a move of the whole
+        // (zero-extended) register.
+        if let (Some(t), 1) = (target, factor) {
+            if held[t] == Held::Constant(0) {
+                let r = RUN_REGS[t];
+                asm!(self.ops; mov Rd(r), Rd(source));
+                held[t] = Held::Register;
+                return;
+            }
+        }
+        let by = self.addend_byte(source, factor);
+        let target = target.map(|t| self.run_register(cells, held, t));
+        self.add_addend(target, off, by, factor);
+    }
+
+    /// The byte register holding what `cell += source * factor` adds (or,
+    /// for 255, subtracts): the source itself, or the product in cl.
+    fn addend_byte(&mut self, source: Rq, factor: u8) -> Rq {
+        match factor {
+            1 | 255 => source,
+            _ => self.product_byte(source, factor),
+        }
+    }
+
+    /// cl = source * factor: only the low byte of the product counts, and
+    /// it depends only on the low byte of the source.
+    fn product_byte(&mut self, source: Rq, factor: u8) -> Rq {
+        if source != AL {
+            asm!(self.ops; mov eax, Rd(source));
+            // eax no longer holds the cell it held.
+            self.in_eax = EaxCells::NONE;
+        }
+        self.multiply_eax_into_ecx(factor);
+        Rq::RCX
+    }
+
+    /// `cell[off] += by` (`-=` for a factor of 255, see `addend_byte`), the
+    /// cell in `target` if it is in a register, else in memory.
+    fn add_addend(&mut self, target: Option<Rq>, off: i32, by: Rq, factor: u8) {
+        match target {
+            Some(r) if factor == 255 => asm!(self.ops; sub Rb(r), Rb(by)),
+            Some(r) => asm!(self.ops; add Rb(r), Rb(by)),
+            None => {
+                self.touch(off);
+                self.cell(if factor == 255 { CellInst::SubReg(by) } else { CellInst::AddReg(by) }, off);
+                self.in_eax.forget(off);
+            }
+        }
+    }
+}

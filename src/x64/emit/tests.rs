@@ -1,0 +1,161 @@
+//! The bytes of small programs, pinned; and programs run in the JIT where
+//! a form's correctness is what is at stake.
+
+use super::super::{compile, compile_marked, Target};
+use crate::code::{Status, GUARD_BYTES};
+use crate::ir::{EofMode, Op, Program};
+use crate::parse::parse;
+
+fn code(src: &str, target: Target) -> Vec<u8> {
+    compile(&parse("t.b", src.as_bytes()).unwrap(), target).bytes
+}
+
+const GUARDED: Target = Target { eof: EofMode::Unchanged, checked: false };
+const CHECKED: Target = Target { eof: EofMode::Unchanged, checked: true };
+
+#[test]
+fn the_same_program_gives_the_same_bytes() {
+    assert_eq!(code("+[->+<].", GUARDED), code("+[->+<].", GUARDED));
+}
+
+fn code_of(ops: &[Op]) -> Vec<u8> {
+    let insts = ops.iter().map(|&op| crate::ir::Inst::new(op, 0)).collect();
+    compile(&Program { insts, data: vec![] }, GUARDED).bytes
+}
+
+#[test]
+fn cell_instructions_take_the_shortest_displacement() {
+    let empty = code("", GUARDED).len();
+    // add BYTE [rbx], imm8 / [rbx + disp8] / [rbx + disp32]
+    assert_eq!(code("+", GUARDED).len() - empty, 3);
+    let near = code_of(&[Op::Add { off: 2, val: 1 }]);
+    assert!(near.windows(4).any(|w| w == [0x80, 0x43, 2, 1]), "add byte [rbx+2], 1");
+    let far = code_of(&[Op::Add { off: 300, val: 1 }]);
+    assert!(far.windows(7).any(|w| w == [0x80, 0x83, 44, 1, 0, 0, 1]), "add byte [rbx+300], 1");
+    // A pointer step: add rbx, imm8.
+    assert!(code_of(&[Op::Move(-2)]).windows(4).any(|w| w == [0x48, 0x83, 0xC3, 0xFE]));
+}
+
+#[test]
+fn a_multiply_into_a_cleared_cell_stores_the_product() {
+    let clear = Op::Set { off: 10, val: 0 };
+    let copy = Op::AddMul { off: 10, src: 1, factor: 1 };
+    let fused = code_of(&[clear, copy]);
+    // movzx eax, [rbx+1]; mov [rbx+10], al
+    assert!(fused.windows(7).any(|w| w == [0x0f, 0xb6, 0x43, 0x01, 0x88, 0x43, 0x0a]));
+    // Apart, or into another cell, they stay two: the clear, an add.
+    let apart = code_of(&[clear, Op::Add { off: 2, val: 1 }, copy]);
+    assert!(apart.windows(4).any(|w| w == [0xc6, 0x43, 0x0a, 0x00]));
+    assert!(apart.windows(3).any(|w| w == [0x00, 0x43, 0x0a]));
+    let elsewhere = code_of(&[clear, Op::AddMul { off: 11, src: 1, factor: 1 }]);
+    assert!(elsewhere.windows(4).any(|w| w == [0xc6, 0x43, 0x0a, 0x00]));
+    assert!(elsewhere.windows(3).any(|w| w == [0x00, 0x43, 0x0b]));
+}
+
+#[test]
+fn a_walk_carrying_a_value_keeps_it_in_eax() {
+    let (set, copy) = (|off| Op::Set { off, val: 0 }, |off, src| Op::AddMul { off, src, factor: 1 });
+    let walk = |src: i32, stride: i32| {
+        code_of(&[Op::Loop { off: 0 }, set(-1), copy(-1, src), set(src), Op::Move(stride), Op::EndLoop])
+    };
+    let loads_of_9 = |code: &[u8]| code.windows(4).filter(|w| *w == [0x0f, 0xb6, 0x43, 9]).count();
+    // [p-1] = [p+9] and p -= 10: the next iteration reads what this one
+    // stored. One load, before the loop, for its two copies of the body.
+    assert_eq!(loads_of_9(&walk(9, -10)), 1);
+    // p -= 9: it reads a cell this one did not store, in each copy.
+    assert_eq!(loads_of_9(&walk(9, -9)), 2);
+}
+
+#[test]
+fn a_walk_clears_what_the_next_iteration_overwrites_on_the_way_out() {
+    let (set, copy) = (|off| Op::Set { off, val: 0 }, |off, src| Op::AddMul { off, src, factor: 1 });
+    // mandelbrot's shift: the next iteration's copy overwrites [p+1].
+    let shift = [set(10), copy(10, 1), set(1), Op::Move(-9)];
+    // In the code: no clear of [p+1] in the loop, one of [p+10] after.
+    let code = code_of(&[&[Op::Loop { off: 0 }], &shift[..], &[Op::EndLoop]].concat());
+    assert!(!code.windows(4).any(|w| w == [0xc6, 0x43, 1, 0]), "mov byte [rbx+1], 0");
+    assert_eq!(code.windows(4).filter(|w| *w == [0xc6, 0x43, 10, 0]).count(), 1);
+}
+
+#[test]
+fn runs_keep_in_registers_the_cells_they_read_back() {
+    let (add, set) = (|off, val| Op::Add { off, val }, |off, val| Op::Set { off, val });
+    let mul = |off, src| Op::AddMul { off, src, factor: 1 };
+    let insts = |ops: &[Op]| ops.iter().map(|&op| crate::ir::Inst::new(op, 0)).collect::<Vec<_>>();
+    // mandelbrot's: [p] is computed, then read three times; [p+2] is
+    // only read, then cleared and copied into; [p+3] added to once.
+    let digit = [add(0, 255), mul(0, 2), set(2, 0), mul(2, 0), mul(3, 0), set(0, 1)];
+
+    let code = code_of(&digit);
+    // movzx esi, [rbx] once; [p+2] = [p] stored from sil; [p] = 1 at
+    // the end, as an immediate; no load of [p] after it was changed.
+    assert_eq!(code.windows(3).filter(|w| *w == [0x0f, 0xb6, 0x33]).count(), 1);
+    assert!(code.windows(4).any(|w| w == [0x40, 0x88, 0x73, 2]), "mov [rbx+2], sil");
+    assert!(code.windows(3).any(|w| w == [0xc6, 0x03, 1]), "mov byte [rbx], 1");
+    assert!(!code.windows(3).any(|w| w == [0x0f, 0xb6, 0x03]), "no movzx eax, [rbx]");
+    // The listing shows each instruction's part: one start each, in
+    // order; the add's part and the multiply's are not empty.
+    let insts = crate::ir::Program { insts: insts(&digit), data: vec![] };
+    let (_, starts) = compile_marked(&insts, GUARDED);
+    assert_eq!(starts.len(), digit.len());
+    assert!(starts.windows(2).all(|w| w[0] <= w[1]));
+    assert!(starts[0] < starts[1] && starts[1] < starts[2]);
+    // A computed value left at the end is stored from its register.
+    let computed = code_of(&[add(0, 255), mul(0, 2), set(2, 0)]);
+    assert!(computed.windows(3).any(|w| w == [0x40, 0x88, 0x33]), "mov [rbx], sil");
+}
+
+#[test]
+fn checked_code_compares_with_the_tape_bounds() {
+    assert!(code("+", CHECKED).len() > code("+", GUARDED).len());
+    assert!(!Target::new(EofMode::Zero, 65536).checked);
+    assert!(Target::new(EofMode::Zero, 100).checked);
+}
+
+#[test]
+fn far_accesses_are_checked_even_with_guards() {
+    let p = Program { insts: vec![crate::ir::Inst::new(Op::Add { off: GUARD_BYTES as i32, val: 1 }, 0)], data: vec![] };
+    let far = compile(&p, GUARDED).bytes.len();
+    let p = Program { insts: vec![crate::ir::Inst::new(Op::Add { off: 5, val: 1 }, 0)], data: vec![] };
+    let near = compile(&p, GUARDED).bytes.len();
+    assert!(far > near);
+}
+
+/// Runs `ops` in the JIT on a tape of 64 KiB with no input; what it
+/// printed and how it ended.
+fn run_ops(ops: &[Op]) -> (Vec<u8>, Status) {
+    let insts = ops.iter().map(|&op| crate::ir::Inst::new(op, 0)).collect();
+    let code = compile(&Program { insts, data: vec![] }, GUARDED);
+    let loaded = crate::jit::LoadedCode::load(&code).unwrap();
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for the two descriptors pipe() writes.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let exit = loaded.run_with(65536, crate::jit::Fds { input: -1, output: fds[1] }).unwrap();
+    let mut out = vec![0u8; 64];
+    // SAFETY: both are the pipe's own descriptors; out has room for 64 bytes.
+    let n = unsafe {
+        libc::close(fds[1]);
+        let n = libc::read(fds[0], out.as_mut_ptr().cast(), out.len());
+        libc::close(fds[0]);
+        n
+    };
+    out.truncate(n.max(0) as usize);
+    (out, exit.status)
+}
+
+#[test]
+fn an_if_after_a_run_reads_a_cell_left_constant_as_the_constant() {
+    // [p] is computed, read back (so kept in a register), then set to 0
+    // (a constant, stored as an immediate): the if must see 0, not the
+    // register's earlier 255.
+    let ops = [
+        Op::Add { off: 0, val: 255 },
+        Op::AddMul { off: 1, src: 0, factor: 1 },
+        Op::Set { off: 0, val: 0 },
+        Op::If { off: 0 },
+        Op::Out { off: 1 },
+        Op::EndIf,
+        Op::Out { off: 0 },
+    ];
+    assert_eq!(run_ops(&ops), (vec![0], Status::Ok));
+}

@@ -1,0 +1,149 @@
+//! Which form a loop takes: in registers (`register_loop`), unrolled
+//! (`small_loop`, with a store sunk out of it, `sunk_store`), or a carry
+//! loop (`carry_loop`). What may be touched early or late, and why the tape
+//! error stays the program's, is said at each.
+
+use super::{eax, straight, CarryLoop, RegisterLoop, SmallLoop, Step, SunkStore, Target, LOOP_CELLS};
+use crate::ir::analysis::Hull;
+use crate::ir::{Inst, Op, Program};
+
+/// Innermost loops this short are unrolled once.
+const UNROLL_MAX_BODY: usize = 12;
+
+/// The form of the loop testing `test` with `body`, if it takes one of its
+/// own: in registers (not on checked tapes, which may be smaller than its
+/// reach), or unrolled.
+pub(super) fn loop_step(test: i32, body: &[Inst], target: Target) -> Option<Step> {
+    if let Some(cells) = register_loop(body, test).filter(|_| !target.checked) {
+        let body = body.iter().map(|inst| inst.op).collect();
+        return Some(Step::RegisterLoop(RegisterLoop { test, body, cells }));
+    }
+    is_small_inner_loop(body).then(|| Step::SmallLoop(small_loop(test, body, target)))
+}
+
+fn is_small_inner_loop(body: &[Inst]) -> bool {
+    body.len() <= UNROLL_MAX_BODY
+        && body.iter().all(|i| !matches!(i.op, Op::Loop { .. } | Op::Scan { .. } | Op::In { .. }))
+}
+
+/// A short innermost loop: two copies of the body per iteration, the loop
+/// tested between them (one taken branch for two iterations).
+fn small_loop(test: i32, body: &[Inst], target: Target) -> SmallLoop {
+    let sunk = sunk_store(body, test).filter(|_| !target.checked);
+    let kept: Vec<Inst> = body.iter().enumerate().filter(|&(k, _)| Some(k) != sunk).map(|(_, inst)| *inst).collect();
+    let (before, after) = kept.split_at(sunk.unwrap_or(kept.len()));
+    let second = straight(&kept, target);
+    let carried = eax::carried(test, &kept, &second, target);
+    let sunk = sunk.map(|j| {
+        let (Op::Set { off, val }, Some(Op::Move(stride))) = (body[j].op, body.last().map(|inst| inst.op)) else {
+            unreachable!("sunk_store sinks a set from a walk")
+        };
+        // Made after the pointer moved on.
+        SunkStore { off: off - stride, val }
+    });
+    SmallLoop { test, carried, sunk, first: straight(before, target), after_sunk: straight(after, target), second }
+}
+
+/// In a walk (a loop body that moves the pointer only at its end), a set
+/// that the next iteration overwrites before anything reads it: mandelbrot's
+/// shifts, `[p+10] = [p+1]; [p+1] = 0; p -= 9`, clear `[p+1]` just before
+/// the next iteration stores into it. Such a store is needed only after the
+/// last iteration, so it is made once, on the way out. Returns its index.
+///
+/// The store is then made after accesses that came after it: the same
+/// error if its cell is off the tape, as long as the body does no I/O and
+/// its cells, and the next iteration's, are closer than the smallest tape.
+pub(super) fn sunk_store(body: &[Inst], test: i32) -> Option<usize> {
+    let (Op::Move(stride), rest) = (body.last()?.op, &body[..body.len() - 1]) else { return None };
+    let plain = |inst: &Inst| {
+        matches!(inst.op, Op::Add { .. } | Op::Set { .. } | Op::AddMul { .. } | Op::If { .. } | Op::EndIf)
+    };
+    if stride == 0 || !rest.iter().all(plain) {
+        return None;
+    }
+    let touched = |inst: &Inst| inst.op.cells_touched();
+    // This iteration's cells and the next one's, a stride on.
+    let cells = Hull::of_offsets(rest.iter().flat_map(touched).chain([test]));
+    if !cells.join(cells.shifted(stride.into())).within_smallest_tape() {
+        return None;
+    }
+    // Depth of each instruction inside the body's ifs.
+    let depth: Vec<i32> = rest
+        .iter()
+        .scan(0, |depth, inst| {
+            let here = *depth - i32::from(inst.op.closes());
+            *depth = here + i32::from(inst.op.opens());
+            Some(here)
+        })
+        .collect();
+    (0..rest.len()).find(|&j| {
+        let Op::Set { off: cell, .. } = rest[j].op else { return false };
+        // Nothing after it reads or writes its cell, the next test does not
+        // read it, and the next iteration's first access to it is a set.
+        let next = cell - stride;
+        let first_next = rest.iter().position(|inst| touched(inst).any(|c| c == next));
+        depth[j] == 0
+            && !rest[j + 1..].iter().any(|inst| touched(inst).any(|c| c == cell))
+            && cell != test + stride
+            && first_next.is_some_and(|k| depth[k] == 0 && matches!(rest[k].op, Op::Set { .. }))
+    })
+}
+
+/// The cells (sorted) that a loop keeps in registers, if it can: an
+/// innermost loop that does not move the pointer, with only adds, sets,
+/// multiplies and ifs inside. Those cells are loaded before the first
+/// iteration and stored after the last, instead of each iteration going
+/// through memory (prime8's modulo loop: a chain of stores and loads of the
+/// same cells); the loop's other cells stay in memory.
+///
+/// Loading a cell that the loop touches only on some paths touches it
+/// earlier than the loop would, and maybe where it never would; so a cell
+/// is kept in a register only if it lies between two cells the first
+/// iteration touches on every path (the counter, and what is outside any
+/// `If`): then if it is off the tape one of those is too, on the same side
+/// (they are closer than the smallest tape), and the loop stops with the
+/// same error, having printed nothing in between.
+pub(super) fn register_loop(body: &[Inst], counter: i32) -> Option<Vec<i32>> {
+    let mut cells = vec![counter];
+    let (mut lo, mut hi) = (counter, counter);
+    let mut depth = 0;
+    for inst in body {
+        let op = inst.op;
+        match op {
+            Op::Add { .. } | Op::Set { .. } | Op::AddMul { .. } | Op::If { .. } => {
+                for off in op.cells_touched() {
+                    if depth == 0 {
+                        (lo, hi) = (lo.min(off), hi.max(off));
+                    }
+                    cells.push(off);
+                }
+                if op.opens() {
+                    depth += 1;
+                }
+            }
+            Op::EndIf => depth -= 1,
+            _ => return None,
+        }
+    }
+    cells.sort_unstable();
+    cells.dedup();
+    cells.retain(|off| (lo..=hi).contains(off));
+    // With more than there are registers, the counter and the cells
+    // nearest it.
+    cells.sort_unstable_by_key(|&off| (off != counter, off.abs_diff(counter), off));
+    cells.truncate(LOOP_CELLS);
+    cells.sort_unstable();
+    Hull::of_offsets([lo, hi]).within_smallest_tape().then_some(cells)
+}
+
+/// `Loop`, `Switch`, `Move`, `EndLoop` at `i`, where the switch updates
+/// the cell the next iteration switches on.
+pub(super) fn carry_loop(program: &Program, i: usize) -> Option<CarryLoop> {
+    let [Op::Loop { off: test }, Op::Switch { src, start, cells }, Op::Move(stride), Op::EndLoop] =
+        program.insts.get(i..i + 4)?.iter().map(|inst| inst.op).collect::<Vec<_>>()[..]
+    else {
+        return None;
+    };
+    let carries = program.switch_cells(start, cells).any(|cell| cell.off == src + stride);
+    carries.then_some(CarryLoop { test, src, start, cells, stride })
+}

@@ -1,0 +1,228 @@
+//! Instruction selection: the optimised IR -> a `Plan`, plain data saying
+//! what form each piece of the program takes in machine code: which loops
+//! run in registers (`RegisterLoop`), which are unrolled (`SmallLoop`,
+//! with its sunk store and the cell it carries in eax), which carry a
+//! switch's digit in a register (`CarryLoop`), which runs of arithmetic
+//! keep cells in registers (`Run`), which copies store the product
+//! (`Straight::Copy`), how a scan back returns (`ScanForm`) and how a shortcut tests
+//! its zeros (`ShortcutPlan`).
+//!
+//! Owns every "should I" of the code generator, and the reasons each
+//! choice keeps the program's tape errors (asked of `ir::analysis`). Knows
+//! no registers, no bytes and no dynasm: `emit` turns the plan into code
+//! and decides nothing. The plan's steps stand for the program's
+//! instructions in order, each exactly once, so the emitter can note where
+//! each instruction's code starts.
+
+mod eax;
+mod loops;
+mod runs;
+mod scan;
+mod shortcut;
+
+pub(super) use eax::EaxCells;
+pub(super) use shortcut::ShortcutPlan;
+
+use super::Target;
+use crate::ir::{Inst, Op, Program};
+
+/// Cells a run of arithmetic may keep in registers (`emit`'s `RUN_REGS`).
+pub(super) const RUN_CELLS: usize = 5;
+
+/// Cells a register loop may keep in registers (`emit`'s `LOOP_REGS`).
+pub(super) const LOOP_CELLS: usize = 6;
+
+/// What the code of a whole program is made of: its steps, in program order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Plan {
+    pub steps: Vec<Step>,
+}
+
+/// What one or more consecutive instructions become.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Step {
+    /// Straight-line code (or a block's opening or closing instruction,
+    /// with nothing special about the block).
+    Straight(Straight),
+    /// A scan, and what it does for a scan back that follows it.
+    Scan { stride: i32, form: ScanForm },
+    /// An `Op::Shortcut`.
+    Shortcut(ShortcutPlan),
+    /// A loop, its end included, whose cells live in registers.
+    RegisterLoop(RegisterLoop),
+    /// A short innermost loop, its end included, unrolled once.
+    SmallLoop(SmallLoop),
+    /// `Loop`, `Switch`, `Move`, `EndLoop`, the switch's digit carried in
+    /// a register.
+    CarryLoop(CarryLoop),
+}
+
+/// Straight-line code: one instruction, or several as one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Straight {
+    Op(Op),
+    /// `set [t] = 0` then `mul [t] += [s] * k`: the product stored, with no
+    /// load of the cell just cleared.
+    Copy(Product),
+    /// A run of arithmetic that keeps some cells in registers.
+    Run(Run),
+}
+
+/// `cell[off] = cell[src] * factor`: a clear and a multiply into the same
+/// cell (two instructions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Product {
+    pub off: i32,
+    pub src: i32,
+    pub factor: u8,
+}
+
+/// A run of adds, sets and multiplies that keeps `cells` in registers
+/// (see `runs::run_registers`): loaded at their first read, stored at
+/// the run's end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Run {
+    /// At most `RUN_CELLS`; the emitter gives each its register by index.
+    pub cells: Vec<i32>,
+    pub steps: Vec<RunStep>,
+    /// The cell (index in `cells`) that the instruction after the run
+    /// reads: eax takes it from its register, if that holds it at the end.
+    pub read_next: Option<usize>,
+}
+
+/// One instruction of a `Run`, or two as one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RunStep {
+    /// An add, set or multiply with a cell in a register.
+    Registers(Op),
+    /// A copy from a cell in a register into one in memory: its byte (or
+    /// product) stored.
+    CopyFromRegister(Product),
+    /// The others, as outside a run.
+    Op(Op),
+    Copy(Product),
+}
+
+/// What a scan does for the scan back after it (`scan::scan_return`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ScanForm {
+    Plain,
+    /// Keeps where it starts for the scan back that follows.
+    KeepsStart,
+    /// The scan back of one that kept its start: it jumps to the cell
+    /// before that start, comparing the pointer with it first if it may
+    /// start behind it.
+    Returns {
+        compare: bool,
+    },
+}
+
+/// A loop whose `cells` (sorted) live in registers (`loops::register_loop`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct RegisterLoop {
+    pub test: i32,
+    /// The body: adds, sets, multiplies, ifs.
+    pub body: Vec<Op>,
+    pub cells: Vec<i32>,
+}
+
+/// A short innermost loop, two copies of the body per iteration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct SmallLoop {
+    pub test: i32,
+    /// The cell eax holds at the top of every iteration (`eax::carried`).
+    pub carried: Option<i32>,
+    /// The store made once on the way out instead of in every iteration.
+    pub sunk: Option<SunkStore>,
+    /// The first copy of the body: up to the sunk store's place, and after
+    /// it (runs and copies do not cross it, where the listing shows it).
+    pub first: Vec<Straight>,
+    pub after_sunk: Vec<Straight>,
+    /// The second copy: the body without the sunk store, whole.
+    pub second: Vec<Straight>,
+}
+
+/// A sunk store (`loops::sunk_store`): `cell[off] = val`, `off` seen from
+/// where the loop leaves the pointer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct SunkStore {
+    pub off: i32,
+    pub val: u8,
+}
+
+/// A carry loop (`loops::carry_loop`): while `cell[test]`, the switch on
+/// `cell[src]` (tables at `start`, `cells` cells), then `ptr += stride`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct CarryLoop {
+    pub test: i32,
+    pub src: i32,
+    pub start: u32,
+    pub cells: u16,
+    pub stride: i32,
+}
+
+/// The plan of `program` for `target`.
+pub(super) fn select(program: &Program, target: Target) -> Plan {
+    let partner = program.block_partners();
+    let insts = &program.insts;
+    let mut steps = Vec::new();
+    // The scan back that the last scan kept its start for.
+    let mut scan_back = None;
+    let mut i = 0;
+    while i < insts.len() {
+        let (step, len) = match insts[i].op {
+            Op::Loop { .. } if loops::carry_loop(program, i).is_some() => {
+                (Step::CarryLoop(loops::carry_loop(program, i).expect("a carry loop")), 4)
+            }
+            Op::Loop { off } => match loops::loop_step(off, &insts[i + 1..partner[i]], target) {
+                Some(step) => (step, partner[i] + 1 - i),
+                None => (Step::Straight(Straight::Op(insts[i].op)), 1),
+            },
+            Op::Scan { stride } => (Step::Scan { stride, form: scan::form(program, i, &mut scan_back) }, 1),
+            Op::Shortcut { start } => (Step::Shortcut(ShortcutPlan::of(program.shortcut(start))), 1),
+            _ => {
+                let (straight, len) = straight_piece(&insts[i..], target);
+                (Step::Straight(straight), len)
+            }
+        };
+        steps.push(step);
+        i += len;
+    }
+    Plan { steps }
+}
+
+/// Straight-line code `insts`, piece by piece.
+fn straight(insts: &[Inst], target: Target) -> Vec<Straight> {
+    let mut pieces = Vec::new();
+    let mut i = 0;
+    while i < insts.len() {
+        let (piece, len) = straight_piece(&insts[i..], target);
+        pieces.push(piece);
+        i += len;
+    }
+    pieces
+}
+
+/// The piece `insts` starts with, and how many instructions it takes: a
+/// run with cells in registers (not on checked tapes, which may be smaller
+/// than the run's reach), a copy, or the first instruction.
+fn straight_piece(insts: &[Inst], target: Target) -> (Straight, usize) {
+    if !target.checked {
+        if let Some((run, len)) = runs::run(insts, target) {
+            return (Straight::Run(run), len);
+        }
+    }
+    copy_or_op(insts, target)
+}
+
+/// `set [t] = 0` then `mul [t] += [s] * k` as a `Copy`, or the first of
+/// `insts` as it is.
+fn copy_or_op(insts: &[Inst], target: Target) -> (Straight, usize) {
+    match runs::copy(insts, target) {
+        Some(copy) => (Straight::Copy(copy), 2),
+        None => (Straight::Op(insts[0].op), 1),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,241 @@
+//! Selection's decisions, tested as data: no assembler involved.
+
+use super::loops::{register_loop, sunk_store};
+use super::runs::run_registers;
+use super::scan::scan_return;
+use super::*;
+use crate::ir::EofMode;
+
+const GUARDED: Target = Target { eof: EofMode::Unchanged, checked: false };
+const CHECKED: Target = Target { eof: EofMode::Unchanged, checked: true };
+
+fn insts(ops: &[Op]) -> Vec<Inst> {
+    ops.iter().map(|&op| Inst::new(op, 0)).collect()
+}
+
+fn program(ops: &[Op]) -> Program {
+    Program { insts: insts(ops), data: vec![] }
+}
+
+fn plan(ops: &[Op], target: Target) -> Vec<Step> {
+    select(&program(ops), target).steps
+}
+
+fn add(off: i32, val: u8) -> Op {
+    Op::Add { off, val }
+}
+
+fn set(off: i32, val: u8) -> Op {
+    Op::Set { off, val }
+}
+
+fn mul(off: i32, src: i32, factor: u8) -> Op {
+    Op::AddMul { off, src, factor }
+}
+
+#[test]
+fn a_multiply_into_a_cleared_cell_is_a_copy() {
+    let copy = Straight::Copy(Product { off: 10, src: 1, factor: 1 });
+    assert_eq!(plan(&[set(10, 0), mul(10, 1, 1)], GUARDED), [Step::Straight(copy.clone())]);
+    // Checked code touches the cleared cell first, as the program does.
+    assert_eq!(plan(&[set(10, 0), mul(10, 1, 1)], CHECKED), [Step::Straight(copy)]);
+    // Apart, into another cell, or farther apart than the smallest tape on
+    // a guarded one: two.
+    assert_eq!(plan(&[set(10, 0), add(2, 1), mul(10, 1, 1)], GUARDED).len(), 3);
+    assert_eq!(plan(&[set(10, 0), mul(11, 1, 1)], GUARDED).len(), 2);
+    assert_eq!(plan(&[set(5000, 0), mul(5000, 0, 1)], GUARDED).len(), 2);
+    assert_eq!(plan(&[set(5000, 0), mul(5000, 0, 1)], CHECKED).len(), 1);
+}
+
+#[test]
+fn a_walk_clears_what_the_next_iteration_overwrites_on_the_way_out() {
+    // mandelbrot's shift: the next iteration's copy overwrites [p+1].
+    let shift = [set(10, 0), mul(10, 1, 1), set(1, 0), Op::Move(-9)];
+    assert_eq!(sunk_store(&insts(&shift), 0), Some(2));
+    // An add reads it; the loop's test reads it; a later access in the
+    // same iteration reads it: the clear stays.
+    let added = [add(10, 1), set(1, 0), Op::Move(-9)];
+    assert_eq!(sunk_store(&insts(&added), 0), None);
+    assert_eq!(sunk_store(&insts(&shift), 10), None);
+    let reread = [set(10, 0), mul(10, 1, 1), set(1, 0), mul(2, 1, 1), Op::Move(-9)];
+    assert_eq!(sunk_store(&insts(&reread), 0), None);
+    // In the plan: made on the way out, seen from where the loop leaves
+    // the pointer; the first copy is cut where the store was.
+    let steps = plan(&[&[Op::Loop { off: 0 }], &shift[..], &[Op::EndLoop]].concat(), GUARDED);
+    let [Step::SmallLoop(l)] = &steps[..] else { panic!("a small loop: {steps:?}") };
+    assert_eq!(l.sunk, Some(SunkStore { off: 10, val: 0 }));
+    assert_eq!(l.first, [Straight::Copy(Product { off: 10, src: 1, factor: 1 })]);
+    assert_eq!(l.after_sunk, [Straight::Op(Op::Move(-9))]);
+    // Not on a checked tape, which may be smaller than the walk's reach.
+    let steps = plan(&[&[Op::Loop { off: 0 }], &shift[..], &[Op::EndLoop]].concat(), CHECKED);
+    assert!(matches!(&steps[..], [Step::SmallLoop(SmallLoop { sunk: None, .. })]));
+}
+
+#[test]
+fn a_walk_carrying_a_value_keeps_it_in_eax() {
+    let walk = |src: i32, stride: i32, target| {
+        let ops = [Op::Loop { off: 0 }, set(-1, 0), mul(-1, src, 1), set(src, 0), Op::Move(stride), Op::EndLoop];
+        match &plan(&ops, target)[..] {
+            [Step::SmallLoop(l)] => l.carried,
+            steps => panic!("a small loop: {steps:?}"),
+        }
+    };
+    // [p-1] = [p+9] and p -= 10: the next iteration reads what this one
+    // stored, [p+9] seen from there.
+    assert_eq!(walk(9, -10, GUARDED), Some(9));
+    // p -= 9: it reads a cell this one did not store.
+    assert_eq!(walk(9, -9, GUARDED), None);
+    assert_eq!(walk(9, -10, CHECKED), None);
+}
+
+#[test]
+fn runs_keep_in_registers_the_cells_they_read_back() {
+    let chosen = |ops: &[Op]| run_registers(&insts(ops));
+    // mandelbrot's: [p] is computed, then read three times; [p+2] is
+    // only read, then cleared and copied into; [p+3] added to once.
+    let digit = [add(0, 255), mul(0, 2, 1), set(2, 0), mul(2, 0, 1), mul(3, 0, 1), set(0, 1)];
+    assert_eq!(chosen(&[&digit[..], &[Op::Move(9)]].concat()), Some((6, vec![0])));
+    // A copy into a cleared cell, and adds to a constant, read nothing
+    // back: left to the fused copy and to memory.
+    assert_eq!(chosen(&[set(10, 0), mul(10, 1, 1)]), None);
+    assert_eq!(chosen(&[set(1, 4), add(1, 1), mul(2, 1, 1)]), None);
+    // Cells farther apart than the smallest tape: no registers.
+    assert_eq!(chosen(&[add(0, 1), mul(5000, 0, 1), add(0, 1)]), None);
+    // The run's steps: the copy out of the register stored from it.
+    let [Step::Straight(Straight::Run(run))] = &plan(&digit, GUARDED)[..] else { panic!("a run") };
+    assert_eq!(run.cells, [0]);
+    assert_eq!(run.steps[2], RunStep::CopyFromRegister(Product { off: 2, src: 0, factor: 1 }));
+    assert_eq!(run.steps.len(), 5);
+    // Not on a checked tape.
+    assert!(plan(&digit, CHECKED).iter().all(|step| !matches!(step, Step::Straight(Straight::Run(_)))));
+    // The instruction after it reads [p]: eax may take it from its
+    // register; a cell in memory it reads as anywhere.
+    let read_next = |next: Op| {
+        let end = match next {
+            Op::Loop { .. } => Op::EndLoop,
+            _ => Op::EndIf,
+        };
+        let ops = [add(0, 255), mul(1, 0, 1), next, end];
+        let Step::Straight(Straight::Run(run)) = &plan(&ops, GUARDED)[0] else { panic!("a run") };
+        run.read_next
+    };
+    assert_eq!(read_next(Op::Loop { off: 0 }), None);
+    assert_eq!(read_next(Op::If { off: 0 }), Some(0));
+    assert_eq!(read_next(Op::If { off: 1 }), None);
+}
+
+#[test]
+fn loops_on_few_cells_without_moves_run_in_registers() {
+    let body = |ops: &[Op]| insts(ops);
+    let mul = |off, src| Op::AddMul { off, src, factor: 3 };
+    // Counter 0; 1 and 2 touched on every path, an if on 1.
+    let modulo = [add(0, 255), add(1, 255), add(2, 1), Op::If { off: 1 }, set(1, 0), Op::EndIf, mul(1, 2)];
+    assert_eq!(register_loop(&body(&modulo), 0), Some(vec![0, 1, 2]));
+    // Inside the if, a cell past those touched on every path: loading
+    // it early could fail where the loop would not, so it stays in
+    // memory.
+    let far = [add(0, 255), Op::If { off: 1 }, set(5, 0), Op::EndIf];
+    assert_eq!(register_loop(&body(&far), 0), Some(vec![0, 1]));
+    // Between them it is fine.
+    let near = [add(0, 255), add(5, 1), Op::If { off: 5 }, set(3, 0), Op::EndIf];
+    assert_eq!(register_loop(&body(&near), 0), Some(vec![0, 3, 5]));
+    // More cells than registers: the counter and those nearest it.
+    let many: Vec<Op> = (-3..5).map(|off| add(off, 1)).collect();
+    assert_eq!(register_loop(&body(&many), 0), Some(vec![-3, -2, -1, 0, 1, 2]));
+    // A move, output: not in registers.
+    assert_eq!(register_loop(&body(&[add(0, 255), Op::Move(1)]), 0), None);
+    assert_eq!(register_loop(&body(&[add(0, 255), Op::Out { off: 0 }]), 0), None);
+    // In the plan, on a guarded tape only; on a checked one, unrolled.
+    let ops = [&[Op::Loop { off: 0 }], &modulo[..], &[Op::EndLoop]].concat();
+    assert!(matches!(&plan(&ops, GUARDED)[..], [Step::RegisterLoop(l)] if l.cells == [0, 1, 2]));
+    assert!(matches!(&plan(&ops, CHECKED)[..], [Step::SmallLoop(_)]));
+}
+
+#[test]
+fn scans_back_skip_what_the_scan_there_passed() {
+    let back = |ops: &[Op]| {
+        let all = [&[Op::Scan { stride: 9 }], ops, &[Op::Scan { stride: -9 }]].concat();
+        scan_return(&program(&all), 0).map(|back| back.compare)
+    };
+    // mandelbrot's append: a new element at the stop, from there back.
+    assert_eq!(back(&[set(0, 1), set(9, 0), set(4, 0)]), Some(false));
+    // Its removal: the last element's flag stepped, back from the one
+    // before it, which may lie before where the first scan started.
+    assert_eq!(back(&[add(-9, 255), Op::Move(-18)]), Some(true));
+    // The stop itself is zero unless set non-zero.
+    assert_eq!(back(&[set(4, 1)]), None);
+    assert_eq!(back(&[set(0, 0)]), None);
+    // A passed cell stepped (it may be zero now), or a move between the
+    // cells the first scan tested: the way back is not known.
+    assert_eq!(back(&[add(-9, 255), Op::Move(-9)]), None);
+    assert_eq!(back(&[Op::Move(-10)]), None);
+    // I/O in between may call the runtime.
+    assert_eq!(back(&[set(0, 1), Op::Out { off: 0 }]), None);
+    // In the plan: the first keeps its start, the second returns to it.
+    let forms: Vec<_> = plan(&[Op::Scan { stride: 9 }, add(-9, 255), Op::Move(-18), Op::Scan { stride: -9 }], GUARDED)
+        .into_iter()
+        .filter_map(|step| if let Step::Scan { form, .. } = step { Some(form) } else { None })
+        .collect();
+    assert_eq!(forms, [ScanForm::KeepsStart, ScanForm::Returns { compare: true }]);
+}
+
+#[test]
+fn carry_loops_are_switches_that_feed_the_next_iteration() {
+    let cell = |off: i32| {
+        let mut data = Vec::new();
+        let table = [1u8; 256];
+        crate::ir::SwitchCell { off, touch: &table, keep: &table, add: &table }.encode(&mut data);
+        data
+    };
+    let carry = |next: i32| {
+        let ops = [Op::Loop { off: 0 }, Op::Switch { src: 0, start: 0, cells: 1 }, Op::Move(1), Op::EndLoop];
+        select(&Program { insts: insts(&ops), data: cell(next) }, GUARDED).steps
+    };
+    let expected = CarryLoop { test: 0, src: 0, start: 0, cells: 1, stride: 1 };
+    assert_eq!(carry(1), [Step::CarryLoop(expected)]);
+    // The switch does not change the next iteration's cell: no carry.
+    assert!(!matches!(carry(2)[0], Step::CarryLoop(_)));
+}
+
+#[test]
+fn every_instruction_is_in_exactly_one_step() {
+    // What the emitter's marks rely on: the steps, in order, stand for the
+    // program's instructions.
+    let ops = [
+        add(0, 3),
+        Op::Loop { off: 0 },
+        add(0, 255),
+        set(1, 0),
+        mul(1, 0, 1),
+        Op::EndLoop,
+        Op::Scan { stride: 1 },
+        set(2, 0),
+        mul(2, 3, 2),
+        Op::Out { off: 2 },
+    ];
+    let count = |pieces: &[Straight]| -> usize {
+        pieces
+            .iter()
+            .map(|piece| match piece {
+                Straight::Op(_) => 1,
+                Straight::Copy(_) => 2,
+                Straight::Run(run) => run
+                    .steps
+                    .iter()
+                    .map(|s| if matches!(s, RunStep::CopyFromRegister(_) | RunStep::Copy(_)) { 2 } else { 1 })
+                    .sum(),
+            })
+            .sum()
+    };
+    let total: usize = plan(&ops, GUARDED)
+        .iter()
+        .map(|step| match step {
+            Step::Straight(piece) => count(std::slice::from_ref(piece)),
+            Step::SmallLoop(l) => 2 + count(&l.first) + count(&l.after_sunk) + usize::from(l.sunk.is_some()),
+            Step::RegisterLoop(l) => 2 + l.body.len(),
+            Step::CarryLoop(_) => 4,
+            Step::Scan { .. } | Step::Shortcut(_) => 1,
+        })
+        .sum();
+    assert_eq!(total, ops.len());
+}
