@@ -3,6 +3,9 @@
 //! whose body leaves the pointer where it was ("balanced") are folded
 //! through as well: they test their cell by offset. One `Move` remains
 //! before a block that moves the pointer, and before a scan.
+//!
+//! Owns the folding only; which blocks are balanced is `ir::analysis`'s
+//! (`balanced_blocks`), which other passes ask too.
 
 use crate::ir::analysis::balanced_blocks;
 use crate::ir::{Inst, Op, Program};

@@ -37,6 +37,10 @@
 //!
 //! Where the zeros do not hold, or the cells the code touches are not all
 //! on the tape, the code runs as written: so errors are the original's.
+//!
+//! Owns finding shortcuts and what they do. Their encoding in the data is
+//! `ir::data`'s; how the code tests the zeros is x64's, of which this pass
+//! knows only the limit it asks (`Shortcut::zero_tests_needed`).
 
 use crate::ir::{Change, Inst, Op, Program, Shortcut};
 

@@ -38,6 +38,10 @@
 //! zero is known too: here `[p+10]` is the `[p+1]` it cleared. The `set`
 //! says so; the code generator then stores the product instead of adding
 //! it to a load of the store just made.
+//!
+//! Owns this rewrite of walking loops. Which cells are known on the tape
+//! (`Hull`) is `ir::analysis`'s; how the code generator then stores the
+//! product is x64's, which this pass only makes possible.
 
 use crate::ir::analysis::Hull;
 use crate::ir::{Inst, Op, Program};

@@ -177,8 +177,7 @@ impl Emitter {
             Op::EndLoop => self.close_loop(zf_cell),
             Op::EndIf | Op::EndShortcut => self.close_block(op),
             Op::Scan { stride } => self.emit_scan(stride),
-            Op::Switch { src, start, cells } => self.emit_switch(src, start, cells, program),
-            Op::Shortcut { .. } => unreachable!("selection makes a shortcut a step of its own"),
+            Op::Switch { .. } | Op::Shortcut { .. } => unreachable!("selection gives {op:?} a plan of its own"),
         }
     }
 

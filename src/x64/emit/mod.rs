@@ -128,14 +128,12 @@ impl Emitter {
                 self.op(Op::Scan { stride: *stride }, program);
             }
             Step::Shortcut(plan) => {
-                // eax and the flags: as after any block instruction.
-                self.in_eax = EaxCells::NONE;
-                self.zf_cell = None;
+                self.lose_eax_and_flags();
                 self.open_shortcut(plan);
             }
             Step::RegisterLoop(l) => self.emit_register_loop(l, program),
             Step::SmallLoop(l) => self.emit_small_loop(l, program),
-            Step::CarryLoop(l) => self.emit_carry_loop(l, program),
+            Step::CarryLoop(l) => self.emit_carry_loop(l),
         }
     }
 
@@ -157,7 +155,18 @@ impl Emitter {
                 self.mark();
             }
             Straight::Run(run) => self.emit_register_run(run, program),
+            Straight::Switch(switch) => {
+                self.lose_eax_and_flags();
+                self.emit_switch(switch);
+            }
         }
+    }
+
+    /// Code that follows uses eax and the flags for other things (or was
+    /// reached from elsewhere): neither holds anything known.
+    fn lose_eax_and_flags(&mut self) {
+        self.in_eax = EaxCells::NONE;
+        self.zf_cell = None;
     }
 
     /// Notes that the next instruction's code starts here.

@@ -59,8 +59,7 @@ impl Emitter {
         let mut body = LoopBody { cells: &l.cells, counter: l.test, zf_counter: false, ifs: vec![], written: vec![] };
         let counter_reg = body.reg(l.test).expect("the counter is in a register");
         let (top, exit) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
-        self.in_eax = EaxCells::NONE;
-        self.zf_cell = None;
+        self.lose_eax_and_flags();
         self.touch(l.test);
         self.cell(CellInst::CmpZero, l.test);
         asm!(self.ops; je =>exit);
@@ -74,8 +73,7 @@ impl Emitter {
             self.mark();
             body.zf_counter = self.register_loop_op(&mut body, op, program);
         }
-        self.in_eax = EaxCells::NONE;
-        self.zf_cell = None;
+        self.lose_eax_and_flags();
         self.mark();
         if !body.zf_counter {
             asm!(self.ops; test Rb(counter_reg), Rb(counter_reg));

@@ -130,6 +130,10 @@ impl EaxCells {
                 Straight::Op(op) => usize::from(self.pass_op(*op)),
                 Straight::Copy(copy) => usize::from(self.pass_copy(*copy)),
                 Straight::Run(run) => self.pass_run(run),
+                Straight::Switch(_) => {
+                    *self = EaxCells::NONE;
+                    0
+                }
             })
             .sum()
     }

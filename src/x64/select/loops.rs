@@ -3,6 +3,7 @@
 //! loop (`carry_loop`). What may be touched early or late, and why the tape
 //! error stays the program's, is said at each.
 
+use super::switch::{carried_form, SwitchPlan};
 use super::{eax, straight, CarryLoop, RegisterLoop, SmallLoop, Step, SunkStore, Target, LOOP_CELLS};
 use crate::ir::analysis::Hull;
 use crate::ir::{Inst, Op, Program};
@@ -13,12 +14,12 @@ const UNROLL_MAX_BODY: usize = 12;
 /// The form of the loop testing `test` with `body`, if it takes one of its
 /// own: in registers (not on checked tapes, which may be smaller than its
 /// reach), or unrolled.
-pub(super) fn loop_step(test: i32, body: &[Inst], target: Target) -> Option<Step> {
+pub(super) fn loop_step(test: i32, body: &[Inst], program: &Program, target: Target) -> Option<Step> {
     if let Some(cells) = register_loop(body, test).filter(|_| !target.checked) {
         let body = body.iter().map(|inst| inst.op).collect();
         return Some(Step::RegisterLoop(RegisterLoop { test, body, cells }));
     }
-    is_small_inner_loop(body).then(|| Step::SmallLoop(small_loop(test, body, target)))
+    is_small_inner_loop(body).then(|| Step::SmallLoop(small_loop(test, body, program, target)))
 }
 
 fn is_small_inner_loop(body: &[Inst]) -> bool {
@@ -28,11 +29,11 @@ fn is_small_inner_loop(body: &[Inst]) -> bool {
 
 /// A short innermost loop: two copies of the body per iteration, the loop
 /// tested between them (one taken branch for two iterations).
-fn small_loop(test: i32, body: &[Inst], target: Target) -> SmallLoop {
+fn small_loop(test: i32, body: &[Inst], program: &Program, target: Target) -> SmallLoop {
     let sunk = sunk_store(body, test).filter(|_| !target.checked);
     let kept: Vec<Inst> = body.iter().enumerate().filter(|&(k, _)| Some(k) != sunk).map(|(_, inst)| *inst).collect();
     let (before, after) = kept.split_at(sunk.unwrap_or(kept.len()));
-    let second = straight(&kept, target);
+    let second = straight(&kept, program, target);
     let carried = eax::carried(test, &kept, &second, target);
     let sunk = sunk.map(|j| {
         let (Op::Set { off, val }, Some(Op::Move(stride))) = (body[j].op, body.last().map(|inst| inst.op)) else {
@@ -41,7 +42,8 @@ fn small_loop(test: i32, body: &[Inst], target: Target) -> SmallLoop {
         // Made after the pointer moved on.
         SunkStore { off: off - stride, val }
     });
-    SmallLoop { test, carried, sunk, first: straight(before, target), after_sunk: straight(after, target), second }
+    let (first, after_sunk) = (straight(before, program, target), straight(after, program, target));
+    SmallLoop { test, carried, sunk, first, after_sunk, second }
 }
 
 /// In a walk (a loop body that moves the pointer only at its end), a set
@@ -144,6 +146,7 @@ pub(super) fn carry_loop(program: &Program, i: usize) -> Option<CarryLoop> {
     else {
         return None;
     };
-    let carries = program.switch_cells(start, cells).any(|cell| cell.off == src + stride);
-    carries.then_some(CarryLoop { test, src, start, cells, stride })
+    let (carried, cell) = program.switch_cells(start, cells).enumerate().find(|(_, cell)| cell.off == src + stride)?;
+    let carried_form = carried_form(&cell);
+    Some(CarryLoop { test, switch: SwitchPlan::of(program, src, start, cells), stride, carried, carried_form })
 }

@@ -4,8 +4,9 @@
 //! with its sunk store and the cell it carries in eax), which carry a
 //! switch's digit in a register (`CarryLoop`), which runs of arithmetic
 //! keep cells in registers (`Run`), which copies store the product
-//! (`Straight::Copy`), how a scan back returns (`ScanForm`) and how a shortcut tests
-//! its zeros (`ShortcutPlan`).
+//! (`Straight::Copy`), how a scan back returns (`ScanForm`), how a
+//! shortcut tests its zeros (`ShortcutPlan`) and how a switch makes each
+//! cell's value (`SwitchPlan`).
 //!
 //! Owns every "should I" of the code generator, and the reasons each
 //! choice keeps the program's tape errors (asked of `ir::analysis`). Knows
@@ -19,9 +20,11 @@ mod loops;
 mod runs;
 mod scan;
 mod shortcut;
+mod switch;
 
 pub(super) use eax::EaxCells;
 pub(super) use shortcut::ShortcutPlan;
+pub(super) use switch::{CarriedForm, CarryAdd, CellForm, SwitchCellPlan, SwitchPlan};
 
 use super::Target;
 use crate::ir::{Inst, Op, Program};
@@ -66,6 +69,8 @@ pub(super) enum Straight {
     Copy(Product),
     /// A run of arithmetic that keeps some cells in registers.
     Run(Run),
+    /// An `Op::Switch`.
+    Switch(SwitchPlan),
 }
 
 /// `cell[off] = cell[src] * factor`: a clear and a multiply into the same
@@ -150,15 +155,16 @@ pub(super) struct SunkStore {
     pub val: u8,
 }
 
-/// A carry loop (`loops::carry_loop`): while `cell[test]`, the switch on
-/// `cell[src]` (tables at `start`, `cells` cells), then `ptr += stride`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A carry loop (`loops::carry_loop`): while `cell[test]`, the switch,
+/// then `ptr += stride`; the switch's cell `carried` (an index in its
+/// cells) is the one the next iteration switches on.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct CarryLoop {
     pub test: i32,
-    pub src: i32,
-    pub start: u32,
-    pub cells: u16,
+    pub switch: SwitchPlan,
     pub stride: i32,
+    pub carried: usize,
+    pub carried_form: CarriedForm,
 }
 
 /// The plan of `program` for `target`.
@@ -170,18 +176,16 @@ pub(super) fn select(program: &Program, target: Target) -> Plan {
     let mut scan_back = None;
     let mut i = 0;
     while i < insts.len() {
-        let (step, len) = match insts[i].op {
-            Op::Loop { .. } if loops::carry_loop(program, i).is_some() => {
-                (Step::CarryLoop(loops::carry_loop(program, i).expect("a carry loop")), 4)
-            }
-            Op::Loop { off } => match loops::loop_step(off, &insts[i + 1..partner[i]], target) {
+        let (step, len) = match (insts[i].op, loops::carry_loop(program, i)) {
+            (_, Some(carry)) => (Step::CarryLoop(carry), 4),
+            (Op::Loop { off }, None) => match loops::loop_step(off, &insts[i + 1..partner[i]], program, target) {
                 Some(step) => (step, partner[i] + 1 - i),
                 None => (Step::Straight(Straight::Op(insts[i].op)), 1),
             },
-            Op::Scan { stride } => (Step::Scan { stride, form: scan::form(program, i, &mut scan_back) }, 1),
-            Op::Shortcut { start } => (Step::Shortcut(ShortcutPlan::of(program.shortcut(start))), 1),
+            (Op::Scan { stride }, None) => (Step::Scan { stride, form: scan::form(program, i, &mut scan_back) }, 1),
+            (Op::Shortcut { start }, None) => (Step::Shortcut(ShortcutPlan::of(program.shortcut(start))), 1),
             _ => {
-                let (straight, len) = straight_piece(&insts[i..], target);
+                let (straight, len) = straight_piece(&insts[i..], program, target);
                 (Step::Straight(straight), len)
             }
         };
@@ -191,12 +195,12 @@ pub(super) fn select(program: &Program, target: Target) -> Plan {
     Plan { steps }
 }
 
-/// Straight-line code `insts`, piece by piece.
-fn straight(insts: &[Inst], target: Target) -> Vec<Straight> {
+/// Straight-line code `insts` (of `program`), piece by piece.
+fn straight(insts: &[Inst], program: &Program, target: Target) -> Vec<Straight> {
     let mut pieces = Vec::new();
     let mut i = 0;
     while i < insts.len() {
-        let (piece, len) = straight_piece(&insts[i..], target);
+        let (piece, len) = straight_piece(&insts[i..], program, target);
         pieces.push(piece);
         i += len;
     }
@@ -205,14 +209,17 @@ fn straight(insts: &[Inst], target: Target) -> Vec<Straight> {
 
 /// The piece `insts` starts with, and how many instructions it takes: a
 /// run with cells in registers (not on checked tapes, which may be smaller
-/// than the run's reach), a copy, or the first instruction.
-fn straight_piece(insts: &[Inst], target: Target) -> (Straight, usize) {
+/// than the run's reach), a copy, a switch, or the first instruction.
+fn straight_piece(insts: &[Inst], program: &Program, target: Target) -> (Straight, usize) {
     if !target.checked {
         if let Some((run, len)) = runs::run(insts, target) {
             return (Straight::Run(run), len);
         }
     }
-    copy_or_op(insts, target)
+    match insts[0].op {
+        Op::Switch { src, start, cells } => (Straight::Switch(SwitchPlan::of(program, src, start, cells)), 1),
+        _ => copy_or_op(insts, target),
+    }
 }
 
 /// `set [t] = 0` then `mul [t] += [s] * k` as a `Copy`, or the first of

@@ -191,8 +191,10 @@ fn carry_loops_are_switches_that_feed_the_next_iteration() {
         let ops = [Op::Loop { off: 0 }, Op::Switch { src: 0, start: 0, cells: 1 }, Op::Move(1), Op::EndLoop];
         select(&Program { insts: insts(&ops), data: cell(next) }, GUARDED).steps
     };
-    let expected = CarryLoop { test: 0, src: 0, start: 0, cells: 1, stride: 1 };
-    assert_eq!(carry(1), [Step::CarryLoop(expected)]);
+    let [Step::CarryLoop(l)] = &carry(1)[..] else { panic!("a carry loop") };
+    assert_eq!((l.test, l.stride, l.carried, l.switch.src, l.switch.span), (0, 1, 0, 0, (1, 1)));
+    assert_eq!(l.switch.cells[0].form, CellForm::Update { and: true, add: true });
+    assert_eq!(l.carried_form, CarriedForm::Update { and: true });
     // The switch does not change the next iteration's cell: no carry.
     assert!(!matches!(carry(2)[0], Step::CarryLoop(_)));
 }
@@ -217,7 +219,7 @@ fn every_instruction_is_in_exactly_one_step() {
         pieces
             .iter()
             .map(|piece| match piece {
-                Straight::Op(_) => 1,
+                Straight::Op(_) | Straight::Switch(_) => 1,
                 Straight::Copy(_) => 2,
                 Straight::Run(run) => run
                     .steps

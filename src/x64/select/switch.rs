@@ -1,0 +1,173 @@
+//! How a switch (`Op::Switch`) makes each cell's new value, read off the
+//! cell's tables: a constant, a load from a table, an and and an add, or,
+//! for the digit a carry loop carries, a carry by `adc`/`sbb`
+//! (`CarriedForm`).
+//!
+//! Owns those choices; the layout of the tables is `ir::data`'s, and the
+//! bytes `emit::switch`'s.
+
+use crate::ir::{Program, SwitchCell};
+
+/// A switch on `cell[src]`, each of its cells with its form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(in crate::x64) struct SwitchPlan {
+    pub src: i32,
+    pub cells: Vec<SwitchCellPlan>,
+    /// The first and last cell it changes.
+    pub span: (i32, i32),
+}
+
+/// One cell of a switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::x64) struct SwitchCellPlan {
+    pub off: i32,
+    /// Where its tables start in the program's data.
+    pub tables: i32,
+    pub form: CellForm,
+}
+
+/// How a switch makes a cell's new value, `(cell & keep[v]) + add[v]`,
+/// leaving out what the tables make a no-op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::x64) enum CellForm {
+    /// Set to this, whatever the value switched on.
+    Constant(u8),
+    /// Set to `add[v]`.
+    FromTable,
+    /// And with `keep[v]` (unless every entry keeps all), add `add[v]`
+    /// (unless every entry is 0): neither, and the cell is only touched.
+    Update { and: bool, add: bool },
+}
+
+/// How a carry loop makes its carried digit, in a register that keeps it
+/// for the next iteration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::x64) enum CarriedForm {
+    /// Set to `add[v]`.
+    FromTable,
+    /// Added to, by a carry: a compare and an add with carry, not a load
+    /// from the table, on the loop's critical path.
+    Carry(Carry),
+    /// `(cell & keep[v]) + add[v]`, the and left out where it keeps all.
+    Update { and: bool },
+}
+
+/// A table of adds that is one value below an index and another, one
+/// more or one less, from that index on: a carry (factor.b's `v >= 10`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::x64) struct Carry {
+    /// The first index of the second value, 1..=255.
+    pub at: u8,
+    pub add: CarryAdd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::x64) enum CarryAdd {
+    /// `below` below `at`, `below + 1` from it: after `cmp v, at` (carry
+    /// set below), `sbb dl, -(below + 1)`.
+    OneMoreFromAt(u8),
+    /// `above + 1` below `at`, `above` from it: `adc dl, above`.
+    OneMoreBelowAt(u8),
+}
+
+impl Carry {
+    fn of(table: &[u8; 256]) -> Option<Carry> {
+        let at = table.iter().position(|&v| v != table[0])?;
+        let (below, above) = (table[0], table[at]);
+        if table[at..].iter().any(|&v| v != above) {
+            return None;
+        }
+        let add = if above == below.wrapping_add(1) {
+            CarryAdd::OneMoreFromAt(below)
+        } else if below == above.wrapping_add(1) {
+            CarryAdd::OneMoreBelowAt(above)
+        } else {
+            return None;
+        };
+        Some(Carry { at: at as u8, add })
+    }
+}
+
+impl SwitchPlan {
+    /// The switch on `cell[src]` whose `count` cells' tables start at
+    /// `start` in `program`'s data.
+    pub(super) fn of(program: &Program, src: i32, start: u32, count: u16) -> SwitchPlan {
+        let cells: Vec<SwitchCellPlan> = (program.switch_cells(start, count).enumerate())
+            .map(|(k, cell)| SwitchCellPlan {
+                off: cell.off,
+                tables: (start as usize + k * SwitchCell::SIZE) as i32,
+                form: cell_form(&cell),
+            })
+            .collect();
+        let lo = cells.iter().map(|cell| cell.off).min().expect("a switch has cells");
+        let hi = cells.iter().map(|cell| cell.off).max().expect("a switch has cells");
+        SwitchPlan { src, cells, span: (lo, hi) }
+    }
+}
+
+fn cell_form(cell: &SwitchCell) -> CellForm {
+    let sets = cell.keep.iter().all(|&k| k == 0);
+    if sets && cell.add.iter().all(|&a| a == cell.add[0]) {
+        CellForm::Constant(cell.add[0])
+    } else if sets {
+        CellForm::FromTable
+    } else {
+        CellForm::Update { and: cell.keep.iter().any(|&k| k != 0xff), add: cell.add.iter().any(|&a| a != 0) }
+    }
+}
+
+/// The form of a carry loop's carried digit.
+pub(super) fn carried_form(cell: &SwitchCell) -> CarriedForm {
+    let keeps_all = cell.keep.iter().all(|&k| k == 0xff);
+    if cell.keep.iter().all(|&k| k == 0) {
+        CarriedForm::FromTable
+    } else if let (true, Some(carry)) = (keeps_all, Carry::of(cell.add)) {
+        CarriedForm::Carry(carry)
+    } else {
+        CarriedForm::Update { and: !keeps_all }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(f: fn(usize) -> u8) -> [u8; 256] {
+        std::array::from_fn(f)
+    }
+
+    #[test]
+    fn carries_are_recognised_in_switch_tables() {
+        // factor.b's carry into the next digit: 1 from 10 on.
+        let carry = Carry::of(&table(|v| (v >= 10) as u8));
+        assert_eq!(carry, Some(Carry { at: 10, add: CarryAdd::OneMoreFromAt(0) }));
+        // A borrow: 255 from 1 on (one less than 0); and the other way.
+        let borrow = Carry::of(&table(|v| if v >= 1 { 255 } else { 0 }));
+        assert_eq!(borrow, Some(Carry { at: 1, add: CarryAdd::OneMoreBelowAt(255) }));
+        let below = Carry::of(&table(|v| if v < 200 { 8 } else { 7 }));
+        assert_eq!(below, Some(Carry { at: 200, add: CarryAdd::OneMoreBelowAt(7) }));
+        // Not a carry: constant, a step of 2, two steps.
+        assert_eq!(Carry::of(&[3; 256]), None);
+        assert_eq!(Carry::of(&table(|v| 2 * (v >= 10) as u8)), None);
+        assert_eq!(Carry::of(&table(|v| (v >= 10) as u8 + (v >= 20) as u8)), None);
+    }
+
+    #[test]
+    fn a_cell_leaves_out_what_its_tables_make_a_no_op() {
+        let (zeros, ones, all) = ([0; 256], [1; 256], [0xff; 256]);
+        let steps = table(|v| (v >= 10) as u8);
+        let form = |keep: &[u8; 256], add: &[u8; 256]| {
+            let cell = SwitchCell { off: 0, touch: &ones, keep, add };
+            (cell_form(&cell), carried_form(&cell))
+        };
+        assert_eq!(form(&zeros, &ones), (CellForm::Constant(1), CarriedForm::FromTable));
+        assert_eq!(form(&zeros, &steps), (CellForm::FromTable, CarriedForm::FromTable));
+        let carry = CarriedForm::Carry(Carry { at: 10, add: CarryAdd::OneMoreFromAt(0) });
+        assert_eq!(form(&all, &steps), (CellForm::Update { and: false, add: true }, carry));
+        assert_eq!(
+            form(&all, &zeros),
+            (CellForm::Update { and: false, add: false }, CarriedForm::Update { and: false })
+        );
+        assert_eq!(form(&steps, &ones), (CellForm::Update { and: true, add: true }, CarriedForm::Update { and: true }));
+    }
+}
