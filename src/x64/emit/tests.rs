@@ -5,6 +5,7 @@ use super::super::{compile, compile_marked, Target};
 use crate::code::{Status, GUARD_BYTES};
 use crate::ir::{EofMode, Op, Program};
 use crate::parse::parse;
+use dynasmrt::DynasmApi;
 
 fn code(src: &str, target: Target) -> Vec<u8> {
     compile(&parse("t.b", src.as_bytes()).unwrap(), target).bytes
@@ -158,4 +159,59 @@ fn an_if_after_a_run_reads_a_cell_left_constant_as_the_constant() {
         Op::Out { off: 0 },
     ];
     assert_eq!(run_ops(&ops), (vec![0], Status::Ok));
+}
+
+/// What the code generator did before selection was a room of its own: it
+/// chose a small loop's carried cell by emitting the body twice, without
+/// and with the cell in eax, and keeping it if the code came out shorter
+/// and still left it there. Selection now derives it from eax's
+/// transitions; on many random walks, it must choose as that did.
+#[test]
+fn the_carried_cell_is_the_one_a_dry_run_of_the_emitter_would_choose() {
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |n: u64| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    let (mut chosen, mut with_runs) = (0, 0);
+    for _ in 0..20000 {
+        let mut ops = vec![Op::Loop { off: 0 }];
+        let mut open_if = false;
+        for _ in 0..next(10) {
+            let off = next(7) as i32 - 3;
+            let op = match next(7) {
+                0 => Op::Add { off, val: [1, 255, 0][next(3) as usize] },
+                1 | 2 => Op::Set { off, val: [0, 0, 5][next(3) as usize] },
+                3 | 4 => Op::AddMul { off, src: next(7) as i32 - 3, factor: [1, 1, 2, 255][next(4) as usize] },
+                5 if !open_if => Op::If { off },
+                _ if open_if => Op::EndIf,
+                _ => Op::Set { off, val: 0 },
+            };
+            open_if = (open_if || matches!(op, Op::If { .. })) && op != Op::EndIf;
+            ops.push(op);
+        }
+        if open_if {
+            ops.push(Op::EndIf);
+        }
+        ops.extend([Op::Move(next(5) as i32 - 5), Op::EndLoop]);
+        let program = Program { insts: ops.iter().map(|&op| crate::ir::Inst::new(op, 0)).collect(), data: vec![] };
+        let steps = crate::x64::select::select(&program, GUARDED).steps;
+        let [crate::x64::select::Step::SmallLoop(l)] = &steps[..] else { continue };
+        let dry_run = |start| {
+            let mut emitter = super::Emitter::new(GUARDED, 0);
+            emitter.in_eax = start;
+            emitter.straight(&l.second, &program);
+            (emitter.ops.offset().0, emitter.in_eax)
+        };
+        let (plain, left) = dry_run(crate::x64::select::EaxCells::NONE);
+        let expected = left.0.into_iter().flatten().next().filter(|&cell| {
+            let (carrying, still) = dry_run(crate::x64::select::EaxCells::only(cell));
+            carrying < plain && still.holds(cell)
+        });
+        assert_eq!(l.carried, expected, "{ops:?}");
+        chosen += usize::from(expected.is_some());
+        with_runs += usize::from(l.second.iter().any(|piece| matches!(piece, crate::x64::select::Straight::Run(_))));
+    }
+    // The walks were not all without a carried cell, nor without runs.
+    assert!(chosen > 100 && with_runs > 100, "{chosen} {with_runs}");
 }
