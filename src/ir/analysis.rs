@@ -147,8 +147,8 @@ mod tests {
         assert_eq!(cells(Op::AddMul { off: 3, src: -1, factor: 2 }), [3, -1]);
         assert_eq!(cells(Op::If { off: 4 }), [4]);
         assert_eq!(Op::If { off: 4 }.cells().count(), 0);
-        assert_eq!(cells(Op::Move(5)), []);
-        assert_eq!(cells(Op::Print { start: 0, len: 1 }), []);
+        assert_eq!(cells(Op::Move(5)), [0i32; 0]);
+        assert_eq!(cells(Op::Print { start: 0, len: 1 }), [0i32; 0]);
     }
 
     #[test]
