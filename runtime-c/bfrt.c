@@ -214,44 +214,49 @@ int bfrt_run(bf_entry_fn entry, size_t cells)
     return status;
 }
 
+/* What a status says and the exit code it ends the process with, in the
+ * order of enum bf_status.  src/host.rs holds the same table for `bfc --jit`
+ * and `--interp`; a test checks that the two agree, row by row.  For an I/O
+ * error the OS error's text, when known, replaces what follows the ": ".
+ * A status that exits with BF_EXIT_OK is not reported. */
+static const struct {
+    const char *message;
+    int exit_code;
+} statuses[] = {
+    [BF_OK] = {"success", BF_EXIT_OK},
+    [BF_TAPE_UNDERFLOW] = {"tape underflow: a cell left of cell 0 was touched", BF_EXIT_TAPE},
+    [BF_TAPE_OVERFLOW] = {"tape overflow: a cell past the end of the tape was touched", BF_EXIT_TAPE},
+    [BF_WRITE_ERROR] = {"write error: cannot write to stdout", BF_EXIT_IO},
+    [BF_READ_ERROR] = {"read error: cannot read from stdin", BF_EXIT_IO},
+    [BF_BROKEN_PIPE] = {"broken pipe: the reader of stdout went away", BF_EXIT_OK},
+};
+
+static bool known_status(int status)
+{
+    return status >= 0 && (size_t)status < sizeof statuses / sizeof statuses[0];
+}
+
 const char *bfrt_status_message(int status)
 {
     static char msg[160];
-    switch (status) {
-    case BF_OK:
-        return "success";
-    case BF_TAPE_UNDERFLOW:
-        return "tape underflow: a cell left of cell 0 was touched";
-    case BF_TAPE_OVERFLOW:
-        return "tape overflow: a cell past the end of the tape was touched";
-    case BF_WRITE_ERROR:
-        if (!write_errno)
-            return "write error: cannot write to stdout";
-        snprintf(msg, sizeof msg, "write error: %s", strerror(write_errno));
-        return msg;
-    case BF_READ_ERROR:
-        if (!read_errno)
-            return "read error: cannot read from stdin";
-        snprintf(msg, sizeof msg, "read error: %s", strerror(read_errno));
-        return msg;
-    case BF_BROKEN_PIPE:
-        return "broken pipe: the reader of stdout went away";
-    default:
+    if (!known_status(status)) {
         snprintf(msg, sizeof msg, "unknown status %d", status);
         return msg;
     }
+    const char *message = statuses[status].message;
+    int err = status == BF_WRITE_ERROR ? write_errno : status == BF_READ_ERROR ? read_errno : 0;
+    if (!err)
+        return message;
+    int what = (int)(strchr(message, ':') - message);
+    snprintf(msg, sizeof msg, "%.*s: %s", what, message, strerror(err));
+    return msg;
 }
 
 int bfrt_report(int status)
 {
-    if (status == BF_OK || status == BF_BROKEN_PIPE)
-        return BF_EXIT_OK;
-    fprintf(stderr, "error: %s\n", bfrt_status_message(status));
-    switch (status) {
-    case BF_TAPE_UNDERFLOW:
-    case BF_TAPE_OVERFLOW:
-        return BF_EXIT_TAPE;
-    default: /* I/O errors; an unknown status is a bug, reported the same */
-        return BF_EXIT_IO;
-    }
+    /* An unknown status is a bug, reported as an I/O error. */
+    int code = known_status(status) ? statuses[status].exit_code : BF_EXIT_IO;
+    if (code != BF_EXIT_OK)
+        fprintf(stderr, "error: %s\n", bfrt_status_message(status));
+    return code;
 }

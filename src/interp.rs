@@ -8,6 +8,7 @@ use std::io::{self, Read, Write};
 use std::ops::Range;
 
 use crate::code::Status;
+use crate::host::IO_BUF_SIZE;
 use crate::ir::{Change, EofMode, Op, Program, Shortcut};
 
 /// How a run ended.
@@ -44,8 +45,6 @@ pub fn run(program: &Program, config: &Config, input: &mut dyn Read, output: &mu
     }
 }
 
-const OUT_BUF: usize = 1 << 16;
-
 pub(crate) struct Output<'a> {
     buf: Vec<u8>,
     sink: &'a mut dyn Write,
@@ -53,7 +52,7 @@ pub(crate) struct Output<'a> {
 
 impl<'a> Output<'a> {
     pub(crate) fn new(sink: &'a mut dyn Write) -> Self {
-        Output { buf: Vec::with_capacity(OUT_BUF), sink }
+        Output { buf: Vec::with_capacity(IO_BUF_SIZE), sink }
     }
 
     pub(crate) fn flush(&mut self) -> Result<(), Status> {
@@ -70,7 +69,7 @@ impl<'a> Output<'a> {
 
     fn push(&mut self, bytes: &[u8]) -> Result<(), Status> {
         self.buf.extend_from_slice(bytes);
-        if self.buf.len() >= OUT_BUF {
+        if self.buf.len() >= IO_BUF_SIZE {
             self.flush()?;
         }
         Ok(())

@@ -18,14 +18,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::code::{CompiledCode, EntryFn, Runtime, Status, GUARD_BYTES, READ_EOF, READ_FAILED};
-
-/// How a JIT run ended.
-#[derive(Debug)]
-pub struct Exit {
-    pub status: Status,
-    /// The OS error behind a `WriteError` or `ReadError`.
-    pub io_error: Option<io::Error>,
-}
+use crate::host::{RunEnd, IO_BUF_SIZE};
 
 /// The file descriptors a run reads and writes: by default 0 and 1. A
 /// negative descriptor stands for a closed one: every read or write on it
@@ -80,20 +73,20 @@ impl LoadedCode {
 
     /// Runs the code on a fresh tape of `cells` cells, with the process's
     /// stdin and stdout.
-    pub fn run(&self, cells: usize) -> io::Result<Exit> {
+    pub fn run(&self, cells: usize) -> io::Result<RunEnd> {
         self.run_with(cells, Fds::default())
     }
 
     /// Runs the code on a fresh tape of `cells` cells, reading and writing
     /// `fds`.
-    pub fn run_with(&self, cells: usize, fds: Fds) -> io::Result<Exit> {
+    pub fn run_with(&self, cells: usize, fds: Fds) -> io::Result<RunEnd> {
         let tape = Tape::new(cells)?;
-        let (out, inp) = (Mapping::new(OUT_BUF)?, Mapping::new(IN_BUF)?);
+        let (out, inp) = (Mapping::new(IO_BUF_SIZE)?, Mapping::new(IO_BUF_SIZE)?);
         let mut host = Host { out, inp, fds, error: None, panicked: false };
         let mut rt = Runtime {
             out_buf: host.out.ptr,
             // SAFETY: one past the end of the buffer.
-            out_end: unsafe { host.out.ptr.add(OUT_BUF) },
+            out_end: unsafe { host.out.ptr.add(IO_BUF_SIZE) },
             write: host_write,
             read: host_read,
             tape_start: tape.start,
@@ -119,12 +112,9 @@ impl LoadedCode {
         if host.panicked {
             return Err(io::Error::other(CallbackPanicked));
         }
-        Ok(Exit { status, io_error: host.error.take() })
+        Ok(RunEnd { status, io_error: host.error.take() })
     }
 }
-
-const OUT_BUF: usize = 1 << 16;
-const IN_BUF: usize = 1 << 16;
 
 /// The host's side of a run, reached through `Runtime::host`.
 struct Host {

@@ -13,6 +13,7 @@ pub mod code;
 pub mod diagnostic;
 pub mod disasm;
 pub mod error;
+pub mod host;
 pub mod interp;
 pub mod ir;
 pub mod jit;

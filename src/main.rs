@@ -21,6 +21,7 @@ use clap::{Parser, ValueEnum};
 use bfc::code::Status;
 use bfc::diagnostic::{Diagnostic, Format};
 use bfc::error::Error;
+use bfc::host::{Exit, RunEnd};
 use bfc::interp;
 use bfc::ir::EofMode;
 use bfc::jit::{wait_fd, CallbackPanicked, Fds, LoadedCode};
@@ -28,12 +29,6 @@ use bfc::link::{self, ExeOptions};
 use bfc::object;
 use bfc::opt::Level;
 use bfc::{Options, DEFAULT_TAPE_CELLS, MAX_TAPE_CELLS};
-
-const EXIT_COMPILE: u8 = 1;
-const EXIT_USAGE: u8 = 2;
-const EXIT_TAPE: u8 = 3;
-const EXIT_IO: u8 = 4;
-const EXIT_INTERNAL: u8 = 101;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -360,12 +355,6 @@ fn emit(text: &str) -> bfc::Result<Option<RunEnd>> {
     }
 }
 
-/// How a run of the program ended, for the exit code and message.
-struct RunEnd {
-    status: Status,
-    io_error: Option<io::Error>,
-}
-
 fn run(inv: Invocation) -> bfc::Result<Option<RunEnd>> {
     let source = inv.input.read()?;
     let name = inv.input.name();
@@ -411,7 +400,7 @@ fn run(inv: Invocation) -> bfc::Result<Option<RunEnd>> {
                     Error::Jit { what: "run the program", source }
                 }
             })?;
-            Ok(Some(RunEnd { status: exit.status, io_error: exit.io_error }))
+            Ok(Some(exit))
         }
         Action::Object(path) => {
             let code = bfc::back_end(&program, &inv.options);
@@ -428,24 +417,11 @@ fn run(inv: Invocation) -> bfc::Result<Option<RunEnd>> {
     }
 }
 
-fn status_exit(end: RunEnd, format: Format) -> u8 {
-    let detail = |what: &str| match &end.io_error {
-        Some(e) => format!("{what}: {}", bfc::error::plain(e)),
-        None => what.to_string(),
-    };
-    let (code, name, message) = match end.status {
-        Status::Ok | Status::BrokenPipe => return 0,
-        Status::TapeUnderflow => {
-            (EXIT_TAPE, "tape-underflow", "tape underflow: a cell left of cell 0 was touched".to_string())
-        }
-        Status::TapeOverflow => {
-            (EXIT_TAPE, "tape-overflow", "tape overflow: a cell past the end of the tape was touched".to_string())
-        }
-        Status::WriteError => (EXIT_IO, "write-error", detail("write error")),
-        Status::ReadError => (EXIT_IO, "read-error", detail("read error")),
-    };
-    report(&[Diagnostic::error(name, message, None)], format);
-    code
+fn status_exit(end: RunEnd, format: Format) -> Exit {
+    if let Some(message) = end.message() {
+        report(&[Diagnostic::error(end.status.name(), message, None)], format);
+    }
+    end.exit()
 }
 
 fn main() -> ExitCode {
@@ -458,30 +434,30 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+            return ExitCode::from(if e.use_stderr() { Exit::Usage } else { Exit::Ok } as u8);
         }
     };
     let format = diagnostic_format(cli.color, cli.error_format);
     let result = std::panic::catch_unwind(|| Invocation::from_cli(cli).and_then(run));
     let code = match result {
-        Ok(Ok(None)) => 0,
+        Ok(Ok(None)) => Exit::Ok,
         Ok(Ok(Some(end))) => status_exit(end, format),
         Ok(Err(e)) => {
             report(&e.diagnostics(), format);
             if e.is_internal() {
                 eprintln!("(this is a bug in bfc: please report it)");
-                EXIT_INTERNAL
+                Exit::Internal
             } else if e.is_usage() {
-                EXIT_USAGE
+                Exit::Usage
             } else {
-                EXIT_COMPILE
+                Exit::Compile
             }
         }
         Err(_) => {
             // The panic hook has printed where.
             eprintln!("error: internal compiler error (this is a bug in bfc: please report it)");
-            EXIT_INTERNAL
+            Exit::Internal
         }
     };
-    ExitCode::from(code)
+    ExitCode::from(code as u8)
 }

@@ -1,0 +1,204 @@
+//! The host policy of a run, for every mode: what a run's end means (the
+//! status table: message and exit code), how the standard streams are
+//! used (raw descriptors, waited on when non-blocking, one buffer size) and
+//! which of them the process started without.
+//!
+//! The JIT, the interpreter and `main.rs` use this; `runtime-c/bfrt.c` is
+//! the same policy in C for built executables, and the tests below check
+//! that the two agree, as `code.rs`'s tests check the runtime table against
+//! bfrt.h. It knows nothing of how the code was produced or run.
+
+use std::io;
+
+use crate::code::Status;
+
+/// Bytes of each I/O buffer of a run: the output buffer of the JIT and the
+/// interpreter, the JIT's input buffer (`IO_BUF_SIZE` in bfrt.c).
+pub const IO_BUF_SIZE: usize = 1 << 16;
+
+/// The exit codes of bfc: those of a run (`BF_EXIT_*` in bfrt.h, which
+/// built executables exit with too) and the compiler's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// Success, also when stdout's reader went away early.
+    Ok = 0,
+    /// Bad source, unreadable input, failed output or link.
+    Compile = 1,
+    /// A bad option or combination.
+    Usage = 2,
+    /// At run time: tape underflow or overflow.
+    Tape = 3,
+    /// At run time: an I/O error (stdout full, stdin unreadable).
+    Io = 4,
+    /// A bug in bfc.
+    Internal = 101,
+}
+
+/// One row of the status table.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusRow {
+    pub status: Status,
+    /// What happened, the start of the message.
+    pub what: &'static str,
+    /// The rest of the message; for an I/O error, what is said when the
+    /// OS error is not known (the OS error's text takes its place).
+    pub detail: Option<&'static str>,
+    /// A run ending so exits with this; the message is printed only when
+    /// it is not `Exit::Ok`.
+    pub exit: Exit,
+}
+
+/// Status -> message -> exit code, in the order of `enum bf_status`; the
+/// same rows as `statuses[]` in bfrt.c.
+pub const STATUS_TABLE: [StatusRow; 6] = [
+    StatusRow { status: Status::Ok, what: "success", detail: None, exit: Exit::Ok },
+    StatusRow {
+        status: Status::TapeUnderflow,
+        what: "tape underflow",
+        detail: Some("a cell left of cell 0 was touched"),
+        exit: Exit::Tape,
+    },
+    StatusRow {
+        status: Status::TapeOverflow,
+        what: "tape overflow",
+        detail: Some("a cell past the end of the tape was touched"),
+        exit: Exit::Tape,
+    },
+    StatusRow {
+        status: Status::WriteError,
+        what: "write error",
+        detail: Some("cannot write to stdout"),
+        exit: Exit::Io,
+    },
+    StatusRow { status: Status::ReadError, what: "read error", detail: Some("cannot read from stdin"), exit: Exit::Io },
+    StatusRow {
+        status: Status::BrokenPipe,
+        what: "broken pipe",
+        detail: Some("the reader of stdout went away"),
+        exit: Exit::Ok,
+    },
+];
+
+/// The row of `status`.
+pub fn row(status: Status) -> &'static StatusRow {
+    &STATUS_TABLE[status as usize]
+}
+
+/// How a run of a program ended (in the JIT or the interpreter).
+#[derive(Debug)]
+pub struct RunEnd {
+    pub status: Status,
+    /// The OS error behind a `WriteError` or `ReadError`.
+    pub io_error: Option<io::Error>,
+}
+
+impl RunEnd {
+    /// The exit code the run ends bfc with.
+    pub fn exit(&self) -> Exit {
+        row(self.status).exit
+    }
+
+    /// What to say on stderr (after "error: "), if anything.
+    pub fn message(&self) -> Option<String> {
+        (self.exit() != Exit::Ok).then(|| self.text())
+    }
+
+    /// The status in words (`bfrt_status_message`).
+    pub fn text(&self) -> String {
+        let row = row(self.status);
+        let detail = match &self.io_error {
+            Some(e) => Some(crate::error::plain(e)),
+            None => row.detail.map(str::to_string),
+        };
+        match detail {
+            Some(detail) => format!("{}: {detail}", row.what),
+            None => row.what.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::code::BFRT_H;
+    use crate::link::RUNTIME_SOURCES;
+
+    fn bfrt_c() -> &'static str {
+        RUNTIME_SOURCES.iter().find(|(name, _)| *name == "bfrt.c").expect("bfrt.c is embedded").1
+    }
+
+    /// The value of `#define NAME VALUE` in bfrt.h.
+    fn header_define(name: &str) -> i64 {
+        let prefix = format!("#define {name} ");
+        let line =
+            BFRT_H.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_else(|| panic!("{name} not in bfrt.h"));
+        line.trim().parse().unwrap_or_else(|_| panic!("{name}: '{line}' is not a number"))
+    }
+
+    #[test]
+    fn status_table_is_in_status_order() {
+        for (i, row) in STATUS_TABLE.iter().enumerate() {
+            assert_eq!(row.status as usize, i);
+            assert_eq!(Status::from_raw(i as i32), Some(row.status));
+        }
+    }
+
+    #[test]
+    fn exit_codes_match_bfrt_h() {
+        assert_eq!(header_define("BF_EXIT_OK"), Exit::Ok as i64);
+        assert_eq!(header_define("BF_EXIT_TAPE"), Exit::Tape as i64);
+        assert_eq!(header_define("BF_EXIT_IO"), Exit::Io as i64);
+    }
+
+    /// Each row of `statuses[]` in bfrt.c, `[BF_NAME] = {"what: detail", BF_EXIT_X},`,
+    /// says what this table's row says, and there are no others.
+    #[test]
+    fn status_table_matches_bfrt_c() {
+        let c_name = |status| match status {
+            Status::Ok => "BF_OK",
+            Status::TapeUnderflow => "BF_TAPE_UNDERFLOW",
+            Status::TapeOverflow => "BF_TAPE_OVERFLOW",
+            Status::WriteError => "BF_WRITE_ERROR",
+            Status::ReadError => "BF_READ_ERROR",
+            Status::BrokenPipe => "BF_BROKEN_PIPE",
+        };
+        let exit_name = |exit| match exit {
+            Exit::Ok => "BF_EXIT_OK",
+            Exit::Tape => "BF_EXIT_TAPE",
+            Exit::Io => "BF_EXIT_IO",
+            other => panic!("a run does not exit with {other:?}"),
+        };
+        let rows: Vec<&str> = bfrt_c().lines().map(str::trim).filter(|l| l.starts_with("[BF_")).collect();
+        assert_eq!(rows.len(), STATUS_TABLE.len(), "rows of statuses[] in bfrt.c: {rows:#?}");
+        for row in STATUS_TABLE {
+            let message = RunEnd { status: row.status, io_error: None }.text();
+            let want = format!("[{}] = {{\"{message}\", {}}},", c_name(row.status), exit_name(row.exit));
+            assert!(rows.contains(&want.as_str()), "bfrt.c has no row {want}\nit has: {rows:#?}");
+        }
+    }
+
+    #[test]
+    fn io_buffer_size_matches_bfrt_c() {
+        let line = bfrt_c().lines().find_map(|l| l.strip_prefix("#define IO_BUF_SIZE ")).expect("IO_BUF_SIZE");
+        assert_eq!(line.trim(), "((size_t)1 << 16)");
+        assert_eq!(IO_BUF_SIZE, 1 << 16);
+    }
+
+    #[test]
+    fn messages_and_exit_codes() {
+        let end = |status, io_error| RunEnd { status, io_error };
+        assert_eq!(end(Status::Ok, None).message(), None);
+        assert_eq!(end(Status::BrokenPipe, None).message(), None);
+        assert_eq!(end(Status::BrokenPipe, None).exit(), Exit::Ok);
+        assert_eq!(
+            end(Status::TapeUnderflow, None).message().unwrap(),
+            "tape underflow: a cell left of cell 0 was touched"
+        );
+        assert_eq!(end(Status::TapeOverflow, None).exit(), Exit::Tape);
+        let enospc = io::Error::from_raw_os_error(libc::ENOSPC);
+        assert_eq!(end(Status::WriteError, Some(enospc)).message().unwrap(), "write error: No space left on device");
+        assert_eq!(end(Status::ReadError, None).message().unwrap(), "read error: cannot read from stdin");
+        assert_eq!(end(Status::ReadError, None).exit(), Exit::Io);
+    }
+}
