@@ -8,7 +8,9 @@
 //! that the two agree, as `code.rs`'s tests check the runtime table against
 //! bfrt.h. It knows nothing of how the code was produced or run.
 
-use std::io;
+use std::io::{self, Read, Write};
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::code::Status;
 
@@ -115,6 +117,187 @@ impl RunEnd {
             Some(detail) => format!("{}: {detail}", row.what),
             None => row.what.to_string(),
         }
+    }
+}
+
+/// The file descriptors a run reads and writes: by default 0 and 1. A
+/// negative descriptor stands for a closed one: every read or write on it
+/// fails with `EBADF`, as on a descriptor the process was started without.
+#[derive(Debug, Clone, Copy)]
+pub struct Fds {
+    pub input: RawFd,
+    pub output: RawFd,
+}
+
+impl Default for Fds {
+    fn default() -> Self {
+        Fds { input: 0, output: 1 }
+    }
+}
+
+impl Fds {
+    /// The process's stdin and stdout, as it was started with them: one it
+    /// was started without stays closed (see `closed_at_start`).
+    pub fn std() -> Fds {
+        Fds { input: std_fd(0), output: std_fd(1) }
+    }
+}
+
+/// Which of the standard descriptors 0, 1, 2 were closed when the process
+/// started (bit `fd`). Rust's runtime opens /dev/null on them before `main`,
+/// which would make a program run with stdout closed write into nothing
+/// forever, and one with stdin closed see end of input; executables built by
+/// bfc see `EBADF` instead, and so must the JIT and the interpreter.
+static CLOSED_AT_START: AtomicU8 = AtomicU8::new(0);
+
+/// Runs from `.init_array`, before Rust's runtime touches the descriptors
+/// (its start-up code runs from `main`, after every `.init_array` entry);
+/// only place this runs early enough. `#[used]` keeps it in the lib's
+/// object, and rustc links every `#[used]` static of an rlib in.
+extern "C" fn record_closed_std_fds() {
+    for fd in 0..3 {
+        // SAFETY: F_GETFD only queries the descriptor.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+            CLOSED_AT_START.fetch_or(1 << fd, Ordering::Relaxed);
+        }
+    }
+}
+
+#[used]
+#[link_section = ".init_array"]
+static RECORD_CLOSED_STD_FDS: extern "C" fn() = record_closed_std_fds;
+
+/// Was `fd` (0, 1 or 2) closed when the process started?
+pub fn closed_at_start(fd: RawFd) -> bool {
+    (0..3).contains(&fd) && CLOSED_AT_START.load(Ordering::Relaxed) & (1 << fd) != 0
+}
+
+/// `fd` (0, 1 or 2), or -1 if the process started without it.
+fn std_fd(fd: RawFd) -> RawFd {
+    if closed_at_start(fd) {
+        -1
+    } else {
+        fd
+    }
+}
+
+/// Waits until `fd` is ready for `events` (for a descriptor someone left
+/// non-blocking); false if it never will be.
+pub fn wait_fd(fd: RawFd, events: libc::c_short) -> bool {
+    let mut p = libc::pollfd { fd, events, revents: 0 };
+    loop {
+        // SAFETY: polls one valid pollfd.
+        let r = unsafe { libc::poll(&mut p, 1, -1) };
+        if r > 0 {
+            return true;
+        }
+        if r < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            continue;
+        }
+        return false;
+    }
+}
+
+/// One read(2) of up to `buf.len()` bytes: retried when interrupted, waited
+/// for on a non-blocking descriptor. `Ok(0)` is end of input for now: the
+/// next read tries again (on a terminal, input goes on after a ^D).
+pub fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: reads into a valid, writable slice.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        match e.kind() {
+            io::ErrorKind::Interrupted => {}
+            io::ErrorKind::WouldBlock if wait_fd(fd, libc::POLLIN) => {}
+            _ => return Err(e),
+        }
+    }
+}
+
+/// Writes all of `bytes` with write(2): retried when interrupted, waited for
+/// on a non-blocking descriptor; a write that takes nothing and reports no
+/// error is `EIO` rather than a spin. A reader that went away is
+/// `ErrorKind::BrokenPipe` (bfc ignores SIGPIPE, as Rust programs do).
+pub fn write_all(fd: RawFd, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        // SAFETY: writes from a valid slice.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n == 0 {
+            return Err(io::Error::from_raw_os_error(libc::EIO));
+        }
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock if wait_fd(fd, libc::POLLOUT) => continue,
+                _ => return Err(e),
+            }
+        }
+        bytes = &bytes[n as usize..];
+    }
+    Ok(())
+}
+
+/// The status a run ends with when writing its output failed: a reader
+/// that went away stops it quietly.
+pub fn write_failure(e: &io::Error) -> Status {
+    match e.kind() {
+        io::ErrorKind::BrokenPipe => Status::BrokenPipe,
+        _ => Status::WriteError,
+    }
+}
+
+/// A standard stream as the interpreter and `main.rs` use it: the raw
+/// descriptor (not Rust's `Stdin`/`Stdout`, which would read and write the
+/// /dev/null put in place of a closed one, and drop `EBADF`), with the
+/// policy of `read` and `write_all`, remembering its last error for the
+/// message. Unbuffered: wrap the input in a `BufReader`.
+#[derive(Debug)]
+pub struct Stream {
+    fd: RawFd,
+    pub error: Option<io::Error>,
+}
+
+impl Stream {
+    pub fn stdin() -> Stream {
+        Stream { fd: std_fd(0), error: None }
+    }
+
+    pub fn stdout() -> Stream {
+        Stream { fd: std_fd(1), error: None }
+    }
+
+    /// Keeps `e` for the message and hands a copy to the caller.
+    fn failed(&mut self, e: io::Error) -> io::Error {
+        let copy = match e.raw_os_error() {
+            Some(code) => io::Error::from_raw_os_error(code),
+            None => io::Error::new(e.kind(), e.to_string()),
+        };
+        self.error = Some(e);
+        copy
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        read(self.fd, buf).map_err(|e| self.failed(e))
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_all(buf).map(|()| buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        write_all(self.fd, buf).map_err(|e| self.failed(e))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

@@ -8,7 +8,7 @@ use std::io::{self, Read, Write};
 use std::ops::Range;
 
 use crate::code::Status;
-use crate::host::IO_BUF_SIZE;
+use crate::host::{self, IO_BUF_SIZE};
 use crate::ir::{Change, EofMode, Op, Program, Shortcut};
 
 /// How a run ended.
@@ -59,10 +59,7 @@ impl<'a> Output<'a> {
         if !self.buf.is_empty() {
             let result = self.sink.write_all(&self.buf).and_then(|_| self.sink.flush());
             self.buf.clear();
-            result.map_err(|e| match e.kind() {
-                io::ErrorKind::BrokenPipe => Status::BrokenPipe,
-                _ => Status::WriteError,
-            })?;
+            result.map_err(|e| host::write_failure(&e))?;
         }
         Ok(())
     }

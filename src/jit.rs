@@ -8,32 +8,18 @@
 //! and returns the status. Every other fault is handed back to whoever
 //! handled it before, so real crashes stay crashes.
 //!
-//! The Rust side of the runtime interface (`write`, `read`) lives here too;
+//! The Rust side of the runtime interface (`write`, `read`) lives here too,
+//! as calls into `host` (which owns how the streams are read and written);
 //! no panic crosses into the generated code.
 
 use std::io;
-use std::os::fd::RawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::code::{CompiledCode, EntryFn, Runtime, Status, GUARD_BYTES, READ_EOF, READ_FAILED};
-use crate::host::{RunEnd, IO_BUF_SIZE};
-
-/// The file descriptors a run reads and writes: by default 0 and 1. A
-/// negative descriptor stands for a closed one: every read or write on it
-/// fails with `EBADF`, as on a descriptor the process was started without.
-#[derive(Debug, Clone, Copy)]
-pub struct Fds {
-    pub input: RawFd,
-    pub output: RawFd,
-}
-
-impl Default for Fds {
-    fn default() -> Self {
-        Fds { input: 0, output: 1 }
-    }
-}
+pub use crate::host::Fds;
+use crate::host::{self, RunEnd, IO_BUF_SIZE};
 
 /// The error `LoadedCode::run` returns (inside an `io::Error` of kind
 /// `Other`) when a runtime callback panicked: a bug, not an I/O problem.
@@ -142,57 +128,30 @@ fn guarded(rt: *mut Runtime, failed: i32, body: impl FnOnce(&mut Host) -> i32) -
 
 unsafe extern "C" fn host_write(rt: *mut Runtime, buf: *const u8, len: usize) -> i32 {
     // SAFETY: generated code passes a range of its output buffer.
-    let mut bytes = unsafe { std::slice::from_raw_parts(buf, len) };
-    guarded(rt, Status::WriteError as i32, |host| {
-        while !bytes.is_empty() {
-            // SAFETY: writes from a valid slice.
-            let n = unsafe { libc::write(host.fds.output, bytes.as_ptr().cast(), bytes.len()) };
-            if n == 0 {
-                // Nothing taken and no error: give up rather than spin.
-                host.error = Some(io::Error::from_raw_os_error(libc::EIO));
-                return Status::WriteError as i32;
+    let bytes = unsafe { std::slice::from_raw_parts(buf, len) };
+    guarded(rt, Status::WriteError as i32, |host| match host::write_all(host.fds.output, bytes) {
+        Ok(()) => Status::Ok as i32,
+        Err(e) => {
+            let status = host::write_failure(&e);
+            if status == Status::WriteError {
+                host.error = Some(e);
             }
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                match e.kind() {
-                    io::ErrorKind::Interrupted => continue,
-                    // A stdout someone left non-blocking: wait, as the C runtime does.
-                    io::ErrorKind::WouldBlock if wait_fd(host.fds.output, libc::POLLOUT) => continue,
-                    io::ErrorKind::BrokenPipe => return Status::BrokenPipe as i32,
-                    _ => {
-                        host.error = Some(e);
-                        return Status::WriteError as i32;
-                    }
-                }
-            }
-            bytes = &bytes[n as usize..];
+            status as i32
         }
-        Status::Ok as i32
     })
 }
 
 /// Called when the input buffer is used up: refills it.
 unsafe extern "C" fn host_read(rt: *mut Runtime) -> i32 {
     guarded(rt, READ_FAILED, |host| {
-        let n = loop {
-            // SAFETY: reads into our own buffer.
-            let n = unsafe { libc::read(host.fds.input, host.inp.ptr.cast(), host.inp.len) };
-            if n >= 0 {
-                break n as usize;
-            }
-            let e = io::Error::last_os_error();
-            match e.kind() {
-                io::ErrorKind::Interrupted => {}
-                io::ErrorKind::WouldBlock if wait_fd(host.fds.input, libc::POLLIN) => {}
-                _ => {
-                    host.error = Some(e);
-                    return READ_FAILED;
-                }
+        let n = match host::read(host.fds.input, host.inp.as_mut_slice()) {
+            Ok(0) => return READ_EOF,
+            Ok(n) => n,
+            Err(e) => {
+                host.error = Some(e);
+                return READ_FAILED;
             }
         };
-        if n == 0 {
-            return READ_EOF;
-        }
         let start = host.inp.ptr.cast_const();
         // SAFETY: rt is the live table of this run; the pointers stay
         // within the buffer just filled.
@@ -202,24 +161,6 @@ unsafe extern "C" fn host_read(rt: *mut Runtime) -> i32 {
         }
         host.inp.as_slice()[0] as i32
     })
-}
-
-/// Waits until `fd` is ready for `events` (for a descriptor someone left
-/// non-blocking); false if it never will be. The interpreter's streams in
-/// main.rs use it too, so every mode waits the same way.
-pub fn wait_fd(fd: RawFd, events: libc::c_short) -> bool {
-    let mut p = libc::pollfd { fd, events, revents: 0 };
-    loop {
-        // SAFETY: polls one valid pollfd.
-        let r = unsafe { libc::poll(&mut p, 1, -1) };
-        if r > 0 {
-            return true;
-        }
-        if r < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-            continue;
-        }
-        return false;
-    }
 }
 
 /// A fresh anonymous private mapping, made readable and writable: zero

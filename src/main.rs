@@ -11,20 +11,19 @@
 //! | 4    | runtime: I/O error (stdout full, stdin unreadable)             |
 //! | 101  | internal compiler error (a bug)                                 |
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU8, Ordering};
 
 use clap::{Parser, ValueEnum};
 
 use bfc::code::Status;
 use bfc::diagnostic::{Diagnostic, Format};
 use bfc::error::Error;
-use bfc::host::{Exit, RunEnd};
+use bfc::host::{Exit, Fds, RunEnd, Stream, IO_BUF_SIZE};
 use bfc::interp;
 use bfc::ir::EofMode;
-use bfc::jit::{wait_fd, CallbackPanicked, Fds, LoadedCode};
+use bfc::jit::{CallbackPanicked, LoadedCode};
 use bfc::link::{self, ExeOptions};
 use bfc::object;
 use bfc::opt::Level;
@@ -148,85 +147,6 @@ fn parse_tape_size(s: &str) -> Result<usize, String> {
     Ok(n as usize)
 }
 
-/// Which of the standard descriptors 0, 1, 2 were closed when the process
-/// started (bit `fd`). Rust's runtime opens /dev/null on them before `main`,
-/// which would make a program run with stdout closed write into nothing
-/// forever, and one with stdin closed see end of input; executables built by
-/// bfc see `EBADF` instead, and so must the JIT and the interpreter.
-static CLOSED_AT_START: AtomicU8 = AtomicU8::new(0);
-
-/// Runs from `.init_array`, before Rust's runtime touches the descriptors.
-extern "C" fn record_closed_std_fds() {
-    for fd in 0..3 {
-        // SAFETY: F_GETFD only queries the descriptor.
-        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
-            CLOSED_AT_START.fetch_or(1 << fd, Ordering::Relaxed);
-        }
-    }
-}
-
-#[used]
-#[link_section = ".init_array"]
-static RECORD_CLOSED_STD_FDS: extern "C" fn() = record_closed_std_fds;
-
-/// Was `fd` (0, 1 or 2) closed when bfc started?
-fn closed_at_start(fd: i32) -> bool {
-    CLOSED_AT_START.load(Ordering::Relaxed) & (1 << fd) != 0
-}
-
-fn ebadf() -> io::Error {
-    io::Error::from_raw_os_error(libc::EBADF)
-}
-
-/// The interpreter's stdin or stdout: remembers the last error (for the
-/// message), fails with `EBADF` if the descriptor was closed at start, and
-/// waits on a descriptor someone left non-blocking, like the compiled code.
-struct StdStream<T> {
-    inner: T,
-    fd: i32,
-    error: Option<io::Error>,
-}
-
-impl<T> StdStream<T> {
-    fn new(inner: T, fd: i32) -> Self {
-        StdStream { inner, fd, error: None }
-    }
-
-    /// Runs one operation with the stream's error handling.
-    fn op<R>(&mut self, events: libc::c_short, mut f: impl FnMut(&mut T) -> io::Result<R>) -> io::Result<R> {
-        if closed_at_start(self.fd) {
-            self.error = Some(ebadf());
-            return Err(ebadf());
-        }
-        loop {
-            match f(&mut self.inner) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock && wait_fd(self.fd, events) => continue,
-                Err(e) => {
-                    self.error = Some(io::Error::new(e.kind(), e.to_string()));
-                    return Err(e);
-                }
-                ok => return ok,
-            }
-        }
-    }
-}
-
-impl<T: Read> Read for StdStream<T> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.op(libc::POLLIN, |r| r.read(buf))
-    }
-}
-
-impl<T: Write> Write for StdStream<T> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.op(libc::POLLOUT, |w| w.write(buf))
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.op(libc::POLLOUT, |w| w.flush())
-    }
-}
-
 /// What to do with the compiled program.
 #[derive(Debug)]
 enum Action {
@@ -264,7 +184,7 @@ impl Input {
         match self {
             Input::Stdin => {
                 let mut v = Vec::new();
-                StdStream::new(io::stdin().lock(), 0)
+                Stream::stdin()
                     .read_to_end(&mut v)
                     .map_err(|source| Error::ReadSource { path: "<stdin>".into(), source })?;
                 Ok(v)
@@ -347,7 +267,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// Prints what `--emit` asked for.
 fn emit(text: &str) -> bfc::Result<Option<RunEnd>> {
-    let mut out = StdStream::new(io::stdout().lock(), 1);
+    let mut out = Stream::stdout();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Ok(()) => Ok(None),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(None),
@@ -373,15 +293,15 @@ fn run(inv: Invocation) -> bfc::Result<Option<RunEnd>> {
         }
         Action::Interp => {
             let config = interp::Config { tape_cells: inv.options.tape_cells, eof: inv.options.eof, max_steps: None };
-            let mut inp = StdStream::new(io::stdin().lock(), 0);
-            let mut out = StdStream::new(io::stdout().lock(), 1);
+            let mut inp = BufReader::with_capacity(IO_BUF_SIZE, Stream::stdin());
+            let mut out = Stream::stdout();
             let outcome = interp::run(&program, &config, &mut inp, &mut out);
             let status = match outcome {
                 interp::Outcome::Finished(status) => status,
                 interp::Outcome::OutOfSteps => unreachable!("no step limit"),
             };
             let io_error = match status {
-                Status::ReadError => inp.error.take(),
+                Status::ReadError => inp.get_mut().error.take(),
                 Status::WriteError => out.error.take(),
                 _ => None,
             };
@@ -391,9 +311,7 @@ fn run(inv: Invocation) -> bfc::Result<Option<RunEnd>> {
             let code = bfc::back_end(&program, &inv.options);
             let loaded =
                 LoadedCode::load(&code).map_err(|source| Error::Jit { what: "map executable memory", source })?;
-            let fds =
-                Fds { input: if closed_at_start(0) { -1 } else { 0 }, output: if closed_at_start(1) { -1 } else { 1 } };
-            let exit = loaded.run_with(inv.options.tape_cells, fds).map_err(|source| {
+            let exit = loaded.run_with(inv.options.tape_cells, Fds::std()).map_err(|source| {
                 if source.get_ref().is_some_and(|e| e.is::<CallbackPanicked>()) {
                     Error::Internal(source.to_string())
                 } else {
