@@ -21,18 +21,20 @@ use crate::code::{CompiledCode, EntryFn, Runtime, Status, GUARD_BYTES, READ_EOF,
 pub use crate::host::Fds;
 use crate::host::{self, RunEnd, IO_BUF_SIZE};
 
-/// The error `LoadedCode::run` returns (inside an `io::Error` of kind
-/// `Other`) when a runtime callback panicked: a bug, not an I/O problem.
+/// Why `LoadedCode::run` returned no `RunEnd`.
 #[derive(Debug)]
-pub struct CallbackPanicked;
-
-impl std::fmt::Display for CallbackPanicked {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a runtime callback panicked")
-    }
+pub enum RunError {
+    /// The tape, the buffers or the fault handler could not be set up.
+    Setup(io::Error),
+    /// A runtime callback panicked: a bug, not an I/O problem.
+    CallbackPanicked,
 }
 
-impl std::error::Error for CallbackPanicked {}
+impl From<io::Error> for RunError {
+    fn from(e: io::Error) -> Self {
+        RunError::Setup(e)
+    }
+}
 
 /// Code mapped executable (and not writable).
 pub struct LoadedCode {
@@ -59,13 +61,13 @@ impl LoadedCode {
 
     /// Runs the code on a fresh tape of `cells` cells, with the process's
     /// stdin and stdout.
-    pub fn run(&self, cells: usize) -> io::Result<RunEnd> {
+    pub fn run(&self, cells: usize) -> Result<RunEnd, RunError> {
         self.run_with(cells, Fds::default())
     }
 
     /// Runs the code on a fresh tape of `cells` cells, reading and writing
     /// `fds`.
-    pub fn run_with(&self, cells: usize, fds: Fds) -> io::Result<RunEnd> {
+    pub fn run_with(&self, cells: usize, fds: Fds) -> Result<RunEnd, RunError> {
         let tape = Tape::new(cells)?;
         let (out, inp) = (Mapping::new(IO_BUF_SIZE)?, Mapping::new(IO_BUF_SIZE)?);
         let mut host = Host { out, inp, fds, error: None, panicked: false };
@@ -96,7 +98,7 @@ impl LoadedCode {
         drop(_handler);
         let status = Status::from_raw(raw).unwrap_or(Status::WriteError);
         if host.panicked {
-            return Err(io::Error::other(CallbackPanicked));
+            return Err(RunError::CallbackPanicked);
         }
         Ok(RunEnd { status, io_error: host.error.take() })
     }

@@ -8,6 +8,13 @@
 //! Data flows one way down this list; a stage never reaches back. The
 //! interpreter runs the same IR and is the oracle the tests hold the
 //! compiled code to.
+//!
+//! What the command line does, each a function here: [`run_jit`],
+//! [`run_interp`], [`build_object`], [`build_executable`] and [`emit`], after
+//! [`front_end`]. Runs use the process's stdin and stdout under the policy
+//! of [`host`], which also says what their [`RunEnd`] means (message, exit
+//! code). [`Options`] become each stage's configuration in one place, its
+//! `impl` below.
 
 pub mod code;
 pub mod diagnostic;
@@ -24,6 +31,10 @@ pub mod parse;
 pub mod x64;
 
 pub use error::{Error, Result};
+pub use host::RunEnd;
+
+use std::io::BufReader;
+use std::path::Path;
 
 /// Default number of cells of the tape.
 pub const DEFAULT_TAPE_CELLS: usize = 65536;
@@ -61,10 +72,30 @@ impl Default for Options {
     }
 }
 
+/// Each stage's configuration, from the options: the only place they are
+/// mapped.
+impl Options {
+    fn opt_config(&self) -> opt::Config {
+        opt::Config { level: self.level, tape_cells: self.tape_cells, eval_steps: self.eval_steps }
+    }
+
+    fn target(&self) -> x64::Target {
+        x64::Target::new(self.eof, self.tape_cells)
+    }
+
+    fn interp_config(&self) -> interp::Config {
+        interp::Config { tape_cells: self.tape_cells, eof: self.eof, max_steps: None }
+    }
+
+    fn exe_options(&self, symbol: &str) -> link::ExeOptions {
+        link::ExeOptions { symbol: symbol.to_string(), tape_cells: self.tape_cells }
+    }
+}
+
 /// Parses and optimises a program; `file` names it in errors.
 pub fn front_end(file: &str, source: &[u8], options: &Options) -> Result<ir::Program> {
     let program = parse::parse(file, source)?;
-    Ok(opt::optimise(program, opt_config(options)))
+    Ok(opt::optimise(program, options.opt_config()))
 }
 
 /// `--emit passes`: the IR as parsed, then again after each pass that
@@ -78,28 +109,86 @@ pub fn pass_trace(file: &str, source: &[u8], options: &Options) -> Result<String
         text += &program.display(source);
     };
     show("parsed", &program);
-    opt::optimise_traced(program, opt_config(options), &mut |pass, program| show(&format!("after {pass}"), program));
+    opt::optimise_traced(program, options.opt_config(), &mut |pass, program| show(&format!("after {pass}"), program));
     Ok(text)
-}
-
-fn opt_config(options: &Options) -> opt::Config {
-    opt::Config { level: options.level, tape_cells: options.tape_cells, eval_steps: options.eval_steps }
 }
 
 /// Generates machine code for an optimised program.
 pub fn back_end(program: &ir::Program, options: &Options) -> code::CompiledCode {
-    x64::compile(program, target(options))
+    x64::compile(program, options.target())
 }
 
 /// `--emit asm`: the code of an optimised program, disassembled, with the
 /// IR instruction (and its source position) above the code made for it.
 pub fn listing(program: &ir::Program, source: &[u8], options: &Options) -> String {
-    let (code, starts) = x64::compile_marked(program, target(options));
+    let (code, starts) = x64::compile_marked(program, options.target());
     let ir = program.display(source);
     let notes: Vec<(usize, String)> = starts.into_iter().zip(ir.lines().map(str::to_string)).collect();
     disasm::disassemble(&code, program.data.len(), &notes)
 }
 
-fn target(options: &Options) -> x64::Target {
-    x64::Target::new(options.eof, options.tape_cells)
+/// An intermediate form `--emit` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emit {
+    /// The optimised IR.
+    Ir,
+    /// The IR as parsed and after each pass that changed it.
+    Passes,
+    /// The generated code, disassembled.
+    Asm,
+}
+
+/// The text of `what` for a program; `file` names it in errors.
+pub fn emit(what: Emit, file: &str, source: &[u8], options: &Options) -> Result<String> {
+    if what == Emit::Passes {
+        return pass_trace(file, source, options);
+    }
+    let program = front_end(file, source, options)?;
+    Ok(match what {
+        Emit::Ir => program.display(source),
+        Emit::Asm => listing(&program, source, options),
+        Emit::Passes => unreachable!("traced above"),
+    })
+}
+
+/// Compiles an optimised program in memory and runs it on the process's
+/// stdin and stdout.
+pub fn run_jit(program: &ir::Program, options: &Options) -> Result<RunEnd> {
+    let code = back_end(program, options);
+    let loaded = jit::LoadedCode::load(&code).map_err(|source| Error::Jit { what: "map executable memory", source })?;
+    loaded.run_with(options.tape_cells, host::Fds::std()).map_err(|e| match e {
+        jit::RunError::Setup(source) => Error::Jit { what: "run the program", source },
+        jit::RunError::CallbackPanicked => Error::Internal("a runtime callback panicked".into()),
+    })
+}
+
+/// Runs a program with the reference interpreter on the process's stdin
+/// and stdout.
+pub fn run_interp(program: &ir::Program, options: &Options) -> RunEnd {
+    let mut input = BufReader::with_capacity(host::IO_BUF_SIZE, host::Stream::stdin());
+    let mut output = host::Stream::stdout();
+    let status = match interp::run(program, &options.interp_config(), &mut input, &mut output) {
+        interp::Outcome::Finished(status) => status,
+        interp::Outcome::OutOfSteps => unreachable!("no step limit"),
+    };
+    let io_error = match status {
+        code::Status::ReadError => input.get_mut().error.take(),
+        code::Status::WriteError => output.error.take(),
+        _ => None,
+    };
+    RunEnd { status, io_error }
+}
+
+/// Writes the ELF object of an optimised program to `output`, its entry
+/// named `symbol`.
+pub fn build_object(program: &ir::Program, options: &Options, symbol: &str, output: &Path) -> Result<()> {
+    let code = back_end(program, options);
+    link::write_atomically(output, &object::write_object(&code, symbol))
+}
+
+/// Builds the executable of an optimised program at `output` (its object,
+/// the entry named `symbol`, linked with the C runtime).
+pub fn build_executable(program: &ir::Program, options: &Options, symbol: &str, output: &Path) -> Result<()> {
+    let code = back_end(program, options);
+    link::link_executable(&object::write_object(&code, symbol), &options.exe_options(symbol), output)
 }

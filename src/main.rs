@@ -11,20 +11,16 @@
 //! | 4    | runtime: I/O error (stdout full, stdin unreadable)             |
 //! | 101  | internal compiler error (a bug)                                 |
 
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
 
-use bfc::code::Status;
 use bfc::diagnostic::{Diagnostic, Format};
 use bfc::error::Error;
-use bfc::host::{Exit, Fds, RunEnd, Stream, IO_BUF_SIZE};
-use bfc::interp;
+use bfc::host::{Exit, RunEnd, Stream};
 use bfc::ir::EofMode;
-use bfc::jit::{CallbackPanicked, LoadedCode};
-use bfc::link::{self, ExeOptions};
 use bfc::object;
 use bfc::opt::Level;
 use bfc::{Options, DEFAULT_TAPE_CELLS, MAX_TAPE_CELLS};
@@ -152,7 +148,7 @@ fn parse_tape_size(s: &str) -> Result<usize, String> {
 enum Action {
     Jit,
     Interp,
-    Emit(Emit),
+    Emit(bfc::Emit),
     Object(PathBuf),
     Executable(PathBuf),
 }
@@ -216,7 +212,11 @@ impl Invocation {
             }
         };
         let action = if let Some(what) = cli.emit {
-            Action::Emit(what)
+            Action::Emit(match what {
+                Emit::Ir => bfc::Emit::Ir,
+                Emit::Passes => bfc::Emit::Passes,
+                Emit::Asm => bfc::Emit::Asm,
+            })
         } else if cli.jit {
             Action::Jit
         } else if cli.interp {
@@ -265,76 +265,36 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Prints what `--emit` asked for.
-fn emit(text: &str) -> bfc::Result<Option<RunEnd>> {
-    let mut out = Stream::stdout();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Ok(()) => Ok(None),
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(None),
-        Err(source) => Err(Error::WriteOutput { path: "<stdout>".into(), source }),
+/// Prints what `--emit` asked for; a reader that went away is no error.
+fn print(text: &str) -> bfc::Result<()> {
+    match Stream::stdout().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(Error::WriteOutput { path: "<stdout>".into(), source: e })
+        }
+        _ => Ok(()),
     }
 }
 
+/// Does what the command line asks; how a run of the program ended, if it
+/// ran.
 fn run(inv: Invocation) -> bfc::Result<Option<RunEnd>> {
     let source = inv.input.read()?;
     let name = inv.input.name();
-    if let Action::Emit(Emit::Passes) = inv.action {
-        return emit(&bfc::pass_trace(&name, &source, &inv.options)?);
+    let options = &inv.options;
+    if let Action::Emit(what) = inv.action {
+        return print(&bfc::emit(what, &name, &source, options)?).map(|()| None);
     }
-    let program = bfc::front_end(&name, &source, &inv.options)?;
-    match inv.action {
-        Action::Emit(what) => {
-            let text = match what {
-                Emit::Ir => program.display(&source),
-                Emit::Asm => bfc::listing(&program, &source, &inv.options),
-                Emit::Passes => unreachable!("traced above"),
-            };
-            emit(&text)
-        }
-        Action::Interp => {
-            let config = interp::Config { tape_cells: inv.options.tape_cells, eof: inv.options.eof, max_steps: None };
-            let mut inp = BufReader::with_capacity(IO_BUF_SIZE, Stream::stdin());
-            let mut out = Stream::stdout();
-            let outcome = interp::run(&program, &config, &mut inp, &mut out);
-            let status = match outcome {
-                interp::Outcome::Finished(status) => status,
-                interp::Outcome::OutOfSteps => unreachable!("no step limit"),
-            };
-            let io_error = match status {
-                Status::ReadError => inp.get_mut().error.take(),
-                Status::WriteError => out.error.take(),
-                _ => None,
-            };
-            Ok(Some(RunEnd { status, io_error }))
-        }
-        Action::Jit => {
-            let code = bfc::back_end(&program, &inv.options);
-            let loaded =
-                LoadedCode::load(&code).map_err(|source| Error::Jit { what: "map executable memory", source })?;
-            let exit = loaded.run_with(inv.options.tape_cells, Fds::std()).map_err(|source| {
-                if source.get_ref().is_some_and(|e| e.is::<CallbackPanicked>()) {
-                    Error::Internal(source.to_string())
-                } else {
-                    Error::Jit { what: "run the program", source }
-                }
-            })?;
-            Ok(Some(exit))
-        }
-        Action::Object(path) => {
-            let code = bfc::back_end(&program, &inv.options);
-            link::write_atomically(&path, &object::write_object(&code, &inv.symbol))?;
-            Ok(None)
-        }
-        Action::Executable(path) => {
-            let code = bfc::back_end(&program, &inv.options);
-            let obj = object::write_object(&code, &inv.symbol);
-            let exe = ExeOptions { symbol: inv.symbol.clone(), tape_cells: inv.options.tape_cells };
-            link::link_executable(&obj, &exe, &path)?;
-            Ok(None)
-        }
-    }
+    let program = bfc::front_end(&name, &source, options)?;
+    Ok(match inv.action {
+        Action::Jit => Some(bfc::run_jit(&program, options)?),
+        Action::Interp => Some(bfc::run_interp(&program, options)),
+        Action::Object(path) => bfc::build_object(&program, options, &inv.symbol, &path).map(|()| None)?,
+        Action::Executable(path) => bfc::build_executable(&program, options, &inv.symbol, &path).map(|()| None)?,
+        Action::Emit(_) => unreachable!("printed above"),
+    })
 }
 
+/// Says how the run ended, if there is anything to say; its exit code.
 fn status_exit(end: RunEnd, format: Format) -> Exit {
     if let Some(message) = end.message() {
         report(&[Diagnostic::error(end.status.name(), message, None)], format);
