@@ -1,6 +1,7 @@
 //! The `bfc` command: command line -> validated options -> run.
 //!
-//! This is the only place that prints errors and picks exit codes:
+//! This is the only place that prints errors and picks exit codes
+//! (`bfc::host::Exit`; a run's from the status table in `bfc::host`):
 //!
 //! | code | meaning                                                        |
 //! |------|----------------------------------------------------------------|
@@ -303,11 +304,7 @@ fn status_exit(end: RunEnd, format: Format) -> Exit {
 }
 
 fn main() -> ExitCode {
-    // SAFETY: mallopt only tunes the allocator; called before any thread.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
-    }
+    bfc::host::keep_freed_memory();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
