@@ -38,7 +38,8 @@ enum bf_status {
     BF_BROKEN_PIPE = 5,    /* the reader of stdout went away: stop quietly */
 };
 
-/* Exit codes of bfc-built executables (and of `bfc --jit`). */
+/* Exit codes of bfc-built executables (and of `bfc --jit`, `--interp`):
+ * src/host.rs's `Exit` has the same values; a test checks. */
 #define BF_EXIT_OK 0
 #define BF_EXIT_TAPE 3
 #define BF_EXIT_IO 4

@@ -1,12 +1,14 @@
 //! The host policy of a run, for every mode: what a run's end means (the
 //! status table: message and exit code), how the standard streams are
 //! used (raw descriptors, waited on when non-blocking, one buffer size) and
-//! which of them the process started without.
+//! which of them the process started without; and the one allocator
+//! setting of the bfc process.
 //!
 //! The JIT, the interpreter and `main.rs` use this; `runtime-c/bfrt.c` is
 //! the same policy in C for built executables, and the tests below check
 //! that the two agree, as `code.rs`'s tests check the runtime table against
-//! bfrt.h. It knows nothing of how the code was produced or run.
+//! bfrt.h. It knows nothing of how the code was produced or is run (no
+//! `Runtime` table, no tape, no signals: those are jit.rs's).
 
 use std::io::{self, Read, Write};
 use std::os::fd::RawFd;

@@ -204,10 +204,12 @@ impl Mapping {
         unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
 
-    /// Only while the mapping is still writable.
+    /// Only while the mapping is writable: the code's until it is made
+    /// executable, the input buffer's always (`host_read` fills it).
     fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: as for as_slice, writable until made executable (which
-        // its owner does last); &mut self makes the access unique.
+        // SAFETY: as for as_slice, writable as said above; &mut self makes
+        // the access unique (generated code reads the input buffer only
+        // between calls of host_read, never during one).
         unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
     }
 }
