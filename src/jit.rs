@@ -128,6 +128,11 @@ fn guarded(rt: *mut Runtime, failed: i32, body: impl FnOnce(&mut Host) -> i32) -
     }
 }
 
+/// `Runtime::write`: writes `len` bytes of output.
+///
+/// # Safety
+/// Called by generated code only: `rt` is the live table of a run of
+/// `LoadedCode::run_with` and `buf..buf + len` lies in its output buffer.
 unsafe extern "C" fn host_write(rt: *mut Runtime, buf: *const u8, len: usize) -> i32 {
     // SAFETY: generated code passes a range of its output buffer.
     let bytes = unsafe { std::slice::from_raw_parts(buf, len) };
@@ -143,7 +148,11 @@ unsafe extern "C" fn host_write(rt: *mut Runtime, buf: *const u8, len: usize) ->
     })
 }
 
-/// Called when the input buffer is used up: refills it.
+/// `Runtime::read`, called when the input buffer is used up: refills it.
+///
+/// # Safety
+/// Called by generated code only: `rt` is the live table of a run of
+/// `LoadedCode::run_with`.
 unsafe extern "C" fn host_read(rt: *mut Runtime) -> i32 {
     guarded(rt, READ_FAILED, |host| {
         let n = match host::read(host.fds.input, host.inp.as_mut_slice()) {
@@ -260,6 +269,7 @@ struct FaultHandler {
 }
 
 const ALT_STACK: usize = 64 * 1024;
+// SAFETY: an all-zero sigaction is a valid value (SIG_DFL, no flags).
 static mut PREVIOUS: [libc::sigaction; 2] = unsafe { std::mem::zeroed() };
 
 impl FaultHandler {
