@@ -31,18 +31,6 @@ pub enum Status {
 }
 
 impl Status {
-    /// A stable name of the status, for tools (`--error-format json`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::TapeUnderflow => "tape-underflow",
-            Status::TapeOverflow => "tape-overflow",
-            Status::WriteError => "write-error",
-            Status::ReadError => "read-error",
-            Status::BrokenPipe => "broken-pipe",
-        }
-    }
-
     pub fn from_raw(raw: i32) -> Option<Status> {
         Some(match raw {
             0 => Status::Ok,

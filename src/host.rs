@@ -43,6 +43,8 @@ pub enum Exit {
 #[derive(Debug, Clone, Copy)]
 pub struct StatusRow {
     pub status: Status,
+    /// A stable name of the status, for tools (`--error-format json`).
+    pub code: &'static str,
     /// What happened, the start of the message.
     pub what: &'static str,
     /// The rest of the message; for an I/O error, what is said when the
@@ -56,28 +58,38 @@ pub struct StatusRow {
 /// Status -> message -> exit code, in the order of `enum bf_status`; the
 /// same rows as `statuses[]` in bfrt.c.
 pub const STATUS_TABLE: [StatusRow; 6] = [
-    StatusRow { status: Status::Ok, what: "success", detail: None, exit: Exit::Ok },
+    StatusRow { status: Status::Ok, code: "ok", what: "success", detail: None, exit: Exit::Ok },
     StatusRow {
         status: Status::TapeUnderflow,
+        code: "tape-underflow",
         what: "tape underflow",
         detail: Some("a cell left of cell 0 was touched"),
         exit: Exit::Tape,
     },
     StatusRow {
         status: Status::TapeOverflow,
+        code: "tape-overflow",
         what: "tape overflow",
         detail: Some("a cell past the end of the tape was touched"),
         exit: Exit::Tape,
     },
     StatusRow {
         status: Status::WriteError,
+        code: "write-error",
         what: "write error",
         detail: Some("cannot write to stdout"),
         exit: Exit::Io,
     },
-    StatusRow { status: Status::ReadError, what: "read error", detail: Some("cannot read from stdin"), exit: Exit::Io },
+    StatusRow {
+        status: Status::ReadError,
+        code: "read-error",
+        what: "read error",
+        detail: Some("cannot read from stdin"),
+        exit: Exit::Io,
+    },
     StatusRow {
         status: Status::BrokenPipe,
+        code: "broken-pipe",
         what: "broken pipe",
         detail: Some("the reader of stdout went away"),
         exit: Exit::Ok,

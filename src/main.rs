@@ -298,7 +298,7 @@ fn run(inv: Invocation) -> bfc::Result<Option<RunEnd>> {
 /// Says how the run ended, if there is anything to say; its exit code.
 fn status_exit(end: RunEnd, format: Format) -> Exit {
     if let Some(message) = end.message() {
-        report(&[Diagnostic::error(end.status.name(), message, None)], format);
+        report(&[Diagnostic::error(bfc::host::row(end.status).code, message, None)], format);
     }
     end.exit()
 }
