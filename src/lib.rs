@@ -25,9 +25,11 @@ pub mod interp;
 pub mod ir;
 pub mod jit;
 pub mod link;
+pub mod lint;
 pub mod object;
 pub mod opt;
 pub mod parse;
+pub mod perfmap;
 pub mod x64;
 
 pub use error::{Error, Result};
@@ -94,8 +96,20 @@ impl Options {
 
 /// Parses and optimises a program; `file` names it in errors.
 pub fn front_end(file: &str, source: &[u8], options: &Options) -> Result<ir::Program> {
+    front_end_warned(file, source, options, false).map(|(program, _)| program)
+}
+
+/// `front_end`, and the program's warnings (`lint`, on the parsed program
+/// so that they point at its commands) if `warn`.
+pub fn front_end_warned(
+    file: &str,
+    source: &[u8],
+    options: &Options,
+    warn: bool,
+) -> Result<(ir::Program, Vec<diagnostic::Diagnostic>)> {
     let program = parse::parse(file, source)?;
-    Ok(opt::optimise(program, options.opt_config()))
+    let warnings = if warn { lint::check(file, source, &program, options.tape_cells) } else { Vec::new() };
+    Ok((opt::optimise(program, options.opt_config()), warnings))
 }
 
 /// `--emit passes`: the IR as parsed, then again after each pass that
@@ -154,8 +168,19 @@ pub fn emit(what: Emit, file: &str, source: &[u8], options: &Options) -> Result<
 /// Compiles an optimised program in memory and runs it on the process's
 /// stdin and stdout.
 pub fn run_jit(program: &ir::Program, options: &Options) -> Result<RunEnd> {
-    let code = back_end(program, options);
+    run_jit_mapped(program, options, None)
+}
+
+/// `run_jit`; with `perf_map` (the program's file name and source), first
+/// writes perf's map of the code in memory (`perfmap`).
+pub fn run_jit_mapped(program: &ir::Program, options: &Options, perf_map: Option<(&str, &[u8])>) -> Result<RunEnd> {
+    let (code, marks) = x64::compile_marked(program, options.target());
     let loaded = jit::LoadedCode::load(&code).map_err(|source| Error::Jit { what: "map executable memory", source })?;
+    if let Some((file, source)) = perf_map {
+        let symbols = perfmap::symbols(program, &marks, code.bytes.len() - program.data.len(), file, source);
+        let base = loaded.bytes().as_ptr() as usize;
+        perfmap::write(&symbols, base).map_err(|source| Error::WriteOutput { path: perfmap::path(), source })?;
+    }
     loaded.run_with(options.tape_cells, host::Fds::std()).map_err(|e| match e {
         jit::RunError::Setup(source) => Error::Jit { what: "run the program", source },
         jit::RunError::CallbackPanicked => Error::Internal("a runtime callback panicked".into()),

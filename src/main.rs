@@ -83,6 +83,12 @@ struct Cli {
     /// How diagnostics are written: for people, or one JSON object a line.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = ErrorFormat::Human)]
     error_format: ErrorFormat,
+    /// Print no warnings.
+    #[arg(short = 'w')]
+    no_warnings: bool,
+    /// Write perf's map of the code, each loop named by its place, to /tmp/perf-PID.map.
+    #[arg(long, requires = "jit")]
+    perf_map: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -161,6 +167,8 @@ struct Invocation {
     action: Action,
     options: Options,
     symbol: String,
+    warn: bool,
+    perf_map: bool,
 }
 
 #[derive(Debug)]
@@ -253,7 +261,7 @@ impl Invocation {
             Action::Emit(_) | Action::Object(_) | Action::Executable(_) => bfc::DEFAULT_EVAL_STEPS_BUILD,
         });
         let options = Options { level, tape_cells: cli.tape_size, eof, eval_steps };
-        Ok(Invocation { input, action, options, symbol: cli.symbol })
+        Ok(Invocation { input, action, options, symbol: cli.symbol, warn: !cli.no_warnings, perf_map: cli.perf_map })
     }
 }
 
@@ -278,16 +286,17 @@ fn print(text: &str) -> bfc::Result<()> {
 
 /// Does what the command line asks; how a run of the program ended, if it
 /// ran.
-fn run(inv: Invocation) -> bfc::Result<Option<RunEnd>> {
+fn run(inv: Invocation, format: Format) -> bfc::Result<Option<RunEnd>> {
     let source = inv.input.read()?;
     let name = inv.input.name();
     let options = &inv.options;
     if let Action::Emit(what) = inv.action {
         return print(&bfc::emit(what, &name, &source, options)?).map(|()| None);
     }
-    let program = bfc::front_end(&name, &source, options)?;
+    let (program, warnings) = bfc::front_end_warned(&name, &source, options, inv.warn)?;
+    report(&warnings, format);
     Ok(match inv.action {
-        Action::Jit => Some(bfc::run_jit(&program, options)?),
+        Action::Jit => Some(bfc::run_jit_mapped(&program, options, inv.perf_map.then_some((&*name, &*source)))?),
         Action::Interp => Some(bfc::run_interp(&program, options)),
         Action::Object(path) => bfc::build_object(&program, options, &inv.symbol, &path).map(|()| None)?,
         Action::Executable(path) => bfc::build_executable(&program, options, &inv.symbol, &path).map(|()| None)?,
@@ -313,7 +322,7 @@ fn main() -> ExitCode {
         }
     };
     let format = diagnostic_format(cli.color, cli.error_format);
-    let result = std::panic::catch_unwind(|| Invocation::from_cli(cli).and_then(run));
+    let result = std::panic::catch_unwind(|| Invocation::from_cli(cli).and_then(|inv| run(inv, format)));
     let code = match result {
         Ok(Ok(None)) => Exit::Ok,
         Ok(Ok(Some(end))) => status_exit(end, format),

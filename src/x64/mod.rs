@@ -59,7 +59,8 @@ pub fn compile(program: &Program, target: Target) -> CompiledCode {
 
 /// Compiles `program` for `target`, and tells where in the code each
 /// instruction of the program starts (the first copy, where the code
-/// generator makes two), for listings.
+/// generator makes two), then where the code after the last one starts:
+/// for listings and perf's map (`perfmap`).
 pub fn compile_marked(program: &Program, target: Target) -> (CompiledCode, Vec<usize>) {
     let plan = select::select(program, target);
     emit::emit(&plan, program, target)

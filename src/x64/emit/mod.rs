@@ -62,13 +62,15 @@ use cells::CellInst;
 const STATUS_SLOT: i32 = -48;
 
 /// The code of `program` as `plan` says, and where in it each instruction
-/// of the program starts (the first copy, where there are two).
+/// of the program starts (the first copy, where there are two), then where
+/// the code after the last one (the exits and helpers) starts.
 pub(super) fn emit(plan: &Plan, program: &Program, target: Target) -> (CompiledCode, Vec<usize>) {
-    let mut emitter = Emitter::new(target, program.insts.len());
+    let mut emitter = Emitter::new(target, program.insts.len() + 1);
     emitter.prologue();
     for step in &plan.steps {
         emitter.step(step, program);
     }
+    emitter.mark();
     emitter.epilogue(&program.data);
     let bytes = emitter.ops.finalize().expect("all labels are defined");
     (CompiledCode { bytes, entry: 0 }, emitter.marks)

@@ -98,7 +98,7 @@ fn runs_keep_in_registers_the_cells_they_read_back() {
     // order; the add's part and the multiply's are not empty.
     let insts = crate::ir::Program { insts: insts(&digit), data: vec![] };
     let (_, starts) = compile_marked(&insts, GUARDED);
-    assert_eq!(starts.len(), digit.len());
+    assert_eq!(starts.len(), digit.len() + 1);
     assert!(starts.windows(2).all(|w| w[0] <= w[1]));
     assert!(starts[0] < starts[1] && starts[1] < starts[2]);
     // A computed value left at the end is stored from its register.

@@ -1,0 +1,484 @@
+//! Warnings about the parsed program: loops that never end, code that is
+//! never reached, loops and commands that always run off the tape.
+//!
+//! Owns the judgement and the wording of each warning (its stable `code`
+//! and its place); reads the program as parsed, so every position is a
+//! command of the source, and changes nothing. Knows nothing of the
+//! optimiser or of how the program is run; only `main.rs` prints.
+//!
+//! One pass over the program, linear in its length, with two analyses:
+//!
+//! - Per loop, from its body alone: does the body leave the pointer where
+//!   it was (it moves it back, and every loop inside it does too) and never
+//!   write the cell the loop tests? Then the loop never ends once entered.
+//!   Positions are counted from a virtual pointer (`pos`); the last write of
+//!   each position is remembered, so one comparison at the `]` answers.
+//! - Forward, what is known of the cells (`Known`): everything, from the
+//!   start of the program until the first loop that is entered (the tape is
+//!   zero and the pointer at cell 0); after a `]`, that the cell it tested
+//!   is zero; at the start of a body, that its cell is not. A loop on a cell
+//!   known zero is never entered (`[comment]` at the start, or right after
+//!   another loop): no warning about it or inside it. A loop known to be
+//!   entered that never ends makes the code after it unreachable.
+
+use crate::diagnostic::{Diagnostic, Level, Location};
+use crate::error::Pos;
+use crate::ir::{Op, Program};
+
+/// Stable names of the warnings, for tools.
+pub const ENDLESS_LOOP: &str = "endless-loop";
+pub const UNREACHABLE_CODE: &str = "unreachable-code";
+pub const RUNS_OFF_TAPE: &str = "runs-off-tape";
+
+/// The warnings of a parsed (unoptimised) program, in source order; `file`
+/// and `source` name and show their places, `tape_cells` is the tape's
+/// size.
+pub fn check(file: &str, source: &[u8], program: &Program, tape_cells: usize) -> Vec<Diagnostic> {
+    let mut lint = Lint::new(program.insts.len(), tape_cells as i64);
+    for (i, inst) in program.insts.iter().enumerate() {
+        lint.step(i, inst.op);
+    }
+    let mut found = lint.found;
+    found.sort_by_key(|f| f.at(program));
+    found.into_iter().map(|f| f.diagnostic(file, source, program)).collect()
+}
+
+/// A warning, by instruction index.
+#[derive(Debug)]
+enum Finding {
+    Endless { open: usize },
+    Unreachable { at: usize, after: usize },
+    Walks { open: usize, stride: i64 },
+    Touches { at: usize, cell: i64, tape: i64 },
+}
+
+impl Finding {
+    fn at(&self, program: &Program) -> u32 {
+        let i = match *self {
+            Finding::Endless { open } | Finding::Walks { open, .. } => open,
+            Finding::Unreachable { at, .. } | Finding::Touches { at, .. } => at,
+        };
+        program.insts[i].at
+    }
+
+    fn diagnostic(&self, file: &str, source: &[u8], program: &Program) -> Diagnostic {
+        let at = |i: usize| program.insts[i].at as usize;
+        let (code, message, label) = match *self {
+            Finding::Endless { .. } => (
+                ENDLESS_LOOP,
+                "this loop never ends once entered".to_string(),
+                "its body leaves the pointer here and never changes this cell".to_string(),
+            ),
+            Finding::Unreachable { after, .. } => {
+                let Pos { line, col } = Pos::of_offset(source, at(after));
+                (
+                    UNREACHABLE_CODE,
+                    "unreachable code".to_string(),
+                    format!("never run: the loop at {line}:{col} is always entered and never ends"),
+                )
+            }
+            Finding::Walks { stride, .. } => {
+                let (end, way) = if stride > 0 { ("right", "right") } else { ("left", "left") };
+                let n = stride.unsigned_abs();
+                (
+                    RUNS_OFF_TAPE,
+                    format!("this loop always runs off the {end} end of the tape"),
+                    format!("each time round it moves {way} by {n} and leaves the next cell it tests nonzero"),
+                )
+            }
+            Finding::Touches { cell, tape, .. } => {
+                let (what, side) = if cell < 0 {
+                    ("underflow", "left of the tape".to_string())
+                } else {
+                    ("overflow", format!("past the end of the tape of {tape} cells"))
+                };
+                (
+                    RUNS_OFF_TAPE,
+                    format!("the program always stops here with a tape {what}"),
+                    format!("this touches cell {cell}, {side}"),
+                )
+            }
+        };
+        let i = match *self {
+            Finding::Endless { open } | Finding::Walks { open, .. } => open,
+            Finding::Unreachable { at, .. } | Finding::Touches { at, .. } => at,
+        };
+        Diagnostic { level: Level::Warning, code, message, location: Some(Location::at(file, source, at(i), label)) }
+    }
+}
+
+/// What is known of a cell, packed in a `u16`: a value (0..=255), or only
+/// that it is not zero, or nothing.
+type Known = u16;
+const NONZERO: Known = 256;
+const UNKNOWN: Known = 257;
+
+/// Is the loop entered when reached?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    /// Its cell is known zero, or it is never reached.
+    Never,
+    Always,
+    Maybe,
+}
+
+/// An open loop.
+struct Frame {
+    open: usize,
+    /// The virtual pointer at the `[`.
+    pos: i64,
+    entry: Entry,
+    /// A loop inside that leaves the pointer elsewhere: positions after it
+    /// are no longer comparable with `pos`.
+    tainted: bool,
+    /// A loop inside (the body is not straight-line).
+    nested: bool,
+    /// The body reads input.
+    input: bool,
+    /// For a straight-line body: its additions, by virtual position.
+    adds: Vec<(i64, u8)>,
+    /// At the start of the program, where all cells but those written so
+    /// far are zero: the lowest and highest written.
+    written: Option<(i64, i64)>,
+}
+
+struct Lint {
+    tape: i64,
+    /// The virtual pointer: moved by `<` and `>`, put back at each `]` to
+    /// where the `[` had it.
+    pos: i64,
+    /// Added to `pos` to index the tables below (|pos| <= the program's
+    /// length).
+    base: i64,
+    /// Per position, the index + 1 of the last instruction that wrote it.
+    last_write: Vec<u32>,
+    /// Per position, what is known (`known`), valid where `stamp` is
+    /// `generation`: forgetting everything is one increment.
+    known: Vec<Known>,
+    stamp: Vec<u32>,
+    generation: u32,
+    /// Cells nobody knows of are zero and `pos` is the cell's number: the
+    /// program's start, before the first loop that is entered.
+    concrete: bool,
+    /// The lowest and highest cell written while `concrete`.
+    written: (i64, i64),
+    /// The code here is never reached (after a loop that never ends, or a
+    /// certain tape error).
+    dead: bool,
+    /// The frame depth of a loop never entered, while inside it: what is
+    /// known is left as at its `[`.
+    skipping: Option<usize>,
+    /// The loop (its `[`) after which the next command is unreachable.
+    pending: Option<usize>,
+    frames: Vec<Frame>,
+    found: Vec<Finding>,
+}
+
+impl Lint {
+    fn new(insts: usize, tape: i64) -> Lint {
+        let size = 2 * insts + 1;
+        Lint {
+            tape,
+            pos: 0,
+            base: insts as i64,
+            // Zeroed vectors: pages the pointer never reaches cost nothing.
+            last_write: vec![0; size],
+            known: vec![0; size],
+            stamp: vec![0; size],
+            generation: 1,
+            concrete: true,
+            written: (i64::MAX, i64::MIN),
+            dead: false,
+            skipping: None,
+            pending: None,
+            frames: Vec::new(),
+            found: Vec::new(),
+        }
+    }
+
+    fn slot(&self, pos: i64) -> usize {
+        (pos + self.base) as usize
+    }
+
+    fn live(&self) -> bool {
+        !self.dead && self.skipping.is_none()
+    }
+
+    fn get(&self, pos: i64) -> Known {
+        let s = self.slot(pos);
+        if self.stamp[s] == self.generation {
+            self.known[s]
+        } else if self.concrete {
+            0
+        } else {
+            UNKNOWN
+        }
+    }
+
+    fn set(&mut self, pos: i64, value: Known) {
+        let s = self.slot(pos);
+        self.stamp[s] = self.generation;
+        self.known[s] = value;
+    }
+
+    /// Forgets everything but `value` at `pos`.
+    fn reset(&mut self, pos: i64, value: Known) {
+        self.generation += 1;
+        self.concrete = false;
+        self.set(pos, value);
+    }
+
+    /// The current cell is touched: off the tape, the program always stops
+    /// here (where the cell's number is known). False if it does.
+    fn touch(&mut self, i: usize) -> bool {
+        if self.concrete && !(0..self.tape).contains(&self.pos) {
+            self.found.push(Finding::Touches { at: i, cell: self.pos, tape: self.tape });
+            self.dead = true;
+            return false;
+        }
+        true
+    }
+
+    fn write(&mut self, i: usize, value: Known) {
+        let s = self.slot(self.pos);
+        self.last_write[s] = i as u32 + 1;
+        if !self.live() || !self.touch(i) {
+            return;
+        }
+        if self.concrete {
+            self.written = (self.written.0.min(self.pos), self.written.1.max(self.pos));
+        }
+        self.set(self.pos, value);
+    }
+
+    fn step(&mut self, i: usize, op: Op) {
+        if let Some(after) = self.pending.take() {
+            if op != Op::EndLoop {
+                self.found.push(Finding::Unreachable { at: i, after });
+            }
+        }
+        match op {
+            Op::Add { val, .. } => {
+                let pos = self.pos;
+                let old = self.get(pos);
+                let new = if old < 256 { (old as u8).wrapping_add(val) as Known } else { UNKNOWN };
+                if let Some(frame) = self.frames.last_mut().filter(|f| !f.nested) {
+                    frame.adds.push((pos, val));
+                }
+                self.write(i, new);
+            }
+            Op::In { .. } => {
+                if let Some(frame) = self.frames.last_mut() {
+                    frame.input = true;
+                }
+                self.write(i, UNKNOWN);
+            }
+            Op::Out { .. } => {
+                if self.live() {
+                    self.touch(i);
+                }
+            }
+            Op::Move(d) => self.pos += d as i64,
+            Op::Loop { .. } => self.open(i),
+            Op::EndLoop => self.close(),
+            _ => unreachable!("a parsed program has only the eight commands"),
+        }
+    }
+
+    fn open(&mut self, i: usize) {
+        if let Some(parent) = self.frames.last_mut() {
+            parent.nested = true;
+            parent.adds = Vec::new();
+        }
+        let entry = if !self.live() || !self.touch(i) {
+            Entry::Never
+        } else {
+            match self.get(self.pos) {
+                0 => Entry::Never,
+                UNKNOWN => Entry::Maybe,
+                _ => Entry::Always,
+            }
+        };
+        let written = self.concrete.then_some(self.written);
+        self.frames.push(Frame {
+            open: i,
+            pos: self.pos,
+            entry,
+            tainted: false,
+            nested: false,
+            input: false,
+            adds: Vec::new(),
+            written,
+        });
+        match entry {
+            Entry::Never if self.live() => self.skipping = Some(self.frames.len()),
+            Entry::Never => {}
+            Entry::Always | Entry::Maybe => self.reset(self.pos, NONZERO),
+        }
+    }
+
+    fn close(&mut self) {
+        let depth = self.frames.len();
+        let frame = self.frames.pop().expect("a parsed program is balanced");
+        let stride = self.pos - frame.pos;
+        let balanced = stride == 0 && !frame.tainted;
+        if !balanced {
+            if let Some(parent) = self.frames.last_mut() {
+                parent.tainted = true;
+            }
+        }
+        self.pos = frame.pos;
+        if frame.entry == Entry::Never {
+            if self.skipping == Some(depth) {
+                self.skipping = None;
+            }
+            return;
+        }
+        // The body never gets back here: it reaches a loop that never ends.
+        let body_dead = self.dead;
+        let endless = balanced && self.last_write[self.slot(frame.pos)] <= frame.open as u32;
+        let walks = !balanced && self.walks(&frame, stride);
+        if endless && !body_dead {
+            self.found.push(Finding::Endless { open: frame.open });
+        }
+        if walks {
+            self.found.push(Finding::Walks { open: frame.open, stride });
+        }
+        self.dead = false;
+        if (endless || walks || body_dead) && frame.entry == Entry::Always {
+            self.dead = true;
+            if !walks {
+                self.pending = Some(frame.open);
+            }
+        } else {
+            self.reset(frame.pos, 0);
+        }
+    }
+
+    /// Does a loop always entered walk off the tape: a straight-line body,
+    /// reading no input, that moves the pointer by `stride`, writes only
+    /// cells between where it starts and where it ends (each iteration its
+    /// own), all zero at the start, and leaves the cell it ends on nonzero?
+    fn walks(&self, frame: &Frame, stride: i64) -> bool {
+        let Some((lo, hi)) = frame.written else { return false };
+        if frame.entry != Entry::Always || frame.nested || frame.input || frame.adds.is_empty() {
+            return false;
+        }
+        let ahead = |&&(pos, _): &&(i64, u8)| {
+            let r = pos - frame.pos;
+            if stride > 0 {
+                0 < r && r <= stride
+            } else {
+                stride <= r && r < 0
+            }
+        };
+        let first =
+            |pos: i64| frame.adds.iter().map(|&(p, _)| p).fold(pos, if stride > 0 { i64::min } else { i64::max });
+        let untouched = if stride > 0 { hi < first(i64::MAX) } else { lo > first(i64::MIN) };
+        let end = frame.pos + stride;
+        let sum = frame.adds.iter().filter(|&&(pos, _)| pos == end).fold(0u8, |s, &(_, v)| s.wrapping_add(v));
+        frame.adds.iter().all(|a| ahead(&a)) && untouched && sum != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse;
+
+    /// Each warning's code, line and column.
+    fn warnings(src: &str) -> Vec<(&'static str, usize, usize)> {
+        let program = parse("t.b", src.as_bytes()).unwrap();
+        check("t.b", src.as_bytes(), &program, 65536)
+            .iter()
+            .map(|d| {
+                let at = d.location.as_ref().unwrap();
+                (d.code, at.pos.line, at.pos.col)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn loops_that_never_end_once_entered() {
+        assert_eq!(warnings(",[]"), [(ENDLESS_LOOP, 1, 2)]);
+        assert_eq!(warnings(",[.]"), [(ENDLESS_LOOP, 1, 2)]);
+        assert_eq!(warnings(",[>+<]"), [(ENDLESS_LOOP, 1, 2)]);
+        assert_eq!(warnings(",[>[-]<]"), [(ENDLESS_LOOP, 1, 2)]);
+        assert_eq!(warnings(",[>,<<+>]"), [(ENDLESS_LOOP, 1, 2)]);
+        // Inside another loop too.
+        assert_eq!(warnings(",[>,[.]<-]"), [(ENDLESS_LOOP, 1, 5)]);
+    }
+
+    #[test]
+    fn loops_that_end_or_may_end_are_fine() {
+        for ok in [",[-]", ",[,]", ",[>]", ",[>-<[-]]", ",[[-]]", ",[>[<->-]<]", ",[>[<]+<-]"] {
+            assert_eq!(warnings(ok), [], "{ok}");
+        }
+    }
+
+    #[test]
+    fn loops_never_entered_are_comments() {
+        assert_eq!(warnings("[comment, with . and ,]+."), []);
+        assert_eq!(warnings(",[-][comment.]"), []);
+        assert_eq!(warnings(",[>[-][.]<]"), [(ENDLESS_LOOP, 1, 2)]);
+        assert_eq!(warnings(",[>[-]<[.]]"), [(ENDLESS_LOOP, 1, 2), (ENDLESS_LOOP, 1, 8)]);
+        // Not after a write or a move to a cell not known zero.
+        assert_eq!(warnings(",[-]+[]"), [(ENDLESS_LOOP, 1, 6)]);
+        assert_eq!(warnings(",[-]>[.]"), [(ENDLESS_LOOP, 1, 6)]);
+        assert_eq!(warnings(",[-],[.]"), [(ENDLESS_LOOP, 1, 6)]);
+        assert_eq!(warnings(",[>]>[.]"), [(ENDLESS_LOOP, 1, 6)]);
+    }
+
+    #[test]
+    fn code_after_a_loop_always_entered_that_never_ends_is_unreachable() {
+        assert_eq!(warnings("+[]>."), [(ENDLESS_LOOP, 1, 2), (UNREACHABLE_CODE, 1, 4)]);
+        assert_eq!(warnings("+[]"), [(ENDLESS_LOOP, 1, 2)]);
+        assert_eq!(warnings(",[-]+[>+<]\n-"), [(ENDLESS_LOOP, 1, 6), (UNREACHABLE_CODE, 2, 1)]);
+        // Nothing more is said of the unreachable code.
+        assert_eq!(warnings("+[]>[]<<+."), [(ENDLESS_LOOP, 1, 2), (UNREACHABLE_CODE, 1, 4)]);
+        // A loop whose body always reaches one never ends either.
+        assert_eq!(warnings("+[>+<[]]."), [(ENDLESS_LOOP, 1, 6), (UNREACHABLE_CODE, 1, 9)]);
+        // Maybe entered: what follows may run.
+        assert_eq!(warnings(",[].+"), [(ENDLESS_LOOP, 1, 2)]);
+    }
+
+    #[test]
+    fn loops_that_walk_off_the_tape() {
+        assert_eq!(warnings("+[>+]"), [(RUNS_OFF_TAPE, 1, 2)]);
+        assert_eq!(warnings("+>>+<<[>>>-.]"), [(RUNS_OFF_TAPE, 1, 7)]);
+        assert_eq!(warnings("[c]>+[<+]"), [(RUNS_OFF_TAPE, 1, 6)]);
+        // Cells ahead written before: no claim.
+        assert_eq!(warnings("+>>-<<[>+]"), []);
+        // The next cell may be left zero, or the body reads.
+        assert_eq!(warnings("+[>+-]"), []);
+        assert_eq!(warnings("+[>,]"), []);
+        assert_eq!(warnings(",[>+]"), []);
+    }
+
+    #[test]
+    fn commands_that_always_touch_off_the_tape() {
+        assert_eq!(warnings("<+"), [(RUNS_OFF_TAPE, 1, 2)]);
+        assert_eq!(warnings("[comment]<<>.>."), [(RUNS_OFF_TAPE, 1, 13)]);
+        assert_eq!(warnings("<>+<<[]"), [(RUNS_OFF_TAPE, 1, 6)]);
+        let far = ">".repeat(65536) + "+";
+        assert_eq!(warnings(&far), [(RUNS_OFF_TAPE, 1, 65537)]);
+        assert_eq!(warnings(&far[1..]), []);
+        // Not once the pointer is unknown.
+        assert_eq!(warnings(",[<]<+"), []);
+    }
+
+    #[test]
+    fn the_texts() {
+        let src = b"+[]\n>.";
+        let program = parse("p.b", src).unwrap();
+        let text: String = check("p.b", src, &program, 65536)
+            .iter()
+            .map(|d| d.render(crate::diagnostic::Format::Human { colour: false }))
+            .collect();
+        assert_eq!(
+            text,
+            "p.b:1:2: warning: this loop never ends once entered\n  |\n1 | +[]\n  |  ^ its body leaves the pointer here and never changes this cell\n\
+             p.b:2:1: warning: unreachable code\n  |\n2 | >.\n  | ^ never run: the loop at 1:2 is always entered and never ends\n"
+        );
+    }
+}
