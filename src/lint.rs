@@ -34,7 +34,7 @@ pub const RUNS_OFF_TAPE: &str = "runs-off-tape";
 /// and `source` name and show their places, `tape_cells` is the tape's
 /// size.
 pub fn check(file: &str, source: &[u8], program: &Program, tape_cells: usize) -> Vec<Diagnostic> {
-    let mut lint = Lint::new(program.insts.len(), tape_cells as i64);
+    let mut lint = Lint::new(program, tape_cells as i64);
     for (i, inst) in program.insts.iter().enumerate() {
         lint.step(i, inst.op);
     }
@@ -113,6 +113,111 @@ type Known = u16;
 const NONZERO: Known = 256;
 const UNKNOWN: Known = 257;
 
+/// "None" in the tables of instruction indices, which hold index + 1.
+const NONE: u32 = 0;
+
+/// What the first pass finds of the program's shape, before anything is
+/// known of cells: where each loop ends, which loops leave the pointer
+/// where they found it, and for each write the next write of the same
+/// position (so that whether a cell is written between two places, or
+/// anywhere in a loop, is one comparison).
+struct Shape {
+    /// The lowest virtual position: positions index the tables from it.
+    low: i64,
+    /// Per position: the first instruction that writes it.
+    first_write: Vec<u32>,
+    /// Per instruction: for a write, the next write of its position; for
+    /// a bracket, its partner.
+    next: Vec<u32>,
+    /// Per `[`: its loop leaves the pointer where it found it, and every
+    /// loop inside it does too.
+    balanced: Vec<bool>,
+    /// Per `[`: balanced, and its body never writes the cell it tests.
+    endless: Vec<bool>,
+}
+
+/// The virtual pointer: moved by `<` and `>`, put back at each `]` to where
+/// the `[` had it, so that inside a balanced loop it is the real pointer
+/// plus a constant, and after any loop a fresh reference.
+fn positions(program: &Program) -> (i64, i64) {
+    let (mut pos, mut low, mut high) = (0i64, 0i64, 0i64);
+    let mut open = Vec::new();
+    for inst in &program.insts {
+        match inst.op {
+            Op::Move(d) => {
+                pos += d as i64;
+                low = low.min(pos);
+                high = high.max(pos);
+            }
+            Op::Loop { .. } => open.push(pos),
+            Op::EndLoop => pos = open.pop().expect("a parsed program is balanced"),
+            _ => {}
+        }
+    }
+    (low, high)
+}
+
+impl Shape {
+    fn of(program: &Program) -> Shape {
+        let n = program.insts.len();
+        let (low, high) = positions(program);
+        let size = (high - low + 1) as usize;
+        let mut shape = Shape {
+            low,
+            first_write: vec![NONE; size],
+            next: vec![NONE; n],
+            balanced: vec![false; n],
+            endless: vec![false; n],
+        };
+        let mut last_write = vec![NONE; size];
+        // The open loops: `[`, position, tainted by an unbalanced loop inside.
+        let mut open: Vec<(usize, i64, bool)> = Vec::new();
+        let mut pos = 0i64;
+        for (i, inst) in program.insts.iter().enumerate() {
+            let slot = (pos - low) as usize;
+            match inst.op {
+                Op::Add { .. } | Op::In { .. } => {
+                    match last_write[slot] {
+                        NONE => shape.first_write[slot] = i as u32 + 1,
+                        w => shape.next[w as usize - 1] = i as u32 + 1,
+                    }
+                    last_write[slot] = i as u32 + 1;
+                }
+                Op::Move(d) => pos += d as i64,
+                Op::Loop { .. } => open.push((i, pos, false)),
+                Op::EndLoop => {
+                    let (start, at, tainted) = open.pop().expect("a parsed program is balanced");
+                    let balanced = pos == at && !tainted;
+                    if !balanced {
+                        if let Some(parent) = open.last_mut() {
+                            parent.2 = true;
+                        }
+                    }
+                    shape.balanced[start] = balanced;
+                    shape.endless[start] = balanced && last_write[(at - low) as usize] <= start as u32;
+                    (shape.next[start], shape.next[i]) = (i as u32 + 1, start as u32 + 1);
+                    pos = at;
+                }
+                _ => {}
+            }
+        }
+        shape
+    }
+}
+
+/// What is known of one position, and since when: the instruction it was
+/// learnt at (index + 1; 0 for the start of the program), how many loops
+/// were open there, and the next write of the position after it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Fact {
+    /// Valid where it equals `Lint::generation`.
+    stamp: u32,
+    value: Known,
+    since: u32,
+    depth: u32,
+    next_write: u32,
+}
+
 /// Is the loop entered when reached?
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Entry {
@@ -128,9 +233,6 @@ struct Frame {
     /// The virtual pointer at the `[`.
     pos: i64,
     entry: Entry,
-    /// A loop inside that leaves the pointer elsewhere: positions after it
-    /// are no longer comparable with `pos`.
-    tainted: bool,
     /// A loop inside (the body is not straight-line).
     nested: bool,
     /// The body reads input.
@@ -143,22 +245,21 @@ struct Frame {
 }
 
 struct Lint {
+    shape: Shape,
     tape: i64,
-    /// The virtual pointer: moved by `<` and `>`, put back at each `]` to
-    /// where the `[` had it.
     pos: i64,
-    /// Added to `pos` to index the tables below (|pos| <= the program's
-    /// length).
-    base: i64,
-    /// Per position, the index + 1 of the last instruction that wrote it.
-    last_write: Vec<u32>,
-    /// Per position, what is known (`known`), valid where `stamp` is
-    /// `generation`: forgetting everything is one increment.
-    known: Vec<Known>,
-    stamp: Vec<u32>,
+    /// Per position, what is known.
+    facts: Vec<Fact>,
+    /// Forgetting everything is one increment.
     generation: u32,
-    /// Cells nobody knows of are zero and `pos` is the cell's number: the
-    /// program's start, before the first loop that is entered.
+    /// Per position, the last instruction so far that writes it.
+    last_write: Vec<u32>,
+    /// Per loop depth, the last `]` that closed a loop at that depth: what
+    /// was learnt inside a loop since closed is forgotten.
+    closed: Vec<u32>,
+    /// The virtual pointer is the real one, and the cells no fact is known
+    /// of are zero unless written: from the start of the program until the
+    /// first loop that leaves the pointer elsewhere.
     concrete: bool,
     /// The lowest and highest cell written while `concrete`.
     written: (i64, i64),
@@ -168,6 +269,8 @@ struct Lint {
     /// The frame depth of a loop never entered, while inside it: what is
     /// known is left as at its `[`.
     skipping: Option<usize>,
+    /// The positions written in it: writes that never run.
+    skipped_writes: Vec<i64>,
     /// The loop (its `[`) after which the next command is unreachable.
     pending: Option<usize>,
     frames: Vec<Frame>,
@@ -175,21 +278,22 @@ struct Lint {
 }
 
 impl Lint {
-    fn new(insts: usize, tape: i64) -> Lint {
-        let size = 2 * insts + 1;
+    fn new(program: &Program, tape: i64) -> Lint {
+        let shape = Shape::of(program);
+        let size = shape.first_write.len();
         Lint {
+            shape,
             tape,
             pos: 0,
-            base: insts as i64,
-            // Zeroed vectors: pages the pointer never reaches cost nothing.
-            last_write: vec![0; size],
-            known: vec![0; size],
-            stamp: vec![0; size],
+            facts: vec![Fact::default(); size],
             generation: 1,
+            last_write: vec![NONE; size],
+            closed: vec![NONE],
             concrete: true,
             written: (i64::MAX, i64::MIN),
             dead: false,
             skipping: None,
+            skipped_writes: Vec::new(),
             pending: None,
             frames: Vec::new(),
             found: Vec::new(),
@@ -197,41 +301,74 @@ impl Lint {
     }
 
     fn slot(&self, pos: i64) -> usize {
-        (pos + self.base) as usize
+        (pos - self.shape.low) as usize
     }
 
     fn live(&self) -> bool {
         !self.dead && self.skipping.is_none()
     }
 
-    fn get(&self, pos: i64) -> Known {
-        let s = self.slot(pos);
-        if self.stamp[s] == self.generation {
-            self.known[s]
-        } else if self.concrete {
-            0
-        } else {
-            UNKNOWN
+    /// The first write of `pos` after the instructions seen so far.
+    fn next_write(&self, pos: i64) -> u32 {
+        let slot = self.slot(pos);
+        match self.last_write[slot] {
+            NONE => self.shape.first_write[slot],
+            w => self.shape.next[w as usize - 1],
         }
     }
 
-    fn set(&mut self, pos: i64, value: Known) {
-        let s = self.slot(pos);
-        self.stamp[s] = self.generation;
-        self.known[s] = value;
+    /// What is known of the cell at `pos` when instruction `i` runs.
+    fn get(&self, i: usize, pos: i64) -> Known {
+        let slot = self.slot(pos);
+        let fact = self.facts[slot];
+        let fact = if fact.stamp == self.generation {
+            fact
+        } else if self.concrete {
+            Fact { stamp: self.generation, value: 0, since: NONE, depth: 0, next_write: self.shape.first_write[slot] }
+        } else {
+            return UNKNOWN;
+        };
+        // Learnt inside a loop that has ended since.
+        if self.closed.get(fact.depth as usize).is_some_and(|&closed| closed > fact.since) {
+            return UNKNOWN;
+        }
+        // Written after it was learnt and before here, or anywhere in a loop
+        // entered since that holds here (it may run again).
+        let entered_since = self.frames.partition_point(|f| (f.open as u32) < fact.since);
+        let horizon = match self.frames.get(entered_since) {
+            Some(frame) => self.shape.next[frame.open],
+            None => i as u32 + 1,
+        };
+        if fact.next_write != NONE && fact.next_write < horizon {
+            return UNKNOWN;
+        }
+        fact.value
     }
 
-    /// Forgets everything but `value` at `pos`.
-    fn reset(&mut self, pos: i64, value: Known) {
+    /// Learns `value` of the cell at `pos` at instruction `i`.
+    fn set(&mut self, i: usize, pos: i64, value: Known) {
+        let fact = Fact {
+            stamp: self.generation,
+            value,
+            since: i as u32 + 1,
+            depth: self.frames.len() as u32,
+            next_write: self.next_write(pos),
+        };
+        let slot = self.slot(pos);
+        self.facts[slot] = fact;
+    }
+
+    /// Forgets everything: the pointer is no longer where it was thought.
+    fn forget(&mut self) {
         self.generation += 1;
         self.concrete = false;
-        self.set(pos, value);
     }
 
     /// The current cell is touched: off the tape, the program always stops
-    /// here (where the cell's number is known). False if it does.
+    /// here (where the cell's number is known and the code surely runs).
+    /// False if it does.
     fn touch(&mut self, i: usize) -> bool {
-        if self.concrete && !(0..self.tape).contains(&self.pos) {
+        if self.concrete && self.frames.is_empty() && !(0..self.tape).contains(&self.pos) {
             self.found.push(Finding::Touches { at: i, cell: self.pos, tape: self.tape });
             self.dead = true;
             return false;
@@ -240,15 +377,16 @@ impl Lint {
     }
 
     fn write(&mut self, i: usize, value: Known) {
-        let s = self.slot(self.pos);
-        self.last_write[s] = i as u32 + 1;
-        if !self.live() || !self.touch(i) {
-            return;
-        }
+        let slot = self.slot(self.pos);
+        self.last_write[slot] = i as u32 + 1;
         if self.concrete {
             self.written = (self.written.0.min(self.pos), self.written.1.max(self.pos));
         }
-        self.set(self.pos, value);
+        if self.skipping.is_some() {
+            self.skipped_writes.push(self.pos);
+        } else if self.live() && self.touch(i) {
+            self.set(i, self.pos, value);
+        }
     }
 
     fn step(&mut self, i: usize, op: Op) {
@@ -260,7 +398,7 @@ impl Lint {
         match op {
             Op::Add { val, .. } => {
                 let pos = self.pos;
-                let old = self.get(pos);
+                let old = if self.live() { self.get(i, pos) } else { UNKNOWN };
                 let new = if old < 256 { (old as u8).wrapping_add(val) as Known } else { UNKNOWN };
                 if let Some(frame) = self.frames.last_mut().filter(|f| !f.nested) {
                     frame.adds.push((pos, val));
@@ -280,7 +418,7 @@ impl Lint {
             }
             Op::Move(d) => self.pos += d as i64,
             Op::Loop { .. } => self.open(i),
-            Op::EndLoop => self.close(),
+            Op::EndLoop => self.close(i),
             _ => unreachable!("a parsed program has only the eight commands"),
         }
     }
@@ -293,7 +431,7 @@ impl Lint {
         let entry = if !self.live() || !self.touch(i) {
             Entry::Never
         } else {
-            match self.get(self.pos) {
+            match self.get(i, self.pos) {
                 0 => Entry::Never,
                 UNKNOWN => Entry::Maybe,
                 _ => Entry::Always,
@@ -304,7 +442,6 @@ impl Lint {
             open: i,
             pos: self.pos,
             entry,
-            tainted: false,
             nested: false,
             input: false,
             adds: Vec::new(),
@@ -313,30 +450,35 @@ impl Lint {
         match entry {
             Entry::Never if self.live() => self.skipping = Some(self.frames.len()),
             Entry::Never => {}
-            Entry::Always | Entry::Maybe => self.reset(self.pos, NONZERO),
+            Entry::Always | Entry::Maybe => {
+                if !self.shape.balanced[i] {
+                    self.forget();
+                }
+                self.set(i, self.pos, NONZERO);
+            }
         }
     }
 
-    fn close(&mut self) {
+    fn close(&mut self, i: usize) {
         let depth = self.frames.len();
         let frame = self.frames.pop().expect("a parsed program is balanced");
-        let stride = self.pos - frame.pos;
-        let balanced = stride == 0 && !frame.tainted;
-        if !balanced {
-            if let Some(parent) = self.frames.last_mut() {
-                parent.tainted = true;
-            }
+        if self.closed.len() <= depth {
+            self.closed.resize(depth + 1, NONE);
         }
+        self.closed[depth] = i as u32 + 1;
+        let stride = self.pos - frame.pos;
         self.pos = frame.pos;
         if frame.entry == Entry::Never {
             if self.skipping == Some(depth) {
                 self.skipping = None;
+                self.skip_writes(frame.open);
             }
             return;
         }
         // The body never gets back here: it reaches a loop that never ends.
         let body_dead = self.dead;
-        let endless = balanced && self.last_write[self.slot(frame.pos)] <= frame.open as u32;
+        let endless = self.shape.endless[frame.open];
+        let balanced = self.shape.balanced[frame.open];
         let walks = !balanced && self.walks(&frame, stride);
         if endless && !body_dead {
             self.found.push(Finding::Endless { open: frame.open });
@@ -351,7 +493,31 @@ impl Lint {
                 self.pending = Some(frame.open);
             }
         } else {
-            self.reset(frame.pos, 0);
+            if !balanced {
+                self.forget();
+            }
+            self.set(i, frame.pos, 0);
+        }
+    }
+
+    /// After a loop never entered (from `open`): its writes never run, so
+    /// what was known before it still holds after it, until the next write
+    /// that may run.
+    fn skip_writes(&mut self, open: usize) {
+        for pos in std::mem::take(&mut self.skipped_writes) {
+            let slot = self.slot(pos);
+            let mut fact = self.facts[slot];
+            if fact.stamp != self.generation {
+                if !self.concrete {
+                    continue;
+                }
+                let first_write = self.shape.first_write[slot];
+                fact = Fact { stamp: self.generation, value: 0, since: NONE, depth: 0, next_write: first_write };
+            }
+            if fact.next_write > open as u32 {
+                fact.next_write = self.next_write(pos);
+                self.facts[slot] = fact;
+            }
         }
     }
 
@@ -420,11 +586,23 @@ mod tests {
     fn loops_never_entered_are_comments() {
         assert_eq!(warnings("[comment, with . and ,]+."), []);
         assert_eq!(warnings(",[-][comment.]"), []);
+        assert_eq!(warnings("[-][.]"), []);
+        assert_eq!(warnings("[-]>>+<<[+,>+<][.]>>[-]<[.]"), []);
         assert_eq!(warnings(",[>[-][.]<]"), [(ENDLESS_LOOP, 1, 2)]);
-        assert_eq!(warnings(",[>[-]<[.]]"), [(ENDLESS_LOOP, 1, 2), (ENDLESS_LOOP, 1, 8)]);
+        // Known entered: the outer loop's body never ends.
+        assert_eq!(warnings(",[>[-]<[.]]"), [(ENDLESS_LOOP, 1, 8)]);
+        // What a loop does not write, it leaves known.
+        assert_eq!(warnings(",[-]>>>[-]<<<[]"), []);
+        assert_eq!(warnings("++[>+<-]>>[c]<<[c]"), []);
+        assert_eq!(warnings("++[>+<-]>[-]>+<[c]"), []);
+        assert_eq!(warnings("++[>+<-]>[c]"), [(ENDLESS_LOOP, 1, 10)]);
+        assert_eq!(warnings(",[>>+<<[-]]>>[c]"), [(ENDLESS_LOOP, 1, 14)]);
+        // Nor after a loop that leaves the pointer elsewhere.
+        assert_eq!(warnings(",[<]>>>[c]"), [(ENDLESS_LOOP, 1, 8)]);
         // Not after a write or a move to a cell not known zero.
         assert_eq!(warnings(",[-]+[]"), [(ENDLESS_LOOP, 1, 6)]);
-        assert_eq!(warnings(",[-]>[.]"), [(ENDLESS_LOOP, 1, 6)]);
+        assert_eq!(warnings(",[-]>>,<[.]"), []);
+        assert_eq!(warnings(",[-]>>,[.]"), [(ENDLESS_LOOP, 1, 8)]);
         assert_eq!(warnings(",[-],[.]"), [(ENDLESS_LOOP, 1, 6)]);
         assert_eq!(warnings(",[>]>[.]"), [(ENDLESS_LOOP, 1, 6)]);
     }
