@@ -6,20 +6,21 @@
 //! command of the source, and changes nothing. Knows nothing of the
 //! optimiser or of how the program is run; only `main.rs` prints.
 //!
-//! One pass over the program, linear in its length, with two analyses:
+//! Two passes over the program, each linear in its length:
 //!
-//! - Per loop, from its body alone: does the body leave the pointer where
-//!   it was (it moves it back, and every loop inside it does too) and never
-//!   write the cell the loop tests? Then the loop never ends once entered.
-//!   Positions are counted from a virtual pointer (`pos`); the last write of
-//!   each position is remembered, so one comparison at the `]` answers.
-//! - Forward, what is known of the cells (`Known`): everything, from the
-//!   start of the program until the first loop that is entered (the tape is
-//!   zero and the pointer at cell 0); after a `]`, that the cell it tested
-//!   is zero; at the start of a body, that its cell is not. A loop on a cell
-//!   known zero is never entered (`[comment]` at the start, or right after
-//!   another loop): no warning about it or inside it. A loop known to be
-//!   entered that never ends makes the code after it unreachable.
+//! - `Shape`, per loop from its body alone: does the body leave the pointer
+//!   where it was (it moves it back, and every loop inside it does too) and
+//!   never write the cell the loop tests? Then the loop never ends once
+//!   entered. Positions are counted by a virtual pointer; each write knows
+//!   the next write of its position.
+//! - `Lint`, forward, what is known of the cells (`Fact`): at the start of
+//!   the program, that all are zero; after a `]`, that the cell it tested
+//!   is; at the start of a body, that its cell is not; and values written.
+//!   A fact holds until its cell may be written (one comparison with the
+//!   next write). A loop on a cell known zero is never entered (`[comment]`
+//!   at the start, `[-][comment]`): no warning about it or inside it. A
+//!   loop known to be entered that never ends makes the code after it
+//!   unreachable. docs/diagnostics.md has the rules in full.
 
 use crate::diagnostic::{Diagnostic, Level, Location};
 use crate::error::Pos;
@@ -30,9 +31,12 @@ pub const ENDLESS_LOOP: &str = "endless-loop";
 pub const UNREACHABLE_CODE: &str = "unreachable-code";
 pub const RUNS_OFF_TAPE: &str = "runs-off-tape";
 
-/// The warnings of a parsed (unoptimised) program, in source order; `file`
-/// and `source` name and show their places, `tape_cells` is the tape's
-/// size.
+/// Warnings reported at most; the rest are counted in a note.
+pub const MAX_REPORTED: usize = crate::parse::MAX_REPORTED;
+
+/// The warnings of a parsed (unoptimised) program, in source order (the
+/// first `MAX_REPORTED`, then a note of how many more); `file` and
+/// `source` name and show their places, `tape_cells` is the tape's size.
 pub fn check(file: &str, source: &[u8], program: &Program, tape_cells: usize) -> Vec<Diagnostic> {
     let mut lint = Lint::new(program, tape_cells as i64);
     for (i, inst) in program.insts.iter().enumerate() {
@@ -40,7 +44,15 @@ pub fn check(file: &str, source: &[u8], program: &Program, tape_cells: usize) ->
     }
     let mut found = lint.found;
     found.sort_by_key(|f| f.at(program));
-    found.into_iter().map(|f| f.diagnostic(file, source, program)).collect()
+    let more = found.len().saturating_sub(MAX_REPORTED);
+    let mut warnings: Vec<Diagnostic> =
+        found.iter().take(MAX_REPORTED).map(|f| f.diagnostic(file, source, program)).collect();
+    if more > 0 {
+        let s = if more == 1 { "" } else { "s" };
+        let message = format!("{more} more warning{s} not shown");
+        warnings.push(Diagnostic { level: Level::Note, code: "more-warnings", message, location: None });
+    }
+    warnings
 }
 
 /// A warning, by instruction index.
@@ -53,12 +65,16 @@ enum Finding {
 }
 
 impl Finding {
-    fn at(&self, program: &Program) -> u32 {
-        let i = match *self {
+    /// The instruction it points at.
+    fn inst(&self) -> usize {
+        match *self {
             Finding::Endless { open } | Finding::Walks { open, .. } => open,
             Finding::Unreachable { at, .. } | Finding::Touches { at, .. } => at,
-        };
-        program.insts[i].at
+        }
+    }
+
+    fn at(&self, program: &Program) -> u32 {
+        program.insts[self.inst()].at
     }
 
     fn diagnostic(&self, file: &str, source: &[u8], program: &Program) -> Diagnostic {
@@ -99,11 +115,8 @@ impl Finding {
                 )
             }
         };
-        let i = match *self {
-            Finding::Endless { open } | Finding::Walks { open, .. } => open,
-            Finding::Unreachable { at, .. } | Finding::Touches { at, .. } => at,
-        };
-        Diagnostic { level: Level::Warning, code, message, location: Some(Location::at(file, source, at(i), label)) }
+        let location = Location::at(file, source, at(self.inst()), label);
+        Diagnostic { level: Level::Warning, code, message, location: Some(location) }
     }
 }
 
@@ -643,6 +656,18 @@ mod tests {
         assert_eq!(warnings(&far[1..]), []);
         // Not once the pointer is unknown.
         assert_eq!(warnings(",[<]<+"), []);
+    }
+
+    #[test]
+    fn warnings_stop_at_the_limit_and_count_the_rest() {
+        let src = ",[]".repeat(MAX_REPORTED + 3);
+        let program = parse("t.b", src.as_bytes()).unwrap();
+        let all = check("t.b", src.as_bytes(), &program, 65536);
+        assert_eq!(all.len(), MAX_REPORTED + 1);
+        assert_eq!(
+            (all[MAX_REPORTED].level, all[MAX_REPORTED].message.as_str()),
+            (Level::Note, "3 more warnings not shown")
+        );
     }
 
     #[test]
