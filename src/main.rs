@@ -87,7 +87,7 @@ struct Cli {
     #[arg(short = 'w')]
     no_warnings: bool,
     /// Write perf's map of the code, each loop named by its place, to /tmp/perf-PID.map.
-    #[arg(long, requires = "jit")]
+    #[arg(long)]
     perf_map: bool,
 }
 
@@ -245,6 +245,9 @@ impl Invocation {
             if same_file(out, src) {
                 return Err(Error::OutputIsInput { path: out.clone() });
             }
+        }
+        if cli.perf_map && !matches!(action, Action::Jit) {
+            return Err(Error::Usage("--perf-map needs --jit: it maps the code run in memory".into()));
         }
         let level = match cli.opt.as_str() {
             "0" => Level::O0,

@@ -40,7 +40,7 @@ fn the_map_names_each_loop_and_lies_in_the_code() {
     write_file(dir.path(), "p.b", b"+++[>,.<-]\n  ,[.,]");
     let mut child = Command::new(bfc())
         .current_dir(dir.path())
-        .args(["--jit", "--perf-map", "p.b"])
+        .args(["--jit", "--perf-map", "--eof", "zero", "p.b"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
