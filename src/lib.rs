@@ -9,9 +9,11 @@
 //! interpreter runs the same IR and is the oracle the tests hold the
 //! compiled code to.
 //!
-//! What the command line does, each a function here: [`run_jit`],
-//! [`run_interp`], [`build_object`], [`build_executable`] and [`emit`], after
-//! [`front_end`]. Runs use the process's stdin and stdout under the policy
+//! What the command line does, each a function here: [`run_jit`] (or
+//! [`run_jit_mapped`], which first writes perf's map), [`run_interp`],
+//! [`build_object`], [`build_executable`] and [`emit`], after
+//! [`front_end`] (or [`front_end_warned`], which also returns the warnings
+//! of [`lint`]). Runs use the process's stdin and stdout under the policy
 //! of [`host`], which also says what their [`RunEnd`] means (message, exit
 //! code). [`Options`] become each stage's configuration in one place, its
 //! `impl` below.
