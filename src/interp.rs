@@ -237,8 +237,8 @@ impl<'p> Machine<'p> {
                         pc = self.partner[pc];
                     }
                 }
-                Op::Scan { stride } => {
-                    while self.get(0)? != 0 {
+                Op::Scan { stride, value } => {
+                    while self.get(0)? != value {
                         if self.steps_left == 0 {
                             return Ok(false);
                         }

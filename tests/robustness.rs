@@ -581,8 +581,8 @@ fn far_program(case: &str) -> Program {
             Op::Set { off: 0, val: 0 },
             Op::EndIf,
         ],
-        "scan-right" => vec![Op::Set { off: 0, val: 1 }, Op::Scan { stride: far }],
-        "scan-left" => vec![Op::Set { off: 0, val: 1 }, Op::Scan { stride: -far }],
+        "scan-right" => vec![Op::Set { off: 0, val: 1 }, Op::Scan { stride: far, value: 0 }],
+        "scan-left" => vec![Op::Set { off: 0, val: 1 }, Op::Scan { stride: -far, value: 0 }],
         // Off the tape and back without touching anything: fine.
         "there-and-back" => vec![Op::Move(far), Op::Move(-far), Op::Add { off: 0, val: 1 }, Op::Out { off: 0 }],
         _ => panic!("no far program {case}"),

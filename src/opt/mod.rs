@@ -16,6 +16,7 @@ mod loops;
 mod offsets;
 mod shortcuts;
 mod switches;
+mod value_scans;
 mod walks;
 
 pub use closed_form::closed_form_loops;
@@ -27,6 +28,7 @@ pub use loops::{clear_loops, counter_last, scan_loops};
 pub use offsets::defer_moves;
 pub use shortcuts::shortcuts;
 pub use switches::switch_tables;
+pub use value_scans::value_scans;
 pub use walks::unguard_walks;
 
 /// How hard to optimise (`-O0`, `-O1`, `-O2`).
@@ -72,6 +74,7 @@ pub fn passes(config: Config) -> Vec<Pass> {
     if config.level >= Level::O2 {
         list.push(pass("closed-form-loops", closed_form_loops));
         list.push(pass("scan-loops", scan_loops));
+        list.push(pass("value-scans", value_scans));
         let tape_cells = config.tape_cells;
         list.push(pass("known-values", move |p| known_values(p, tape_cells)));
         list.push(pass("counter-last", counter_last));
