@@ -10,12 +10,14 @@
 //! compiled code to.
 //!
 //! What the command line does, each a function here: [`run_jit`],
-//! [`run_interp`], [`build_object`], [`build_executable`] and [`emit`], after
-//! [`front_end`]. Runs use the process's stdin and stdout under the policy
+//! [`run_interp`] after [`front_end`], and [`build`] for every output it
+//! writes ([`build_object`] and [`build_executable`] for one each). The
+//! command line itself is defined in [`cli`]. Runs use the process's stdin and stdout under the policy
 //! of [`host`], which also says what their [`RunEnd`] means (message, exit
 //! code). [`Options`] become each stage's configuration in one place, its
 //! `impl` below.
 
+pub mod cli;
 pub mod code;
 pub mod diagnostic;
 pub mod disasm;
@@ -33,8 +35,9 @@ pub mod x64;
 pub use error::{Error, Result};
 pub use host::RunEnd;
 
-use std::io::BufReader;
-use std::path::Path;
+use std::io::{BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// Default number of cells of the tape.
 pub const DEFAULT_TAPE_CELLS: usize = 65536;
@@ -122,33 +125,160 @@ pub fn back_end(program: &ir::Program, options: &Options) -> code::CompiledCode 
 /// IR instruction (and its source position) above the code made for it.
 pub fn listing(program: &ir::Program, source: &[u8], options: &Options) -> String {
     let (code, starts) = x64::compile_marked(program, options.target());
-    let ir = program.display(source);
-    let notes: Vec<(usize, String)> = starts.into_iter().zip(ir.lines().map(str::to_string)).collect();
-    disasm::disassemble(&code, program.data.len(), &notes)
+    disasm::disassemble(&code, program.data.len(), &notes(program, source, starts))
 }
 
-/// An intermediate form `--emit` prints.
+/// Each IR instruction's text beside the offset of its code.
+fn notes(program: &ir::Program, source: &[u8], starts: Vec<usize>) -> Vec<(usize, String)> {
+    let ir = program.display(source);
+    starts.into_iter().zip(ir.lines().map(str::to_string)).collect()
+}
+
+/// An output the command line can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Emit {
-    /// The optimised IR.
+    /// The optimised IR (`--emit ir`).
     Ir,
     /// The IR as parsed and after each pass that changed it.
     Passes,
-    /// The generated code, disassembled.
+    /// The generated code, disassembled (`--emit asm`).
     Asm,
+    /// GNU assembler source for the object's code (`-S`).
+    Gas,
+    /// The ELF object (`-c`, `--emit obj`).
+    Object,
+    /// The executable (`--emit exe`, the default).
+    Executable,
 }
 
-/// The text of `what` for a program; `file` names it in errors.
-pub fn emit(what: Emit, file: &str, source: &[u8], options: &Options) -> Result<String> {
-    if what == Emit::Passes {
-        return pass_trace(file, source, options);
+impl Emit {
+    /// The extension of the file it goes to when named after its source
+    /// (`None`: no extension).
+    pub fn extension(self) -> Option<&'static str> {
+        match self {
+            Emit::Ir => Some("ir"),
+            Emit::Passes => Some("passes"),
+            Emit::Asm => Some("lst"),
+            Emit::Gas => Some("s"),
+            Emit::Object => Some("o"),
+            Emit::Executable => None,
+        }
     }
-    let program = front_end(file, source, options)?;
-    Ok(match what {
-        Emit::Ir => program.display(source),
-        Emit::Asm => listing(&program, source, options),
-        Emit::Passes => unreachable!("traced above"),
-    })
+
+    /// Does it go to stdout unless told otherwise (when it is the only one)?
+    pub fn prints(self) -> bool {
+        matches!(self, Emit::Ir | Emit::Passes | Emit::Asm)
+    }
+}
+
+/// Where an output goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dest {
+    /// The process's stdout (`-o -`); a reader that goes away is no error.
+    Stdout,
+    /// A file, written atomically.
+    File(PathBuf),
+}
+
+/// What a compile tells whoever watches it (`-v`, `--time-passes`).
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A stage ran for `time`; `insts`: the IR's size after it.
+    Stage { name: &'a str, time: Duration, insts: Option<usize> },
+    /// A command about to run, as a shell would take it.
+    Command(&'a str),
+}
+
+/// [`front_end`], telling `observe` the time of parsing and of each pass.
+pub fn front_end_observed(
+    file: &str,
+    source: &[u8],
+    options: &Options,
+    observe: &mut dyn FnMut(Event),
+) -> Result<ir::Program> {
+    let start = Instant::now();
+    let program = parse::parse(file, source)?;
+    observe(Event::Stage { name: "parse", time: start.elapsed(), insts: Some(program.insts.len()) });
+    Ok(opt::optimise_timed(program, options.opt_config(), &mut |name, time, program| {
+        observe(Event::Stage { name, time, insts: Some(program.insts.len()) })
+    }))
+}
+
+/// Compiles `source` (named `file` in errors) once and writes each of
+/// `outputs`, in order; an executable's or object's entry is `symbol`.
+pub fn build(
+    file: &str,
+    source: &[u8],
+    options: &Options,
+    symbol: &str,
+    outputs: &[(Emit, Dest)],
+    observe: &mut dyn FnMut(Event),
+) -> Result<()> {
+    let needs_program = outputs.iter().any(|(what, _)| *what != Emit::Passes);
+    let program = if needs_program { Some(front_end_observed(file, source, options, observe)?) } else { None };
+    let mut compiled = None;
+    let mut object_bytes = None;
+    for (what, dest) in outputs {
+        if *what == Emit::Passes {
+            write_output(dest, pass_trace(file, source, options)?.as_bytes())?;
+            continue;
+        }
+        let program = program.as_ref().expect("compiled above");
+        if *what == Emit::Ir {
+            write_output(dest, program.display(source).as_bytes())?;
+            continue;
+        }
+        let (code, starts) = compiled.get_or_insert_with(|| {
+            x64::compile_timed(program, options.target(), &mut |name, time| {
+                observe(Event::Stage { name, time, insts: None })
+            })
+        });
+        match what {
+            Emit::Asm => {
+                let text = disasm::disassemble(code, program.data.len(), &notes(program, source, starts.clone()));
+                write_output(dest, text.as_bytes())?;
+            }
+            Emit::Gas => {
+                let notes = notes(program, source, starts.clone());
+                write_output(dest, disasm::gas_source(code, program.data.len(), symbol, &notes).as_bytes())?;
+            }
+            Emit::Object | Emit::Executable => {
+                let object = object_bytes.get_or_insert_with(|| {
+                    let start = Instant::now();
+                    let bytes = object::write_object(code, symbol);
+                    observe(Event::Stage { name: "object", time: start.elapsed(), insts: None });
+                    bytes
+                });
+                match (what, dest) {
+                    (Emit::Object, _) => write_output(dest, object)?,
+                    (_, Dest::File(path)) => {
+                        let start = Instant::now();
+                        let exe = options.exe_options(symbol);
+                        link::link_executable_announced(object, &exe, path, &mut |command| {
+                            observe(Event::Command(command))
+                        })?;
+                        observe(Event::Stage { name: "link", time: start.elapsed(), insts: None });
+                    }
+                    (_, Dest::Stdout) => return Err(Error::Usage("an executable cannot be written to stdout".into())),
+                }
+            }
+            Emit::Ir | Emit::Passes => unreachable!("written above"),
+        }
+    }
+    Ok(())
+}
+
+/// Writes an output to where it goes.
+fn write_output(dest: &Dest, bytes: &[u8]) -> Result<()> {
+    match dest {
+        Dest::File(path) => link::write_atomically(path, bytes),
+        Dest::Stdout => match host::Stream::stdout().write_all(bytes) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(Error::WriteOutput { path: "<stdout>".into(), source: e })
+            }
+            _ => Ok(()),
+        },
+    }
 }
 
 /// Compiles an optimised program in memory and runs it on the process's
