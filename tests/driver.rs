@@ -189,3 +189,41 @@ fn time_passes_shows_every_stage() {
     assert_eq!(jit.stdout, b"Hello World!\n");
     assert!(jit.stderr_text().contains("time: parse"), "{}", jit.summary());
 }
+
+/// examples/Makefile: builds every program, a second make does nothing,
+/// other flags rebuild everything, `make -j` works.
+#[test]
+fn examples_makefile_follows_bfc_and_the_flags() {
+    let dir = tempdir();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for name in ["Makefile", "hello.b", "cat.b"] {
+        std::fs::copy(examples.join(name), dir.path().join(name)).unwrap();
+    }
+    let bfc = common::bfc().to_path_buf();
+    let make = |args: &[&str]| {
+        let mut cmd = Command::new("make");
+        cmd.arg("-C").arg(dir.path()).arg(format!("BFC={}", bfc.display())).args(args);
+        let got = run(&mut cmd, b"", TIMEOUT);
+        assert!(got.exited(0), "make {args:?}: {}", got.summary());
+        String::from_utf8_lossy(&got.stdout).into_owned()
+    };
+    let mtime = |name: &str| std::fs::metadata(dir.path().join(name)).unwrap().modified().unwrap();
+    let first = make(&["-j4"]);
+    assert!(first.contains("hello.b -o hello") && first.contains("cat.b -o cat"), "{first}");
+    let ran = run(&mut Command::new(dir.path().join("hello")), b"", TIMEOUT);
+    assert_eq!(ran.stdout, b"Hello World!\n", "{}", ran.summary());
+    let built = mtime("hello");
+    let again = make(&[]);
+    assert!(again.contains("Nothing to be done"), "second make did something:\n{again}");
+    assert_eq!(mtime("hello"), built);
+    let mut question = Command::new("make");
+    question.arg("-q").arg("-C").arg(dir.path()).arg(format!("BFC={}", bfc.display()));
+    assert!(run(&mut question, b"", TIMEOUT).exited(0), "make -q: not up to date");
+    let o1 = make(&["BFFLAGS=-O1", "-j4"]);
+    assert!(o1.contains("-O1 hello.b -o hello") && o1.contains("-O1 cat.b -o cat"), "new flags did not rebuild:\n{o1}");
+    assert!(make(&["BFFLAGS=-O1"]).contains("Nothing to be done"));
+    let object = make(&["BFFLAGS=-O1", "hello.o"]);
+    assert!(object.contains("-c hello.b -o hello.o"), "{object}");
+    make(&["clean"]);
+    assert_eq!(listing(dir.path()), ["Makefile", "cat.b", "hello.b"]);
+}
