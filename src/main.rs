@@ -200,6 +200,11 @@ fn outputs(inputs: Vec<Input>, kinds: &[Emit], output: Option<PathBuf>) -> bfc::
     let mut jobs = Vec::new();
     let mut files: Vec<PathBuf> = Vec::new();
     for input in inputs {
+        if !single && input == Input::Stdin {
+            return Err(Error::Usage(
+                "several outputs are named after their sources, and stdin has none: ask for one, with -o PATH".into(),
+            ));
+        }
         let mut dests = Vec::new();
         for &what in kinds {
             let dest = match &output {

@@ -98,6 +98,7 @@ fn emit_honours_o_and_several_kinds_are_named_after_the_source() {
     ok("--emit obj,exe", &bfc_in(dir.path(), &["--emit", "obj,exe", "-O1", "p.b"], b""));
     let ran = run(&mut Command::new(dir.path().join("p")), b"", TIMEOUT);
     assert_eq!(ran.stdout, b"Hello World!\n", "{}", ran.summary());
+    usage_error("stdin, several kinds", &bfc_in(dir.path(), &["--emit", "ir,obj", "-"], HELLO), "stdin");
     usage_error("-o with several kinds", &bfc_in(dir.path(), &["--emit", "ir,obj", "-o", "x", "p.b"], b""), "-o");
 }
 
