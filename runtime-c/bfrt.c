@@ -133,6 +133,19 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
     sigaction(sig, &old, NULL);
 }
 
+/* Output goes out as the program makes it on a terminal, where someone
+ * watches it come (each '.' one write(2): a program printing digits as it
+ * computes them, with no newline, must not look frozen), and when the
+ * environment asks (BFRT_UNBUFFERED set, not empty and not "0": for a pipe
+ * read as it is written).  Pipes and files otherwise get the 64 KiB
+ * buffer.  src/host.rs's `Buffering` is the same policy. */
+static size_t output_window(void)
+{
+    const char *env = getenv("BFRT_UNBUFFERED");
+    bool asked = env && *env && strcmp(env, "0") != 0;
+    return asked || isatty(STDOUT_FILENO) ? 1 : IO_BUF_SIZE;
+}
+
 /* Allocation failures end the process: bf_status has no code for them, and
  * a program that cannot get its tape has nothing to report to the caller.
  * Exit code BF_EXIT_IO, the "environment failed" code. */
@@ -167,7 +180,9 @@ int bfrt_run(bf_entry_fn entry, size_t cells)
 
     bf_runtime rt = {
         .out_buf = out_buf,
-        .out_end = out_buf + sizeof out_buf,
+        /* The buffer is IO_BUF_SIZE bytes either way (generated code stores
+         * a short string whole before it checks out_end). */
+        .out_end = out_buf + output_window(),
         .write = rt_write,
         .read = rt_read,
         .tape_end = map + BF_GUARD_BYTES + tape_bytes,

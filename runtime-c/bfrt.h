@@ -68,10 +68,16 @@ typedef int32_t (*bf_read_fn)(struct bf_runtime *rt);
 typedef struct bf_runtime {
     /* Set by the host before the call. */
     uint8_t *out_buf;        /*  0: output buffer                          */
-    uint8_t *out_end;        /*  8: one past its last byte (the buffer
-                                    holds at least 64 bytes)               */
-    bf_write_fn write;       /* 16: called when the buffer is full, before
-                                    every read, at exit and on a fault     */
+    uint8_t *out_end;        /*  8: output is written once it reaches
+                                    here: the end of the buffer, or
+                                    out_buf + 1 to write each byte as it
+                                    comes (a terminal). At least
+                                    out_buf + 1; the buffer holds at least
+                                    64 bytes whatever out_end is (a short
+                                    string is stored whole, then checked) */
+    bf_write_fn write;       /* 16: called when output reaches out_end,
+                                    before every read, at exit and on a
+                                    fault                                  */
     bf_read_fn read;         /* 24: called for a ',' when the input buffer
                                     (in_cur..in_end) is empty: refills it,
                                     consumes and returns its first byte;
@@ -100,7 +106,9 @@ typedef int32_t (*bf_entry_fn)(uint8_t *tape, bf_runtime *rt);
 
 /* Runs a compiled program on a fresh zeroed tape of `cells` cells with
  * guard pages around it, stdin as input and stdout as output. Tape faults
- * are caught, output written before them is flushed. Returns a bf_status.
+ * are caught, output written before them is flushed. Output is written as
+ * the program makes it when stdout is a terminal or the environment has
+ * BFRT_UNBUFFERED set (not empty, not "0"); otherwise in 64 KiB blocks. Returns a bf_status.
  * If the tape cannot be allocated (or `cells` is 0) it prints a message on
  * stderr and exits with BF_EXIT_IO. Not reentrant, not thread safe: the
  * fault handler and the I/O buffers are process-wide. */

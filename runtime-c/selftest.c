@@ -86,6 +86,16 @@ static int32_t c_fill(uint8_t *tape, bf_runtime *rt)
     return rt->write(rt, rt->out_buf, (size_t)(out - rt->out_buf));
 }
 
+/* Prints how many bytes of output bfrt_run lets the program collect
+ * before they are written (out_end - out_buf). */
+static int32_t c_window(uint8_t *tape, bf_runtime *rt)
+{
+    (void)tape;
+    char msg[64];
+    int n = snprintf(msg, sizeof msg, "window %zu\n", (size_t)(rt->out_end - rt->out_buf));
+    return rt->write(rt, (const uint8_t *)msg, (size_t)n);
+}
+
 /* Checks the tape: where it is, that it is zeroed and writable, that its
  * end is page aligned (the upper guard starts right there), and that the
  * generated-code fields start out NULL.  Prints "tape ok" or what is wrong. */
@@ -132,6 +142,7 @@ struct spec {
     size_t in_len;
     bool in_dir;         /* stdin is a directory: read(2) fails */
     void (*body)(void);  /* instead of one run of entry */
+    const char *unbuffered; /* BFRT_UNBUFFERED (NULL: unset) */
 };
 
 struct result {
@@ -195,6 +206,10 @@ static void run(const struct spec *sp, struct result *r)
         close(out[1]);
         close(err[0]);
         close(err[1]);
+        if (sp->unbuffered)
+            setenv("BFRT_UNBUFFERED", sp->unbuffered, 1);
+        else
+            unsetenv("BFRT_UNBUFFERED");
         if (sp->body)
             sp->body();
         one_run(sp);
@@ -366,6 +381,16 @@ int main(void)
 #undef TEST_OK
 #define TEST_OK (exited_with(r, BF_OK, 0) && r->out_len == 200000 && r->out[199999] == 'x')
     TEST("200000 bytes of output", .entry = c_fill);
+    TEST("200000 bytes of output, unbuffered", .entry = c_fill, .unbuffered = "1");
+#undef TEST_OK
+    /* Output buffering: 64 KiB on a pipe, byte by byte when asked. */
+#define TEST_OK (exited_with(r, BF_OK, 0) && out_is(r, "window 65536\n"))
+    TEST("a pipe gets the 64 KiB buffer", .entry = c_window);
+    TEST("BFRT_UNBUFFERED=0 keeps it", .entry = c_window, .unbuffered = "0");
+    TEST("empty BFRT_UNBUFFERED keeps it", .entry = c_window, .unbuffered = "");
+#undef TEST_OK
+#define TEST_OK (exited_with(r, BF_OK, 0) && out_is(r, "window 1\n"))
+    TEST("BFRT_UNBUFFERED=1 writes each byte", .entry = c_window, .unbuffered = "1");
 #undef TEST_OK
 #define TEST_OK (exited_with(r, BF_BROKEN_PIPE, 0) && !r->err[0])
     TEST("broken pipe is quiet", .entry = selftest_hello, .out = OUT_NO_READER);

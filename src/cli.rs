@@ -58,6 +58,10 @@ pub struct Cli {
     /// Run with the reference interpreter (one FILE).
     #[arg(long, conflicts_with_all = ["compile_only", "asm_source", "output"])]
     pub interp: bool,
+    /// With --jit/--interp: write output as it is made, also to a pipe or file
+    /// (to a terminal it always is). Executables: BFRT_UNBUFFERED=1.
+    #[arg(short = 'u', long)]
+    pub unbuffered: bool,
     /// Output file, '-' for stdout (default: the source's name without
     /// extension, NAME.o with -c, NAME.s with -S). Only with a single output.
     #[arg(short = 'o', value_name = "PATH")]

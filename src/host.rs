@@ -20,6 +20,45 @@ use crate::code::Status;
 /// interpreter, the JIT's input buffer (`IO_BUF_SIZE` in bfrt.c).
 pub const IO_BUF_SIZE: usize = 1 << 16;
 
+/// When a run's output is written: the same policy in the JIT, the
+/// interpreter and executables (`out_end` in bfrt.c's `bfrt_run`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Buffering {
+    /// Collected in a buffer of `IO_BUF_SIZE` bytes, written when it is
+    /// full, before the program waits for input and at the end: pipes and
+    /// files, where one write(2) per 64 KiB is what keeps output fast.
+    Full,
+    /// Written as the program makes it: each `.` (each string the compiler
+    /// worked out) is one write(2). On a terminal, where someone watches the
+    /// output come (a program that prints digits as it computes them, with
+    /// no newline, must not look frozen, so line buffering is not enough),
+    /// and where asked (`bfc -u`, `BFRT_UNBUFFERED=1` for executables).
+    Unbuffered,
+}
+
+impl Buffering {
+    /// `Unbuffered` if asked for or if `fd` is a terminal, else `Full`.
+    pub fn choose(unbuffered: bool, fd: RawFd) -> Buffering {
+        // SAFETY: isatty only queries the descriptor (false for -1).
+        if unbuffered || unsafe { libc::isatty(fd) } == 1 {
+            Buffering::Unbuffered
+        } else {
+            Buffering::Full
+        }
+    }
+
+    /// Bytes of output collected before they are written: the distance of
+    /// `out_end` from `out_buf` (the buffer itself is `IO_BUF_SIZE` bytes
+    /// either way, for the short strings generated code stores whole before
+    /// it checks).
+    pub fn window(self) -> usize {
+        match self {
+            Buffering::Full => IO_BUF_SIZE,
+            Buffering::Unbuffered => 1,
+        }
+    }
+}
+
 /// The exit codes of bfc: those of a run (`BF_EXIT_*` in bfrt.h, which
 /// built executables exit with too) and the compiler's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

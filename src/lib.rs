@@ -62,6 +62,9 @@ pub struct Options {
     pub eof: ir::EofMode,
     /// Steps of compile-time execution at `-O2` (see `opt::evaluate_prefix`).
     pub eval_steps: u64,
+    /// `run_jit` and `run_interp` write output as it is made even to a pipe
+    /// or a file (to a terminal they always do: `host::Buffering`).
+    pub unbuffered: bool,
 }
 
 impl Default for Options {
@@ -71,6 +74,7 @@ impl Default for Options {
             tape_cells: DEFAULT_TAPE_CELLS,
             eof: ir::EofMode::Unchanged,
             eval_steps: DEFAULT_EVAL_STEPS_JIT,
+            unbuffered: false,
         }
     }
 }
@@ -286,7 +290,9 @@ fn write_output(dest: &Dest, bytes: &[u8]) -> Result<()> {
 pub fn run_jit(program: &ir::Program, options: &Options) -> Result<RunEnd> {
     let code = back_end(program, options);
     let loaded = jit::LoadedCode::load(&code).map_err(|source| Error::Jit { what: "map executable memory", source })?;
-    loaded.run_with(options.tape_cells, host::Fds::std()).map_err(|e| match e {
+    let fds = host::Fds::std();
+    let buffering = host::Buffering::choose(options.unbuffered, fds.output);
+    loaded.run_buffered(options.tape_cells, fds, buffering).map_err(|e| match e {
         jit::RunError::Setup(source) => Error::Jit { what: "run the program", source },
         jit::RunError::CallbackPanicked => Error::Internal("a runtime callback panicked".into()),
     })
@@ -297,7 +303,8 @@ pub fn run_jit(program: &ir::Program, options: &Options) -> Result<RunEnd> {
 pub fn run_interp(program: &ir::Program, options: &Options) -> RunEnd {
     let mut input = BufReader::with_capacity(host::IO_BUF_SIZE, host::Stream::stdin());
     let mut output = host::Stream::stdout();
-    let status = match interp::run(program, &options.interp_config(), &mut input, &mut output) {
+    let buffering = host::Buffering::choose(options.unbuffered, host::Fds::std().output);
+    let status = match interp::run_buffered(program, &options.interp_config(), &mut input, &mut output, buffering) {
         interp::Outcome::Finished(status) => status,
         interp::Outcome::OutOfSteps => unreachable!("no step limit"),
     };

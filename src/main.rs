@@ -180,7 +180,7 @@ impl Invocation {
             Action::Jit(_) | Action::Interp(_) => bfc::DEFAULT_EVAL_STEPS_JIT,
             Action::Build(_) => bfc::DEFAULT_EVAL_STEPS_BUILD,
         });
-        let options = Options { level, tape_cells: cli.tape_size, eof, eval_steps };
+        let options = Options { level, tape_cells: cli.tape_size, eof, eval_steps, unbuffered: cli.unbuffered };
         Ok(Invocation { action, options, symbol: cli.symbol, verbose: cli.verbose, time_passes: cli.time_passes })
     }
 }
