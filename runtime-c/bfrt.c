@@ -34,6 +34,9 @@ static size_t in_pos, in_len;
 /* errno of the last failed write / read, for bfrt_status_message. */
 static int write_errno, read_errno;
 
+/* What the last BF_CONTRACT_MISMATCH was about, for bfrt_status_message. */
+static char mismatch[128];
+
 /* The run in progress, for the fault handler.  map_lo..map_hi is the whole
  * mapping; everything in it but the tape is PROT_NONE. */
 static bf_runtime *volatile current_rt;
@@ -229,10 +232,32 @@ int bfrt_run(bf_entry_fn entry, size_t cells)
     return status;
 }
 
+int bfrt_run_checked(bf_entry_fn entry, const bf_contract *contract, size_t cells)
+{
+    if (contract->version != BF_CONTRACT_VERSION) {
+        snprintf(mismatch, sizeof mismatch,
+                 "the program was compiled for version %u of the runtime interface, this runtime has %u",
+                 (unsigned)contract->version, BF_CONTRACT_VERSION);
+        return BF_CONTRACT_MISMATCH;
+    }
+    if (contract->cell_bits != BF_CELL_BITS) {
+        snprintf(mismatch, sizeof mismatch, "the program was compiled for %u-bit cells, this runtime has %d-bit cells",
+                 (unsigned)contract->cell_bits, BF_CELL_BITS);
+        return BF_CONTRACT_MISMATCH;
+    }
+    if (contract->tape_cells != cells) {
+        snprintf(mismatch, sizeof mismatch, "the program was compiled for a tape of %llu cells, not %zu",
+                 (unsigned long long)contract->tape_cells, cells);
+        return BF_CONTRACT_MISMATCH;
+    }
+    return bfrt_run(entry, cells);
+}
+
 /* What a status says and the exit code it ends the process with, in the
  * order of enum bf_status.  src/host.rs holds the same table for `bfc --jit`
  * and `--interp`; a test checks that the two agree, row by row.  For an I/O
- * error the OS error's text, when known, replaces what follows the ": ".
+ * error the OS error's text, when known, replaces what follows the ": ";
+ * for a contract mismatch, what the program was compiled for.
  * A status that exits with BF_EXIT_OK is not reported. */
 static const struct {
     const char *message;
@@ -244,6 +269,7 @@ static const struct {
     [BF_WRITE_ERROR] = {"write error: cannot write to stdout", BF_EXIT_IO},
     [BF_READ_ERROR] = {"read error: cannot read from stdin", BF_EXIT_IO},
     [BF_BROKEN_PIPE] = {"broken pipe: the reader of stdout went away", BF_EXIT_OK},
+    [BF_CONTRACT_MISMATCH] = {"contract mismatch: the program was compiled for another tape or cell size", BF_EXIT_USAGE},
 };
 
 static bool known_status(int status)
@@ -260,10 +286,11 @@ const char *bfrt_status_message(int status)
     }
     const char *message = statuses[status].message;
     int err = status == BF_WRITE_ERROR ? write_errno : status == BF_READ_ERROR ? read_errno : 0;
-    if (!err)
+    const char *detail = err ? strerror(err) : status == BF_CONTRACT_MISMATCH && mismatch[0] ? mismatch : NULL;
+    if (!detail)
         return message;
     int what = (int)(strchr(message, ':') - message);
-    snprintf(msg, sizeof msg, "%.*s: %s", what, message, strerror(err));
+    snprintf(msg, sizeof msg, "%.*s: %s", what, message, detail);
     return msg;
 }
 

@@ -301,6 +301,33 @@ static void actions_restored(void)
     _exit(!UNDER_ASAN && !(alt.ss_flags & SS_DISABLE) ? 3 : 0);
 }
 
+/* bfrt_run_checked runs a program only on the tape its contract names:
+ * each mismatch is refused before anything runs, with its own message. */
+static void contracts(void)
+{
+    static const bf_contract good = { CELLS, BF_CELL_BITS, BF_CONTRACT_VERSION };
+    static const bf_contract wide = { CELLS, 16, BF_CONTRACT_VERSION };
+    static const bf_contract newer = { CELLS, BF_CELL_BITS, BF_CONTRACT_VERSION + 1 };
+    static const struct {
+        const bf_contract *contract;
+        size_t cells;
+        const char *message;
+    } refused[] = {
+        { &good, 4096, "contract mismatch: the program was compiled for a tape of 65536 cells, not 4096" },
+        { &wide, CELLS, "contract mismatch: the program was compiled for 16-bit cells, this runtime has 8-bit cells" },
+        { &newer, CELLS,
+          "contract mismatch: the program was compiled for version 2 of the runtime interface, this runtime has 1" },
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        int st = bfrt_run_checked(selftest_hello, refused[i].contract, refused[i].cells);
+        if (st != BF_CONTRACT_MISMATCH || strcmp(bfrt_status_message(st), refused[i].message) != 0) {
+            fprintf(stderr, "refused[%zu]: %d %s\n", i, st, bfrt_status_message(st));
+            _exit(1);
+        }
+    }
+    _exit(bfrt_run_checked(selftest_hello, &good, CELLS) == BF_OK ? 0 : 2);
+}
+
 #define TEST(name, ...)                                 \
     do {                                                \
         struct result r_;                               \
@@ -352,6 +379,9 @@ int main(void)
 #define TEST_OK (WIFEXITED(r->raw) && WEXITSTATUS(r->raw) == 0)
     TEST("several runs in one process", .body = two_runs);
     TEST("signal actions are restored after a run", .body = actions_restored);
+#undef TEST_OK
+#define TEST_OK (WIFEXITED(r->raw) && WEXITSTATUS(r->raw) == 0 && out_is(r, "hi\n") && !r->err[0])
+    TEST("bfrt_run_checked refuses another tape, cell size or version", .body = contracts);
 #undef TEST_OK
 
 #define TEST_OK (exited_with(r, BF_OK, 0) && out_is(r, "tape ok\n"))

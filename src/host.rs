@@ -68,7 +68,8 @@ pub enum Exit {
     Ok = 0,
     /// Bad source, unreadable input, failed output or link.
     Compile = 1,
-    /// A bad option or combination.
+    /// A bad option or combination; from `bfrt_run_checked`, code run on
+    /// another tape than it was compiled for.
     Usage = 2,
     /// At run time: tape underflow or overflow.
     Tape = 3,
@@ -96,7 +97,7 @@ pub struct StatusRow {
 
 /// Status -> message -> exit code, in the order of `enum bf_status`; the
 /// same rows as `statuses[]` in bfrt.c.
-pub const STATUS_TABLE: [StatusRow; 6] = [
+pub const STATUS_TABLE: [StatusRow; 7] = [
     StatusRow { status: Status::Ok, code: "ok", what: "success", detail: None, exit: Exit::Ok },
     StatusRow {
         status: Status::TapeUnderflow,
@@ -132,6 +133,13 @@ pub const STATUS_TABLE: [StatusRow; 6] = [
         what: "broken pipe",
         detail: Some("the reader of stdout went away"),
         exit: Exit::Ok,
+    },
+    StatusRow {
+        status: Status::ContractMismatch,
+        code: "contract-mismatch",
+        what: "contract mismatch",
+        detail: Some("the program was compiled for another tape or cell size"),
+        exit: Exit::Usage,
     },
 ];
 
@@ -403,6 +411,7 @@ mod tests {
         assert_eq!(header_define("BF_EXIT_OK"), Exit::Ok as i64);
         assert_eq!(header_define("BF_EXIT_TAPE"), Exit::Tape as i64);
         assert_eq!(header_define("BF_EXIT_IO"), Exit::Io as i64);
+        assert_eq!(header_define("BF_EXIT_USAGE"), Exit::Usage as i64);
     }
 
     /// Each row of `statuses[]` in bfrt.c, `[BF_NAME] = {"what: detail", BF_EXIT_X},`,
@@ -416,11 +425,13 @@ mod tests {
             Status::WriteError => "BF_WRITE_ERROR",
             Status::ReadError => "BF_READ_ERROR",
             Status::BrokenPipe => "BF_BROKEN_PIPE",
+            Status::ContractMismatch => "BF_CONTRACT_MISMATCH",
         };
         let exit_name = |exit| match exit {
             Exit::Ok => "BF_EXIT_OK",
             Exit::Tape => "BF_EXIT_TAPE",
             Exit::Io => "BF_EXIT_IO",
+            Exit::Usage => "BF_EXIT_USAGE",
             other => panic!("a run does not exit with {other:?}"),
         };
         let rows: Vec<&str> = bfrt_c().lines().map(str::trim).filter(|l| l.starts_with("[BF_")).collect();

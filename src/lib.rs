@@ -94,6 +94,10 @@ impl Options {
         interp::Config { tape_cells: self.tape_cells, eof: self.eof, max_steps: None }
     }
 
+    fn contract(&self) -> code::Contract {
+        code::Contract::new(self.tape_cells)
+    }
+
     fn exe_options(&self, symbol: &str) -> link::ExeOptions {
         link::ExeOptions { symbol: symbol.to_string(), tape_cells: self.tape_cells }
     }
@@ -320,12 +324,13 @@ pub fn run_interp(program: &ir::Program, options: &Options) -> RunEnd {
 /// named `symbol`.
 pub fn build_object(program: &ir::Program, options: &Options, symbol: &str, output: &Path) -> Result<()> {
     let code = back_end(program, options);
-    link::write_atomically(output, &object::write_object(&code, symbol))
+    link::write_atomically(output, &object::write_object(&code, symbol, &options.contract()))
 }
 
 /// Builds the executable of an optimised program at `output` (its object,
 /// the entry named `symbol`, linked with the C runtime).
 pub fn build_executable(program: &ir::Program, options: &Options, symbol: &str, output: &Path) -> Result<()> {
     let code = back_end(program, options);
-    link::link_executable(&object::write_object(&code, symbol), &options.exe_options(symbol), output)
+    let object = object::write_object(&code, symbol, &options.contract());
+    link::link_executable(&object, &options.exe_options(symbol), output)
 }
