@@ -116,45 +116,54 @@ fn watch(mut cmd: Command, input: &[u8], out: OwnedFd, read: File, want: usize, 
     got
 }
 
-#[test]
-fn a_terminal_sees_output_as_it_is_made() {
+/// Where a program's stdout goes.
+#[derive(Debug, Clone, Copy)]
+enum Stdout {
+    Terminal,
+    /// A pipe, with `-u` (`BFRT_UNBUFFERED=1`) or without.
+    Pipe {
+        unbuffered: bool,
+    },
+}
+
+/// Runs the two programs in each mode with stdout going to `stdout`, and
+/// checks that what they print arrives while they run (`arrives`) or that
+/// nothing does.
+fn output_while_running(stdout: Stdout, arrives: bool) {
     let dir = tempdir();
+    let unbuffered = matches!(stdout, Stdout::Pipe { unbuffered: true });
     for mode in MODES {
-        for (name, source, input, want) in [("known", KNOWN, &b""[..], "AB"), ("echo", ECHO, b"Z", "Z")] {
-            let cmd = command(dir.path(), name, source, mode, false);
-            let (master, slave) = pty();
-            let got = watch(cmd, input, slave, master, want.len(), ARRIVAL);
-            assert_eq!(String::from_utf8_lossy(&got), want, "{mode:?} {name} on a terminal");
+        for (name, source, input, printed) in [("known", KNOWN, &b""[..], "AB"), ("echo", ECHO, b"Z", "Z")] {
+            let cmd = command(dir.path(), name, source, mode, unbuffered);
+            let (read, write) = match stdout {
+                Stdout::Terminal => pty(),
+                Stdout::Pipe { .. } => {
+                    let (read, write) = common::child::pipe(None);
+                    (File::from(read), write)
+                }
+            };
+            let (want, within) = if arrives { (printed, ARRIVAL) } else { ("", QUIET) };
+            let got = watch(cmd, input, write, read, want.len().max(1), within);
+            assert_eq!(String::from_utf8_lossy(&got), want, "{mode:?} {name} to {stdout:?}");
         }
     }
 }
 
 #[test]
+fn a_terminal_sees_output_as_it_is_made() {
+    output_while_running(Stdout::Terminal, true);
+}
+
+#[test]
 fn unbuffered_output_reaches_a_pipe_as_it_is_made() {
-    let dir = tempdir();
-    for mode in MODES {
-        for (name, source, input, want) in [("known", KNOWN, &b""[..], "AB"), ("echo", ECHO, b"Z", "Z")] {
-            let cmd = command(dir.path(), name, source, mode, true);
-            let (read, write) = common::child::pipe(None);
-            let got = watch(cmd, input, write, File::from(read), want.len(), ARRIVAL);
-            assert_eq!(String::from_utf8_lossy(&got), want, "{mode:?} -u {name} on a pipe");
-        }
-    }
+    output_while_running(Stdout::Pipe { unbuffered: true }, true);
 }
 
 /// Without -u a pipe keeps the 64 KiB buffer: nothing is written while the
 /// program runs, short of a full buffer, a read or the end.
 #[test]
 fn a_pipe_gets_buffered_output() {
-    let dir = tempdir();
-    for mode in MODES {
-        for (name, source, input) in [("known", KNOWN, &b""[..]), ("echo", ECHO, b"Z")] {
-            let cmd = command(dir.path(), name, source, mode, false);
-            let (read, write) = common::child::pipe(None);
-            let got = watch(cmd, input, write, File::from(read), 1, QUIET);
-            assert_eq!(String::from_utf8_lossy(&got), "", "{mode:?} {name} on a pipe");
-        }
-    }
+    output_while_running(Stdout::Pipe { unbuffered: false }, false);
 }
 
 /// Unbuffered output is the same output: a program printing 10 KiB, byte by
