@@ -1,8 +1,9 @@
 //! The host policy of a run, for every mode: what a run's end means (the
 //! status table: message and exit code), how the standard streams are
-//! used (raw descriptors, waited on when non-blocking, one buffer size) and
-//! which of them the process started without; and the one allocator
-//! setting of the bfc process.
+//! used (raw descriptors, waited on when non-blocking, one buffer size,
+//! output written at once to a terminal: `Buffering`) and which of them
+//! the process started without; and the one allocator setting of the bfc
+//! process.
 //!
 //! The JIT, the interpreter and `main.rs` use this; `runtime-c/bfrt.c` is
 //! the same policy in C for built executables, and the tests below check
@@ -448,6 +449,17 @@ mod tests {
         let line = bfrt_c().lines().find_map(|l| l.strip_prefix("#define IO_BUF_SIZE ")).expect("IO_BUF_SIZE");
         assert_eq!(line.trim(), "((size_t)1 << 16)");
         assert_eq!(IO_BUF_SIZE, 1 << 16);
+    }
+
+    /// bfrt.c's `output_window` is `Buffering::choose(env, 1).window()`.
+    #[test]
+    fn buffering_matches_bfrt_c() {
+        assert!(bfrt_c().contains("getenv(\"BFRT_UNBUFFERED\")"));
+        assert!(bfrt_c().contains("return asked || isatty(STDOUT_FILENO) ? 1 : IO_BUF_SIZE;"));
+        assert_eq!(Buffering::Unbuffered.window(), 1);
+        assert_eq!(Buffering::Full.window(), IO_BUF_SIZE);
+        assert_eq!(Buffering::choose(true, -1), Buffering::Unbuffered);
+        assert_eq!(Buffering::choose(false, -1), Buffering::Full);
     }
 
     #[test]
