@@ -253,7 +253,7 @@ pub fn build(
             Emit::Object | Emit::Executable => {
                 let object = object_bytes.get_or_insert_with(|| {
                     let start = Instant::now();
-                    let bytes = object::write_object(code, symbol);
+                    let bytes = object::write_object(code, symbol, &options.contract());
                     observe(Event::Stage { name: "object", time: start.elapsed(), insts: None });
                     bytes
                 });
