@@ -6,6 +6,9 @@
 #   make bench        speed table against a naive gcc -O2 translation
 #   make fuzz N=...   long differential fuzzing run (default 100000 programs)
 #   make check-mem    the C runtime under AddressSanitizer, the JIT under valgrind
+#   make install      bfc, bfrt.h, libbfrt.a, the man page and bash/zsh/fish
+#                     completions under $(DESTDIR)$(PREFIX) (PREFIX=/usr/local)
+#   make uninstall    removes them
 #
 # BFC_CORPUS points at the corpus (default ../shared/corpus).
 
@@ -15,7 +18,16 @@ CFLAGS ?= -std=c11 -O2 -Wall -Wextra -Werror
 BUILD := target/runtime-c
 N ?= 100000
 
-.PHONY: all bfc test test-rust test-runtime lint bench fuzz check-mem clean
+CARGO_TARGET_DIR ?= target
+BFC_BIN = $(CARGO_TARGET_DIR)/x86_64-unknown-linux-gnu/release/bfc
+GEN = $(CARGO_TARGET_DIR)/gen
+PREFIX ?= /usr/local
+DESTDIR ?=
+INSTALLED = bin/bfc include/bfrt.h lib/libbfrt.a share/man/man1/bfc.1 \
+  share/bash-completion/completions/bfc share/zsh/site-functions/_bfc \
+  share/fish/vendor_completions.d/bfc.fish
+
+.PHONY: all bfc gen install uninstall test test-rust test-runtime test-install lint bench fuzz check-mem clean
 
 all: bfc runtime-c/libbfrt.a
 
@@ -27,7 +39,23 @@ runtime-c/libbfrt.a: runtime-c/bfrt.c runtime-c/bfrt.h
 	$(CC) $(CFLAGS) -c runtime-c/bfrt.c -o $(BUILD)/bfrt.o
 	ar rcs $@ $(BUILD)/bfrt.o
 
-test: test-runtime lint test-rust
+# The man page and completions, from the clap definition bfc parses with.
+gen:
+	$(CARGO) run --release --example bfc-gen -- $(GEN)
+
+install: all gen
+	install -Dm755 $(BFC_BIN) $(DESTDIR)$(PREFIX)/bin/bfc
+	install -Dm644 runtime-c/bfrt.h $(DESTDIR)$(PREFIX)/include/bfrt.h
+	install -Dm644 runtime-c/libbfrt.a $(DESTDIR)$(PREFIX)/lib/libbfrt.a
+	install -Dm644 $(GEN)/bfc.1 $(DESTDIR)$(PREFIX)/share/man/man1/bfc.1
+	install -Dm644 $(GEN)/bfc.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/bfc
+	install -Dm644 $(GEN)/_bfc $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_bfc
+	install -Dm644 $(GEN)/bfc.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/bfc.fish
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED))
+
+test: test-runtime lint test-rust test-install
 
 test-rust:
 	$(CARGO) test --release --lib --bins --tests -- --nocapture
@@ -36,6 +64,11 @@ test-runtime:
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) runtime-c/selftest.c runtime-c/selftest_prog.S runtime-c/bfrt.c -o $(BUILD)/selftest
 	$(BUILD)/selftest
+
+# Installs into a temporary DESTDIR, uses the installed bfc, header and
+# library from elsewhere, uninstalls.
+test-install: all
+	scripts/test-install
 
 lint:
 	$(CARGO) fmt --check
@@ -58,7 +91,6 @@ fuzz:
 # keeps exact only with --px-default=allregs-at-mem-access (without it the
 # output pending at the fault is lost).
 BFC_CORPUS ?= ../shared/corpus
-CARGO_TARGET_DIR ?= target
 # memcheck checks heap accesses only where it can replace malloc: not in a
 # static executable. check-mem runs a dynamically linked bfc (an empty
 # RUSTFLAGS overrides .cargo/config.toml's static linking).

@@ -34,6 +34,9 @@ static size_t in_pos, in_len;
 /* errno of the last failed write / read, for bfrt_status_message. */
 static int write_errno, read_errno;
 
+/* What the last BF_CONTRACT_MISMATCH was about, for bfrt_status_message. */
+static char mismatch[128];
+
 /* The run in progress, for the fault handler.  map_lo..map_hi is the whole
  * mapping; everything in it but the tape is PROT_NONE. */
 static bf_runtime *volatile current_rt;
@@ -133,6 +136,19 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
     sigaction(sig, &old, NULL);
 }
 
+/* Output goes out as the program makes it on a terminal, where someone
+ * watches it come (each '.' one write(2): a program printing digits as it
+ * computes them, with no newline, must not look frozen), and when the
+ * environment asks (BFRT_UNBUFFERED set, not empty and not "0": for a pipe
+ * read as it is written).  Pipes and files otherwise get the 64 KiB
+ * buffer.  src/host.rs's `Buffering` is the same policy. */
+static size_t output_window(void)
+{
+    const char *env = getenv("BFRT_UNBUFFERED");
+    bool asked = env && *env && strcmp(env, "0") != 0;
+    return asked || isatty(STDOUT_FILENO) ? 1 : IO_BUF_SIZE;
+}
+
 /* Allocation failures end the process: bf_status has no code for them, and
  * a program that cannot get its tape has nothing to report to the caller.
  * Exit code BF_EXIT_IO, the "environment failed" code. */
@@ -167,7 +183,9 @@ int bfrt_run(bf_entry_fn entry, size_t cells)
 
     bf_runtime rt = {
         .out_buf = out_buf,
-        .out_end = out_buf + sizeof out_buf,
+        /* The buffer is IO_BUF_SIZE bytes either way (generated code stores
+         * a short string whole before it checks out_end). */
+        .out_end = out_buf + output_window(),
         .write = rt_write,
         .read = rt_read,
         .tape_end = map + BF_GUARD_BYTES + tape_bytes,
@@ -214,10 +232,32 @@ int bfrt_run(bf_entry_fn entry, size_t cells)
     return status;
 }
 
+int bfrt_run_checked(bf_entry_fn entry, const bf_contract *contract, size_t cells)
+{
+    if (contract->version != BF_CONTRACT_VERSION) {
+        snprintf(mismatch, sizeof mismatch,
+                 "the program was compiled for version %u of the runtime interface, this runtime has %u",
+                 (unsigned)contract->version, BF_CONTRACT_VERSION);
+        return BF_CONTRACT_MISMATCH;
+    }
+    if (contract->cell_bits != BF_CELL_BITS) {
+        snprintf(mismatch, sizeof mismatch, "the program was compiled for %u-bit cells, this runtime has %d-bit cells",
+                 (unsigned)contract->cell_bits, BF_CELL_BITS);
+        return BF_CONTRACT_MISMATCH;
+    }
+    if (contract->tape_cells != cells) {
+        snprintf(mismatch, sizeof mismatch, "the program was compiled for a tape of %llu cells, not %zu",
+                 (unsigned long long)contract->tape_cells, cells);
+        return BF_CONTRACT_MISMATCH;
+    }
+    return bfrt_run(entry, cells);
+}
+
 /* What a status says and the exit code it ends the process with, in the
  * order of enum bf_status.  src/host.rs holds the same table for `bfc --jit`
  * and `--interp`; a test checks that the two agree, row by row.  For an I/O
- * error the OS error's text, when known, replaces what follows the ": ".
+ * error the OS error's text, when known, replaces what follows the ": ";
+ * for a contract mismatch, what the program was compiled for.
  * A status that exits with BF_EXIT_OK is not reported. */
 static const struct {
     const char *message;
@@ -229,6 +269,7 @@ static const struct {
     [BF_WRITE_ERROR] = {"write error: cannot write to stdout", BF_EXIT_IO},
     [BF_READ_ERROR] = {"read error: cannot read from stdin", BF_EXIT_IO},
     [BF_BROKEN_PIPE] = {"broken pipe: the reader of stdout went away", BF_EXIT_OK},
+    [BF_CONTRACT_MISMATCH] = {"contract mismatch: the program was compiled for another tape or cell size", BF_EXIT_USAGE},
 };
 
 static bool known_status(int status)
@@ -245,10 +286,11 @@ const char *bfrt_status_message(int status)
     }
     const char *message = statuses[status].message;
     int err = status == BF_WRITE_ERROR ? write_errno : status == BF_READ_ERROR ? read_errno : 0;
-    if (!err)
+    const char *detail = err ? strerror(err) : status == BF_CONTRACT_MISMATCH && mismatch[0] ? mismatch : NULL;
+    if (!detail)
         return message;
     int what = (int)(strchr(message, ':') - message);
-    snprintf(msg, sizeof msg, "%.*s: %s", what, message, strerror(err));
+    snprintf(msg, sizeof msg, "%.*s: %s", what, message, detail);
     return msg;
 }
 

@@ -12,9 +12,9 @@
  * Calling a compiled program from C:
  *
  *     #include "bfrt.h"
- *     BF_DECLARE_ENTRY(bf_main);          // the object built by `bfc -c`
+ *     BF_DECLARE_PROGRAM(bf_main);        // the object built by `bfc -c`
  *     int main(void) {
- *         int status = bfrt_run(bf_main, 65536);
+ *         int status = BFRT_RUN(bf_main); // on the tape it was built for
  *         return bfrt_report(status);     // message on stderr, exit code
  *     }
  */
@@ -36,6 +36,8 @@ enum bf_status {
     BF_WRITE_ERROR = 3,    /* stdout could not be written (e.g. disk full) */
     BF_READ_ERROR = 4,     /* stdin could not be read */
     BF_BROKEN_PIPE = 5,    /* the reader of stdout went away: stop quietly */
+    BF_CONTRACT_MISMATCH = 6, /* bfrt_run_checked: the program was compiled
+                                 for another tape (or cell) size; not run */
 };
 
 /* Exit codes of bfc-built executables (and of `bfc --jit`, `--interp`):
@@ -43,6 +45,8 @@ enum bf_status {
 #define BF_EXIT_OK 0
 #define BF_EXIT_TAPE 3
 #define BF_EXIT_IO 4
+/* BF_CONTRACT_MISMATCH's: the caller's mistake, like bfc's bad options. */
+#define BF_EXIT_USAGE 2
 
 /* Return values of bf_runtime.read besides a byte 0..255. */
 #define BF_READ_EOF (-1)
@@ -68,10 +72,16 @@ typedef int32_t (*bf_read_fn)(struct bf_runtime *rt);
 typedef struct bf_runtime {
     /* Set by the host before the call. */
     uint8_t *out_buf;        /*  0: output buffer                          */
-    uint8_t *out_end;        /*  8: one past its last byte (the buffer
-                                    holds at least 64 bytes)               */
-    bf_write_fn write;       /* 16: called when the buffer is full, before
-                                    every read, at exit and on a fault     */
+    uint8_t *out_end;        /*  8: output is written once it reaches
+                                    here: the end of the buffer, or
+                                    out_buf + 1 to write each byte as it
+                                    comes (a terminal). At least
+                                    out_buf + 1; the buffer holds at least
+                                    64 bytes whatever out_end is (a short
+                                    string is stored whole, then checked) */
+    bf_write_fn write;       /* 16: called when output reaches out_end,
+                                    before every read, at exit and on a
+                                    fault                                  */
     bf_read_fn read;         /* 24: called for a ',' when the input buffer
                                     (in_cur..in_end) is empty: refills it,
                                     consumes and returns its first byte;
@@ -96,15 +106,58 @@ typedef struct bf_runtime {
 typedef int32_t (*bf_entry_fn)(uint8_t *tape, bf_runtime *rt);
 #define BF_DECLARE_ENTRY(name) int32_t name(uint8_t *tape, bf_runtime *rt)
 
+/* Bits of a cell: what bfc compiles for. */
+#define BF_CELL_BITS 8
+/* The version of this interface (bf_runtime, the statuses, bf_contract)
+ * generated code is compiled for; raised when one changes incompatibly. */
+#define BF_CONTRACT_VERSION 1
+
+/* What a program was compiled for.  `bfc -c --symbol NAME` records it in
+ * the object as the read-only data symbol NAME_contract, beside the entry
+ * NAME.  The code depends on it: the optimiser works with the tape size, and
+ * code for a size that is a multiple of BF_TAPE_ALIGN relies on guard pages
+ * instead of checks, so on another tape it would behave differently or
+ * touch memory that is not the tape.  bfrt_run_checked refuses such a run.
+ * src/code.rs mirrors this layout; a test checks that the two agree. */
+typedef struct bf_contract {
+    uint64_t tape_cells;     /*  0: cells of the tape                      */
+    uint32_t cell_bits;      /*  8: BF_CELL_BITS                           */
+    uint32_t version;        /* 12: BF_CONTRACT_VERSION                    */
+} bf_contract;
+
+/* The contract of entry `name` (macros in `name` are expanded first, so
+ * BF_CONTRACT(BFRT_ENTRY) works), and a declaration of both symbols. */
+#define BF_CONTRACT(name) BF_CONTRACT_(name)
+#define BF_CONTRACT_(name) name##_contract
+#define BF_DECLARE_PROGRAM(name) \
+    BF_DECLARE_ENTRY(name);      \
+    extern const bf_contract BF_CONTRACT(name)
+
 /* --- the C runtime (bfrt.c, libbfrt.a) ---------------------------------- */
 
 /* Runs a compiled program on a fresh zeroed tape of `cells` cells with
  * guard pages around it, stdin as input and stdout as output. Tape faults
- * are caught, output written before them is flushed. Returns a bf_status.
+ * are caught, output written before them is flushed. Output is written as
+ * the program makes it when stdout is a terminal or the environment has
+ * BFRT_UNBUFFERED set (not empty, not "0"); otherwise in 64 KiB blocks. Returns a bf_status.
  * If the tape cannot be allocated (or `cells` is 0) it prints a message on
  * stderr and exits with BF_EXIT_IO. Not reentrant, not thread safe: the
  * fault handler and the I/O buffers are process-wide. */
 int bfrt_run(bf_entry_fn entry, size_t cells);
+
+/* bfrt_run, but only if `contract` (the program's, see BF_DECLARE_PROGRAM)
+ * says the program was compiled for `cells` cells of BF_CELL_BITS bits and
+ * this version of the interface.  Otherwise nothing runs and it returns
+ * BF_CONTRACT_MISMATCH, whose message (bfrt_status_message, bfrt_report:
+ * exit code BF_EXIT_USAGE) says what the program was compiled for.  Plain
+ * bfrt_run checks nothing: it trusts the caller to pass the tape size the
+ * object was built with (`bfc -c --tape-size`, 65536 by default). */
+int bfrt_run_checked(bf_entry_fn entry, const bf_contract *contract, size_t cells);
+
+/* Runs the program `name` (declared with BF_DECLARE_PROGRAM) on the tape
+ * its contract gives: the way to call an object without repeating its tape
+ * size. */
+#define BFRT_RUN(name) bfrt_run_checked(name, &BF_CONTRACT(name), (size_t)BF_CONTRACT(name).tape_cells)
 
 /* Prints a message for a failed status on stderr (nothing for BF_OK or
  * BF_BROKEN_PIPE) and returns the exit code to use. */

@@ -13,9 +13,10 @@
 #define BFRT_TAPE_CELLS 65536
 #endif
 
-BF_DECLARE_ENTRY(BFRT_ENTRY);
+BF_DECLARE_PROGRAM(BFRT_ENTRY);
 
 int main(void)
 {
-    return bfrt_report(bfrt_run(BFRT_ENTRY, BFRT_TAPE_CELLS));
+    /* Checked: the object must have been built for BFRT_TAPE_CELLS. */
+    return bfrt_report(bfrt_run_checked(BFRT_ENTRY, &BF_CONTRACT(BFRT_ENTRY), BFRT_TAPE_CELLS));
 }

@@ -86,6 +86,16 @@ static int32_t c_fill(uint8_t *tape, bf_runtime *rt)
     return rt->write(rt, rt->out_buf, (size_t)(out - rt->out_buf));
 }
 
+/* Prints how many bytes of output bfrt_run lets the program collect
+ * before they are written (out_end - out_buf). */
+static int32_t c_window(uint8_t *tape, bf_runtime *rt)
+{
+    (void)tape;
+    char msg[64];
+    int n = snprintf(msg, sizeof msg, "window %zu\n", (size_t)(rt->out_end - rt->out_buf));
+    return rt->write(rt, (const uint8_t *)msg, (size_t)n);
+}
+
 /* Checks the tape: where it is, that it is zeroed and writable, that its
  * end is page aligned (the upper guard starts right there), and that the
  * generated-code fields start out NULL.  Prints "tape ok" or what is wrong. */
@@ -132,6 +142,7 @@ struct spec {
     size_t in_len;
     bool in_dir;         /* stdin is a directory: read(2) fails */
     void (*body)(void);  /* instead of one run of entry */
+    const char *unbuffered; /* BFRT_UNBUFFERED (NULL: unset) */
 };
 
 struct result {
@@ -195,6 +206,10 @@ static void run(const struct spec *sp, struct result *r)
         close(out[1]);
         close(err[0]);
         close(err[1]);
+        if (sp->unbuffered)
+            setenv("BFRT_UNBUFFERED", sp->unbuffered, 1);
+        else
+            unsetenv("BFRT_UNBUFFERED");
         if (sp->body)
             sp->body();
         one_run(sp);
@@ -286,6 +301,33 @@ static void actions_restored(void)
     _exit(!UNDER_ASAN && !(alt.ss_flags & SS_DISABLE) ? 3 : 0);
 }
 
+/* bfrt_run_checked runs a program only on the tape its contract names:
+ * each mismatch is refused before anything runs, with its own message. */
+static void contracts(void)
+{
+    static const bf_contract good = { CELLS, BF_CELL_BITS, BF_CONTRACT_VERSION };
+    static const bf_contract wide = { CELLS, 16, BF_CONTRACT_VERSION };
+    static const bf_contract newer = { CELLS, BF_CELL_BITS, BF_CONTRACT_VERSION + 1 };
+    static const struct {
+        const bf_contract *contract;
+        size_t cells;
+        const char *message;
+    } refused[] = {
+        { &good, 4096, "contract mismatch: the program was compiled for a tape of 65536 cells, not 4096" },
+        { &wide, CELLS, "contract mismatch: the program was compiled for 16-bit cells, this runtime has 8-bit cells" },
+        { &newer, CELLS,
+          "contract mismatch: the program was compiled for version 2 of the runtime interface, this runtime has 1" },
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        int st = bfrt_run_checked(selftest_hello, refused[i].contract, refused[i].cells);
+        if (st != BF_CONTRACT_MISMATCH || strcmp(bfrt_status_message(st), refused[i].message) != 0) {
+            fprintf(stderr, "refused[%zu]: %d %s\n", i, st, bfrt_status_message(st));
+            _exit(1);
+        }
+    }
+    _exit(bfrt_run_checked(selftest_hello, &good, CELLS) == BF_OK ? 0 : 2);
+}
+
 #define TEST(name, ...)                                 \
     do {                                                \
         struct result r_;                               \
@@ -338,6 +380,9 @@ int main(void)
     TEST("several runs in one process", .body = two_runs);
     TEST("signal actions are restored after a run", .body = actions_restored);
 #undef TEST_OK
+#define TEST_OK (WIFEXITED(r->raw) && WEXITSTATUS(r->raw) == 0 && out_is(r, "hi\n") && !r->err[0])
+    TEST("bfrt_run_checked refuses another tape, cell size or version", .body = contracts);
+#undef TEST_OK
 
 #define TEST_OK (exited_with(r, BF_OK, 0) && out_is(r, "tape ok\n"))
     TEST("tape of 65536 cells", .entry = c_tape);
@@ -366,6 +411,16 @@ int main(void)
 #undef TEST_OK
 #define TEST_OK (exited_with(r, BF_OK, 0) && r->out_len == 200000 && r->out[199999] == 'x')
     TEST("200000 bytes of output", .entry = c_fill);
+    TEST("200000 bytes of output, unbuffered", .entry = c_fill, .unbuffered = "1");
+#undef TEST_OK
+    /* Output buffering: 64 KiB on a pipe, byte by byte when asked. */
+#define TEST_OK (exited_with(r, BF_OK, 0) && out_is(r, "window 65536\n"))
+    TEST("a pipe gets the 64 KiB buffer", .entry = c_window);
+    TEST("BFRT_UNBUFFERED=0 keeps it", .entry = c_window, .unbuffered = "0");
+    TEST("empty BFRT_UNBUFFERED keeps it", .entry = c_window, .unbuffered = "");
+#undef TEST_OK
+#define TEST_OK (exited_with(r, BF_OK, 0) && out_is(r, "window 1\n"))
+    TEST("BFRT_UNBUFFERED=1 writes each byte", .entry = c_window, .unbuffered = "1");
 #undef TEST_OK
 #define TEST_OK (exited_with(r, BF_BROKEN_PIPE, 0) && !r->err[0])
     TEST("broken pipe is quiet", .entry = selftest_hello, .out = OUT_NO_READER);

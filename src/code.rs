@@ -28,6 +28,10 @@ pub enum Status {
     WriteError = 3,
     ReadError = 4,
     BrokenPipe = 5,
+    /// The program was compiled for another tape or cell size than it was
+    /// asked to run on: only `bfrt_run_checked` (bfrt.c) ends a run so,
+    /// before it starts; generated code never returns it.
+    ContractMismatch = 6,
 }
 
 impl Status {
@@ -39,6 +43,7 @@ impl Status {
             3 => Status::WriteError,
             4 => Status::ReadError,
             5 => Status::BrokenPipe,
+            6 => Status::ContractMismatch,
             _ => return None,
         })
     }
@@ -55,6 +60,46 @@ pub const GUARD_BYTES: usize = 1 << 28;
 /// Tape sizes that are a multiple of this are protected by guard pages;
 /// others are checked explicitly by the generated code (`BF_TAPE_ALIGN`).
 pub const TAPE_ALIGN: usize = 4096;
+
+/// Bits of a cell (`BF_CELL_BITS`): what the code generator compiles for.
+pub const CELL_BITS: u32 = 8;
+
+/// The version of the interface of bfrt.h generated code is compiled for
+/// (`BF_CONTRACT_VERSION`): this table's layout, the statuses, the
+/// contract's own. Raised when one of them changes incompatibly.
+pub const CONTRACT_VERSION: u32 = 1;
+
+/// The contract of an object's entry `NAME` is the data symbol
+/// `NAME_contract` (`BF_CONTRACT(name)`).
+pub const CONTRACT_SUFFIX: &str = "_contract";
+
+/// `struct bf_contract`: what code was compiled for, recorded beside it in
+/// its object so that a C caller cannot run it on another tape by mistake
+/// (the optimiser used the tape size, and a size that is a multiple of
+/// `TAPE_ALIGN` makes the code rely on guard pages instead of checks).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Contract {
+    pub tape_cells: u64,
+    pub cell_bits: u32,
+    pub version: u32,
+}
+
+impl Contract {
+    /// The contract of code compiled for a tape of `tape_cells` cells.
+    pub fn new(tape_cells: usize) -> Contract {
+        Contract { tape_cells: tape_cells as u64, cell_bits: CELL_BITS, version: CONTRACT_VERSION }
+    }
+
+    /// Its bytes as C lays the struct out on x86-64.
+    pub fn to_bytes(&self) -> [u8; 16] {
+        let mut bytes = [0; 16];
+        bytes[..8].copy_from_slice(&self.tape_cells.to_le_bytes());
+        bytes[8..12].copy_from_slice(&self.cell_bits.to_le_bytes());
+        bytes[12..].copy_from_slice(&self.version.to_le_bytes());
+        bytes
+    }
+}
 
 /// `bf_write_fn`: writes `len` bytes, returns a [`Status`] as i32.
 pub type WriteFn = unsafe extern "C" fn(rt: *mut Runtime, buf: *const u8, len: usize) -> i32;
@@ -139,6 +184,27 @@ mod tests {
     }
 
     #[test]
+    fn contract_layout_matches_bfrt_h() {
+        let fields = [
+            ("tape_cells", offset_of!(Contract, tape_cells)),
+            ("cell_bits", offset_of!(Contract, cell_bits)),
+            ("version", offset_of!(Contract, version)),
+        ];
+        for (name, rust) in fields {
+            assert_eq!(header_offset(name), rust as i32, "{name}: bfrt.h vs Rust layout");
+        }
+        assert_eq!(std::mem::size_of::<Contract>(), 16);
+        assert!(BFRT_H.contains(&format!("#define BF_CELL_BITS {CELL_BITS}\n")));
+        assert!(BFRT_H.contains(&format!("#define BF_CONTRACT_VERSION {CONTRACT_VERSION}\n")));
+        assert!(BFRT_H.contains(&format!("#define BF_CONTRACT_(name) name##{CONTRACT_SUFFIX}\n")));
+        let c = Contract::new(4096);
+        let bytes = c.to_bytes();
+        assert_eq!(u64::from_le_bytes(bytes[..8].try_into().unwrap()), 4096);
+        assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 8);
+        assert_eq!(u32::from_le_bytes(bytes[12..].try_into().unwrap()), CONTRACT_VERSION);
+    }
+
+    #[test]
     fn constants_match_bfrt_h() {
         assert!(BFRT_H.contains("#define BF_GUARD_BYTES ((size_t)1 << 28)"));
         assert_eq!(GUARD_BYTES, 1 << 28);
@@ -152,6 +218,7 @@ mod tests {
             ("BF_WRITE_ERROR", Status::WriteError),
             ("BF_READ_ERROR", Status::ReadError),
             ("BF_BROKEN_PIPE", Status::BrokenPipe),
+            ("BF_CONTRACT_MISMATCH", Status::ContractMismatch),
         ] {
             assert!(BFRT_H.contains(&format!("{name} = {},", status as i32)), "{name} differs in bfrt.h");
         }

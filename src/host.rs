@@ -1,8 +1,9 @@
 //! The host policy of a run, for every mode: what a run's end means (the
 //! status table: message and exit code), how the standard streams are
-//! used (raw descriptors, waited on when non-blocking, one buffer size) and
-//! which of them the process started without; and the one allocator
-//! setting of the bfc process.
+//! used (raw descriptors, waited on when non-blocking, one buffer size,
+//! output written at once to a terminal: `Buffering`) and which of them
+//! the process started without; and the one allocator setting of the bfc
+//! process.
 //!
 //! The JIT, the interpreter and `main.rs` use this; `runtime-c/bfrt.c` is
 //! the same policy in C for built executables, and the tests below check
@@ -20,6 +21,45 @@ use crate::code::Status;
 /// interpreter, the JIT's input buffer (`IO_BUF_SIZE` in bfrt.c).
 pub const IO_BUF_SIZE: usize = 1 << 16;
 
+/// When a run's output is written: the same policy in the JIT, the
+/// interpreter and executables (`out_end` in bfrt.c's `bfrt_run`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Buffering {
+    /// Collected in a buffer of `IO_BUF_SIZE` bytes, written when it is
+    /// full, before the program waits for input and at the end: pipes and
+    /// files, where one write(2) per 64 KiB is what keeps output fast.
+    Full,
+    /// Written as the program makes it: each `.` (each string the compiler
+    /// worked out) is one write(2). On a terminal, where someone watches the
+    /// output come (a program that prints digits as it computes them, with
+    /// no newline, must not look frozen, so line buffering is not enough),
+    /// and where asked (`bfc -u`, `BFRT_UNBUFFERED=1` for executables).
+    Unbuffered,
+}
+
+impl Buffering {
+    /// `Unbuffered` if asked for or if `fd` is a terminal, else `Full`.
+    pub fn choose(unbuffered: bool, fd: RawFd) -> Buffering {
+        // SAFETY: isatty only queries the descriptor (false for -1).
+        if unbuffered || unsafe { libc::isatty(fd) } == 1 {
+            Buffering::Unbuffered
+        } else {
+            Buffering::Full
+        }
+    }
+
+    /// Bytes of output collected before they are written: the distance of
+    /// `out_end` from `out_buf` (the buffer itself is `IO_BUF_SIZE` bytes
+    /// either way, for the short strings generated code stores whole before
+    /// it checks).
+    pub fn window(self) -> usize {
+        match self {
+            Buffering::Full => IO_BUF_SIZE,
+            Buffering::Unbuffered => 1,
+        }
+    }
+}
+
 /// The exit codes of bfc: those of a run (`BF_EXIT_*` in bfrt.h, which
 /// built executables exit with too) and the compiler's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +69,8 @@ pub enum Exit {
     Ok = 0,
     /// Bad source, unreadable input, failed output or link.
     Compile = 1,
-    /// A bad option or combination.
+    /// A bad option or combination; from `bfrt_run_checked`, code run on
+    /// another tape than it was compiled for.
     Usage = 2,
     /// At run time: tape underflow or overflow.
     Tape = 3,
@@ -57,7 +98,7 @@ pub struct StatusRow {
 
 /// Status -> message -> exit code, in the order of `enum bf_status`; the
 /// same rows as `statuses[]` in bfrt.c.
-pub const STATUS_TABLE: [StatusRow; 6] = [
+pub const STATUS_TABLE: [StatusRow; 7] = [
     StatusRow { status: Status::Ok, code: "ok", what: "success", detail: None, exit: Exit::Ok },
     StatusRow {
         status: Status::TapeUnderflow,
@@ -93,6 +134,13 @@ pub const STATUS_TABLE: [StatusRow; 6] = [
         what: "broken pipe",
         detail: Some("the reader of stdout went away"),
         exit: Exit::Ok,
+    },
+    StatusRow {
+        status: Status::ContractMismatch,
+        code: "contract-mismatch",
+        what: "contract mismatch",
+        detail: Some("the program was compiled for another tape or cell size"),
+        exit: Exit::Usage,
     },
 ];
 
@@ -364,6 +412,7 @@ mod tests {
         assert_eq!(header_define("BF_EXIT_OK"), Exit::Ok as i64);
         assert_eq!(header_define("BF_EXIT_TAPE"), Exit::Tape as i64);
         assert_eq!(header_define("BF_EXIT_IO"), Exit::Io as i64);
+        assert_eq!(header_define("BF_EXIT_USAGE"), Exit::Usage as i64);
     }
 
     /// Each row of `statuses[]` in bfrt.c, `[BF_NAME] = {"what: detail", BF_EXIT_X},`,
@@ -377,11 +426,13 @@ mod tests {
             Status::WriteError => "BF_WRITE_ERROR",
             Status::ReadError => "BF_READ_ERROR",
             Status::BrokenPipe => "BF_BROKEN_PIPE",
+            Status::ContractMismatch => "BF_CONTRACT_MISMATCH",
         };
         let exit_name = |exit| match exit {
             Exit::Ok => "BF_EXIT_OK",
             Exit::Tape => "BF_EXIT_TAPE",
             Exit::Io => "BF_EXIT_IO",
+            Exit::Usage => "BF_EXIT_USAGE",
             other => panic!("a run does not exit with {other:?}"),
         };
         let rows: Vec<&str> = bfrt_c().lines().map(str::trim).filter(|l| l.starts_with("[BF_")).collect();
@@ -398,6 +449,17 @@ mod tests {
         let line = bfrt_c().lines().find_map(|l| l.strip_prefix("#define IO_BUF_SIZE ")).expect("IO_BUF_SIZE");
         assert_eq!(line.trim(), "((size_t)1 << 16)");
         assert_eq!(IO_BUF_SIZE, 1 << 16);
+    }
+
+    /// bfrt.c's `output_window` is `Buffering::choose(env, 1).window()`.
+    #[test]
+    fn buffering_matches_bfrt_c() {
+        assert!(bfrt_c().contains("getenv(\"BFRT_UNBUFFERED\")"));
+        assert!(bfrt_c().contains("return asked || isatty(STDOUT_FILENO) ? 1 : IO_BUF_SIZE;"));
+        assert_eq!(Buffering::Unbuffered.window(), 1);
+        assert_eq!(Buffering::Full.window(), IO_BUF_SIZE);
+        assert_eq!(Buffering::choose(true, -1), Buffering::Unbuffered);
+        assert_eq!(Buffering::choose(false, -1), Buffering::Full);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::io::{self, Read, Write};
 use std::ops::Range;
 
 use crate::code::Status;
-use crate::host::{self, IO_BUF_SIZE};
+use crate::host::{self, Buffering, IO_BUF_SIZE};
 use crate::ir::{Change, EofMode, Op, Program, Shortcut};
 
 /// How a run ended.
@@ -28,10 +28,22 @@ pub struct Config {
 }
 
 /// Runs `program`, reading `input` and writing `output` (buffered: the
-/// buffer is flushed before every read and at the end, as compiled code
-/// does).
+/// buffer is flushed when full, before every read and at the end, as
+/// compiled code does).
 pub fn run(program: &Program, config: &Config, input: &mut dyn Read, output: &mut dyn Write) -> Outcome {
-    let mut out = Output::new(output);
+    run_buffered(program, config, input, output, Buffering::Full)
+}
+
+/// `run`, with output buffered as `buffering` says (`Unbuffered`: each `.`
+/// is written at once).
+pub fn run_buffered(
+    program: &Program,
+    config: &Config,
+    input: &mut dyn Read,
+    output: &mut dyn Write,
+    buffering: Buffering,
+) -> Outcome {
+    let mut out = Output::with_window(output, buffering.window());
     let mut machine = Machine::new(program, config);
     let outcome = match machine.execute(0..program.insts.len(), Some(input), &mut out) {
         Stop::End => Outcome::Finished(Status::Ok),
@@ -47,12 +59,18 @@ pub fn run(program: &Program, config: &Config, input: &mut dyn Read, output: &mu
 
 pub(crate) struct Output<'a> {
     buf: Vec<u8>,
+    /// The buffer is written out once it holds this many bytes.
+    window: usize,
     sink: &'a mut dyn Write,
 }
 
 impl<'a> Output<'a> {
     pub(crate) fn new(sink: &'a mut dyn Write) -> Self {
-        Output { buf: Vec::with_capacity(IO_BUF_SIZE), sink }
+        Output::with_window(sink, IO_BUF_SIZE)
+    }
+
+    fn with_window(sink: &'a mut dyn Write, window: usize) -> Self {
+        Output { buf: Vec::with_capacity(window), window, sink }
     }
 
     pub(crate) fn flush(&mut self) -> Result<(), Status> {
@@ -66,7 +84,7 @@ impl<'a> Output<'a> {
 
     fn push(&mut self, bytes: &[u8]) -> Result<(), Status> {
         self.buf.extend_from_slice(bytes);
-        if self.buf.len() >= IO_BUF_SIZE {
+        if self.buf.len() >= self.window {
             self.flush()?;
         }
         Ok(())
@@ -237,8 +255,8 @@ impl<'p> Machine<'p> {
                         pc = self.partner[pc];
                     }
                 }
-                Op::Scan { stride } => {
-                    while self.get(0)? != 0 {
+                Op::Scan { stride, value } => {
+                    while self.get(0)? != value {
                         if self.steps_left == 0 {
                             return Ok(false);
                         }

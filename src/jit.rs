@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::code::{CompiledCode, EntryFn, Runtime, Status, GUARD_BYTES, READ_EOF, READ_FAILED};
 pub use crate::host::Fds;
-use crate::host::{self, RunEnd, IO_BUF_SIZE};
+use crate::host::{self, Buffering, RunEnd, IO_BUF_SIZE};
 
 /// Why `LoadedCode::run` returned no `RunEnd`.
 #[derive(Debug)]
@@ -66,15 +66,22 @@ impl LoadedCode {
     }
 
     /// Runs the code on a fresh tape of `cells` cells, reading and writing
-    /// `fds`.
+    /// `fds`; output is unbuffered if `fds.output` is a terminal.
     pub fn run_with(&self, cells: usize, fds: Fds) -> Result<RunEnd, RunError> {
+        self.run_buffered(cells, fds, Buffering::choose(false, fds.output))
+    }
+
+    /// Runs the code on a fresh tape of `cells` cells, reading and writing
+    /// `fds`, its output buffered as `buffering` says.
+    pub fn run_buffered(&self, cells: usize, fds: Fds, buffering: Buffering) -> Result<RunEnd, RunError> {
         let tape = Tape::new(cells)?;
         let (out, inp) = (Mapping::new(IO_BUF_SIZE)?, Mapping::new(IO_BUF_SIZE)?);
         let mut host = Host { out, inp, fds, error: None, panicked: false };
         let mut rt = Runtime {
             out_buf: host.out.ptr,
-            // SAFETY: one past the end of the buffer.
-            out_end: unsafe { host.out.ptr.add(IO_BUF_SIZE) },
+            // SAFETY: within the buffer or one past its end (window <=
+            // IO_BUF_SIZE).
+            out_end: unsafe { host.out.ptr.add(buffering.window()) },
             write: host_write,
             read: host_read,
             tape_start: tape.start,

@@ -10,14 +10,16 @@
 //! compiled code to.
 //!
 //! What the command line does, each a function here: [`run_jit`] (or
-//! [`run_jit_mapped`], which first writes perf's map), [`run_interp`],
-//! [`build_object`], [`build_executable`] and [`emit`], after
-//! [`front_end`] (or [`front_end_warned`], which also returns the warnings
-//! of [`lint`]). Runs use the process's stdin and stdout under the policy
+//! [`run_jit_mapped`], which first writes perf's map), [`run_interp`] after
+//! [`front_end`] (whose observed form also tells the warnings of [`lint`]),
+//! and [`build`] for every output it writes ([`build_object`] and
+//! [`build_executable`] for one each). The command line itself is defined
+//! in [`cli`]. Runs use the process's stdin and stdout under the policy
 //! of [`host`], which also says what their [`RunEnd`] means (message, exit
 //! code). [`Options`] become each stage's configuration in one place, its
 //! `impl` below.
 
+pub mod cli;
 pub mod code;
 pub mod diagnostic;
 pub mod disasm;
@@ -37,8 +39,9 @@ pub mod x64;
 pub use error::{Error, Result};
 pub use host::RunEnd;
 
-use std::io::BufReader;
-use std::path::Path;
+use std::io::{BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// Default number of cells of the tape.
 pub const DEFAULT_TAPE_CELLS: usize = 65536;
@@ -63,6 +66,9 @@ pub struct Options {
     pub eof: ir::EofMode,
     /// Steps of compile-time execution at `-O2` (see `opt::evaluate_prefix`).
     pub eval_steps: u64,
+    /// `run_jit` and `run_interp` write output as it is made even to a pipe
+    /// or a file (to a terminal they always do: `host::Buffering`).
+    pub unbuffered: bool,
 }
 
 impl Default for Options {
@@ -72,6 +78,7 @@ impl Default for Options {
             tape_cells: DEFAULT_TAPE_CELLS,
             eof: ir::EofMode::Unchanged,
             eval_steps: DEFAULT_EVAL_STEPS_JIT,
+            unbuffered: false,
         }
     }
 }
@@ -91,6 +98,10 @@ impl Options {
         interp::Config { tape_cells: self.tape_cells, eof: self.eof, max_steps: None }
     }
 
+    fn contract(&self) -> code::Contract {
+        code::Contract::new(self.tape_cells)
+    }
+
     fn exe_options(&self, symbol: &str) -> link::ExeOptions {
         link::ExeOptions { symbol: symbol.to_string(), tape_cells: self.tape_cells }
     }
@@ -98,20 +109,23 @@ impl Options {
 
 /// Parses and optimises a program; `file` names it in errors.
 pub fn front_end(file: &str, source: &[u8], options: &Options) -> Result<ir::Program> {
-    front_end_warned(file, source, options, false).map(|(program, _)| program)
+    let program = parse::parse(file, source)?;
+    Ok(opt::optimise(program, options.opt_config()))
 }
 
-/// `front_end`, and the program's warnings (`lint`, on the parsed program
-/// so that they point at its commands) if `warn`.
+/// `front_end`, and the program's warnings (`lint`).
 pub fn front_end_warned(
     file: &str,
     source: &[u8],
     options: &Options,
-    warn: bool,
 ) -> Result<(ir::Program, Vec<diagnostic::Diagnostic>)> {
-    let program = parse::parse(file, source)?;
-    let warnings = if warn { lint::check(file, source, &program, options.tape_cells) } else { Vec::new() };
-    Ok((opt::optimise(program, options.opt_config()), warnings))
+    let mut warnings = Vec::new();
+    let program = front_end_observed(file, source, options, &mut |event| {
+        if let Event::Warning(warning) = event {
+            warnings.push(warning.clone());
+        }
+    })?;
+    Ok((program, warnings))
 }
 
 /// `--emit passes`: the IR as parsed, then again after each pass that
@@ -138,33 +152,170 @@ pub fn back_end(program: &ir::Program, options: &Options) -> code::CompiledCode 
 /// IR instruction (and its source position) above the code made for it.
 pub fn listing(program: &ir::Program, source: &[u8], options: &Options) -> String {
     let (code, starts) = x64::compile_marked(program, options.target());
-    let ir = program.display(source);
-    let notes: Vec<(usize, String)> = starts.into_iter().zip(ir.lines().map(str::to_string)).collect();
-    disasm::disassemble(&code, program.data.len(), &notes)
+    disasm::disassemble(&code, program.data.len(), &notes(program, source, starts))
 }
 
-/// An intermediate form `--emit` prints.
+/// Each IR instruction's text beside the offset of its code.
+fn notes(program: &ir::Program, source: &[u8], starts: Vec<usize>) -> Vec<(usize, String)> {
+    let ir = program.display(source);
+    starts.into_iter().zip(ir.lines().map(str::to_string)).collect()
+}
+
+/// An output the command line can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Emit {
-    /// The optimised IR.
+    /// The optimised IR (`--emit ir`).
     Ir,
     /// The IR as parsed and after each pass that changed it.
     Passes,
-    /// The generated code, disassembled.
+    /// The generated code, disassembled (`--emit asm`).
     Asm,
+    /// GNU assembler source for the object's code (`-S`).
+    Gas,
+    /// The ELF object (`-c`, `--emit obj`).
+    Object,
+    /// The executable (`--emit exe`, the default).
+    Executable,
 }
 
-/// The text of `what` for a program; `file` names it in errors.
-pub fn emit(what: Emit, file: &str, source: &[u8], options: &Options) -> Result<String> {
-    if what == Emit::Passes {
-        return pass_trace(file, source, options);
+impl Emit {
+    /// The extension of the file it goes to when named after its source
+    /// (`None`: no extension).
+    pub fn extension(self) -> Option<&'static str> {
+        match self {
+            Emit::Ir => Some("ir"),
+            Emit::Passes => Some("passes"),
+            Emit::Asm => Some("lst"),
+            Emit::Gas => Some("s"),
+            Emit::Object => Some("o"),
+            Emit::Executable => None,
+        }
     }
-    let program = front_end(file, source, options)?;
-    Ok(match what {
-        Emit::Ir => program.display(source),
-        Emit::Asm => listing(&program, source, options),
-        Emit::Passes => unreachable!("traced above"),
-    })
+
+    /// Does it go to stdout unless told otherwise (when it is the only one)?
+    pub fn prints(self) -> bool {
+        matches!(self, Emit::Ir | Emit::Passes | Emit::Asm)
+    }
+}
+
+/// Where an output goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dest {
+    /// The process's stdout (`-o -`); a reader that goes away is no error.
+    Stdout,
+    /// A file, written atomically.
+    File(PathBuf),
+}
+
+/// What a compile tells whoever watches it (`-v`, `--time-passes`).
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A stage ran for `time`; `insts`: the IR's size after it.
+    Stage { name: &'a str, time: Duration, insts: Option<usize> },
+    /// A command about to run, as a shell would take it.
+    Command(&'a str),
+    /// A warning about the program (`lint`), found on the parsed program.
+    Warning(&'a diagnostic::Diagnostic),
+}
+
+/// [`front_end`], telling `observe` the time of parsing and of each pass,
+/// and the program's warnings (`lint`, on the parsed program so that they
+/// point at its commands).
+pub fn front_end_observed(
+    file: &str,
+    source: &[u8],
+    options: &Options,
+    observe: &mut dyn FnMut(Event),
+) -> Result<ir::Program> {
+    let start = Instant::now();
+    let program = parse::parse(file, source)?;
+    observe(Event::Stage { name: "parse", time: start.elapsed(), insts: Some(program.insts.len()) });
+    let start = Instant::now();
+    let warnings = lint::check(file, source, &program, options.tape_cells);
+    observe(Event::Stage { name: "lint", time: start.elapsed(), insts: None });
+    for warning in &warnings {
+        observe(Event::Warning(warning));
+    }
+    Ok(opt::optimise_timed(program, options.opt_config(), &mut |name, time, program| {
+        observe(Event::Stage { name, time, insts: Some(program.insts.len()) })
+    }))
+}
+
+/// Compiles `source` (named `file` in errors) once and writes each of
+/// `outputs`, in order; an executable's or object's entry is `symbol`.
+pub fn build(
+    file: &str,
+    source: &[u8],
+    options: &Options,
+    symbol: &str,
+    outputs: &[(Emit, Dest)],
+    observe: &mut dyn FnMut(Event),
+) -> Result<()> {
+    let needs_program = outputs.iter().any(|(what, _)| *what != Emit::Passes);
+    let program = if needs_program { Some(front_end_observed(file, source, options, observe)?) } else { None };
+    let mut compiled = None;
+    let mut object_bytes = None;
+    for (what, dest) in outputs {
+        if *what == Emit::Passes {
+            write_output(dest, pass_trace(file, source, options)?.as_bytes())?;
+            continue;
+        }
+        let program = program.as_ref().expect("compiled above");
+        if *what == Emit::Ir {
+            write_output(dest, program.display(source).as_bytes())?;
+            continue;
+        }
+        let (code, starts) = compiled.get_or_insert_with(|| {
+            x64::compile_timed(program, options.target(), &mut |name, time| {
+                observe(Event::Stage { name, time, insts: None })
+            })
+        });
+        match what {
+            Emit::Asm => {
+                let text = disasm::disassemble(code, program.data.len(), &notes(program, source, starts.clone()));
+                write_output(dest, text.as_bytes())?;
+            }
+            Emit::Gas => {
+                let notes = notes(program, source, starts.clone());
+                write_output(dest, disasm::gas_source(code, program.data.len(), symbol, &notes).as_bytes())?;
+            }
+            Emit::Object | Emit::Executable => {
+                let object = object_bytes.get_or_insert_with(|| {
+                    let start = Instant::now();
+                    let bytes = object::write_object(code, symbol, &options.contract());
+                    observe(Event::Stage { name: "object", time: start.elapsed(), insts: None });
+                    bytes
+                });
+                match (what, dest) {
+                    (Emit::Object, _) => write_output(dest, object)?,
+                    (_, Dest::File(path)) => {
+                        let start = Instant::now();
+                        let exe = options.exe_options(symbol);
+                        link::link_executable_announced(object, &exe, path, &mut |command| {
+                            observe(Event::Command(command))
+                        })?;
+                        observe(Event::Stage { name: "link", time: start.elapsed(), insts: None });
+                    }
+                    (_, Dest::Stdout) => return Err(Error::Usage("an executable cannot be written to stdout".into())),
+                }
+            }
+            Emit::Ir | Emit::Passes => unreachable!("written above"),
+        }
+    }
+    Ok(())
+}
+
+/// Writes an output to where it goes.
+fn write_output(dest: &Dest, bytes: &[u8]) -> Result<()> {
+    match dest {
+        Dest::File(path) => link::write_atomically(path, bytes),
+        Dest::Stdout => match host::Stream::stdout().write_all(bytes) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(Error::WriteOutput { path: "<stdout>".into(), source: e })
+            }
+            _ => Ok(()),
+        },
+    }
 }
 
 /// Compiles an optimised program in memory and runs it on the process's
@@ -183,7 +334,9 @@ pub fn run_jit_mapped(program: &ir::Program, options: &Options, perf_map: Option
         let base = loaded.bytes().as_ptr() as usize;
         perfmap::write(&symbols, base).map_err(|source| Error::WriteOutput { path: perfmap::path(), source })?;
     }
-    loaded.run_with(options.tape_cells, host::Fds::std()).map_err(|e| match e {
+    let fds = host::Fds::std();
+    let buffering = host::Buffering::choose(options.unbuffered, fds.output);
+    loaded.run_buffered(options.tape_cells, fds, buffering).map_err(|e| match e {
         jit::RunError::Setup(source) => Error::Jit { what: "run the program", source },
         jit::RunError::CallbackPanicked => Error::Internal("a runtime callback panicked".into()),
     })
@@ -194,7 +347,8 @@ pub fn run_jit_mapped(program: &ir::Program, options: &Options, perf_map: Option
 pub fn run_interp(program: &ir::Program, options: &Options) -> RunEnd {
     let mut input = BufReader::with_capacity(host::IO_BUF_SIZE, host::Stream::stdin());
     let mut output = host::Stream::stdout();
-    let status = match interp::run(program, &options.interp_config(), &mut input, &mut output) {
+    let buffering = host::Buffering::choose(options.unbuffered, host::Fds::std().output);
+    let status = match interp::run_buffered(program, &options.interp_config(), &mut input, &mut output, buffering) {
         interp::Outcome::Finished(status) => status,
         interp::Outcome::OutOfSteps => unreachable!("no step limit"),
     };
@@ -210,12 +364,13 @@ pub fn run_interp(program: &ir::Program, options: &Options) -> RunEnd {
 /// named `symbol`.
 pub fn build_object(program: &ir::Program, options: &Options, symbol: &str, output: &Path) -> Result<()> {
     let code = back_end(program, options);
-    link::write_atomically(output, &object::write_object(&code, symbol))
+    link::write_atomically(output, &object::write_object(&code, symbol, &options.contract()))
 }
 
 /// Builds the executable of an optimised program at `output` (its object,
 /// the entry named `symbol`, linked with the C runtime).
 pub fn build_executable(program: &ir::Program, options: &Options, symbol: &str, output: &Path) -> Result<()> {
     let code = back_end(program, options);
-    link::link_executable(&object::write_object(&code, symbol), &options.exe_options(symbol), output)
+    let object = object::write_object(&code, symbol, &options.contract());
+    link::link_executable(&object, &options.exe_options(symbol), output)
 }

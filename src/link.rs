@@ -39,6 +39,17 @@ pub fn c_compiler() -> String {
 
 /// Links `object` with the runtime into an executable at `output`.
 pub fn link_executable(object: &[u8], options: &ExeOptions, output: &Path) -> Result<()> {
+    link_executable_announced(object, options, output, &mut |_| {})
+}
+
+/// `link_executable`, telling `announce` the C compiler's command line
+/// (shell-quoted, run in the temporary directory) before running it (`-v`).
+pub fn link_executable_announced(
+    object: &[u8],
+    options: &ExeOptions,
+    output: &Path,
+    announce: &mut dyn FnMut(&str),
+) -> Result<()> {
     let target = Target::of(output)?;
     let dir = temp_dir_beside(target.temp_home(), output)?;
     let werr = |source| Error::WriteOutput { path: output.to_path_buf(), source };
@@ -59,6 +70,7 @@ pub fn link_executable(object: &[u8], options: &ExeOptions, output: &Path) -> Re
         .arg(format!("-DBFRT_ENTRY={}", options.symbol))
         .arg(format!("-DBFRT_TAPE_CELLS={}", options.tape_cells))
         .args(["main.c", "bfrt.c", "prog.o"]);
+    announce(&command_line(&command));
     let result = command.output().map_err(|source| Error::NoCompiler { cc: cc.clone(), source })?;
     if !result.status.success() {
         return Err(Error::LinkFailed {
@@ -70,6 +82,24 @@ pub fn link_executable(object: &[u8], options: &ExeOptions, output: &Path) -> Re
     match target {
         Target::Replace(path) => fs::rename(&exe, path).map_err(werr),
         Target::WriteInto => fs::read(&exe).and_then(|bytes| write_into(output, &bytes)).map_err(werr),
+    }
+}
+
+/// A command as a shell would need it typed, with the directory it runs in.
+fn command_line(command: &Command) -> String {
+    let quote = |word: &std::ffi::OsStr| {
+        let word = word.to_string_lossy();
+        let plain = !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=+,:@%".contains(&b));
+        if plain {
+            word.into_owned()
+        } else {
+            format!("'{}'", word.replace('\'', "'\\''"))
+        }
+    };
+    let words: Vec<String> = std::iter::once(command.get_program()).chain(command.get_args()).map(quote).collect();
+    match command.get_current_dir() {
+        Some(dir) => format!("cd {} && {}", quote(dir.as_os_str()), words.join(" ")),
+        None => words.join(" "),
     }
 }
 

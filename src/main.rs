@@ -15,94 +15,17 @@
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 
+use bfc::cli::{gcc_style_args, Cli, ColorArg, EmitArg, EofArg, ErrorFormat};
 use bfc::diagnostic::{Diagnostic, Format};
 use bfc::error::Error;
 use bfc::host::{Exit, RunEnd, Stream};
 use bfc::ir::EofMode;
-use bfc::object;
 use bfc::opt::Level;
-use bfc::{Options, DEFAULT_TAPE_CELLS, MAX_TAPE_CELLS};
-
-const EXAMPLES: &str = "\
-Examples:
-  bfc --jit hello.b              compile in memory and run now
-  bfc hello.b                    build the executable ./hello
-  bfc -O2 -o /usr/local/bin/hi hello.b
-  bfc -c prog.b -o prog.o --symbol prog_main
-                                 an object for C: int32_t prog_main(uint8_t*, bf_runtime*)
-  bfc --emit ir prog.b           show the optimised IR
-  bfc --emit passes prog.b       show the IR after each pass that changed it
-  echo '+[,.]' | bfc --jit -     the program from stdin
-
-Exit codes: 0 ok, 1 compile error, 2 usage error, 3 tape underflow/overflow
-at run time, 4 I/O error at run time.";
-
-#[derive(Parser, Debug)]
-#[command(name = "bfc", version, about = "An optimising Brainfuck compiler for x86-64", after_help = EXAMPLES)]
-struct Cli {
-    /// The program ('-' reads it from stdin).
-    file: String,
-    /// Compile in memory and run now.
-    #[arg(long, conflicts_with_all = ["interp", "compile_only", "output"])]
-    jit: bool,
-    /// Run with the reference interpreter.
-    #[arg(long, conflicts_with_all = ["compile_only", "output"])]
-    interp: bool,
-    /// Output file (default: the source's name without extension, or NAME.o with -c).
-    #[arg(short = 'o', value_name = "PATH")]
-    output: Option<PathBuf>,
-    /// Stop at an ELF object file.
-    #[arg(short = 'c')]
-    compile_only: bool,
-    /// Optimisation level.
-    #[arg(short = 'O', value_name = "LEVEL", default_value = "2", value_parser = ["0", "1", "2"])]
-    opt: String,
-    /// Number of cells of the tape.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_TAPE_CELLS, value_parser = parse_tape_size)]
-    tape_size: usize,
-    /// What ',' stores at end of input.
-    #[arg(long, value_enum, default_value_t = EofArg::Unchanged)]
-    eof: EofArg,
-    /// Name of the entry function in the object (a C identifier).
-    #[arg(long, value_name = "NAME", default_value = object::DEFAULT_SYMBOL)]
-    symbol: String,
-    /// Steps of compile-time execution at -O2: the start of the program that
-    /// reads no input is run by the compiler and replaced by its result
-    /// [default: 0 (off) with --jit/--interp, 50000000 when building].
-    #[arg(long, value_name = "N")]
-    eval_steps: Option<u64>,
-    /// Print an intermediate form instead of running or building.
-    #[arg(long, value_enum, value_name = "WHAT")]
-    emit: Option<Emit>,
-    /// Colour diagnostics: on a terminal (unless NO_COLOR is set), always, or never.
-    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto)]
-    color: ColorArg,
-    /// How diagnostics are written: for people, or one JSON object a line.
-    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = ErrorFormat::Human)]
-    error_format: ErrorFormat,
-    /// Print no warnings.
-    #[arg(short = 'w')]
-    no_warnings: bool,
-    /// Write perf's map of the code, each loop named by its place, to /tmp/perf-PID.map.
-    #[arg(long)]
-    perf_map: bool,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum ColorArg {
-    Auto,
-    Always,
-    Never,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum ErrorFormat {
-    Human,
-    Json,
-}
+use bfc::{object, Dest, Emit, Event, Options};
 
 /// How the command line asks for diagnostics to be written on stderr.
 fn diagnostic_format(color: ColorArg, format: ErrorFormat) -> Format {
@@ -125,53 +48,34 @@ fn report(diagnostics: &[Diagnostic], format: Format) {
     let _ = io::stderr().write_all(text.as_bytes());
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum EofArg {
-    Unchanged,
-    Zero,
-    MinusOne,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Emit {
-    /// The optimised IR, one instruction a line.
-    Ir,
-    /// The IR as parsed and after each pass that changed it.
-    Passes,
-    /// The generated x86-64 code, disassembled.
-    Asm,
-}
-
-fn parse_tape_size(s: &str) -> Result<usize, String> {
-    let n: u64 = s.trim().parse().map_err(|_| format!("'{s}' is not a number of cells"))?;
-    if n == 0 || n > MAX_TAPE_CELLS as u64 {
-        return Err(format!("the tape needs between 1 and {MAX_TAPE_CELLS} cells"));
-    }
-    Ok(n as usize)
-}
-
-/// What to do with the compiled program.
+/// What to do with the compiled programs.
 #[derive(Debug)]
 enum Action {
-    Jit,
-    Interp,
-    Emit(bfc::Emit),
-    Object(PathBuf),
-    Executable(PathBuf),
+    Jit(Input),
+    Interp(Input),
+    Build(Vec<Job>),
 }
+
+/// An input and the outputs made from it, in order.
+type Job = (Input, Vec<(Emit, Dest)>);
 
 /// The validated command line.
 #[derive(Debug)]
 struct Invocation {
-    input: Input,
     action: Action,
     options: Options,
     symbol: String,
+    /// `-v`: show the commands run.
+    verbose: bool,
+    /// `--time-passes`: show each stage's time.
+    time_passes: bool,
+    /// Not `-w`: print warnings.
     warn: bool,
+    /// `--perf-map`.
     perf_map: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Input {
     Stdin,
     File(PathBuf),
@@ -197,58 +101,75 @@ impl Input {
             Input::File(p) => std::fs::read(p).map_err(|source| Error::ReadSource { path: p.clone(), source }),
         }
     }
+
+    /// The output of kind `what` named after this input, in the current
+    /// directory (gcc's and rustc's rule).
+    fn default_output(&self, what: Emit) -> bfc::Result<PathBuf> {
+        match self {
+            Input::Stdin => Err(Error::Usage("a program read from stdin needs -o PATH (or --jit)".into())),
+            Input::File(p) => {
+                let stem = p.file_stem().filter(|s| !s.is_empty()).ok_or_else(|| {
+                    Error::Usage(format!("cannot name the output after '{}': give -o PATH", p.display()))
+                })?;
+                let mut out = PathBuf::from(stem);
+                if let Some(ext) = what.extension() {
+                    out.set_extension(ext);
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// The outputs asked for, in order, each once: `--emit`'s, then -c's and
+/// -S's.
+fn kinds(cli: &Cli) -> Vec<Emit> {
+    let mut kinds = Vec::new();
+    let asked = cli.emit.iter().map(|e| match e {
+        EmitArg::Ir => Emit::Ir,
+        EmitArg::Passes => Emit::Passes,
+        EmitArg::Asm => Emit::Asm,
+        EmitArg::Obj => Emit::Object,
+        EmitArg::Exe => Emit::Executable,
+    });
+    let flags = [(cli.compile_only, Emit::Object), (cli.asm_source, Emit::Gas)];
+    for what in asked.chain(flags.into_iter().filter(|(on, _)| *on).map(|(_, what)| what)) {
+        if !kinds.contains(&what) {
+            kinds.push(what);
+        }
+    }
+    kinds
 }
 
 impl Invocation {
     fn from_cli(cli: Cli) -> bfc::Result<Invocation> {
-        let input = if cli.file == "-" { Input::Stdin } else { Input::File(PathBuf::from(&cli.file)) };
+        let inputs: Vec<Input> =
+            cli.files.iter().map(|f| if f == "-" { Input::Stdin } else { Input::File(PathBuf::from(f)) }).collect();
+        if inputs.iter().filter(|i| **i == Input::Stdin).count() > 1 {
+            return Err(Error::Usage("stdin ('-') can be read only once".into()));
+        }
         if !object::is_valid_symbol(&cli.symbol) {
             return Err(Error::Usage(format!("--symbol '{}' is not a C identifier", cli.symbol)));
         }
-        let default_output = |ext: Option<&str>| -> bfc::Result<PathBuf> {
-            match &input {
-                Input::Stdin => Err(Error::Usage("a program read from stdin needs -o PATH (or --jit)".into())),
-                Input::File(p) => {
-                    let stem = p.file_stem().filter(|s| !s.is_empty()).ok_or_else(|| {
-                        Error::Usage(format!("cannot name the output after '{}': give -o PATH", p.display()))
-                    })?;
-                    let mut out = PathBuf::from(stem);
-                    if let Some(ext) = ext {
-                        out.set_extension(ext);
-                    }
-                    Ok(out)
-                }
+        let mut kinds = kinds(&cli);
+        let runs = kinds.is_empty() && (cli.jit || cli.interp);
+        if runs && inputs.len() > 1 {
+            let mode = if cli.jit { "--jit" } else { "--interp" };
+            return Err(Error::Usage(format!("{mode} runs one program: give one FILE")));
+        }
+        if kinds.is_empty() {
+            kinds.push(Emit::Executable);
+        }
+        let action = if runs {
+            let input = inputs.into_iter().next().expect("FILE is required");
+            if cli.jit {
+                Action::Jit(input)
+            } else {
+                Action::Interp(input)
             }
-        };
-        let action = if let Some(what) = cli.emit {
-            Action::Emit(match what {
-                Emit::Ir => bfc::Emit::Ir,
-                Emit::Passes => bfc::Emit::Passes,
-                Emit::Asm => bfc::Emit::Asm,
-            })
-        } else if cli.jit {
-            Action::Jit
-        } else if cli.interp {
-            Action::Interp
-        } else if cli.compile_only {
-            Action::Object(match cli.output {
-                Some(p) => p,
-                None => default_output(Some("o"))?,
-            })
         } else {
-            Action::Executable(match cli.output {
-                Some(p) => p,
-                None => default_output(None)?,
-            })
+            Action::Build(outputs(inputs, &kinds, cli.output)?)
         };
-        if let (Action::Object(out) | Action::Executable(out), Input::File(src)) = (&action, &input) {
-            if same_file(out, src) {
-                return Err(Error::OutputIsInput { path: out.clone() });
-            }
-        }
-        if cli.perf_map && !matches!(action, Action::Jit) {
-            return Err(Error::Usage("--perf-map needs --jit: it maps the code run in memory".into()));
-        }
         let level = match cli.opt.as_str() {
             "0" => Level::O0,
             "1" => Level::O1,
@@ -260,12 +181,77 @@ impl Invocation {
             EofArg::MinusOne => EofMode::MinusOne,
         };
         let eval_steps = cli.eval_steps.unwrap_or(match action {
-            Action::Jit | Action::Interp => bfc::DEFAULT_EVAL_STEPS_JIT,
-            Action::Emit(_) | Action::Object(_) | Action::Executable(_) => bfc::DEFAULT_EVAL_STEPS_BUILD,
+            Action::Jit(_) | Action::Interp(_) => bfc::DEFAULT_EVAL_STEPS_JIT,
+            Action::Build(_) => bfc::DEFAULT_EVAL_STEPS_BUILD,
         });
-        let options = Options { level, tape_cells: cli.tape_size, eof, eval_steps };
-        Ok(Invocation { input, action, options, symbol: cli.symbol, warn: !cli.no_warnings, perf_map: cli.perf_map })
+        let options = Options { level, tape_cells: cli.tape_size, eof, eval_steps, unbuffered: cli.unbuffered };
+        if cli.perf_map && !matches!(action, Action::Jit(_)) {
+            return Err(Error::Usage("--perf-map needs --jit: it maps the code run in memory".into()));
+        }
+        let (warn, perf_map) = (!cli.no_warnings, cli.perf_map);
+        Ok(Invocation {
+            action,
+            options,
+            symbol: cli.symbol,
+            verbose: cli.verbose,
+            time_passes: cli.time_passes,
+            warn,
+            perf_map,
+        })
     }
+}
+
+/// Where each output of each input goes. A single output goes to `-o`
+/// (`-`: stdout), or by default to stdout (the text forms) or a file named
+/// after the source; with several, each goes to a file named after its
+/// source and `-o` is an error (gcc's rule for `-c` with several inputs).
+fn outputs(inputs: Vec<Input>, kinds: &[Emit], output: Option<PathBuf>) -> bfc::Result<Vec<Job>> {
+    let single = inputs.len() * kinds.len() == 1;
+    if !single && output.is_some() {
+        let count = inputs.len() * kinds.len();
+        return Err(Error::Usage(format!(
+            "-o names a single output, and this makes {count}: leave -o out to name each after its source"
+        )));
+    }
+    let mut jobs = Vec::new();
+    let mut files: Vec<PathBuf> = Vec::new();
+    for input in inputs {
+        if !single && input == Input::Stdin {
+            return Err(Error::Usage(
+                "several outputs are named after their sources, and stdin has none: ask for one, with -o PATH".into(),
+            ));
+        }
+        let mut dests = Vec::new();
+        for &what in kinds {
+            let dest = match &output {
+                Some(path) if path.as_os_str() == "-" => Dest::Stdout,
+                Some(path) => Dest::File(path.clone()),
+                None if single && what.prints() => Dest::Stdout,
+                None => Dest::File(input.default_output(what)?),
+            };
+            if let Dest::File(path) = &dest {
+                if files.contains(path) {
+                    return Err(Error::Usage(format!("two outputs would be {}: give them apart", path.display())));
+                }
+                files.push(path.clone());
+            }
+            if what == Emit::Executable && dest == Dest::Stdout {
+                return Err(Error::Usage("an executable cannot be written to stdout: give -o PATH".into()));
+            }
+            dests.push((what, dest));
+        }
+        jobs.push((input, dests));
+    }
+    for path in &files {
+        for (input, _) in &jobs {
+            if let Input::File(src) = input {
+                if same_file(path, src) {
+                    return Err(Error::OutputIsInput { path: path.clone() });
+                }
+            }
+        }
+    }
+    Ok(jobs)
 }
 
 /// Do two paths name the same file (the second one exists)?
@@ -277,34 +263,50 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Prints what `--emit` asked for; a reader that went away is no error.
-fn print(text: &str) -> bfc::Result<()> {
-    match Stream::stdout().write_all(text.as_bytes()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-            Err(Error::WriteOutput { path: "<stdout>".into(), source: e })
+/// Shows what `-v` and `--time-passes` asked to see, on stderr.
+fn show(event: Event, verbose: bool, time_passes: bool, warnings: Option<Format>) {
+    let line = match event {
+        Event::Command(command) if verbose => format!("{command}\n"),
+        Event::Warning(warning) => match warnings {
+            Some(format) => warning.render(format),
+            None => return,
+        },
+        Event::Stage { name, time, insts } if time_passes => {
+            let size = insts.map(|n| format!("{n:>10} insts")).unwrap_or_default();
+            format!("time: {name:<36} {:>10.3} ms{size}\n", ms(time))
         }
-        _ => Ok(()),
-    }
+        _ => return,
+    };
+    let _ = io::stderr().write_all(line.as_bytes());
+}
+
+fn ms(time: Duration) -> f64 {
+    time.as_secs_f64() * 1e3
 }
 
 /// Does what the command line asks; how a run of the program ended, if it
 /// ran.
 fn run(inv: Invocation, format: Format) -> bfc::Result<Option<RunEnd>> {
-    let source = inv.input.read()?;
-    let name = inv.input.name();
     let options = &inv.options;
-    if let Action::Emit(what) = inv.action {
-        return print(&bfc::emit(what, &name, &source, options)?).map(|()| None);
+    let (verbose, time_passes, warnings) = (inv.verbose, inv.time_passes, inv.warn.then_some(format));
+    let mut observe = |event: Event| show(event, verbose, time_passes, warnings);
+    match inv.action {
+        Action::Jit(input) => {
+            let (name, source) = (input.name(), input.read()?);
+            let program = bfc::front_end_observed(&name, &source, options, &mut observe)?;
+            Ok(Some(bfc::run_jit_mapped(&program, options, inv.perf_map.then_some((&*name, &*source)))?))
+        }
+        Action::Interp(input) => {
+            let program = bfc::front_end_observed(&input.name(), &input.read()?, options, &mut observe)?;
+            Ok(Some(bfc::run_interp(&program, options)))
+        }
+        Action::Build(jobs) => {
+            for (input, outputs) in jobs {
+                bfc::build(&input.name(), &input.read()?, options, &inv.symbol, &outputs, &mut observe)?;
+            }
+            Ok(None)
+        }
     }
-    let (program, warnings) = bfc::front_end_warned(&name, &source, options, inv.warn)?;
-    report(&warnings, format);
-    Ok(match inv.action {
-        Action::Jit => Some(bfc::run_jit_mapped(&program, options, inv.perf_map.then_some((&*name, &*source)))?),
-        Action::Interp => Some(bfc::run_interp(&program, options)),
-        Action::Object(path) => bfc::build_object(&program, options, &inv.symbol, &path).map(|()| None)?,
-        Action::Executable(path) => bfc::build_executable(&program, options, &inv.symbol, &path).map(|()| None)?,
-        Action::Emit(_) => unreachable!("printed above"),
-    })
 }
 
 /// Says how the run ended, if there is anything to say; its exit code.
@@ -317,7 +319,7 @@ fn status_exit(end: RunEnd, format: Format) -> Exit {
 
 fn main() -> ExitCode {
     bfc::host::keep_freed_memory();
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(gcc_style_args(std::env::args_os())) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

@@ -1,14 +1,16 @@
 //! `CompiledCode` -> ELF64 x86-64 relocatable object, with the object crate.
 //!
 //! The object holds the code bytes unchanged in `.text`, one global function
-//! symbol for the entry (sized to cover the code), and an empty
-//! `.note.GNU-stack` so the linker keeps the stack non-executable. The code
-//! is position independent, so the object needs no relocations.
+//! symbol for the entry (sized to cover the code), the code's contract (what
+//! it was compiled for, `struct bf_contract`) as the global data symbol
+//! `<entry>_contract` in `.rodata`, and an empty `.note.GNU-stack` so the
+//! linker keeps the stack non-executable. The code is position independent,
+//! so the object needs no relocations.
 
 use object::write::{Object, StandardSection, Symbol, SymbolSection};
 use object::{Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope};
 
-use crate::code::CompiledCode;
+use crate::code::{CompiledCode, Contract, CONTRACT_SUFFIX};
 
 /// The default name of the entry symbol.
 pub const DEFAULT_SYMBOL: &str = "bf_main";
@@ -20,8 +22,9 @@ pub fn is_valid_symbol(name: &str) -> bool {
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
-/// Writes `code` as an ELF relocatable object whose entry is `symbol`.
-pub fn write_object(code: &CompiledCode, symbol: &str) -> Vec<u8> {
+/// Writes `code` as an ELF relocatable object whose entry is `symbol`, and
+/// whose `contract` (what the code was compiled for) is `symbol_contract`.
+pub fn write_object(code: &CompiledCode, symbol: &str, contract: &Contract) -> Vec<u8> {
     let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
     let text = obj.section_id(StandardSection::Text);
     let offset = obj.append_section_data(text, &code.bytes, 16);
@@ -33,6 +36,20 @@ pub fn write_object(code: &CompiledCode, symbol: &str) -> Vec<u8> {
         scope: SymbolScope::Dynamic,
         weak: false,
         section: SymbolSection::Section(text),
+        flags: SymbolFlags::None,
+    });
+    // Beside the code, not in it: .text stays the JIT's bytes.
+    let rodata = obj.section_id(StandardSection::ReadOnlyData);
+    let bytes = contract.to_bytes();
+    let offset = obj.append_section_data(rodata, &bytes, 8);
+    obj.add_symbol(Symbol {
+        name: format!("{symbol}{CONTRACT_SUFFIX}").into_bytes(),
+        value: offset,
+        size: bytes.len() as u64,
+        kind: SymbolKind::Data,
+        scope: SymbolScope::Dynamic,
+        weak: false,
+        section: SymbolSection::Section(rodata),
         flags: SymbolFlags::None,
     });
     // An empty, non-executable .note.GNU-stack: "this code needs no
@@ -52,7 +69,7 @@ mod tests {
 
     #[test]
     fn object_reads_back_with_text_symbol_and_note() {
-        let bytes = write_object(&sample(), "bf_hello");
+        let bytes = write_object(&sample(), "bf_hello", &Contract::new(4096));
         let file = object::File::parse(&*bytes).unwrap();
         assert_eq!(file.architecture(), Architecture::X86_64);
         assert_eq!(file.kind(), object::ObjectKind::Relocatable);
@@ -73,8 +90,26 @@ mod tests {
     }
 
     #[test]
+    fn the_contract_is_a_data_symbol_beside_the_code() {
+        let contract = Contract::new(4096);
+        let bytes = write_object(&sample(), "bf_hello", &contract);
+        let file = object::File::parse(&*bytes).unwrap();
+        let sym = file.symbols().find(|s| s.name() == Ok("bf_hello_contract")).unwrap();
+        assert!(sym.is_global() && sym.is_definition());
+        assert_eq!(sym.kind(), SymbolKind::Data);
+        assert_eq!(sym.size(), 16);
+        let section = file.section_by_index(sym.section_index().unwrap()).unwrap();
+        assert_eq!(section.name(), Ok(".rodata"));
+        assert_eq!(section.kind(), SectionKind::ReadOnlyData);
+        assert_eq!(section.relocations().count(), 0);
+        let at = (sym.address() - section.address()) as usize;
+        assert_eq!(&section.data().unwrap()[at..at + 16], &contract.to_bytes());
+    }
+
+    #[test]
     fn same_code_same_object() {
-        assert_eq!(write_object(&sample(), "a"), write_object(&sample(), "a"));
+        let c = Contract::new(65536);
+        assert_eq!(write_object(&sample(), "a", &c), write_object(&sample(), "a", &c));
     }
 
     #[test]

@@ -139,7 +139,7 @@ mod tests {
             (Op::Set { off: 0, val: 0 }, 3),
             (Op::Move(-1), 6),
             (Op::EndLoop, 7),
-            (Op::Scan { stride: -1 }, 9),
+            (Op::Scan { stride: -1, value: 0 }, 9),
         ]);
         let marks = [10, 12, 20, 22, 30, 32, 40, 50];
         let got: Vec<(usize, usize, String)> =

@@ -316,6 +316,45 @@ fn switch_chains_off_both_ends_fail_at_the_first_cell_they_touch() {
     }
 }
 
+/// Marker walks become scans for the marker value (`opt::value_scans`):
+/// stride 1 (16 cells at a time while they are on the tape) and 3, finding
+/// a marker near either end of the tape, or none and running off it, with
+/// guard pages (4096 cells) and explicit checks (300); output before must
+/// come out.
+#[test]
+fn marker_walks_stop_at_the_marker_or_the_tape_end() {
+    let work = tempdir();
+    for tape in [300, 4096] {
+        for stride in [1usize, 3] {
+            let walk = format!("-[+{}-]+", ">".repeat(stride));
+            // Cells 2 apart hold 5, every `stride`-th from `at` the marker 1
+            // where `marker` says; the walk starts at `from`.
+            for (from, marker) in [(0, Some(40)), (0, None), (tape - 50, Some(tape - 2)), (tape - 50, None)] {
+                let mut src = String::from("+.");
+                let mut p = 0;
+                let goto = |src: &mut String, p: &mut usize, cell: usize| {
+                    *src += &if cell > *p { ">".repeat(cell - *p) } else { "<".repeat(*p - cell) };
+                    *p = cell;
+                };
+                for cell in (from + 2..tape.min(from + 60)).step_by(2) {
+                    goto(&mut src, &mut p, cell);
+                    src += "+++++";
+                }
+                if let Some(m) = marker.filter(|m| (m - from) % stride == 0) {
+                    goto(&mut src, &mut p, m);
+                    src += "[-]+";
+                }
+                goto(&mut src, &mut p, from);
+                src += &format!("{walk}.");
+                agree(work.path(), &src, &[], tape);
+                // The mirror image, from the other end.
+                let mirrored = format!("+.{}{}", ">".repeat(tape - 1), mirror(&src[2..]));
+                agree(work.path(), &mirrored, &[], tape);
+            }
+        }
+    }
+}
+
 /// The program's mirror image: every move the other way.
 fn mirror(src: &str) -> String {
     let swap = |c| match c {

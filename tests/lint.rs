@@ -9,7 +9,7 @@ use common::{bfc_in, corpus_dir, manifest, tempdir, write_file};
 /// The warnings of a program as (code, line, column), from the library.
 fn warnings_of(name: &str, source: &[u8]) -> Vec<(&'static str, usize, usize)> {
     let options = bfc::Options { eval_steps: 0, ..bfc::Options::default() };
-    let (_, warnings) = bfc::front_end_warned(name, source, &options, true).expect("parses");
+    let (_, warnings) = bfc::front_end_warned(name, source, &options).expect("parses");
     warnings
         .iter()
         .map(|d| {

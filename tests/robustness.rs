@@ -581,8 +581,8 @@ fn far_program(case: &str) -> Program {
             Op::Set { off: 0, val: 0 },
             Op::EndIf,
         ],
-        "scan-right" => vec![Op::Set { off: 0, val: 1 }, Op::Scan { stride: far }],
-        "scan-left" => vec![Op::Set { off: 0, val: 1 }, Op::Scan { stride: -far }],
+        "scan-right" => vec![Op::Set { off: 0, val: 1 }, Op::Scan { stride: far, value: 0 }],
+        "scan-left" => vec![Op::Set { off: 0, val: 1 }, Op::Scan { stride: -far, value: 0 }],
         // Off the tape and back without touching anything: fine.
         "there-and-back" => vec![Op::Move(far), Op::Move(-far), Op::Add { off: 0, val: 1 }, Op::Out { off: 0 }],
         _ => panic!("no far program {case}"),
@@ -657,7 +657,7 @@ fn far_beyond_the_guard_in_one_step() {
             }
             // An executable from the same code.
             let code = bfc::back_end(&program, &far_options(cells));
-            let obj = bfc::object::write_object(&code, bfc::object::DEFAULT_SYMBOL);
+            let obj = bfc::object::write_object(&code, bfc::object::DEFAULT_SYMBOL, &bfc::code::Contract::new(cells));
             let exe = dir.path().join(case);
             let options = bfc::link::ExeOptions { symbol: bfc::object::DEFAULT_SYMBOL.into(), tape_cells: cells };
             bfc::link::link_executable(&obj, &options, &exe).unwrap();

@@ -46,7 +46,13 @@ fn object_text_equals_jit_code() {
     ];
     for source in programs {
         for (level, tape_cells, eof, eval_steps, flags) in &settings {
-            let options = bfc::Options { level: *level, tape_cells: *tape_cells, eof: *eof, eval_steps: *eval_steps };
+            let options = bfc::Options {
+                level: *level,
+                tape_cells: *tape_cells,
+                eof: *eof,
+                eval_steps: *eval_steps,
+                unbuffered: false,
+            };
             let jit = jit_bytes(source, &options);
             let text = object_text(source, flags);
             assert!(!jit.is_empty());

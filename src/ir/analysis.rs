@@ -171,7 +171,7 @@ mod tests {
         let (open, close) = (Op::Loop { off: 0 }, Op::EndLoop);
         assert_eq!(balanced_blocks(&p(&[open, Op::Move(1), Op::Move(-1), close])), [true, false, false, true]);
         assert_eq!(balanced_blocks(&p(&[open, Op::Move(1), close])), [false, false, false]);
-        let inner = [open, Op::If { off: 0 }, Op::Scan { stride: 1 }, Op::EndIf, close];
+        let inner = [open, Op::If { off: 0 }, Op::Scan { stride: 1, value: 0 }, Op::EndIf, close];
         assert_eq!(balanced_blocks(&p(&inner)), [false; 5]);
     }
 }

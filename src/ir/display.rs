@@ -49,7 +49,7 @@ impl Program {
             Op::EndLoop => "end loop".to_string(),
             Op::If { off } => format!("if {} != 0", cell(off)),
             Op::EndIf => "end if".to_string(),
-            Op::Scan { stride } => format!("scan p {:+} until [p] == 0", stride),
+            Op::Scan { stride, value } => format!("scan p {stride:+} until [p] == {value}"),
             Op::Print { start, len } => {
                 let bytes = &self.data[start as usize..(start + len) as usize];
                 let shown: String =

@@ -48,8 +48,9 @@ pub enum Op {
     If { off: i32 },
     /// `}` of an `If`.
     EndIf,
-    /// `while cell[0] != 0 { ptr += stride }`.
-    Scan { stride: i32 },
+    /// `while cell[0] != value { ptr += stride }`: `[>]` and `[<<]` scan for
+    /// 0; marker walks (`-[+>-]+`) for other values (`opt::value_scans`).
+    Scan { stride: i32, value: u8 },
     /// Append `len` bytes of `Program::data` from `start` to the output:
     /// output computed at compile time.
     Print { start: u32, len: u32 },

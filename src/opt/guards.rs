@@ -128,7 +128,7 @@ mod tests {
         // Not what only a loop or if body touched (it may not have run).
         assert!(!unguarded(&guarded_after(&[Op::If { off: 1 }, touch(5), Op::EndIf], 3)));
         // Not across a scan or an unbalanced loop: the pointer moved.
-        assert!(!unguarded(&guarded_after(&[touch(5), Op::Scan { stride: 1 }], 3)));
+        assert!(!unguarded(&guarded_after(&[touch(5), Op::Scan { stride: 1, value: 0 }], 3)));
         let walk = [touch(5), Op::Loop { off: 0 }, Op::Move(1), Op::EndLoop];
         assert!(!unguarded(&guarded_after(&walk, 3)));
         // Only multiply ifs.

@@ -210,11 +210,11 @@ pub fn known_values(program: Program, tape_cells: usize) -> Program {
                 }
                 k.set(off, Some(0));
             }
-            Op::Scan { .. } => {
+            Op::Scan { value, .. } => {
                 emit(inst.op, &mut out);
                 lost_track(&mut open);
                 k.forget();
-                k.set(0, Some(0));
+                k.set(0, Some(value));
             }
         }
         i += 1;

@@ -54,7 +54,7 @@ pub fn scan_loops(program: Program) -> Program {
         if inst.op == Op::EndLoop {
             if let [.., Inst { op: Op::Loop { off: 0 }, at }, Inst { op: Op::Move(stride), .. }] = out[..] {
                 out.truncate(out.len() - 2);
-                out.push(Inst::new(Op::Scan { stride }, at));
+                out.push(Inst::new(Op::Scan { stride, value: 0 }, at));
                 continue;
             }
         }
@@ -122,8 +122,8 @@ mod more_tests {
 
     #[test]
     fn scans() {
-        assert_eq!(ops(&scan_loops(local("[>>]"))), vec![Op::Scan { stride: 2 }]);
-        assert_eq!(ops(&scan_loops(local("[<]"))), vec![Op::Scan { stride: -1 }]);
+        assert_eq!(ops(&scan_loops(local("[>>]"))), vec![Op::Scan { stride: 2, value: 0 }]);
+        assert_eq!(ops(&scan_loops(local("[<]"))), vec![Op::Scan { stride: -1, value: 0 }]);
         assert_preserves(|p| scan_loops(defer_moves(p)), "+>+>+>+<<<[>]+.[<]", b"");
         assert_preserves(|p| scan_loops(defer_moves(p)), "+>>+<<[>>]+[<<]", b"");
     }

@@ -6,6 +6,7 @@
 //! it stops with; the tests hold each one to the interpreter.
 
 use crate::ir::Program;
+use std::time::{Duration, Instant};
 
 mod closed_form;
 mod combine;
@@ -16,6 +17,7 @@ mod loops;
 mod offsets;
 mod shortcuts;
 mod switches;
+mod value_scans;
 mod walks;
 
 pub use closed_form::closed_form_loops;
@@ -27,6 +29,7 @@ pub use loops::{clear_loops, counter_last, scan_loops};
 pub use offsets::defer_moves;
 pub use shortcuts::shortcuts;
 pub use switches::switch_tables;
+pub use value_scans::value_scans;
 pub use walks::unguard_walks;
 
 /// How hard to optimise (`-O0`, `-O1`, `-O2`).
@@ -72,6 +75,7 @@ pub fn passes(config: Config) -> Vec<Pass> {
     if config.level >= Level::O2 {
         list.push(pass("closed-form-loops", closed_form_loops));
         list.push(pass("scan-loops", scan_loops));
+        list.push(pass("value-scans", value_scans));
         let tape_cells = config.tape_cells;
         list.push(pass("known-values", move |p| known_values(p, tape_cells)));
         list.push(pass("counter-last", counter_last));
@@ -92,39 +96,57 @@ const MAX_ROUNDS: usize = 3;
 /// are left become switches, and last loops that do the same on zeroed
 /// cells every time get shortcuts.
 pub fn optimise(program: Program, config: Config) -> Program {
-    optimise_with(program, config, None)
+    optimise_with(program, config, &mut Trace::None)
 }
 
 /// `optimise`, calling `after` with the name of each pass that changed the
 /// program (and the round, for the repeated ones) and what it made
 /// (`--emit passes`).
 pub fn optimise_traced(program: Program, config: Config, after: &mut dyn FnMut(&str, &Program)) -> Program {
-    optimise_with(program, config, Some(after))
+    optimise_with(program, config, &mut Trace::Changes(after))
 }
 
-type Trace<'a> = Option<&'a mut dyn FnMut(&str, &Program)>;
+/// `optimise`, calling `after` with the name of every pass run (changed or
+/// not; the round too, for the repeated ones), how long it took and what it
+/// made (`--time-passes`). Nothing is copied to compare, so the times are
+/// those of an untraced compile.
+pub fn optimise_timed(program: Program, config: Config, after: &mut dyn FnMut(&str, Duration, &Program)) -> Program {
+    optimise_with(program, config, &mut Trace::Times(after))
+}
 
-fn optimise_with(program: Program, config: Config, mut trace: Trace) -> Program {
+/// Who watches the passes.
+enum Trace<'a> {
+    None,
+    /// Each pass that changed the program.
+    Changes(&'a mut dyn FnMut(&str, &Program)),
+    /// Every pass, with its time.
+    Times(&'a mut dyn FnMut(&str, Duration, &Program)),
+}
+
+fn optimise_with(program: Program, config: Config, trace: &mut Trace) -> Program {
     let passes = passes(config);
-    let mut program = fixed_point_traced(program, &passes, &mut trace);
+    let mut program = fixed_point_traced(program, &passes, trace);
     if config.level >= Level::O2 {
         let ran;
+        let start = Instant::now();
         (program, ran) = eval::evaluate(program, config.tape_cells, config.eval_steps);
+        match trace {
+            Trace::Changes(after) if ran => after("compile-time execution", &program),
+            Trace::Times(after) => after("compile-time execution", start.elapsed(), &program),
+            _ => {}
+        }
         if ran {
-            if let Some(after) = trace.as_mut() {
-                after("compile-time execution", &program);
-            }
-            program = fixed_point_traced(program, &passes, &mut trace);
+            program = fixed_point_traced(program, &passes, trace);
         }
         let tape_cells = config.tape_cells;
-        program = traced(program, "switch-tables", None, &|p| switch_tables(p, tape_cells), &mut trace);
-        program = traced(program, "shortcuts", None, &shortcuts, &mut trace);
+        program = traced(program, "switch-tables", None, &|p| switch_tables(p, tape_cells), trace);
+        program = traced(program, "shortcuts", None, &shortcuts, trace);
     }
     program
 }
 
 /// Runs a pass, and tells `trace` if it changed the program (only then is
-/// the program copied, to compare).
+/// the program copied, to compare) or how long it took.
 fn traced(
     program: Program,
     name: &str,
@@ -132,22 +154,33 @@ fn traced(
     run: &dyn Fn(Program) -> Program,
     trace: &mut Trace,
 ) -> Program {
-    let Some(after) = trace.as_mut() else { return run(program) };
-    let before = program.clone();
-    let program = run(program);
-    if program != before {
-        match round {
-            Some(round) => after(&format!("{name} (round {round})"), &program),
-            None => after(name, &program),
+    let title = || match round {
+        Some(round) => format!("{name} (round {round})"),
+        None => name.to_string(),
+    };
+    match trace {
+        Trace::None => run(program),
+        Trace::Changes(after) => {
+            let before = program.clone();
+            let program = run(program);
+            if program != before {
+                after(&title(), &program);
+            }
+            program
+        }
+        Trace::Times(after) => {
+            let start = Instant::now();
+            let program = run(program);
+            after(&title(), start.elapsed(), &program);
+            program
         }
     }
-    program
 }
 
 /// The passes to a fixed point, untraced (for the passes' tests).
 #[cfg(test)]
 fn to_fixed_point(program: Program, passes: &[Pass]) -> Program {
-    fixed_point_traced(program, passes, &mut None)
+    fixed_point_traced(program, passes, &mut Trace::None)
 }
 
 fn fixed_point_traced(mut program: Program, passes: &[Pass], trace: &mut Trace) -> Program {

@@ -177,8 +177,8 @@ fn find(region: &[Inst], partner: &[usize], first: usize, budget: &mut u64) -> O
                 }
             }
             Op::EndIf => {}
-            Op::Scan { stride } => {
-                while run.read(0)? != 0 {
+            Op::Scan { stride, value } => {
+                while run.read(0)? != value {
                     step()?;
                     run.ptr += stride as i64;
                 }

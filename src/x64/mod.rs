@@ -62,6 +62,21 @@ pub fn compile(program: &Program, target: Target) -> CompiledCode {
 /// generator makes two), then where the code after the last one starts:
 /// for listings and perf's map (`perfmap`).
 pub fn compile_marked(program: &Program, target: Target) -> (CompiledCode, Vec<usize>) {
+    compile_timed(program, target, &mut |_, _| {})
+}
+
+/// `compile_marked`, telling `stage` how long selection and emission took
+/// (`--time-passes`).
+pub fn compile_timed(
+    program: &Program,
+    target: Target,
+    stage: &mut dyn FnMut(&str, std::time::Duration),
+) -> (CompiledCode, Vec<usize>) {
+    let start = std::time::Instant::now();
     let plan = select::select(program, target);
-    emit::emit(&plan, program, target)
+    stage("select", start.elapsed());
+    let start = std::time::Instant::now();
+    let made = emit::emit(&plan, program, target);
+    stage("emit", start.elapsed());
+    made
 }

@@ -23,6 +23,7 @@ pub fn exit_code(status: Status) -> i32 {
         Status::Ok | Status::BrokenPipe => 0,
         Status::TapeUnderflow | Status::TapeOverflow => 3,
         Status::WriteError | Status::ReadError => 4,
+        Status::ContractMismatch => 2,
     }
 }
 

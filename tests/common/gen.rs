@@ -184,6 +184,7 @@ impl Gen<'_> {
                 self.out.extend_from_slice(clear);
             }
             4 | 5 => self.mul_loop(),
+            6 if self.rng.chance(1, 4) => self.marker_walk(),
             6 if self.rng.chance(1, 3) => self.scan_pair(),
             6 => self.scan(),
             7 => self.out.push(b'.'),
@@ -450,6 +451,47 @@ impl Gen<'_> {
         self.out.extend_from_slice(&[b'+', back, b'[', fwd, b'[', back]);
         self.add(factor);
         self.out.extend_from_slice(&[fwd, b'-', b']', back, back, b']', back, b']']);
+    }
+
+    /// Marker walks, `-[+>>>>-]+` and `+[-<<+]-`: a few cells `stride`
+    /// apart, some holding the marker value, then a walk that adds the
+    /// value to the cell it leaves and takes it from the one it enters, so
+    /// stopping at the next marker (or running off the tape where there is
+    /// none): strides of -5 to 5, any value, the add before and after the
+    /// loop or not, the two adds of the body in either order.
+    fn marker_walk(&mut self) {
+        let stride = self.rng.range(1, 5) * self.rng.pick(&[1, -1]);
+        let value = if self.rng.chance(1, 2) { 1 } else { self.rng.range(1, 255) as u8 };
+        let cells = self.rng.range(0, 6);
+        for _ in 0..cells {
+            let v = if self.rng.chance(1, 3) { value } else { self.amount() };
+            self.add(v);
+            self.moves(stride);
+        }
+        let back = self.rng.range(0, cells);
+        self.moves(-stride * back);
+        let around = self.rng.chance(3, 4);
+        if around {
+            self.add(value.wrapping_neg());
+        }
+        self.out.push(b'[');
+        if self.rng.chance(3, 4) {
+            self.add(value);
+            self.moves(stride);
+            self.add(value.wrapping_neg());
+        } else {
+            self.moves(stride);
+            self.add(value.wrapping_neg());
+            self.moves(-stride);
+            self.add(value);
+            self.moves(stride);
+        }
+        self.out.push(b']');
+        // Loops are assumed to return where they started.
+        self.pos -= stride;
+        if around && self.rng.chance(1, 2) {
+            self.add(value);
+        }
     }
 
     /// `[>]`, `[<]`, `[>>>]`, ... sometimes over a few nonzero cells first.

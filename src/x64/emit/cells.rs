@@ -18,6 +18,8 @@ pub(super) enum CellInst {
     AddImm(u8),
     /// `cmp BYTE [cell], 0`
     CmpZero,
+    /// `cmp BYTE [cell], imm8`
+    CmpImm(u8),
     MovImm(u8),
     /// `add [cell], al`
     AddAl,
@@ -59,6 +61,7 @@ impl Emitter {
         let (opcode, reg, imm): (&[u8], u8, Option<u8>) = match inst {
             CellInst::AddImm(v) => (&[0x80], 0, Some(v)),
             CellInst::CmpZero => (&[0x80], 7, Some(0)),
+            CellInst::CmpImm(v) => (&[0x80], 7, Some(v)),
             CellInst::MovImm(v) => (&[0xC6], 0, Some(v)),
             CellInst::AddAl => (&[0x00], 0, None),
             CellInst::SubAl => (&[0x28], 0, None),
@@ -176,7 +179,7 @@ impl Emitter {
             Op::If { off } => self.open_if(off, load),
             Op::EndLoop => self.close_loop(zf_cell),
             Op::EndIf | Op::EndShortcut => self.close_block(op),
-            Op::Scan { stride } => self.emit_scan(stride),
+            Op::Scan { stride, value } => self.emit_scan(stride, value),
             Op::Switch { .. } | Op::Shortcut { .. } => unreachable!("selection gives {op:?} a plan of its own"),
         }
     }

@@ -11,6 +11,11 @@ impl Emitter {
     /// Output known at compile time. Short runs are stored into the buffer
     /// as immediates; long ones are handed to `write` straight from the
     /// copy of `Program::data` placed after the code.
+    ///
+    /// A short run is written out as soon as it fills the buffer, as a `.`
+    /// is: a host that wants output to appear as it is made (on a terminal)
+    /// sets `out_end` one byte past `out_buf`, and a run left in the buffer
+    /// would wait there for the next output, read or the end.
     pub(super) fn emit_print(&mut self, bytes: &[u8], start: u32) {
         const INLINE: usize = 32;
         if bytes.len() <= INLINE {
@@ -27,7 +32,15 @@ impl Emitter {
             for (i, &byte) in bytes.iter().enumerate() {
                 asm!(self.ops; mov BYTE [a_out + i as i32], byte as i8);
             }
-            asm!(self.ops; add a_out, len);
+            asm!(self.ops
+                ; add a_out, len
+                ; cmp a_out, a_out_end
+                ; jb >written
+                ; call ->flush
+                ; test eax, eax
+                ; jnz ->exit
+                ; written:
+            );
         } else {
             asm!(self.ops
                 ; call ->flush

@@ -125,9 +125,9 @@ impl Emitter {
         self.mark();
         match step {
             Step::Straight(piece) => self.piece(piece, program),
-            Step::Scan { stride, form } => {
+            Step::Scan { stride, value, form } => {
                 self.scan_start(*stride, *form);
-                self.op(Op::Scan { stride: *stride }, program);
+                self.op(Op::Scan { stride: *stride, value: *value }, program);
             }
             Step::Shortcut(plan) => {
                 self.lose_eax_and_flags();

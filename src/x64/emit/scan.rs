@@ -1,5 +1,5 @@
-//! Scans (`[>]`, `[<<<]`, ...): one cell at a time, unrolled, or 16 at a
-//! time for stride 1; and the start of a scan kept for the scan back that
+//! Scans (`[>]`, `[<<<]`, ..., and marker walks' scans for a value): one
+//! cell at a time, unrolled, or 16 at a time for stride 1; and the start of a scan kept for the scan back that
 //! returns to it (`select::ScanForm`).
 
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
@@ -43,11 +43,12 @@ impl Emitter {
         self.unchecked_shift = self.unchecked_shift.max(stride.unsigned_abs() as u64);
     }
 
-    pub(super) fn emit_scan(&mut self, stride: i32) {
+    /// A scan of `stride` for a cell holding `value`.
+    pub(super) fn emit_scan(&mut self, stride: i32, value: u8) {
         let done = self.ops.new_dynamic_label();
         match stride {
-            1 => self.emit_vector_scan_right(done),
-            -1 => self.emit_vector_scan_left(done),
+            1 => self.emit_vector_scan_right(value, done),
+            -1 => self.emit_vector_scan_left(value, done),
             _ => {}
         }
         // One cell at a time: strides other than 1, and near the tape's ends.
@@ -58,7 +59,7 @@ impl Emitter {
         // itself on the way out.
         self.touch(0);
         asm!(self.ops
-            ; cmp BYTE [a_ptr], 0
+            ; cmp BYTE [a_ptr], value as i8
             ; je =>done
         );
         let again = self.ops.new_dynamic_label();
@@ -68,14 +69,14 @@ impl Emitter {
             let off = stride * (k as i32 + 1);
             // The cell before was touched: this one is |stride| from it.
             self.touch_within(off, stride.unsigned_abs() as u64);
-            self.cell(CellInst::CmpZero, off);
+            self.cell(CellInst::CmpImm(value), off);
             asm!(self.ops; je =>at);
         }
         let step = stride * SCAN_UNROLL as i32;
         self.move_ptr(step);
         self.unchecked_shift = stride.unsigned_abs() as u64;
         self.touch(0);
-        asm!(self.ops; cmp BYTE [a_ptr], 0; jne =>again; jmp =>done);
+        asm!(self.ops; cmp BYTE [a_ptr], value as i8; jne =>again; jmp =>done);
         for (k, &at) in found.iter().enumerate() {
             asm!(self.ops; =>at);
             self.move_ptr(stride * (k as i32 + 1));
@@ -87,12 +88,22 @@ impl Emitter {
         self.unchecked_shift = 0;
     }
 
+    /// xmm1: `value` in each of its 16 bytes.
+    fn broadcast_xmm1(&mut self, value: u8) {
+        if value == 0 {
+            asm!(self.ops; pxor xmm1, xmm1);
+        } else {
+            let bytes = i32::from_le_bytes([value; 4]);
+            asm!(self.ops; mov eax, bytes; movd xmm1, eax; pshufd xmm1, xmm1, 0);
+        }
+    }
+
     /// `[>]` 16 cells at a time (SSE2, which every x86-64 has), while the
     /// 16 cells are all on the tape; then the one-at-a-time loop that
     /// follows takes over (and fails where the scan leaves the tape).
-    fn emit_vector_scan_right(&mut self, done: DynamicLabel) {
+    fn emit_vector_scan_right(&mut self, value: u8, done: DynamicLabel) {
+        self.broadcast_xmm1(value);
         asm!(self.ops
-            ; pxor xmm1, xmm1
             ; block:
             ; cmp a_ptr, a_tape
             ; jb >cells
@@ -107,7 +118,7 @@ impl Emitter {
             ; add a_ptr, 16
             ; jmp <block
             ; found:
-            ; bsf eax, eax // the first zero cell
+            ; bsf eax, eax // the first cell holding the value
             ; add a_ptr, rax
             ; jmp =>done
             ; cells:
@@ -115,9 +126,9 @@ impl Emitter {
     }
 
     /// `[<]` 16 cells at a time; see `emit_vector_scan_right`.
-    fn emit_vector_scan_left(&mut self, done: DynamicLabel) {
+    fn emit_vector_scan_left(&mut self, value: u8, done: DynamicLabel) {
+        self.broadcast_xmm1(value);
         asm!(self.ops
-            ; pxor xmm1, xmm1
             ; block:
             ; lea rdx, [a_ptr - 15]
             ; cmp rdx, a_tape
@@ -132,7 +143,7 @@ impl Emitter {
             ; sub a_ptr, 16
             ; jmp <block
             ; found:
-            ; bsr eax, eax // the last zero cell before the pointer
+            ; bsr eax, eax // the last cell holding the value, up to the pointer
             ; lea a_ptr, [rdx + rax]
             ; jmp =>done
             ; cells:

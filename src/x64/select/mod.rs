@@ -48,7 +48,7 @@ pub(super) enum Step {
     /// with nothing special about the block).
     Straight(Straight),
     /// A scan, and what it does for a scan back that follows it.
-    Scan { stride: i32, form: ScanForm },
+    Scan { stride: i32, value: u8, form: ScanForm },
     /// An `Op::Shortcut`.
     Shortcut(ShortcutPlan),
     /// A loop, its end included, whose cells live in registers.
@@ -182,7 +182,9 @@ pub(super) fn select(program: &Program, target: Target) -> Plan {
                 Some(step) => (step, partner[i] + 1 - i),
                 None => (Step::Straight(Straight::Op(insts[i].op)), 1),
             },
-            (Op::Scan { stride }, None) => (Step::Scan { stride, form: scan::form(program, i, &mut scan_back) }, 1),
+            (Op::Scan { stride, value }, None) => {
+                (Step::Scan { stride, value, form: scan::form(program, i, &mut scan_back) }, 1)
+            }
             (Op::Shortcut { start }, None) => (Step::Shortcut(ShortcutPlan::of(program.shortcut(start))), 1),
             _ => {
                 let (straight, len) = straight_piece(&insts[i..], program, target);

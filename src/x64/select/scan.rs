@@ -42,7 +42,8 @@ pub(super) fn form(program: &Program, i: usize, pending: &mut Option<ScanReturn>
 /// which may change the register that holds P; and no block, so the scan
 /// back is the next step after straight-line code.
 pub(super) fn scan_return(program: &Program, i: usize) -> Option<ScanReturn> {
-    let Op::Scan { stride } = program.insts[i].op else { return None };
+    // Scans for 0 only: what they pass is non-zero.
+    let Op::Scan { stride, value: 0 } = program.insts[i].op else { return None };
     let (dir, step) = (stride.signum() as i64, stride.unsigned_abs() as i64);
     // Offsets from Z, counted along the first scan's direction: the last
     // write to each, and whether it set a non-zero value.
@@ -57,7 +58,7 @@ pub(super) fn scan_return(program: &Program, i: usize) -> Option<ScanReturn> {
             // L is `moved` from Z; the way back passes L, L - step, ...:
             // the cells the first scan passed if `moved` is a whole number
             // of steps.
-            Op::Scan { stride: back } if back == -stride && moved.rem_euclid(step) == 0 => {
+            Op::Scan { stride: back, value: 0 } if back == -stride && moved.rem_euclid(step) == 0 => {
                 let passed = |u: i64| u <= moved && u.rem_euclid(step) == 0;
                 let last_write = |u: i64| written.iter().rev().find(|w| w.0 == u).map(|w| w.1);
                 let spoiled = written.iter().any(|&(u, _)| passed(u) && last_write(u) == Some(false));

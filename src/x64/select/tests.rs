@@ -154,7 +154,7 @@ fn loops_on_few_cells_without_moves_run_in_registers() {
 #[test]
 fn scans_back_skip_what_the_scan_there_passed() {
     let back = |ops: &[Op]| {
-        let all = [&[Op::Scan { stride: 9 }], ops, &[Op::Scan { stride: -9 }]].concat();
+        let all = [&[Op::Scan { stride: 9, value: 0 }], ops, &[Op::Scan { stride: -9, value: 0 }]].concat();
         scan_return(&program(&all), 0).map(|back| back.compare)
     };
     // mandelbrot's append: a new element at the stop, from there back.
@@ -172,10 +172,13 @@ fn scans_back_skip_what_the_scan_there_passed() {
     // I/O in between may call the runtime.
     assert_eq!(back(&[set(0, 1), Op::Out { off: 0 }]), None);
     // In the plan: the first keeps its start, the second returns to it.
-    let forms: Vec<_> = plan(&[Op::Scan { stride: 9 }, add(-9, 255), Op::Move(-18), Op::Scan { stride: -9 }], GUARDED)
-        .into_iter()
-        .filter_map(|step| if let Step::Scan { form, .. } = step { Some(form) } else { None })
-        .collect();
+    let forms: Vec<_> = plan(
+        &[Op::Scan { stride: 9, value: 0 }, add(-9, 255), Op::Move(-18), Op::Scan { stride: -9, value: 0 }],
+        GUARDED,
+    )
+    .into_iter()
+    .filter_map(|step| if let Step::Scan { form, .. } = step { Some(form) } else { None })
+    .collect();
     assert_eq!(forms, [ScanForm::KeepsStart, ScanForm::Returns { compare: true }]);
 }
 
@@ -210,7 +213,7 @@ fn every_instruction_is_in_exactly_one_step() {
         set(1, 0),
         mul(1, 0, 1),
         Op::EndLoop,
-        Op::Scan { stride: 1 },
+        Op::Scan { stride: 1, value: 0 },
         set(2, 0),
         mul(2, 3, 2),
         Op::Out { off: 2 },

@@ -1,0 +1,94 @@
+//! Objects know their contract: `bfc -c` records the tape size and cell
+//! width the code was compiled for (`<symbol>_contract`, `struct
+//! bf_contract`), and `bfrt_run_checked` refuses to run the code on another
+//! tape, with a message and `BF_EXIT_USAGE`. The code in `.text` stays the
+//! JIT's (tests/same_bytes.rs).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use bfc::code::{Contract, CONTRACT_VERSION};
+use object::{Object, ObjectSection, ObjectSymbol};
+
+use common::{bfc_cmd, run, tempdir, write_file, TIMEOUT};
+
+/// Prints "Hi\n".
+const HELLO: &str = "++++++++[>+++++++++<-]>.+++++++++++++++++++++++++++++++++.[-]++++++++++.";
+
+/// `bfc -c --tape-size CELLS --symbol prog_main` of HELLO; the object's path.
+fn hello_object(dir: &Path, cells: usize) -> PathBuf {
+    let src = write_file(dir, "hello.b", HELLO.as_bytes());
+    let obj = dir.join("hello.o");
+    let got = run(
+        bfc_cmd(["-c", "--symbol", "prog_main", "--tape-size"]).arg(cells.to_string()).arg("-o").arg(&obj).arg(&src),
+        b"",
+        TIMEOUT,
+    );
+    assert!(got.exited(0), "bfc -c: {}", got.summary());
+    obj
+}
+
+#[test]
+fn the_object_records_tape_size_and_cell_width() {
+    let dir = tempdir();
+    let bytes = std::fs::read(hello_object(dir.path(), 4096)).unwrap();
+    let file = object::File::parse(&*bytes).unwrap();
+    let sym = file.symbols().find(|s| s.name() == Ok("prog_main_contract")).expect("a contract symbol");
+    assert!(sym.is_global() && sym.is_definition() && sym.size() == 16);
+    let section = file.section_by_index(sym.section_index().unwrap()).unwrap();
+    let at = (sym.address() - section.address()) as usize;
+    let data = &section.data().unwrap()[at..at + 16];
+    assert_eq!(data, Contract::new(4096).to_bytes());
+    assert_eq!(u64::from_le_bytes(data[..8].try_into().unwrap()), 4096);
+    assert_eq!(u32::from_le_bytes(data[8..12].try_into().unwrap()), 8);
+    assert_eq!(u32::from_le_bytes(data[12..].try_into().unwrap()), CONTRACT_VERSION);
+}
+
+#[test]
+fn bfrt_run_checked_refuses_another_tape() {
+    let dir = tempdir();
+    let d = dir.path();
+    let obj = hello_object(d, 4096);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let exe = d.join("contract");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let out = Command::new(cc)
+        .args(["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-I"])
+        .arg(root.join("runtime-c"))
+        .arg(root.join("tests/c/contract.c"))
+        .arg(root.join("runtime-c/bfrt.c"))
+        .arg(&obj)
+        .arg("-o")
+        .arg(&exe)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cc: {}", String::from_utf8_lossy(&out.stderr));
+
+    let refused = run(Command::new(&exe).arg("65536"), b"", TIMEOUT);
+    assert!(refused.exited(2), "65536 cells: {}", refused.summary());
+    assert_eq!(refused.stdout, b"", "nothing ran");
+    assert_eq!(
+        refused.stderr_text(),
+        "error: contract mismatch: the program was compiled for a tape of 4096 cells, not 65536\n"
+    );
+    for args in [&["4096"][..], &[]] {
+        let ran = run(Command::new(&exe).args(args), b"", TIMEOUT);
+        assert!(ran.exited(0), "{args:?}: {}", ran.summary());
+        assert_eq!(ran.stdout, b"Hi\n", "{args:?}");
+    }
+}
+
+/// An executable's main checks too, and passes: it is linked with the tape
+/// size the object was built for.
+#[test]
+fn executables_run_checked() {
+    let dir = tempdir();
+    let src = write_file(dir.path(), "hello.b", HELLO.as_bytes());
+    let exe = dir.path().join("hello");
+    let got = run(bfc_cmd(["--tape-size", "1000", "-o"]).arg(&exe).arg(&src), b"", TIMEOUT);
+    assert!(got.exited(0), "build: {}", got.summary());
+    let ran = run(&mut Command::new(&exe), b"", TIMEOUT);
+    assert!(ran.exited(0) && ran.stdout == b"Hi\n", "{}", ran.summary());
+}
