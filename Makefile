@@ -3,7 +3,13 @@
 #   make              release build of bfc and runtime-c/libbfrt.a
 #   make test         every test: Rust unit + integration (corpus, CLI,
 #                     differential), the C runtime's self-test, clippy, fmt
-#   make bench        speed table against a naive gcc -O2 translation
+#   make bench        speed tables against a naive and an optimising gcc -O2
+#                     translation (corpus + benches/programs), idioms against
+#                     scalar C loops, compile times, target/bench/ratios.svg
+#   make bench-wider  only the wider set (benches/programs); bench-idioms: only
+#                     the idioms; bench-corpus: only the corpus's benchmarks
+#   make bench-programs  regenerate benches/programs' generated programs and
+#                     their expected outputs (bfc --interp against -O0)
 #   make fuzz N=...   long differential fuzzing run (default 100000 programs)
 #   make check-mem    the C runtime under AddressSanitizer, the JIT under valgrind
 #   make install      bfc, bfrt.h, libbfrt.a, the man page and bash/zsh/fish
@@ -27,7 +33,7 @@ INSTALLED = bin/bfc include/bfrt.h lib/libbfrt.a share/man/man1/bfc.1 \
   share/bash-completion/completions/bfc share/zsh/site-functions/_bfc \
   share/fish/vendor_completions.d/bfc.fish
 
-.PHONY: all bfc gen install uninstall test test-rust test-runtime test-install lint bench fuzz check-mem clean
+.PHONY: all bfc gen install uninstall test test-rust test-runtime test-install lint bench bench-wider bench-idioms bench-corpus bench-programs fuzz check-mem clean
 
 all: bfc runtime-c/libbfrt.a
 
@@ -76,6 +82,21 @@ lint:
 
 bench: bfc
 	$(CARGO) bench --bench corpus
+
+bench-wider: bfc
+	BFC_BENCH_SET=wider $(CARGO) bench --bench corpus
+
+bench-idioms: bfc
+	BFC_BENCH_SET=idioms $(CARGO) bench --bench corpus
+
+bench-corpus: bfc
+	BFC_BENCH_SET=corpus,compile $(CARGO) bench --bench corpus
+
+# The expected outputs take minutes (the slow rows, e_digits above all,
+# longer): run when a generated program or an input changes.
+bench-programs: bfc
+	python3 benches/programs/gen.py
+	python3 benches/programs/expect.py $(CARGO_TARGET_DIR)/x86_64-unknown-linux-gnu/release/bfc
 
 fuzz:
 	BFC_FUZZ_N=$(N) $(CARGO) test --release --test fuzz -- --ignored --nocapture

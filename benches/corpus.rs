@@ -1,9 +1,13 @@
-//! `make bench`: how fast bfc's output runs on the corpus's benchmark
-//! programs, against a naive Brainfuck-to-C translation compiled with
-//! `gcc -O2`, and how fast bfc compiles.
+//! `make bench`: how fast bfc's output runs, against two Brainfuck-to-C
+//! translations compiled with `gcc -O2` (a naive one, one C statement per
+//! command, and an optimising one: runs folded, offsets, multiplies, scans,
+//! see `harness/optc.rs`), on the corpus's benchmark programs and on the
+//! wider set of `benches/programs/`; idiom micro-benchmarks against scalar
+//! C loops (`benches/idioms/`, `harness/idioms.rs`); how fast bfc compiles;
+//! and a chart of the ratios.
 //!
 //! Everything is timed as a whole process (`std::process::Command`, stdin
-//! from the program's `.in` file or `/dev/null`, stdout to `/dev/null`):
+//! from the program's input or `/dev/null`, stdout to `/dev/null`):
 //!
 //! | mode          | command                                    | includes          |
 //! |---------------|--------------------------------------------|-------------------|
@@ -11,13 +15,26 @@
 //! | exe           | the executable from `bfc -O2 -o EXE PROG`  | run only          |
 //! | jit -O0       | `bfc --jit -O0 PROG`                       | compile + run     |
 //! | interp        | `bfc --interp PROG` (runs the -O2 IR)      | compile + run     |
-//! | gcc -O2 naive | one C statement per command, `gcc -O2`     | run only          |
+//! | naive C       | one C statement per command, `gcc -O2`     | run only          |
+//! | opt C         | folded IR as C (`harness/optc.rs`), -O2    | run only          |
 //!
-//! Each mode gets one warm-up run, whose stdout goes to a file and is
-//! checked against the expected output (a mismatch is flagged in the
-//! table), then `BFC_BENCH_RUNS` timed runs (default 5); the table shows
-//! the median wall time. A run is killed after 120 s; the interpreter is
-//! skipped when its warm-up takes over 10 s.
+//! A program that prints forever (the wider set's `stop_after`) is timed
+//! from the start to its N-th output byte, read from a pipe, then killed.
+//! bfc writes its output in 64 KiB blocks, and the C baselines are given
+//! the same buffer (`setvbuf`), so with N a multiple of 64 KiB no one
+//! computes output beyond what is read (with a smaller N, a 64 KiB-buffered
+//! writer would compute up to a whole buffer more than the reader takes).
+//!
+//! Each mode gets one warm-up run whose output is checked against the
+//! expected output (a mismatch is flagged in the table); then
+//! `BFC_BENCH_RUNS` rounds (default 5), each running every mode once, in
+//! an order rotated from round to round, so that the modes of a round meet
+//! the same machine. Times are the median over the rounds; a ratio is the
+//! median of the rounds' ratios (paired). A run is killed after 120 s; the
+//! interpreter is skipped when its warm-up takes over 10 s.
+//!
+//! Next to the times: the code bytes, the size of the code sections of
+//! `bfc -c -O2` (compiled as a build compiles, read with `object`).
 //!
 //! The compile table times `bfc -c PROG -o X.o` (parse, optimise, generate
 //! code, write the object) on every benchmark source and on two synthetic
@@ -28,15 +45,19 @@
 //!
 //! Programs: the rows of the corpus's MANIFEST.tsv of kind `benchmark` or
 //! `both` whose notes give a reference (fastbf) runtime under 20 s, plus
-//! factor.b on two extra inputs. Environment:
+//! factor.b on two extra inputs; then the wider set. Environment:
 //!
 //! * `BFC_CORPUS`: the corpus (default `../shared/corpus` beside the crate)
-//! * `BFC_BENCH_RUNS`: timed runs per measurement (default 5)
-//! * `BFC_BENCH_ALL=1`: also the slow programs (impeccable, mandelbrot_huge)
-//! * `BFC_BENCH_ONLY=a,b`: only these programs
+//! * `BFC_BENCH_RUNS`: timed rounds per program (default 5)
+//! * `BFC_BENCH_ALL=1`: also the slow programs (impeccable, mandelbrot_huge,
+//!   and the wider set's rows marked slow)
+//! * `BFC_BENCH_ONLY=a,b`: only these programs (and idioms, by file stem)
+//! * `BFC_BENCH_SET=corpus,wider,idioms,compile`: only these parts
+//!   (default all four)
 //! * `BFC_BIN`: the bfc to measure (default the one cargo built)
 //!
-//! The report is printed and written as markdown to `target/bench.md`.
+//! The report is printed and written as markdown to `target/bench.md`, the
+//! chart to `target/bench/ratios.svg`.
 //!
 //! The manifest reader, the way each mode is run and the process runner are
 //! the integration tests' (`tests/common`).
@@ -44,14 +65,24 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+#[path = "harness/chart.rs"]
+mod chart;
+#[path = "harness/idioms.rs"]
+mod idioms;
+#[path = "harness/optc.rs"]
+mod optc;
+#[path = "harness/wider.rs"]
+mod wider;
+
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::fs::{self, File};
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::manifest::{self, Output};
 use common::{bfc, corpus_dir, env_num, mode_command, run, run_measured, tempdir, Run};
@@ -72,6 +103,7 @@ struct Config {
     runs: usize,
     all: bool,
     only: Option<Vec<String>>,
+    sets: Vec<String>,
 }
 
 impl Config {
@@ -79,8 +111,19 @@ impl Config {
         let corpus = corpus_dir();
         let runs = env_num("BFC_BENCH_RUNS", 5usize);
         let all = std::env::var("BFC_BENCH_ALL").is_ok_and(|s| s == "1");
-        let only = std::env::var("BFC_BENCH_ONLY").ok().map(|s| s.split(',').map(|n| n.trim().to_string()).collect());
-        Config { corpus, runs: runs.max(1), all, only }
+        let list = |name: &str| std::env::var(name).ok().map(|s| s.split(',').map(|n| n.trim().to_string()).collect());
+        let only = list("BFC_BENCH_ONLY");
+        let sets = list("BFC_BENCH_SET")
+            .unwrap_or_else(|| ["corpus", "wider", "idioms", "compile"].map(String::from).to_vec());
+        Config { corpus, runs: runs.max(1), all, only, sets }
+    }
+
+    fn set(&self, name: &str) -> bool {
+        self.sets.iter().any(|s| s == name)
+    }
+
+    fn wanted(&self, name: &str) -> bool {
+        self.only.as_ref().is_none_or(|only| only.iter().any(|n| n == name))
     }
 }
 
@@ -92,6 +135,11 @@ struct Program {
     tape_cells: u64,
     /// bfc's flags for the tape size, when not the default.
     flags: Vec<String>,
+    /// Prints forever: timed to this many output bytes.
+    stop_after: Option<usize>,
+    /// Also `jit -O0` and `interp` (the corpus; the wider set has only the
+    /// modes its ratios need, to keep `make bench` short).
+    all_modes: bool,
 }
 
 // ---------------------------------------------------------------- corpus
@@ -118,9 +166,7 @@ fn select_programs(cfg: &Config, scratch: &Path) -> Result<Vec<Program>, String>
     programs.sort_by_key(|p| ALWAYS.iter().position(|&n| n == p.name));
     programs.extend(factor_extras(&cfg.corpus, scratch).map_err(|e| e.to_string())?);
     programs.extend(rest);
-    if let Some(only) = &cfg.only {
-        programs.retain(|p| only.contains(&p.name));
-    }
+    programs.retain(|p| cfg.wanted(&p.name));
     Ok(programs)
 }
 
@@ -134,6 +180,8 @@ fn corpus_program(corpus: &Path, entry: &manifest::Entry) -> Result<Program, Str
         expected: entry.expected_output(corpus)?,
         tape_cells: tape_cells.unwrap_or(65536),
         flags: tape_cells.map(|n| vec!["--tape-size".to_string(), n.to_string()]).unwrap_or_default(),
+        stop_after: None,
+        all_modes: true,
     })
 }
 
@@ -150,6 +198,8 @@ fn factor_extras(corpus: &Path, scratch: &Path) -> io::Result<Vec<Program>> {
             expected: Output::Bytes(factor_output(n).into_bytes()),
             tape_cells: 65536,
             flags: Vec::new(),
+            stop_after: None,
+            all_modes: true,
         });
     }
     Ok(programs)
@@ -172,13 +222,42 @@ fn factor_output(mut n: u64) -> String {
     out + "\n"
 }
 
+/// The wider set (`benches/programs/`), slow rows only with `BFC_BENCH_ALL=1`.
+fn wider_programs(cfg: &Config) -> Result<Vec<Program>, String> {
+    let mut programs = Vec::new();
+    for entry in wider::load(&wider::dir())? {
+        if (entry.slow && !cfg.all) || !cfg.wanted(&entry.name) {
+            continue;
+        }
+        let flags = if entry.tape_cells == 65536 {
+            Vec::new()
+        } else {
+            vec!["--tape-size".to_string(), entry.tape_cells.to_string()]
+        };
+        programs.push(Program {
+            name: entry.name,
+            source: entry.program,
+            input: entry.input,
+            expected: entry.expected?,
+            tape_cells: entry.tape_cells,
+            flags,
+            stop_after: entry.stop_after,
+            all_modes: false,
+        });
+    }
+    Ok(programs)
+}
+
 // ---------------------------------------------------------------- builds
 
-/// One C statement per Brainfuck command; comments are dropped.
+/// One C statement per Brainfuck command; comments are dropped. Output
+/// through a 64 KiB stdio buffer, as bfc's.
 fn naive_c(source: &[u8], tape_cells: u64) -> String {
     let mut c = format!(
         "#include <stdio.h>\nstatic unsigned char tape[{tape_cells}];\n\
-         int main(void) {{\nunsigned char *p = tape;\nint c;\n"
+         static char obuf[1 << 16];\n\
+         int main(void) {{\nsetvbuf(stdout, obuf, _IOFBF, sizeof obuf);\n\
+         unsigned char *p = tape;\nint c;\n"
     );
     for &byte in source {
         let statement = match byte {
@@ -208,13 +287,24 @@ fn build(command: &mut Command, what: &str) -> Result<(), String> {
     Err("build failed".to_string())
 }
 
+/// Compiles C with `gcc -O2 EXTRA`.
+fn gcc(c: &str, dir: &Path, stem: &str, extra: &[&str]) -> Result<PathBuf, String> {
+    let c_file = dir.join(format!("{stem}.c"));
+    let exe = dir.join(stem);
+    fs::write(&c_file, c).map_err(|e| e.to_string())?;
+    build(Command::new("gcc").arg("-O2").args(extra).arg("-o").arg(&exe).arg(&c_file), "gcc -O2")?;
+    Ok(exe)
+}
+
 fn build_naive(prog: &Program, dir: &Path) -> Result<PathBuf, String> {
     let source = fs::read(&prog.source).map_err(|e| e.to_string())?;
-    let c_file = dir.join(format!("{}.naive.c", prog.name));
-    let exe = dir.join(format!("{}.naive", prog.name));
-    fs::write(&c_file, naive_c(&source, prog.tape_cells)).map_err(|e| e.to_string())?;
-    build(Command::new("gcc").arg("-O2").arg("-o").arg(&exe).arg(&c_file), "gcc -O2")?;
-    Ok(exe)
+    gcc(&naive_c(&source, prog.tape_cells), dir, &format!("{}.naive", prog.name), &[])
+}
+
+fn build_optc(prog: &Program, dir: &Path) -> Result<PathBuf, String> {
+    let source = fs::read(&prog.source).map_err(|e| e.to_string())?;
+    let c = optc::translate(&source, prog.tape_cells as usize)?;
+    gcc(&c, dir, &format!("{}.optc", prog.name), &[])
 }
 
 fn build_exe(prog: &Program, dir: &Path) -> Result<PathBuf, String> {
@@ -226,6 +316,19 @@ fn build_exe(prog: &Program, dir: &Path) -> Result<PathBuf, String> {
             Err("build failed".to_string())
         }
     }
+}
+
+/// Bytes of code in what `bfc -c -O2` makes of the program (the sections
+/// of kind text of the object: the generated code and its stubs).
+fn code_bytes(source: &Path, flags: &[String], dir: &Path) -> Result<u64, String> {
+    use object::{Object, ObjectSection, SectionKind};
+    let obj = dir.join("code.o");
+    let mut command = Command::new(bfc());
+    command.arg("-c").arg("-O2").args(flags).arg(source).arg("-o").arg(&obj);
+    build(&mut command, "bfc -c")?;
+    let data = fs::read(&obj).map_err(|e| e.to_string())?;
+    let file = object::File::parse(&*data).map_err(|e| e.to_string())?;
+    Ok(file.sections().filter(|s| s.kind() == SectionKind::Text).map(|s| s.size()).sum())
 }
 
 // ---------------------------------------------------------------- processes
@@ -242,28 +345,101 @@ fn run_once(command: &mut Command, stdin: Option<&Path>, stdout: Stdio, limit: D
     common::start(command, b"", limit)
 }
 
+/// A run of a program that prints forever: from the spawn to its `n`-th
+/// output byte read from a pipe, after which it is killed. The bytes are
+/// kept if `keep`. Fails if the output ends first or `limit` passes.
+fn run_to_bytes(
+    command: &mut Command,
+    stdin: Option<&Path>,
+    n: usize,
+    limit: Duration,
+    keep: bool,
+) -> Result<(f64, Vec<u8>), String> {
+    let stdin = match stdin {
+        Some(path) => Stdio::from(File::open(path).map_err(|e| e.to_string())?),
+        None => Stdio::null(),
+    };
+    command.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::null());
+    let start = Instant::now();
+    let mut child = command.spawn().map_err(|e| e.to_string())?;
+    let mut out = child.stdout.take().expect("piped stdout");
+    let pid = child.id() as libc::pid_t;
+    let (done, wait_done) = mpsc::channel::<()>();
+    let watchdog = thread::spawn(move || {
+        let expired = wait_done.recv_timeout(limit) == Err(mpsc::RecvTimeoutError::Timeout);
+        if expired {
+            // SAFETY: a plain syscall; the child is reaped only after this
+            // thread is joined, so `pid` is still ours.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        expired
+    });
+    let (mut got, mut kept, mut buf) = (0usize, Vec::new(), vec![0u8; 1 << 16]);
+    let mut error = None;
+    while got < n {
+        let want = (n - got).min(buf.len());
+        match out.read(&mut buf[..want]) {
+            Ok(0) => break,
+            Ok(k) => {
+                if keep {
+                    kept.extend_from_slice(&buf[..k]);
+                }
+                got += k;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                error = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    drop(done);
+    let expired = watchdog.join().expect("the watchdog thread");
+    let _ = child.kill();
+    drop(out);
+    let _ = child.wait();
+    if expired {
+        return Err(format!("timed out after {:.1}s", limit.as_secs_f64()));
+    }
+    if let Some(e) = error {
+        return Err(e);
+    }
+    if got < n {
+        return Err(format!("output ended after {got} of {n} bytes"));
+    }
+    Ok((secs, kept))
+}
+
 // ---------------------------------------------------------------- measuring
 
-/// A column of the speed table: a way bfc runs a program, or the naive C.
+/// A column of the speed table: a way bfc runs a program, or a C baseline.
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
     Bfc(common::Mode),
     Naive,
+    OptC,
 }
 
-const MODES: [Mode; 5] = [
+const MODES: [Mode; 6] = [
     Mode::Bfc(common::Mode::Jit(2)),
     Mode::Bfc(common::Mode::Exe(2)),
     Mode::Bfc(common::Mode::Jit(0)),
     Mode::Bfc(common::Mode::Interp),
     Mode::Naive,
+    Mode::OptC,
 ];
+const JIT: usize = 0;
+const EXE: usize = 1;
+const NAIVE: usize = 4;
+const OPTC: usize = 5;
 
 impl Mode {
     fn label(self) -> String {
         match self {
             Mode::Bfc(mode) => mode.label(),
-            Mode::Naive => "gcc -O2 naive".to_string(),
+            Mode::Naive => "naive C".to_string(),
+            Mode::OptC => "opt C".to_string(),
         }
     }
 
@@ -271,6 +447,7 @@ impl Mode {
         match self {
             Mode::Bfc(common::Mode::Exe(_)) => Ok(Command::new(built.exe.as_ref()?)),
             Mode::Naive => Ok(Command::new(built.naive.as_ref()?)),
+            Mode::OptC => Ok(Command::new(built.optc.as_ref()?)),
             // No build: the executable's path is not used.
             Mode::Bfc(mode) => match mode_command(mode, &prog.source, &prog.flags, Path::new(""), RUN_LIMIT) {
                 Ok((command, _)) => Ok(command),
@@ -284,6 +461,7 @@ impl Mode {
 struct Built {
     exe: Result<PathBuf, String>,
     naive: Result<PathBuf, String>,
+    optc: Result<PathBuf, String>,
 }
 
 /// One cell of the speed table.
@@ -294,13 +472,6 @@ enum Cell {
 }
 
 impl Cell {
-    fn seconds(&self) -> Option<f64> {
-        match self {
-            Cell::Time { seconds, .. } => Some(*seconds),
-            _ => None,
-        }
-    }
-
     fn text(&self) -> String {
         match self {
             Cell::Time { seconds, output_ok: true } => format!("{seconds:.3}"),
@@ -311,33 +482,97 @@ impl Cell {
     }
 }
 
-/// Warm-up (output checked), then `runs` timed runs: the median.
-fn measure(mode: Mode, prog: &Program, built: &Built, runs: usize, scratch: &Path) -> Cell {
-    let mut command = match mode.command(prog, built) {
-        Ok(c) => c,
-        Err(e) => return Cell::Failed(e),
-    };
-    let interp = mode == Mode::Bfc(common::Mode::Interp);
-    let first_limit = if interp { INTERP_LIMIT } else { RUN_LIMIT };
-    let captured = scratch.join("stdout");
-    let warm_up = File::create(&captured)
-        .and_then(|file| run_once(&mut command, prog.input.as_deref(), Stdio::from(file), first_limit));
-    match warm_up {
-        Ok(run) if run.exited(0) => {}
-        Ok(run) if run.timed_out && interp => return Cell::Skipped("skip (>10s)".into()),
-        Ok(run) => return Cell::Failed(run.status()),
-        Err(e) => return Cell::Failed(e.to_string()),
+/// One run of `command`: seconds, or why it failed; the output is checked
+/// (against `expected`) when `check` is given.
+fn one_run(
+    command: &mut Command,
+    prog: &Program,
+    limit: Duration,
+    check: Option<&Path>,
+) -> Result<(f64, Option<bool>), (String, bool)> {
+    if let Some(n) = prog.stop_after {
+        let (secs, bytes) = run_to_bytes(command, prog.input.as_deref(), n, limit, check.is_some()).map_err(|e| {
+            let timed_out = e.starts_with("timed out");
+            (e, timed_out)
+        })?;
+        return Ok((secs, check.map(|_| prog.expected.differs(&bytes).is_none())));
     }
-    let output_ok = fs::read(&captured).is_ok_and(|got| prog.expected.differs(&got).is_none());
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        match run_once(&mut command, prog.input.as_deref(), Stdio::null(), RUN_LIMIT) {
-            Ok(run) if run.exited(0) => times.push(run.secs),
-            Ok(run) => return Cell::Failed(run.status()),
-            Err(e) => return Cell::Failed(e.to_string()),
+    let stdout = match check {
+        Some(path) => Stdio::from(File::create(path).map_err(|e| (e.to_string(), false))?),
+        None => Stdio::null(),
+    };
+    match run_once(command, prog.input.as_deref(), stdout, limit) {
+        Ok(run) if run.exited(0) => {
+            let ok = check.map(|path| fs::read(path).is_ok_and(|got| prog.expected.differs(&got).is_none()));
+            Ok((run.secs, ok))
+        }
+        Ok(run) => Err((run.status(), run.timed_out)),
+        Err(e) => Err((e.to_string(), false)),
+    }
+}
+
+/// Every mode of one program: a warm-up each (output checked), then `runs`
+/// rounds of one run of each mode, the order rotated from round to round.
+/// The cells, and each mode's times by round (empty for a mode that failed
+/// or was skipped).
+fn measure_program(prog: &Program, built: &Built, runs: usize, scratch: &Path) -> (Vec<Cell>, Vec<Vec<f64>>) {
+    let mut commands: Vec<Option<Command>> = Vec::new();
+    let mut cells: Vec<Option<Cell>> = Vec::new();
+    let mut output_ok = Vec::new();
+    let captured = scratch.join("stdout");
+    for &mode in &MODES {
+        let interp = mode == Mode::Bfc(common::Mode::Interp);
+        if !prog.all_modes && matches!(mode, Mode::Bfc(common::Mode::Interp | common::Mode::Jit(0))) {
+            commands.push(None);
+            cells.push(Some(Cell::Skipped("-".into())));
+            output_ok.push(false);
+            continue;
+        }
+        let limit = if interp { INTERP_LIMIT } else { RUN_LIMIT };
+        let warm = mode.command(prog, built).map_err(|e| (e, false)).and_then(|mut command| {
+            let got = one_run(&mut command, prog, limit, Some(&captured))?;
+            Ok((command, got))
+        });
+        match warm {
+            Ok((command, (_, ok))) => {
+                commands.push(Some(command));
+                cells.push(None);
+                output_ok.push(ok.unwrap_or(true));
+            }
+            Err((why, timed_out)) => {
+                commands.push(None);
+                cells.push(Some(if timed_out && interp {
+                    Cell::Skipped("skip (>10s)".into())
+                } else {
+                    Cell::Failed(why)
+                }));
+                output_ok.push(false);
+            }
         }
     }
-    Cell::Time { seconds: median(&mut times), output_ok }
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); MODES.len()];
+    for round in 0..runs {
+        for k in 0..MODES.len() {
+            let m = (k + round) % MODES.len();
+            let Some(command) = commands[m].as_mut() else { continue };
+            match one_run(command, prog, RUN_LIMIT, None) {
+                Ok((secs, _)) => times[m].push(secs),
+                Err((why, _)) => {
+                    commands[m] = None;
+                    cells[m] = Some(Cell::Failed(why));
+                    times[m].clear();
+                }
+            }
+        }
+    }
+    let cells = cells
+        .into_iter()
+        .enumerate()
+        .map(|(m, cell)| {
+            cell.unwrap_or_else(|| Cell::Time { seconds: median(&mut times[m].clone()), output_ok: output_ok[m] })
+        })
+        .collect();
+    (cells, times)
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -350,31 +585,151 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
+/// The median of the rounds' ratios a/b, when both have a time each round.
+fn paired_ratio(a: &[f64], b: &[f64]) -> Option<f64> {
+    if a.is_empty() || a.len() != b.len() || b.iter().any(|&t| t <= 0.0) {
+        return None;
+    }
+    let mut ratios: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+    Some(median(&mut ratios))
+}
+
 // ---------------------------------------------------------------- tables
 
-fn speed_table(programs: &[Program], cfg: &Config, scratch: &Path) -> String {
+/// One program's row of ratios, for the chart.
+struct Ratios {
+    name: String,
+    jit_optc: Option<f64>,
+    exe_optc: Option<f64>,
+}
+
+fn speed_table(programs: &[Program], cfg: &Config, scratch: &Path, ratios: &mut Vec<Ratios>) -> String {
     let mut table = String::from(
-        "| program | jit | exe | jit -O0 | interp | gcc -O2 naive | jit/naive | exe/naive |\n\
-         |---|--:|--:|--:|--:|--:|--:|--:|\n",
+        "| program | jit | exe | jit -O0 | interp | naive C | opt C | jit/naive | exe/naive | jit/opt C | exe/opt C \
+         | code bytes |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
     );
     for prog in programs {
-        let built = Built { exe: build_exe(prog, scratch), naive: build_naive(prog, scratch) };
-        let cells: Vec<Cell> = MODES
-            .iter()
-            .map(|&mode| {
-                let cell = measure(mode, prog, &built, cfg.runs, scratch);
-                eprintln!("  {:<32} {:<14} {}", prog.name, mode.label(), cell.text());
-                cell
-            })
-            .collect();
-        let naive = cells[4].seconds();
-        let ratio = |cell: &Cell| match (cell.seconds(), naive) {
-            (Some(t), Some(n)) if n > 0.0 => format!("{:.2}", t / n),
-            _ => "-".to_string(),
+        let built =
+            Built { exe: build_exe(prog, scratch), naive: build_naive(prog, scratch), optc: build_optc(prog, scratch) };
+        let code = match code_bytes(&prog.source, &prog.flags, scratch) {
+            Ok(n) => n.to_string(),
+            Err(e) => format!("**{e}**"),
+        };
+        let (cells, times) = measure_program(prog, &built, cfg.runs, scratch);
+        for (mode, cell) in MODES.iter().zip(&cells) {
+            eprintln!("  {:<32} {:<14} {}", prog.name, mode.label(), cell.text());
+        }
+        let ratio = |a: usize, b: usize| paired_ratio(&times[a], &times[b]);
+        let text = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.2}"));
+        let name = match prog.stop_after {
+            Some(n) => format!("{} (to {} bytes)", prog.name, n),
+            None => prog.name.clone(),
         };
         let texts: Vec<String> = cells.iter().map(Cell::text).collect();
-        writeln!(table, "| {} | {} | {} | {} |", prog.name, texts.join(" | "), ratio(&cells[0]), ratio(&cells[1]))
+        writeln!(
+            table,
+            "| {name} | {} | {} | {} | {} | {} | {code} |",
+            texts.join(" | "),
+            text(ratio(JIT, NAIVE)),
+            text(ratio(EXE, NAIVE)),
+            text(ratio(JIT, OPTC)),
+            text(ratio(EXE, OPTC)),
+        )
+        .unwrap();
+        ratios.push(Ratios { name: prog.name.clone(), jit_optc: ratio(JIT, OPTC), exe_optc: ratio(EXE, OPTC) });
+    }
+    table
+}
+
+/// One idiom at one length: bfc's jit and exe against the C reference.
+struct IdiomRow {
+    label: String,
+    jit_c: Option<f64>,
+    exe_c: Option<f64>,
+}
+
+fn idiom_table(cfg: &Config, scratch: &Path, rows: &mut Vec<IdiomRow>) -> String {
+    let mut table = String::from(
+        "| idiom | length | reps | jit | exe | C reference | jit/C | exe/C |\n|---|--:|--:|--:|--:|--:|--:|--:|\n",
+    );
+    let tape = vec!["--tape-size".to_string(), idioms::TAPE.to_string()];
+    for idiom in idioms::all() {
+        if !cfg.wanted(idiom.file) {
+            continue;
+        }
+        for len in idioms::LENGTHS {
+            let stem = format!("idiom-{}-{len}", idiom.file);
+            let source = scratch.join(format!("{stem}.b"));
+            let built = fs::write(&source, idiom.bf(len)).map_err(|e| e.to_string()).and_then(|()| {
+                let exe = scratch.join(format!("{stem}.bfc"));
+                let exe = match mode_command(common::Mode::Exe(2), &source, &tape, &exe, RUN_LIMIT) {
+                    Ok(_) => exe,
+                    Err(got) => return Err(format!("bfc -o: {}", got.status())),
+                };
+                let reference = gcc(
+                    &idiom.c(len),
+                    scratch,
+                    &format!("{stem}.ref"),
+                    &["-fno-tree-vectorize", "-fno-tree-loop-distribute-patterns"],
+                )?;
+                let jit = mode_command(common::Mode::Jit(2), &source, &tape, Path::new(""), RUN_LIMIT)
+                    .map_err(|got| got.status())?
+                    .0;
+                Ok([jit, Command::new(exe), Command::new(reference)])
+            });
+            let (a, b, c) = idioms::reps(len);
+            let mut commands = match built {
+                Ok(commands) => commands,
+                Err(e) => {
+                    writeln!(table, "| {} | {len} | {} | **{e}** | | | | |", idiom.name, a * b * c).unwrap();
+                    continue;
+                }
+            };
+            // A warm-up each, then paired rounds.
+            let mut times = [Vec::new(), Vec::new(), Vec::new()];
+            let mut failed = None;
+            for round in 0..=cfg.runs {
+                for k in 0..3 {
+                    let m = (k + round) % 3;
+                    match run_once(&mut commands[m], None, Stdio::null(), RUN_LIMIT) {
+                        Ok(run) if run.exited(0) => {
+                            if round > 0 {
+                                times[m].push(run.secs)
+                            }
+                        }
+                        Ok(run) => failed = Some(run.status()),
+                        Err(e) => failed = Some(e.to_string()),
+                    }
+                }
+            }
+            if let Some(why) = failed {
+                writeln!(table, "| {} | {len} | {} | **{why}** | | | | |", idiom.name, a * b * c).unwrap();
+                continue;
+            }
+            let med = |t: &Vec<f64>| median(&mut t.clone());
+            let (jit_c, exe_c) = (paired_ratio(&times[0], &times[2]), paired_ratio(&times[1], &times[2]));
+            let text = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.2}"));
+            eprintln!(
+                "  {:<28} {len:>6}  jit {:.3}  exe {:.3}  C {:.3}",
+                idiom.name,
+                med(&times[0]),
+                med(&times[1]),
+                med(&times[2])
+            );
+            writeln!(
+                table,
+                "| {} | {len} | {} | {:.3} | {:.3} | {:.3} | {} | {} |",
+                idiom.name,
+                a * b * c,
+                med(&times[0]),
+                med(&times[1]),
+                med(&times[2]),
+                text(jit_c),
+                text(exe_c)
+            )
             .unwrap();
+            rows.push(IdiomRow { label: format!("{} ({len})", idiom.name), jit_c, exe_c });
+        }
     }
     table
 }
@@ -508,8 +863,9 @@ fn header(cfg: &Config) -> String {
     });
     format!(
         "{} — {model}, {cpus} CPUs\n\n\
-         Median wall seconds of {} run(s) after one warm-up, whole processes, stdout to /dev/null; \
-         baseline: {}; ratios below 1 mean faster than the naive C.\n",
+         Median wall seconds of {} round(s) after one warm-up, whole processes, stdout to /dev/null \
+         (programs that print forever: to their N-th byte through a pipe); baselines: {}, naive and \
+         optimising C; ratios (paired, median of the rounds' ratios) below 1 mean bfc is faster.\n",
         date.unwrap_or_else(|_| "unknown date".into()),
         cfg.runs,
         gcc.unwrap_or_else(|_| "gcc not found".into()),
@@ -519,20 +875,51 @@ fn header(cfg: &Config) -> String {
 fn main() {
     let cfg = Config::from_env();
     let scratch = tempdir();
-    let programs = match select_programs(&cfg, scratch.path()) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("cannot read the corpus at {}: {e} (set BFC_CORPUS)", cfg.corpus.display());
-            drop(scratch);
-            std::process::exit(1);
-        }
+    let fail = |what: String| -> ! {
+        eprintln!("{what}");
+        std::process::exit(1);
     };
-    eprintln!("bfc bench: {} programs, {} run(s) each, bfc = {}", programs.len(), cfg.runs, bfc().display());
+    let corpus = if cfg.set("corpus") || cfg.set("compile") {
+        select_programs(&cfg, scratch.path()).unwrap_or_else(|e| {
+            fail(format!("cannot read the corpus at {}: {e} (set BFC_CORPUS)", cfg.corpus.display()))
+        })
+    } else {
+        Vec::new()
+    };
+    let wider = if cfg.set("wider") {
+        wider_programs(&cfg).unwrap_or_else(|e| fail(format!("the wider set: {e}")))
+    } else {
+        Vec::new()
+    };
+    eprintln!(
+        "bfc bench: {} corpus + {} wider programs, {} round(s) each, bfc = {}",
+        if cfg.set("corpus") { corpus.len() } else { 0 },
+        wider.len(),
+        cfg.runs,
+        bfc().display()
+    );
     let mut report = header(&cfg);
-    report += "\n## Run time (s)\n\n";
-    report += &speed_table(&programs, &cfg, scratch.path());
-    report += "\n## Compile time: `bfc -c` (-O2), as `--jit` compiles (`--eval-steps 0`) and as a build does\n\n";
-    report += &compile_table(&programs, &cfg, scratch.path());
+    let mut ratios = Vec::new();
+    if cfg.set("corpus") && !corpus.is_empty() {
+        report += "\n## Run time (s): the corpus's benchmarks\n\n";
+        report += &speed_table(&corpus, &cfg, scratch.path(), &mut ratios);
+    }
+    let corpus_rows = ratios.len();
+    if !wider.is_empty() {
+        report += "\n## Run time (s): the wider set (benches/programs)\n\n";
+        report += &speed_table(&wider, &cfg, scratch.path(), &mut ratios);
+    }
+    let mut idiom_rows = Vec::new();
+    if cfg.set("idioms") {
+        report += "\n## Idioms (benches/idioms): bfc against a scalar C loop (gcc -O2, no vectorising)\n\n";
+        report += &idiom_table(&cfg, scratch.path(), &mut idiom_rows);
+    }
+    if cfg.set("compile") && !corpus.is_empty() {
+        report += "\n## Compile time: `bfc -c` (-O2), as `--jit` compiles (`--eval-steps 0`) and as a build does\n\n";
+        let mut sources = corpus;
+        sources.extend(wider);
+        report += &compile_table(&sources, &cfg, scratch.path());
+    }
     println!("\n{report}");
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -542,4 +929,47 @@ fn main() {
         Ok(()) => eprintln!("written to {}", md.display()),
         Err(e) => eprintln!("cannot write {}: {e}", md.display()),
     }
+    let svg = target.join("bench/ratios.svg");
+    match draw_chart(&svg, &ratios, corpus_rows, &idiom_rows) {
+        Ok(()) => eprintln!("chart written to {}", svg.display()),
+        Err(e) => eprintln!("cannot draw {}: {e}", svg.display()),
+    }
+}
+
+/// The chart: bfc over the optimising C per program and mode (the corpus,
+/// the wider set), and over the C reference per idiom and length.
+fn draw_chart(path: &Path, ratios: &[Ratios], corpus_rows: usize, idioms: &[IdiomRow]) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    let bars = |rows: &[Ratios]| -> Vec<chart::Bar> {
+        rows.iter()
+            .flat_map(|r| {
+                [(r.jit_optc, "jit", 0), (r.exe_optc, "exe", 1)].into_iter().filter_map(|(ratio, mode, series)| {
+                    ratio.map(|ratio| chart::Bar { label: format!("{} {mode}", r.name), ratio, series })
+                })
+            })
+            .collect()
+    };
+    let idiom_bars: Vec<chart::Bar> = idioms
+        .iter()
+        .flat_map(|r| {
+            [(r.jit_c, "jit", 0), (r.exe_c, "exe", 1)].into_iter().filter_map(|(ratio, mode, series)| {
+                ratio.map(|ratio| chart::Bar { label: format!("{} {mode}", r.label), ratio, series })
+            })
+        })
+        .collect();
+    let date = Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output();
+    let date = date.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+    let mut panels = Vec::new();
+    if corpus_rows > 0 {
+        panels.push(("corpus benchmarks: bfc / optimising C (gcc -O2)", bars(&ratios[..corpus_rows])));
+    }
+    if ratios.len() > corpus_rows {
+        panels.push(("wider set: bfc / optimising C (gcc -O2)", bars(&ratios[corpus_rows..])));
+    }
+    if !idiom_bars.is_empty() {
+        panels.push(("idioms: bfc / scalar C loop (gcc -O2), by length", idiom_bars));
+    }
+    chart::draw(path, &format!("make bench, {date}: time ratios (blue jit, orange exe)"), &panels)
 }

@@ -1,0 +1,4 @@
+>,[>,]<[.<]
+[Reverse input.
+Daniel B Cristofani (cristofdathevanetdotcom)
+http://www.hevanet.com/cristofd/brainfuck/]
