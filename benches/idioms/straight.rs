@@ -1,5 +1,7 @@
 //! A long straight-line run: LEN random commands of `+-<>` over 16 cells,
-//! ending where it began. The reference adds each cell's total once.
+//! ending where it began, then a copy loop `[->+<]` (without which the
+//! rounds would fold into one closed form). The reference adds each cell's
+//! total once, then copies.
 
 pub const NAME: &str = "straight-line runs";
 
@@ -43,7 +45,7 @@ pub fn bf_setup(_len: usize) -> String {
 }
 
 pub fn bf_body(len: usize) -> String {
-    run(len).0
+    run(len).0 + "[->+<]"
 }
 
 pub fn c_setup(_len: usize) -> String {
@@ -52,5 +54,7 @@ pub fn c_setup(_len: usize) -> String {
 
 pub fn c_body(len: usize) -> String {
     let totals = run(len).1;
-    totals.iter().enumerate().filter(|(_, &t)| t != 0).map(|(i, t)| format!("a[{}] += {t}; ", 9 + i)).collect()
+    let adds: String =
+        totals.iter().enumerate().filter(|(_, &t)| t != 0).map(|(i, t)| format!("a[{}] += {t}; ", 9 + i)).collect();
+    adds + "a[10] += a[9]; a[9] = 0;"
 }

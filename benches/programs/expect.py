@@ -18,6 +18,8 @@ import os
 import subprocess
 import sys
 
+sys.set_int_max_str_digits(100000)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 KEEP_BYTES = 256 * 1024
 

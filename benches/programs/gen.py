@@ -329,7 +329,9 @@ def rule90(width, rows):
         e.pos = first - 2
         e.go(2)
 
-    counted(e, 1, 2, rows // 200, 200, row)
+    assert rows % 200 == 0 or rows < 256
+    outer, inner = (rows // 200, 200) if rows % 200 == 0 else (1, rows)
+    counted(e, 1, 2, outer, inner, row)
     return e.text()
 
 
