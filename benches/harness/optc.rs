@@ -66,7 +66,8 @@ pub fn translate(source: &[u8], tape_cells: usize) -> Result<String, String> {
                 writeln!(c, "{}}}", indent(depth)).unwrap();
                 continue;
             }
-            Op::Scan { stride } => format!("while (*p) p += {stride};"),
+            Op::Scan { stride, value: 0 } => format!("while (*p) p += {stride};"),
+            Op::Scan { stride, value } => format!("while (*p != {value}) p += {stride};"),
             other => return Err(format!("the optimising C has no translation for {other:?}")),
         };
         writeln!(c, "{}{line}", indent(depth)).unwrap();
