@@ -355,6 +355,19 @@ fn marker_walks_stop_at_the_marker_or_the_tape_end() {
     }
 }
 
+/// The bug behind the straight-line benchmark's crash under `--jit`: a
+/// short constant print that filled the 64 KiB output buffer exactly left
+/// it full, and the next `.` stored its byte past the buffer. Each pass
+/// prints a byte not known at compile time, then 31 known ones: after 2048
+/// passes a print ends at the buffer's end, and a `.` follows.
+#[test]
+fn a_print_that_fills_the_output_buffer_flushes_it_before_the_next_out() {
+    let work = common::tempdir();
+    let src = format!("+++++++++[>-[.>[-]+++{}<-]<-]", ".".repeat(31));
+    agree(work.path(), &src, &[], 4096);
+    agree(work.path(), &src, &[], 300);
+}
+
 /// The program's mirror image: every move the other way.
 fn mirror(src: &str) -> String {
     let swap = |c| match c {

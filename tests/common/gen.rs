@@ -71,8 +71,25 @@ pub fn case(seed: u64) -> Case {
     // Half the bytes small: counters read from input then take the values
     // where a chain of ifs stops at each of its levels.
     let input = (0..input_len).map(|_| if rng.chance(1, 2) { rng.below(8) } else { rng.below(256) } as u8).collect();
-    let program = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos: 0 }.program();
+    let mut program = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos: 0 }.program();
+    // Drawn after the program, so that the other seeds' cases stay as
+    // they were.
+    if tape >= 16 && rng.chance(1, 16) {
+        program.splice(0..0, output_flood(&mut rng));
+    }
     Case { seed, program, input, eof, tape }
+}
+
+/// A start that prints more than the output buffer holds (64 KiB): a loop
+/// that prints an unknown byte (its counter) then `len` known ones, `len +
+/// 1` a power of two, so that from the empty buffer a constant print ends
+/// exactly at the buffer's end and a `.` follows (a short print that filled
+/// the buffer once left it full). Cells 0 to 2; leaves 0, 0 and a constant,
+/// the pointer at cell 0; 85 to 105 thousand of the oracle's steps.
+fn output_flood(rng: &mut Rng) -> Vec<u8> {
+    let (len, passes) = rng.pick(&[(31, 9), (15, 17)]);
+    let value = rng.range(1, 20) as usize;
+    format!("{}[>-[.>[-]{}{}<-]<-]", "+".repeat(passes), "+".repeat(value), ".".repeat(len)).into_bytes()
 }
 
 struct Gen<'r> {

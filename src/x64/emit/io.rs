@@ -13,9 +13,10 @@ impl Emitter {
     /// copy of `Program::data` placed after the code.
     ///
     /// A short run is written out as soon as it fills the buffer, as a `.`
-    /// is: a host that wants output to appear as it is made (on a terminal)
-    /// sets `out_end` one byte past `out_buf`, and a run left in the buffer
-    /// would wait there for the next output, read or the end.
+    /// is (`emit_flush_if_full`): the next `.` must find room, and a host
+    /// that wants output to appear as it is made (on a terminal) sets
+    /// `out_end` one byte past `out_buf`, where a run left in the buffer
+    /// would wait for the next output, read or the end.
     pub(super) fn emit_print(&mut self, bytes: &[u8], start: u32) {
         const INLINE: usize = 32;
         if bytes.len() <= INLINE {
@@ -32,15 +33,8 @@ impl Emitter {
             for (i, &byte) in bytes.iter().enumerate() {
                 asm!(self.ops; mov BYTE [a_out + i as i32], byte as i8);
             }
-            asm!(self.ops
-                ; add a_out, len
-                ; cmp a_out, a_out_end
-                ; jb >written
-                ; call ->flush
-                ; test eax, eax
-                ; jnz ->exit
-                ; written:
-            );
+            asm!(self.ops; add a_out, len);
+            self.emit_flush_if_full();
         } else {
             asm!(self.ops
                 ; call ->flush
@@ -62,6 +56,18 @@ impl Emitter {
         asm!(self.ops
             ; mov [a_out], al
             ; add a_out, 1
+        );
+        self.emit_flush_if_full();
+    }
+
+    /// After `a_out` was advanced: writes the buffer out if it reached
+    /// `a_out_end`. Every output form ends with this, so that `a_out` is
+    /// below `a_out_end` between instructions: a `.` stores its byte
+    /// before it compares, so a buffer left full would take that byte one
+    /// past `out_end` (for the JIT's 64 KiB mapping, into whatever is
+    /// mapped after it: a fault, reported as a tape error or a SIGSEGV).
+    fn emit_flush_if_full(&mut self) {
+        asm!(self.ops
             ; cmp a_out, a_out_end
             ; jb >room
             ; call ->flush

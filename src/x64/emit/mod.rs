@@ -29,6 +29,8 @@ macro_rules! asm {
             ; .arch x64
             ; .alias a_ptr, rbx
             ; .alias a_rt, r12
+            // The next free byte of the output buffer: below a_out_end
+            // between instructions (see `emit_flush_if_full`).
             ; .alias a_out, r13
             ; .alias a_out_end, r14
             ; .alias a_tape, r15

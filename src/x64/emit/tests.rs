@@ -215,3 +215,39 @@ fn the_carried_cell_is_the_one_a_dry_run_of_the_emitter_would_choose() {
     // The walks were not all without a carried cell, nor without runs.
     assert!(chosen > 100 && with_runs > 100, "{chosen} {with_runs}");
 }
+
+/// The bug behind the straight-line benchmark's crash under `--jit`: a
+/// short constant `Print` that filled the output buffer exactly left
+/// `a_out` at `out_end`, and the next `.` stored its byte one past the
+/// 64 KiB buffer (a SIGSEGV, or "tape underflow" where the tape's guard
+/// came next) before it compared. `9[>-[.>(31 known bytes)<-]<-]`: each
+/// pass prints 32 bytes, so after 2048 passes a print ends at 65536.
+#[test]
+fn a_print_that_fills_the_output_buffer_flushes_it_before_the_next_out() {
+    let data: Vec<u8> = (0..31).map(|i| b'a' + i).collect();
+    let ops = [
+        Op::Set { off: 0, val: 9 },
+        Op::Loop { off: 0 },
+        Op::Add { off: 1, val: 255 },
+        Op::Loop { off: 1 },
+        Op::Out { off: 1 },
+        Op::Print { start: 0, len: data.len() as u32 },
+        Op::Add { off: 1, val: 255 },
+        Op::EndLoop,
+        Op::Add { off: 0, val: 255 },
+        Op::EndLoop,
+    ];
+    let insts = ops.iter().map(|&op| crate::ir::Inst::new(op, 0)).collect();
+    let code = compile(&Program { insts, data: data.clone() }, GUARDED);
+    let loaded = crate::jit::LoadedCode::load(&code).unwrap();
+    let mut file = tempfile::tempfile().unwrap();
+    let fds = crate::jit::Fds { input: -1, output: std::os::fd::AsRawFd::as_raw_fd(&file) };
+    let exit = loaded.run_buffered(65536, fds, crate::host::Buffering::Full).unwrap();
+    let mut out = Vec::new();
+    std::io::Seek::rewind(&mut file).unwrap();
+    std::io::Read::read_to_end(&mut file, &mut out).unwrap();
+    let expected: Vec<u8> = (0..9).flat_map(|_| (1..=255u8).rev()).flat_map(|c| [&[c][..], &data].concat()).collect();
+    assert_eq!(expected.len(), 9 * 255 * 32);
+    assert_eq!(exit.status, Status::Ok);
+    assert!(out == expected, "{} bytes out, {} expected", out.len(), expected.len());
+}
