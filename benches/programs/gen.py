@@ -448,21 +448,20 @@ class TinyC:
             x = self.v(l[1])
             # hundreds, tens, ones with the divmod block, leading zeros dropped
             e.copy(x, t, t + 6)
-            e.set(t + 2, 10)
-            e.go(t)
-            e.raw("[->+>-[>+>>]>[+[-<+>]>+>>]<<<<<<]")
-            e.pos = t
-            # t+1 = n, t+2 = 10 - ones, t+3 = ones, t+4 = n/10
-            e.clear(t + 1)
-            e.clear(t + 2)
+
+            def divmod10():
+                # from n at t: t+3 = n % 10, t+4 = n / 10 (t+1, t+2 cleared)
+                e.set(t + 2, 10)
+                e.go(t)
+                e.raw("[->+>-[>+>>]>[+[-<+>]>+>>]<<<<<<]")
+                e.pos = t
+                e.clear(t + 1)
+                e.clear(t + 2)
+
+            divmod10()
             e.move(t + 3, [(t + 7, 1)])  # ones at t+7
             e.move(t + 4, [(t, 1)])  # n/10 at t
-            e.set(t + 2, 10)
-            e.go(t)
-            e.raw("[->+>-[>+>>]>[+[-<+>]>+>>]<<<<<<]")
-            e.pos = t
-            e.clear(t + 1)
-            e.clear(t + 2)
+            divmod10()
             # tens at t+3, hundreds at t+4; a flag at t+5: something printed
             e.go(t + 4)
             e.raw("[")
