@@ -180,9 +180,10 @@ impl Invocation {
             EofArg::Zero => EofMode::Zero,
             EofArg::MinusOne => EofMode::MinusOne,
         };
-        let eval_steps = cli.eval_steps.unwrap_or(match action {
-            Action::Jit(_) | Action::Interp(_) => bfc::DEFAULT_EVAL_STEPS_JIT,
-            Action::Build(_) => bfc::DEFAULT_EVAL_STEPS_BUILD,
+        // With --jit or --interp, --emit shows what that run would run.
+        let eval_steps = cli.eval_steps.unwrap_or(match cli.jit || cli.interp {
+            true => bfc::DEFAULT_EVAL_STEPS_JIT,
+            false => bfc::DEFAULT_EVAL_STEPS_BUILD,
         });
         let options = Options { level, tape_cells: cli.tape_size, eof, eval_steps, unbuffered: cli.unbuffered };
         if cli.perf_map && !matches!(action, Action::Jit(_)) {

@@ -228,3 +228,21 @@ fn examples_makefile_follows_bfc_and_the_flags() {
     make(&["clean"]);
     assert_eq!(listing(dir.path()), ["Makefile", "cat.b", "hello.b"]);
 }
+
+/// `--emit` with `--jit` or `--interp` shows what that run would run: no
+/// compile-time execution (the JIT's default), where a build runs the
+/// input-free start at compile time.
+#[test]
+fn emit_with_jit_shows_what_the_jit_runs() {
+    let dir = tempdir();
+    write_file(dir.path(), "p.b", b"++++++++[>++++++++[>+>+<<-]<-]>>[>[-<+>]<-]>.");
+    let jit = ir(dir.path(), &["--emit", "ir", "--jit", "p.b"]);
+    assert_eq!(jit, ir(dir.path(), &["--emit", "ir", "--eval-steps", "0", "p.b"]));
+    assert_eq!(ir(dir.path(), &["--emit", "ir", "--interp", "p.b"]), jit);
+    assert_ne!(ir(dir.path(), &["--emit", "ir", "p.b"]), jit, "a build runs the start at compile time");
+    // An explicit budget still wins.
+    assert_eq!(
+        ir(dir.path(), &["--emit", "ir", "--jit", "--eval-steps", "1000000", "p.b"]),
+        ir(dir.path(), &["--emit", "ir", "p.b"])
+    );
+}
