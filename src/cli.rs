@@ -112,6 +112,10 @@ pub struct Cli {
     /// Print no warnings.
     #[arg(short = 'w')]
     pub no_warnings: bool,
+    /// gcc's -Wall and -Wextra, accepted for Makefiles: every warning bfc
+    /// has is on unless -w.
+    #[arg(short = 'W', value_name = "all|extra", value_parser = ["all", "extra"])]
+    pub warning_sets: Vec<String>,
     /// With --jit: write perf's map of the code, each loop named by its place, to /tmp/perf-PID.map.
     #[arg(long)]
     pub perf_map: bool,

@@ -246,3 +246,15 @@ fn emit_with_jit_shows_what_the_jit_runs() {
         ir(dir.path(), &["--emit", "ir", "p.b"])
     );
 }
+
+/// `-Wall` and `-Wextra`, which Makefiles pass to every compiler, are
+/// accepted (bfc's warnings are all on by default); other `-W` values are
+/// a usage error that lists these.
+#[test]
+fn wall_and_wextra_are_accepted() {
+    let dir = tempdir();
+    write_file(dir.path(), "p.b", HELLO);
+    let plain = ir(dir.path(), &["--emit", "ir", "p.b"]);
+    assert_eq!(ir(dir.path(), &["-Wall", "-Wextra", "--emit", "ir", "p.b"]), plain);
+    usage_error("-Werror", &bfc_in(dir.path(), &["-Werror", "p.b"], b""), "all, extra");
+}
