@@ -37,6 +37,17 @@ static int write_errno, read_errno;
 /* What the last BF_CONTRACT_MISMATCH was about, for bfrt_status_message. */
 static char mismatch[128];
 
+/* The source map of the program bfrt_run_checked is about to run (NULL for
+ * plain bfrt_run), and where the last run's tape error happened, for
+ * bfrt_status_message and bfrt_report. */
+static const bf_source_map *next_map;
+static struct {
+    bool known;
+    long long cell;
+    const bf_source_map *map;
+    uint32_t code;
+} fault;
+
 /* The run in progress, for the fault handler.  map_lo..map_hi is the whole
  * mapping; everything in it but the tape is PROT_NONE. */
 static bf_runtime *volatile current_rt;
@@ -126,6 +137,8 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
             status = BF_TAPE_OVERFLOW;
     }
     if (status != BF_OK) {
+        rt->fault_pc = (const void *)rip;
+        rt->fault_addr = addr;
         uc->uc_mcontext.gregs[REG_RAX] = status;
         uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)rt->fault_resume;
         return;
@@ -217,8 +230,16 @@ int bfrt_run(bf_entry_fn entry, size_t cells)
     sigaction(SIGBUS, &sa, &old_bus);
 
     /* The entry flushes its output itself, on return and on a fault. */
+    const bf_source_map *source_map = next_map;
+    next_map = NULL;
     int status = entry(rt.tape_start, &rt);
     in_pos = (size_t)(rt.in_cur - in_buf);
+    fault.known = (status == BF_TAPE_UNDERFLOW || status == BF_TAPE_OVERFLOW) && rt.fault_pc;
+    if (fault.known) {
+        fault.cell = (long long)((const uint8_t *)rt.fault_addr - rt.tape_start);
+        fault.map = source_map;
+        fault.code = (uint32_t)((const uint8_t *)rt.fault_pc - (const uint8_t *)rt.code_start);
+    }
 
     sigaction(SIGSEGV, &old_segv, NULL);
     sigaction(SIGBUS, &old_bus, NULL);
@@ -250,7 +271,25 @@ int bfrt_run_checked(bf_entry_fn entry, const bf_contract *contract, size_t cell
                  (unsigned long long)contract->tape_cells, cells);
         return BF_CONTRACT_MISMATCH;
     }
+    next_map = contract->source_map ? (const bf_source_map *)((const char *)contract + contract->source_map) : NULL;
     return bfrt_run(entry, cells);
+}
+
+/* The row of `map` covering code offset `code`, if a command's. */
+static const bf_source_row *source_row(const bf_source_map *map, uint32_t code)
+{
+    const bf_source_row *found = NULL;
+    uint32_t lo = 0, hi = map ? map->rows : 0;
+    while (lo < hi) { /* the last row at or before code */
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (map->row[mid].code <= code) {
+            found = &map->row[mid];
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return found && found->line ? found : NULL;
 }
 
 /* What a status says and the exit code it ends the process with, in the
@@ -285,6 +324,13 @@ const char *bfrt_status_message(int status)
         return msg;
     }
     const char *message = statuses[status].message;
+    if ((status == BF_TAPE_UNDERFLOW || status == BF_TAPE_OVERFLOW) && fault.known) {
+        /* What src/host.rs's `fault_detail` says. */
+        snprintf(msg, sizeof msg, "tape %s: cell %lld touched (pointer moved %s)",
+                 status == BF_TAPE_UNDERFLOW ? "underflow" : "overflow", fault.cell,
+                 status == BF_TAPE_UNDERFLOW ? "left past cell 0" : "right past the last cell");
+        return msg;
+    }
     int err = status == BF_WRITE_ERROR ? write_errno : status == BF_READ_ERROR ? read_errno : 0;
     const char *detail = err ? strerror(err) : status == BF_CONTRACT_MISMATCH && mismatch[0] ? mismatch : NULL;
     if (!detail)
@@ -298,7 +344,12 @@ int bfrt_report(int status)
 {
     /* An unknown status is a bug, reported as an I/O error. */
     int code = known_status(status) ? statuses[status].exit_code : BF_EXIT_IO;
-    if (code != BF_EXIT_OK)
+    const bf_source_row *at =
+        (status == BF_TAPE_UNDERFLOW || status == BF_TAPE_OVERFLOW) && fault.known ? source_row(fault.map, fault.code) : NULL;
+    if (code != BF_EXIT_OK && at)
+        fprintf(stderr, "%s:%u:%u: error: %s\n", (const char *)fault.map + fault.map->file, (unsigned)at->line,
+                (unsigned)at->column, bfrt_status_message(status));
+    else if (code != BF_EXIT_OK)
         fprintf(stderr, "error: %s\n", bfrt_status_message(status));
     return code;
 }

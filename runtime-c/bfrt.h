@@ -99,6 +99,11 @@ typedef struct bf_runtime {
      * `read`: a ',' costs no call while input is buffered. */
     const uint8_t *in_cur;   /* 80: next unread input byte                 */
     const uint8_t *in_end;   /* 88: one past the last buffered byte        */
+    /* Where a tape error happened, for the host's report: set by the fault
+     * handler (the faulting instruction and address) or by the code's
+     * explicit check (the check and the cell's address). */
+    const void *fault_pc;    /* 96: the code that touched the cell         */
+    const void *fault_addr;  /* 104: the cell's address                    */
 } bf_runtime;
 
 /* The signature of every compiled program (System V ABI). `tape` is cell 0
@@ -110,7 +115,7 @@ typedef int32_t (*bf_entry_fn)(uint8_t *tape, bf_runtime *rt);
 #define BF_CELL_BITS 8
 /* The version of this interface (bf_runtime, the statuses, bf_contract)
  * generated code is compiled for; raised when one changes incompatibly. */
-#define BF_CONTRACT_VERSION 1
+#define BF_CONTRACT_VERSION 2
 
 /* What a program was compiled for.  `bfc -c --symbol NAME` records it in
  * the object as the read-only data symbol NAME_contract, beside the entry
@@ -123,7 +128,25 @@ typedef struct bf_contract {
     uint64_t tape_cells;     /*  0: cells of the tape                      */
     uint32_t cell_bits;      /*  8: BF_CELL_BITS                           */
     uint32_t version;        /* 12: BF_CONTRACT_VERSION                    */
+    uint32_t source_map;     /* 16: byte offset from this struct to its
+                                    bf_source_map, 0 if it has none        */
+    uint32_t reserved;       /* 20: 0                                      */
 } bf_contract;
+
+/* Where in the source each piece of the code comes from, so that a tape
+ * error names the command that touched the cell (`prog.b:3:5: error: ...`):
+ * row i covers the code from row[i].code (a byte offset from the entry's
+ * first byte) to the next row's; line 0 marks code of no command (the
+ * exits).  Rows are sorted by code.  No pointers: it is read in place. */
+typedef struct bf_source_row {
+    uint32_t code, line, column;
+} bf_source_row;
+typedef struct bf_source_map {
+    uint32_t rows;           /*  0: number of rows                         */
+    uint32_t file;           /*  4: byte offset from this struct to the
+                                    source file's name (NUL-terminated)    */
+    bf_source_row row[];     /*  8                                         */
+} bf_source_map;
 
 /* The contract of entry `name` (macros in `name` are expanded first, so
  * BF_CONTRACT(BFRT_ENTRY) works), and a declaration of both symbols. */

@@ -305,9 +305,9 @@ static void actions_restored(void)
  * each mismatch is refused before anything runs, with its own message. */
 static void contracts(void)
 {
-    static const bf_contract good = { CELLS, BF_CELL_BITS, BF_CONTRACT_VERSION };
-    static const bf_contract wide = { CELLS, 16, BF_CONTRACT_VERSION };
-    static const bf_contract newer = { CELLS, BF_CELL_BITS, BF_CONTRACT_VERSION + 1 };
+    static const bf_contract good = { CELLS, BF_CELL_BITS, BF_CONTRACT_VERSION, 0, 0 };
+    static const bf_contract wide = { CELLS, 16, BF_CONTRACT_VERSION, 0, 0 };
+    static const bf_contract newer = { CELLS, BF_CELL_BITS, BF_CONTRACT_VERSION + 1, 0, 0 };
     static const struct {
         const bf_contract *contract;
         size_t cells;
@@ -316,7 +316,7 @@ static void contracts(void)
         { &good, 4096, "contract mismatch: the program was compiled for a tape of 65536 cells, not 4096" },
         { &wide, CELLS, "contract mismatch: the program was compiled for 16-bit cells, this runtime has 8-bit cells" },
         { &newer, CELLS,
-          "contract mismatch: the program was compiled for version 2 of the runtime interface, this runtime has 1" },
+          "contract mismatch: the program was compiled for version 3 of the runtime interface, this runtime has 2" },
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         int st = bfrt_run_checked(selftest_hello, refused[i].contract, refused[i].cells);
@@ -340,30 +340,42 @@ static void contracts(void)
 int main(void)
 {
     const int64_t guard = (int64_t)BF_GUARD_BYTES;
-    static const char underflow_msg[] = "error: tape underflow: a cell left of cell 0 was touched\n";
-    static const char overflow_msg[] = "error: tape overflow: a cell past the end of the tape was touched\n";
+    /* The cell the fault was at, as the message names it (no source map:
+     * these programs are not bfc's, so no position). */
+    static char fault_msg[160];
+#define WANT(kind, side, cell)                                                                        \
+    snprintf(fault_msg, sizeof fault_msg, "error: tape %s: cell %lld touched (pointer moved %s)\n", kind, \
+             (long long)(cell), side)
+#define UNDER(cell) WANT("underflow", "left past cell 0", cell)
+#define OVER(cell) WANT("overflow", "right past the last cell", cell)
 
 #define TEST_OK (exited_with(r, BF_OK, 0) && out_is(r, "hi\n") && !r->err[0])
     TEST("hello", .entry = selftest_hello);
 #undef TEST_OK
 
     /* The fault cases check that "AB", written before the fault, is flushed. */
-#define TEST_OK (exited_with(r, BF_TAPE_UNDERFLOW, 3) && out_is(r, "AB") && !strcmp(r->err, underflow_msg))
+#define TEST_OK (exited_with(r, BF_TAPE_UNDERFLOW, 3) && out_is(r, "AB") && !strcmp(r->err, fault_msg))
     selftest_offset = -1;
+    UNDER(-1);
     TEST("underflow at cell -1", .entry = selftest_touch);
     selftest_offset = -guard;
+    UNDER(-guard);
     TEST("underflow at the far end of the guard", .entry = selftest_touch);
     selftest_offset = -1;
+    UNDER(-1);
     TEST("underflow, tape of one page", .entry = selftest_touch, .cells = 4096);
 #undef TEST_OK
 
-#define TEST_OK (exited_with(r, BF_TAPE_OVERFLOW, 3) && out_is(r, "AB") && !strcmp(r->err, overflow_msg))
+#define TEST_OK (exited_with(r, BF_TAPE_OVERFLOW, 3) && out_is(r, "AB") && !strcmp(r->err, fault_msg))
+    OVER(CELLS);
     TEST("overflow at cell 65536", .entry = selftest_overflow);
     selftest_offset = CELLS;
     TEST("overflow at tape_end", .entry = selftest_touch);
     selftest_offset = CELLS + guard - 1;
+    OVER(CELLS + guard - 1);
     TEST("overflow at the far end of the guard", .entry = selftest_touch);
     selftest_offset = 1000;  /* a non-aligned tape ends right at its last cell */
+    OVER(1000);
     TEST("overflow, tape of 1000 cells", .entry = selftest_touch, .cells = 1000);
 #undef TEST_OK
 

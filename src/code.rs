@@ -16,6 +16,44 @@ pub struct CompiledCode {
     pub bytes: Vec<u8>,
     /// Offset of the entry point within `bytes`.
     pub entry: usize,
+    /// Where the code of each source command starts, in code order: what a
+    /// tape error at a code address is reported at (see [`CodePosition`]).
+    pub positions: Vec<CodePosition>,
+}
+
+/// The code from byte `code` on (up to the next entry) is that of the
+/// source command at byte offset `at`, until the next `CodePosition`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodePosition {
+    pub code: u32,
+    pub at: u32,
+}
+
+impl CompiledCode {
+    /// The source offset of the command whose code holds byte `code`, if
+    /// any command's does (not the prologue's or the exits').
+    pub fn position_of(&self, code: usize) -> Option<u32> {
+        position_in(&self.positions, code)
+    }
+}
+
+/// The last of `positions` (sorted by code) at or before `code`.
+pub fn position_in(positions: &[CodePosition], code: usize) -> Option<u32> {
+    let i = positions.partition_point(|p| p.code as usize <= code);
+    i.checked_sub(1).map(|i| positions[i].at).filter(|&at| at != NO_POSITION)
+}
+
+/// `CodePosition::at` of code that stands for no command (the exits and
+/// helpers after the program).
+pub const NO_POSITION: u32 = u32::MAX;
+
+/// Where a tape error happened: the cell touched (numbered from cell 0, the
+/// one the program starts on) and the source offset of the command that
+/// touched it, when known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TapeFault {
+    pub cell: i64,
+    pub at: Option<u32>,
 }
 
 /// What a run of generated code ended with (`enum bf_status` in bfrt.h).
@@ -67,7 +105,7 @@ pub const CELL_BITS: u32 = 8;
 /// The version of the interface of bfrt.h generated code is compiled for
 /// (`BF_CONTRACT_VERSION`): this table's layout, the statuses, the
 /// contract's own. Raised when one of them changes incompatibly.
-pub const CONTRACT_VERSION: u32 = 1;
+pub const CONTRACT_VERSION: u32 = 2;
 
 /// The contract of an object's entry `NAME` is the data symbol
 /// `NAME_contract` (`BF_CONTRACT(name)`).
@@ -83,20 +121,88 @@ pub struct Contract {
     pub tape_cells: u64,
     pub cell_bits: u32,
     pub version: u32,
+    /// Byte offset from the contract to its [`SourceMap`] (0: none).
+    pub source_map: u32,
+    pub reserved: u32,
 }
+
+/// Bytes of a [`Contract`]; its source map, if any, follows it.
+pub const CONTRACT_BYTES: usize = 24;
 
 impl Contract {
     /// The contract of code compiled for a tape of `tape_cells` cells.
     pub fn new(tape_cells: usize) -> Contract {
-        Contract { tape_cells: tape_cells as u64, cell_bits: CELL_BITS, version: CONTRACT_VERSION }
+        Contract {
+            tape_cells: tape_cells as u64,
+            cell_bits: CELL_BITS,
+            version: CONTRACT_VERSION,
+            source_map: 0,
+            reserved: 0,
+        }
     }
 
     /// Its bytes as C lays the struct out on x86-64.
-    pub fn to_bytes(&self) -> [u8; 16] {
-        let mut bytes = [0; 16];
+    pub fn to_bytes(&self) -> [u8; CONTRACT_BYTES] {
+        let mut bytes = [0; CONTRACT_BYTES];
         bytes[..8].copy_from_slice(&self.tape_cells.to_le_bytes());
         bytes[8..12].copy_from_slice(&self.cell_bits.to_le_bytes());
-        bytes[12..].copy_from_slice(&self.version.to_le_bytes());
+        bytes[12..16].copy_from_slice(&self.version.to_le_bytes());
+        bytes[16..20].copy_from_slice(&self.source_map.to_le_bytes());
+        bytes[20..].copy_from_slice(&self.reserved.to_le_bytes());
+        bytes
+    }
+
+    /// The contract's bytes followed by `map`'s, as an object holds them.
+    pub fn with_source_map(mut self, map: &SourceMap) -> Vec<u8> {
+        self.source_map = CONTRACT_BYTES as u32;
+        let mut bytes = self.to_bytes().to_vec();
+        bytes.extend(map.to_bytes());
+        bytes
+    }
+}
+
+/// `struct bf_source_map`: the [`CodePosition`]s of compiled code as file,
+/// line and column, which an executable reports its tape errors at (it has
+/// no source to look them up in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceMap {
+    pub file: String,
+    /// (code offset, line, column), sorted by code offset; line 0: no
+    /// command (the exits).
+    pub rows: Vec<[u32; 3]>,
+}
+
+impl SourceMap {
+    pub fn new(code: &CompiledCode, file: &str, source: &[u8]) -> SourceMap {
+        let line_starts: Vec<usize> = std::iter::once(0)
+            .chain(source.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| i + 1))
+            .collect();
+        let rows = code
+            .positions
+            .iter()
+            .map(|p| {
+                if p.at == NO_POSITION {
+                    return [p.code, 0, 0];
+                }
+                let line = line_starts.partition_point(|&s| s <= p.at as usize);
+                [p.code, line as u32, p.at + 1 - line_starts[line - 1] as u32]
+            })
+            .collect();
+        SourceMap { file: file.to_string(), rows }
+    }
+
+    /// Its bytes as bfrt.h lays them out: rows, offset of the file name,
+    /// the rows, the NUL-terminated name.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let name_at = 8 + 12 * self.rows.len();
+        let mut bytes = Vec::with_capacity(name_at + self.file.len() + 1);
+        bytes.extend((self.rows.len() as u32).to_le_bytes());
+        bytes.extend((name_at as u32).to_le_bytes());
+        for row in &self.rows {
+            bytes.extend(row.iter().flat_map(|v| v.to_le_bytes()));
+        }
+        bytes.extend(self.file.bytes().filter(|&b| b != 0));
+        bytes.push(0);
         bytes
     }
 }
@@ -125,6 +231,8 @@ pub struct Runtime {
     pub host: *mut core::ffi::c_void,
     pub in_cur: *const u8,
     pub in_end: *const u8,
+    pub fault_pc: *const u8,
+    pub fault_addr: *const u8,
 }
 
 /// Byte offsets of the [`Runtime`] fields, as generated code addresses them.
@@ -140,6 +248,8 @@ pub mod rt_offset {
     pub const FAULT_RESUME: i32 = 64;
     pub const IN_CUR: i32 = 80;
     pub const IN_END: i32 = 88;
+    pub const FAULT_PC: i32 = 96;
+    pub const FAULT_ADDR: i32 = 104;
 }
 
 /// The C header that declares this interface, embedded so that tests (and
@@ -175,12 +285,14 @@ mod tests {
             ("fault_resume", offset_of!(Runtime, fault_resume), rt_offset::FAULT_RESUME),
             ("in_cur", offset_of!(Runtime, in_cur), rt_offset::IN_CUR),
             ("in_end", offset_of!(Runtime, in_end), rt_offset::IN_END),
+            ("fault_pc", offset_of!(Runtime, fault_pc), rt_offset::FAULT_PC),
+            ("fault_addr", offset_of!(Runtime, fault_addr), rt_offset::FAULT_ADDR),
         ];
         for (name, rust, used) in fields {
             assert_eq!(rust as i32, used, "{name}: Rust layout vs rt_offset");
             assert_eq!(header_offset(name), used, "{name}: bfrt.h vs rt_offset");
         }
-        assert_eq!(std::mem::size_of::<Runtime>(), 96);
+        assert_eq!(std::mem::size_of::<Runtime>(), 112);
     }
 
     #[test]
@@ -189,11 +301,12 @@ mod tests {
             ("tape_cells", offset_of!(Contract, tape_cells)),
             ("cell_bits", offset_of!(Contract, cell_bits)),
             ("version", offset_of!(Contract, version)),
+            ("source_map", offset_of!(Contract, source_map)),
         ];
         for (name, rust) in fields {
             assert_eq!(header_offset(name), rust as i32, "{name}: bfrt.h vs Rust layout");
         }
-        assert_eq!(std::mem::size_of::<Contract>(), 16);
+        assert_eq!(std::mem::size_of::<Contract>(), CONTRACT_BYTES);
         assert!(BFRT_H.contains(&format!("#define BF_CELL_BITS {CELL_BITS}\n")));
         assert!(BFRT_H.contains(&format!("#define BF_CONTRACT_VERSION {CONTRACT_VERSION}\n")));
         assert!(BFRT_H.contains(&format!("#define BF_CONTRACT_(name) name##{CONTRACT_SUFFIX}\n")));
@@ -201,7 +314,22 @@ mod tests {
         let bytes = c.to_bytes();
         assert_eq!(u64::from_le_bytes(bytes[..8].try_into().unwrap()), 4096);
         assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 8);
-        assert_eq!(u32::from_le_bytes(bytes[12..].try_into().unwrap()), CONTRACT_VERSION);
+        assert_eq!(u32::from_le_bytes(bytes[12..16].try_into().unwrap()), CONTRACT_VERSION);
+    }
+
+    #[test]
+    fn source_map_rows_are_lines_and_columns() {
+        let positions = [(0, 0), (5, 3), (9, 4), (12, NO_POSITION)];
+        let positions = positions.iter().map(|&(code, at)| CodePosition { code, at }).collect();
+        let code = CompiledCode { bytes: vec![0; 16], entry: 0, positions };
+        let map = SourceMap::new(&code, "a.b", b"+++\n+<");
+        assert_eq!(map.rows, vec![[0, 1, 1], [5, 1, 4], [9, 2, 1], [12, 0, 0]]);
+        let bytes = map.to_bytes();
+        assert_eq!(&bytes[..8], &[4, 0, 0, 0, 56, 0, 0, 0]);
+        assert_eq!(&bytes[56..], b"a.b\0");
+        assert_eq!(code.position_of(4), Some(0));
+        assert_eq!(code.position_of(9), Some(4));
+        assert_eq!(code.position_of(13), None);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::io::{self, Read, Write};
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use crate::code::Status;
+use crate::code::{Status, TapeFault};
 
 /// Bytes of each I/O buffer of a run: the output buffer of the JIT and the
 /// interpreter, the JIT's input buffer (`IO_BUF_SIZE` in bfrt.c).
@@ -155,6 +155,8 @@ pub struct RunEnd {
     pub status: Status,
     /// The OS error behind a `WriteError` or `ReadError`.
     pub io_error: Option<io::Error>,
+    /// Where a `TapeUnderflow` or `TapeOverflow` happened.
+    pub fault: Option<TapeFault>,
 }
 
 impl RunEnd {
@@ -171,14 +173,25 @@ impl RunEnd {
     /// The status in words (`bfrt_status_message`).
     pub fn text(&self) -> String {
         let row = row(self.status);
-        let detail = match &self.io_error {
-            Some(e) => Some(crate::error::plain(e)),
-            None => row.detail.map(str::to_string),
+        let detail = match (&self.io_error, self.fault) {
+            (Some(e), _) => Some(crate::error::plain(e)),
+            (None, Some(fault)) => Some(fault_detail(self.status, fault.cell)),
+            (None, None) => row.detail.map(str::to_string),
         };
         match detail {
             Some(detail) => format!("{}: {detail}", row.what),
             None => row.what.to_string(),
         }
+    }
+}
+
+/// What a tape error says of the cell touched (bfrt.c's `fault_detail`
+/// says the same).
+fn fault_detail(status: Status, cell: i64) -> String {
+    if status == Status::TapeUnderflow {
+        format!("cell {cell} touched (pointer moved left past cell 0)")
+    } else {
+        format!("cell {cell} touched (pointer moved right past the last cell)")
     }
 }
 
@@ -438,7 +451,7 @@ mod tests {
         let rows: Vec<&str> = bfrt_c().lines().map(str::trim).filter(|l| l.starts_with("[BF_")).collect();
         assert_eq!(rows.len(), STATUS_TABLE.len(), "rows of statuses[] in bfrt.c: {rows:#?}");
         for row in STATUS_TABLE {
-            let message = RunEnd { status: row.status, io_error: None }.text();
+            let message = RunEnd { status: row.status, io_error: None, fault: None }.text();
             let want = format!("[{}] = {{\"{message}\", {}}},", c_name(row.status), exit_name(row.exit));
             assert!(rows.contains(&want.as_str()), "bfrt.c has no row {want}\nit has: {rows:#?}");
         }
@@ -464,7 +477,7 @@ mod tests {
 
     #[test]
     fn messages_and_exit_codes() {
-        let end = |status, io_error| RunEnd { status, io_error };
+        let end = |status, io_error| RunEnd { status, io_error, fault: None };
         assert_eq!(end(Status::Ok, None).message(), None);
         assert_eq!(end(Status::BrokenPipe, None).message(), None);
         assert_eq!(end(Status::BrokenPipe, None).exit(), Exit::Ok);

@@ -7,7 +7,7 @@
 use std::io::{self, Read, Write};
 use std::ops::Range;
 
-use crate::code::Status;
+use crate::code::{Status, TapeFault};
 use crate::host::{self, Buffering, IO_BUF_SIZE};
 use crate::ir::{Change, EofMode, Op, Program, Shortcut};
 
@@ -43,6 +43,18 @@ pub fn run_buffered(
     output: &mut dyn Write,
     buffering: Buffering,
 ) -> Outcome {
+    run_located(program, config, input, output, buffering).0
+}
+
+/// `run_buffered`, and where a tape error happened: the cell, and the
+/// source position of the instruction that touched it.
+pub fn run_located(
+    program: &Program,
+    config: &Config,
+    input: &mut dyn Read,
+    output: &mut dyn Write,
+    buffering: Buffering,
+) -> (Outcome, Option<TapeFault>) {
     let mut out = Output::with_window(output, buffering.window());
     let mut machine = Machine::new(program, config);
     let outcome = match machine.execute(0..program.insts.len(), Some(input), &mut out) {
@@ -51,10 +63,13 @@ pub fn run_buffered(
         Stop::Failed(status) => Outcome::Finished(status),
         Stop::Input => unreachable!("input was given"),
     };
-    match (outcome, out.flush()) {
+    let fault =
+        matches!(outcome, Outcome::Finished(Status::TapeUnderflow | Status::TapeOverflow)).then(|| machine.fault());
+    let outcome = match (outcome, out.flush()) {
         (Outcome::Finished(Status::Ok), Err(status)) => Outcome::Finished(status),
         (outcome, _) => outcome,
-    }
+    };
+    (outcome, fault)
 }
 
 pub(crate) struct Output<'a> {
@@ -115,6 +130,13 @@ pub(crate) struct Machine<'p> {
     /// Cells the tape may grow to before execution gives up (as if out of
     /// steps): compile-time execution must not hold a huge tape.
     pub(crate) grow_limit: usize,
+    /// The instruction being executed, and the last cell found off the
+    /// tape: where a tape error happened.
+    pc: usize,
+    fault_cell: std::cell::Cell<i64>,
+    /// Whether the scan at `pc` has moved (its later cells are touched at
+    /// the instruction's `next_at`).
+    scanned: bool,
 }
 
 impl<'p> Machine<'p> {
@@ -128,14 +150,26 @@ impl<'p> Machine<'p> {
             eof: config.eof,
             steps_left: config.max_steps.unwrap_or(u64::MAX),
             grow_limit: usize::MAX,
+            pc: 0,
+            fault_cell: std::cell::Cell::new(0),
+            scanned: false,
         }
+    }
+
+    /// Where the tape error that stopped execution happened.
+    fn fault(&self) -> TapeFault {
+        let inst = self.program.insts[self.pc];
+        let scanning = matches!(inst.op, Op::Scan { .. }) && self.scanned;
+        TapeFault { cell: self.fault_cell.get(), at: Some(if scanning { inst.next_at } else { inst.at }) }
     }
 
     fn index(&self, off: i32) -> Result<usize, Status> {
         let at = self.ptr + off as i64;
         if at < 0 {
+            self.fault_cell.set(at);
             Err(Status::TapeUnderflow)
         } else if at as u64 >= self.cells as u64 {
+            self.fault_cell.set(at);
             Err(Status::TapeOverflow)
         } else {
             Ok(at as usize)
@@ -191,6 +225,7 @@ impl<'p> Machine<'p> {
                 return Ok(false);
             }
             self.steps_left -= 1;
+            self.pc = pc;
             match insts[pc].op {
                 Op::Add { off, val } => {
                     let c = self.cell(off)?;
@@ -256,12 +291,14 @@ impl<'p> Machine<'p> {
                     }
                 }
                 Op::Scan { stride, value } => {
+                    self.scanned = false;
                     while self.get(0)? != value {
                         if self.steps_left == 0 {
                             return Ok(false);
                         }
                         self.steps_left -= 1;
                         self.ptr += stride as i64;
+                        self.scanned = true;
                     }
                 }
                 Op::Print { start, len } => {

@@ -17,7 +17,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-use crate::code::{CompiledCode, EntryFn, Runtime, Status, GUARD_BYTES, READ_EOF, READ_FAILED};
+use crate::code::{
+    CodePosition, CompiledCode, EntryFn, Runtime, Status, TapeFault, GUARD_BYTES, READ_EOF, READ_FAILED,
+};
 pub use crate::host::Fds;
 use crate::host::{self, Buffering, RunEnd, IO_BUF_SIZE};
 
@@ -40,6 +42,7 @@ impl From<io::Error> for RunError {
 pub struct LoadedCode {
     map: Mapping,
     entry: usize,
+    positions: Vec<CodePosition>,
 }
 
 impl LoadedCode {
@@ -51,7 +54,7 @@ impl LoadedCode {
         if unsafe { libc::mprotect(map.ptr.cast(), map.len, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
             return Err(io::Error::last_os_error());
         }
-        Ok(LoadedCode { map, entry: code.entry })
+        Ok(LoadedCode { map, entry: code.entry, positions: code.positions.clone() })
     }
 
     /// The bytes as mapped: what actually runs.
@@ -92,6 +95,8 @@ impl LoadedCode {
             host: (&mut host as *mut Host).cast(),
             in_cur: host.inp.ptr.cast_const(),
             in_end: host.inp.ptr.cast_const(),
+            fault_pc: ptr::null(),
+            fault_addr: ptr::null(),
         };
         let _handler = FaultHandler::install(&mut rt)?;
         // SAFETY: the bytes were produced by x64::compile for the contract in
@@ -107,7 +112,18 @@ impl LoadedCode {
         if host.panicked {
             return Err(RunError::CallbackPanicked);
         }
-        Ok(RunEnd { status, io_error: host.error.take() })
+        let fault = matches!(status, Status::TapeUnderflow | Status::TapeOverflow).then(|| self.fault(&rt, &tape));
+        Ok(RunEnd { status, io_error: host.error.take(), fault })
+    }
+
+    /// Where the tape error that ended a run happened: the fault handler or
+    /// the failed check left the code and cell addresses in `rt`.
+    fn fault(&self, rt: &Runtime, tape: &Tape) -> TapeFault {
+        let code = (rt.fault_pc as usize).wrapping_sub(self.map.ptr as usize);
+        TapeFault {
+            cell: (rt.fault_addr as i64).wrapping_sub(tape.start as i64),
+            at: crate::code::position_in(&self.positions, code),
+        }
     }
 }
 
@@ -331,7 +347,8 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut l
     // SAFETY: the kernel passes a valid siginfo and ucontext for SA_SIGINFO
     // handlers; CURRENT is set only while its Runtime is alive.
     unsafe {
-        let rt = CURRENT.load(Ordering::SeqCst);
+        let rt_ptr = CURRENT.load(Ordering::SeqCst);
+        let rt: *const Runtime = rt_ptr;
         let uc = ctx as *mut libc::ucontext_t;
         let gregs = &mut (*uc).uc_mcontext.gregs;
         let rip = gregs[libc::REG_RIP as usize] as usize;
@@ -350,8 +367,12 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut l
                 None
             };
             if let (true, Some(status)) = (in_code, status) {
+                let resume = rt.fault_resume;
+                // For the host's report: where the code was, what it touched.
+                (*rt_ptr).fault_pc = rip as *const u8;
+                (*rt_ptr).fault_addr = addr as *const u8;
                 gregs[libc::REG_RAX as usize] = status as i64;
-                gregs[libc::REG_RIP as usize] = rt.fault_resume as i64;
+                gregs[libc::REG_RIP as usize] = resume as i64;
                 return;
             }
         }

@@ -43,6 +43,8 @@ use std::io::{BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use code::SourceMap;
+
 /// Default number of cells of the tape.
 pub const DEFAULT_TAPE_CELLS: usize = 65536;
 
@@ -282,7 +284,8 @@ pub fn build(
             Emit::Object | Emit::Executable => {
                 let object = object_bytes.get_or_insert_with(|| {
                     let start = Instant::now();
-                    let bytes = object::write_object(code, symbol, &options.contract());
+                    let bytes =
+                        object::write_object(code, symbol, &options.contract(), &SourceMap::new(code, file, source));
                     observe(Event::Stage { name: "object", time: start.elapsed(), insts: None });
                     bytes
                 });
@@ -348,7 +351,8 @@ pub fn run_interp(program: &ir::Program, options: &Options) -> RunEnd {
     let mut input = BufReader::with_capacity(host::IO_BUF_SIZE, host::Stream::stdin());
     let mut output = host::Stream::stdout();
     let buffering = host::Buffering::choose(options.unbuffered, host::Fds::std().output);
-    let status = match interp::run_buffered(program, &options.interp_config(), &mut input, &mut output, buffering) {
+    let (outcome, fault) = interp::run_located(program, &options.interp_config(), &mut input, &mut output, buffering);
+    let status = match outcome {
         interp::Outcome::Finished(status) => status,
         interp::Outcome::OutOfSteps => unreachable!("no step limit"),
     };
@@ -357,20 +361,35 @@ pub fn run_interp(program: &ir::Program, options: &Options) -> RunEnd {
         code::Status::WriteError => output.error.take(),
         _ => None,
     };
-    RunEnd { status, io_error }
+    RunEnd { status, io_error, fault }
 }
 
-/// Writes the ELF object of an optimised program to `output`, its entry
-/// named `symbol`.
-pub fn build_object(program: &ir::Program, options: &Options, symbol: &str, output: &Path) -> Result<()> {
+/// Writes the ELF object of an optimised program (from `source`, named
+/// `file` in its tape errors) to `output`, its entry named `symbol`.
+pub fn build_object(
+    program: &ir::Program,
+    (file, source): (&str, &[u8]),
+    options: &Options,
+    symbol: &str,
+    output: &Path,
+) -> Result<()> {
     let code = back_end(program, options);
-    link::write_atomically(output, &object::write_object(&code, symbol, &options.contract()))
+    let map = SourceMap::new(&code, file, source);
+    link::write_atomically(output, &object::write_object(&code, symbol, &options.contract(), &map))
 }
 
-/// Builds the executable of an optimised program at `output` (its object,
-/// the entry named `symbol`, linked with the C runtime).
-pub fn build_executable(program: &ir::Program, options: &Options, symbol: &str, output: &Path) -> Result<()> {
+/// Builds the executable of an optimised program (from `source`, named
+/// `file` in its tape errors) at `output` (its object, the entry named
+/// `symbol`, linked with the C runtime).
+pub fn build_executable(
+    program: &ir::Program,
+    (file, source): (&str, &[u8]),
+    options: &Options,
+    symbol: &str,
+    output: &Path,
+) -> Result<()> {
     let code = back_end(program, options);
-    let object = object::write_object(&code, symbol, &options.contract());
+    let map = SourceMap::new(&code, file, source);
+    let object = object::write_object(&code, symbol, &options.contract(), &map);
     link::link_executable(&object, &options.exe_options(symbol), output)
 }

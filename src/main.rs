@@ -20,7 +20,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use bfc::cli::{gcc_style_args, Cli, ColorArg, EmitArg, EofArg, ErrorFormat};
-use bfc::diagnostic::{Diagnostic, Format};
+use bfc::diagnostic::{Diagnostic, Format, Location};
 use bfc::error::Error;
 use bfc::host::{Exit, RunEnd, Stream};
 use bfc::ir::EofMode;
@@ -285,21 +285,30 @@ fn ms(time: Duration) -> f64 {
     time.as_secs_f64() * 1e3
 }
 
+/// A run of the program, and the source it ran (where its errors are).
+struct Ran {
+    end: RunEnd,
+    file: String,
+    source: Vec<u8>,
+}
+
 /// Does what the command line asks; how a run of the program ended, if it
 /// ran.
-fn run(inv: Invocation, format: Format) -> bfc::Result<Option<RunEnd>> {
+fn run(inv: Invocation, format: Format) -> bfc::Result<Option<Ran>> {
     let options = &inv.options;
     let (verbose, time_passes, warnings) = (inv.verbose, inv.time_passes, inv.warn.then_some(format));
     let mut observe = |event: Event| show(event, verbose, time_passes, warnings);
     match inv.action {
         Action::Jit(input) => {
-            let (name, source) = (input.name(), input.read()?);
-            let program = bfc::front_end_observed(&name, &source, options, &mut observe)?;
-            Ok(Some(bfc::run_jit_mapped(&program, options, inv.perf_map.then_some((&*name, &*source)))?))
+            let (file, source) = (input.name(), input.read()?);
+            let program = bfc::front_end_observed(&file, &source, options, &mut observe)?;
+            let end = bfc::run_jit_mapped(&program, options, inv.perf_map.then_some((&*file, &*source)))?;
+            Ok(Some(Ran { end, file, source }))
         }
         Action::Interp(input) => {
-            let program = bfc::front_end_observed(&input.name(), &input.read()?, options, &mut observe)?;
-            Ok(Some(bfc::run_interp(&program, options)))
+            let (file, source) = (input.name(), input.read()?);
+            let program = bfc::front_end_observed(&file, &source, options, &mut observe)?;
+            Ok(Some(Ran { end: bfc::run_interp(&program, options), file, source }))
         }
         Action::Build(jobs) => {
             for (input, outputs) in jobs {
@@ -310,10 +319,14 @@ fn run(inv: Invocation, format: Format) -> bfc::Result<Option<RunEnd>> {
     }
 }
 
-/// Says how the run ended, if there is anything to say; its exit code.
-fn status_exit(end: RunEnd, format: Format) -> Exit {
+/// Says how the run ended, if there is anything to say (a tape error at
+/// the command that touched the cell); its exit code.
+fn status_exit(ran: Ran, format: Format) -> Exit {
+    let end = &ran.end;
     if let Some(message) = end.message() {
-        report(&[Diagnostic::error(bfc::host::row(end.status).code, message, None)], format);
+        let at = end.fault.and_then(|fault| fault.at).filter(|&at| (at as usize) < ran.source.len());
+        let location = at.map(|at| Location::at(&ran.file, &ran.source, at as usize, "this command touched it"));
+        report(&[Diagnostic::error(bfc::host::row(end.status).code, message, location)], format);
     }
     end.exit()
 }
@@ -331,7 +344,7 @@ fn main() -> ExitCode {
     let result = std::panic::catch_unwind(|| Invocation::from_cli(cli).and_then(|inv| run(inv, format)));
     let code = match result {
         Ok(Ok(None)) => Exit::Ok,
-        Ok(Ok(Some(end))) => status_exit(end, format),
+        Ok(Ok(Some(ran))) => status_exit(ran, format),
         Ok(Err(e)) => {
             report(&e.diagnostics(), format);
             if e.is_internal() {

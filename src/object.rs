@@ -10,7 +10,7 @@
 use object::write::{Object, StandardSection, Symbol, SymbolSection};
 use object::{Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope};
 
-use crate::code::{CompiledCode, Contract, CONTRACT_SUFFIX};
+use crate::code::{CompiledCode, Contract, SourceMap, CONTRACT_SUFFIX};
 
 /// The default name of the entry symbol.
 pub const DEFAULT_SYMBOL: &str = "bf_main";
@@ -23,8 +23,9 @@ pub fn is_valid_symbol(name: &str) -> bool {
 }
 
 /// Writes `code` as an ELF relocatable object whose entry is `symbol`, and
-/// whose `contract` (what the code was compiled for) is `symbol_contract`.
-pub fn write_object(code: &CompiledCode, symbol: &str, contract: &Contract) -> Vec<u8> {
+/// whose `contract` (what the code was compiled for) is `symbol_contract`,
+/// followed by the code's `source_map` (where its tape errors are).
+pub fn write_object(code: &CompiledCode, symbol: &str, contract: &Contract, source_map: &SourceMap) -> Vec<u8> {
     let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
     let text = obj.section_id(StandardSection::Text);
     let offset = obj.append_section_data(text, &code.bytes, 16);
@@ -40,7 +41,7 @@ pub fn write_object(code: &CompiledCode, symbol: &str, contract: &Contract) -> V
     });
     // Beside the code, not in it: .text stays the JIT's bytes.
     let rodata = obj.section_id(StandardSection::ReadOnlyData);
-    let bytes = contract.to_bytes();
+    let bytes = contract.with_source_map(source_map);
     let offset = obj.append_section_data(rodata, &bytes, 8);
     obj.add_symbol(Symbol {
         name: format!("{symbol}{CONTRACT_SUFFIX}").into_bytes(),
@@ -64,12 +65,16 @@ mod tests {
     use object::{Object as _, ObjectSection, ObjectSymbol};
 
     fn sample() -> CompiledCode {
-        CompiledCode { bytes: vec![0x55, 0x48, 0x89, 0xe5, 0x5d, 0xc3], entry: 0 }
+        CompiledCode { bytes: vec![0x55, 0x48, 0x89, 0xe5, 0x5d, 0xc3], entry: 0, positions: Vec::new() }
+    }
+
+    fn no_map() -> SourceMap {
+        SourceMap { file: "x.b".into(), rows: vec![] }
     }
 
     #[test]
     fn object_reads_back_with_text_symbol_and_note() {
-        let bytes = write_object(&sample(), "bf_hello", &Contract::new(4096));
+        let bytes = write_object(&sample(), "bf_hello", &Contract::new(4096), &no_map());
         let file = object::File::parse(&*bytes).unwrap();
         assert_eq!(file.architecture(), Architecture::X86_64);
         assert_eq!(file.kind(), object::ObjectKind::Relocatable);
@@ -92,24 +97,27 @@ mod tests {
     #[test]
     fn the_contract_is_a_data_symbol_beside_the_code() {
         let contract = Contract::new(4096);
-        let bytes = write_object(&sample(), "bf_hello", &contract);
+        let bytes = write_object(&sample(), "bf_hello", &contract, &no_map());
         let file = object::File::parse(&*bytes).unwrap();
         let sym = file.symbols().find(|s| s.name() == Ok("bf_hello_contract")).unwrap();
         assert!(sym.is_global() && sym.is_definition());
         assert_eq!(sym.kind(), SymbolKind::Data);
-        assert_eq!(sym.size(), 16);
         let section = file.section_by_index(sym.section_index().unwrap()).unwrap();
         assert_eq!(section.name(), Ok(".rodata"));
         assert_eq!(section.kind(), SectionKind::ReadOnlyData);
         assert_eq!(section.relocations().count(), 0);
         let at = (sym.address() - section.address()) as usize;
-        assert_eq!(&section.data().unwrap()[at..at + 16], &contract.to_bytes());
+        let data = &section.data().unwrap()[at..at + sym.size() as usize];
+        assert_eq!(data, contract.with_source_map(&no_map()));
+        // The source map follows the contract, which says where.
+        assert_eq!(u32::from_le_bytes(data[16..20].try_into().unwrap()), 24);
+        assert_eq!(&data[24..], no_map().to_bytes());
     }
 
     #[test]
     fn same_code_same_object() {
         let c = Contract::new(65536);
-        assert_eq!(write_object(&sample(), "a", &c), write_object(&sample(), "a", &c));
+        assert_eq!(write_object(&sample(), "a", &c, &no_map()), write_object(&sample(), "a", &c, &no_map()));
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bfc::code::{Contract, CONTRACT_VERSION};
+use bfc::code::CONTRACT_VERSION;
 use object::{Object, ObjectSection, ObjectSymbol};
 
 use common::{bfc_cmd, run, tempdir, write_file, TIMEOUT};
@@ -36,14 +36,15 @@ fn the_object_records_tape_size_and_cell_width() {
     let bytes = std::fs::read(hello_object(dir.path(), 4096)).unwrap();
     let file = object::File::parse(&*bytes).unwrap();
     let sym = file.symbols().find(|s| s.name() == Ok("prog_main_contract")).expect("a contract symbol");
-    assert!(sym.is_global() && sym.is_definition() && sym.size() == 16);
+    assert!(sym.is_global() && sym.is_definition() && sym.size() > 24);
     let section = file.section_by_index(sym.section_index().unwrap()).unwrap();
     let at = (sym.address() - section.address()) as usize;
-    let data = &section.data().unwrap()[at..at + 16];
-    assert_eq!(data, Contract::new(4096).to_bytes());
+    let data = &section.data().unwrap()[at..at + 24];
     assert_eq!(u64::from_le_bytes(data[..8].try_into().unwrap()), 4096);
     assert_eq!(u32::from_le_bytes(data[8..12].try_into().unwrap()), 8);
-    assert_eq!(u32::from_le_bytes(data[12..].try_into().unwrap()), CONTRACT_VERSION);
+    assert_eq!(u32::from_le_bytes(data[12..16].try_into().unwrap()), CONTRACT_VERSION);
+    // Its source map follows it.
+    assert_eq!(u32::from_le_bytes(data[16..20].try_into().unwrap()), 24);
 }
 
 #[test]

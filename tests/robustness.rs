@@ -657,7 +657,9 @@ fn far_beyond_the_guard_in_one_step() {
             }
             // An executable from the same code.
             let code = bfc::back_end(&program, &far_options(cells));
-            let obj = bfc::object::write_object(&code, bfc::object::DEFAULT_SYMBOL, &bfc::code::Contract::new(cells));
+            let map = bfc::code::SourceMap::new(&code, case, b"");
+            let obj =
+                bfc::object::write_object(&code, bfc::object::DEFAULT_SYMBOL, &bfc::code::Contract::new(cells), &map);
             let exe = dir.path().join(case);
             let options = bfc::link::ExeOptions { symbol: bfc::object::DEFAULT_SYMBOL.into(), tape_cells: cells };
             bfc::link::link_executable(&obj, &options, &exe).unwrap();

@@ -29,7 +29,13 @@ impl Program {
             let text = self.op_text(inst.op);
             let (l, c) = position(inst.at as usize);
             let indent = 2 * depth.min(40);
-            let _ = writeln!(out, "{:indent$}{text:<width$} ; {l}:{c}", "", width = 32usize.saturating_sub(indent));
+            let _ = write!(out, "{:indent$}{text:<width$} ; {l}:{c}", "", width = 32usize.saturating_sub(indent));
+            if inst.next_at != inst.at {
+                // Where the scan's later steps touch their cells.
+                let (l, c) = position(inst.next_at as usize);
+                let _ = write!(out, " then {l}:{c}");
+            }
+            out.push('\n');
             if inst.op.opens() {
                 depth += 1;
             }

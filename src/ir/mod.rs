@@ -88,11 +88,20 @@ impl Op {
 pub struct Inst {
     pub op: Op,
     pub at: u32,
+    /// For a `Scan`: the command that touches each cell after the first
+    /// (the `]` of `[>]`; the `-` of `-[+>-]`), where a tape error in the
+    /// walk is reported. `at` elsewhere.
+    pub next_at: u32,
 }
 
 impl Inst {
     pub fn new(op: Op, at: u32) -> Inst {
-        Inst { op, at }
+        Inst { op, at, next_at: at }
+    }
+
+    /// A scan whose first cell is touched at `at`, the others at `next_at`.
+    pub fn scan(stride: i32, value: u8, at: u32, next_at: u32) -> Inst {
+        Inst { op: Op::Scan { stride, value }, at, next_at }
     }
 }
 

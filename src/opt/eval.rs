@@ -42,18 +42,20 @@ pub(crate) fn evaluate(program: Program, tape_cells: usize, budget: u64) -> (Pro
             let block = program.insts[done].op.opens();
             let end = if block { partner[done] + 1 } else { done + 1 };
             // A single instruction that stops (input, a tape error) does so
-            // before changing anything; a block may stop half way, so what
-            // it can change is saved first.
-            let before = block.then(|| (machine.tape.clone(), machine.ptr));
+            // before changing a cell (a scan may have moved: it is run again
+            // whole, so its error is its own later step's); a block may stop
+            // half way, so what it can change is saved first.
+            let before = block.then(|| machine.tape.clone());
+            let ptr_before = machine.ptr;
             let printed_before = printed.len();
             let mut out = Output::new(&mut printed);
             let stop = machine.execute(done..end, None, &mut out);
             let flushed = out.flush().is_ok();
             if stop != Stop::End || !flushed || printed.len() > MAX_PRINTED {
-                if let Some((tape, ptr)) = before {
+                if let Some(tape) = before {
                     machine.tape = tape;
-                    machine.ptr = ptr;
                 }
+                machine.ptr = ptr_before;
                 printed.truncate(printed_before);
                 break;
             }

@@ -92,7 +92,7 @@ pub fn known_values(program: Program, tape_cells: usize) -> Program {
     let mut i = 0;
     while i < insts.len() {
         let inst = insts[i];
-        let emit = |op: Op, out: &mut Vec<Inst>| out.push(Inst::new(op, inst.at));
+        let emit = |op: Op, out: &mut Vec<Inst>| out.push(Inst { op, ..inst });
         match inst.op {
             Op::Add { off, val } => match k.get(off, tape_cells) {
                 Some(x) => {

@@ -9,7 +9,8 @@ pub fn clear_loops(program: Program) -> Program {
     let mut out: Vec<Inst> = Vec::with_capacity(program.insts.len());
     for inst in program.insts {
         if inst.op == Op::EndLoop {
-            if let [.., Inst { op: Op::Loop { off }, at }, Inst { op: Op::Add { off: target, val }, .. }] = out[..] {
+            if let [.., Inst { op: Op::Loop { off }, at, .. }, Inst { op: Op::Add { off: target, val }, .. }] = out[..]
+            {
                 if val % 2 == 1 && off == target {
                     out.truncate(out.len() - 2);
                     out.push(Inst::new(Op::Set { off, val: 0 }, at));
@@ -52,9 +53,10 @@ pub fn scan_loops(program: Program) -> Program {
     let mut out: Vec<Inst> = Vec::with_capacity(program.insts.len());
     for inst in program.insts {
         if inst.op == Op::EndLoop {
-            if let [.., Inst { op: Op::Loop { off: 0 }, at }, Inst { op: Op::Move(stride), .. }] = out[..] {
+            if let [.., Inst { op: Op::Loop { off: 0 }, at, .. }, Inst { op: Op::Move(stride), .. }] = out[..] {
                 out.truncate(out.len() - 2);
-                out.push(Inst::new(Op::Scan { stride, value: 0 }, at));
+                // The `]` tests each cell after the first.
+                out.push(Inst::scan(stride, 0, at, inst.at));
                 continue;
             }
         }

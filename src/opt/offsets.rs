@@ -48,7 +48,7 @@ pub fn defer_moves(program: Program) -> Program {
                 inst.op
             }
         };
-        out.push(Inst::new(op, inst.at));
+        out.push(Inst { op, ..inst });
     }
     // A move at the very end touches nothing: it is dropped.
     Program { insts: out, data: program.data }

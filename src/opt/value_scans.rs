@@ -90,8 +90,9 @@ pub fn value_scans(program: Program) -> Program {
                 let walk = Iteration::of(&out[start + 1..]);
                 if let Some((stride, leave)) = walk.and_then(|walk| Some((walk.stride, walk.telescoping()?))) {
                     let at = out[start].at;
+                    let entered_at = first_add_to(&out[start + 1..], stride).unwrap_or(at);
                     out.truncate(start);
-                    scan(&mut out, stride, leave, at);
+                    scan(&mut out, stride, leave, (at, entered_at));
                     continue;
                 }
             }
@@ -101,9 +102,25 @@ pub fn value_scans(program: Program) -> Program {
     Program { insts: out, data: program.data }
 }
 
+/// The source offset of the first add of `body` (one iteration of a walk)
+/// to the cell `cell` from where it starts: the command that touches the
+/// cell the walk enters.
+fn first_add_to(body: &[Inst], cell: i32) -> Option<u32> {
+    let mut moved = 0;
+    for inst in body {
+        match inst.op {
+            Op::Add { off, .. } if moved + off == cell => return Some(inst.at),
+            Op::Move(d) => moved += d,
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Appends to `out` what a telescoping walk of `stride` does, adding
-/// `leave` to each cell it leaves, `-leave` to each it enters.
-fn scan(out: &mut Vec<Inst>, stride: i32, leave: u8, at: u32) {
+/// `leave` to each cell it leaves, `-leave` to each it enters. `at` is the
+/// loop's `[`, `entered_at` the command that touches each cell entered.
+fn scan(out: &mut Vec<Inst>, stride: i32, leave: u8, (at, entered_at): (u32, u32)) {
     let inst = |op| Inst::new(op, at);
     // The cell it stops at held -(-leave) = leave before the walk entered
     // it: it ends 0.
@@ -121,14 +138,15 @@ fn scan(out: &mut Vec<Inst>, stride: i32, leave: u8, at: u32) {
     };
     match before {
         Some(add) => {
-            out.remove(add);
-            out.extend([inst(Op::Scan { stride, value: leave }), inst(Op::Set { off: 0, val: 0 })]);
+            // The scan's first cell is the one the add touched first.
+            let first_at = out.remove(add).at;
+            out.extend([Inst::scan(stride, leave, first_at, entered_at), inst(Op::Set { off: 0, val: 0 })]);
         }
         None => out.extend([
             inst(Op::If { off: 0 }),
             inst(Op::Add { off: 0, val: leave }),
             inst(Op::Move(stride)),
-            inst(Op::Scan { stride, value: leave }),
+            Inst::scan(stride, leave, entered_at, entered_at),
             inst(Op::Set { off: 0, val: 0 }),
             inst(Op::EndIf),
         ]),

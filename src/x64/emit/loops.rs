@@ -110,6 +110,8 @@ impl Emitter {
     /// taken branch for two iterations), with its carried cell in eax and
     /// its sunk store made on the way out.
     pub(super) fn emit_small_loop(&mut self, l: &SmallLoop, program: &Program) {
+        // The loop's instruction is marked: the body's first is next.
+        let body = self.marks.len();
         self.open_loop(l.test, l.carried);
         // The sunk store is made on the way out of a loop that ran, not on
         // the way past one that did not.
@@ -118,12 +120,16 @@ impl Emitter {
             std::mem::replace(&mut self.blocks.last_mut().expect("the loop").exit, ran)
         });
         self.straight(&l.first, program);
+        let sunk_inst = l.sunk.map(|_| self.marks.len());
         if l.sunk.is_some() {
             self.mark();
         }
         self.straight(&l.after_sunk, program);
+        // The test between the copies is the loop's `]` (the next
+        // instruction, marked after the second copy).
+        self.attribute(self.ats[self.marks.len()]);
         self.exit_if_zero(l.test);
-        self.unmarked(|e| e.straight(&l.second, program));
+        self.unmarked((body, sunk_inst), |e| e.straight(&l.second, program));
         if let Some(cell) = l.carried.filter(|&cell| !self.in_eax.holds(cell)) {
             // Not where the body was expected to leave it.
             self.touch(cell);

@@ -17,7 +17,7 @@ use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 
 use super::select::{EaxCells, Plan, Step, Straight};
 use super::Target;
-use crate::code::{rt_offset as rt, CompiledCode, Status, GUARD_BYTES};
+use crate::code::{rt_offset as rt, CodePosition, CompiledCode, Status, GUARD_BYTES, NO_POSITION};
 use crate::ir::{Op, Program};
 
 type Asm = VecAssembler<X64Relocation>;
@@ -67,7 +67,7 @@ const STATUS_SLOT: i32 = -48;
 /// of the program starts (the first copy, where there are two), then where
 /// the code after the last one (the exits and helpers) starts.
 pub(super) fn emit(plan: &Plan, program: &Program, target: Target) -> (CompiledCode, Vec<usize>) {
-    let mut emitter = Emitter::new(target, program.insts.len() + 1);
+    let mut emitter = Emitter::new(target, program);
     emitter.prologue();
     for step in &plan.steps {
         emitter.step(step, program);
@@ -75,7 +75,7 @@ pub(super) fn emit(plan: &Plan, program: &Program, target: Target) -> (CompiledC
     emitter.mark();
     emitter.epilogue(&program.data);
     let bytes = emitter.ops.finalize().expect("all labels are defined");
-    (CompiledCode { bytes, entry: 0 }, emitter.marks)
+    (CompiledCode { bytes, entry: 0, positions: emitter.positions }, emitter.marks)
 }
 
 struct Emitter {
@@ -97,6 +97,21 @@ struct Emitter {
     /// Whether code being emitted is the one `marks` shows (not the second
     /// copy of an unrolled body).
     marking: bool,
+    /// The source offset of each instruction of the program, then
+    /// `NO_POSITION` for the code after the last; and of a scan's later
+    /// steps (`Inst::next_at`).
+    ats: Vec<u32>,
+    next_ats: Vec<u32>,
+    /// Where the code of each instruction starts, copies included, in code
+    /// order: what a tape error's code address is reported at.
+    positions: Vec<CodePosition>,
+    /// While not `marking`: the instruction the next `mark` starts, and
+    /// one the copy leaves out (a sunk store).
+    copy_cursor: usize,
+    copy_skips: Option<usize>,
+    /// Explicit tape checks: the label of each one's way out, and of the
+    /// check itself (whose address the way out records).
+    checks: Vec<(DynamicLabel, DynamicLabel)>,
 }
 
 /// An open loop or if.
@@ -110,7 +125,8 @@ struct Block {
 }
 
 impl Emitter {
-    fn new(target: Target, insts: usize) -> Emitter {
+    fn new(target: Target, program: &Program) -> Emitter {
+        let insts = program.insts.len() + 1;
         Emitter {
             ops: Asm::new(0),
             target,
@@ -120,6 +136,12 @@ impl Emitter {
             zf_cell: None,
             marks: Vec::with_capacity(insts),
             marking: true,
+            ats: program.insts.iter().map(|i| i.at).chain([NO_POSITION]).collect(),
+            next_ats: program.insts.iter().map(|i| i.next_at).chain([NO_POSITION]).collect(),
+            positions: Vec::with_capacity(insts),
+            copy_cursor: 0,
+            copy_skips: None,
+            checks: Vec::new(),
         }
     }
 
@@ -175,16 +197,43 @@ impl Emitter {
 
     /// Notes that the next instruction's code starts here.
     fn mark(&mut self) {
-        if self.marking {
-            self.marks.push(self.ops.offset().0);
+        let code = self.ops.offset().0;
+        let inst = if self.marking {
+            self.marks.push(code);
+            self.marks.len() - 1
+        } else {
+            if self.copy_skips == Some(self.copy_cursor) {
+                self.copy_cursor += 1;
+            }
+            self.copy_cursor += 1;
+            self.copy_cursor - 1
+        };
+        self.attribute(self.ats[inst.min(self.ats.len() - 1)]);
+    }
+
+    /// Notes that the code from here on is that of the command at `at`.
+    fn attribute(&mut self, at: u32) {
+        let code = self.ops.offset().0 as u32;
+        match self.positions.last_mut() {
+            Some(last) if last.code == code => last.at = at,
+            _ => self.positions.push(CodePosition { code, at }),
         }
     }
 
-    /// Emits code that `marks` does not show (a second copy of a body).
-    fn unmarked(&mut self, emit: impl FnOnce(&mut Self)) {
+    /// The instruction the code being emitted was marked for last.
+    fn current_inst(&self) -> usize {
+        self.marks.len() - 1
+    }
+
+    /// Emits code that `marks` does not show: a second copy of the
+    /// instructions from `first` on, but `skip` (an unrolled body).
+    fn unmarked(&mut self, (first, skip): (usize, Option<usize>), emit: impl FnOnce(&mut Self)) {
         let marking = std::mem::replace(&mut self.marking, false);
+        (self.copy_cursor, self.copy_skips) = (first, skip);
         emit(self);
         self.marking = marking;
+        // The code that follows is the original's again.
+        self.attribute(self.ats[self.current_inst()]);
     }
 
     fn prologue(&mut self) {
@@ -272,12 +321,21 @@ impl Emitter {
             ; ->read_error:
             ; mov eax, read_error
             ; jmp ->exit
-            ; ->underflow:
+            // An explicit check failed (see `touch_within`): rcx holds the
+            // check's address, rdx the cell's.
+            ; ->tape_error:
+            ; mov [a_rt + rt::FAULT_PC], rcx
+            ; mov [a_rt + rt::FAULT_ADDR], rdx
             ; mov eax, underflow
-            ; jmp ->exit
-            ; ->overflow:
+            ; cmp rdx, a_tape
+            ; jb ->exit
             ; mov eax, overflow
             ; jmp ->exit
+        );
+        for (out, check) in std::mem::take(&mut self.checks) {
+            asm!(self.ops; =>out; lea rcx, [=>check]; jmp ->tape_error);
+        }
+        asm!(self.ops
             ; ->code_end:
             ; ->data:
         );
@@ -293,13 +351,16 @@ impl Emitter {
     /// `touch`, for a cell `distance` from one known to be on the tape.
     fn touch_within(&mut self, off: i32, distance: u64) {
         if self.target.checked || distance >= GUARD_BYTES as u64 {
+            let (out, check) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+            self.checks.push((out, check));
             // rdx: eax may hold a cell value (`in_eax`).
-            asm!(self.ops;
-                lea rdx, [a_ptr + off]
+            asm!(self.ops
+                ; =>check
+                ; lea rdx, [a_ptr + off]
                 ; cmp rdx, a_tape
-                ; jb ->underflow
+                ; jb =>out
                 ; cmp rdx, [a_rt + rt::TAPE_END]
-                ; jae ->overflow
+                ; jae =>out
             );
         }
         // The access itself (or the check) ties the pointer to a tape cell

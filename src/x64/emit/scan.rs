@@ -64,6 +64,8 @@ impl Emitter {
         );
         let again = self.ops.new_dynamic_label();
         let found: Vec<DynamicLabel> = (1..SCAN_UNROLL).map(|_| self.ops.new_dynamic_label()).collect();
+        // Each later cell is the program's next step's (`Inst::next_at`).
+        self.attribute(self.next_ats[self.current_inst()]);
         asm!(self.ops; =>again);
         for (k, &at) in found.iter().enumerate() {
             let off = stride * (k as i32 + 1);

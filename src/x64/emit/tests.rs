@@ -198,7 +198,7 @@ fn the_carried_cell_is_the_one_a_dry_run_of_the_emitter_would_choose() {
         let steps = crate::x64::select::select(&program, GUARDED).steps;
         let [crate::x64::select::Step::SmallLoop(l)] = &steps[..] else { continue };
         let dry_run = |start| {
-            let mut emitter = super::Emitter::new(GUARDED, 0);
+            let mut emitter = super::Emitter::new(GUARDED, &Program::default());
             emitter.in_eax = start;
             emitter.straight(&l.second, &program);
             (emitter.ops.offset().0, emitter.in_eax)

@@ -1,0 +1,96 @@
+//! Tape errors at a source position: the command that touched the cell,
+//! and which cell, the same in `--jit`, `--interp` and executables, at
+//! every `-O` level (the differential tests hold generated programs to the
+//! unoptimised interpreter's position at -O0); output before the error is
+//! flushed; `--error-format json` carries the place.
+
+mod common;
+
+use common::{bfc_in, each_mode, tempdir, write_file, Mode};
+
+/// Every mode at -O0 and -O2.
+const MODES: [Mode; 6] = [Mode::Jit(0), Mode::Jit(2), Mode::Exe(0), Mode::Exe(2), Mode::Interp, Mode::Interp];
+
+/// In every mode and level (`--interp` as it is and at -O0): exit 3,
+/// `stdout`, and the message `at` (line:col) with `what`.
+fn fails_at(source: &[u8], tape: usize, stdout: &[u8], at: &str, what: &str) {
+    let tape = tape.to_string();
+    let want = format!("prog.b:{at}: error: {what}");
+    for (i, mode) in MODES.iter().enumerate() {
+        let mut flags = vec!["-w", "--tape-size", &tape];
+        if i == 5 {
+            flags.push("-O0");
+        }
+        each_mode(&[*mode], source, &flags, b"", |label, got| {
+            assert!(got.exited(3), "{label}: {}", got.summary());
+            assert_eq!(got.stdout, stdout, "{label}: output before the error is flushed");
+            assert!(got.stderr_text().contains(&want), "{label}: want {want:?}, got {}", got.stderr_text());
+        });
+    }
+}
+
+#[test]
+fn the_issue_example_names_line_column_and_cell() {
+    fails_at(
+        b"++.\n\n+++<+",
+        65536,
+        b"\x02",
+        "3:5",
+        "tape underflow: cell -1 touched (pointer moved left past cell 0)",
+    );
+}
+
+#[test]
+fn merged_runs_name_the_command_of_the_cell() {
+    // One run of arithmetic at -O1 and up: the failing `+` is the second.
+    fails_at(b">+<<+>>>>+", 65536, b"", "1:5", "tape underflow: cell -1 touched");
+    fails_at(
+        b"+++++\n>>>>>>>>+<+",
+        8,
+        b"",
+        "2:9",
+        "tape overflow: cell 8 touched (pointer moved right past the last cell)",
+    );
+}
+
+#[test]
+fn checked_tapes_report_the_explicit_check() {
+    // 100 cells: not page aligned, every access is compared.
+    fails_at(b"+[>+]", 100, b"", "1:4", "tape overflow: cell 100 touched");
+    fails_at(b"+.>>+[<+<<]", 100, b"\x01", "1:11", "tape underflow: cell -1 touched");
+}
+
+#[test]
+fn guarded_tapes_report_the_faulting_instruction() {
+    fails_at(b"+[>+]", 4096, b"", "1:4", "tape overflow: cell 4096 touched");
+    fails_at(b"+.\n>>>>+[-<<+]", 4096, b"\x01", "2:10", "tape underflow: cell -2 touched");
+}
+
+#[test]
+fn scans_name_the_test_that_ran_off_the_tape() {
+    // The first cell is tested at `[`, each later one at `]`.
+    fails_at(b">>+[<<<]", 4096, b"", "1:8", "tape underflow: cell -1 touched");
+    fails_at(b">>>>>>+<<<<<<<<[>>]", 4096, b"", "1:16", "tape underflow: cell -2 touched");
+}
+
+#[test]
+fn unrolled_loops_name_the_copy_that_failed() {
+    // A short loop runs as two copies of its body; the second copy and the
+    // test between them are the body's and the `]`'s.
+    fails_at(b"+[-<+]", 4096, b"", "1:5", "tape underflow: cell -1 touched");
+    fails_at(b"++++++[->+<]+[>+]", 100, b"", "1:16", "tape overflow: cell 100 touched");
+}
+
+#[test]
+fn json_runtime_errors_carry_the_place() {
+    let dir = tempdir();
+    write_file(dir.path(), "prog.b", b"+\n.<+");
+    for mode in ["--jit", "--interp"] {
+        let run = bfc_in(dir.path(), &[mode, "-w", "--error-format", "json", "prog.b"], b"");
+        assert!(run.exited(3), "{mode}: {}", run.summary());
+        let v: serde_json::Value = serde_json::from_str(run.stderr_text().trim_end()).expect("one JSON object");
+        assert_eq!(v["code"].as_str(), Some("tape-underflow"), "{mode}");
+        assert_eq!((v["file"].as_str(), v["line"].as_u64(), v["column"].as_u64()), (Some("prog.b"), Some(2), Some(3)));
+        assert!(v["message"].as_str().unwrap().contains("cell -1 touched"), "{mode}: {v}");
+    }
+}
