@@ -28,6 +28,7 @@ pub mod host;
 pub mod interp;
 pub mod ir;
 pub mod jit;
+pub mod linetable;
 pub mod link;
 pub mod lint;
 pub mod object;

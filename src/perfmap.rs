@@ -15,7 +15,9 @@
 use std::io;
 use std::path::PathBuf;
 
+use crate::error::Pos;
 use crate::ir::{Op, Program};
+use crate::linetable::LineStarts;
 
 /// A named piece of code; `start` is an offset in the code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +64,7 @@ pub fn symbols(program: &Program, marks: &[usize], code_len: usize, file: &str, 
             continue; // not nested: never made by the code generator
         }
         pieces.up_to(start, outer);
-        let (line, col) = lines.of(at as usize);
+        let Pos { line, col } = lines.pos(at as usize);
         open.push((end, format!("bf:{file}:{line}:{col} loop")));
     }
     while let Some((end, name)) = open.pop() {
@@ -84,23 +86,6 @@ impl Pieces {
             self.out.push(Symbol { start: self.cursor, size: end - self.cursor, name: name.to_string() });
             self.cursor = end;
         }
-    }
-}
-
-/// Where each line of a source starts, to find positions by binary search
-/// (a loop at a time from the start would be quadratic).
-struct LineStarts(Vec<usize>);
-
-impl LineStarts {
-    fn new(source: &[u8]) -> LineStarts {
-        let after_newlines = source.iter().enumerate().filter(|&(_, &b)| b == b'\n').map(|(i, _)| i + 1);
-        LineStarts(std::iter::once(0).chain(after_newlines).collect())
-    }
-
-    /// The 1-based line and column of byte `offset`.
-    fn of(&self, offset: usize) -> (usize, usize) {
-        let line = self.0.partition_point(|&start| start <= offset);
-        (line, offset - self.0[line - 1] + 1)
     }
 }
 

@@ -1,0 +1,162 @@
+//! The line table: which source position each piece of generated code
+//! comes from, as rows `(code offset, source offset, line:column)` in
+//! address order.
+//!
+//! Made from what the code generator already tells: where each IR
+//! instruction's code starts (`x64::compile_marked`'s marks) and each
+//! instruction's source offset (`Inst::at`). Debug info (`dwarf`) writes it
+//! as DWARF; anything else that turns a code address into a source place
+//! can search it too ([`LineTable::row_at`]). Positions (`LineStarts`) are
+//! shared with perf's map (`perfmap`). Knows neither DWARF nor x86.
+
+use crate::error::Pos;
+use crate::ir::Program;
+
+/// Where each line of a source starts, to find positions by binary search
+/// (a position at a time from the start would be quadratic). Lines and
+/// columns as in diagnostics (`Pos`): 1-based, in bytes, only LF ends a
+/// line.
+#[derive(Debug, Clone)]
+pub struct LineStarts(Vec<usize>);
+
+impl LineStarts {
+    pub fn new(source: &[u8]) -> LineStarts {
+        let after_newlines = source.iter().enumerate().filter(|&(_, &b)| b == b'\n').map(|(i, _)| i + 1);
+        LineStarts(std::iter::once(0).chain(after_newlines).collect())
+    }
+
+    /// The position of byte `offset`.
+    pub fn pos(&self, offset: usize) -> Pos {
+        let line = self.0.partition_point(|&start| start <= offset);
+        Pos { line, col: offset - self.0[line - 1] + 1 }
+    }
+}
+
+/// From `address` (an offset in the code) on, the code is the command at
+/// byte `offset` of the source, at `pos`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Row {
+    pub address: usize,
+    pub offset: usize,
+    pub pos: Pos,
+}
+
+/// The rows of a program's code, in increasing address order, and where
+/// the code of no instruction starts (`end`: the exits and helpers after
+/// the last instruction, which belong to no command).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineTable {
+    pub rows: Vec<Row>,
+    pub end: usize,
+}
+
+impl LineTable {
+    /// The table of `program`'s code. `marks`: where each instruction's
+    /// code starts, then where the code after the last one starts (one
+    /// more mark than instructions). One row per instruction whose code
+    /// starts at a new address and at a new position: where instructions
+    /// share an address (those that made no code) the first is kept, and
+    /// a row that would say again what the one before says is left out.
+    pub fn new(program: &Program, marks: &[usize], source: &[u8]) -> LineTable {
+        assert_eq!(marks.len(), program.insts.len() + 1, "one mark per instruction, and the end");
+        let lines = LineStarts::new(source);
+        let mut starts: Vec<(usize, usize)> =
+            program.insts.iter().zip(marks).map(|(inst, &address)| (address, inst.at as usize)).collect();
+        // Marks are in increasing order already; a stable sort keeps the
+        // first of those at one address first, whatever the generator does.
+        starts.sort_by_key(|&(address, _)| address);
+        let mut rows: Vec<Row> = Vec::with_capacity(starts.len());
+        for (address, offset) in starts {
+            let pos = lines.pos(offset);
+            match rows.last() {
+                Some(last) if last.address == address || last.pos == pos => continue,
+                _ => rows.push(Row { address, offset, pos }),
+            }
+        }
+        LineTable { rows, end: marks[marks.len() - 1] }
+    }
+
+    /// The row that covers code offset `address`: the last one at or
+    /// before it, if `address` is in an instruction's code.
+    pub fn row_at(&self, address: usize) -> Option<&Row> {
+        if address >= self.end {
+            return None;
+        }
+        let after = self.rows.partition_point(|row| row.address <= address);
+        after.checked_sub(1).map(|i| &self.rows[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Inst, Op};
+
+    fn program(ats: &[u32]) -> Program {
+        Program { insts: ats.iter().map(|&at| Inst::new(Op::Move(1), at)).collect(), data: vec![] }
+    }
+
+    fn pos(line: usize, col: usize) -> Pos {
+        Pos { line, col }
+    }
+
+    #[test]
+    fn positions_are_one_based_and_only_lf_ends_a_line() {
+        let lines = LineStarts::new(b"ab\ncd\r\n\nx");
+        let got: Vec<Pos> = [0, 1, 3, 5, 6, 7, 8].iter().map(|&o| lines.pos(o)).collect();
+        assert_eq!(got, [pos(1, 1), pos(1, 2), pos(2, 1), pos(2, 3), pos(2, 4), pos(3, 1), pos(4, 1)]);
+        assert_eq!(lines.pos(0), Pos::of_offset(b"ab\ncd\r\n\nx", 0));
+        assert_eq!(lines.pos(8), Pos::of_offset(b"ab\ncd\r\n\nx", 8));
+    }
+
+    #[test]
+    fn one_row_per_instruction_at_its_mark() {
+        let source = b"+>\n-<";
+        let table = LineTable::new(&program(&[0, 1, 3, 4]), &[10, 14, 20, 24, 30], source);
+        let want = [
+            Row { address: 10, offset: 0, pos: pos(1, 1) },
+            Row { address: 14, offset: 1, pos: pos(1, 2) },
+            Row { address: 20, offset: 3, pos: pos(2, 1) },
+            Row { address: 24, offset: 4, pos: pos(2, 2) },
+        ];
+        assert_eq!(table, LineTable { rows: want.to_vec(), end: 30 });
+    }
+
+    #[test]
+    fn instructions_without_code_give_the_first_at_that_address() {
+        // The second and third instructions made no code.
+        let table = LineTable::new(&program(&[0, 5, 7, 9]), &[0, 4, 4, 4, 8], b"+....>.>.>");
+        let addresses: Vec<(usize, usize)> = table.rows.iter().map(|r| (r.address, r.offset)).collect();
+        assert_eq!(addresses, [(0, 0), (4, 5)]);
+    }
+
+    #[test]
+    fn a_row_that_repeats_the_position_before_is_left_out() {
+        // Two instructions from one command (a switch and its table, say).
+        let table = LineTable::new(&program(&[2, 2, 3]), &[0, 4, 9, 12], b"  +>");
+        let addresses: Vec<usize> = table.rows.iter().map(|r| r.address).collect();
+        assert_eq!(addresses, [0, 9]);
+    }
+
+    #[test]
+    fn rows_are_in_address_order_even_if_marks_are_not() {
+        let table = LineTable::new(&program(&[0, 1, 2]), &[8, 0, 4, 12], b"+-+");
+        let addresses: Vec<usize> = table.rows.iter().map(|r| r.address).collect();
+        assert_eq!(addresses, [0, 4, 8]);
+    }
+
+    #[test]
+    fn addresses_find_the_row_that_covers_them() {
+        let table = LineTable::new(&program(&[0, 3]), &[5, 9, 20], b"+\n\n>");
+        assert_eq!(table.row_at(4), None, "before the first instruction");
+        assert_eq!(table.row_at(5).map(|r| r.offset), Some(0));
+        assert_eq!(table.row_at(8).map(|r| r.offset), Some(0));
+        assert_eq!(table.row_at(19).map(|r| r.pos), Some(pos(3, 1)));
+        assert_eq!(table.row_at(20), None, "the exits after the last instruction");
+    }
+
+    #[test]
+    fn an_empty_program_has_no_rows() {
+        assert_eq!(LineTable::new(&program(&[]), &[40], b""), LineTable { rows: vec![], end: 40 });
+    }
+}
