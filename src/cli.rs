@@ -78,6 +78,11 @@ pub struct Cli {
     /// trades speed for size.
     #[arg(short = 'O', value_name = "LEVEL", default_value = "2", value_parser = ["0", "1", "2", "3", "s"])]
     pub opt: String,
+    /// Debug info: DWARF line table and compile unit in the object and the
+    /// executable, for gdb (`break prog.b:12`), addr2line and perf. Not with
+    /// --jit/--interp.
+    #[arg(short = 'g')]
+    pub debug_info: bool,
     /// Number of cells of the tape.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_TAPE_CELLS, value_parser = parse_tape_size)]
     pub tape_size: usize,

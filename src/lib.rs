@@ -23,6 +23,7 @@ pub mod cli;
 pub mod code;
 pub mod diagnostic;
 pub mod disasm;
+pub mod dwarf;
 pub mod error;
 pub mod host;
 pub mod interp;
@@ -69,6 +70,8 @@ pub struct Options {
     pub eof: ir::EofMode,
     /// Steps of compile-time execution at `-O2` (see `opt::evaluate_prefix`).
     pub eval_steps: u64,
+    /// Objects and executables carry debug info (`-g`, `dwarf`).
+    pub debug_info: bool,
     /// `run_jit` and `run_interp` write output as it is made even to a pipe
     /// or a file (to a terminal they always do: `host::Buffering`).
     pub unbuffered: bool,
@@ -81,6 +84,7 @@ impl Default for Options {
             tape_cells: DEFAULT_TAPE_CELLS,
             eof: ir::EofMode::Unchanged,
             eval_steps: DEFAULT_EVAL_STEPS_JIT,
+            debug_info: false,
             unbuffered: false,
         }
     }
@@ -285,8 +289,12 @@ pub fn build(
             Emit::Object | Emit::Executable => {
                 let object = object_bytes.get_or_insert_with(|| {
                     let start = Instant::now();
-                    let bytes =
-                        object::write_object(code, symbol, &options.contract(), &SourceMap::new(code, file, source));
+                    let debug = match options.debug_info {
+                        true => debug_sections(file, source, program, code, starts, symbol),
+                        false => Vec::new(),
+                    };
+                    let map = SourceMap::new(code, file, source);
+                    let bytes = object::write_object_with_debug(code, symbol, &options.contract(), &map, &debug);
                     observe(Event::Stage { name: "object", time: start.elapsed(), insts: None });
                     bytes
                 });
@@ -307,6 +315,24 @@ pub fn build(
         }
     }
     Ok(())
+}
+
+/// The debug sections (`-g`) of `program`'s `code` (`marks`: where each
+/// instruction's code starts), compiled from `source`, named `file`, in
+/// the current directory.
+fn debug_sections(
+    file: &str,
+    source: &[u8],
+    program: &ir::Program,
+    code: &code::CompiledCode,
+    marks: &[usize],
+    symbol: &str,
+) -> Vec<dwarf::Section> {
+    let table = linetable::LineTable::new(program, marks, source);
+    let comp_dir = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| ".".into());
+    let len = code.bytes.len();
+    let layout = dwarf::Layout { entry: code.entry, code_end: len - program.data.len(), len };
+    dwarf::sections(&table, layout, &dwarf::Unit { file, comp_dir: &comp_dir, symbol })
 }
 
 /// Writes an output to where it goes.

@@ -185,9 +185,22 @@ impl Invocation {
             true => bfc::DEFAULT_EVAL_STEPS_JIT,
             false => bfc::DEFAULT_EVAL_STEPS_BUILD,
         });
-        let options = Options { level, tape_cells: cli.tape_size, eof, eval_steps, unbuffered: cli.unbuffered };
+        let options = Options {
+            level,
+            tape_cells: cli.tape_size,
+            eof,
+            eval_steps,
+            debug_info: cli.debug_info,
+            unbuffered: cli.unbuffered,
+        };
         if cli.perf_map && !matches!(action, Action::Jit(_)) {
             return Err(Error::Usage("--perf-map needs --jit: it maps the code run in memory".into()));
+        }
+        if cli.debug_info && !matches!(action, Action::Build(_)) {
+            let mode = if cli.jit { "--jit" } else { "--interp" };
+            return Err(Error::Usage(format!(
+                "-g writes debug info into objects and executables, and {mode} makes neither (--jit --perf-map names the code for perf)"
+            )));
         }
         let (warn, perf_map) = (!cli.no_warnings, cli.perf_map);
         Ok(Invocation {

@@ -5,12 +5,18 @@
 //! it was compiled for, `struct bf_contract`) as the global data symbol
 //! `<entry>_contract` in `.rodata`, and an empty `.note.GNU-stack` so the
 //! linker keeps the stack non-executable. The code is position independent,
-//! so the object needs no relocations.
+//! so `.text` needs no relocations. With `-g`, the debug sections `dwarf`
+//! made go beside it, with the relocations their addresses and offsets
+//! need (`R_X86_64_64` against `.text`, `R_X86_64_32` against the other
+//! debug sections).
 
-use object::write::{Object, StandardSection, Symbol, SymbolSection};
-use object::{Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope};
+use object::write::{Object, Relocation, StandardSection, Symbol, SymbolSection};
+use object::{
+    elf, Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
+};
 
 use crate::code::{CompiledCode, Contract, SourceMap, CONTRACT_SUFFIX};
+use crate::dwarf;
 
 /// The default name of the entry symbol.
 pub const DEFAULT_SYMBOL: &str = "bf_main";
@@ -26,12 +32,24 @@ pub fn is_valid_symbol(name: &str) -> bool {
 /// whose `contract` (what the code was compiled for) is `symbol_contract`,
 /// followed by the code's `source_map` (where its tape errors are).
 pub fn write_object(code: &CompiledCode, symbol: &str, contract: &Contract, source_map: &SourceMap) -> Vec<u8> {
+    write_object_with_debug(code, symbol, contract, source_map, &[])
+}
+
+/// `write_object`, with the debug sections `debug` (`dwarf::sections`, for
+/// this code; none: no debug info).
+pub fn write_object_with_debug(
+    code: &CompiledCode,
+    symbol: &str,
+    contract: &Contract,
+    source_map: &SourceMap,
+    debug: &[dwarf::Section],
+) -> Vec<u8> {
     let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
     let text = obj.section_id(StandardSection::Text);
-    let offset = obj.append_section_data(text, &code.bytes, 16);
+    let offset_of_code = obj.append_section_data(text, &code.bytes, 16);
     obj.add_symbol(Symbol {
         name: symbol.as_bytes().to_vec(),
-        value: offset + code.entry as u64,
+        value: offset_of_code + code.entry as u64,
         size: (code.bytes.len() - code.entry) as u64,
         kind: SymbolKind::Text,
         scope: SymbolScope::Dynamic,
@@ -56,7 +74,45 @@ pub fn write_object(code: &CompiledCode, symbol: &str, contract: &Contract, sour
     // An empty, non-executable .note.GNU-stack: "this code needs no
     // executable stack".
     obj.add_section(Vec::new(), b".note.GNU-stack".to_vec(), SectionKind::Note);
+    add_debug_sections(&mut obj, text, offset_of_code, debug);
     obj.write().expect("an in-memory ELF object always serialises")
+}
+
+/// Adds the debug sections, and their relocations: against `.text` (the
+/// code starts at `offset_of_code` in it) or another debug section, by its
+/// section symbol.
+fn add_debug_sections(obj: &mut Object, text: object::write::SectionId, offset_of_code: u64, debug: &[dwarf::Section]) {
+    let ids: Vec<_> = debug
+        .iter()
+        .map(|section| {
+            let id = obj.add_section(Vec::new(), section.name.as_bytes().to_vec(), SectionKind::Debug);
+            obj.append_section_data(id, &section.data, 1);
+            id
+        })
+        .collect();
+    for (section, &id) in debug.iter().zip(&ids) {
+        for r in &section.relocations {
+            let (target, addend) = match r.target {
+                dwarf::Target::Code => (text, offset_of_code as i64 + r.addend),
+                dwarf::Target::Section(name) => {
+                    let at = debug.iter().position(|s| s.name == name).expect("offsets point into written sections");
+                    (ids[at], r.addend)
+                }
+            };
+            let r_type = match r.size {
+                8 => elf::R_X86_64_64,
+                4 => elf::R_X86_64_32,
+                size => unreachable!("DWARF32 with 64-bit addresses relocates 4 or 8 bytes, not {size}"),
+            };
+            let relocation = Relocation {
+                offset: r.offset,
+                symbol: obj.section_symbol(target),
+                addend,
+                flags: RelocationFlags::Elf { r_type },
+            };
+            obj.add_relocation(id, relocation).expect("ELF takes any x86-64 relocation");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -112,6 +168,48 @@ mod tests {
         // The source map follows the contract, which says where.
         assert_eq!(u32::from_le_bytes(data[16..20].try_into().unwrap()), 24);
         assert_eq!(&data[24..], no_map().to_bytes());
+    }
+
+    #[test]
+    fn debug_sections_go_beside_the_code_with_their_relocations() {
+        use crate::linetable::LineTable;
+        let table = LineTable { rows: vec![], end: 4 };
+        let layout = dwarf::Layout { entry: 0, code_end: 6, len: 6 };
+        let debug = dwarf::sections(&table, layout, &dwarf::Unit { file: "p.b", comp_dir: "/", symbol: "bf_hello" });
+        let bytes = write_object_with_debug(&sample(), "bf_hello", &Contract::new(4096), &no_map(), &debug);
+        let file = object::File::parse(&*bytes).unwrap();
+        let text = file.section_by_name(".text").unwrap();
+        assert_eq!(text.data().unwrap(), &sample().bytes[..], "-g leaves the code alone");
+        assert_eq!(text.relocations().count(), 0);
+        // (relocation's type, the section its symbol stands for, addend)
+        let relocations = |name: &str| -> Vec<(u32, String, i64)> {
+            let section = file.section_by_name(name).unwrap();
+            match section.flags() {
+                object::SectionFlags::Elf { sh_flags } => assert_eq!(sh_flags & u64::from(elf::SHF_ALLOC), 0),
+                other => panic!("unexpected flags {other:?}"),
+            }
+            let mut all: Vec<_> = section
+                .relocations()
+                .map(|(_, r)| {
+                    let object::RelocationTarget::Symbol(index) = r.target() else { panic!("{r:?}") };
+                    let symbol = file.symbol_by_index(index).unwrap();
+                    let target = file.section_by_index(symbol.section_index().unwrap()).unwrap();
+                    let object::RelocationFlags::Elf { r_type } = r.flags() else { panic!("{r:?}") };
+                    (r_type, target.name().unwrap().to_string(), r.addend())
+                })
+                .collect();
+            all.sort();
+            all
+        };
+        assert_eq!(relocations(".debug_line"), [(object::elf::R_X86_64_64, ".text".to_string(), 0)]);
+        let want = [
+            (object::elf::R_X86_64_64, ".text", 0),
+            (object::elf::R_X86_64_64, ".text", 0),
+            (object::elf::R_X86_64_32, ".debug_abbrev", 0),
+            (object::elf::R_X86_64_32, ".debug_line", 0),
+        ];
+        assert_eq!(relocations(".debug_info"), want.map(|(t, s, a)| (t, s.to_string(), a)));
+        assert!(file.section_by_name(".debug_abbrev").is_some());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The object file and the JIT hold the same machine code: `.text` of
 //! `bfc -c` equals, byte for byte, what the JIT maps and runs for the same
-//! program and options.
+//! program and options, with `-g` (debug info beside the code) or without.
 
 mod common;
 
@@ -51,12 +51,16 @@ fn object_text_equals_jit_code() {
                 tape_cells: *tape_cells,
                 eof: *eof,
                 eval_steps: *eval_steps,
-                unbuffered: false,
+                ..bfc::Options::default()
             };
             let jit = jit_bytes(source, &options);
-            let text = object_text(source, flags);
             assert!(!jit.is_empty());
-            assert!(jit == text, "{flags:?} on {}: .text differs from the JIT's code", String::from_utf8_lossy(source));
+            let debug = [&flags[..], &["-g"]].concat();
+            for flags in [&flags[..], &debug] {
+                let text = object_text(source, flags);
+                let program = String::from_utf8_lossy(source);
+                assert!(jit == text, "{flags:?} on {program}: .text differs from the JIT's code");
+            }
         }
     }
 }
