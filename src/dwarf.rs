@@ -5,9 +5,8 @@
 //! What it writes (DWARF 4, 64-bit addresses): `.debug_line`, the program's
 //! `linetable::LineTable` as one sequence over the code; `.debug_info`, one
 //! `DW_TAG_compile_unit` for the `.b` file (name, comp_dir, producer,
-//! language `DW_LANG_Mips_Assembler`: DWARF has no code for Brainfuck, and
-//! gdb knows this one) holding one `DW_TAG_subprogram`, the entry
-//! function; `.debug_abbrev`. Strings are inline, so no `.debug_str`.
+//! language [`DW_LANG_BRAINFUCK`]) holding one `DW_TAG_subprogram`, the
+//! entry function; `.debug_abbrev`. Strings are inline, so no `.debug_str`.
 //!
 //! The sections come back as plain data with their relocations (code
 //! addresses against the code, offsets into other debug sections against
@@ -78,6 +77,13 @@ const CODE: usize = 0;
 
 /// What `producer` says made the code.
 pub const PRODUCER: &str = concat!("bfc ", env!("CARGO_PKG_VERSION"));
+
+/// The unit's language: DWARF has no code for Brainfuck, so one from the
+/// user range that no producer gimli knows uses. Not
+/// `DW_LANG_Mips_Assembler`: for assembly gdb does not skip the prologue,
+/// so `break bf_main` would stop before the first command; for a language
+/// it does not know it honours `prologue_end`.
+pub const DW_LANG_BRAINFUCK: gimli::DwLang = gimli::DwLang(0xbfc0);
 
 const ENCODING: Encoding = Encoding { format: Format::Dwarf32, version: 4, address_size: 8 };
 
@@ -164,7 +170,7 @@ fn add_entries(dwarf: &mut DwarfUnit, file: gimli::write::FileId, layout: Layout
     let root = dwarf.unit.root();
     let cu = dwarf.unit.get_mut(root);
     cu.set(gimli::DW_AT_producer, text(PRODUCER));
-    cu.set(gimli::DW_AT_language, AttributeValue::Language(gimli::DW_LANG_Mips_Assembler));
+    cu.set(gimli::DW_AT_language, AttributeValue::Language(DW_LANG_BRAINFUCK));
     cu.set(gimli::DW_AT_name, text(unit.file));
     cu.set(gimli::DW_AT_comp_dir, text(unit.comp_dir));
     cu.set(gimli::DW_AT_low_pc, address(0));
@@ -297,7 +303,7 @@ mod tests {
         assert_eq!(string(cu, gimli::DW_AT_comp_dir), "/home/me");
         assert_eq!(string(cu, gimli::DW_AT_producer), format!("bfc {}", env!("CARGO_PKG_VERSION")));
         let language = cu.attr_value(gimli::DW_AT_language);
-        assert_eq!(language, Some(gimli::AttributeValue::Language(gimli::DW_LANG_Mips_Assembler)));
+        assert_eq!(language, Some(gimli::AttributeValue::Language(DW_LANG_BRAINFUCK)));
         assert_eq!(cu.attr_value(gimli::DW_AT_high_pc).and_then(|v| v.udata_value()), Some(70));
         let function = entries.next_dfs().unwrap().unwrap();
         assert_eq!(function.tag(), gimli::DW_TAG_subprogram);

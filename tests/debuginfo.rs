@@ -163,3 +163,20 @@ fn debug_info_is_for_objects_and_executables_only() {
         assert!(out.stdout.is_empty(), "bfc {mode} -g ran the program");
     }
 }
+
+#[test]
+fn gdb_breaks_on_the_entry_at_the_first_command_after_the_setup() {
+    if !have("gdb") {
+        return;
+    }
+    let dir = tempdir();
+    write_file(dir.path(), "prog.b", PROGRAM);
+    build(dir.path(), &["-g", "-O0", "-o", "prog", "prog.b"]);
+    let said = gdb(dir.path(), "./prog", &["break bf_main", "run </dev/null", "info line *$pc"]);
+    assert!(said.contains("Breakpoint 1, bf_main () at prog.b:1"), "gdb did not stop at prog.b:1:\n{said}");
+    let setup = offset_of_line(PROGRAM, 1);
+    assert!(setup > 0, "the entry sets up registers before the first command");
+    let want = "Line 1 of \"prog.b\" starts at address";
+    let line = said.lines().find(|l| l.starts_with(want)).unwrap_or_else(|| panic!("no `info line`:\n{said}"));
+    assert!(line.contains(&format!("<bf_main+{setup}>")), "stopped before the first command: {line}");
+}
