@@ -99,6 +99,7 @@ pub fn sections(table: &LineTable, layout: Layout, unit: &Unit) -> Vec<Section> 
     let mut sections = Sections::new(Recorded::default());
     dwarf.write(&mut sections).expect("DWARF this small always fits its 32-bit offsets");
     let mut out = Vec::new();
+    // The closure never fails: nothing to report.
     let _ = sections.for_each(|id, section| -> Result<(), ()> {
         if !section.bytes.slice().is_empty() {
             out.push(Section {
@@ -114,17 +115,19 @@ pub fn sections(table: &LineTable, layout: Layout, unit: &Unit) -> Vec<Section> 
 
 /// An empty line program for `unit`'s file, and the file's id in it.
 fn line_program(unit: &Unit) -> (LineProgram, gimli::write::FileId) {
-    let text = |s: &str| LineString::String(s.as_bytes().to_vec());
-    let comp_dir = if unit.comp_dir.is_empty() { "." } else { unit.comp_dir };
-    let path = Path::new(unit.file);
+    let text = |s: &str| LineString::String(c_string(s));
+    let or = |s: &str, default: &str| if c_string(s).is_empty() { default.to_string() } else { s.to_string() };
+    let (comp_dir, file) = (or(unit.comp_dir, "."), or(unit.file, "<unnamed>"));
     // The file table names a file in a directory, as gcc does: `sub/p.b`
     // is `p.b` in `sub` (relative to comp_dir).
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).filter(|n| !n.is_empty());
-    let (dir, name) = match (path.parent().filter(|d| !d.as_os_str().is_empty()), name) {
-        (Some(dir), Some(name)) => (Some(dir.to_string_lossy().into_owned()), name),
-        _ => (None, if unit.file.is_empty() { "<unnamed>".to_string() } else { unit.file.to_string() }),
+    let path = Path::new(&file);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).filter(|n| !c_string(n).is_empty());
+    let dir = path.parent().map(|d| d.to_string_lossy().into_owned()).filter(|d| !c_string(d).is_empty());
+    let (dir, name) = match (dir, name) {
+        (Some(dir), Some(name)) => (Some(dir), name),
+        _ => (None, file.clone()),
     };
-    let mut program = LineProgram::new(ENCODING, LineEncoding::default(), text(comp_dir), None, text(&name), None);
+    let mut program = LineProgram::new(ENCODING, LineEncoding::default(), text(&comp_dir), None, text(&name), None);
     let dir = match dir {
         Some(dir) => program.add_directory(text(&dir)),
         None => program.default_directory(),
@@ -165,7 +168,7 @@ fn add_rows(program: &mut LineProgram, file: gimli::write::FileId, table: &LineT
 
 /// The compile unit, and the entry function in it.
 fn add_entries(dwarf: &mut DwarfUnit, file: gimli::write::FileId, layout: Layout, unit: &Unit) {
-    let text = |s: &str| AttributeValue::String(s.as_bytes().to_vec());
+    let text = |s: &str| AttributeValue::String(c_string(s));
     let address = |offset: usize| AttributeValue::Address(Address::Symbol { symbol: CODE, addend: offset as i64 });
     let root = dwarf.unit.root();
     let cu = dwarf.unit.get_mut(root);
@@ -183,6 +186,12 @@ fn add_entries(dwarf: &mut DwarfUnit, file: gimli::write::FileId, layout: Layout
     function.set(gimli::DW_AT_decl_line, AttributeValue::Udata(1));
     function.set(gimli::DW_AT_low_pc, address(layout.entry));
     function.set(gimli::DW_AT_high_pc, AttributeValue::Udata((layout.len - layout.entry) as u64));
+}
+
+/// `s` as DWARF can hold it: its strings end at a NUL byte (a Unix path
+/// has none; a name given to the library might).
+fn c_string(s: &str) -> Vec<u8> {
+    s.bytes().filter(|&b| b != 0).collect()
 }
 
 /// A section's bytes as gimli writes them, and the relocations it asks for.
@@ -330,6 +339,14 @@ mod tests {
         ];
         assert_eq!(info, want);
         assert!(sections.iter().all(|s| s.name != ".debug_str"), "strings are inline");
+    }
+
+    #[test]
+    fn names_with_nul_bytes_do_not_panic() {
+        for (file, comp_dir) in [("a\0/b\0.b", "\0"), ("\0", ""), ("\0/\0", "/"), ("", "")] {
+            let unit = Unit { file, comp_dir, symbol: "bf_p" };
+            assert!(!sections(&table(), LAYOUT, &unit).is_empty(), "{file:?} in {comp_dir:?}");
+        }
     }
 
     #[test]
