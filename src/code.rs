@@ -174,18 +174,16 @@ pub struct SourceMap {
 
 impl SourceMap {
     pub fn new(code: &CompiledCode, file: &str, source: &[u8]) -> SourceMap {
-        let line_starts: Vec<usize> = std::iter::once(0)
-            .chain(source.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| i + 1))
-            .collect();
+        let lines = crate::linetable::LineStarts::new(source);
         let rows = code
             .positions
             .iter()
-            .map(|p| {
-                if p.at == NO_POSITION {
-                    return [p.code, 0, 0];
+            .map(|p| match p.at {
+                NO_POSITION => [p.code, 0, 0],
+                at => {
+                    let pos = lines.pos(at as usize);
+                    [p.code, pos.line as u32, pos.col as u32]
                 }
-                let line = line_starts.partition_point(|&s| s <= p.at as usize);
-                [p.code, line as u32, p.at + 1 - line_starts[line - 1] as u32]
             })
             .collect();
         SourceMap { file: file.to_string(), rows }

@@ -290,7 +290,7 @@ pub fn build(
                 let object = object_bytes.get_or_insert_with(|| {
                     let start = Instant::now();
                     let debug = match options.debug_info {
-                        true => debug_sections(file, source, program, code, starts, symbol),
+                        true => debug_sections(file, source, program, code, symbol),
                         false => Vec::new(),
                     };
                     let map = SourceMap::new(code, file, source);
@@ -317,18 +317,17 @@ pub fn build(
     Ok(())
 }
 
-/// The debug sections (`-g`) of `program`'s `code` (`marks`: where each
-/// instruction's code starts), compiled from `source`, named `file`, in
-/// the current directory.
+/// The debug sections (`-g`) of `program`'s `code` (its `positions` give
+/// the rows), compiled from `source`, named `file`, in the current
+/// directory.
 fn debug_sections(
     file: &str,
     source: &[u8],
     program: &ir::Program,
     code: &code::CompiledCode,
-    marks: &[usize],
     symbol: &str,
 ) -> Vec<dwarf::Section> {
-    let table = linetable::LineTable::new(program, marks, source);
+    let table = linetable::LineTable::new(&code.positions, source);
     let comp_dir = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| ".".into());
     let len = code.bytes.len();
     let layout = dwarf::Layout { entry: code.entry, code_end: len - program.data.len(), len };

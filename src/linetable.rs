@@ -2,15 +2,15 @@
 //! comes from, as rows `(code offset, source offset, line:column)` in
 //! address order.
 //!
-//! Made from what the code generator already tells: where each IR
-//! instruction's code starts (`x64::compile_marked`'s marks) and each
-//! instruction's source offset (`Inst::at`). Debug info (`dwarf`) writes it
+//! Made from what the code generator already tells: where the code of
+//! each command starts (`CompiledCode::positions`, which tape errors are
+//! reported from too). Debug info (`dwarf`) writes it
 //! as DWARF; anything else that turns a code address into a source place
 //! can search it too ([`LineTable::row_at`]). Positions (`LineStarts`) are
 //! shared with perf's map (`perfmap`). Knows neither DWARF nor x86.
 
+use crate::code::{CodePosition, NO_POSITION};
 use crate::error::Pos;
-use crate::ir::Program;
 
 /// Where each line of a source starts, to find positions by binary search
 /// (a position at a time from the start would be quadratic). Lines and
@@ -51,29 +51,27 @@ pub struct LineTable {
 }
 
 impl LineTable {
-    /// The table of `program`'s code. `marks`: where each instruction's
-    /// code starts, then where the code after the last one starts (one
-    /// more mark than instructions). One row per instruction whose code
-    /// starts at a new address and at a new position: where instructions
-    /// share an address (those that made no code) the first is kept, and
-    /// a row that would say again what the one before says is left out.
-    pub fn new(program: &Program, marks: &[usize], source: &[u8]) -> LineTable {
-        assert_eq!(marks.len(), program.insts.len() + 1, "one mark per instruction, and the end");
+    /// The table of code whose commands start where `positions` (the code
+    /// generator's `CompiledCode::positions`: in address order, one per
+    /// address, copies of unrolled bodies and scans' later steps included)
+    /// say; the first with `NO_POSITION` starts the exits (`end`). A row
+    /// that would say again what the one before says is left out.
+    pub fn new(positions: &[CodePosition], source: &[u8]) -> LineTable {
         let lines = LineStarts::new(source);
-        let mut starts: Vec<(usize, usize)> =
-            program.insts.iter().zip(marks).map(|(inst, &address)| (address, inst.at as usize)).collect();
-        // Marks are in increasing order already; a stable sort keeps the
-        // first of those at one address first, whatever the generator does.
-        starts.sort_by_key(|&(address, _)| address);
-        let mut rows: Vec<Row> = Vec::with_capacity(starts.len());
-        for (address, offset) in starts {
+        let mut rows: Vec<Row> = Vec::with_capacity(positions.len());
+        let mut end = positions.last().map_or(0, |p| p.code as usize);
+        for p in positions {
+            if p.at == NO_POSITION {
+                end = p.code as usize;
+                break;
+            }
+            let (address, offset) = (p.code as usize, p.at as usize);
             let pos = lines.pos(offset);
-            match rows.last() {
-                Some(last) if last.address == address || last.pos == pos => continue,
-                _ => rows.push(Row { address, offset, pos }),
+            if rows.last().is_none_or(|last| last.pos != pos) {
+                rows.push(Row { address, offset, pos });
             }
         }
-        LineTable { rows, end: marks[marks.len() - 1] }
+        LineTable { rows, end }
     }
 
     /// The row that covers code offset `address`: the last one at or
@@ -90,10 +88,19 @@ impl LineTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{Inst, Op};
 
-    fn program(ats: &[u32]) -> Program {
-        Program { insts: ats.iter().map(|&at| Inst::new(Op::Move(1), at)).collect(), data: vec![] }
+    /// The positions of instructions at source offsets `ats` whose code
+    /// starts at `marks` (then the exits), as the code generator notes
+    /// them: the last of those at one address has it.
+    fn positions(ats: &[u32], marks: &[usize]) -> Vec<CodePosition> {
+        let mut out: Vec<CodePosition> = Vec::new();
+        for (&at, &code) in ats.iter().chain([&NO_POSITION]).zip(marks) {
+            match out.last_mut() {
+                Some(last) if last.code as usize == code => last.at = at,
+                _ => out.push(CodePosition { code: code as u32, at }),
+            }
+        }
+        out
     }
 
     fn pos(line: usize, col: usize) -> Pos {
@@ -112,7 +119,7 @@ mod tests {
     #[test]
     fn one_row_per_instruction_at_its_mark() {
         let source = b"+>\n-<";
-        let table = LineTable::new(&program(&[0, 1, 3, 4]), &[10, 14, 20, 24, 30], source);
+        let table = LineTable::new(&positions(&[0, 1, 3, 4], &[10, 14, 20, 24, 30]), source);
         let want = [
             Row { address: 10, offset: 0, pos: pos(1, 1) },
             Row { address: 14, offset: 1, pos: pos(1, 2) },
@@ -123,31 +130,24 @@ mod tests {
     }
 
     #[test]
-    fn instructions_without_code_give_the_first_at_that_address() {
+    fn instructions_without_code_leave_the_address_to_the_one_with_code() {
         // The second and third instructions made no code.
-        let table = LineTable::new(&program(&[0, 5, 7, 9]), &[0, 4, 4, 4, 8], b"+....>.>.>");
+        let table = LineTable::new(&positions(&[0, 5, 7, 9], &[0, 4, 4, 4, 8]), b"+....>.>.>");
         let addresses: Vec<(usize, usize)> = table.rows.iter().map(|r| (r.address, r.offset)).collect();
-        assert_eq!(addresses, [(0, 0), (4, 5)]);
+        assert_eq!(addresses, [(0, 0), (4, 9)]);
     }
 
     #[test]
     fn a_row_that_repeats_the_position_before_is_left_out() {
         // Two instructions from one command (a switch and its table, say).
-        let table = LineTable::new(&program(&[2, 2, 3]), &[0, 4, 9, 12], b"  +>");
+        let table = LineTable::new(&positions(&[2, 2, 3], &[0, 4, 9, 12]), b"  +>");
         let addresses: Vec<usize> = table.rows.iter().map(|r| r.address).collect();
         assert_eq!(addresses, [0, 9]);
     }
 
     #[test]
-    fn rows_are_in_address_order_even_if_marks_are_not() {
-        let table = LineTable::new(&program(&[0, 1, 2]), &[8, 0, 4, 12], b"+-+");
-        let addresses: Vec<usize> = table.rows.iter().map(|r| r.address).collect();
-        assert_eq!(addresses, [0, 4, 8]);
-    }
-
-    #[test]
     fn addresses_find_the_row_that_covers_them() {
-        let table = LineTable::new(&program(&[0, 3]), &[5, 9, 20], b"+\n\n>");
+        let table = LineTable::new(&positions(&[0, 3], &[5, 9, 20]), b"+\n\n>");
         assert_eq!(table.row_at(4), None, "before the first instruction");
         assert_eq!(table.row_at(5).map(|r| r.offset), Some(0));
         assert_eq!(table.row_at(8).map(|r| r.offset), Some(0));
@@ -157,6 +157,6 @@ mod tests {
 
     #[test]
     fn an_empty_program_has_no_rows() {
-        assert_eq!(LineTable::new(&program(&[]), &[40], b""), LineTable { rows: vec![], end: 40 });
+        assert_eq!(LineTable::new(&positions(&[], &[40]), b""), LineTable { rows: vec![], end: 40 });
     }
 }

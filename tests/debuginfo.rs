@@ -49,8 +49,8 @@ fn build(dir: &Path, args: &[&str]) {
 fn offset_of_line(source: &[u8], line: usize) -> usize {
     let options = bfc::Options { level: bfc::opt::Level::O0, ..bfc::Options::default() };
     let program = bfc::front_end("prog.b", source, &options).unwrap();
-    let (_, marks) = bfc::x64::compile_marked(&program, bfc::x64::Target::new(options.eof, options.tape_cells));
-    let table = bfc::linetable::LineTable::new(&program, &marks, source);
+    let code = bfc::x64::compile(&program, bfc::x64::Target::new(options.eof, options.tape_cells));
+    let table = bfc::linetable::LineTable::new(&code.positions, source);
     table.rows.iter().find(|row| row.pos.line == line).expect("the line has code").address
 }
 
