@@ -31,6 +31,10 @@ static uint8_t out_buf[IO_BUF_SIZE];
 static uint8_t in_buf[IO_BUF_SIZE];
 static size_t in_pos, in_len;
 
+/* What is left of the bytes bfrt_set_input gave, read before in_buf's: the
+ * program reads them in place (in_cur..in_end point into them). */
+static const uint8_t *given_cur, *given_end;
+
 /* errno of the last failed write / read, for bfrt_status_message. */
 static int write_errno, read_errno;
 
@@ -90,7 +94,10 @@ static int32_t rt_write(bf_runtime *rt, const uint8_t *buf, size_t len)
  * terminal, input can go on after a ^D. */
 static int32_t rt_read(bf_runtime *rt)
 {
-    in_pos = (size_t)(rt->in_cur - in_buf);
+    if (given_cur != given_end) /* the given bytes are used up: on to stdin's */
+        given_cur = given_end;
+    else
+        in_pos = (size_t)(rt->in_cur - in_buf);
     if (in_pos == in_len) {
         ssize_t n;
         while ((n = read(STDIN_FILENO, in_buf, sizeof in_buf)) < 0) {
@@ -202,9 +209,10 @@ int bfrt_run(bf_entry_fn entry, size_t cells)
         .write = rt_write,
         .read = rt_read,
         .tape_end = map + BF_GUARD_BYTES + tape_bytes,
-        /* Input left over from an earlier run comes first. */
-        .in_cur = in_buf + in_pos,
-        .in_end = in_buf + in_len,
+        /* Input left over from an earlier run comes first, after what is
+         * left of bfrt_set_input's. */
+        .in_cur = given_cur != given_end ? given_cur : in_buf + in_pos,
+        .in_end = given_cur != given_end ? given_end : in_buf + in_len,
         /* code_start, code_end, fault_resume: NULL until the entry sets
          * them, so no fault counts as a tape fault before that. */
     };
@@ -233,7 +241,10 @@ int bfrt_run(bf_entry_fn entry, size_t cells)
     const bf_source_map *source_map = next_map;
     next_map = NULL;
     int status = entry(rt.tape_start, &rt);
-    in_pos = (size_t)(rt.in_cur - in_buf);
+    if (given_cur != given_end)
+        given_cur = rt.in_cur;
+    else
+        in_pos = (size_t)(rt.in_cur - in_buf);
     fault.known = (status == BF_TAPE_UNDERFLOW || status == BF_TAPE_OVERFLOW) && rt.fault_pc;
     if (fault.known) {
         fault.cell = (long long)((const uint8_t *)rt.fault_addr - rt.tape_start);
@@ -251,6 +262,12 @@ int bfrt_run(bf_entry_fn entry, size_t cells)
     sigaction(SIGPIPE, &old_pipe, NULL);
     munmap(map, map_bytes);
     return status;
+}
+
+void bfrt_set_input(const uint8_t *bytes, size_t len)
+{
+    given_cur = bytes;
+    given_end = bytes + len;
 }
 
 int bfrt_run_checked(bf_entry_fn entry, const bf_contract *contract, size_t cells)

@@ -177,6 +177,19 @@ int bfrt_run(bf_entry_fn entry, size_t cells);
  * object was built with (`bfc -c --tape-size`, 65536 by default). */
 int bfrt_run_checked(bf_entry_fn entry, const bf_contract *contract, size_t cells);
 
+/* The next runs read `len` bytes at `bytes` before anything from stdin (and
+ * before stdin's bytes an earlier run buffered but did not consume); they
+ * must stay valid until consumed.  `bfc --bang` puts the bytes after a
+ * program's `!` in its object as NAME_input, NAME_input_size: */
+void bfrt_set_input(const uint8_t *bytes, size_t len);
+#define BF_INPUT(name) BF_INPUT_(name)
+#define BF_INPUT_(name) name##_input
+#define BF_INPUT_SIZE(name) BF_INPUT_SIZE_(name)
+#define BF_INPUT_SIZE_(name) name##_input_size
+#define BF_DECLARE_INPUT(name)                 \
+    extern const uint8_t BF_INPUT(name)[];     \
+    extern const uint64_t BF_INPUT_SIZE(name)
+
 /* Runs the program `name` (declared with BF_DECLARE_PROGRAM) on the tape
  * its contract gives: the way to call an object without repeating its tape
  * size. */

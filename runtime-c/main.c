@@ -14,9 +14,16 @@
 #endif
 
 BF_DECLARE_PROGRAM(BFRT_ENTRY);
+/* Input to read before stdin's, if the object has any (`bfc --bang`, the
+ * bytes after the program's `!`): weak, so an object without them links
+ * and their address is null. */
+extern const uint8_t BF_INPUT(BFRT_ENTRY)[] __attribute__((weak));
+extern const uint64_t BF_INPUT_SIZE(BFRT_ENTRY) __attribute__((weak));
 
 int main(void)
 {
+    if (&BF_INPUT_SIZE(BFRT_ENTRY) != NULL)
+        bfrt_set_input(BF_INPUT(BFRT_ENTRY), (size_t)BF_INPUT_SIZE(BFRT_ENTRY));
     /* Checked: the object must have been built for BFRT_TAPE_CELLS. */
     return bfrt_report(bfrt_run_checked(BFRT_ENTRY, &BF_CONTRACT(BFRT_ENTRY), BFRT_TAPE_CELLS));
 }

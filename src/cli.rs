@@ -25,6 +25,9 @@ Examples:
   bfc --emit passes prog.b       show the IR after each pass that changed it
   bfc --emit ir,obj prog.b       prog.ir and prog.o
   echo '+[,.]' | bfc --jit -     the program from stdin
+  echo ',[.,]!hi' | bfc --bang --jit -
+                                 '!' ends the program, the rest is its input
+  bfc --verify prog.b < in       the optimised code against the interpreter
 
 Outputs: one output goes to -o PATH ('-': stdout); without -o, --emit
 ir|passes|asm print on stdout and the others are named after the source
@@ -34,7 +37,7 @@ NAME.ir, NAME.passes, NAME.lst (--emit asm), NAME.s, NAME.o, NAME; -o is
 then an error.
 
 Exit codes: 0 ok, 1 compile error, 2 usage error, 3 tape underflow/overflow
-at run time, 4 I/O error at run time.";
+at run time, 4 I/O error at run time, 5 --verify found a divergence.";
 
 /// `bfc`'s command line. Repeating an option is allowed and the last one
 /// wins (`-O2 -O0` is `-O0`), as with gcc; `--emit` and FILE add up.
@@ -58,6 +61,16 @@ pub struct Cli {
     /// Run with the reference interpreter (one FILE).
     #[arg(long, conflicts_with_all = ["compile_only", "asm_source", "output"])]
     pub interp: bool,
+    /// Run the optimised code (as --jit) and the interpreter on the same
+    /// input (stdin, read whole first) and compare their output and how
+    /// they ended; on agreement print the output, else the first divergence
+    /// (exit 5).
+    #[arg(long, conflicts_with_all = ["jit", "interp", "compile_only", "asm_source", "output"])]
+    pub verify: bool,
+    /// '!' ends the program: the bytes after it are the program's input,
+    /// before stdin's (from stdin, the rest of the stream is).
+    #[arg(long)]
+    pub bang: bool,
     /// With --jit/--interp: write output as it is made, also to a pipe or file
     /// (to a terminal it always is). Executables: BFRT_UNBUFFERED=1.
     #[arg(short = 'u', long)]

@@ -76,6 +76,9 @@ pub enum Exit {
     Tape = 3,
     /// At run time: an I/O error (stdout full, stdin unreadable).
     Io = 4,
+    /// `--verify`: the optimised code and the interpreter differ (bfc
+    /// only: executables never exit with it).
+    Diverged = 5,
     /// A bug in bfc.
     Internal = 101,
 }

@@ -77,6 +77,14 @@ impl LoadedCode {
     /// Runs the code on a fresh tape of `cells` cells, reading and writing
     /// `fds`, its output buffered as `buffering` says.
     pub fn run_buffered(&self, cells: usize, fds: Fds, buffering: Buffering) -> Result<RunEnd, RunError> {
+        self.run_fed(cells, fds, buffering, &[])
+    }
+
+    /// `run_buffered`, the program reading `input` before anything from
+    /// `fds.input` (`--bang`'s bytes after `!`, `--verify`'s whole input):
+    /// the input buffer starts as `input` itself, and the first refill
+    /// reads the descriptor.
+    pub fn run_fed(&self, cells: usize, fds: Fds, buffering: Buffering, input: &[u8]) -> Result<RunEnd, RunError> {
         let tape = Tape::new(cells)?;
         let (out, inp) = (Mapping::new(IO_BUF_SIZE)?, Mapping::new(IO_BUF_SIZE)?);
         let mut host = Host { out, inp, fds, error: None, panicked: false };
@@ -93,8 +101,10 @@ impl LoadedCode {
             code_end: ptr::null(),
             fault_resume: ptr::null(),
             host: (&mut host as *mut Host).cast(),
-            in_cur: host.inp.ptr.cast_const(),
-            in_end: host.inp.ptr.cast_const(),
+            // Generated code only reads in_cur..in_end, and `host_read`
+            // replaces both: `input` outlives the run.
+            in_cur: input.as_ptr(),
+            in_end: input.as_ptr_range().end,
             fault_pc: ptr::null(),
             fault_addr: ptr::null(),
         };

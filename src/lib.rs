@@ -19,6 +19,7 @@
 //! code). [`Options`] become each stage's configuration in one place, its
 //! `impl` below.
 
+pub mod bang;
 pub mod cli;
 pub mod code;
 pub mod diagnostic;
@@ -36,12 +37,13 @@ pub mod object;
 pub mod opt;
 pub mod parse;
 pub mod perfmap;
+pub mod verify;
 pub mod x64;
 
 pub use error::{Error, Result};
 pub use host::RunEnd;
 
-use std::io::{BufReader, Write as _};
+use std::io::{BufReader, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -75,6 +77,11 @@ pub struct Options {
     /// `run_jit` and `run_interp` write output as it is made even to a pipe
     /// or a file (to a terminal they always do: `host::Buffering`).
     pub unbuffered: bool,
+    /// `--bang`: the source ends at its first `!`, and the bytes after it
+    /// are the program's first input (`bang`). `build` splits the source
+    /// itself; a run's caller splits it (a stream is read only up to the
+    /// `!`) and passes the input to `run_jit_fed` / `run_interp_fed`.
+    pub bang: bool,
 }
 
 impl Default for Options {
@@ -86,6 +93,7 @@ impl Default for Options {
             eval_steps: DEFAULT_EVAL_STEPS_JIT,
             debug_info: false,
             unbuffered: false,
+            bang: false,
         }
     }
 }
@@ -258,6 +266,13 @@ pub fn build(
     outputs: &[(Emit, Dest)],
     observe: &mut dyn FnMut(Event),
 ) -> Result<()> {
+    let (source, input) = match options.bang {
+        true => {
+            let split = bang::split(source);
+            (split.program, split.input.filter(|input| !input.is_empty()))
+        }
+        false => (source, None),
+    };
     let needs_program = outputs.iter().any(|(what, _)| *what != Emit::Passes);
     let program = if needs_program { Some(front_end_observed(file, source, options, observe)?) } else { None };
     let mut compiled = None;
@@ -293,8 +308,9 @@ pub fn build(
                         true => debug_sections(file, source, program, code, symbol),
                         false => Vec::new(),
                     };
-                    let map = SourceMap::new(code, file, source);
-                    let bytes = object::write_object_with_debug(code, symbol, &options.contract(), &map, &debug);
+                    let (contract, map) = (options.contract(), SourceMap::new(code, file, source));
+                    let beside = object::Beside { contract: &contract, source_map: &map, debug: &debug, input };
+                    let bytes = object::write_object_with(code, symbol, beside);
                     observe(Event::Stage { name: "object", time: start.elapsed(), insts: None });
                     bytes
                 });
@@ -356,6 +372,16 @@ pub fn run_jit(program: &ir::Program, options: &Options) -> Result<RunEnd> {
 /// `run_jit`; with `perf_map` (the program's file name and source), first
 /// writes perf's map of the code in memory (`perfmap`).
 pub fn run_jit_mapped(program: &ir::Program, options: &Options, perf_map: Option<(&str, &[u8])>) -> Result<RunEnd> {
+    run_jit_fed(program, options, perf_map, &[])
+}
+
+/// `run_jit_mapped`, the program reading `input` before stdin (`--bang`).
+pub fn run_jit_fed(
+    program: &ir::Program,
+    options: &Options,
+    perf_map: Option<(&str, &[u8])>,
+    input: &[u8],
+) -> Result<RunEnd> {
     let (code, marks) = x64::compile_marked(program, options.target());
     let loaded = jit::LoadedCode::load(&code).map_err(|source| Error::Jit { what: "map executable memory", source })?;
     if let Some((file, source)) = perf_map {
@@ -365,16 +391,25 @@ pub fn run_jit_mapped(program: &ir::Program, options: &Options, perf_map: Option
     }
     let fds = host::Fds::std();
     let buffering = host::Buffering::choose(options.unbuffered, fds.output);
-    loaded.run_buffered(options.tape_cells, fds, buffering).map_err(|e| match e {
+    loaded.run_fed(options.tape_cells, fds, buffering, input).map_err(jit_run_error)
+}
+
+fn jit_run_error(e: jit::RunError) -> Error {
+    match e {
         jit::RunError::Setup(source) => Error::Jit { what: "run the program", source },
         jit::RunError::CallbackPanicked => Error::Internal("a runtime callback panicked".into()),
-    })
+    }
 }
 
 /// Runs a program with the reference interpreter on the process's stdin
 /// and stdout.
 pub fn run_interp(program: &ir::Program, options: &Options) -> RunEnd {
-    let mut input = BufReader::with_capacity(host::IO_BUF_SIZE, host::Stream::stdin());
+    run_interp_fed(program, options, &[])
+}
+
+/// `run_interp`, the program reading `input` before stdin (`--bang`).
+pub fn run_interp_fed(program: &ir::Program, options: &Options, input: &[u8]) -> RunEnd {
+    let mut input = input.chain(BufReader::with_capacity(host::IO_BUF_SIZE, host::Stream::stdin()));
     let mut output = host::Stream::stdout();
     let buffering = host::Buffering::choose(options.unbuffered, host::Fds::std().output);
     let (outcome, fault) = interp::run_located(program, &options.interp_config(), &mut input, &mut output, buffering);
@@ -383,7 +418,7 @@ pub fn run_interp(program: &ir::Program, options: &Options) -> RunEnd {
         interp::Outcome::OutOfSteps => unreachable!("no step limit"),
     };
     let io_error = match status {
-        code::Status::ReadError => input.get_mut().error.take(),
+        code::Status::ReadError => input.get_mut().1.get_mut().error.take(),
         code::Status::WriteError => output.error.take(),
         _ => None,
     };

@@ -10,6 +10,7 @@
 //! | 2    | usage error: bad option or combination                          |
 //! | 3    | runtime: tape underflow or overflow                            |
 //! | 4    | runtime: I/O error (stdout full, stdin unreadable)             |
+//! | 5    | `--verify`: the optimised code and the interpreter differ      |
 //! | 101  | internal compiler error (a bug)                                 |
 
 use std::io::{self, Read, Write};
@@ -20,11 +21,13 @@ use std::time::Duration;
 use clap::Parser;
 
 use bfc::cli::{gcc_style_args, Cli, ColorArg, EmitArg, EofArg, ErrorFormat};
+use bfc::code::Status;
 use bfc::diagnostic::{Diagnostic, Format, Location};
 use bfc::error::Error;
 use bfc::host::{Exit, RunEnd, Stream};
 use bfc::ir::EofMode;
 use bfc::opt::Level;
+use bfc::verify::{Divergence, Inject};
 use bfc::{object, Dest, Emit, Event, Options};
 
 /// How the command line asks for diagnostics to be written on stderr.
@@ -53,6 +56,8 @@ fn report(diagnostics: &[Diagnostic], format: Format) {
 enum Action {
     Jit(Input),
     Interp(Input),
+    /// `--verify`, with the divergence `BFC_VERIFY_INJECT` asks for.
+    Verify(Input, Option<Inject>),
     Build(Vec<Job>),
 }
 
@@ -91,14 +96,26 @@ impl Input {
 
     fn read(&self) -> bfc::Result<Vec<u8>> {
         match self {
-            Input::Stdin => {
-                let mut v = Vec::new();
-                Stream::stdin()
-                    .read_to_end(&mut v)
-                    .map_err(|source| Error::ReadSource { path: "<stdin>".into(), source })?;
-                Ok(v)
-            }
+            Input::Stdin => read_stdin(),
             Input::File(p) => std::fs::read(p).map_err(|source| Error::ReadSource { path: p.clone(), source }),
+        }
+    }
+
+    /// The program to run and the input it reads before stdin's: with
+    /// `bang`, the source up to its first `!` and the bytes after it (from
+    /// stdin, only those read with the program: the rest of the stream is
+    /// left for the program to read as it goes); without, the whole source
+    /// and nothing.
+    fn read_program(&self, bang: bool) -> bfc::Result<(Vec<u8>, Vec<u8>)> {
+        match (self, bang) {
+            (_, false) => Ok((self.read()?, Vec::new())),
+            (Input::Stdin, true) => bfc::bang::read_program(&mut Stream::stdin())
+                .map_err(|source| Error::ReadSource { path: "<stdin>".into(), source }),
+            (Input::File(_), true) => {
+                let source = self.read()?;
+                let split = bfc::bang::split(&source);
+                Ok((split.program.to_vec(), split.input.unwrap_or_default().to_vec()))
+            }
         }
     }
 
@@ -119,6 +136,13 @@ impl Input {
             }
         }
     }
+}
+
+/// All of stdin.
+fn read_stdin() -> bfc::Result<Vec<u8>> {
+    let mut v = Vec::new();
+    Stream::stdin().read_to_end(&mut v).map_err(|source| Error::ReadSource { path: "<stdin>".into(), source })?;
+    Ok(v)
 }
 
 /// The outputs asked for, in order, each once: `--emit`'s, then -c's and
@@ -152,9 +176,15 @@ impl Invocation {
             return Err(Error::Usage(format!("--symbol '{}' is not a C identifier", cli.symbol)));
         }
         let mut kinds = kinds(&cli);
-        let runs = kinds.is_empty() && (cli.jit || cli.interp);
+        let runs = kinds.is_empty() && (cli.jit || cli.interp || cli.verify);
         if runs && inputs.len() > 1 {
-            let mode = if cli.jit { "--jit" } else { "--interp" };
+            let mode = if cli.jit {
+                "--jit"
+            } else if cli.interp {
+                "--interp"
+            } else {
+                "--verify"
+            };
             return Err(Error::Usage(format!("{mode} runs one program: give one FILE")));
         }
         if kinds.is_empty() {
@@ -164,8 +194,10 @@ impl Invocation {
             let input = inputs.into_iter().next().expect("FILE is required");
             if cli.jit {
                 Action::Jit(input)
-            } else {
+            } else if cli.interp {
                 Action::Interp(input)
+            } else {
+                Action::Verify(input, injected()?)
             }
         } else {
             Action::Build(outputs(inputs, &kinds, cli.output)?)
@@ -181,7 +213,7 @@ impl Invocation {
             EofArg::MinusOne => EofMode::MinusOne,
         };
         // With --jit or --interp, --emit shows what that run would run.
-        let eval_steps = cli.eval_steps.unwrap_or(match cli.jit || cli.interp {
+        let eval_steps = cli.eval_steps.unwrap_or(match cli.jit || cli.interp || cli.verify {
             true => bfc::DEFAULT_EVAL_STEPS_JIT,
             false => bfc::DEFAULT_EVAL_STEPS_BUILD,
         });
@@ -192,6 +224,7 @@ impl Invocation {
             eval_steps,
             debug_info: cli.debug_info,
             unbuffered: cli.unbuffered,
+            bang: cli.bang,
         };
         if cli.perf_map && !matches!(action, Action::Jit(_)) {
             return Err(Error::Usage("--perf-map needs --jit: it maps the code run in memory".into()));
@@ -212,6 +245,17 @@ impl Invocation {
             warn,
             perf_map,
         })
+    }
+}
+
+/// The divergence `BFC_VERIFY_INJECT` forces on `--verify`'s optimised
+/// side (a testing aid: docs/driver.md).
+fn injected() -> bfc::Result<Option<Inject>> {
+    match std::env::var(Inject::VAR) {
+        Err(_) => Ok(None),
+        Ok(text) => Inject::parse(&text).map(Some).ok_or_else(|| {
+            Error::Usage(format!("{}='{text}': expected output, output:N, truncate or status", Inject::VAR))
+        }),
     }
 }
 
@@ -305,31 +349,61 @@ struct Ran {
     source: Vec<u8>,
 }
 
-/// Does what the command line asks; how a run of the program ended, if it
-/// ran.
-fn run(inv: Invocation, format: Format) -> bfc::Result<Option<Ran>> {
+/// How what the command line asked for ended.
+enum Finished {
+    /// Outputs written.
+    Built,
+    /// The program ran (`--jit`, `--interp`, `--verify` that agreed).
+    Ran(Ran),
+    /// `--verify` found the two runs differ.
+    Diverged(Vec<Divergence>),
+}
+
+/// Does what the command line asks.
+fn run(inv: Invocation, format: Format) -> bfc::Result<Finished> {
     let options = &inv.options;
     let (verbose, time_passes, warnings) = (inv.verbose, inv.time_passes, inv.warn.then_some(format));
     let mut observe = |event: Event| show(event, verbose, time_passes, warnings);
     match inv.action {
         Action::Jit(input) => {
-            let (file, source) = (input.name(), input.read()?);
+            let (file, (source, first_input)) = (input.name(), input.read_program(options.bang)?);
             let program = bfc::front_end_observed(&file, &source, options, &mut observe)?;
-            let end = bfc::run_jit_mapped(&program, options, inv.perf_map.then_some((&*file, &*source)))?;
-            Ok(Some(Ran { end, file, source }))
+            let perf_map = inv.perf_map.then_some((&*file, &*source));
+            let end = bfc::run_jit_fed(&program, options, perf_map, &first_input)?;
+            Ok(Finished::Ran(Ran { end, file, source }))
         }
         Action::Interp(input) => {
-            let (file, source) = (input.name(), input.read()?);
+            let (file, (source, first_input)) = (input.name(), input.read_program(options.bang)?);
             let program = bfc::front_end_observed(&file, &source, options, &mut observe)?;
-            Ok(Some(Ran { end: bfc::run_interp(&program, options), file, source }))
+            let end = bfc::run_interp_fed(&program, options, &first_input);
+            Ok(Finished::Ran(Ran { end, file, source }))
+        }
+        Action::Verify(input, inject) => {
+            let (file, (source, mut all_input)) = (input.name(), input.read_program(options.bang)?);
+            all_input.extend(read_stdin()?);
+            let verdict = bfc::verify::verify(&file, &source, options, &all_input, inject, &mut observe)?;
+            let written = write_stdout(&verdict.reference.output);
+            if !verdict.divergences.is_empty() {
+                return Ok(Finished::Diverged(verdict.divergences));
+            }
+            Ok(Finished::Ran(Ran { end: written.unwrap_or(verdict.reference.end), file, source }))
         }
         Action::Build(jobs) => {
             for (input, outputs) in jobs {
                 bfc::build(&input.name(), &input.read()?, options, &inv.symbol, &outputs, &mut observe)?;
             }
-            Ok(None)
+            Ok(Finished::Built)
         }
     }
+}
+
+/// Writes a run's output to stdout; how the run ends if that failed (as if
+/// the program's own write had: quietly for a reader gone away).
+fn write_stdout(output: &[u8]) -> Option<RunEnd> {
+    let mut stdout = Stream::stdout();
+    let error = stdout.write_all(output).err()?;
+    let status = bfc::host::write_failure(&error);
+    Some(RunEnd { status, io_error: stdout.error.take().filter(|_| status == Status::WriteError), fault: None })
 }
 
 /// Says how the run ended, if there is anything to say (a tape error at
@@ -356,8 +430,14 @@ fn main() -> ExitCode {
     let format = diagnostic_format(cli.color, cli.error_format);
     let result = std::panic::catch_unwind(|| Invocation::from_cli(cli).and_then(|inv| run(inv, format)));
     let code = match result {
-        Ok(Ok(None)) => Exit::Ok,
-        Ok(Ok(Some(ran))) => status_exit(ran, format),
+        Ok(Ok(Finished::Built)) => Exit::Ok,
+        Ok(Ok(Finished::Ran(ran))) => status_exit(ran, format),
+        Ok(Ok(Finished::Diverged(divergences))) => {
+            let diagnostics: Vec<Diagnostic> =
+                divergences.iter().map(|d| Diagnostic::error(d.code(), d.message(), None)).collect();
+            report(&diagnostics, format);
+            Exit::Diverged
+        }
         Ok(Err(e)) => {
             report(&e.diagnostics(), format);
             if e.is_internal() {

@@ -28,22 +28,38 @@ pub fn is_valid_symbol(name: &str) -> bool {
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
+/// The bytes a program reads before stdin's (`--bang`) are the data symbol
+/// `<entry>_input`, their number the `uint64_t` `<entry>_input_size`.
+pub const INPUT_SUFFIX: &str = "_input";
+pub const INPUT_SIZE_SUFFIX: &str = "_input_size";
+
+/// What an object holds beside its code.
+#[derive(Debug, Clone, Copy)]
+pub struct Beside<'a> {
+    /// What the code was compiled for: `symbol_contract`, followed by
+    /// `source_map` (where its tape errors are).
+    pub contract: &'a Contract,
+    pub source_map: &'a SourceMap,
+    /// Debug sections (`dwarf::sections`, for this code; none: no debug
+    /// info, `-g`).
+    pub debug: &'a [dwarf::Section],
+    /// The bytes the program reads before stdin's (`--bang`): the symbols
+    /// `symbol_input` and `symbol_input_size` that `runtime-c/main.c` gives
+    /// to `bfrt_set_input`. None: no such symbols.
+    pub input: Option<&'a [u8]>,
+}
+
 /// Writes `code` as an ELF relocatable object whose entry is `symbol`, and
 /// whose `contract` (what the code was compiled for) is `symbol_contract`,
 /// followed by the code's `source_map` (where its tape errors are).
 pub fn write_object(code: &CompiledCode, symbol: &str, contract: &Contract, source_map: &SourceMap) -> Vec<u8> {
-    write_object_with_debug(code, symbol, contract, source_map, &[])
+    write_object_with(code, symbol, Beside { contract, source_map, debug: &[], input: None })
 }
 
-/// `write_object`, with the debug sections `debug` (`dwarf::sections`, for
-/// this code; none: no debug info).
-pub fn write_object_with_debug(
-    code: &CompiledCode,
-    symbol: &str,
-    contract: &Contract,
-    source_map: &SourceMap,
-    debug: &[dwarf::Section],
-) -> Vec<u8> {
+/// Writes `code` as an ELF relocatable object whose entry is `symbol`, with
+/// what goes `beside` it.
+pub fn write_object_with(code: &CompiledCode, symbol: &str, beside: Beside) -> Vec<u8> {
+    let Beside { contract, source_map, debug, input } = beside;
     let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
     let text = obj.section_id(StandardSection::Text);
     let offset_of_code = obj.append_section_data(text, &code.bytes, 16);
@@ -71,6 +87,22 @@ pub fn write_object_with_debug(
         section: SymbolSection::Section(rodata),
         flags: SymbolFlags::None,
     });
+    if let Some(input) = input {
+        let size = (input.len() as u64).to_le_bytes();
+        for (suffix, bytes, align) in [(INPUT_SIZE_SUFFIX, &size[..], 8), (INPUT_SUFFIX, input, 1)] {
+            let offset = obj.append_section_data(rodata, bytes, align);
+            obj.add_symbol(Symbol {
+                name: format!("{symbol}{suffix}").into_bytes(),
+                value: offset,
+                size: bytes.len() as u64,
+                kind: SymbolKind::Data,
+                scope: SymbolScope::Dynamic,
+                weak: false,
+                section: SymbolSection::Section(rodata),
+                flags: SymbolFlags::None,
+            });
+        }
+    }
     // An empty, non-executable .note.GNU-stack: "this code needs no
     // executable stack".
     obj.add_section(Vec::new(), b".note.GNU-stack".to_vec(), SectionKind::Note);
@@ -176,7 +208,9 @@ mod tests {
         let table = LineTable { rows: vec![], end: 4 };
         let layout = dwarf::Layout { entry: 0, code_end: 6, len: 6 };
         let debug = dwarf::sections(&table, layout, &dwarf::Unit { file: "p.b", comp_dir: "/", symbol: "bf_hello" });
-        let bytes = write_object_with_debug(&sample(), "bf_hello", &Contract::new(4096), &no_map(), &debug);
+        let contract = Contract::new(4096);
+        let beside = Beside { contract: &contract, source_map: &no_map(), debug: &debug, input: None };
+        let bytes = write_object_with(&sample(), "bf_hello", beside);
         let file = object::File::parse(&*bytes).unwrap();
         let text = file.section_by_name(".text").unwrap();
         assert_eq!(text.data().unwrap(), &sample().bytes[..], "-g leaves the code alone");
@@ -210,6 +244,27 @@ mod tests {
         ];
         assert_eq!(relocations(".debug_info"), want.map(|(t, s, a)| (t, s.to_string(), a)));
         assert!(file.section_by_name(".debug_abbrev").is_some());
+    }
+
+    #[test]
+    fn input_is_two_data_symbols_and_absent_without() {
+        let (c, map) = (Contract::new(4096), no_map());
+        let fed = Beside { contract: &c, source_map: &map, debug: &[], input: Some(b"hello") };
+        let bytes = write_object_with(&sample(), "p", fed);
+        let file = object::File::parse(&*bytes).unwrap();
+        let data = |name: &str| {
+            let sym = file.symbols().find(|s| s.name() == Ok(name)).unwrap_or_else(|| panic!("no {name}"));
+            assert!(sym.is_global() && sym.is_definition() && sym.kind() == SymbolKind::Data, "{name}");
+            let section = file.section_by_index(sym.section_index().unwrap()).unwrap();
+            let at = (sym.address() - section.address()) as usize;
+            section.data().unwrap()[at..at + sym.size() as usize].to_vec()
+        };
+        assert_eq!(data("p_input"), b"hello");
+        assert_eq!(data("p_input_size"), 5u64.to_le_bytes());
+        let plain = write_object(&sample(), "p", &c, &map);
+        assert_eq!(write_object_with(&sample(), "p", Beside { input: None, ..fed }), plain);
+        let file = object::File::parse(&*plain).unwrap();
+        assert!(file.symbols().all(|s| !s.name().unwrap().contains("_input")));
     }
 
     #[test]
