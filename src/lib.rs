@@ -13,8 +13,10 @@
 //! [`run_jit_mapped`], which first writes perf's map), [`run_interp`] after
 //! [`front_end`] (whose observed form also tells the warnings of [`lint`]),
 //! and [`build`] for every output it writes ([`build_object`] and
-//! [`build_executable`] for one each). The command line itself is defined
-//! in [`cli`]. Runs use the process's stdin and stdout under the policy
+//! [`build_executable`] for one each); `--bang`'s input is fed by
+//! [`run_jit_fed`] and [`run_interp_fed`] (and written into objects by
+//! `build`), and `--verify` is [`verify::verify`]. The command line itself
+//! is defined in [`cli`]. Runs use the process's stdin and stdout under the policy
 //! of [`host`], which also says what their [`RunEnd`] means (message, exit
 //! code). [`Options`] become each stage's configuration in one place, its
 //! `impl` below.
