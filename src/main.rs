@@ -380,7 +380,11 @@ fn run(inv: Invocation, format: Format) -> bfc::Result<Finished> {
         }
         Action::Verify(input, inject) => {
             let (file, (source, mut all_input)) = (input.name(), input.read_program(options.bang)?);
-            all_input.extend(read_stdin()?);
+            if let Err(e) = Stream::stdin().read_to_end(&mut all_input) {
+                // As a run of the program would end at its first ','.
+                let end = RunEnd { status: Status::ReadError, io_error: Some(e), fault: None };
+                return Ok(Finished::Ran(Ran { end, file, source }));
+            }
             let verdict = bfc::verify::verify(&file, &source, options, &all_input, inject, &mut observe)?;
             let written = write_stdout(&verdict.reference.output);
             if !verdict.divergences.is_empty() {

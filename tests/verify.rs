@@ -110,6 +110,17 @@ fn with_bang_the_given_input_comes_before_stdin() {
 }
 
 #[test]
+fn closed_stdin_ends_as_a_run_that_reads_it() {
+    let dir = tempdir();
+    let path = write_file(dir.path(), "cat.b", b",[.[-],]");
+    for mode in ["--verify", "--jit"] {
+        let mut cmd = common::child::with_closed("<", &bfc_cmd([mode, path.to_str().unwrap()]));
+        let got = run(&mut cmd, b"", TIMEOUT);
+        assert_run(mode, &got, 4, b"", "error: read error: Bad file descriptor");
+    }
+}
+
+#[test]
 fn usage_errors() {
     let got = verify(HELLO, &[], b"", Some("bogus"));
     assert_run("bad injection", &got, 2, b"", "BFC_VERIFY_INJECT='bogus'");
