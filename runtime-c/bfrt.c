@@ -94,10 +94,19 @@ static int32_t rt_write(bf_runtime *rt, const uint8_t *buf, size_t len)
  * terminal, input can go on after a ^D. */
 static int32_t rt_read(bf_runtime *rt)
 {
-    if (given_cur != given_end) /* the given bytes are used up: on to stdin's */
-        given_cur = given_end;
-    else
+    if (given_cur != given_end) {
+        given_cur = rt->in_cur; /* how far the program has read them */
+        if (given_cur != given_end) {
+            /* Called before they are used up (generated code never is):
+             * the next of them, as in_buf's below. */
+            rt->in_cur = given_cur + 1;
+            rt->in_end = given_end;
+            return *given_cur;
+        }
+        /* Used up: on to stdin's, where the last run left in_buf. */
+    } else {
         in_pos = (size_t)(rt->in_cur - in_buf);
+    }
     if (in_pos == in_len) {
         ssize_t n;
         while ((n = read(STDIN_FILENO, in_buf, sizeof in_buf)) < 0) {

@@ -268,6 +268,32 @@ static bool crashed(const struct result *r)
            strstr(r->err, "AddressSanitizer: SEGV") != NULL;
 }
 
+/* Copies 3 bytes of input to stdout, reading them as generated code does:
+ * from in_cur..in_end while it lasts, through `read` when it is empty. */
+static int32_t c_take3(uint8_t *tape, bf_runtime *rt)
+{
+    (void)tape;
+    uint8_t *out = rt->out_buf;
+    for (int i = 0; i < 3; i++) {
+        int32_t c = rt->in_cur < rt->in_end ? *rt->in_cur++ : rt->read(rt);
+        if (c < 0)
+            return c == BF_READ_EOF ? BF_OK : BF_READ_ERROR;
+        *out++ = (uint8_t)c;
+    }
+    return rt->write(rt, rt->out_buf, (size_t)(out - rt->out_buf));
+}
+
+/* bfrt_set_input's bytes come before stdin's, across runs, whether read
+ * in place or through `read`. */
+static void given_input(void)
+{
+    static const uint8_t given[] = "given ";
+    bfrt_set_input(given, 6);
+    int a = bfrt_run(c_take3, CELLS); /* "giv", in place */
+    int b = bfrt_run(c_cat, CELLS);   /* "en ", then stdin's, through read */
+    _exit(a == BF_OK && b == BF_OK ? 0 : 1);
+}
+
 /* Runs a tape fault, then a good program, in one process: the handler,
  * alternate stack and tape are set up afresh and torn down each time. */
 static void two_runs(void)
@@ -390,6 +416,11 @@ int main(void)
 
 #define TEST_OK (WIFEXITED(r->raw) && WEXITSTATUS(r->raw) == 0)
     TEST("several runs in one process", .body = two_runs);
+#undef TEST_OK
+#define TEST_OK (exited_with(r, BF_OK, 0) && out_is(r, "given and stdin"))
+    TEST("bfrt_set_input's bytes come first", .body = given_input, .in = "and stdin", .in_len = 9);
+#undef TEST_OK
+#define TEST_OK (WIFEXITED(r->raw) && WEXITSTATUS(r->raw) == 0)
     TEST("signal actions are restored after a run", .body = actions_restored);
 #undef TEST_OK
 #define TEST_OK (WIFEXITED(r->raw) && WEXITSTATUS(r->raw) == 0 && out_is(r, "hi\n") && !r->err[0])
