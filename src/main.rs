@@ -212,7 +212,7 @@ impl Invocation {
             EofArg::Zero => EofMode::Zero,
             EofArg::MinusOne => EofMode::MinusOne,
         };
-        // With --jit or --interp, --emit shows what that run would run.
+        // With --jit, --interp or --verify, --emit shows what that run would run.
         let eval_steps = cli.eval_steps.unwrap_or(match cli.jit || cli.interp || cli.verify {
             true => bfc::DEFAULT_EVAL_STEPS_JIT,
             false => bfc::DEFAULT_EVAL_STEPS_BUILD,
