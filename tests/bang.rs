@@ -137,3 +137,12 @@ fn an_object_carries_the_input_for_c_callers() {
     let got = common::run(&mut std::process::Command::new(dir.path().join("my")), b"and stdin", TIMEOUT);
     assert_run("C caller", &got, 0, b"given and stdin", "");
 }
+
+#[test]
+fn a_build_from_stdin_carries_the_rest_of_the_stream() {
+    let dir = tempdir();
+    let got = common::bfc_in(dir.path(), &["--bang", "-o", "echo", "-"], &with_input(CAT, b"built in "));
+    assert!(got.exited(0), "{}", got.summary());
+    let ran = common::run(&mut std::process::Command::new(dir.path().join("echo")), b"and stdin", TIMEOUT);
+    assert_run("./echo", &ran, 0, b"built in and stdin", "");
+}
