@@ -165,6 +165,41 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
     sigaction(sig, &old, NULL);
 }
 
+/* The cells a dump shows left and right of the pointer's: src/host.rs's
+ * DUMP_BEFORE and DUMP_AFTER. */
+#define DUMP_BEFORE 4
+#define DUMP_AFTER 11
+
+/* '#' (bfc --hash-dump): the line src/host.rs's dump_line makes, to
+ * stderr: "# ptr P: [F] v v v v >v< v ...", cells numbered from cell 0,
+ * "--" for cells off the tape (never read).  A dump that cannot be written
+ * is lost, as a diagnostic would be. */
+static int32_t rt_dump(bf_runtime *rt, const uint8_t *ptr)
+{
+    char line[32 + (DUMP_BEFORE + DUMP_AFTER + 1) * 6];
+    int64_t at = (int64_t)((uintptr_t)ptr - (uintptr_t)rt->cell0);
+    int64_t first = (int64_t)((uint64_t)at - DUMP_BEFORE);
+    size_t len = (size_t)snprintf(line, sizeof line, "# ptr %lld: [%lld]", (long long)at, (long long)first);
+    for (int64_t k = 0; k <= DUMP_BEFORE + DUMP_AFTER; k++) {
+        int64_t cell = (int64_t)((uint64_t)first + (uint64_t)k);
+        uintptr_t addr = (uintptr_t)rt->cell0 + (uintptr_t)cell;
+        char value[8] = "--";
+        if (addr >= (uintptr_t)rt->tape_start && addr < (uintptr_t)rt->tape_end)
+            snprintf(value, sizeof value, "%u", (unsigned)*(const uint8_t *)addr);
+        const char *form = cell == at ? " >%s<" : " %s";
+        len += (size_t)snprintf(line + len, sizeof line - len, form, value);
+    }
+    line[len++] = '\n';
+    for (size_t done = 0; done < len;) {
+        ssize_t n = write(STDERR_FILENO, line + done, len - done);
+        if (n > 0)
+            done += (size_t)n;
+        else if (!(n < 0 && errno == EINTR))
+            break;
+    }
+    return BF_OK;
+}
+
 /* Output goes out as the program makes it on a terminal, where someone
  * watches it come (each '.' one write(2): a program printing digits as it
  * computes them, with no newline, must not look frozen), and when the
@@ -190,18 +225,25 @@ static void no_tape(size_t cells, int err)
 
 int bfrt_run(bf_entry_fn entry, size_t cells)
 {
+    return bfrt_run_tape(entry, cells, 0);
+}
+
+int bfrt_run_tape(bf_entry_fn entry, size_t cells, size_t left_margin)
+{
     /* The tape ends on a page boundary so the upper guard starts exactly at
      * tape_end; a tape whose size is not a page multiple has accessible
-     * slack below cell 0, which is fine: the generated code checks such
-     * tapes explicitly (BF_TAPE_ALIGN). */
+     * slack below its first cell, which is fine: the generated code checks
+     * such tapes explicitly (BF_TAPE_ALIGN).  The margin is part of the
+     * tape: `total` cells from tape_start, cell 0 `left_margin` in. */
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t limit = SIZE_MAX - 2 * BF_GUARD_BYTES - page;
-    if (cells == 0 || cells > limit)
+    if (cells == 0 || cells > limit || left_margin > limit - cells)
         no_tape(cells, cells ? ENOMEM : 0);
-    size_t tape_bytes = (cells + page - 1) / page * page;
-    /* Guard-page tapes need cell 0 on a page boundary (true on x86-64,
-     * where pages are 4 KiB = BF_TAPE_ALIGN). */
-    if (cells % BF_TAPE_ALIGN == 0 && tape_bytes != cells)
+    size_t total = cells + left_margin;
+    size_t tape_bytes = (total + page - 1) / page * page;
+    /* Guard-page tapes need their first cell on a page boundary (true on
+     * x86-64, where pages are 4 KiB = BF_TAPE_ALIGN). */
+    if (total % BF_TAPE_ALIGN == 0 && tape_bytes != total)
         no_tape(cells, EINVAL);
     size_t map_bytes = 2 * BF_GUARD_BYTES + tape_bytes;
     uint8_t *map = mmap(NULL, map_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -222,10 +264,12 @@ int bfrt_run(bf_entry_fn entry, size_t cells)
          * left of bfrt_set_input's. */
         .in_cur = given_cur != given_end ? given_cur : in_buf + in_pos,
         .in_end = given_cur != given_end ? given_end : in_buf + in_len,
+        .dump = rt_dump,
         /* code_start, code_end, fault_resume: NULL until the entry sets
          * them, so no fault counts as a tape fault before that. */
     };
-    rt.tape_start = rt.tape_end - cells;
+    rt.tape_start = rt.tape_end - total;
+    rt.cell0 = rt.tape_start + left_margin;
 
     /* A dead reader must show up as EPIPE (BF_BROKEN_PIPE), not kill us. */
     struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
@@ -249,14 +293,14 @@ int bfrt_run(bf_entry_fn entry, size_t cells)
     /* The entry flushes its output itself, on return and on a fault. */
     const bf_source_map *source_map = next_map;
     next_map = NULL;
-    int status = entry(rt.tape_start, &rt);
+    int status = entry(rt.cell0, &rt);
     if (given_cur != given_end)
         given_cur = rt.in_cur;
     else
         in_pos = (size_t)(rt.in_cur - in_buf);
     fault.known = (status == BF_TAPE_UNDERFLOW || status == BF_TAPE_OVERFLOW) && rt.fault_pc;
     if (fault.known) {
-        fault.cell = (long long)((const uint8_t *)rt.fault_addr - rt.tape_start);
+        fault.cell = (long long)((const uint8_t *)rt.fault_addr - rt.cell0);
         fault.map = source_map;
         fault.code = (uint32_t)((const uint8_t *)rt.fault_pc - (const uint8_t *)rt.code_start);
     }
@@ -298,7 +342,7 @@ int bfrt_run_checked(bf_entry_fn entry, const bf_contract *contract, size_t cell
         return BF_CONTRACT_MISMATCH;
     }
     next_map = contract->source_map ? (const bf_source_map *)((const char *)contract + contract->source_map) : NULL;
-    return bfrt_run(entry, cells);
+    return bfrt_run_tape(entry, cells, (size_t)contract->left_margin);
 }
 
 /* The row of `map` covering code offset `code`, if a command's. */

@@ -31,7 +31,7 @@ extern "C" {
 /* What a program run ended with: returned by the entry point and bfrt_run. */
 enum bf_status {
     BF_OK = 0,             /* ran to the end of the program */
-    BF_TAPE_UNDERFLOW = 1, /* touched a cell left of cell 0 */
+    BF_TAPE_UNDERFLOW = 1, /* touched a cell left of the tape's start */
     BF_TAPE_OVERFLOW = 2,  /* touched a cell past the end of the tape */
     BF_WRITE_ERROR = 3,    /* stdout could not be written (e.g. disk full) */
     BF_READ_ERROR = 4,     /* stdin could not be read */
@@ -59,7 +59,8 @@ enum bf_status {
 #define BF_GUARD_BYTES ((size_t)1 << 28)
 
 /* Generated code checks every access explicitly (instead of relying on
- * guard pages) when the tape size is not a multiple of this. */
+ * guard pages) when the tape size (left margin included) is not a multiple
+ * of this. */
 #define BF_TAPE_ALIGN 4096
 
 struct bf_runtime;
@@ -68,6 +69,9 @@ struct bf_runtime;
 typedef int32_t (*bf_write_fn)(struct bf_runtime *rt, const uint8_t *buf, size_t len);
 /* Reads one byte of input: 0..255, BF_READ_EOF or BF_READ_FAILED. */
 typedef int32_t (*bf_read_fn)(struct bf_runtime *rt);
+/* '#' (bfc --hash-dump): writes the cell number of `ptr` and the cells
+ * around it (those on the tape only) to stderr; returns a bf_status. */
+typedef int32_t (*bf_dump_fn)(struct bf_runtime *rt, const uint8_t *ptr);
 
 typedef struct bf_runtime {
     /* Set by the host before the call. */
@@ -86,7 +90,8 @@ typedef struct bf_runtime {
                                     (in_cur..in_end) is empty: refills it,
                                     consumes and returns its first byte;
                                     output is flushed before the call      */
-    uint8_t *tape_start;     /* 32: cell 0                                 */
+    uint8_t *tape_start;     /* 32: the first cell: cell 0, or cell -N with
+                                    a left margin of N cells             */
     uint8_t *tape_end;       /* 40: one past the last cell                 */
     /* Set by generated code on entry, for the host's fault handler. */
     const void *code_start;  /* 48: first byte of the generated code       */
@@ -104,10 +109,15 @@ typedef struct bf_runtime {
      * explicit check (the check and the cell's address). */
     const void *fault_pc;    /* 96: the code that touched the cell         */
     const void *fault_addr;  /* 104: the cell's address                    */
+    bf_dump_fn dump;         /* 112: called for a '#' (bfc --hash-dump),
+                                    after output is flushed                */
+    uint8_t *cell0;          /* 120: where the program starts: the `tape`
+                                    the entry is given; cells are numbered
+                                    from it                                */
 } bf_runtime;
 
 /* The signature of every compiled program (System V ABI). `tape` is cell 0
- * and must equal rt->tape_start. */
+ * and must equal rt->cell0. */
 typedef int32_t (*bf_entry_fn)(uint8_t *tape, bf_runtime *rt);
 #define BF_DECLARE_ENTRY(name) int32_t name(uint8_t *tape, bf_runtime *rt)
 
@@ -125,12 +135,13 @@ typedef int32_t (*bf_entry_fn)(uint8_t *tape, bf_runtime *rt);
  * touch memory that is not the tape.  bfrt_run_checked refuses such a run.
  * src/code.rs mirrors this layout; a test checks that the two agree. */
 typedef struct bf_contract {
-    uint64_t tape_cells;     /*  0: cells of the tape                      */
+    uint64_t tape_cells;     /*  0: cells of the tape from cell 0 on       */
     uint32_t cell_bits;      /*  8: BF_CELL_BITS                           */
     uint32_t version;        /* 12: BF_CONTRACT_VERSION                    */
-    uint32_t source_map;     /* 16: byte offset from this struct to its
+    uint64_t left_margin;    /* 16: cells left of cell 0 (--left-margin)   */
+    uint32_t source_map;     /* 24: byte offset from this struct to its
                                     bf_source_map, 0 if it has none        */
-    uint32_t reserved;       /* 20: 0                                      */
+    uint32_t reserved;       /* 28: 0                                      */
 } bf_contract;
 
 /* Where in the source each piece of the code comes from, so that a tape
@@ -168,9 +179,14 @@ typedef struct bf_source_map {
  * fault handler and the I/O buffers are process-wide. */
 int bfrt_run(bf_entry_fn entry, size_t cells);
 
+/* bfrt_run on a tape with `left_margin` more cells left of cell 0 (where
+ * the program starts): for code built with `bfc --left-margin`. */
+int bfrt_run_tape(bf_entry_fn entry, size_t cells, size_t left_margin);
+
 /* bfrt_run, but only if `contract` (the program's, see BF_DECLARE_PROGRAM)
  * says the program was compiled for `cells` cells of BF_CELL_BITS bits and
- * this version of the interface.  Otherwise nothing runs and it returns
+ * this version of the interface, and runs it with the left margin the
+ * contract records.  Otherwise nothing runs and it returns
  * BF_CONTRACT_MISMATCH, whose message (bfrt_status_message, bfrt_report:
  * exit code BF_EXIT_USAGE) says what the program was compiled for.  Plain
  * bfrt_run checks nothing: it trusts the caller to pass the tape size the

@@ -48,7 +48,7 @@ BF_DECLARE_ENTRY(selftest_hello);
 int64_t selftest_offset;     /* where selftest_touch writes, from cell 0 */
 uintptr_t selftest_addr;     /* what selftest_wild reads */
 
-static size_t expected_cells = CELLS;
+static size_t expected_cells = CELLS, expected_margin = 0;
 
 /* Copies stdin to stdout, flushing before every read as bfc's code does. */
 static int32_t c_cat(uint8_t *tape, bf_runtime *rt)
@@ -96,24 +96,27 @@ static int32_t c_window(uint8_t *tape, bf_runtime *rt)
     return rt->write(rt, (const uint8_t *)msg, (size_t)n);
 }
 
-/* Checks the tape: where it is, that it is zeroed and writable, that its
- * end is page aligned (the upper guard starts right there), and that the
- * generated-code fields start out NULL.  Prints "tape ok" or what is wrong. */
+/* Checks the tape: where it is (cell 0 the margin's width in), that it is
+ * zeroed and writable, that its end is page aligned (the upper guard starts
+ * right there), and that the generated-code fields start out NULL.  Prints
+ * "tape ok" or what is wrong. */
 static int32_t c_tape(uint8_t *tape, bf_runtime *rt)
 {
     const char *bad = NULL;
-    if (tape != rt->tape_start)
-        bad = "tape != tape_start";
-    else if ((size_t)(rt->tape_end - rt->tape_start) != expected_cells)
+    if (tape != rt->cell0)
+        bad = "tape != cell0";
+    else if ((size_t)(rt->cell0 - rt->tape_start) != expected_margin)
+        bad = "wrong margin";
+    else if ((size_t)(rt->tape_end - rt->cell0) != expected_cells)
         bad = "wrong size";
     else if ((uintptr_t)rt->tape_end % (uintptr_t)sysconf(_SC_PAGESIZE) != 0)
         bad = "end not page aligned";
     else if (rt->code_start || rt->code_end || rt->fault_resume)
         bad = "code fields not NULL";
-    for (size_t i = 0; !bad && i < expected_cells; i++) {
-        if (tape[i] != 0)
+    for (size_t i = 0; !bad && i < expected_margin + expected_cells; i++) {
+        if (rt->tape_start[i] != 0)
             bad = "not zeroed";
-        tape[i] = (uint8_t)i;
+        rt->tape_start[i] = (uint8_t)i;
     }
     char msg[64];
     int n = snprintf(msg, sizeof msg, "tape %s\n", bad ? bad : "ok");
@@ -136,6 +139,7 @@ enum out_kind { OUT_PIPE, OUT_NO_READER, OUT_FULL };
 struct spec {
     bf_entry_fn entry;
     size_t cells;        /* 0: CELLS */
+    size_t margin;       /* cells left of cell 0 */
     bool no_cells;       /* a tape of 0 cells, then */
     enum out_kind out;
     const char *in;      /* stdin contents (NULL: empty) */
@@ -157,7 +161,8 @@ struct result {
 /* The child exits with status | exit_code << 4, so both come back. */
 static void one_run(const struct spec *sp)
 {
-    int status = bfrt_run(sp->entry, sp->no_cells ? 0 : sp->cells ? sp->cells : CELLS);
+    size_t cells = sp->no_cells ? 0 : sp->cells ? sp->cells : CELLS;
+    int status = sp->margin ? bfrt_run_tape(sp->entry, cells, sp->margin) : bfrt_run(sp->entry, cells);
     _exit(status | bfrt_report(status) << 4);
 }
 
@@ -331,9 +336,9 @@ static void actions_restored(void)
  * each mismatch is refused before anything runs, with its own message. */
 static void contracts(void)
 {
-    static const bf_contract good = { CELLS, BF_CELL_BITS, BF_CONTRACT_VERSION, 0, 0 };
-    static const bf_contract wide = { CELLS, 16, BF_CONTRACT_VERSION, 0, 0 };
-    static const bf_contract newer = { CELLS, BF_CELL_BITS, BF_CONTRACT_VERSION + 1, 0, 0 };
+    static const bf_contract good = { CELLS, BF_CELL_BITS, BF_CONTRACT_VERSION, 0, 0, 0 };
+    static const bf_contract wide = { CELLS, 16, BF_CONTRACT_VERSION, 0, 0, 0 };
+    static const bf_contract newer = { CELLS, BF_CELL_BITS, BF_CONTRACT_VERSION + 1, 0, 0, 0 };
     static const struct {
         const bf_contract *contract;
         size_t cells;
@@ -435,6 +440,9 @@ int main(void)
     TEST("tape of 1 cell", .entry = c_tape, .cells = 1);
     expected_cells = (size_t)1 << 28;
     TEST("tape of 256 MiB", .entry = c_tape, .cells = (size_t)1 << 28);
+    expected_cells = 1000, expected_margin = 3;
+    TEST("tape of 1000 cells and 3 left of cell 0", .entry = c_tape, .cells = 1000, .margin = 3);
+    expected_margin = 0;
 #undef TEST_OK
 
 #define TEST_OK (WIFEXITED(r->raw) && WEXITSTATUS(r->raw) == BF_EXIT_IO && \

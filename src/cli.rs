@@ -99,6 +99,14 @@ pub struct Cli {
     /// Number of cells of the tape.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_TAPE_CELLS, value_parser = parse_tape_size)]
     pub tape_size: usize,
+    /// Cells of the tape left of where the program starts (cell 0): cells
+    /// -N..-1, guarded like the right end.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_left_margin)]
+    pub left_margin: usize,
+    /// '#' prints the pointer and the cells around it to stderr (otherwise
+    /// it is a comment).
+    #[arg(long)]
+    pub hash_dump: bool,
     /// What ',' stores at end of input.
     #[arg(long, value_enum, default_value_t = EofArg::Unchanged)]
     pub eof: EofArg,
@@ -177,6 +185,14 @@ fn parse_tape_size(s: &str) -> Result<usize, String> {
     let n: u64 = s.trim().parse().map_err(|_| format!("'{s}' is not a number of cells"))?;
     if n == 0 || n > MAX_TAPE_CELLS as u64 {
         return Err(format!("the tape needs between 1 and {MAX_TAPE_CELLS} cells"));
+    }
+    Ok(n as usize)
+}
+
+fn parse_left_margin(s: &str) -> Result<usize, String> {
+    let n: u64 = s.trim().parse().map_err(|_| format!("'{s}' is not a number of cells"))?;
+    if n > MAX_TAPE_CELLS as u64 {
+        return Err(format!("the margin is at most {MAX_TAPE_CELLS} cells"));
     }
     Ok(n as usize)
 }

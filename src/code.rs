@@ -113,29 +113,35 @@ pub const CONTRACT_SUFFIX: &str = "_contract";
 
 /// `struct bf_contract`: what code was compiled for, recorded beside it in
 /// its object so that a C caller cannot run it on another tape by mistake
-/// (the optimiser used the tape size, and a size that is a multiple of
-/// `TAPE_ALIGN` makes the code rely on guard pages instead of checks).
+/// (the optimiser used the tape size and the margin, and a tape whose
+/// size, margin included, is a multiple of `TAPE_ALIGN` makes the code rely
+/// on guard pages instead of checks).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Contract {
+    /// Cells from cell 0 (where the program starts) rightwards.
     pub tape_cells: u64,
     pub cell_bits: u32,
     pub version: u32,
+    /// Cells left of cell 0 (`--left-margin`).
+    pub left_margin: u64,
     /// Byte offset from the contract to its [`SourceMap`] (0: none).
     pub source_map: u32,
     pub reserved: u32,
 }
 
 /// Bytes of a [`Contract`]; its source map, if any, follows it.
-pub const CONTRACT_BYTES: usize = 24;
+pub const CONTRACT_BYTES: usize = 32;
 
 impl Contract {
-    /// The contract of code compiled for a tape of `tape_cells` cells.
-    pub fn new(tape_cells: usize) -> Contract {
+    /// The contract of code compiled for a tape of `tape_cells` cells from
+    /// cell 0 and `left_margin` left of it.
+    pub fn new(tape_cells: usize, left_margin: usize) -> Contract {
         Contract {
             tape_cells: tape_cells as u64,
             cell_bits: CELL_BITS,
             version: CONTRACT_VERSION,
+            left_margin: left_margin as u64,
             source_map: 0,
             reserved: 0,
         }
@@ -147,8 +153,9 @@ impl Contract {
         bytes[..8].copy_from_slice(&self.tape_cells.to_le_bytes());
         bytes[8..12].copy_from_slice(&self.cell_bits.to_le_bytes());
         bytes[12..16].copy_from_slice(&self.version.to_le_bytes());
-        bytes[16..20].copy_from_slice(&self.source_map.to_le_bytes());
-        bytes[20..].copy_from_slice(&self.reserved.to_le_bytes());
+        bytes[16..24].copy_from_slice(&self.left_margin.to_le_bytes());
+        bytes[24..28].copy_from_slice(&self.source_map.to_le_bytes());
+        bytes[28..].copy_from_slice(&self.reserved.to_le_bytes());
         bytes
     }
 
@@ -210,6 +217,9 @@ pub type WriteFn = unsafe extern "C" fn(rt: *mut Runtime, buf: *const u8, len: u
 /// `bf_read_fn`: refills the input buffer (`in_cur..in_end`) and returns
 /// its first byte (consumed), [`READ_EOF`] or [`READ_FAILED`].
 pub type ReadFn = unsafe extern "C" fn(rt: *mut Runtime) -> i32;
+/// `bf_dump_fn`: writes the dump of `#` (`host::dump_line`) for the pointer
+/// `ptr` to stderr; returns a [`Status`] as i32 (output was flushed before).
+pub type DumpFn = unsafe extern "C" fn(rt: *mut Runtime, ptr: *const u8) -> i32;
 /// `bf_entry_fn`: the signature of every compiled program.
 pub type EntryFn = unsafe extern "sysv64" fn(tape: *mut u8, rt: *mut Runtime) -> i32;
 
@@ -231,6 +241,8 @@ pub struct Runtime {
     pub in_end: *const u8,
     pub fault_pc: *const u8,
     pub fault_addr: *const u8,
+    pub dump: DumpFn,
+    pub cell0: *mut u8,
 }
 
 /// Byte offsets of the [`Runtime`] fields, as generated code addresses them.
@@ -248,6 +260,8 @@ pub mod rt_offset {
     pub const IN_END: i32 = 88;
     pub const FAULT_PC: i32 = 96;
     pub const FAULT_ADDR: i32 = 104;
+    pub const DUMP: i32 = 112;
+    pub const CELL0: i32 = 120;
 }
 
 /// The C header that declares this interface, embedded so that tests (and
@@ -285,12 +299,14 @@ mod tests {
             ("in_end", offset_of!(Runtime, in_end), rt_offset::IN_END),
             ("fault_pc", offset_of!(Runtime, fault_pc), rt_offset::FAULT_PC),
             ("fault_addr", offset_of!(Runtime, fault_addr), rt_offset::FAULT_ADDR),
+            ("dump", offset_of!(Runtime, dump), rt_offset::DUMP),
+            ("cell0", offset_of!(Runtime, cell0), rt_offset::CELL0),
         ];
         for (name, rust, used) in fields {
             assert_eq!(rust as i32, used, "{name}: Rust layout vs rt_offset");
             assert_eq!(header_offset(name), used, "{name}: bfrt.h vs rt_offset");
         }
-        assert_eq!(std::mem::size_of::<Runtime>(), 112);
+        assert_eq!(std::mem::size_of::<Runtime>(), 128);
     }
 
     #[test]
@@ -299,6 +315,7 @@ mod tests {
             ("tape_cells", offset_of!(Contract, tape_cells)),
             ("cell_bits", offset_of!(Contract, cell_bits)),
             ("version", offset_of!(Contract, version)),
+            ("left_margin", offset_of!(Contract, left_margin)),
             ("source_map", offset_of!(Contract, source_map)),
         ];
         for (name, rust) in fields {
@@ -308,11 +325,12 @@ mod tests {
         assert!(BFRT_H.contains(&format!("#define BF_CELL_BITS {CELL_BITS}\n")));
         assert!(BFRT_H.contains(&format!("#define BF_CONTRACT_VERSION {CONTRACT_VERSION}\n")));
         assert!(BFRT_H.contains(&format!("#define BF_CONTRACT_(name) name##{CONTRACT_SUFFIX}\n")));
-        let c = Contract::new(4096);
+        let c = Contract::new(4096, 3);
         let bytes = c.to_bytes();
         assert_eq!(u64::from_le_bytes(bytes[..8].try_into().unwrap()), 4096);
         assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 8);
         assert_eq!(u32::from_le_bytes(bytes[12..16].try_into().unwrap()), CONTRACT_VERSION);
+        assert_eq!(u64::from_le_bytes(bytes[16..24].try_into().unwrap()), 3);
     }
 
     #[test]

@@ -60,6 +60,39 @@ impl Buffering {
     }
 }
 
+/// The cells a dump (`#` with `--hash-dump`) shows left and right of the
+/// pointer's (`DUMP_BEFORE`/`DUMP_AFTER` in bfrt.c).
+pub const DUMP_BEFORE: i64 = 4;
+pub const DUMP_AFTER: i64 = 11;
+
+/// Writes a dump's line to stderr: a dump that cannot be written is lost,
+/// as a diagnostic would be, and the run goes on.
+pub fn write_dump(line: &str) {
+    let _ = write_all(std_fd(2), line.as_bytes());
+}
+
+/// A dump's line, the same in every mode (`dump_line` in bfrt.c): the
+/// number of the pointer's cell (cell 0: where it started), then in
+/// brackets the number of the first cell shown and the cells from
+/// `DUMP_BEFORE` left of it to `DUMP_AFTER` right, the pointer's between
+/// `>` `<`, `--` for cells off the tape (`cell` gives None for them):
+///
+/// ```text
+/// # ptr 1: [-3] -- -- -- 2 >3< 0 0 0 0 0 0 0 0 0 0 0
+/// ```
+pub fn dump_line(ptr: i64, cell: impl Fn(i64) -> Option<u8>) -> String {
+    use std::fmt::Write as _;
+    let first = ptr.wrapping_sub(DUMP_BEFORE);
+    let mut line = format!("# ptr {ptr}: [{first}]");
+    for k in 0..=DUMP_BEFORE + DUMP_AFTER {
+        let at = first.wrapping_add(k);
+        let value = cell(at).map_or_else(|| "--".to_string(), |v| v.to_string());
+        let _ = if at == ptr { write!(line, " >{value}<") } else { write!(line, " {value}") };
+    }
+    line.push('\n');
+    line
+}
+
 /// The exit codes of bfc: those of a run (`BF_EXIT_*` in bfrt.h, which
 /// built executables exit with too) and the compiler's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -346,6 +379,11 @@ impl Stream {
 
     pub fn stdout() -> Stream {
         Stream { fd: std_fd(1), error: None }
+    }
+
+    /// Where dumps go (`Op::Dump`).
+    pub fn stderr() -> Stream {
+        Stream { fd: std_fd(2), error: None }
     }
 
     /// Keeps `e` for the message and hands a copy to the caller.

@@ -21,7 +21,10 @@ pub enum Outcome {
 
 #[derive(Debug, Clone, Copy)]
 pub struct Config {
+    /// Cells from where the pointer starts (cell 0) rightwards.
     pub tape_cells: usize,
+    /// Cells left of cell 0 (`--left-margin`): cells -left_margin..-1.
+    pub left_margin: usize,
     pub eof: EofMode,
     /// At most this many instructions are executed.
     pub max_steps: Option<u64>,
@@ -29,21 +32,22 @@ pub struct Config {
 
 /// Runs `program`, reading `input` and writing `output` (buffered: the
 /// buffer is flushed when full, before every read and at the end, as
-/// compiled code does).
+/// compiled code does); dumps (`Op::Dump`) go to stderr.
 pub fn run(program: &Program, config: &Config, input: &mut dyn Read, output: &mut dyn Write) -> Outcome {
-    run_buffered(program, config, input, output, Buffering::Full)
+    run_buffered(program, config, input, output, &mut io::stderr(), Buffering::Full)
 }
 
 /// `run`, with output buffered as `buffering` says (`Unbuffered`: each `.`
-/// is written at once).
+/// is written at once) and dumps written to `dumps`.
 pub fn run_buffered(
     program: &Program,
     config: &Config,
     input: &mut dyn Read,
     output: &mut dyn Write,
+    dumps: &mut dyn Write,
     buffering: Buffering,
 ) -> Outcome {
-    run_located(program, config, input, output, buffering).0
+    run_located(program, config, input, output, dumps, buffering).0
 }
 
 /// `run_buffered`, and where a tape error happened: the cell, and the
@@ -53,9 +57,11 @@ pub fn run_located(
     config: &Config,
     input: &mut dyn Read,
     output: &mut dyn Write,
+    dumps: &mut dyn Write,
     buffering: Buffering,
 ) -> (Outcome, Option<TapeFault>) {
     let mut out = Output::with_window(output, buffering.window());
+    out.dumps = Some(dumps);
     let mut machine = Machine::new(program, config);
     let outcome = match machine.execute(0..program.insts.len(), Some(input), &mut out) {
         Stop::End => Outcome::Finished(Status::Ok),
@@ -77,6 +83,8 @@ pub(crate) struct Output<'a> {
     /// The buffer is written out once it holds this many bytes.
     window: usize,
     sink: &'a mut dyn Write,
+    /// Where dumps go; None: execution stops before a dump (compile time).
+    dumps: Option<&'a mut dyn Write>,
 }
 
 impl<'a> Output<'a> {
@@ -85,7 +93,7 @@ impl<'a> Output<'a> {
     }
 
     fn with_window(sink: &'a mut dyn Write, window: usize) -> Self {
-        Output { buf: Vec::with_capacity(window), window, sink }
+        Output { buf: Vec::with_capacity(window), window, sink, dumps: None }
     }
 
     pub(crate) fn flush(&mut self) -> Result<(), Status> {
@@ -113,22 +121,52 @@ pub(crate) enum Stop {
     End,
     OutOfSteps,
     Failed(Status),
-    /// Reached a `,` with no input given (before executing it).
+    /// Reached a `,` with no input given, or a dump with nowhere to write
+    /// it (before executing it).
     Input,
 }
 
-/// The interpreter's state: the tape grows as cells are touched, so a huge
-/// `--tape-size` costs only what the program uses.
+/// The cells touched so far, each side of cell 0 growing as cells are
+/// touched, so a huge `--tape-size` or `--left-margin` costs only what the
+/// program uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Cells {
+    /// Cells 0, 1, 2...
+    pub(crate) right: Vec<u8>,
+    /// Cells -1, -2, -3...
+    pub(crate) left: Vec<u8>,
+}
+
+impl Cells {
+    /// The side that holds `cell`, and its index there.
+    fn side(&self, cell: i64) -> (&Vec<u8>, usize) {
+        if cell >= 0 {
+            (&self.right, cell as usize)
+        } else {
+            (&self.left, (-1 - cell) as usize)
+        }
+    }
+
+    fn get(&self, cell: i64) -> u8 {
+        let (side, i) = self.side(cell);
+        side.get(i).copied().unwrap_or(0)
+    }
+}
+
+/// The interpreter's state.
 pub(crate) struct Machine<'p> {
     program: &'p Program,
     partner: Vec<usize>,
-    pub(crate) tape: Vec<u8>,
-    cells: usize,
+    pub(crate) tape: Cells,
+    /// The tape's cells by number: cell 0 is where the pointer starts.
+    cells: std::ops::Range<i64>,
+    /// The number of the cell the pointer is at.
     pub(crate) ptr: i64,
     eof: EofMode,
     pub(crate) steps_left: u64,
-    /// Cells the tape may grow to before execution gives up (as if out of
-    /// steps): compile-time execution must not hold a huge tape.
+    /// Cells each side of the tape may grow to before execution gives up
+    /// (as if out of steps): compile-time execution must not hold a huge
+    /// tape.
     pub(crate) grow_limit: usize,
     /// The instruction being executed, and the last cell found off the
     /// tape: where a tape error happened.
@@ -144,8 +182,8 @@ impl<'p> Machine<'p> {
         Machine {
             program,
             partner: program.block_partners(),
-            tape: Vec::new(),
-            cells: config.tape_cells,
+            tape: Cells::default(),
+            cells: -(config.left_margin as i64)..config.tape_cells as i64,
             ptr: 0,
             eof: config.eof,
             steps_left: config.max_steps.unwrap_or(u64::MAX),
@@ -163,33 +201,44 @@ impl<'p> Machine<'p> {
         TapeFault { cell: self.fault_cell.get(), at: Some(if scanning { inst.next_at } else { inst.at }) }
     }
 
-    fn index(&self, off: i32) -> Result<usize, Status> {
+    /// The number of the cell at `off`, if it is on the tape.
+    fn index(&self, off: i32) -> Result<i64, Status> {
         let at = self.ptr + off as i64;
-        if at < 0 {
+        if at < self.cells.start {
             self.fault_cell.set(at);
             Err(Status::TapeUnderflow)
-        } else if at as u64 >= self.cells as u64 {
+        } else if at >= self.cells.end {
             self.fault_cell.set(at);
             Err(Status::TapeOverflow)
         } else {
-            Ok(at as usize)
+            Ok(at)
         }
     }
 
     fn get(&self, off: i32) -> Result<u8, Status> {
-        Ok(self.tape.get(self.index(off)?).copied().unwrap_or(0))
+        Ok(self.tape.get(self.index(off)?))
     }
 
     fn cell(&mut self, off: i32) -> Result<&mut u8, Fail> {
-        let i = self.index(off)?;
-        if i >= self.tape.len() {
+        let at = self.index(off)?;
+        let (side, i, len) = match at {
+            0.. => (&mut self.tape.right, at as usize, self.cells.end as usize),
+            _ => (&mut self.tape.left, (-1 - at) as usize, -self.cells.start as usize),
+        };
+        if i >= side.len() {
             if i >= self.grow_limit {
                 return Err(Fail::TapeTooBig);
             }
-            let grown = (i + 1).max(2 * self.tape.len()).min(self.cells);
-            self.tape.resize(grown, 0);
+            let grown = (i + 1).max(2 * side.len()).min(len);
+            side.resize(grown, 0);
         }
-        Ok(&mut self.tape[i])
+        Ok(&mut side[i])
+    }
+
+    /// `Op::Dump`'s line: the pointer and the cells around it, those off
+    /// the tape shown as such.
+    fn dump_line(&self) -> String {
+        host::dump_line(self.ptr, |cell| self.cells.contains(&cell).then(|| self.tape.get(cell)))
     }
 
     /// Whether a shortcut applies here: its cells on the tape, its zeros
@@ -304,6 +353,19 @@ impl<'p> Machine<'p> {
                 Op::Print { start, len } => {
                     out.push(&self.program.data[start as usize..(start + len) as usize])?;
                 }
+                Op::Dump => {
+                    if out.dumps.is_none() {
+                        return Err(Fail::Input);
+                    }
+                    // Stdout first, so that on a terminal the two come in
+                    // program order; a dump that cannot be written is lost,
+                    // as a diagnostic would be.
+                    out.flush()?;
+                    let line = self.dump_line();
+                    if let Some(dumps) = out.dumps.as_deref_mut() {
+                        let _ = dumps.write_all(line.as_bytes()).and_then(|_| dumps.flush());
+                    }
+                }
                 Op::Switch { src, start, cells } => {
                     let v = self.get(src)? as usize;
                     let program = self.program;
@@ -341,7 +403,7 @@ mod tests {
     fn run_src(src: &[u8], input: &[u8], eof: EofMode, cells: usize) -> (Outcome, Vec<u8>) {
         let p = parse("t.b", src).unwrap();
         let mut out = Vec::new();
-        let cfg = Config { tape_cells: cells, eof, max_steps: Some(10_000_000) };
+        let cfg = Config { tape_cells: cells, left_margin: 0, eof, max_steps: Some(10_000_000) };
         let outcome = run(&p, &cfg, &mut &input[..], &mut out);
         (outcome, out)
     }

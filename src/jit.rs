@@ -71,21 +71,35 @@ impl LoadedCode {
     /// Runs the code on a fresh tape of `cells` cells, reading and writing
     /// `fds`; output is unbuffered if `fds.output` is a terminal.
     pub fn run_with(&self, cells: usize, fds: Fds) -> Result<RunEnd, RunError> {
-        self.run_buffered(cells, fds, Buffering::choose(false, fds.output))
+        self.run_buffered(cells, 0, fds, Buffering::choose(false, fds.output))
     }
 
-    /// Runs the code on a fresh tape of `cells` cells, reading and writing
-    /// `fds`, its output buffered as `buffering` says.
-    pub fn run_buffered(&self, cells: usize, fds: Fds, buffering: Buffering) -> Result<RunEnd, RunError> {
-        self.run_fed(cells, fds, buffering, &[])
+    /// Runs the code on a fresh tape of `cells` cells from where the
+    /// program starts and `left_margin` cells left of it, reading and
+    /// writing `fds`, its output buffered as `buffering` says.
+    pub fn run_buffered(
+        &self,
+        cells: usize,
+        left_margin: usize,
+        fds: Fds,
+        buffering: Buffering,
+    ) -> Result<RunEnd, RunError> {
+        self.run_fed(cells, left_margin, fds, buffering, &[])
     }
 
     /// `run_buffered`, the program reading `input` before anything from
     /// `fds.input` (`--bang`'s bytes after `!`, `--verify`'s whole input):
     /// the input buffer starts as `input` itself, and the first refill
     /// reads the descriptor.
-    pub fn run_fed(&self, cells: usize, fds: Fds, buffering: Buffering, input: &[u8]) -> Result<RunEnd, RunError> {
-        let tape = Tape::new(cells)?;
+    pub fn run_fed(
+        &self,
+        cells: usize,
+        left_margin: usize,
+        fds: Fds,
+        buffering: Buffering,
+        input: &[u8],
+    ) -> Result<RunEnd, RunError> {
+        let tape = Tape::new(cells, left_margin)?;
         let (out, inp) = (Mapping::new(IO_BUF_SIZE)?, Mapping::new(IO_BUF_SIZE)?);
         let mut host = Host { out, inp, fds, error: None, panicked: false };
         let mut rt = Runtime {
@@ -107,6 +121,8 @@ impl LoadedCode {
             in_end: input.as_ptr_range().end,
             fault_pc: ptr::null(),
             fault_addr: ptr::null(),
+            dump: host_dump,
+            cell0: tape.cell0,
         };
         let _handler = FaultHandler::install(&mut rt)?;
         // SAFETY: the bytes were produced by x64::compile for the contract in
@@ -115,7 +131,7 @@ impl LoadedCode {
         // functions, which catch their own panics.
         let raw = unsafe {
             let entry: EntryFn = std::mem::transmute(self.map.ptr.add(self.entry));
-            entry(tape.start, &mut rt)
+            entry(tape.cell0, &mut rt)
         };
         drop(_handler);
         let status = Status::from_raw(raw).unwrap_or(Status::WriteError);
@@ -131,7 +147,7 @@ impl LoadedCode {
     fn fault(&self, rt: &Runtime, tape: &Tape) -> TapeFault {
         let code = (rt.fault_pc as usize).wrapping_sub(self.map.ptr as usize);
         TapeFault {
-            cell: (rt.fault_addr as i64).wrapping_sub(tape.start as i64),
+            cell: (rt.fault_addr as i64).wrapping_sub(tape.cell0 as i64),
             at: crate::code::position_in(&self.positions, code),
         }
     }
@@ -207,6 +223,27 @@ unsafe extern "C" fn host_read(rt: *mut Runtime) -> i32 {
     })
 }
 
+/// `Runtime::dump`, for `#`: writes the dump's line (`host::dump_line`) to
+/// stderr, reading only cells on the tape.
+///
+/// # Safety
+/// Called by generated code only: `rt` is the live table of a run of
+/// `LoadedCode::run_with`.
+unsafe extern "C" fn host_dump(rt: *mut Runtime, ptr: *const u8) -> i32 {
+    // SAFETY: rt is the live table of this run; its tape bounds and cell 0
+    // are those of the tape `Tape::new` made accessible.
+    let (start, end, cell0) = unsafe { ((*rt).tape_start as usize, (*rt).tape_end as usize, (*rt).cell0 as usize) };
+    guarded(rt, Status::WriteError as i32, |_| {
+        let at = |cell: i64| cell0.wrapping_add_signed(cell as isize);
+        let line = host::dump_line((ptr as usize).wrapping_sub(cell0) as isize as i64, |cell| {
+            // SAFETY: an address between the tape's bounds, readable.
+            (start..end).contains(&at(cell)).then(|| unsafe { *(at(cell) as *const u8) })
+        });
+        host::write_dump(&line);
+        Status::Ok as i32
+    })
+}
+
 /// A fresh anonymous private mapping, made readable and writable: zero
 /// pages that cost nothing until touched, where a `vec![0; n]` of the same
 /// size is written whole by the allocator (for the I/O buffers and the
@@ -267,15 +304,20 @@ impl Drop for Mapping {
 /// end is page aligned, so the upper guard starts right after the last cell.
 struct Tape {
     _map: Mapping,
+    /// The first cell: cell -left_margin.
     start: *mut u8,
     end: *mut u8,
+    /// Where the program starts.
+    cell0: *mut u8,
 }
 
 impl Tape {
-    fn new(cells: usize) -> io::Result<Tape> {
+    /// `cells` cells from cell 0 on, `left_margin` more before it.
+    fn new(cells: usize, left_margin: usize) -> io::Result<Tape> {
+        let total = cells.checked_add(left_margin).ok_or_else(too_big)?;
         // SAFETY: sysconf has no preconditions.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
-        let body = cells.checked_next_multiple_of(page).ok_or_else(too_big)?;
+        let body = total.checked_next_multiple_of(page).ok_or_else(too_big)?;
         let map = Mapping::reserve(body.checked_add(2 * GUARD_BYTES).ok_or_else(too_big)?)?;
         // SAFETY: offsets within the mapping just made.
         let (body_start, end) = unsafe { (map.ptr.add(GUARD_BYTES), map.ptr.add(GUARD_BYTES + body)) };
@@ -283,7 +325,8 @@ impl Tape {
         if unsafe { libc::mprotect(body_start.cast(), body, libc::PROT_READ | libc::PROT_WRITE) } != 0 {
             return Err(io::Error::last_os_error());
         }
-        Ok(Tape { _map: map, start: end.wrapping_sub(cells), end })
+        let start = end.wrapping_sub(total);
+        Ok(Tape { _map: map, start, end, cell0: start.wrapping_add(left_margin) })
     }
 }
 

@@ -70,8 +70,13 @@ pub const DEFAULT_EVAL_STEPS_BUILD: u64 = 50_000_000;
 #[derive(Debug, Clone)]
 pub struct Options {
     pub level: opt::Level,
+    /// Cells of the tape from where the program starts (cell 0) rightwards.
     pub tape_cells: usize,
+    /// Cells of the tape left of cell 0 (`--left-margin`).
+    pub left_margin: usize,
     pub eof: ir::EofMode,
+    /// `#` dumps the tape to stderr (`--hash-dump`); otherwise a comment.
+    pub hash_dump: bool,
     /// Steps of compile-time execution at `-O2` (see `opt::evaluate_prefix`).
     pub eval_steps: u64,
     /// Objects and executables carry debug info (`-g`, `dwarf`).
@@ -91,7 +96,9 @@ impl Default for Options {
         Options {
             level: opt::Level::O2,
             tape_cells: DEFAULT_TAPE_CELLS,
+            left_margin: 0,
             eof: ir::EofMode::Unchanged,
+            hash_dump: false,
             eval_steps: DEFAULT_EVAL_STEPS_JIT,
             debug_info: false,
             unbuffered: false,
@@ -104,19 +111,29 @@ impl Default for Options {
 /// mapped.
 impl Options {
     fn opt_config(&self) -> opt::Config {
-        opt::Config { level: self.level, tape_cells: self.tape_cells, eval_steps: self.eval_steps }
+        opt::Config {
+            level: self.level,
+            tape_cells: self.tape_cells,
+            left_margin: self.left_margin,
+            eval_steps: self.eval_steps,
+        }
+    }
+
+    fn syntax(&self) -> parse::Syntax {
+        parse::Syntax { hash_dump: self.hash_dump }
     }
 
     fn target(&self) -> x64::Target {
-        x64::Target::new(self.eof, self.tape_cells)
+        // The guard pages bound the whole tape, margin included.
+        x64::Target::new(self.eof, self.left_margin + self.tape_cells)
     }
 
     fn interp_config(&self) -> interp::Config {
-        interp::Config { tape_cells: self.tape_cells, eof: self.eof, max_steps: None }
+        interp::Config { tape_cells: self.tape_cells, left_margin: self.left_margin, eof: self.eof, max_steps: None }
     }
 
     fn contract(&self) -> code::Contract {
-        code::Contract::new(self.tape_cells)
+        code::Contract::new(self.tape_cells, self.left_margin)
     }
 
     fn exe_options(&self, symbol: &str) -> link::ExeOptions {
@@ -126,7 +143,7 @@ impl Options {
 
 /// Parses and optimises a program; `file` names it in errors.
 pub fn front_end(file: &str, source: &[u8], options: &Options) -> Result<ir::Program> {
-    let program = parse::parse(file, source)?;
+    let program = parse::parse_syntax(file, source, options.syntax())?;
     Ok(opt::optimise(program, options.opt_config()))
 }
 
@@ -148,7 +165,7 @@ pub fn front_end_warned(
 /// `--emit passes`: the IR as parsed, then again after each pass that
 /// changed it, under the pass's name.
 pub fn pass_trace(file: &str, source: &[u8], options: &Options) -> Result<String> {
-    let program = parse::parse(file, source)?;
+    let program = parse::parse_syntax(file, source, options.syntax())?;
     let mut text = String::new();
     let mut show = |title: &str, program: &ir::Program| {
         let count = program.insts.len();
@@ -245,10 +262,10 @@ pub fn front_end_observed(
     observe: &mut dyn FnMut(Event),
 ) -> Result<ir::Program> {
     let start = Instant::now();
-    let program = parse::parse(file, source)?;
+    let program = parse::parse_syntax(file, source, options.syntax())?;
     observe(Event::Stage { name: "parse", time: start.elapsed(), insts: Some(program.insts.len()) });
     let start = Instant::now();
-    let warnings = lint::check(file, source, &program, options.tape_cells);
+    let warnings = lint::check(file, source, &program, opt::Config::tape(&options.opt_config()));
     observe(Event::Stage { name: "lint", time: start.elapsed(), insts: None });
     for warning in &warnings {
         observe(Event::Warning(warning));
@@ -393,7 +410,7 @@ pub fn run_jit_fed(
     }
     let fds = host::Fds::std();
     let buffering = host::Buffering::choose(options.unbuffered, fds.output);
-    loaded.run_fed(options.tape_cells, fds, buffering, input).map_err(jit_run_error)
+    loaded.run_fed(options.tape_cells, options.left_margin, fds, buffering, input).map_err(jit_run_error)
 }
 
 fn jit_run_error(e: jit::RunError) -> Error {
@@ -414,7 +431,9 @@ pub fn run_interp_fed(program: &ir::Program, options: &Options, input: &[u8]) ->
     let mut input = input.chain(BufReader::with_capacity(host::IO_BUF_SIZE, host::Stream::stdin()));
     let mut output = host::Stream::stdout();
     let buffering = host::Buffering::choose(options.unbuffered, host::Fds::std().output);
-    let (outcome, fault) = interp::run_located(program, &options.interp_config(), &mut input, &mut output, buffering);
+    let config = options.interp_config();
+    let mut dumps = host::Stream::stderr();
+    let (outcome, fault) = interp::run_located(program, &config, &mut input, &mut output, &mut dumps, buffering);
     let status = match outcome {
         interp::Outcome::Finished(status) => status,
         interp::Outcome::OutOfSteps => unreachable!("no step limit"),

@@ -24,6 +24,7 @@
 
 use crate::diagnostic::{Diagnostic, Level, Location};
 use crate::error::Pos;
+use crate::ir::analysis::Hull;
 use crate::ir::{Op, Program};
 
 /// Stable names of the warnings, for tools.
@@ -36,9 +37,10 @@ pub const MAX_REPORTED: usize = crate::parse::MAX_REPORTED;
 
 /// The warnings of a parsed (unoptimised) program, in source order (the
 /// first `MAX_REPORTED`, then a note of how many more); `file` and
-/// `source` name and show their places, `tape_cells` is the tape's size.
-pub fn check(file: &str, source: &[u8], program: &Program, tape_cells: usize) -> Vec<Diagnostic> {
-    let mut lint = Lint::new(program, tape_cells as i64);
+/// `source` name and show their places, `tape` is the tape's cells by
+/// number (cell 0: where the program starts).
+pub fn check(file: &str, source: &[u8], program: &Program, tape: Hull) -> Vec<Diagnostic> {
+    let mut lint = Lint::new(program, tape);
     for (i, inst) in program.insts.iter().enumerate() {
         lint.step(i, inst.op);
     }
@@ -58,10 +60,23 @@ pub fn check(file: &str, source: &[u8], program: &Program, tape_cells: usize) ->
 /// A warning, by instruction index.
 #[derive(Debug)]
 enum Finding {
-    Endless { open: usize },
-    Unreachable { at: usize, after: usize },
-    Walks { open: usize, stride: i64 },
-    Touches { at: usize, cell: i64, tape: i64 },
+    Endless {
+        open: usize,
+    },
+    Unreachable {
+        at: usize,
+        after: usize,
+    },
+    Walks {
+        open: usize,
+        stride: i64,
+    },
+    /// `tape`: the tape's cells right of cell 0 (past its end: `cell`).
+    Touches {
+        at: usize,
+        cell: i64,
+        tape: i64,
+    },
 }
 
 impl Finding {
@@ -103,7 +118,7 @@ impl Finding {
                 )
             }
             Finding::Touches { cell, tape, .. } => {
-                let (what, side) = if cell < 0 {
+                let (what, side) = if cell < tape {
                     ("underflow", "left of the tape".to_string())
                 } else {
                     ("overflow", format!("past the end of the tape of {tape} cells"))
@@ -259,7 +274,7 @@ struct Frame {
 
 struct Lint {
     shape: Shape,
-    tape: i64,
+    tape: Hull,
     pos: i64,
     /// Per position, what is known.
     facts: Vec<Fact>,
@@ -291,7 +306,7 @@ struct Lint {
 }
 
 impl Lint {
-    fn new(program: &Program, tape: i64) -> Lint {
+    fn new(program: &Program, tape: Hull) -> Lint {
         let shape = Shape::of(program);
         let size = shape.first_write.len();
         Lint {
@@ -381,8 +396,8 @@ impl Lint {
     /// here (where the cell's number is known and the code surely runs).
     /// False if it does.
     fn touch(&mut self, i: usize) -> bool {
-        if self.concrete && self.frames.is_empty() && !(0..self.tape).contains(&self.pos) {
-            self.found.push(Finding::Touches { at: i, cell: self.pos, tape: self.tape });
+        if self.concrete && self.frames.is_empty() && !self.tape.contains(self.pos) {
+            self.found.push(Finding::Touches { at: i, cell: self.pos, tape: self.tape.hi + 1 });
             self.dead = true;
             return false;
         }
@@ -430,6 +445,8 @@ impl Lint {
                 }
             }
             Op::Move(d) => self.pos += d as i64,
+            // Reads only cells on the tape, never fails.
+            Op::Dump => {}
             Op::Loop { .. } => self.open(i),
             Op::EndLoop => self.close(i),
             _ => unreachable!("a parsed program has only the eight commands"),
@@ -568,7 +585,7 @@ mod tests {
     /// Each warning's code, line and column.
     fn warnings(src: &str) -> Vec<(&'static str, usize, usize)> {
         let program = parse("t.b", src.as_bytes()).unwrap();
-        check("t.b", src.as_bytes(), &program, 65536)
+        check("t.b", src.as_bytes(), &program, Hull::tape(65536, 0))
             .iter()
             .map(|d| {
                 let at = d.location.as_ref().unwrap();
@@ -662,7 +679,7 @@ mod tests {
     fn warnings_stop_at_the_limit_and_count_the_rest() {
         let src = ",[]".repeat(MAX_REPORTED + 3);
         let program = parse("t.b", src.as_bytes()).unwrap();
-        let all = check("t.b", src.as_bytes(), &program, 65536);
+        let all = check("t.b", src.as_bytes(), &program, Hull::tape(65536, 0));
         assert_eq!(all.len(), MAX_REPORTED + 1);
         assert_eq!(
             (all[MAX_REPORTED].level, all[MAX_REPORTED].message.as_str()),
@@ -674,7 +691,7 @@ mod tests {
     fn the_texts() {
         let src = b"+[]\n>.";
         let program = parse("p.b", src).unwrap();
-        let text: String = check("p.b", src, &program, 65536)
+        let text: String = check("p.b", src, &program, Hull::tape(65536, 0))
             .iter()
             .map(|d| d.render(crate::diagnostic::Format::Human { colour: false }))
             .collect();

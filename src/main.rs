@@ -217,13 +217,19 @@ impl Invocation {
             true => bfc::DEFAULT_EVAL_STEPS_JIT,
             false => bfc::DEFAULT_EVAL_STEPS_BUILD,
         });
+        if cli.tape_size + cli.left_margin > bfc::MAX_TAPE_CELLS {
+            let max = bfc::MAX_TAPE_CELLS;
+            return Err(Error::Usage(format!("--tape-size and --left-margin add up to more than {max} cells")));
+        }
         let options = Options {
             level,
             tape_cells: cli.tape_size,
+            left_margin: cli.left_margin,
             eof,
+            hash_dump: cli.hash_dump,
             eval_steps,
-            debug_info: cli.debug_info,
             unbuffered: cli.unbuffered,
+            debug_info: cli.debug_info,
             bang: cli.bang,
         };
         if cli.perf_map && !matches!(action, Action::Jit(_)) {

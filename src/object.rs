@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn object_reads_back_with_text_symbol_and_note() {
-        let bytes = write_object(&sample(), "bf_hello", &Contract::new(4096), &no_map());
+        let bytes = write_object(&sample(), "bf_hello", &Contract::new(4096, 0), &no_map());
         let file = object::File::parse(&*bytes).unwrap();
         assert_eq!(file.architecture(), Architecture::X86_64);
         assert_eq!(file.kind(), object::ObjectKind::Relocatable);
@@ -184,7 +184,7 @@ mod tests {
 
     #[test]
     fn the_contract_is_a_data_symbol_beside_the_code() {
-        let contract = Contract::new(4096);
+        let contract = Contract::new(4096, 7);
         let bytes = write_object(&sample(), "bf_hello", &contract, &no_map());
         let file = object::File::parse(&*bytes).unwrap();
         let sym = file.symbols().find(|s| s.name() == Ok("bf_hello_contract")).unwrap();
@@ -198,8 +198,9 @@ mod tests {
         let data = &section.data().unwrap()[at..at + sym.size() as usize];
         assert_eq!(data, contract.with_source_map(&no_map()));
         // The source map follows the contract, which says where.
-        assert_eq!(u32::from_le_bytes(data[16..20].try_into().unwrap()), 24);
-        assert_eq!(&data[24..], no_map().to_bytes());
+        assert_eq!(u64::from_le_bytes(data[16..24].try_into().unwrap()), 7, "the margin");
+        assert_eq!(u32::from_le_bytes(data[24..28].try_into().unwrap()), 32);
+        assert_eq!(&data[32..], no_map().to_bytes());
     }
 
     #[test]
@@ -208,7 +209,7 @@ mod tests {
         let table = LineTable { rows: vec![], end: 4 };
         let layout = dwarf::Layout { entry: 0, code_end: 6, len: 6 };
         let debug = dwarf::sections(&table, layout, &dwarf::Unit { file: "p.b", comp_dir: "/", symbol: "bf_hello" });
-        let contract = Contract::new(4096);
+        let contract = Contract::new(4096, 0);
         let beside = Beside { contract: &contract, source_map: &no_map(), debug: &debug, input: None };
         let bytes = write_object_with(&sample(), "bf_hello", beside);
         let file = object::File::parse(&*bytes).unwrap();
@@ -248,7 +249,7 @@ mod tests {
 
     #[test]
     fn input_is_two_data_symbols_and_absent_without() {
-        let (c, map) = (Contract::new(4096), no_map());
+        let (c, map) = (Contract::new(4096, 0), no_map());
         let fed = Beside { contract: &c, source_map: &map, debug: &[], input: Some(b"hello") };
         let bytes = write_object_with(&sample(), "p", fed);
         let file = object::File::parse(&*bytes).unwrap();
@@ -269,7 +270,7 @@ mod tests {
 
     #[test]
     fn same_code_same_object() {
-        let c = Contract::new(65536);
+        let c = Contract::new(65536, 0);
         assert_eq!(write_object(&sample(), "a", &c, &no_map()), write_object(&sample(), "a", &c, &no_map()));
     }
 

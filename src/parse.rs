@@ -12,10 +12,23 @@ use crate::ir::{Inst, Op, Program};
 /// Unmatched brackets reported at most; the rest are counted.
 pub const MAX_REPORTED: usize = 20;
 
-/// Parses `source`; `file` names it in errors. Every unmatched bracket is
-/// an error, reported in source order (up to `MAX_REPORTED`): each stray
-/// `]`, and each `[` left open at the end.
+/// Commands beyond the eight, each off by default (a comment then).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Syntax {
+    /// `#` dumps the tape (`Op::Dump`; `--hash-dump`, tritium's `#`).
+    pub hash_dump: bool,
+}
+
+/// Parses `source` with the eight commands only (`parse_syntax`).
 pub fn parse(file: &str, source: &[u8]) -> Result<Program> {
+    parse_syntax(file, source, Syntax::default())
+}
+
+/// Parses `source` with the commands `syntax` adds; `file` names it in
+/// errors. Every unmatched bracket is an error, reported in source order
+/// (up to `MAX_REPORTED`): each stray `]`, and each `[` left open at the
+/// end.
+pub fn parse_syntax(file: &str, source: &[u8], syntax: Syntax) -> Result<Program> {
     if source.len() > i32::MAX as usize {
         return Err(Error::SourceTooLarge { file: file.to_string(), len: source.len() });
     }
@@ -31,6 +44,7 @@ pub fn parse(file: &str, source: &[u8]) -> Result<Program> {
             b'>' => Op::Move(1),
             b'<' => Op::Move(-1),
             b'.' => Op::Out { off: 0 },
+            b'#' if syntax.hash_dump => Op::Dump,
             b',' => Op::In { off: 0 },
             b'[' => {
                 open.push(at);
@@ -112,6 +126,14 @@ mod tests {
         );
         assert!(ops(b"").is_empty());
         assert!(ops(b"hello world\n").is_empty());
+    }
+
+    #[test]
+    fn hash_dumps_only_when_asked() {
+        assert_eq!(ops(b"+#"), vec![Op::Add { off: 0, val: 1 }]);
+        let p = parse_syntax("t.b", b"+#[#]", Syntax { hash_dump: true }).unwrap();
+        let ops: Vec<Op> = p.ops().collect();
+        assert_eq!(ops, vec![Op::Add { off: 0, val: 1 }, Op::Dump, Op::Loop { off: 0 }, Op::Dump, Op::EndLoop]);
     }
 
     #[test]

@@ -167,7 +167,9 @@ fn run_optimised(program: &ir::Program, options: &Options, input: &[u8]) -> Resu
     let mut file = tempfile::tempfile().map_err(setup("make a temporary file for the output"))?;
     let nothing = File::open("/dev/null").map_err(setup("open /dev/null for the end of input"))?;
     let fds = Fds { input: nothing.as_raw_fd(), output: file.as_raw_fd() };
-    let end = loaded.run_fed(options.tape_cells, fds, Buffering::Full, input).map_err(crate::jit_run_error)?;
+    let end = loaded
+        .run_fed(options.tape_cells, options.left_margin, fds, Buffering::Full, input)
+        .map_err(crate::jit_run_error)?;
     if let (Status::WriteError, Some(source)) = (end.status, &end.io_error) {
         let source = std::io::Error::new(source.kind(), source.to_string());
         return Err(setup("write the output to a temporary file")(source));
@@ -181,7 +183,9 @@ fn run_optimised(program: &ir::Program, options: &Options, input: &[u8]) -> Resu
 fn run_reference(program: &ir::Program, options: &Options, mut input: &[u8]) -> Capture {
     let mut output = Vec::new();
     let config = options.interp_config();
-    let (outcome, fault) = interp::run_located(program, &config, &mut input, &mut output, Buffering::Full);
+    // `#`'s dumps come from the optimised run only.
+    let mut dumps = std::io::sink();
+    let (outcome, fault) = interp::run_located(program, &config, &mut input, &mut output, &mut dumps, Buffering::Full);
     let status = match outcome {
         interp::Outcome::Finished(status) => status,
         interp::Outcome::OutOfSteps => unreachable!("no step limit"),

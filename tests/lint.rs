@@ -157,7 +157,7 @@ fn measure_the_cost_of_the_lint() {
         };
         let program = bfc::parse::parse(&name, &source).unwrap();
         let parse = best(&|| drop(bfc::parse::parse(&name, &source).unwrap()));
-        let lint = best(&|| drop(bfc::lint::check(&name, &source, &program, 65536)));
+        let lint = best(&|| drop(bfc::lint::check(&name, &source, &program, bfc::ir::analysis::Hull::tape(65536, 0))));
         let options = bfc::Options::default();
         let front = best(&|| drop(bfc::front_end(&name, &source, &options).unwrap()));
         println!(

@@ -92,7 +92,12 @@ fn binary_garbage_compiles_and_runs_as_the_interpreter_says() {
         // find a non-zero cell, so no input there).
         let input: &[u8] = if name == "random bytes" { b"input" } else { b"" };
         let program = bfc::parse::parse("g.b", &source).unwrap();
-        let config = interp::Config { tape_cells: 1 << 20, eof: EofMode::Unchanged, max_steps: Some(10_000_000) };
+        let config = interp::Config {
+            tape_cells: 1 << 20,
+            left_margin: 0,
+            eof: EofMode::Unchanged,
+            max_steps: Some(10_000_000),
+        };
         let mut want = Vec::new();
         let Outcome::Finished(status) = interp::run(&program, &config, &mut &input[..], &mut want) else {
             panic!("{name}: the oracle does not finish")
@@ -633,7 +638,7 @@ fn far_beyond_the_guard_in_one_step() {
     for cells in [65536usize, 1 << 40] {
         for case in FAR_CASES {
             let program = far_program(case);
-            let config = interp::Config { tape_cells: cells, eof: EofMode::Unchanged, max_steps: None };
+            let config = interp::Config { tape_cells: cells, left_margin: 0, eof: EofMode::Unchanged, max_steps: None };
             let mut want = Vec::new();
             let Outcome::Finished(status) = interp::run(&program, &config, &mut &b""[..], &mut want) else {
                 unreachable!()
@@ -658,8 +663,12 @@ fn far_beyond_the_guard_in_one_step() {
             // An executable from the same code.
             let code = bfc::back_end(&program, &far_options(cells));
             let map = bfc::code::SourceMap::new(&code, case, b"");
-            let obj =
-                bfc::object::write_object(&code, bfc::object::DEFAULT_SYMBOL, &bfc::code::Contract::new(cells), &map);
+            let obj = bfc::object::write_object(
+                &code,
+                bfc::object::DEFAULT_SYMBOL,
+                &bfc::code::Contract::new(cells, 0),
+                &map,
+            );
             let exe = dir.path().join(case);
             let options = bfc::link::ExeOptions { symbol: bfc::object::DEFAULT_SYMBOL.into(), tape_cells: cells };
             bfc::link::link_executable(&obj, &options, &exe).unwrap();

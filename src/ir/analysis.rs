@@ -57,6 +57,12 @@ impl Hull {
         hull
     }
 
+    /// The cells of a tape of `cells` cells from where the program starts
+    /// (cell 0) and `left_margin` cells left of it.
+    pub fn tape(cells: usize, left_margin: usize) -> Hull {
+        Hull { lo: -(left_margin as i64), hi: cells as i64 - 1 }
+    }
+
     /// The hull of cells given by offset.
     pub fn of_offsets(cells: impl IntoIterator<Item = i32>) -> Hull {
         Hull::of(cells.into_iter().map(i64::from))
@@ -113,7 +119,9 @@ pub fn balanced_blocks(program: &Program) -> Vec<bool> {
                     top.1 += d as i64;
                 }
             }
-            Op::Scan { .. } => {
+            // A dump needs the pointer real (`opt::defer_moves`): its
+            // blocks are not folded through.
+            Op::Scan { .. } | Op::Dump => {
                 if let Some(top) = open.last_mut() {
                     top.2 = false;
                 }

@@ -69,6 +69,7 @@ impl Program {
             }
             Op::Shortcut { start } => self.shortcut_text(start),
             Op::EndShortcut => "end shortcut".to_string(),
+            Op::Dump => "dump the tape to stderr".to_string(),
         }
     }
 

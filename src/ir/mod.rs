@@ -68,6 +68,13 @@ pub enum Op {
     Shortcut { start: u32 },
     /// `}` of a `Shortcut`.
     EndShortcut,
+    /// `#` with `--hash-dump`: writes the pointer's cell number and the
+    /// cells around it to stderr (`host::dump_line`), after the output
+    /// before it. A barrier to every pass: the tape and the pointer here
+    /// are the unoptimised program's (no move is deferred across it, no
+    /// known value is left unwritten, no compile-time execution runs it),
+    /// and a block holding one is not `balanced`.
+    Dump,
 }
 
 impl Op {

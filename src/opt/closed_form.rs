@@ -372,7 +372,7 @@ mod tests {
 
     #[test]
     fn keeps_behaviour() {
-        let pipeline = |p| closed_form_loops(known_values(local_of(p), 64));
+        let pipeline = |p| closed_form_loops(known_values(local_of(p), crate::ir::analysis::Hull::tape(64, 0)));
         for src in [
             "+++++[->++>+++<<]>.>.",
             "+++[--->+<]>.",

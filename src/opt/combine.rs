@@ -80,7 +80,9 @@ fn merge_target(out: &[Inst], op: Op) -> Option<usize> {
             return Some(i);
         }
         let blocks = match earlier {
-            Op::Move(_) | Op::Loop { .. } | Op::EndLoop | Op::If { .. } | Op::EndIf | Op::Scan { .. } => true,
+            Op::Move(_) | Op::Loop { .. } | Op::EndLoop | Op::If { .. } | Op::EndIf | Op::Scan { .. } | Op::Dump => {
+                true
+            }
             op => op.cells().any(|cell| cell == target),
         };
         if blocks {

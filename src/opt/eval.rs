@@ -5,33 +5,35 @@
 //!
 //! Execution goes one top-level instruction (a whole outer loop) at a time;
 //! one that does not finish within the budget, reads input or fails on the
-//! tape is undone and left, with everything after it, for run time. So the
+//! tape (or dumps the tape, `#`, which shows at run time) is undone and
+//! left, with everything after it, for run time. So the
 //! program that remains behaves exactly as the original from that point:
 //! the same output, the same errors.
 
-use crate::interp::{Config, Machine, Output, Stop};
+use crate::interp::{Cells, Config, Machine, Output, Stop};
 use crate::ir::{EofMode, Inst, Op, Program};
 
 /// Precomputed output is kept in the code: beyond this, the rest is left
 /// to run time rather than bloat the executable.
 const MAX_PRINTED: usize = 1 << 24;
 
-/// Cells compile-time execution may use: a program that walks further is
-/// left to run time, whose tape is mapped lazily.
+/// Cells compile-time execution may use (each side of cell 0): a program
+/// that walks further is left to run time, whose tape is mapped lazily.
 const MAX_TAPE: usize = 1 << 24;
 
-/// Runs the input-free start of `program` within `budget` steps.
+/// Runs the input-free start of `program` within `budget` steps, on a tape
+/// of `tape_cells` cells from the start and none left of it.
 pub fn evaluate_prefix(program: Program, tape_cells: usize, budget: u64) -> Program {
-    evaluate(program, tape_cells, budget).0
+    evaluate(program, tape_cells, 0, budget).0
 }
 
-/// `evaluate_prefix`, and whether anything ran (if not, the program is
-/// returned as it was).
-pub(crate) fn evaluate(program: Program, tape_cells: usize, budget: u64) -> (Program, bool) {
+/// `evaluate_prefix` on a tape with `left_margin` cells left of the start,
+/// and whether anything ran (if not, the program is returned as it was).
+pub(crate) fn evaluate(program: Program, tape_cells: usize, left_margin: usize, budget: u64) -> (Program, bool) {
     if budget == 0 || program.insts.is_empty() {
         return (program, false);
     }
-    let config = Config { tape_cells, eof: EofMode::Unchanged, max_steps: Some(budget) };
+    let config = Config { tape_cells, left_margin, eof: EofMode::Unchanged, max_steps: Some(budget) };
     let mut printed = Vec::new();
     let (done, tape, ptr) = {
         let mut machine = Machine::new(&program, &config);
@@ -71,19 +73,22 @@ pub(crate) fn evaluate(program: Program, tape_cells: usize, budget: u64) -> (Pro
 
 /// What is left to run after the first `done` instructions ran with this
 /// result.
-fn residual(program: Program, done: usize, printed: &[u8], tape: &[u8], ptr: i64) -> Program {
+fn residual(program: Program, done: usize, printed: &[u8], tape: &Cells, ptr: i64) -> Program {
     let Program { insts, mut data } = program;
     let at = insts.get(done).map_or_else(|| insts[done - 1].at, |i| i.at);
-    let mut out = Vec::with_capacity(insts.len() - done + tape.len() + 2);
+    let mut out = Vec::with_capacity(insts.len() - done + tape.right.len() + tape.left.len() + 2);
     if !printed.is_empty() {
         let start = data.len() as u32;
         data.extend_from_slice(printed);
         out.push(Inst::new(Op::Print { start, len: printed.len() as u32 }, at));
     }
     // Every other cell holds zero, as at the start.
-    for (cell, &value) in tape.iter().enumerate() {
+    // (Each side is at most `MAX_TAPE` cells: offsets fit.)
+    let right = tape.right.iter().enumerate().map(|(i, &value)| (i as i32, value));
+    let left = tape.left.iter().enumerate().map(|(i, &value)| (-1 - i as i32, value));
+    for (off, value) in left.rev().chain(right) {
         if value != 0 {
-            out.push(Inst::new(Op::Set { off: cell as i32, val: value }, at));
+            out.push(Inst::new(Op::Set { off, val: value }, at));
         }
     }
     if ptr != 0 {

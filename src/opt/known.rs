@@ -9,6 +9,7 @@
 //! because dropping an access to a cell off the tape would drop its error.
 
 use super::FastMap;
+use crate::ir::analysis::Hull;
 use crate::ir::{Inst, Op, Program};
 
 /// What is known about cells, relative to where a straight-line stretch
@@ -29,13 +30,13 @@ impl Knowledge {
         self.base + off as i64
     }
 
-    fn get(&self, off: i32, tape_cells: usize) -> Option<u8> {
+    fn get(&self, off: i32, tape: Hull) -> Option<u8> {
         let key = self.key(off);
         match self.cells.get(&key) {
             Some(known) => *known,
             None => {
                 let abs = self.start_position? + key;
-                (0..tape_cells as i64).contains(&abs).then_some(0)
+                tape.contains(abs).then_some(0)
             }
         }
     }
@@ -59,7 +60,7 @@ impl Knowledge {
 
     /// Only what holds on both paths. False when nothing does, not even
     /// where the pointer is.
-    fn meet(&mut self, other: &Knowledge, tape_cells: usize) -> bool {
+    fn meet(&mut self, other: &Knowledge, tape: Hull) -> bool {
         if self.base != other.base || self.start_position != other.start_position {
             self.forget();
             return false;
@@ -69,7 +70,7 @@ impl Knowledge {
         for key in keys {
             let off = key - self.base;
             let (a, b) = match i32::try_from(off) {
-                Ok(off) => (self.get(off, tape_cells), other.get(off, tape_cells)),
+                Ok(off) => (self.get(off, tape), other.get(off, tape)),
                 Err(_) => (None, None),
             };
             cells.insert(key, if a == b { a } else { None });
@@ -79,8 +80,9 @@ impl Knowledge {
     }
 }
 
-/// Propagates known values; `tape_cells` is the tape the code will run on.
-pub fn known_values(program: Program, tape_cells: usize) -> Program {
+/// Propagates known values; `tape` is the tape the code will run on (its
+/// cells by number from where the program starts).
+pub fn known_values(program: Program, tape: Hull) -> Program {
     let partner = program.block_partners();
     let balanced = crate::ir::analysis::balanced_blocks(&program);
     let Program { insts, mut data } = program;
@@ -94,7 +96,7 @@ pub fn known_values(program: Program, tape_cells: usize) -> Program {
         let inst = insts[i];
         let emit = |op: Op, out: &mut Vec<Inst>| out.push(Inst { op, ..inst });
         match inst.op {
-            Op::Add { off, val } => match k.get(off, tape_cells) {
+            Op::Add { off, val } => match k.get(off, tape) {
                 Some(x) => {
                     let v = x.wrapping_add(val);
                     k.set(off, Some(v));
@@ -103,18 +105,18 @@ pub fn known_values(program: Program, tape_cells: usize) -> Program {
                 None => emit(inst.op, &mut out),
             },
             Op::Set { off, val } => {
-                if k.get(off, tape_cells) != Some(val) {
+                if k.get(off, tape) != Some(val) {
                     k.set(off, Some(val));
                     emit(inst.op, &mut out);
                 }
             }
-            Op::AddMul { off, src, factor } => match k.get(src, tape_cells) {
+            Op::AddMul { off, src, factor } => match k.get(src, tape) {
                 // Adds nothing, but touches its target.
-                Some(0) if k.get(off, tape_cells).is_some() => {}
+                Some(0) if k.get(off, tape).is_some() => {}
                 Some(0) => emit(Op::Add { off, val: 0 }, &mut out),
                 Some(x) => {
                     let add = x.wrapping_mul(factor);
-                    match k.get(off, tape_cells) {
+                    match k.get(off, tape) {
                         Some(y) => {
                             k.set(off, Some(y.wrapping_add(add)));
                             emit(Op::Set { off, val: y.wrapping_add(add) }, &mut out);
@@ -131,7 +133,7 @@ pub fn known_values(program: Program, tape_cells: usize) -> Program {
                 k.base += d as i64;
                 emit(inst.op, &mut out);
             }
-            Op::Out { off } => match k.get(off, tape_cells) {
+            Op::Out { off } => match k.get(off, tape) {
                 Some(x) => {
                     data.push(x);
                     emit(Op::Print { start: data.len() as u32 - 1, len: 1 }, &mut out);
@@ -142,16 +144,18 @@ pub fn known_values(program: Program, tape_cells: usize) -> Program {
                 k.set(off, None);
                 emit(inst.op, &mut out);
             }
-            Op::Print { .. } => emit(inst.op, &mut out),
+            // A dump reads the cells as they are: every write is still in
+            // the code (this pass drops only writes of what a cell holds).
+            Op::Print { .. } | Op::Dump => emit(inst.op, &mut out),
             Op::Switch { .. } | Op::Shortcut { .. } | Op::EndShortcut => {
                 unreachable!("switch_tables and shortcuts run after every other pass")
             }
-            Op::Loop { off } | Op::If { off } if k.get(off, tape_cells) == Some(0) => {
+            Op::Loop { off } | Op::If { off } if k.get(off, tape) == Some(0) => {
                 // Never entered: skip to after the block.
                 i = partner[i] + 1;
                 continue;
             }
-            Op::If { off } if k.get(off, tape_cells).is_some() => {
+            Op::If { off } if k.get(off, tape).is_some() => {
                 // Always entered: the body runs unconditionally.
                 dropped_end[partner[i]] = true;
             }
@@ -182,7 +186,7 @@ pub fn known_values(program: Program, tape_cells: usize) -> Program {
                 // The body was skipped only if its cell was zero.
                 let mut skipped = block.before.expect("an If's knowledge");
                 skipped.set(block.off, Some(0));
-                let kept = k.meet(&skipped, tape_cells);
+                let kept = k.meet(&skipped, tape);
                 if !kept || block.lost_track {
                     lost_track(&mut open);
                 }
@@ -196,7 +200,7 @@ pub fn known_values(program: Program, tape_cells: usize) -> Program {
                 // are left out.)
                 let off = block.off;
                 let back = k.base == block.entry_base && !block.lost_track;
-                if back && k.get(off, tape_cells) == Some(0) {
+                if back && k.get(off, tape) == Some(0) {
                     out[block.start].op = Op::If { off };
                     emit(Op::EndIf, &mut out);
                 } else {
@@ -252,7 +256,7 @@ mod tests {
     use crate::opt::{clear_loops, combine, defer_moves};
 
     fn known(src: &str) -> Program {
-        known_values(defer_moves(clear_loops(combine(program(src)))), 64)
+        known_values(defer_moves(clear_loops(combine(program(src)))), Hull::tape(64, 0))
     }
 
     #[test]
@@ -312,7 +316,7 @@ mod tests {
             ",>,<[->+<[->+<[->+<]]]>.",
             ",[>,[>+<-]<[-]]>>.",
         ] {
-            assert_preserves(|p| known_values(defer_moves(combine(p)), 64), src, b"ab");
+            assert_preserves(|p| known_values(defer_moves(combine(p)), Hull::tape(64, 0)), src, b"ab");
         }
     }
 }

@@ -84,7 +84,13 @@ pub fn counter_last(mut program: Program) -> Program {
                     program.insts[i..end].rotate_left(1);
                     break;
                 }
-                Op::Move(_) | Op::Loop { .. } | Op::EndLoop | Op::If { .. } | Op::EndIf | Op::Scan { .. } => true,
+                Op::Move(_)
+                | Op::Loop { .. }
+                | Op::EndLoop
+                | Op::If { .. }
+                | Op::EndIf
+                | Op::Scan { .. }
+                | Op::Dump => true,
                 op => op.cells().any(|cell| cell == counter),
             };
             if uses_counter {

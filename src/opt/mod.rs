@@ -5,6 +5,7 @@
 //! Every pass preserves what the program prints, reads and which tape error
 //! it stops with; the tests hold each one to the interpreter.
 
+use crate::ir::analysis::Hull;
 use crate::ir::Program;
 use std::time::{Duration, Instant};
 
@@ -48,10 +49,19 @@ pub enum Level {
 #[derive(Debug, Clone, Copy)]
 pub struct Config {
     pub level: Level,
-    /// Cells of the tape the program will run on.
+    /// Cells of the tape the program will run on, from where it starts.
     pub tape_cells: usize,
+    /// Cells of the tape left of where it starts (`--left-margin`).
+    pub left_margin: usize,
     /// Steps of compile-time execution (`-O2` only; 0: none).
     pub eval_steps: u64,
+}
+
+impl Config {
+    /// The cells of the tape, by number from where the program starts.
+    pub fn tape(&self) -> Hull {
+        Hull::tape(self.tape_cells, self.left_margin)
+    }
 }
 
 /// A named pass.
@@ -76,8 +86,8 @@ pub fn passes(config: Config) -> Vec<Pass> {
         list.push(pass("closed-form-loops", closed_form_loops));
         list.push(pass("scan-loops", scan_loops));
         list.push(pass("value-scans", value_scans));
-        let tape_cells = config.tape_cells;
-        list.push(pass("known-values", move |p| known_values(p, tape_cells)));
+        let tape = config.tape();
+        list.push(pass("known-values", move |p| known_values(p, tape)));
         list.push(pass("counter-last", counter_last));
         list.push(pass("unguard-walks", unguard_walks));
         list.push(pass("unguard-known-targets", unguard_known_targets));
@@ -129,7 +139,7 @@ fn optimise_with(program: Program, config: Config, trace: &mut Trace) -> Program
     if config.level >= Level::O2 {
         let ran;
         let start = Instant::now();
-        (program, ran) = eval::evaluate(program, config.tape_cells, config.eval_steps);
+        (program, ran) = eval::evaluate(program, config.tape_cells, config.left_margin, config.eval_steps);
         match trace {
             Trace::Changes(after) if ran => after("compile-time execution", &program),
             Trace::Times(after) => after("compile-time execution", start.elapsed(), &program),
@@ -138,7 +148,7 @@ fn optimise_with(program: Program, config: Config, trace: &mut Trace) -> Program
         if ran {
             program = fixed_point_traced(program, &passes, trace);
         }
-        let tape_cells = config.tape_cells;
+        let tape_cells = config.tape_cells + config.left_margin;
         program = traced(program, "switch-tables", None, &|p| switch_tables(p, tape_cells), trace);
         program = traced(program, "shortcuts", None, &shortcuts, trace);
     }
@@ -277,7 +287,7 @@ pub(crate) mod testing {
     /// What a program prints and how it ends, on a small tape.
     pub fn behaviour(p: &Program, input: &[u8]) -> (Vec<u8>, Outcome) {
         let mut out = Vec::new();
-        let cfg = Config { tape_cells: 64, eof: EofMode::Zero, max_steps: Some(100_000) };
+        let cfg = Config { tape_cells: 64, left_margin: 0, eof: EofMode::Zero, max_steps: Some(100_000) };
         let outcome = interp::run(p, &cfg, &mut &input[..], &mut out);
         (out, outcome)
     }
@@ -299,7 +309,7 @@ mod tests {
     use crate::ir::Op;
 
     fn config(level: Level) -> Config {
-        Config { level, tape_cells: 64, eval_steps: 1000 }
+        Config { level, tape_cells: 64, left_margin: 0, eval_steps: 1000 }
     }
 
     #[test]

@@ -40,7 +40,8 @@ pub fn defer_moves(program: Program) -> Program {
             Op::Loop { off } if balanced[i] => Op::Loop { off: shift(off) },
             Op::If { off } if balanced[i] => Op::If { off: shift(off) },
             Op::EndLoop | Op::EndIf if balanced[i] => inst.op,
-            Op::Loop { .. } | Op::EndLoop | Op::If { .. } | Op::EndIf | Op::Scan { .. } => {
+            // A dump shows the pointer: it must be real there.
+            Op::Loop { .. } | Op::EndLoop | Op::If { .. } | Op::EndIf | Op::Scan { .. } | Op::Dump => {
                 if pending != 0 {
                     out.push(Inst::new(Op::Move(pending), pending_at));
                     pending = 0;

@@ -188,7 +188,8 @@ fn find(region: &[Inst], partner: &[usize], first: usize, budget: &mut u64) -> O
             | Op::Print { .. }
             | Op::Switch { .. }
             | Op::Shortcut { .. }
-            | Op::EndShortcut => return None,
+            | Op::EndShortcut
+            | Op::Dump => return None,
         }
         pc += 1;
     }
@@ -374,7 +375,7 @@ mod tests {
     }
 
     fn optimised_program(p: Program) -> Program {
-        optimise(p, Config { level: Level::O2, tape_cells: 64, eval_steps: 0 })
+        optimise(p, Config { level: Level::O2, tape_cells: 64, left_margin: 0, eval_steps: 0 })
     }
 
     #[test]
@@ -411,7 +412,8 @@ mod tests {
         // Too long a run for `assert_preserves`' budget.
         let run = |p: &Program| {
             let mut out = Vec::new();
-            let config = interp::Config { tape_cells: 64, eof: EofMode::Zero, max_steps: Some(100_000_000) };
+            let config =
+                interp::Config { tape_cells: 64, left_margin: 0, eof: EofMode::Zero, max_steps: Some(100_000_000) };
             (interp::run(p, &config, &mut &b""[..], &mut out), out)
         };
         let (outcome, printed) = run(&program(&src));

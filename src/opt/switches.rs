@@ -219,7 +219,7 @@ mod tests {
 
     /// The passes that make the ifs of a chain: all the others.
     fn before(p: Program) -> Program {
-        to_fixed_point(p, &passes(Config { level: Level::O2, tape_cells: 64, eval_steps: 0 }))
+        to_fixed_point(p, &passes(Config { level: Level::O2, tape_cells: 64, left_margin: 0, eval_steps: 0 }))
     }
 
     fn switched(src: &str) -> Program {
@@ -316,7 +316,12 @@ mod tests {
             assert_eq!(switches(&p), want, "tape {tape}");
             let run = |p: &Program, at: usize, input: u8| {
                 let prog = Program { insts: [program(&">".repeat(at)).insts, p.insts.clone()].concat(), ..p.clone() };
-                let config = RunConfig { tape_cells: tape, eof: crate::ir::EofMode::Zero, max_steps: Some(10_000) };
+                let config = RunConfig {
+                    tape_cells: tape,
+                    left_margin: 0,
+                    eof: crate::ir::EofMode::Zero,
+                    max_steps: Some(10_000),
+                };
                 let mut out = Vec::new();
                 let outcome: Outcome = interp::run(&prog, &config, &mut &[input][..], &mut out);
                 (outcome, out)

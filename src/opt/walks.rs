@@ -98,7 +98,7 @@ fn plan(block: &[Inst]) -> Option<Plan> {
     for inst in body {
         at.push(pos);
         match inst.op {
-            Op::Loop { .. } | Op::EndLoop | Op::Scan { .. } => return None,
+            Op::Loop { .. } | Op::EndLoop | Op::Scan { .. } | Op::Dump => return None,
             Op::Move(_) if depth > 0 => return None,
             Op::Move(d) => pos += d as i64,
             Op::If { off } => {

@@ -45,9 +45,10 @@ pub fn oracle(case: &Case) -> Option<(Vec<u8>, Status)> {
 /// `oracle`, and where a tape error happened.
 pub fn oracle_located(case: &Case) -> Option<(Vec<u8>, Status, Option<TapeFault>)> {
     let program = bfc::parse::parse("case.b", &case.program).expect("the generator makes balanced programs");
-    let config = Config { tape_cells: case.tape, eof: case.eof, max_steps: Some(MAX_STEPS) };
+    let config = Config { tape_cells: case.tape, left_margin: 0, eof: case.eof, max_steps: Some(MAX_STEPS) };
     let mut out = Vec::new();
-    match interp::run_located(&program, &config, &mut &case.input[..], &mut out, Buffering::Full) {
+    match interp::run_located(&program, &config, &mut &case.input[..], &mut out, &mut std::io::sink(), Buffering::Full)
+    {
         (Outcome::Finished(status), fault) => Some((out, status, fault)),
         (Outcome::OutOfSteps, _) => None,
     }

@@ -180,6 +180,7 @@ impl Emitter {
             Op::EndLoop => self.close_loop(zf_cell),
             Op::EndIf | Op::EndShortcut => self.close_block(op),
             Op::Scan { stride, value } => self.emit_scan(stride, value),
+            Op::Dump => self.emit_dump(),
             Op::Switch { .. } | Op::Shortcut { .. } => unreachable!("selection gives {op:?} a plan of its own"),
         }
     }

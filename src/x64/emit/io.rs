@@ -77,6 +77,23 @@ impl Emitter {
         );
     }
 
+    /// `#`: the output so far written, then the runtime's `dump` called
+    /// with the pointer (it reads only cells on the tape). The call
+    /// clobbers eax and the flags, which `in_eax`/`zf_cell` know of every
+    /// instruction but arithmetic.
+    pub(super) fn emit_dump(&mut self) {
+        asm!(self.ops
+            ; call ->flush
+            ; test eax, eax
+            ; jnz ->exit
+            ; mov rdi, a_rt
+            ; mov rsi, a_ptr
+            ; call QWORD [a_rt + rt::DUMP]
+            ; test eax, eax
+            ; jnz ->exit
+        );
+    }
+
     pub(super) fn emit_input(&mut self, off: i32) {
         // Touch the cell first, so a bad cell fails the same way whether
         // or not input remains (the interpreter checks it first too).

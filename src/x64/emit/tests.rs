@@ -242,7 +242,7 @@ fn a_print_that_fills_the_output_buffer_flushes_it_before_the_next_out() {
     let loaded = crate::jit::LoadedCode::load(&code).unwrap();
     let mut file = tempfile::tempfile().unwrap();
     let fds = crate::jit::Fds { input: -1, output: std::os::fd::AsRawFd::as_raw_fd(&file) };
-    let exit = loaded.run_buffered(65536, fds, crate::host::Buffering::Full).unwrap();
+    let exit = loaded.run_buffered(65536, 0, fds, crate::host::Buffering::Full).unwrap();
     let mut out = Vec::new();
     std::io::Seek::rewind(&mut file).unwrap();
     std::io::Read::read_to_end(&mut file, &mut out).unwrap();

@@ -153,7 +153,8 @@ impl EaxCells {
 /// and its cells are closer than the smallest tape (not on checked
 /// tapes, which may be smaller).
 pub(super) fn carried(test: i32, body: &[Inst], pieces: &[Straight], target: Target) -> Option<i32> {
-    if target.checked || body.iter().any(|inst| matches!(inst.op, Op::Out { .. } | Op::Print { .. })) {
+    let observable = |op: Op| matches!(op, Op::Out { .. } | Op::Print { .. } | Op::Dump);
+    if target.checked || body.iter().any(|inst| observable(inst.op)) {
         return None;
     }
     // Every cell the body touches, ifs' tests included.
