@@ -1,6 +1,7 @@
 //! Random programs (tests/common/gen.rs) run by the reference interpreter
 //! and by `bfc --jit -O0`, `--jit -O2`, `--interp` and, for one program in
-//! ten, an executable: stdout and exit codes must agree.
+//! ten, an executable: stdout and exit codes must agree. One in eight runs
+//! with a left margin (`--left-margin`), moving left of where it starts.
 //!
 //! Runs `BFC_DIFF_N` programs (default 1000), seeds counting up from
 //! `BFC_DIFF_SEED` (default 1). A failing case is reproduced alone with
@@ -53,6 +54,10 @@ fn generated_programs_agree_with_the_interpreter() {
     );
     // A generator that only makes endless programs would test nothing.
     assert!(ran * 2 >= n, "only {ran} of {n} generated programs finished within the oracle's step budget");
+    // Nor one that never starts right of the tape's left end.
+    let margins =
+        verdicts.iter().filter(|(case, verdict)| case.left_margin > 0 && !matches!(verdict, Verdict::Discarded));
+    assert!(n < 100 || margins.count() as u64 * 20 >= ran, "too few programs with a left margin");
 }
 
 /// A carry walk (a loop of a switch and a move, which keeps the carried
@@ -383,7 +388,7 @@ fn mirror(src: &str) -> String {
 /// end.
 fn agree(work: &std::path::Path, src: &str, input: &[u8], tape: usize) {
     let program = src.as_bytes().to_vec();
-    let case = gen::Case { seed: 0, program, input: input.to_vec(), eof: bfc::ir::EofMode::Zero, tape };
+    let case = gen::Case { seed: 0, program, input: input.to_vec(), eof: bfc::ir::EofMode::Zero, tape, left_margin: 0 };
     match diff::check(&case, work, &diff::modes(0, 1)) {
         Verdict::Agreed => {}
         Verdict::Discarded => panic!("must end: {src}"),

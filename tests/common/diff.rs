@@ -45,7 +45,8 @@ pub fn oracle(case: &Case) -> Option<(Vec<u8>, Status)> {
 /// `oracle`, and where a tape error happened.
 pub fn oracle_located(case: &Case) -> Option<(Vec<u8>, Status, Option<TapeFault>)> {
     let program = bfc::parse::parse("case.b", &case.program).expect("the generator makes balanced programs");
-    let config = Config { tape_cells: case.tape, left_margin: 0, eof: case.eof, max_steps: Some(MAX_STEPS) };
+    let config =
+        Config { tape_cells: case.tape, left_margin: case.left_margin, eof: case.eof, max_steps: Some(MAX_STEPS) };
     let mut out = Vec::new();
     match interp::run_located(&program, &config, &mut &case.input[..], &mut out, &mut std::io::sink(), Buffering::Full)
     {
@@ -113,7 +114,14 @@ pub fn check(case: &Case, work: &Path, modes: &[Mode]) -> Verdict {
     let source = work.join(format!("seed-{}.b", case.seed));
     std::fs::write(&source, &case.program).expect("write a generated program");
     let exe = work.join(format!("seed-{}", case.seed));
-    let flags = ["--eof".to_string(), eof_flag(case.eof).to_string(), "--tape-size".to_string(), case.tape.to_string()];
+    let flags = [
+        "--eof".to_string(),
+        eof_flag(case.eof).to_string(),
+        "--tape-size".to_string(),
+        case.tape.to_string(),
+        "--left-margin".to_string(),
+        case.left_margin.to_string(),
+    ];
     let mut bad = Vec::new();
     for &mode in modes {
         // The JIT skips compile-time execution by default; the interpreter
@@ -161,10 +169,11 @@ pub fn save(subdir: &str, name: &str, case: &Case, program: &[u8], report: &str)
     write(path.clone(), program);
     write(dir.join(format!("{name}.in")), &case.input);
     let how = format!(
-        "seed {}\nrun: bfc --jit --eof {} --tape-size {} {} < {}\n{report}\n",
+        "seed {}\nrun: bfc --jit --eof {} --tape-size {} --left-margin {} {} < {}\n{report}\n",
         case.seed,
         eof_flag(case.eof),
         case.tape,
+        case.left_margin,
         path.display(),
         dir.join(format!("{name}.in")).display(),
     );
