@@ -1,5 +1,5 @@
-//! Objects know their contract: `bfc -c` records the tape size and cell
-//! width the code was compiled for (`<symbol>_contract`, `struct
+//! Objects know their contract: `bfc -c` records the tape size, left
+//! margin and cell width the code was compiled for (`<symbol>_contract`, `struct
 //! bf_contract`), and `bfrt_run_checked` refuses to run the code on another
 //! tape, with a message and `BF_EXIT_USAGE`. The code in `.text` stays the
 //! JIT's (tests/same_bytes.rs).
@@ -17,12 +17,20 @@ use common::{bfc_cmd, run, tempdir, write_file, TIMEOUT};
 /// Prints "Hi\n".
 const HELLO: &str = "++++++++[>+++++++++<-]>.+++++++++++++++++++++++++++++++++.[-]++++++++++.";
 
-/// `bfc -c --tape-size CELLS --symbol prog_main` of HELLO; the object's path.
-fn hello_object(dir: &Path, cells: usize) -> PathBuf {
-    let src = write_file(dir, "hello.b", HELLO.as_bytes());
+/// `bfc -c --tape-size CELLS --left-margin MARGIN --symbol prog_main` of
+/// HELLO run from the margin's left end (after as many `<`); the object's
+/// path.
+fn hello_object(dir: &Path, cells: usize, margin: usize) -> PathBuf {
+    let src = write_file(dir, "hello.b", ("<".repeat(margin) + HELLO).as_bytes());
     let obj = dir.join("hello.o");
     let got = run(
-        bfc_cmd(["-c", "--symbol", "prog_main", "--tape-size"]).arg(cells.to_string()).arg("-o").arg(&obj).arg(&src),
+        bfc_cmd(["-c", "--symbol", "prog_main", "--tape-size"])
+            .arg(cells.to_string())
+            .arg("--left-margin")
+            .arg(margin.to_string())
+            .arg("-o")
+            .arg(&obj)
+            .arg(&src),
         b"",
         TIMEOUT,
     );
@@ -31,27 +39,40 @@ fn hello_object(dir: &Path, cells: usize) -> PathBuf {
 }
 
 #[test]
-fn the_object_records_tape_size_and_cell_width() {
+fn the_object_records_tape_size_margin_and_cell_width() {
     let dir = tempdir();
-    let bytes = std::fs::read(hello_object(dir.path(), 4096)).unwrap();
+    let bytes = std::fs::read(hello_object(dir.path(), 4096, 5)).unwrap();
     let file = object::File::parse(&*bytes).unwrap();
     let sym = file.symbols().find(|s| s.name() == Ok("prog_main_contract")).expect("a contract symbol");
-    assert!(sym.is_global() && sym.is_definition() && sym.size() > 24);
+    assert!(sym.is_global() && sym.is_definition() && sym.size() > 32);
     let section = file.section_by_index(sym.section_index().unwrap()).unwrap();
     let at = (sym.address() - section.address()) as usize;
-    let data = &section.data().unwrap()[at..at + 24];
+    let data = &section.data().unwrap()[at..at + 32];
     assert_eq!(u64::from_le_bytes(data[..8].try_into().unwrap()), 4096);
     assert_eq!(u32::from_le_bytes(data[8..12].try_into().unwrap()), 8);
     assert_eq!(u32::from_le_bytes(data[12..16].try_into().unwrap()), CONTRACT_VERSION);
+    assert_eq!(u64::from_le_bytes(data[16..24].try_into().unwrap()), 5);
     // Its source map follows it.
-    assert_eq!(u32::from_le_bytes(data[16..20].try_into().unwrap()), 24);
+    assert_eq!(u32::from_le_bytes(data[24..28].try_into().unwrap()), 32);
 }
 
 #[test]
 fn bfrt_run_checked_refuses_another_tape() {
+    check_c_caller(0);
+}
+
+/// Code built with a left margin moves left of where it starts: the
+/// checked run gives it the margin its contract records.
+#[test]
+fn bfrt_run_checked_runs_with_the_recorded_margin() {
+    check_c_caller(7);
+}
+
+/// tests/c/contract.c linked with HELLO's object, built with `margin`.
+fn check_c_caller(margin: usize) {
     let dir = tempdir();
     let d = dir.path();
-    let obj = hello_object(d, 4096);
+    let obj = hello_object(d, 4096, margin);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let exe = d.join("contract");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
