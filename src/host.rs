@@ -517,6 +517,25 @@ mod tests {
     }
 
     #[test]
+    fn a_dump_line_shows_the_window_around_the_pointer() {
+        let on_tape = |cell: i64| (-1..6).contains(&cell).then_some(cell as u8 + 1);
+        assert_eq!(dump_line(2, on_tape), "# ptr 2: [-2] -- 0 1 2 >3< 4 5 6 -- -- -- -- -- -- -- --\n");
+        assert_eq!(dump_line(-9, on_tape), "# ptr -9: [-13] -- -- -- -- >--< -- -- -- -- -- -- -- 0 1 2 3\n");
+        assert_eq!(dump_line(0, |_| Some(255)).split(' ').count(), 4 + 16);
+    }
+
+    /// bfrt.c's `rt_dump` shows the same window with the same format.
+    #[test]
+    fn dump_window_and_format_match_bfrt_c() {
+        let c = bfrt_c();
+        assert!(c.contains(&format!("#define DUMP_BEFORE {DUMP_BEFORE}\n")));
+        assert!(c.contains(&format!("#define DUMP_AFTER {DUMP_AFTER}\n")));
+        assert!(c.contains(r##""# ptr %lld: [%lld]""##));
+        assert!(c.contains(r#"cell == at ? " >%s<" : " %s""#));
+        assert!(c.contains(r#"char value[8] = "--";"#));
+    }
+
+    #[test]
     fn messages_and_exit_codes() {
         let end = |status, io_error| RunEnd { status, io_error, fault: None };
         assert_eq!(end(Status::Ok, None).message(), None);

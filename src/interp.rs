@@ -436,6 +436,34 @@ mod tests {
     }
 
     #[test]
+    fn a_left_margin_puts_cells_left_of_cell_0_on_the_tape() {
+        let run = |src: &[u8], margin| {
+            let p = parse("t.b", src).unwrap();
+            let cfg = Config { tape_cells: 4, left_margin: margin, eof: EofMode::Zero, max_steps: Some(1000) };
+            let mut out = Vec::new();
+            (run(&p, &cfg, &mut &b""[..], &mut out), out)
+        };
+        assert_eq!(run(b"<<+.>>++.<<.", 2), (Outcome::Finished(Status::Ok), vec![1, 2, 1]));
+        assert_eq!(run(b"<<<+", 2).0, Outcome::Finished(Status::TapeUnderflow));
+        assert_eq!(run(b"<<>>>>>>+", 2).0, Outcome::Finished(Status::TapeOverflow));
+    }
+
+    #[test]
+    fn dumps_come_after_the_output_before_them() {
+        let p = crate::parse::parse_syntax("t.b", b"+.#<<#", crate::parse::Syntax { hash_dump: true }).unwrap();
+        let cfg = Config { tape_cells: 2, left_margin: 1, eof: EofMode::Zero, max_steps: None };
+        let (mut out, mut dumps) = (Vec::new(), Vec::new());
+        let outcome = run_buffered(&p, &cfg, &mut &b""[..], &mut out, &mut dumps, Buffering::Full);
+        assert_eq!((outcome, out), (Outcome::Finished(Status::Ok), vec![1]));
+        let dumps = String::from_utf8(dumps).unwrap();
+        assert_eq!(
+            dumps,
+            "# ptr 0: [-4] -- -- -- 0 >1< 0 -- -- -- -- -- -- -- -- -- --\n\
+             # ptr -2: [-6] -- -- -- -- >--< 0 1 0 -- -- -- -- -- -- -- --\n"
+        );
+    }
+
+    #[test]
     fn step_budget_stops_endless_loops() {
         assert_eq!(run_src(b"+[]", b"", EofMode::Unchanged, 1).0, Outcome::OutOfSteps);
     }

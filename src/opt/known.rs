@@ -272,6 +272,22 @@ mod tests {
     }
 
     #[test]
+    fn a_left_margin_is_zero_too() {
+        let p = known_values(defer_moves(combine(program("<<+>.<<[.]"))), Hull::tape(64, 2));
+        // Cell -2 is on the tape, cell -3 may not be.
+        assert_eq!(
+            ops(&p),
+            vec![
+                Op::Set { off: -2, val: 1 },
+                Op::Print { start: 0, len: 1 },
+                Op::Loop { off: -3 },
+                Op::Out { off: -3 },
+                Op::EndLoop
+            ]
+        );
+    }
+
+    #[test]
     fn loops_after_loops_are_dead() {
         let p = known(",[.,][.]");
         assert_eq!(
