@@ -233,17 +233,18 @@ int bfrt_run_tape(bf_entry_fn entry, size_t cells, size_t left_margin)
     /* The tape ends on a page boundary so the upper guard starts exactly at
      * tape_end; a tape whose size is not a page multiple has accessible
      * slack below its first cell, which is fine: the generated code checks
-     * such tapes explicitly (BF_TAPE_ALIGN).  The margin is part of the
-     * tape: `total` cells from tape_start, cell 0 `left_margin` in. */
+     * such tapes explicitly (BF_TAPE_ALIGN).  The margin is the tape's
+     * first cells: cell 0 is `left_margin` cells in. */
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t limit = SIZE_MAX - 2 * BF_GUARD_BYTES - page;
-    if (cells == 0 || cells > limit || left_margin > limit - cells)
+    if (cells == 0 || cells > limit)
         no_tape(cells, cells ? ENOMEM : 0);
-    size_t total = cells + left_margin;
-    size_t tape_bytes = (total + page - 1) / page * page;
+    if (left_margin >= cells)
+        no_tape(cells, EINVAL);
+    size_t tape_bytes = (cells + page - 1) / page * page;
     /* Guard-page tapes need their first cell on a page boundary (true on
      * x86-64, where pages are 4 KiB = BF_TAPE_ALIGN). */
-    if (total % BF_TAPE_ALIGN == 0 && tape_bytes != total)
+    if (cells % BF_TAPE_ALIGN == 0 && tape_bytes != cells)
         no_tape(cells, EINVAL);
     size_t map_bytes = 2 * BF_GUARD_BYTES + tape_bytes;
     uint8_t *map = mmap(NULL, map_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -268,7 +269,7 @@ int bfrt_run_tape(bf_entry_fn entry, size_t cells, size_t left_margin)
         /* code_start, code_end, fault_resume: NULL until the entry sets
          * them, so no fault counts as a tape fault before that. */
     };
-    rt.tape_start = rt.tape_end - total;
+    rt.tape_start = rt.tape_end - cells;
     rt.cell0 = rt.tape_start + left_margin;
 
     /* A dead reader must show up as EPIPE (BF_BROKEN_PIPE), not kill us. */

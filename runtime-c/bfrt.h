@@ -59,8 +59,7 @@ enum bf_status {
 #define BF_GUARD_BYTES ((size_t)1 << 28)
 
 /* Generated code checks every access explicitly (instead of relying on
- * guard pages) when the tape size (left margin included) is not a multiple
- * of this. */
+ * guard pages) when the tape size is not a multiple of this. */
 #define BF_TAPE_ALIGN 4096
 
 struct bf_runtime;
@@ -135,10 +134,11 @@ typedef int32_t (*bf_entry_fn)(uint8_t *tape, bf_runtime *rt);
  * touch memory that is not the tape.  bfrt_run_checked refuses such a run.
  * src/code.rs mirrors this layout; a test checks that the two agree. */
 typedef struct bf_contract {
-    uint64_t tape_cells;     /*  0: cells of the tape from cell 0 on       */
+    uint64_t tape_cells;     /*  0: cells of the tape, margin included     */
     uint32_t cell_bits;      /*  8: BF_CELL_BITS                           */
     uint32_t version;        /* 12: BF_CONTRACT_VERSION                    */
-    uint64_t left_margin;    /* 16: cells left of cell 0 (--left-margin)   */
+    uint64_t left_margin;    /* 16: of those, the cells left of cell 0
+                                    (--left-margin)                        */
     uint32_t source_map;     /* 24: byte offset from this struct to its
                                     bf_source_map, 0 if it has none        */
     uint32_t reserved;       /* 28: 0                                      */
@@ -179,8 +179,9 @@ typedef struct bf_source_map {
  * fault handler and the I/O buffers are process-wide. */
 int bfrt_run(bf_entry_fn entry, size_t cells);
 
-/* bfrt_run on a tape with `left_margin` more cells left of cell 0 (where
- * the program starts): for code built with `bfc --left-margin`. */
+/* bfrt_run with the first `left_margin` of the `cells` cells left of cell 0,
+ * where the program starts (for code built with `bfc --left-margin`).  A
+ * margin that leaves no cell 0 is a tape that cannot be allocated. */
 int bfrt_run_tape(bf_entry_fn entry, size_t cells, size_t left_margin);
 
 /* bfrt_run, but only if `contract` (the program's, see BF_DECLARE_PROGRAM)

@@ -107,13 +107,13 @@ static int32_t c_tape(uint8_t *tape, bf_runtime *rt)
         bad = "tape != cell0";
     else if ((size_t)(rt->cell0 - rt->tape_start) != expected_margin)
         bad = "wrong margin";
-    else if ((size_t)(rt->tape_end - rt->cell0) != expected_cells)
+    else if ((size_t)(rt->tape_end - rt->tape_start) != expected_cells)
         bad = "wrong size";
     else if ((uintptr_t)rt->tape_end % (uintptr_t)sysconf(_SC_PAGESIZE) != 0)
         bad = "end not page aligned";
     else if (rt->code_start || rt->code_end || rt->fault_resume)
         bad = "code fields not NULL";
-    for (size_t i = 0; !bad && i < expected_margin + expected_cells; i++) {
+    for (size_t i = 0; !bad && i < expected_cells; i++) {
         if (rt->tape_start[i] != 0)
             bad = "not zeroed";
         rt->tape_start[i] = (uint8_t)i;
@@ -441,7 +441,7 @@ int main(void)
     expected_cells = (size_t)1 << 28;
     TEST("tape of 256 MiB", .entry = c_tape, .cells = (size_t)1 << 28);
     expected_cells = 1000, expected_margin = 3;
-    TEST("tape of 1000 cells and 3 left of cell 0", .entry = c_tape, .cells = 1000, .margin = 3);
+    TEST("tape of 1000 cells, 3 of them left of cell 0", .entry = c_tape, .cells = 1000, .margin = 3);
     expected_margin = 0;
 #undef TEST_OK
 

@@ -96,11 +96,12 @@ pub struct Cli {
     /// --jit/--interp.
     #[arg(short = 'g')]
     pub debug_info: bool,
-    /// Number of cells of the tape.
+    /// Number of cells of the tape (a left margin's included).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_TAPE_CELLS, value_parser = parse_tape_size)]
     pub tape_size: usize,
-    /// Cells of the tape left of where the program starts (cell 0): cells
-    /// -N..-1, guarded like the right end.
+    /// The first N cells of the tape are left of where the program starts
+    /// (cell 0): cells -N..-1, guarded like the right end (--tape-size
+    /// counts them).
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_left_margin)]
     pub left_margin: usize,
     /// '#' prints the pointer and the cells around it to stderr (otherwise
@@ -191,8 +192,8 @@ fn parse_tape_size(s: &str) -> Result<usize, String> {
 
 fn parse_left_margin(s: &str) -> Result<usize, String> {
     let n: u64 = s.trim().parse().map_err(|_| format!("'{s}' is not a number of cells"))?;
-    if n > MAX_TAPE_CELLS as u64 {
-        return Err(format!("the margin is at most {MAX_TAPE_CELLS} cells"));
+    if n >= MAX_TAPE_CELLS as u64 {
+        return Err(format!("the margin is less than the tape, at most {MAX_TAPE_CELLS} cells"));
     }
     Ok(n as usize)
 }

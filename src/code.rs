@@ -113,17 +113,18 @@ pub const CONTRACT_SUFFIX: &str = "_contract";
 
 /// `struct bf_contract`: what code was compiled for, recorded beside it in
 /// its object so that a C caller cannot run it on another tape by mistake
-/// (the optimiser used the tape size and the margin, and a tape whose
-/// size, margin included, is a multiple of `TAPE_ALIGN` makes the code rely
-/// on guard pages instead of checks).
+/// (the optimiser used the tape size and the margin, and a size that is a
+/// multiple of `TAPE_ALIGN` makes the code rely on guard pages instead of
+/// checks).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Contract {
-    /// Cells from cell 0 (where the program starts) rightwards.
+    /// Cells of the tape, the margin's included.
     pub tape_cells: u64,
     pub cell_bits: u32,
     pub version: u32,
-    /// Cells left of cell 0 (`--left-margin`).
+    /// Of those, the cells left of where the program starts, cell 0
+    /// (`--left-margin`).
     pub left_margin: u64,
     /// Byte offset from the contract to its [`SourceMap`] (0: none).
     pub source_map: u32,
@@ -134,8 +135,8 @@ pub struct Contract {
 pub const CONTRACT_BYTES: usize = 32;
 
 impl Contract {
-    /// The contract of code compiled for a tape of `tape_cells` cells from
-    /// cell 0 and `left_margin` left of it.
+    /// The contract of code compiled for a tape of `tape_cells` cells, the
+    /// first `left_margin` of them left of cell 0.
     pub fn new(tape_cells: usize, left_margin: usize) -> Contract {
         Contract {
             tape_cells: tape_cells as u64,

@@ -21,9 +21,9 @@ pub enum Outcome {
 
 #[derive(Debug, Clone, Copy)]
 pub struct Config {
-    /// Cells from where the pointer starts (cell 0) rightwards.
     pub tape_cells: usize,
-    /// Cells left of cell 0 (`--left-margin`): cells -left_margin..-1.
+    /// Of those, the cells left of where the pointer starts (cell 0):
+    /// cells -left_margin..-1 (`--left-margin`).
     pub left_margin: usize,
     pub eof: EofMode,
     /// At most this many instructions are executed.
@@ -183,7 +183,10 @@ impl<'p> Machine<'p> {
             program,
             partner: program.block_partners(),
             tape: Cells::default(),
-            cells: -(config.left_margin as i64)..config.tape_cells as i64,
+            cells: {
+                let first = -(config.left_margin as i64);
+                first..first + config.tape_cells as i64
+            },
             ptr: 0,
             eof: config.eof,
             steps_left: config.max_steps.unwrap_or(u64::MAX),
@@ -439,7 +442,7 @@ mod tests {
     fn a_left_margin_puts_cells_left_of_cell_0_on_the_tape() {
         let run = |src: &[u8], margin| {
             let p = parse("t.b", src).unwrap();
-            let cfg = Config { tape_cells: 4, left_margin: margin, eof: EofMode::Zero, max_steps: Some(1000) };
+            let cfg = Config { tape_cells: 4 + margin, left_margin: margin, eof: EofMode::Zero, max_steps: Some(1000) };
             let mut out = Vec::new();
             (run(&p, &cfg, &mut &b""[..], &mut out), out)
         };
@@ -451,7 +454,7 @@ mod tests {
     #[test]
     fn dumps_come_after_the_output_before_them() {
         let p = crate::parse::parse_syntax("t.b", b"+.#<<#", crate::parse::Syntax { hash_dump: true }).unwrap();
-        let cfg = Config { tape_cells: 2, left_margin: 1, eof: EofMode::Zero, max_steps: None };
+        let cfg = Config { tape_cells: 3, left_margin: 1, eof: EofMode::Zero, max_steps: None };
         let (mut out, mut dumps) = (Vec::new(), Vec::new());
         let outcome = run_buffered(&p, &cfg, &mut &b""[..], &mut out, &mut dumps, Buffering::Full);
         assert_eq!((outcome, out), (Outcome::Finished(Status::Ok), vec![1]));

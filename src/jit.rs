@@ -74,9 +74,10 @@ impl LoadedCode {
         self.run_buffered(cells, 0, fds, Buffering::choose(false, fds.output))
     }
 
-    /// Runs the code on a fresh tape of `cells` cells from where the
-    /// program starts and `left_margin` cells left of it, reading and
-    /// writing `fds`, its output buffered as `buffering` says.
+    /// Runs the code on a fresh tape of `cells` cells, the first
+    /// `left_margin` of them left of where the program starts (fewer than
+    /// `cells`), reading and writing `fds`, its output buffered as
+    /// `buffering` says.
     pub fn run_buffered(
         &self,
         cells: usize,
@@ -312,12 +313,14 @@ struct Tape {
 }
 
 impl Tape {
-    /// `cells` cells from cell 0 on, `left_margin` more before it.
+    /// `cells` cells, cell 0 `left_margin` cells in.
     fn new(cells: usize, left_margin: usize) -> io::Result<Tape> {
-        let total = cells.checked_add(left_margin).ok_or_else(too_big)?;
+        if left_margin >= cells {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "the left margin leaves no cell 0"));
+        }
         // SAFETY: sysconf has no preconditions.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
-        let body = total.checked_next_multiple_of(page).ok_or_else(too_big)?;
+        let body = cells.checked_next_multiple_of(page).ok_or_else(too_big)?;
         let map = Mapping::reserve(body.checked_add(2 * GUARD_BYTES).ok_or_else(too_big)?)?;
         // SAFETY: offsets within the mapping just made.
         let (body_start, end) = unsafe { (map.ptr.add(GUARD_BYTES), map.ptr.add(GUARD_BYTES + body)) };
@@ -325,7 +328,7 @@ impl Tape {
         if unsafe { libc::mprotect(body_start.cast(), body, libc::PROT_READ | libc::PROT_WRITE) } != 0 {
             return Err(io::Error::last_os_error());
         }
-        let start = end.wrapping_sub(total);
+        let start = end.wrapping_sub(cells);
         Ok(Tape { _map: map, start, end, cell0: start.wrapping_add(left_margin) })
     }
 }

@@ -70,9 +70,10 @@ pub const DEFAULT_EVAL_STEPS_BUILD: u64 = 50_000_000;
 #[derive(Debug, Clone)]
 pub struct Options {
     pub level: opt::Level,
-    /// Cells of the tape from where the program starts (cell 0) rightwards.
+    /// Cells of the tape (`--tape-size`), the margin's included.
     pub tape_cells: usize,
-    /// Cells of the tape left of cell 0 (`--left-margin`).
+    /// The first cells of the tape, left of where the program starts
+    /// (`--left-margin`): fewer than `tape_cells`.
     pub left_margin: usize,
     pub eof: ir::EofMode,
     /// `#` dumps the tape to stderr (`--hash-dump`); otherwise a comment.
@@ -124,8 +125,7 @@ impl Options {
     }
 
     fn target(&self) -> x64::Target {
-        // The guard pages bound the whole tape, margin included.
-        x64::Target::new(self.eof, self.left_margin + self.tape_cells)
+        x64::Target::new(self.eof, self.tape_cells)
     }
 
     fn interp_config(&self) -> interp::Config {

@@ -71,11 +71,12 @@ enum Finding {
         open: usize,
         stride: i64,
     },
-    /// `tape`: the tape's cells right of cell 0 (past its end: `cell`).
+    /// `tape`: the tape's cells; `left`: `cell` is left of them.
     Touches {
         at: usize,
         cell: i64,
         tape: i64,
+        left: bool,
     },
 }
 
@@ -117,8 +118,8 @@ impl Finding {
                     format!("each time round it moves {way} by {n} and leaves the next cell it tests nonzero"),
                 )
             }
-            Finding::Touches { cell, tape, .. } => {
-                let (what, side) = if cell < tape {
+            Finding::Touches { cell, tape, left, .. } => {
+                let (what, side) = if left {
                     ("underflow", "left of the tape".to_string())
                 } else {
                     ("overflow", format!("past the end of the tape of {tape} cells"))
@@ -397,7 +398,8 @@ impl Lint {
     /// False if it does.
     fn touch(&mut self, i: usize) -> bool {
         if self.concrete && self.frames.is_empty() && !self.tape.contains(self.pos) {
-            self.found.push(Finding::Touches { at: i, cell: self.pos, tape: self.tape.hi + 1 });
+            let (tape, left) = (self.tape.spread() as i64 + 1, self.pos < self.tape.lo);
+            self.found.push(Finding::Touches { at: i, cell: self.pos, tape, left });
             self.dead = true;
             return false;
         }

@@ -217,9 +217,11 @@ impl Invocation {
             true => bfc::DEFAULT_EVAL_STEPS_JIT,
             false => bfc::DEFAULT_EVAL_STEPS_BUILD,
         });
-        if cli.tape_size + cli.left_margin > bfc::MAX_TAPE_CELLS {
-            let max = bfc::MAX_TAPE_CELLS;
-            return Err(Error::Usage(format!("--tape-size and --left-margin add up to more than {max} cells")));
+        if cli.left_margin >= cli.tape_size {
+            let (margin, size) = (cli.left_margin, cli.tape_size);
+            return Err(Error::Usage(format!(
+                "--left-margin {margin} leaves no cell 0 on a tape of {size} cells (--tape-size counts the margin)"
+            )));
         }
         let options = Options {
             level,

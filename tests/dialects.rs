@@ -109,10 +109,18 @@ const GOES_LEFT: &str = "++++++++[<<<++++++++>>>-]<<<+.>>>++++++++++.";
 #[test]
 fn a_left_margin_puts_cells_left_of_the_start_on_the_tape() {
     expect_each_mode(&MODES, GOES_LEFT.as_bytes(), &["--left-margin", "3"], b"", 0, b"A\n", "");
-    // On a tape whose size with the margin is a multiple of the page: the
-    // guard pages bound it, no check in the code.
-    expect_each_mode(&MODES, GOES_LEFT.as_bytes(), &["--left-margin", "4096"], b"", 0, b"A\n", "");
-    expect_each_mode(&MODES, GOES_LEFT.as_bytes(), &["--left-margin", "6", "--tape-size", "4090"], b"", 0, b"A\n", "");
+    // On a tape whose size is not a multiple of the page: checks in the
+    // code instead of guard pages.
+    expect_each_mode(&MODES, GOES_LEFT.as_bytes(), &["--left-margin", "3", "--tape-size", "100"], b"", 0, b"A\n", "");
+    expect_each_mode(
+        &MODES,
+        GOES_LEFT.as_bytes(),
+        &["--left-margin", "4096", "--tape-size", "8192"],
+        b"",
+        0,
+        b"A\n",
+        "",
+    );
     // Without one, cell -3 is off the tape.
     expect_each_mode(&MODES, GOES_LEFT.as_bytes(), &["-w"], b"", 3, b"", "tape underflow");
 }
@@ -135,14 +143,15 @@ fn the_cell_left_of_the_margin_underflows() {
 }
 
 #[test]
-fn the_margin_and_the_tape_size_together_are_bounded() {
+fn the_margin_leaves_cell_0_on_the_tape() {
     let dir = tempdir();
-    let source = write_file(dir.path(), "p.b", b"+");
-    let got = common::run(
-        Command::new(common::bfc()).args(["--jit", "--tape-size", "1099511627776", "--left-margin", "1"]).arg(&source),
-        b"",
-        TIMEOUT,
-    );
-    assert!(got.exited(2), "{}", got.summary());
-    assert!(got.stderr_text().contains("--left-margin"), "{}", got.stderr_text());
+    let source = write_file(dir.path(), "p.b", b"<+");
+    for (margin, code) in [("100", 2), ("99", 0)] {
+        let flags = ["--jit", "--tape-size", "100", "--left-margin", margin];
+        let got = common::run(Command::new(common::bfc()).args(flags).arg(&source), b"", TIMEOUT);
+        assert!(got.exited(code), "{margin}: {}", got.summary());
+        if code == 2 {
+            assert!(got.stderr_text().contains("--tape-size counts the margin"), "{}", got.stderr_text());
+        }
+    }
 }

@@ -57,10 +57,11 @@ impl Hull {
         hull
     }
 
-    /// The cells of a tape of `cells` cells from where the program starts
-    /// (cell 0) and `left_margin` cells left of it.
+    /// The cells of a tape of `cells` cells, by number from where the
+    /// program starts (cell 0), the first `left_margin` of them left of it.
     pub fn tape(cells: usize, left_margin: usize) -> Hull {
-        Hull { lo: -(left_margin as i64), hi: cells as i64 - 1 }
+        let lo = -(left_margin as i64);
+        Hull { lo, hi: lo + cells as i64 - 1 }
     }
 
     /// The hull of cells given by offset.

@@ -22,13 +22,13 @@ const MAX_PRINTED: usize = 1 << 24;
 const MAX_TAPE: usize = 1 << 24;
 
 /// Runs the input-free start of `program` within `budget` steps, on a tape
-/// of `tape_cells` cells from the start and none left of it.
+/// of `tape_cells` cells that starts where the program does.
 pub fn evaluate_prefix(program: Program, tape_cells: usize, budget: u64) -> Program {
     evaluate(program, tape_cells, 0, budget).0
 }
 
-/// `evaluate_prefix` on a tape with `left_margin` cells left of the start,
-/// and whether anything ran (if not, the program is returned as it was).
+/// `evaluate_prefix` on a tape whose first `left_margin` cells are left of
+/// the start, and whether anything ran (if not, the program is returned as it was).
 pub(crate) fn evaluate(program: Program, tape_cells: usize, left_margin: usize, budget: u64) -> (Program, bool) {
     if budget == 0 || program.insts.is_empty() {
         return (program, false);

@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn a_left_margin_is_zero_too() {
-        let p = known_values(defer_moves(combine(program("<<+>.<<[.]"))), Hull::tape(64, 2));
+        let p = known_values(defer_moves(combine(program("<<+>.<<[.]"))), Hull::tape(66, 2));
         // Cell -2 is on the tape, cell -3 may not be.
         assert_eq!(
             ops(&p),

@@ -49,9 +49,9 @@ pub enum Level {
 #[derive(Debug, Clone, Copy)]
 pub struct Config {
     pub level: Level,
-    /// Cells of the tape the program will run on, from where it starts.
+    /// Cells of the tape the program will run on.
     pub tape_cells: usize,
-    /// Cells of the tape left of where it starts (`--left-margin`).
+    /// Of those, the cells left of where it starts (`--left-margin`).
     pub left_margin: usize,
     /// Steps of compile-time execution (`-O2` only; 0: none).
     pub eval_steps: u64,
@@ -148,7 +148,7 @@ fn optimise_with(program: Program, config: Config, trace: &mut Trace) -> Program
         if ran {
             program = fixed_point_traced(program, &passes, trace);
         }
-        let tape_cells = config.tape_cells + config.left_margin;
+        let tape_cells = config.tape_cells;
         program = traced(program, "switch-tables", None, &|p| switch_tables(p, tape_cells), trace);
         program = traced(program, "shortcuts", None, &shortcuts, trace);
     }

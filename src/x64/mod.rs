@@ -15,7 +15,8 @@
 //!   r12  the runtime table
 //!   r13  output cursor: where the next `.` byte goes
 //!   r14  end of the output buffer
-//!   r15  cell 0 (for explicit bounds checks)
+//!   r15  the tape's first cell (for explicit bounds checks): cell 0, or
+//!        cell -N with a left margin of N cells
 //!   rbp  frame pointer: exits and the fault handler restore rsp from it
 //! and, where they are live (never across a call into the runtime):
 //!   rsi, rdi, r8-r11  the cells of a loop that runs in registers, and

@@ -52,9 +52,9 @@ pub struct Case {
     pub program: Vec<u8>,
     pub input: Vec<u8>,
     pub eof: EofMode,
-    /// Cells from cell 0 (where the program starts) on.
     pub tape: usize,
-    /// Cells left of cell 0 (`--left-margin`).
+    /// Of those, the cells left of where the program starts
+    /// (`--left-margin`).
     pub left_margin: usize,
 }
 
@@ -81,16 +81,13 @@ pub fn case(seed: u64) -> Case {
         program.splice(0..0, output_flood(&mut rng));
     }
     // One case in eight runs the same program from further right: first
-    // `<` as many times as there are cells left of where it starts, on a
-    // tape that much shorter right of it. The cells are the same (so is
-    // their count: guarded or checked alike), numbered from elsewhere; the
-    // program moves left of where it started and back.
-    let mut tape = tape;
+    // `<` as many times as there are cells left of where it starts. The
+    // tape is the same, its cells numbered from elsewhere; the program
+    // moves left of where it started and back.
     let mut left_margin = 0;
     if rng.chance(1, 8) {
         left_margin = rng.range(1, (tape as i64 - 1).min(12)) as usize;
         program.splice(0..0, std::iter::repeat_n(b'<', left_margin));
-        tape -= left_margin;
     }
     Case { seed, program, input, eof, tape, left_margin }
 }
