@@ -399,7 +399,7 @@ const char *bfrt_status_message(int status)
         /* What src/host.rs's `fault_detail` says. */
         snprintf(msg, sizeof msg, "tape %s: cell %lld touched (pointer moved %s)",
                  status == BF_TAPE_UNDERFLOW ? "underflow" : "overflow", fault.cell,
-                 status == BF_TAPE_UNDERFLOW ? "left past cell 0" : "right past the last cell");
+                 status == BF_TAPE_UNDERFLOW ? "left off the tape" : "right off the tape");
         return msg;
     }
     int err = status == BF_WRITE_ERROR ? write_errno : status == BF_READ_ERROR ? read_errno : 0;

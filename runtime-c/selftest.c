@@ -377,8 +377,8 @@ int main(void)
 #define WANT(kind, side, cell)                                                                        \
     snprintf(fault_msg, sizeof fault_msg, "error: tape %s: cell %lld touched (pointer moved %s)\n", kind, \
              (long long)(cell), side)
-#define UNDER(cell) WANT("underflow", "left past cell 0", cell)
-#define OVER(cell) WANT("overflow", "right past the last cell", cell)
+#define UNDER(cell) WANT("underflow", "left off the tape", cell)
+#define OVER(cell) WANT("overflow", "right off the tape", cell)
 
 #define TEST_OK (exited_with(r, BF_OK, 0) && out_is(r, "hi\n") && !r->err[0])
     TEST("hello", .entry = selftest_hello);

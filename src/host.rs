@@ -225,9 +225,9 @@ impl RunEnd {
 /// says the same).
 fn fault_detail(status: Status, cell: i64) -> String {
     if status == Status::TapeUnderflow {
-        format!("cell {cell} touched (pointer moved left past cell 0)")
+        format!("cell {cell} touched (pointer moved left off the tape)")
     } else {
-        format!("cell {cell} touched (pointer moved right past the last cell)")
+        format!("cell {cell} touched (pointer moved right off the tape)")
     }
 }
 

@@ -45,7 +45,7 @@ fn c_program_calls_two_bf_programs() {
     let run = Command::new(&exe).output().unwrap();
     assert_eq!(
         String::from_utf8_lossy(&run.stdout),
-        "Hi\n[hello -> 0]\nAB[shout -> 0]\nA[walk -> 2: tape overflow: cell 4096 touched (pointer moved right past the last cell)]\n"
+        "Hi\n[hello -> 0]\nAB[shout -> 0]\nA[walk -> 2: tape overflow: cell 4096 touched (pointer moved right off the tape)]\n"
     );
     assert!(run.status.success(), "exit {:?}, stderr {}", run.status, String::from_utf8_lossy(&run.stderr));
 }

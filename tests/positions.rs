@@ -36,7 +36,7 @@ fn the_issue_example_names_line_column_and_cell() {
         65536,
         b"\x02",
         "3:5",
-        "tape underflow: cell -1 touched (pointer moved left past cell 0)",
+        "tape underflow: cell -1 touched (pointer moved left off the tape)",
     );
 }
 
@@ -44,13 +44,7 @@ fn the_issue_example_names_line_column_and_cell() {
 fn merged_runs_name_the_command_of_the_cell() {
     // One run of arithmetic at -O1 and up: the failing `+` is the second.
     fails_at(b">+<<+>>>>+", 65536, b"", "1:5", "tape underflow: cell -1 touched");
-    fails_at(
-        b"+++++\n>>>>>>>>+<+",
-        8,
-        b"",
-        "2:9",
-        "tape overflow: cell 8 touched (pointer moved right past the last cell)",
-    );
+    fails_at(b"+++++\n>>>>>>>>+<+", 8, b"", "2:9", "tape overflow: cell 8 touched (pointer moved right off the tape)");
 }
 
 #[test]
