@@ -175,6 +175,8 @@ pub(crate) struct Machine<'p> {
     /// Whether the scan at `pc` has moved (its later cells are touched at
     /// the instruction's `next_at`).
     scanned: bool,
+    /// In a switch at `pc`: the command of the cell it touches.
+    switch_at: Option<u32>,
 }
 
 impl<'p> Machine<'p> {
@@ -194,14 +196,19 @@ impl<'p> Machine<'p> {
             pc: 0,
             fault_cell: std::cell::Cell::new(0),
             scanned: false,
+            switch_at: None,
         }
     }
 
     /// Where the tape error that stopped execution happened.
     fn fault(&self) -> TapeFault {
         let inst = self.program.insts[self.pc];
-        let scanning = matches!(inst.op, Op::Scan { .. }) && self.scanned;
-        TapeFault { cell: self.fault_cell.get(), at: Some(if scanning { inst.next_at } else { inst.at }) }
+        let at = match inst.op {
+            Op::Scan { .. } if self.scanned => inst.next_at,
+            Op::Switch { .. } => self.switch_at.unwrap_or(inst.at),
+            _ => inst.at,
+        };
+        TapeFault { cell: self.fault_cell.get(), at: Some(at) }
     }
 
     /// The number of the cell at `off`, if it is on the tape.
@@ -278,6 +285,7 @@ impl<'p> Machine<'p> {
             }
             self.steps_left -= 1;
             self.pc = pc;
+            self.switch_at = None;
             match insts[pc].op {
                 Op::Add { off, val } => {
                     let c = self.cell(off)?;
@@ -373,6 +381,7 @@ impl<'p> Machine<'p> {
                     let v = self.get(src)? as usize;
                     let program = self.program;
                     for cell in program.switch_cells(start, cells).filter(|cell| cell.touch[v] != 0) {
+                        self.switch_at = Some(cell.at);
                         let c = self.cell(cell.off)?;
                         *c = (*c & cell.keep[v]).wrapping_add(cell.add[v]);
                     }

@@ -128,15 +128,19 @@ pub struct SwitchCell<'a> {
     /// 0x00 where the cell is set, 0xff where it is added to.
     pub keep: &'a [u8; 256],
     pub add: &'a [u8; 256],
+    /// The source offset of the command of the chain that touches the cell
+    /// first (in the text), where a tape error at the cell is reported.
+    pub at: u32,
 }
 
 impl SwitchCell<'_> {
     /// Bytes of one cell in `Program::data`.
-    pub const SIZE: usize = 4 + 3 * 256;
+    pub const SIZE: usize = 4 + 3 * 256 + 4;
     /// Where its tables start within those bytes.
     pub const TOUCH: usize = 4;
     pub const KEEP: usize = 4 + 256;
     pub const ADD: usize = 4 + 512;
+    pub const AT: usize = 4 + 768;
 
     /// Appends the cell's bytes to `data`.
     pub fn encode(&self, data: &mut Vec<u8>) {
@@ -144,6 +148,7 @@ impl SwitchCell<'_> {
         data.extend(self.touch);
         data.extend(self.keep);
         data.extend(self.add);
+        data.extend(self.at.to_le_bytes());
     }
 }
 
@@ -158,6 +163,7 @@ impl Program {
                 touch: table(SwitchCell::TOUCH),
                 keep: table(SwitchCell::KEEP),
                 add: table(SwitchCell::ADD),
+                at: u32::from_le_bytes(b[SwitchCell::AT..].try_into().expect("4 bytes")),
             }
         })
     }

@@ -74,11 +74,13 @@ struct Tables {
     touch: [u8; 256],
     keep: [u8; 256],
     add: [u8; 256],
+    /// The command that touches it first in the chain's text.
+    at: u32,
 }
 
 impl Tables {
     fn view(&self) -> SwitchCell<'_> {
-        SwitchCell { off: self.off, touch: &self.touch, keep: &self.keep, add: &self.add }
+        SwitchCell { off: self.off, touch: &self.touch, keep: &self.keep, add: &self.add, at: self.at }
     }
 }
 
@@ -101,6 +103,8 @@ fn tables(block: &[Inst], counter: i32, tape_cells: usize) -> Option<Vec<Tables>
         return None;
     }
     let mut cells = vec![counter];
+    // Where each cell is first touched: the counter by the first if.
+    let mut ats = vec![block[0].at];
     let mut ifs = 0;
     // For each `If`, the index of its `EndIf`.
     let mut skip = vec![0; block.len()];
@@ -122,14 +126,18 @@ fn tables(block: &[Inst], counter: i32, tape_cells: usize) -> Option<Vec<Tables>
         };
         if !cells.contains(&target) {
             cells.push(target);
+            ats.push(inst.at);
         }
     }
     if ifs < MIN_IFS || cells.len() > MAX_CELLS {
         return None;
     }
     let index = |off: i32| cells.iter().position(|&cell| cell == off).expect("listed above");
-    let mut tables: Vec<Tables> =
-        cells.iter().map(|&off| Tables { off, touch: [0; 256], keep: [0xff; 256], add: [0; 256] }).collect();
+    let mut tables: Vec<Tables> = cells
+        .iter()
+        .zip(&ats)
+        .map(|(&off, &at)| Tables { off, touch: [0; 256], keep: [0xff; 256], add: [0; 256], at })
+        .collect();
     let mut effects = vec![UNTOUCHED; cells.len()];
     // first[a][b]: some value touches cell a first, then b, and the two
     // can be off opposite ends of the tape.

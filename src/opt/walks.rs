@@ -293,16 +293,28 @@ fn with_carried_zeros(body: &[Inst]) -> Vec<Inst> {
     out
 }
 
-/// `body` without the `If` and `EndIf` of the `If`s at `unguarded`.
+/// `body` without the `If` and `EndIf` of the `If`s at `unguarded`. An
+/// instruction right after a dropped `If` that touches the `If`'s cell
+/// (first) is now what touches it first: it takes the `If`'s position.
 fn push_unguarded(body: &[Inst], unguarded: &[usize], out: &mut Vec<Inst>) {
     let mut inside = false;
+    let mut dropped: Option<Inst> = None;
     for (i, inst) in body.iter().enumerate() {
         if unguarded.contains(&i) {
             inside = true;
+            dropped = Some(*inst);
         } else if inside && inst.op == Op::EndIf {
             inside = false;
         } else {
-            out.push(*inst);
+            let tested = dropped.take().and_then(|guard| match guard.op {
+                Op::If { off } => Some((off, guard.at)),
+                _ => None,
+            });
+            let at = match (tested, inst.op) {
+                (Some((c, at)), Op::Set { off, .. } | Op::Add { off, .. }) if off == c => at,
+                _ => inst.at,
+            };
+            out.push(Inst { at, ..*inst });
         }
     }
 }

@@ -53,6 +53,34 @@ impl LoopBody<'_> {
 }
 
 impl Emitter {
+    /// `cells` of the loop being emitted (marked last) in the order its
+    /// body first touches them unconditionally (outside its ifs), each
+    /// with the source offset of the instruction that does; then cells
+    /// only its ifs touch. Loaded in that order, a cell off the tape faults
+    /// where the first iteration's first unconditional touch of one would
+    /// (cells only ifs touch lie between ones touched unconditionally:
+    /// `select::register_loop`).
+    fn first_touches(&self, cells: &[i32], program: &Program) -> Vec<(i32, u32)> {
+        let first = self.current_inst();
+        let mut seen: Vec<(usize, i32, u32)> = Vec::new();
+        let mut depth = 0;
+        for (k, inst) in program.insts[first..].iter().enumerate() {
+            let conditional = depth > 1;
+            for off in inst.op.cells_touched().filter(|off| cells.contains(off)) {
+                if !seen.iter().any(|&(_, cell, _)| cell == off) && !conditional {
+                    seen.push((k, off, inst.at));
+                }
+            }
+            depth += inst.op.opens() as i32 - inst.op.closes() as i32;
+            if depth == 0 {
+                break;
+            }
+        }
+        let rest = cells.iter().filter(|&&off| !seen.iter().any(|&(_, cell, _)| cell == off));
+        let rest: Vec<(usize, i32, u32)> = rest.map(|&off| (usize::MAX, off, self.ats[first])).collect();
+        seen.into_iter().chain(rest).map(|(_, off, at)| (off, at)).collect()
+    }
+
     /// A loop with `cells` in registers: loaded once the counter is found
     /// non-zero, stored back after the last iteration.
     pub(super) fn emit_register_loop(&mut self, l: &RegisterLoop, program: &Program) {
@@ -63,7 +91,10 @@ impl Emitter {
         self.touch(l.test);
         self.cell(CellInst::CmpZero, l.test);
         asm!(self.ops; je =>exit);
-        for &off in &l.cells {
+        // Loaded in the order the body first touches them, each as the
+        // command that does: a tape error here is the first iteration's.
+        for (off, at) in self.first_touches(&l.cells, program) {
+            self.attribute(at);
             self.touch(off);
             self.cell(CellInst::MovzxReg(body.reg(off).expect("in a register")), off);
         }

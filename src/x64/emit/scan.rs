@@ -19,7 +19,14 @@ impl Emitter {
         match form {
             ScanForm::Plain => {}
             ScanForm::KeepsStart => asm!(self.ops; mov a_scan_start, a_ptr),
-            ScanForm::Returns { compare } => self.resume_scan(stride, compare),
+            ScanForm::Returns { compare } => {
+                // It resumes past cells the program tests again: the cells
+                // it tests are the scan's later steps' (where it does not
+                // jump, the first cell is its own first step's; a tape
+                // error there is named at the later steps' command too).
+                self.attribute(self.next_ats[self.current_inst()]);
+                self.resume_scan(stride, compare)
+            }
         }
     }
 

@@ -57,9 +57,17 @@ impl Emitter {
             self.ops.new_dynamic_label(),
             self.ops.new_dynamic_label(),
         );
+        // The step's instructions: the loop (marked), the switch, the
+        // move, the loop's end. Code of one made out of its place is
+        // attributed to it, so a tape error there names its command.
+        let (switch_at, end_at) = {
+            let inst = self.current_inst();
+            (self.ats[inst + 1], self.ats[inst + 3])
+        };
         self.touch(test);
         self.cell(CellInst::CmpZero, test);
         asm!(self.ops; je =>exit);
+        self.attribute(switch_at);
         self.touch(src);
         self.cell(CellInst::MovzxEax, src);
         // rsi: the tables, for every iteration.
@@ -93,12 +101,15 @@ impl Emitter {
         self.touch(test);
         self.cell(CellInst::CmpZero, test);
         asm!(self.ops; jne =>top; jmp =>exit; =>at_edge);
+        self.attribute(switch_at);
         self.switch_checked(switch);
         self.move_ptr(stride);
         self.unchecked_shift = (src.unsigned_abs() + stride.unsigned_abs()) as u64;
+        self.attribute(end_at);
         self.touch(test);
         self.cell(CellInst::CmpZero, test);
         asm!(self.ops; je =>exit);
+        self.attribute(switch_at);
         self.touch(src);
         self.cell(CellInst::MovzxEax, src);
         asm!(self.ops; jmp =>recheck; =>exit);
@@ -110,6 +121,7 @@ impl Emitter {
     /// also leaves its new value in dl.
     fn switch_from_tables(&mut self, switch: &SwitchPlan, carried: Option<(usize, CarriedForm)>) {
         for (k, cell) in switch.cells.iter().enumerate() {
+            self.attribute(cell.at);
             match carried {
                 Some((c, form)) if c == k => self.switch_cell_via_dl(cell, form),
                 _ => {
@@ -123,6 +135,7 @@ impl Emitter {
     /// (v in eax, the tables' base in rsi).
     fn switch_checked(&mut self, switch: &SwitchPlan) {
         for cell in &switch.cells {
+            self.attribute(cell.at);
             let skip = self.ops.new_dynamic_label();
             asm!(self.ops
                 ; cmp BYTE [rsi + rax + cell.tables + SwitchCell::TOUCH as i32], 0

@@ -24,6 +24,8 @@ pub(in crate::x64) struct SwitchCellPlan {
     /// Where its tables start in the program's data.
     pub tables: i32,
     pub form: CellForm,
+    /// Where a tape error at the cell is reported (`SwitchCell::at`).
+    pub at: u32,
 }
 
 /// How a switch makes a cell's new value, `(cell & keep[v]) + add[v]`,
@@ -97,6 +99,7 @@ impl SwitchPlan {
                 off: cell.off,
                 tables: (start as usize + k * SwitchCell::SIZE) as i32,
                 form: cell_form(&cell),
+                at: cell.at,
             })
             .collect();
         let lo = cells.iter().map(|cell| cell.off).min().expect("a switch has cells");
@@ -157,7 +160,7 @@ mod tests {
         let (zeros, ones, all) = ([0; 256], [1; 256], [0xff; 256]);
         let steps = table(|v| (v >= 10) as u8);
         let form = |keep: &[u8; 256], add: &[u8; 256]| {
-            let cell = SwitchCell { off: 0, touch: &ones, keep, add };
+            let cell = SwitchCell { off: 0, touch: &ones, keep, add, at: 0 };
             (cell_form(&cell), carried_form(&cell))
         };
         assert_eq!(form(&zeros, &ones), (CellForm::Constant(1), CarriedForm::FromTable));

@@ -187,7 +187,7 @@ fn carry_loops_are_switches_that_feed_the_next_iteration() {
     let cell = |off: i32| {
         let mut data = Vec::new();
         let table = [1u8; 256];
-        crate::ir::SwitchCell { off, touch: &table, keep: &table, add: &table }.encode(&mut data);
+        crate::ir::SwitchCell { off, touch: &table, keep: &table, add: &table, at: 0 }.encode(&mut data);
         data
     };
     let carry = |next: i32| {
