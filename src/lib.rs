@@ -446,18 +446,24 @@ pub fn run_interp_fed(program: &ir::Program, options: &Options, input: &[u8]) ->
     RunEnd { status, io_error, fault }
 }
 
+/// The ELF object of an optimised program (from `source`, named `file` in
+/// its tape errors), its entry named `symbol`.
+fn object_of(program: &ir::Program, (file, source): (&str, &[u8]), options: &Options, symbol: &str) -> Vec<u8> {
+    let code = back_end(program, options);
+    let map = SourceMap::new(&code, file, source);
+    object::write_object(&code, symbol, &options.contract(), &map)
+}
+
 /// Writes the ELF object of an optimised program (from `source`, named
 /// `file` in its tape errors) to `output`, its entry named `symbol`.
 pub fn build_object(
     program: &ir::Program,
-    (file, source): (&str, &[u8]),
+    source: (&str, &[u8]),
     options: &Options,
     symbol: &str,
     output: &Path,
 ) -> Result<()> {
-    let code = back_end(program, options);
-    let map = SourceMap::new(&code, file, source);
-    link::write_atomically(output, &object::write_object(&code, symbol, &options.contract(), &map))
+    link::write_atomically(output, &object_of(program, source, options, symbol))
 }
 
 /// Builds the executable of an optimised program (from `source`, named
@@ -465,13 +471,11 @@ pub fn build_object(
 /// `symbol`, linked with the C runtime).
 pub fn build_executable(
     program: &ir::Program,
-    (file, source): (&str, &[u8]),
+    source: (&str, &[u8]),
     options: &Options,
     symbol: &str,
     output: &Path,
 ) -> Result<()> {
-    let code = back_end(program, options);
-    let map = SourceMap::new(&code, file, source);
-    let object = object::write_object(&code, symbol, &options.contract(), &map);
+    let object = object_of(program, source, options, symbol);
     link::link_executable(&object, &options.exe_options(symbol), output)
 }

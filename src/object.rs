@@ -75,33 +75,23 @@ pub fn write_object_with(code: &CompiledCode, symbol: &str, beside: Beside) -> V
     });
     // Beside the code, not in it: .text stays the JIT's bytes.
     let rodata = obj.section_id(StandardSection::ReadOnlyData);
-    let bytes = contract.with_source_map(source_map);
-    let offset = obj.append_section_data(rodata, &bytes, 8);
-    obj.add_symbol(Symbol {
-        name: format!("{symbol}{CONTRACT_SUFFIX}").into_bytes(),
-        value: offset,
-        size: bytes.len() as u64,
-        kind: SymbolKind::Data,
-        scope: SymbolScope::Dynamic,
-        weak: false,
-        section: SymbolSection::Section(rodata),
-        flags: SymbolFlags::None,
-    });
+    let mut add_data = |suffix: &str, bytes: &[u8], align: u64| {
+        let offset = obj.append_section_data(rodata, bytes, align);
+        obj.add_symbol(Symbol {
+            name: format!("{symbol}{suffix}").into_bytes(),
+            value: offset,
+            size: bytes.len() as u64,
+            kind: SymbolKind::Data,
+            scope: SymbolScope::Dynamic,
+            weak: false,
+            section: SymbolSection::Section(rodata),
+            flags: SymbolFlags::None,
+        });
+    };
+    add_data(CONTRACT_SUFFIX, &contract.with_source_map(source_map), 8);
     if let Some(input) = input {
-        let size = (input.len() as u64).to_le_bytes();
-        for (suffix, bytes, align) in [(INPUT_SIZE_SUFFIX, &size[..], 8), (INPUT_SUFFIX, input, 1)] {
-            let offset = obj.append_section_data(rodata, bytes, align);
-            obj.add_symbol(Symbol {
-                name: format!("{symbol}{suffix}").into_bytes(),
-                value: offset,
-                size: bytes.len() as u64,
-                kind: SymbolKind::Data,
-                scope: SymbolScope::Dynamic,
-                weak: false,
-                section: SymbolSection::Section(rodata),
-                flags: SymbolFlags::None,
-            });
-        }
+        add_data(INPUT_SIZE_SUFFIX, &(input.len() as u64).to_le_bytes(), 8);
+        add_data(INPUT_SUFFIX, input, 1);
     }
     // An empty, non-executable .note.GNU-stack: "this code needs no
     // executable stack".

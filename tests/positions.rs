@@ -14,6 +14,11 @@ const MODES: [Mode; 6] = [Mode::Jit(0), Mode::Jit(2), Mode::Exe(0), Mode::Exe(2)
 /// In every mode and level (`--interp` as it is and at -O0): exit 3,
 /// `stdout`, and the message `at` (line:col) with `what`.
 fn fails_at(source: &[u8], tape: usize, stdout: &[u8], at: &str, what: &str) {
+    fails_reading(source, b"", tape, stdout, at, what);
+}
+
+/// `fails_at`, the program reading `input`.
+fn fails_reading(source: &[u8], input: &[u8], tape: usize, stdout: &[u8], at: &str, what: &str) {
     let tape = tape.to_string();
     let want = format!("prog.b:{at}: error: {what}");
     for (i, mode) in MODES.iter().enumerate() {
@@ -21,7 +26,7 @@ fn fails_at(source: &[u8], tape: usize, stdout: &[u8], at: &str, what: &str) {
         if i == 5 {
             flags.push("-O0");
         }
-        each_mode(&[*mode], source, &flags, b"", |label, got| {
+        each_mode(&[*mode], source, &flags, input, |label, got| {
             assert!(got.exited(3), "{label}: {}", got.summary());
             assert_eq!(got.stdout, stdout, "{label}: output before the error is flushed");
             assert!(got.stderr_text().contains(&want), "{label}: want {want:?}, got {}", got.stderr_text());
@@ -73,6 +78,13 @@ fn unrolled_loops_name_the_copy_that_failed() {
     // test between them are the body's and the `]`'s.
     fails_at(b"+[-<+]", 4096, b"", "1:5", "tape underflow: cell -1 touched");
     fails_at(b"++++++[->+<]+[>+]", 100, b"", "1:16", "tape overflow: cell 100 touched");
+}
+
+#[test]
+fn switches_name_the_command_of_the_cell() {
+    // A chain of ifs on the counter read by `,` becomes a table switch at
+    // -O2; the cell off the tape is touched by the `+` of the second level.
+    fails_reading(b",[->+<[->>>>+<<<<[-]]]", b"\x02", 4, b"", "1:13", "tape overflow: cell 4 touched");
 }
 
 #[test]
