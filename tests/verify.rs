@@ -90,6 +90,11 @@ fn a_different_ending_is_reported() {
     );
     let json = verify(b"+.<+", &["--error-format", "json", "-w"], b"", Some("status"));
     assert!(json.stderr_text().contains("\"code\":\"verify-ending\""), "{}", json.stderr_text());
+    // Both stop with the same tape error, said to be at other commands.
+    let got = verify(b"+.<+", &["-w"], b"", Some("position"));
+    let message = "differ in where the tape error happened: source byte 4 vs source byte 3";
+    assert_run("position of a tape error", &got, DIVERGED, b"\x01", message);
+    assert_run("agreeing", &verify(b"+.<+", &["-w"], b"", None), 3, b"\x01", ":1:4: error: tape underflow: cell -1");
 }
 
 #[test]
