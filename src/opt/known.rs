@@ -23,6 +23,20 @@ struct Knowledge {
     /// position is known (no loop entered yet), `Some(position)` of the
     /// stretch start.
     start_position: Option<i64>,
+    /// While an `If` is open: each change to `cells`, with what the key held
+    /// before (None: absent), so that the end of the `If` can meet the two
+    /// ways through it by looking only at what its body changed (a copy of
+    /// everything at each `If` made long straight programs quadratic).
+    log: Vec<(i64, Option<Option<u8>>)>,
+    open_ifs: usize,
+}
+
+/// What an `If` needs of the knowledge before it to meet it at its end.
+struct Snapshot {
+    base: i64,
+    start_position: Option<i64>,
+    /// Where its body's changes start in `Knowledge::log`.
+    log_start: usize,
 }
 
 impl Knowledge {
@@ -43,40 +57,71 @@ impl Knowledge {
 
     fn set(&mut self, off: i32, value: Option<u8>) {
         let key = self.key(off);
-        self.cells.insert(key, value);
+        self.insert(key, value);
+    }
+
+    fn insert(&mut self, key: i64, value: Option<u8>) {
+        let old = self.cells.insert(key, value);
+        if self.open_ifs > 0 {
+            self.log.push((key, old));
+        }
     }
 
     /// Forgets everything: the pointer's position is no longer tied to
     /// anything known.
     fn forget(&mut self) {
-        *self = Knowledge::default();
+        self.forget_values();
+        self.base = 0;
     }
 
     /// Forgets every value, but keeps counting moves from the same place.
     fn forget_values(&mut self) {
+        if self.open_ifs > 0 {
+            self.log.extend(self.cells.drain().map(|(key, value)| (key, Some(value))));
+        }
         self.cells.clear();
         self.start_position = None;
     }
 
-    /// Only what holds on both paths. False when nothing does, not even
-    /// where the pointer is.
-    fn meet(&mut self, other: &Knowledge, tape: Hull) -> bool {
-        if self.base != other.base || self.start_position != other.start_position {
+    /// What an `If` opened here will meet its end with.
+    fn open_if(&mut self) -> Snapshot {
+        self.open_ifs += 1;
+        Snapshot { base: self.base, start_position: self.start_position, log_start: self.log.len() }
+    }
+
+    /// At the end of an `If` opened at `before` on cell `off`: only what
+    /// holds both after its body and where it was skipped (`off` zero).
+    /// False when nothing does, not even where the pointer is.
+    fn close_if(&mut self, before: Snapshot, off: i32, tape: Hull) -> bool {
+        let kept = if self.base != before.base || self.start_position != before.start_position {
             self.forget();
-            return false;
+            false
+        } else {
+            // Only the cells the body changed (and the one tested) can
+            // differ; each held, before, what its first change replaced.
+            let mut changed: FastMap<i64, Option<Option<u8>>> = FastMap::default();
+            changed.insert(before.base + off as i64, Some(Some(0)));
+            for &(key, old) in &self.log[before.log_start..] {
+                changed.entry(key).or_insert(old);
+            }
+            for (key, old) in changed {
+                let skipped = match old {
+                    Some(value) => value,
+                    None => before.start_position.and_then(|p| tape.contains(p + key).then_some(0)),
+                };
+                let through = match i32::try_from(key - self.base) {
+                    Ok(off) => self.get(off, tape),
+                    Err(_) => None,
+                };
+                self.insert(key, if skipped == through { through } else { None });
+            }
+            true
+        };
+        self.open_ifs -= 1;
+        if self.open_ifs == 0 {
+            self.log.clear();
         }
-        let keys: Vec<i64> = self.cells.keys().chain(other.cells.keys()).copied().collect();
-        let mut cells = FastMap::default();
-        for key in keys {
-            let off = key - self.base;
-            let (a, b) = match i32::try_from(off) {
-                Ok(off) => (self.get(off, tape), other.get(off, tape)),
-                Err(_) => (None, None),
-            };
-            cells.insert(key, if a == b { a } else { None });
-        }
-        self.cells = cells;
-        true
+        kept
     }
 }
 
@@ -162,7 +207,7 @@ pub fn known_values(program: Program, tape: Hull) -> Program {
             Op::If { off } => {
                 open.push(Block {
                     start: out.len(),
-                    before: Some(k.clone()),
+                    before: Some(k.open_if()),
                     lost_track: false,
                     off,
                     entry_base: k.base,
@@ -184,9 +229,7 @@ pub fn known_values(program: Program, tape: Hull) -> Program {
             Op::EndIf => {
                 let block = open.pop().expect("balanced IR");
                 // The body was skipped only if its cell was zero.
-                let mut skipped = block.before.expect("an If's knowledge");
-                skipped.set(block.off, Some(0));
-                let kept = k.meet(&skipped, tape);
+                let kept = k.close_if(block.before.expect("an If's knowledge"), block.off, tape);
                 if !kept || block.lost_track {
                     lost_track(&mut open);
                 }
@@ -231,7 +274,7 @@ struct Block {
     /// Index of the opener in the output.
     start: usize,
     /// For an `If`: what was known before it.
-    before: Option<Knowledge>,
+    before: Option<Snapshot>,
     /// `Knowledge::base` restarted inside, so it no longer measures from
     /// the block's start.
     lost_track: bool,
@@ -303,6 +346,35 @@ mod tests {
         let p = known("+++.");
         assert_eq!(ops(&p), vec![Op::Set { off: 0, val: 3 }, Op::Print { start: 0, len: 1 }]);
         assert_eq!(p.data, vec![3]);
+    }
+
+    /// `known` twice: loops it finds to run at most once are ifs the second
+    /// time.
+    fn known_twice(src: &str) -> Program {
+        known_values(known(src), Hull::tape(64, 0))
+    }
+
+    #[test]
+    fn an_if_keeps_what_both_ways_through_it_agree_on() {
+        // After `,[>+++<[-]]` (an if): cell 1 is 0 or 3, unknown; cell 2 is
+        // 5 either way, so its output is constant; the counter is 0.
+        let p = known_twice(">>+++++<<,[>+++<[-]]>>.<.<.");
+        let printed: Vec<Option<u8>> = ops(&p)
+            .into_iter()
+            .filter_map(|op| match op {
+                Op::Print { start, .. } => Some(Some(p.data[start as usize])),
+                Op::Out { .. } => Some(None),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(printed, vec![Some(5), None, Some(0)]);
+        // Nested ifs, and a loop inside one, which forgets every value.
+        let p = known_twice(">>+++++<<,[>,[>[-]+++++<[-]]<[-]]>>.");
+        assert!(matches!(ops(&p).last(), Some(Op::Print { .. })), "5 whichever way");
+        let p = known_twice(">>+++++<<,[>,[>[-]++++<[-]]<[-]]>>.");
+        assert_eq!(ops(&p).last(), Some(&Op::Out { off: 2 }), "4 or 5");
+        let p = known_twice(">>+++++<<,[>>[-<+>]<<[-]]>>.");
+        assert_eq!(ops(&p).last(), Some(&Op::Out { off: 2 }), "a loop in the body");
     }
 
     #[test]
