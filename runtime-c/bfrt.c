@@ -55,6 +55,9 @@ static struct {
 /* The run in progress, for the fault handler.  map_lo..map_hi is the whole
  * mapping; everything in it but the tape is PROT_NONE. */
 static bf_runtime *volatile current_rt;
+/* Bytes of a cell of the run in progress (1, 2 or 4): bfrt_run_checked
+ * runs the width its contract records, the others 8-bit cells. */
+static size_t cell_bytes = 1;
 static uint8_t *volatile map_lo, *volatile map_hi;
 static struct sigaction old_segv, old_bus;
 
@@ -176,16 +179,19 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
  * is lost, as a diagnostic would be. */
 static int32_t rt_dump(bf_runtime *rt, const uint8_t *ptr)
 {
-    char line[32 + (DUMP_BEFORE + DUMP_AFTER + 1) * 6];
-    int64_t at = (int64_t)((uintptr_t)ptr - (uintptr_t)rt->cell0);
+    char line[48 + (DUMP_BEFORE + DUMP_AFTER + 1) * 13];
+    int64_t at = (int64_t)((uintptr_t)ptr - (uintptr_t)rt->cell0) / (int64_t)cell_bytes;
     int64_t first = (int64_t)((uint64_t)at - DUMP_BEFORE);
     size_t len = (size_t)snprintf(line, sizeof line, "# ptr %lld: [%lld]", (long long)at, (long long)first);
     for (int64_t k = 0; k <= DUMP_BEFORE + DUMP_AFTER; k++) {
         int64_t cell = (int64_t)((uint64_t)first + (uint64_t)k);
-        uintptr_t addr = (uintptr_t)rt->cell0 + (uintptr_t)cell;
-        char value[8] = "--";
+        uintptr_t addr = (uintptr_t)rt->cell0 + (uintptr_t)cell * cell_bytes;
+        char value[12] = "--";
         if (addr >= (uintptr_t)rt->tape_start && addr < (uintptr_t)rt->tape_end)
-            snprintf(value, sizeof value, "%u", (unsigned)*(const uint8_t *)addr);
+            snprintf(value, sizeof value, "%lu",
+                     cell_bytes == 1   ? (unsigned long)*(const uint8_t *)addr
+                     : cell_bytes == 2 ? (unsigned long)*(const uint16_t *)addr
+                                       : (unsigned long)*(const uint32_t *)addr);
         const char *form = cell == at ? " >%s<" : " %s";
         len += (size_t)snprintf(line + len, sizeof line - len, form, value);
     }
@@ -228,7 +234,15 @@ int bfrt_run(bf_entry_fn entry, size_t cells)
     return bfrt_run_tape(entry, cells, 0);
 }
 
+/* bfrt_run_tape with cells of `bytes` bytes (1, 2 or 4). */
+static int run_cells(bf_entry_fn entry, size_t cells, size_t left_margin, size_t bytes);
+
 int bfrt_run_tape(bf_entry_fn entry, size_t cells, size_t left_margin)
+{
+    return run_cells(entry, cells, left_margin, 1);
+}
+
+static int run_cells(bf_entry_fn entry, size_t cells, size_t left_margin, size_t bytes)
 {
     /* The tape ends on a page boundary so the upper guard starts exactly at
      * tape_end; a tape whose size is not a page multiple has accessible
@@ -236,15 +250,16 @@ int bfrt_run_tape(bf_entry_fn entry, size_t cells, size_t left_margin)
      * such tapes explicitly (BF_TAPE_ALIGN).  The margin is the tape's
      * first cells: cell 0 is `left_margin` cells in. */
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t limit = SIZE_MAX - 2 * BF_GUARD_BYTES - page;
+    size_t limit = (SIZE_MAX - 2 * BF_GUARD_BYTES - page) / bytes;
     if (cells == 0 || cells > limit)
         no_tape(cells, cells ? ENOMEM : 0);
     if (left_margin >= cells)
         no_tape(cells, EINVAL);
-    size_t tape_bytes = (cells + page - 1) / page * page;
+    size_t used = cells * bytes;
+    size_t tape_bytes = (used + page - 1) / page * page;
     /* Guard-page tapes need their first cell on a page boundary (true on
      * x86-64, where pages are 4 KiB = BF_TAPE_ALIGN). */
-    if (cells % BF_TAPE_ALIGN == 0 && tape_bytes != cells)
+    if (cells % BF_TAPE_ALIGN == 0 && tape_bytes != used)
         no_tape(cells, EINVAL);
     size_t map_bytes = 2 * BF_GUARD_BYTES + tape_bytes;
     uint8_t *map = mmap(NULL, map_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -269,8 +284,9 @@ int bfrt_run_tape(bf_entry_fn entry, size_t cells, size_t left_margin)
         /* code_start, code_end, fault_resume: NULL until the entry sets
          * them, so no fault counts as a tape fault before that. */
     };
-    rt.tape_start = rt.tape_end - cells;
-    rt.cell0 = rt.tape_start + left_margin;
+    rt.tape_start = rt.tape_end - used;
+    rt.cell0 = rt.tape_start + left_margin * bytes;
+    cell_bytes = bytes;
 
     /* A dead reader must show up as EPIPE (BF_BROKEN_PIPE), not kill us. */
     struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
@@ -301,7 +317,7 @@ int bfrt_run_tape(bf_entry_fn entry, size_t cells, size_t left_margin)
         in_pos = (size_t)(rt.in_cur - in_buf);
     fault.known = (status == BF_TAPE_UNDERFLOW || status == BF_TAPE_OVERFLOW) && rt.fault_pc;
     if (fault.known) {
-        fault.cell = (long long)((const uint8_t *)rt.fault_addr - rt.cell0);
+        fault.cell = (long long)((const uint8_t *)rt.fault_addr - rt.cell0) / (long long)bytes;
         fault.map = source_map;
         fault.code = (uint32_t)((const uint8_t *)rt.fault_pc - (const uint8_t *)rt.code_start);
     }
@@ -315,6 +331,7 @@ int bfrt_run_tape(bf_entry_fn entry, size_t cells, size_t left_margin)
     }
     sigaction(SIGPIPE, &old_pipe, NULL);
     munmap(map, map_bytes);
+    cell_bytes = 1;
     return status;
 }
 
@@ -332,9 +349,10 @@ int bfrt_run_checked(bf_entry_fn entry, const bf_contract *contract, size_t cell
                  (unsigned)contract->version, BF_CONTRACT_VERSION);
         return BF_CONTRACT_MISMATCH;
     }
-    if (contract->cell_bits != BF_CELL_BITS) {
-        snprintf(mismatch, sizeof mismatch, "the program was compiled for %u-bit cells, this runtime has %d-bit cells",
-                 (unsigned)contract->cell_bits, BF_CELL_BITS);
+    uint32_t bits = contract->cell_bits;
+    if (bits != 8 && bits != 16 && bits != 32) {
+        snprintf(mismatch, sizeof mismatch, "the program was compiled for %u-bit cells, this runtime runs 8, 16 or 32",
+                 (unsigned)bits);
         return BF_CONTRACT_MISMATCH;
     }
     if (contract->tape_cells != cells) {
@@ -343,7 +361,7 @@ int bfrt_run_checked(bf_entry_fn entry, const bf_contract *contract, size_t cell
         return BF_CONTRACT_MISMATCH;
     }
     next_map = contract->source_map ? (const bf_source_map *)((const char *)contract + contract->source_map) : NULL;
-    return bfrt_run_tape(entry, cells, (size_t)contract->left_margin);
+    return run_cells(entry, cells, (size_t)contract->left_margin, bits / 8);
 }
 
 /* The row of `map` covering code offset `code`, if a command's. */

@@ -120,7 +120,10 @@ typedef struct bf_runtime {
 typedef int32_t (*bf_entry_fn)(uint8_t *tape, bf_runtime *rt);
 #define BF_DECLARE_ENTRY(name) int32_t name(uint8_t *tape, bf_runtime *rt)
 
-/* Bits of a cell: what bfc compiles for. */
+/* Bits of a cell unless `bfc --cell-bits` says otherwise: what bfrt_run and
+ * bfrt_run_tape run.  bfrt_run_checked (BFRT_RUN, executables) runs the
+ * width the contract records: 8, 16 or 32 bits, the tape then holding
+ * cells * bits / 8 bytes. */
 #define BF_CELL_BITS 8
 /* The version of this interface (bf_runtime, the statuses, bf_contract)
  * generated code is compiled for; raised when one changes incompatibly. */
@@ -135,7 +138,7 @@ typedef int32_t (*bf_entry_fn)(uint8_t *tape, bf_runtime *rt);
  * src/code.rs mirrors this layout; a test checks that the two agree. */
 typedef struct bf_contract {
     uint64_t tape_cells;     /*  0: cells of the tape, margin included     */
-    uint32_t cell_bits;      /*  8: BF_CELL_BITS                           */
+    uint32_t cell_bits;      /*  8: 8, 16 or 32 (--cell-bits)              */
     uint32_t version;        /* 12: BF_CONTRACT_VERSION                    */
     uint64_t left_margin;    /* 16: of those, the cells left of cell 0
                                     (--left-margin)                        */
@@ -185,9 +188,9 @@ int bfrt_run(bf_entry_fn entry, size_t cells);
 int bfrt_run_tape(bf_entry_fn entry, size_t cells, size_t left_margin);
 
 /* bfrt_run, but only if `contract` (the program's, see BF_DECLARE_PROGRAM)
- * says the program was compiled for `cells` cells of BF_CELL_BITS bits and
- * this version of the interface, and runs it with the left margin the
- * contract records.  Otherwise nothing runs and it returns
+ * says the program was compiled for `cells` cells (of 8, 16 or 32 bits) and
+ * this version of the interface, and runs it with the left margin and the
+ * cell width the contract records.  Otherwise nothing runs and it returns
  * BF_CONTRACT_MISMATCH, whose message (bfrt_status_message, bfrt_report:
  * exit code BF_EXIT_USAGE) says what the program was compiled for.  Plain
  * bfrt_run checks nothing: it trusts the caller to pass the tape size the

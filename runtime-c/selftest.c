@@ -332,12 +332,12 @@ static void actions_restored(void)
     _exit(!UNDER_ASAN && !(alt.ss_flags & SS_DISABLE) ? 3 : 0);
 }
 
-/* bfrt_run_checked runs a program only on the tape its contract names:
- * each mismatch is refused before anything runs, with its own message. */
+/* bfrt_run_checked runs a program only on the tape its contract names (of
+ * 8-, 16- or 32-bit cells): each mismatch is refused before anything runs, with its own message. */
 static void contracts(void)
 {
     static const bf_contract good = { CELLS, BF_CELL_BITS, BF_CONTRACT_VERSION, 0, 0, 0 };
-    static const bf_contract wide = { CELLS, 16, BF_CONTRACT_VERSION, 0, 0, 0 };
+    static const bf_contract odd = { CELLS, 12, BF_CONTRACT_VERSION, 0, 0, 0 };
     static const bf_contract newer = { CELLS, BF_CELL_BITS, BF_CONTRACT_VERSION + 1, 0, 0, 0 };
     static const struct {
         const bf_contract *contract;
@@ -345,7 +345,7 @@ static void contracts(void)
         const char *message;
     } refused[] = {
         { &good, 4096, "contract mismatch: the program was compiled for a tape of 65536 cells, not 4096" },
-        { &wide, CELLS, "contract mismatch: the program was compiled for 16-bit cells, this runtime has 8-bit cells" },
+        { &odd, CELLS, "contract mismatch: the program was compiled for 12-bit cells, this runtime runs 8, 16 or 32" },
         { &newer, CELLS,
           "contract mismatch: the program was compiled for version 3 of the runtime interface, this runtime has 2" },
     };

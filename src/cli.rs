@@ -108,6 +108,10 @@ pub struct Cli {
     /// it is a comment).
     #[arg(long)]
     pub hash_dump: bool,
+    /// Bits of a cell: 8, 16 or 32. Cells wrap at that width; '.' writes a
+    /// cell's low byte, ',' stores the byte read, --eof minus-one all ones.
+    #[arg(long, value_name = "BITS", default_value_t = 8, value_parser = parse_cell_bits)]
+    pub cell_bits: u32,
     /// What ',' stores at end of input.
     #[arg(long, value_enum, default_value_t = EofArg::Unchanged)]
     pub eof: EofArg,
@@ -188,6 +192,13 @@ fn parse_tape_size(s: &str) -> Result<usize, String> {
         return Err(format!("the tape needs between 1 and {MAX_TAPE_CELLS} cells"));
     }
     Ok(n as usize)
+}
+
+fn parse_cell_bits(s: &str) -> Result<u32, String> {
+    match s.trim().parse() {
+        Ok(bits) if crate::ir::CELL_BITS.contains(&bits) => Ok(bits),
+        _ => Err(format!("'{s}' is not a cell width: 8, 16 or 32")),
+    }
 }
 
 fn parse_left_margin(s: &str) -> Result<usize, String> {

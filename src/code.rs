@@ -19,6 +19,9 @@ pub struct CompiledCode {
     /// Where the code of each source command starts, in code order: what a
     /// tape error at a code address is reported at (see [`CodePosition`]).
     pub positions: Vec<CodePosition>,
+    /// Bits of the cells the code works on (8, 16 or 32): the tape a host
+    /// gives it holds `cells * cell_bits / 8` bytes.
+    pub cell_bits: u32,
 }
 
 /// The code from byte `code` on (up to the next entry) is that of the
@@ -99,7 +102,9 @@ pub const GUARD_BYTES: usize = 1 << 28;
 /// others are checked explicitly by the generated code (`BF_TAPE_ALIGN`).
 pub const TAPE_ALIGN: usize = 4096;
 
-/// Bits of a cell (`BF_CELL_BITS`): what the code generator compiles for.
+/// Bits of a cell (`BF_CELL_BITS`): the width code is compiled for unless
+/// `--cell-bits` says otherwise, and the one plain `bfrt_run` runs
+/// (`bfrt_run_checked` runs the width a contract records: 8, 16 or 32).
 pub const CELL_BITS: u32 = 8;
 
 /// The version of the interface of bfrt.h generated code is compiled for
@@ -146,6 +151,11 @@ impl Contract {
             source_map: 0,
             reserved: 0,
         }
+    }
+
+    /// The contract of code compiled for cells of `cell_bits` bits.
+    pub fn with_cell_bits(self, cell_bits: u32) -> Contract {
+        Contract { cell_bits, ..self }
     }
 
     /// Its bytes as C lays the struct out on x86-64.
@@ -338,7 +348,7 @@ mod tests {
     fn source_map_rows_are_lines_and_columns() {
         let positions = [(0, 0), (5, 3), (9, 4), (12, NO_POSITION)];
         let positions = positions.iter().map(|&(code, at)| CodePosition { code, at }).collect();
-        let code = CompiledCode { bytes: vec![0; 16], entry: 0, positions };
+        let code = CompiledCode { bytes: vec![0; 16], entry: 0, positions, cell_bits: 8 };
         let map = SourceMap::new(&code, "a.b", b"+++\n+<");
         assert_eq!(map.rows, vec![[0, 1, 1], [5, 1, 4], [9, 2, 1], [12, 0, 0]]);
         let bytes = map.to_bytes();

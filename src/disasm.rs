@@ -106,8 +106,12 @@ mod tests {
     #[test]
     fn disassembles_instructions_in_order() {
         // push rbp; mov rbp,rsp; ret
-        let code =
-            CompiledCode { bytes: vec![0x55, 0x48, 0x89, 0xe5, 0xc3, b'h', b'i'], entry: 0, positions: Vec::new() };
+        let code = CompiledCode {
+            bytes: vec![0x55, 0x48, 0x89, 0xe5, 0xc3, b'h', b'i'],
+            entry: 0,
+            positions: Vec::new(),
+            cell_bits: 8,
+        };
         let text = disassemble(&code, 2, &[(1, "set up the frame".into()), (4, "return".into())]);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].contains("push rbp") && lines[0].ends_with("<- entry"), "{text}");
@@ -120,8 +124,12 @@ mod tests {
 
     #[test]
     fn gas_source_is_the_bytes_with_the_entry_where_it_belongs() {
-        let code =
-            CompiledCode { bytes: vec![0x55, 0x48, 0x89, 0xe5, 0xc3, b'h', b'i'], entry: 1, positions: Vec::new() };
+        let code = CompiledCode {
+            bytes: vec![0x55, 0x48, 0x89, 0xe5, 0xc3, b'h', b'i'],
+            entry: 1,
+            positions: Vec::new(),
+            cell_bits: 8,
+        };
         let text = gas_source(&code, 2, "prog_main", &[(1, "frame".into())]);
         let lines: Vec<&str> = text.lines().map(str::trim).collect();
         let at = |s: &str| lines.iter().position(|l| l.starts_with(s)).unwrap_or_else(|| panic!("no {s}:\n{text}"));

@@ -75,12 +75,13 @@ pub fn write_dump(line: &str) {
 /// number of the pointer's cell (cell 0: where it started), then in
 /// brackets the number of the first cell shown and the cells from
 /// `DUMP_BEFORE` left of it to `DUMP_AFTER` right, the pointer's between
-/// `>` `<`, `--` for cells off the tape (`cell` gives None for them):
+/// `>` `<`, `--` for cells off the tape (`cell` gives None for them),
+/// values in decimal at the cells' width (`--cell-bits`):
 ///
 /// ```text
 /// # ptr 1: [-3] -- -- -- 2 >3< 0 0 0 0 0 0 0 0 0 0 0
 /// ```
-pub fn dump_line(ptr: i64, cell: impl Fn(i64) -> Option<u8>) -> String {
+pub fn dump_line(ptr: i64, cell: impl Fn(i64) -> Option<u32>) -> String {
     use std::fmt::Write as _;
     let first = ptr.wrapping_sub(DUMP_BEFORE);
     let mut line = format!("# ptr {ptr}: [{first}]");
@@ -518,7 +519,7 @@ mod tests {
 
     #[test]
     fn a_dump_line_shows_the_window_around_the_pointer() {
-        let on_tape = |cell: i64| (-1..6).contains(&cell).then_some(cell as u8 + 1);
+        let on_tape = |cell: i64| (-1..6).contains(&cell).then_some(cell as u32 + 1);
         assert_eq!(dump_line(2, on_tape), "# ptr 2: [-2] -- 0 1 2 >3< 4 5 6 -- -- -- -- -- -- -- --\n");
         assert_eq!(dump_line(-9, on_tape), "# ptr -9: [-13] -- -- -- -- >--< -- -- -- -- -- -- -- 0 1 2 3\n");
         assert_eq!(dump_line(0, |_| Some(255)).split(' ').count(), 4 + 16);
@@ -532,7 +533,7 @@ mod tests {
         assert!(c.contains(&format!("#define DUMP_AFTER {DUMP_AFTER}\n")));
         assert!(c.contains(r##""# ptr %lld: [%lld]""##));
         assert!(c.contains(r#"cell == at ? " >%s<" : " %s""#));
-        assert!(c.contains(r#"char value[8] = "--";"#));
+        assert!(c.contains(r#"char value[12] = "--";"#));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use crate::code::{Status, TapeFault};
 use crate::host::{self, Buffering, IO_BUF_SIZE};
-use crate::ir::{Change, EofMode, Op, Program, Shortcut};
+use crate::ir::{widen, Change, EofMode, Op, Program, Shortcut};
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +28,8 @@ pub struct Config {
     pub eof: EofMode,
     /// At most this many instructions are executed.
     pub max_steps: Option<u64>,
+    /// Bits of a cell: 8, 16 or 32 (`--cell-bits`).
+    pub cell_bits: u32,
 }
 
 /// Runs `program`, reading `input` and writing `output` (buffered: the
@@ -62,8 +64,22 @@ pub fn run_located(
 ) -> (Outcome, Option<TapeFault>) {
     let mut out = Output::with_window(output, buffering.window());
     out.dumps = Some(dumps);
-    let mut machine = Machine::new(program, config);
-    let outcome = match machine.execute(0..program.insts.len(), Some(input), &mut out) {
+    match config.cell_bits {
+        8 => run_cells::<u8>(program, config, input, &mut out),
+        16 => run_cells::<u16>(program, config, input, &mut out),
+        _ => run_cells::<u32>(program, config, input, &mut out),
+    }
+}
+
+/// `run_located` on cells of type `W`, writing to `out`.
+fn run_cells<W: Word>(
+    program: &Program,
+    config: &Config,
+    input: &mut dyn Read,
+    out: &mut Output,
+) -> (Outcome, Option<TapeFault>) {
+    let mut machine = Machine::<W>::new(program, config);
+    let outcome = match machine.execute(0..program.insts.len(), Some(input), out) {
         Stop::End => Outcome::Finished(Status::Ok),
         Stop::OutOfSteps => Outcome::OutOfSteps,
         Stop::Failed(status) => Outcome::Finished(status),
@@ -128,18 +144,53 @@ pub(crate) enum Stop {
 
 /// The cells touched so far, each side of cell 0 growing as cells are
 /// touched, so a huge `--tape-size` or `--left-margin` costs only what the
-/// program uses.
+/// program uses. Cells are `W`: `u8`, `u16` or `u32` (`--cell-bits`), so
+/// that the 8-bit machine is as fast as it was (one held as `u32` and
+/// masked ran busybeaver.b 40% slower).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Cells {
+pub(crate) struct Cells<W> {
     /// Cells 0, 1, 2...
-    pub(crate) right: Vec<u8>,
+    pub(crate) right: Vec<W>,
     /// Cells -1, -2, -3...
-    pub(crate) left: Vec<u8>,
+    pub(crate) left: Vec<W>,
 }
 
-impl Cells {
+/// A cell of 8, 16 or 32 bits: wrapping arithmetic at its width.
+pub(crate) trait Word: Copy + Default + Eq + Into<u32> + 'static {
+    /// The low bits of `v`: a value taken modulo 2^width.
+    fn truncate(v: u32) -> Self;
+    fn wrapping_add(self, other: Self) -> Self;
+    fn wrapping_mul(self, other: Self) -> Self;
+    /// An instruction's byte as a value of this width (`ir::widen`).
+    #[inline]
+    fn widen(val: u8) -> Self {
+        Self::truncate(widen(val))
+    }
+}
+
+macro_rules! word {
+    ($($t:ty),*) => {$(
+        impl Word for $t {
+            #[inline]
+            fn truncate(v: u32) -> Self {
+                v as $t
+            }
+            #[inline]
+            fn wrapping_add(self, other: Self) -> Self {
+                <$t>::wrapping_add(self, other)
+            }
+            #[inline]
+            fn wrapping_mul(self, other: Self) -> Self {
+                <$t>::wrapping_mul(self, other)
+            }
+        }
+    )*};
+}
+word!(u8, u16, u32);
+
+impl<W: Word> Cells<W> {
     /// The side that holds `cell`, and its index there.
-    fn side(&self, cell: i64) -> (&Vec<u8>, usize) {
+    fn side(&self, cell: i64) -> (&Vec<W>, usize) {
         if cell >= 0 {
             (&self.right, cell as usize)
         } else {
@@ -147,17 +198,17 @@ impl Cells {
         }
     }
 
-    fn get(&self, cell: i64) -> u8 {
+    fn get(&self, cell: i64) -> W {
         let (side, i) = self.side(cell);
-        side.get(i).copied().unwrap_or(0)
+        side.get(i).copied().unwrap_or_default()
     }
 }
 
 /// The interpreter's state.
-pub(crate) struct Machine<'p> {
+pub(crate) struct Machine<'p, W> {
     program: &'p Program,
     partner: Vec<usize>,
-    pub(crate) tape: Cells,
+    pub(crate) tape: Cells<W>,
     /// The tape's cells by number: cell 0 is where the pointer starts.
     cells: std::ops::Range<i64>,
     /// The number of the cell the pointer is at.
@@ -179,7 +230,7 @@ pub(crate) struct Machine<'p> {
     switch_at: Option<u32>,
 }
 
-impl<'p> Machine<'p> {
+impl<'p, W: Word> Machine<'p, W> {
     pub(crate) fn new(program: &'p Program, config: &Config) -> Self {
         Machine {
             program,
@@ -225,11 +276,11 @@ impl<'p> Machine<'p> {
         }
     }
 
-    fn get(&self, off: i32) -> Result<u8, Status> {
+    fn get(&self, off: i32) -> Result<W, Status> {
         Ok(self.tape.get(self.index(off)?))
     }
 
-    fn cell(&mut self, off: i32) -> Result<&mut u8, Fail> {
+    fn cell(&mut self, off: i32) -> Result<&mut W, Fail> {
         let at = self.index(off)?;
         let (side, i, len) = match at {
             0.. => (&mut self.tape.right, at as usize, self.cells.end as usize),
@@ -240,7 +291,7 @@ impl<'p> Machine<'p> {
                 return Err(Fail::TapeTooBig);
             }
             let grown = (i + 1).max(2 * side.len()).min(len);
-            side.resize(grown, 0);
+            side.resize(grown, W::default());
         }
         Ok(&mut side[i])
     }
@@ -248,14 +299,16 @@ impl<'p> Machine<'p> {
     /// `Op::Dump`'s line: the pointer and the cells around it, those off
     /// the tape shown as such.
     fn dump_line(&self) -> String {
-        host::dump_line(self.ptr, |cell| self.cells.contains(&cell).then(|| self.tape.get(cell)))
+        host::dump_line(self.ptr, |cell| self.cells.contains(&cell).then(|| self.tape.get(cell).into()))
     }
 
     /// Whether a shortcut applies here: its cells on the tape, its zeros
     /// zero.
     fn shortcut_applies(&self, shortcut: &Shortcut) -> bool {
         let (lo, hi) = shortcut.reach;
-        self.index(lo).is_ok() && self.index(hi).is_ok() && shortcut.zeros.iter().all(|&off| self.get(off) == Ok(0))
+        self.index(lo).is_ok()
+            && self.index(hi).is_ok()
+            && shortcut.zeros.iter().all(|&off| self.get(off) == Ok(W::default()))
     }
 
     /// Runs the instructions of `range` (whole blocks). Without `input`,
@@ -289,17 +342,18 @@ impl<'p> Machine<'p> {
             match insts[pc].op {
                 Op::Add { off, val } => {
                     let c = self.cell(off)?;
-                    *c = c.wrapping_add(val);
+                    *c = c.wrapping_add(W::widen(val));
                 }
-                Op::Set { off, val } => *self.cell(off)? = val,
+                Op::Set { off, val } => *self.cell(off)? = W::widen(val),
                 Op::AddMul { off, src, factor } => {
-                    let v = self.get(src)?.wrapping_mul(factor);
+                    let v = self.get(src)?.wrapping_mul(W::widen(factor));
                     let c = self.cell(off)?;
                     *c = c.wrapping_add(v);
                 }
                 Op::Move(d) => self.ptr += d as i64,
                 Op::Out { off } => {
-                    let v = self.get(off)?;
+                    // The low byte.
+                    let v = self.get(off)?.into() as u8;
                     out.push(&[v])?;
                 }
                 Op::In { off } => {
@@ -318,20 +372,20 @@ impl<'p> Machine<'p> {
                     let eof = self.eof;
                     let c = self.cell(off)?;
                     match (got, eof) {
-                        (1, _) => *c = byte[0],
+                        (1, _) => *c = W::truncate(byte[0] as u32),
                         (_, EofMode::Unchanged) => {}
-                        (_, EofMode::Zero) => *c = 0,
-                        (_, EofMode::MinusOne) => *c = 255,
+                        (_, EofMode::Zero) => *c = W::default(),
+                        (_, EofMode::MinusOne) => *c = W::truncate(u32::MAX),
                     }
                 }
                 Op::Loop { off } | Op::If { off } => {
-                    if self.get(off)? == 0 {
+                    if self.get(off)? == W::default() {
                         pc = self.partner[pc];
                     }
                 }
                 Op::EndLoop => {
                     let Op::Loop { off } = insts[self.partner[pc]].op else { unreachable!("EndLoop closes a Loop") };
-                    if self.get(off)? != 0 {
+                    if self.get(off)? != W::default() {
                         pc = self.partner[pc];
                     }
                 }
@@ -342,8 +396,8 @@ impl<'p> Machine<'p> {
                         for (off, change) in shortcut.changes {
                             let c = self.cell(off)?;
                             *c = match change {
-                                Change::Set(v) => v,
-                                Change::Add(v) => c.wrapping_add(v),
+                                Change::Set(v) => W::widen(v),
+                                Change::Add(v) => c.wrapping_add(W::widen(v)),
                             };
                         }
                         self.ptr += shortcut.delta as i64;
@@ -352,7 +406,7 @@ impl<'p> Machine<'p> {
                 }
                 Op::Scan { stride, value } => {
                     self.scanned = false;
-                    while self.get(0)? != value {
+                    while self.get(0)? != W::widen(value) {
                         if self.steps_left == 0 {
                             return Ok(false);
                         }
@@ -378,12 +432,13 @@ impl<'p> Machine<'p> {
                     }
                 }
                 Op::Switch { src, start, cells } => {
-                    let v = self.get(src)? as usize;
+                    // Made at 8 bits only (`opt::passes`): tables of bytes.
+                    let v = self.get(src)?.into() as usize;
                     let program = self.program;
                     for cell in program.switch_cells(start, cells).filter(|cell| cell.touch[v] != 0) {
                         self.switch_at = Some(cell.at);
                         let c = self.cell(cell.off)?;
-                        *c = (*c & cell.keep[v]).wrapping_add(cell.add[v]);
+                        *c = W::truncate(((*c).into() & cell.keep[v] as u32).wrapping_add(cell.add[v] as u32));
                     }
                 }
             }
@@ -415,7 +470,7 @@ mod tests {
     fn run_src(src: &[u8], input: &[u8], eof: EofMode, cells: usize) -> (Outcome, Vec<u8>) {
         let p = parse("t.b", src).unwrap();
         let mut out = Vec::new();
-        let cfg = Config { tape_cells: cells, left_margin: 0, eof, max_steps: Some(10_000_000) };
+        let cfg = Config { tape_cells: cells, left_margin: 0, eof, max_steps: Some(10_000_000), cell_bits: 8 };
         let outcome = run(&p, &cfg, &mut &input[..], &mut out);
         (outcome, out)
     }
@@ -451,7 +506,13 @@ mod tests {
     fn a_left_margin_puts_cells_left_of_cell_0_on_the_tape() {
         let run = |src: &[u8], margin| {
             let p = parse("t.b", src).unwrap();
-            let cfg = Config { tape_cells: 4 + margin, left_margin: margin, eof: EofMode::Zero, max_steps: Some(1000) };
+            let cfg = Config {
+                tape_cells: 4 + margin,
+                left_margin: margin,
+                eof: EofMode::Zero,
+                max_steps: Some(1000),
+                cell_bits: 8,
+            };
             let mut out = Vec::new();
             (run(&p, &cfg, &mut &b""[..], &mut out), out)
         };
@@ -463,7 +524,7 @@ mod tests {
     #[test]
     fn dumps_come_after_the_output_before_them() {
         let p = crate::parse::parse_syntax("t.b", b"+.#<<#", crate::parse::Syntax { hash_dump: true }).unwrap();
-        let cfg = Config { tape_cells: 3, left_margin: 1, eof: EofMode::Zero, max_steps: None };
+        let cfg = Config { tape_cells: 3, left_margin: 1, eof: EofMode::Zero, max_steps: None, cell_bits: 8 };
         let (mut out, mut dumps) = (Vec::new(), Vec::new());
         let outcome = run_buffered(&p, &cfg, &mut &b""[..], &mut out, &mut dumps, Buffering::Full);
         assert_eq!((outcome, out), (Outcome::Finished(Status::Ok), vec![1]));

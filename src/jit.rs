@@ -43,6 +43,8 @@ pub struct LoadedCode {
     map: Mapping,
     entry: usize,
     positions: Vec<CodePosition>,
+    /// Bytes of a cell of the code's (`CompiledCode::cell_bits`).
+    cell_bytes: usize,
 }
 
 impl LoadedCode {
@@ -54,7 +56,8 @@ impl LoadedCode {
         if unsafe { libc::mprotect(map.ptr.cast(), map.len, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
             return Err(io::Error::last_os_error());
         }
-        Ok(LoadedCode { map, entry: code.entry, positions: code.positions.clone() })
+        let cell_bytes = code.cell_bits as usize / 8;
+        Ok(LoadedCode { map, entry: code.entry, positions: code.positions.clone(), cell_bytes })
     }
 
     /// The bytes as mapped: what actually runs.
@@ -100,9 +103,9 @@ impl LoadedCode {
         buffering: Buffering,
         input: &[u8],
     ) -> Result<RunEnd, RunError> {
-        let tape = Tape::new(cells, left_margin)?;
+        let tape = Tape::new(cells, left_margin, self.cell_bytes)?;
         let (out, inp) = (Mapping::new(IO_BUF_SIZE)?, Mapping::new(IO_BUF_SIZE)?);
-        let mut host = Host { out, inp, fds, error: None, panicked: false };
+        let mut host = Host { out, inp, fds, error: None, panicked: false, cell_bytes: self.cell_bytes };
         let mut rt = Runtime {
             out_buf: host.out.ptr,
             // SAFETY: within the buffer or one past its end (window <=
@@ -148,7 +151,7 @@ impl LoadedCode {
     fn fault(&self, rt: &Runtime, tape: &Tape) -> TapeFault {
         let code = (rt.fault_pc as usize).wrapping_sub(self.map.ptr as usize);
         TapeFault {
-            cell: (rt.fault_addr as i64).wrapping_sub(tape.cell0 as i64),
+            cell: (rt.fault_addr as i64).wrapping_sub(tape.cell0 as i64).div_euclid(self.cell_bytes as i64),
             at: crate::code::position_in(&self.positions, code),
         }
     }
@@ -161,6 +164,8 @@ struct Host {
     fds: Fds,
     error: Option<io::Error>,
     panicked: bool,
+    /// Bytes of a cell (1, 2 or 4), for dumps.
+    cell_bytes: usize,
 }
 
 /// Runs a callback body, turning a panic into `failed` so that it never
@@ -234,11 +239,21 @@ unsafe extern "C" fn host_dump(rt: *mut Runtime, ptr: *const u8) -> i32 {
     // SAFETY: rt is the live table of this run; its tape bounds and cell 0
     // are those of the tape `Tape::new` made accessible.
     let (start, end, cell0) = unsafe { ((*rt).tape_start as usize, (*rt).tape_end as usize, (*rt).cell0 as usize) };
-    guarded(rt, Status::WriteError as i32, |_| {
-        let at = |cell: i64| cell0.wrapping_add_signed(cell as isize);
-        let line = host::dump_line((ptr as usize).wrapping_sub(cell0) as isize as i64, |cell| {
-            // SAFETY: an address between the tape's bounds, readable.
-            (start..end).contains(&at(cell)).then(|| unsafe { *(at(cell) as *const u8) })
+    guarded(rt, Status::WriteError as i32, |host| {
+        let bytes = host.cell_bytes;
+        let at = |cell: i64| cell0.wrapping_add_signed((cell as isize).wrapping_mul(bytes as isize));
+        let ptr = ((ptr as usize).wrapping_sub(cell0) as isize / bytes as isize) as i64;
+        let line = host::dump_line(ptr, |cell| {
+            // SAFETY: the address of a whole cell between the tape's
+            // bounds (the tape holds whole cells from cell 0 on), readable
+            // and aligned to the cell's size (the tape's end is page aligned).
+            (start..end).contains(&at(cell)).then(|| unsafe {
+                match bytes {
+                    1 => *(at(cell) as *const u8) as u32,
+                    2 => *(at(cell) as *const u16) as u32,
+                    _ => *(at(cell) as *const u32),
+                }
+            })
         });
         host::write_dump(&line);
         Status::Ok as i32
@@ -313,14 +328,15 @@ struct Tape {
 }
 
 impl Tape {
-    /// `cells` cells, cell 0 `left_margin` cells in.
-    fn new(cells: usize, left_margin: usize) -> io::Result<Tape> {
+    /// `cells` cells of `cell_bytes` bytes, cell 0 `left_margin` cells in.
+    fn new(cells: usize, left_margin: usize, cell_bytes: usize) -> io::Result<Tape> {
         if left_margin >= cells {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "the left margin leaves no cell 0"));
         }
         // SAFETY: sysconf has no preconditions.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
-        let body = cells.checked_next_multiple_of(page).ok_or_else(too_big)?;
+        let bytes = cells.checked_mul(cell_bytes).ok_or_else(too_big)?;
+        let body = bytes.checked_next_multiple_of(page).ok_or_else(too_big)?;
         let map = Mapping::reserve(body.checked_add(2 * GUARD_BYTES).ok_or_else(too_big)?)?;
         // SAFETY: offsets within the mapping just made.
         let (body_start, end) = unsafe { (map.ptr.add(GUARD_BYTES), map.ptr.add(GUARD_BYTES + body)) };
@@ -328,8 +344,8 @@ impl Tape {
         if unsafe { libc::mprotect(body_start.cast(), body, libc::PROT_READ | libc::PROT_WRITE) } != 0 {
             return Err(io::Error::last_os_error());
         }
-        let start = end.wrapping_sub(cells);
-        Ok(Tape { _map: map, start, end, cell0: start.wrapping_add(left_margin) })
+        let start = end.wrapping_sub(bytes);
+        Ok(Tape { _map: map, start, end, cell0: start.wrapping_add(left_margin * cell_bytes) })
     }
 }
 

@@ -76,6 +76,8 @@ pub struct Options {
     /// (`--left-margin`): fewer than `tape_cells`.
     pub left_margin: usize,
     pub eof: ir::EofMode,
+    /// Bits of a cell: 8, 16 or 32 (`--cell-bits`).
+    pub cell_bits: u32,
     /// `#` dumps the tape to stderr (`--hash-dump`); otherwise a comment.
     pub hash_dump: bool,
     /// Steps of compile-time execution at `-O2` (see `opt::evaluate_prefix`).
@@ -99,6 +101,7 @@ impl Default for Options {
             tape_cells: DEFAULT_TAPE_CELLS,
             left_margin: 0,
             eof: ir::EofMode::Unchanged,
+            cell_bits: 8,
             hash_dump: false,
             eval_steps: DEFAULT_EVAL_STEPS_JIT,
             debug_info: false,
@@ -117,6 +120,7 @@ impl Options {
             tape_cells: self.tape_cells,
             left_margin: self.left_margin,
             eval_steps: self.eval_steps,
+            cell_bits: self.cell_bits,
         }
     }
 
@@ -125,15 +129,21 @@ impl Options {
     }
 
     fn target(&self) -> x64::Target {
-        x64::Target::new(self.eof, self.tape_cells)
+        x64::Target::new(self.eof, self.tape_cells).with_cell_bits(self.cell_bits)
     }
 
     fn interp_config(&self) -> interp::Config {
-        interp::Config { tape_cells: self.tape_cells, left_margin: self.left_margin, eof: self.eof, max_steps: None }
+        interp::Config {
+            tape_cells: self.tape_cells,
+            left_margin: self.left_margin,
+            eof: self.eof,
+            max_steps: None,
+            cell_bits: self.cell_bits,
+        }
     }
 
     fn contract(&self) -> code::Contract {
-        code::Contract::new(self.tape_cells, self.left_margin)
+        code::Contract::new(self.tape_cells, self.left_margin).with_cell_bits(self.cell_bits)
     }
 
     fn exe_options(&self, symbol: &str) -> link::ExeOptions {
@@ -162,11 +172,18 @@ pub fn front_end_warned(
     Ok((program, warnings))
 }
 
-/// `--emit passes`: the IR as parsed, then again after each pass that
-/// changed it, under the pass's name.
+/// `--emit passes`: the passes turned off at the cell width, if any, then
+/// the IR as parsed, then again after each pass that changed it, under the
+/// pass's name.
 pub fn pass_trace(file: &str, source: &[u8], options: &Options) -> Result<String> {
     let program = parse::parse_syntax(file, source, options.syntax())?;
     let mut text = String::new();
+    // The passes that do not run at this cell width, first: what the rest
+    // shows is what did.
+    let skipped = opt::skipped(options.opt_config());
+    if !skipped.is_empty() {
+        text += &format!(";; skipped at {}-bit cells: {}\n", options.cell_bits, skipped.join(", "));
+    }
     let mut show = |title: &str, program: &ir::Program| {
         let count = program.insts.len();
         text += &format!(";; {title}: {count} instruction{}\n", if count == 1 { "" } else { "s" });

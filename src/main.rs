@@ -228,6 +228,7 @@ impl Invocation {
             tape_cells: cli.tape_size,
             left_margin: cli.left_margin,
             eof,
+            cell_bits: cli.cell_bits,
             hash_dump: cli.hash_dump,
             eval_steps,
             unbuffered: cli.unbuffered,

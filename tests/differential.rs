@@ -58,6 +58,12 @@ fn generated_programs_agree_with_the_interpreter() {
     let margins =
         verdicts.iter().filter(|(case, verdict)| case.left_margin > 0 && !matches!(verdict, Verdict::Discarded));
     assert!(n < 100 || margins.count() as u64 * 20 >= ran, "too few programs with a left margin");
+    // Nor one that never compares wide cells.
+    for bits in [16, 32] {
+        let wide =
+            verdicts.iter().filter(|(case, verdict)| case.cell_bits == bits && !matches!(verdict, Verdict::Discarded));
+        assert!(n < 100 || wide.count() as u64 * 40 >= ran, "too few programs with {bits}-bit cells");
+    }
 }
 
 /// Generated programs whose tape errors optimised code once named at
@@ -413,7 +419,15 @@ fn mirror(src: &str) -> String {
 /// end.
 fn agree(work: &std::path::Path, src: &str, input: &[u8], tape: usize) {
     let program = src.as_bytes().to_vec();
-    let case = gen::Case { seed: 0, program, input: input.to_vec(), eof: bfc::ir::EofMode::Zero, tape, left_margin: 0 };
+    let case = gen::Case {
+        seed: 0,
+        program,
+        input: input.to_vec(),
+        eof: bfc::ir::EofMode::Zero,
+        tape,
+        left_margin: 0,
+        cell_bits: 8,
+    };
     match diff::check(&case, work, &diff::modes(0, 1)) {
         Verdict::Agreed => {}
         Verdict::Discarded => panic!("must end: {src}"),

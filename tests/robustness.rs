@@ -97,6 +97,7 @@ fn binary_garbage_compiles_and_runs_as_the_interpreter_says() {
             left_margin: 0,
             eof: EofMode::Unchanged,
             max_steps: Some(10_000_000),
+            cell_bits: 8,
         };
         let mut want = Vec::new();
         let Outcome::Finished(status) = interp::run(&program, &config, &mut &input[..], &mut want) else {
@@ -638,7 +639,13 @@ fn far_beyond_the_guard_in_one_step() {
     for cells in [65536usize, 1 << 40] {
         for case in FAR_CASES {
             let program = far_program(case);
-            let config = interp::Config { tape_cells: cells, left_margin: 0, eof: EofMode::Unchanged, max_steps: None };
+            let config = interp::Config {
+                tape_cells: cells,
+                left_margin: 0,
+                eof: EofMode::Unchanged,
+                max_steps: None,
+                cell_bits: 8,
+            };
             let mut want = Vec::new();
             let Outcome::Finished(status) = interp::run(&program, &config, &mut &b""[..], &mut want) else {
                 unreachable!()

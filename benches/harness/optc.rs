@@ -24,7 +24,7 @@ const MARGIN: usize = 1 << 16;
 /// The folded program.
 pub fn fold(source: &[u8], tape_cells: usize) -> Result<Program, String> {
     let program = bfc::parse::parse("prog.b", source).map_err(|e| e.to_string())?;
-    let passes = opt::passes(Config { level: Level::O1, tape_cells, left_margin: 0, eval_steps: 0 });
+    let passes = opt::passes(Config { level: Level::O1, tape_cells, left_margin: 0, eval_steps: 0, cell_bits: 8 });
     let mut program = program;
     for _ in 0..3 {
         for pass in &passes {

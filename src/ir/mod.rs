@@ -12,15 +12,36 @@
 //! indices. Cell offsets are relative to the data pointer, which only
 //! `Move`, `Scan` and loop boundaries change.
 //!
-//! Semantics every stage agrees on: 8-bit wrapping cells; touching (reading,
-//! writing or testing) a cell outside the tape is an error, moving the
-//! pointer there is not.
+//! Semantics every stage agrees on: wrapping cells of 8 bits (or 16 or 32
+//! with `--cell-bits`); touching (reading, writing or testing) a cell
+//! outside the tape is an error, moving the pointer there is not.
+//!
+//! The values an instruction carries (`Add`'s `val`, `Set`'s, `AddMul`'s
+//! `factor`, `Scan`'s `value`) are bytes, read as signed (`widen`) and
+//! taken modulo 2^width: at 8 bits that is the byte itself, at 16 and 32
+//! bits `Add { val: 255 }` is `-1`. Only passes that keep their values
+//! within -128..=127 run at wider cells (`opt::passes`).
 
 pub mod analysis;
 mod data;
 mod display;
 
 pub use data::{Change, Shortcut, SwitchCell};
+
+/// The cell widths bfc compiles for (`--cell-bits`).
+pub const CELL_BITS: [u32; 3] = [8, 16, 32];
+
+/// An instruction's byte value as the cell value it stands for at any
+/// width: sign-extended, then taken modulo 2^width by `cell_mask`.
+#[inline]
+pub fn widen(val: u8) -> u32 {
+    val as i8 as i32 as u32
+}
+
+/// The bits a cell of `cell_bits` holds.
+pub fn cell_mask(cell_bits: u32) -> u32 {
+    u32::MAX >> (32 - cell_bits)
+}
 
 /// One operation. `off` fields are cell offsets from the data pointer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -120,7 +141,7 @@ pub enum EofMode {
     Unchanged,
     /// Store 0.
     Zero,
-    /// Store 255.
+    /// Store 255 (2^width - 1: all ones, at any width).
     MinusOne,
 }
 

@@ -9,6 +9,10 @@
 //! merged operation stays at the earlier place, which touches that cell
 //! first anyway, so the first tape error (and the output before it) is the
 //! same.
+//!
+//! At cells wider than 8 bits (`combine_wide`) an instruction's value is a
+//! signed byte (`ir::widen`), so two values merge only while their sum
+//! stays within -128..=127: `+` 200 times is two adds there, not one.
 
 use crate::ir::{Inst, Op, Program};
 
@@ -18,10 +22,37 @@ const LOOKBACK: usize = 32;
 
 /// Folds each instruction into an earlier one where the two make one.
 pub fn combine(program: Program) -> Program {
+    combine_at(program, Width::Byte)
+}
+
+/// `combine` for cells of 16 or 32 bits: values merge only while they
+/// stay signed bytes.
+pub fn combine_wide(program: Program) -> Program {
+    combine_at(program, Width::Wide)
+}
+
+/// What a merged value must stay within.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Width {
+    /// 8-bit cells: any byte, wrapping.
+    Byte,
+    /// Wider cells: a signed byte, not wrapping.
+    Wide,
+}
+
+/// `x + y` as one instruction's value at `width`, if it is one.
+fn sum(x: u8, y: u8, width: Width) -> Option<u8> {
+    match width {
+        Width::Byte => Some(x.wrapping_add(y)),
+        Width::Wide => (x as i8).checked_add(y as i8).map(|v| v as u8),
+    }
+}
+
+fn combine_at(program: Program, width: Width) -> Program {
     let mut out: Vec<Inst> = Vec::with_capacity(program.insts.len());
     for inst in program.insts {
-        if let Some(i) = merge_target(&out, inst.op) {
-            match merge(out[i].op, inst.op) {
+        if let Some(i) = merge_target(&out, inst.op, width) {
+            match merge(out[i].op, inst.op, width) {
                 Some(op) if is_noop(op) => {
                     out.remove(i);
                 }
@@ -44,13 +75,13 @@ fn is_noop(op: Op) -> bool {
 }
 
 /// The two operations as one, when they make one.
-fn merge(first: Op, second: Op) -> Option<Op> {
+fn merge(first: Op, second: Op, width: Width) -> Option<Op> {
     match (first, second) {
         (Op::Add { off: a, val: x }, Op::Add { off: b, val: y }) if a == b => {
-            Some(Op::Add { off: a, val: x.wrapping_add(y) })
+            sum(x, y, width).map(|val| Op::Add { off: a, val })
         }
         (Op::Set { off: a, val: x }, Op::Add { off: b, val: y }) if a == b => {
-            Some(Op::Set { off: a, val: x.wrapping_add(y) })
+            sum(x, y, width).map(|val| Op::Set { off: a, val })
         }
         // A write overrides what was added or set before.
         (Op::Add { off: a, .. } | Op::Set { off: a, .. }, Op::Set { off: b, val }) if a == b => {
@@ -65,9 +96,9 @@ fn merge(first: Op, second: Op) -> Option<Op> {
 }
 
 /// Index of the earlier instruction in `out` that `op` can merge into.
-fn merge_target(out: &[Inst], op: Op) -> Option<usize> {
+fn merge_target(out: &[Inst], op: Op, width: Width) -> Option<usize> {
     let last = out.len().checked_sub(1)?;
-    if let (Op::Move(_) | Op::Print { .. }, Some(_)) = (op, merge(out[last].op, op)) {
+    if let (Op::Move(_) | Op::Print { .. }, Some(_)) = (op, merge(out[last].op, op, width)) {
         return Some(last);
     }
     let target = match op {
@@ -76,7 +107,7 @@ fn merge_target(out: &[Inst], op: Op) -> Option<usize> {
     };
     for i in (last.saturating_sub(LOOKBACK)..=last).rev() {
         let earlier = out[i].op;
-        if merge(earlier, op).is_some() {
+        if merge(earlier, op, width).is_some() {
             return Some(i);
         }
         let blocks = match earlier {
@@ -110,6 +141,21 @@ mod tests {
         let src = "+".repeat(257);
         assert_eq!(ops(&combine(program(&src))), vec![Op::Add { off: 0, val: 1 }]);
         assert_eq!(ops(&combine(program(&"-".repeat(256)))), vec![Op::Add { off: 0, val: 0 }]);
+    }
+
+    #[test]
+    fn wide_values_stay_signed_bytes() {
+        let adds = |src: &str| ops(&combine_wide(program(src)));
+        let add = |val: u8| Op::Add { off: 0, val };
+        assert_eq!(adds(&"+".repeat(200)), vec![add(127), add(73)]);
+        assert_eq!(adds(&"-".repeat(128)), vec![add(128)]);
+        assert_eq!(adds(&"-".repeat(129)), vec![add(128), add(255)]);
+        assert_eq!(adds("+++--"), vec![add(1)]);
+        let cleared = Program {
+            insts: [Op::Set { off: 0, val: 0 }, Op::Add { off: 0, val: 255 }].map(|op| Inst::new(op, 0)).to_vec(),
+            data: vec![],
+        };
+        assert_eq!(ops(&combine_wide(cleared)), vec![Op::Set { off: 0, val: 255 }]);
     }
 
     #[test]

@@ -33,10 +33,11 @@ pub(crate) fn evaluate(program: Program, tape_cells: usize, left_margin: usize, 
     if budget == 0 || program.insts.is_empty() {
         return (program, false);
     }
-    let config = Config { tape_cells, left_margin, eof: EofMode::Unchanged, max_steps: Some(budget) };
+    let config = Config { tape_cells, left_margin, eof: EofMode::Unchanged, max_steps: Some(budget), cell_bits: 8 };
     let mut printed = Vec::new();
     let (done, tape, ptr) = {
-        let mut machine = Machine::new(&program, &config);
+        // 8-bit cells only (`opt::passes`).
+        let mut machine = Machine::<u8>::new(&program, &config);
         machine.grow_limit = MAX_TAPE;
         let partner = program.block_partners();
         let mut done = 0;
@@ -73,7 +74,7 @@ pub(crate) fn evaluate(program: Program, tape_cells: usize, left_margin: usize, 
 
 /// What is left to run after the first `done` instructions ran with this
 /// result.
-fn residual(program: Program, done: usize, printed: &[u8], tape: &Cells, ptr: i64) -> Program {
+fn residual(program: Program, done: usize, printed: &[u8], tape: &Cells<u8>, ptr: i64) -> Program {
     let Program { insts, mut data } = program;
     let at = insts.get(done).map_or_else(|| insts[done - 1].at, |i| i.at);
     let mut out = Vec::with_capacity(insts.len() - done + tape.right.len() + tape.left.len() + 2);

@@ -138,7 +138,7 @@ mod tests {
 
     #[test]
     fn keeps_behaviour() {
-        let config = Config { level: Level::O2, tape_cells: 64, left_margin: 0, eval_steps: 0 };
+        let config = Config { level: Level::O2, tape_cells: 64, left_margin: 0, eval_steps: 0, cell_bits: 8 };
         let pipeline = |p| unguard_known_targets(to_fixed_point(p, &passes(config)));
         for src in [
             ",>,>,<<[->+<]>[-<+>>+<]<.>.>.",

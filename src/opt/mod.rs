@@ -22,7 +22,7 @@ mod value_scans;
 mod walks;
 
 pub use closed_form::closed_form_loops;
-pub use combine::combine;
+pub use combine::{combine, combine_wide};
 pub use eval::evaluate_prefix;
 pub use guards::unguard_known_targets;
 pub use known::known_values;
@@ -55,6 +55,9 @@ pub struct Config {
     pub left_margin: usize,
     /// Steps of compile-time execution (`-O2` only; 0: none).
     pub eval_steps: u64,
+    /// Bits of a cell (`--cell-bits`): at 16 and 32 only the passes whose
+    /// values stay signed bytes run (`passes`, `skipped`).
+    pub cell_bits: u32,
 }
 
 impl Config {
@@ -75,8 +78,23 @@ fn pass(name: &'static str, run: impl Fn(Program) -> Program + 'static) -> Pass 
 }
 
 /// The passes of a level, in the order they run.
+///
+/// At cells wider than 8 bits only folding runs and moves (values kept
+/// signed bytes: `combine_wide`), clearing loops (`[-]` clears a cell of any
+/// width) and deferring moves (offsets only) run: the others compute with
+/// values as bytes modulo 256 (multiply loops, closed forms, known values,
+/// switch tables, compile-time execution) or make forms the code generator
+/// emits for bytes only (scans, shortcuts). `skipped` names them.
 pub fn passes(config: Config) -> Vec<Pass> {
     let mut list = Vec::new();
+    if config.cell_bits > 8 {
+        if config.level >= Level::O1 {
+            list.push(pass("combine", combine_wide));
+            list.push(pass("clear-loops", clear_loops));
+            list.push(pass("defer-moves", defer_moves));
+        }
+        return list;
+    }
     if config.level >= Level::O1 {
         list.push(pass("combine", combine));
         list.push(pass("clear-loops", clear_loops));
@@ -93,6 +111,19 @@ pub fn passes(config: Config) -> Vec<Pass> {
         list.push(pass("unguard-known-targets", unguard_known_targets));
     }
     list
+}
+
+/// The passes (and stages) of the level that do not run at the width of
+/// `config`'s cells, in the order they would: what `--emit passes` says
+/// was turned off.
+pub fn skipped(config: Config) -> Vec<&'static str> {
+    if config.cell_bits == 8 || config.level < Level::O2 {
+        return Vec::new();
+    }
+    let mut names: Vec<&str> = passes(Config { cell_bits: 8, ..config }).iter().map(|p| p.name).collect();
+    names.retain(|name| !["combine", "clear-loops", "defer-moves"].contains(name));
+    names.extend(["compile-time execution", "switch-tables", "shortcuts"]);
+    names
 }
 
 /// Rounds of the whole pass list before giving up on a fixed point. Past
@@ -136,7 +167,7 @@ enum Trace<'a> {
 fn optimise_with(program: Program, config: Config, trace: &mut Trace) -> Program {
     let passes = passes(config);
     let mut program = fixed_point_traced(program, &passes, trace);
-    if config.level >= Level::O2 {
+    if config.level >= Level::O2 && config.cell_bits == 8 {
         let ran;
         let start = Instant::now();
         (program, ran) = eval::evaluate(program, config.tape_cells, config.left_margin, config.eval_steps);
@@ -287,7 +318,7 @@ pub(crate) mod testing {
     /// What a program prints and how it ends, on a small tape.
     pub fn behaviour(p: &Program, input: &[u8]) -> (Vec<u8>, Outcome) {
         let mut out = Vec::new();
-        let cfg = Config { tape_cells: 64, left_margin: 0, eof: EofMode::Zero, max_steps: Some(100_000) };
+        let cfg = Config { tape_cells: 64, left_margin: 0, eof: EofMode::Zero, max_steps: Some(100_000), cell_bits: 8 };
         let outcome = interp::run(p, &cfg, &mut &input[..], &mut out);
         (out, outcome)
     }
@@ -309,7 +340,7 @@ mod tests {
     use crate::ir::Op;
 
     fn config(level: Level) -> Config {
-        Config { level, tape_cells: 64, left_margin: 0, eval_steps: 1000 }
+        Config { level, tape_cells: 64, left_margin: 0, eval_steps: 1000, cell_bits: 8 }
     }
 
     #[test]
@@ -322,6 +353,29 @@ mod tests {
     fn o1_folds_to_a_fixed_point() {
         let p = optimise(program("+++>>-<<[-]>>."), config(Level::O1));
         assert_eq!(ops(&p), vec![Op::Set { off: 0, val: 0 }, Op::Add { off: 2, val: 255 }, Op::Out { off: 2 }]);
+    }
+
+    #[test]
+    fn wide_cells_run_only_the_passes_that_keep_values_signed_bytes() {
+        let wide = Config { cell_bits: 16, ..config(Level::O2) };
+        let names: Vec<_> = passes(wide).iter().map(|p| p.name).collect();
+        assert_eq!(names, ["combine", "clear-loops", "defer-moves"]);
+        let off = skipped(wide);
+        assert!(off.contains(&"closed-form-loops") && off.contains(&"compile-time execution"), "{off:?}");
+        assert!(skipped(config(Level::O2)).is_empty());
+        // 300 `+` then `.`: 300 mod 65536 is 300, whose low byte is 44.
+        let p = optimise(program(&format!("{}.", "+".repeat(300))), wide);
+        let mut out = Vec::new();
+        let cfg = crate::interp::Config {
+            tape_cells: 4,
+            left_margin: 0,
+            eof: crate::ir::EofMode::Zero,
+            max_steps: None,
+            cell_bits: 16,
+        };
+        crate::interp::run(&p, &cfg, &mut &b""[..], &mut out);
+        assert_eq!(out, [44]);
+        assert!(ops(&p).iter().all(|op| matches!(op, Op::Add { .. } | Op::Out { .. })));
     }
 
     #[test]

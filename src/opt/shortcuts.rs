@@ -375,7 +375,7 @@ mod tests {
     }
 
     fn optimised_program(p: Program) -> Program {
-        optimise(p, Config { level: Level::O2, tape_cells: 64, left_margin: 0, eval_steps: 0 })
+        optimise(p, Config { level: Level::O2, tape_cells: 64, left_margin: 0, eval_steps: 0, cell_bits: 8 })
     }
 
     #[test]
@@ -412,8 +412,13 @@ mod tests {
         // Too long a run for `assert_preserves`' budget.
         let run = |p: &Program| {
             let mut out = Vec::new();
-            let config =
-                interp::Config { tape_cells: 64, left_margin: 0, eof: EofMode::Zero, max_steps: Some(100_000_000) };
+            let config = interp::Config {
+                tape_cells: 64,
+                left_margin: 0,
+                eof: EofMode::Zero,
+                max_steps: Some(100_000_000),
+                cell_bits: 8,
+            };
             (interp::run(p, &config, &mut &b""[..], &mut out), out)
         };
         let (outcome, printed) = run(&program(&src));

@@ -227,7 +227,10 @@ mod tests {
 
     /// The passes that make the ifs of a chain: all the others.
     fn before(p: Program) -> Program {
-        to_fixed_point(p, &passes(Config { level: Level::O2, tape_cells: 64, left_margin: 0, eval_steps: 0 }))
+        to_fixed_point(
+            p,
+            &passes(Config { level: Level::O2, tape_cells: 64, left_margin: 0, eval_steps: 0, cell_bits: 8 }),
+        )
     }
 
     fn switched(src: &str) -> Program {
@@ -329,6 +332,7 @@ mod tests {
                     left_margin: 0,
                     eof: crate::ir::EofMode::Zero,
                     max_steps: Some(10_000),
+                    cell_bits: 8,
                 };
                 let mut out = Vec::new();
                 let outcome: Outcome = interp::run(&prog, &config, &mut &[input][..], &mut out);

@@ -45,11 +45,25 @@ pub struct Target {
     pub eof: EofMode,
     /// Check every tape access explicitly instead of relying on guard pages.
     pub checked: bool,
+    /// Bits of a cell: 8, or 16 or 32, for which selection makes every
+    /// instruction plain and the emitter makes word and dword operations
+    /// (`emit/wide.rs`).
+    pub cell_bits: u32,
 }
 
 impl Target {
     pub fn new(eof: EofMode, tape_cells: usize) -> Target {
-        Target { eof, checked: !tape_cells.is_multiple_of(TAPE_ALIGN) }
+        Target { eof, checked: !tape_cells.is_multiple_of(TAPE_ALIGN), cell_bits: 8 }
+    }
+
+    /// This target with cells of `cell_bits` bits.
+    pub fn with_cell_bits(self, cell_bits: u32) -> Target {
+        Target { cell_bits, ..self }
+    }
+
+    /// Whether cells are wider than a byte.
+    pub(crate) fn wide(&self) -> bool {
+        self.cell_bits > 8
     }
 }
 

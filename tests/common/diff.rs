@@ -45,8 +45,13 @@ pub fn oracle(case: &Case) -> Option<(Vec<u8>, Status)> {
 /// `oracle`, and where a tape error happened.
 pub fn oracle_located(case: &Case) -> Option<(Vec<u8>, Status, Option<TapeFault>)> {
     let program = bfc::parse::parse("case.b", &case.program).expect("the generator makes balanced programs");
-    let config =
-        Config { tape_cells: case.tape, left_margin: case.left_margin, eof: case.eof, max_steps: Some(MAX_STEPS) };
+    let config = Config {
+        tape_cells: case.tape,
+        left_margin: case.left_margin,
+        eof: case.eof,
+        max_steps: Some(MAX_STEPS),
+        cell_bits: case.cell_bits,
+    };
     let mut out = Vec::new();
     match interp::run_located(&program, &config, &mut &case.input[..], &mut out, &mut std::io::sink(), Buffering::Full)
     {
@@ -131,6 +136,8 @@ fn check_with(case: &Case, work: &Path, modes: &[Mode], exact: fn(Mode) -> bool)
         case.tape.to_string(),
         "--left-margin".to_string(),
         case.left_margin.to_string(),
+        "--cell-bits".to_string(),
+        case.cell_bits.to_string(),
     ];
     let mut bad = Vec::new();
     for &mode in modes {
@@ -179,11 +186,12 @@ pub fn save(subdir: &str, name: &str, case: &Case, program: &[u8], report: &str)
     write(path.clone(), program);
     write(dir.join(format!("{name}.in")), &case.input);
     let how = format!(
-        "seed {}\nrun: bfc --jit --eof {} --tape-size {} --left-margin {} {} < {}\n{report}\n",
+        "seed {}\nrun: bfc --jit --eof {} --tape-size {} --left-margin {} --cell-bits {} {} < {}\n{report}\n",
         case.seed,
         eof_flag(case.eof),
         case.tape,
         case.left_margin,
+        case.cell_bits,
         path.display(),
         dir.join(format!("{name}.in")).display(),
     );

@@ -56,6 +56,8 @@ pub struct Case {
     /// Of those, the cells left of where the program starts
     /// (`--left-margin`).
     pub left_margin: usize,
+    /// Bits of a cell (`--cell-bits`).
+    pub cell_bits: u32,
 }
 
 /// The case for `seed`.
@@ -89,7 +91,16 @@ pub fn case(seed: u64) -> Case {
         left_margin = rng.range(1, (tape as i64 - 1).min(12)) as usize;
         program.splice(0..0, std::iter::repeat_n(b'<', left_margin));
     }
-    Case { seed, program, input, eof, tape, left_margin }
+    // One case in four runs at 16-bit cells, one in eight at 32 (drawn
+    // last, so the programs stay those of the seeds before). Programs that
+    // count on 8-bit wrapping mostly run out of the oracle's steps there
+    // and are discarded; the others compare word and dword code.
+    let cell_bits = match rng.below(8) {
+        0 | 1 => 16,
+        2 => 32,
+        _ => 8,
+    };
+    Case { seed, program, input, eof, tape, left_margin, cell_bits }
 }
 
 /// A start that prints more than the output buffer holds (64 KiB): a loop

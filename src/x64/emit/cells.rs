@@ -84,9 +84,15 @@ impl Emitter {
         if reg >= 8 || (byte_operand && reg >= 4) {
             self.ops.push(0x40 | (reg >> 3) << 2);
         }
-        let reg = reg & 7;
-        const RBX: u8 = 0b011;
         self.ops.extend(opcode.iter().copied());
+        self.rbx_operand(reg & 7, off);
+        self.ops.extend(imm);
+    }
+
+    /// The ModRM byte and displacement of the operand `[rbx + off]`, `reg`
+    /// the ModRM's reg field: the displacement in 8 bits where it fits.
+    pub(super) fn rbx_operand(&mut self, reg: u8, off: i32) {
+        const RBX: u8 = 0b011;
         match off {
             0 => self.ops.push(reg << 3 | RBX),
             -128..=127 => self.ops.extend([0b01 << 6 | reg << 3 | RBX, off as u8]),
@@ -95,7 +101,6 @@ impl Emitter {
                 self.ops.extend(off.to_le_bytes());
             }
         }
-        self.ops.extend(imm);
     }
 
     /// `add rbx, delta`, with an 8-bit immediate where it fits.
@@ -143,6 +148,9 @@ impl Emitter {
 
     /// The code of one instruction on its own.
     pub(super) fn op(&mut self, op: Op, program: &Program) {
+        if self.target.wide() {
+            return self.wide_op(op);
+        }
         let zf_cell = self.zf_cell.take();
         // What eax holds after it, and whether it loads eax to get there.
         let load = self.in_eax.pass_op(op);

@@ -56,6 +56,7 @@ mod scan;
 mod switch;
 #[cfg(test)]
 mod tests;
+mod wide;
 
 use cells::CellInst;
 
@@ -75,7 +76,7 @@ pub(super) fn emit(plan: &Plan, program: &Program, target: Target) -> (CompiledC
     emitter.mark();
     emitter.epilogue(&program.data);
     let bytes = emitter.ops.finalize().expect("all labels are defined");
-    (CompiledCode { bytes, entry: 0, positions: emitter.positions }, emitter.marks)
+    (CompiledCode { bytes, entry: 0, positions: emitter.positions, cell_bits: target.cell_bits }, emitter.marks)
 }
 
 struct Emitter {

@@ -169,6 +169,9 @@ pub(super) struct CarryLoop {
 
 /// The plan of `program` for `target`.
 pub(super) fn select(program: &Program, target: Target) -> Plan {
+    if target.wide() {
+        return plain(program);
+    }
     let partner = program.block_partners();
     let insts = &program.insts;
     let mut steps = Vec::new();
@@ -195,6 +198,15 @@ pub(super) fn select(program: &Program, target: Target) -> Plan {
         i += len;
     }
     Plan { steps }
+}
+
+/// Every instruction on its own, as it is: the plan for cells wider than a
+/// byte, where every other form (runs and loops in registers, unrolled
+/// loops, copies, the eax and flag tracking they rely on) computes with
+/// bytes. The passes that run at those widths make nothing else
+/// (`opt::passes`).
+fn plain(program: &Program) -> Plan {
+    Plan { steps: program.ops().map(|op| Step::Straight(Straight::Op(op))).collect() }
 }
 
 /// Straight-line code `insts` (of `program`), piece by piece.

@@ -6,8 +6,8 @@ use super::scan::scan_return;
 use super::*;
 use crate::ir::EofMode;
 
-const GUARDED: Target = Target { eof: EofMode::Unchanged, checked: false };
-const CHECKED: Target = Target { eof: EofMode::Unchanged, checked: true };
+const GUARDED: Target = Target { eof: EofMode::Unchanged, checked: false, cell_bits: 8 };
+const CHECKED: Target = Target { eof: EofMode::Unchanged, checked: true, cell_bits: 8 };
 
 fn insts(ops: &[Op]) -> Vec<Inst> {
     ops.iter().map(|&op| Inst::new(op, 0)).collect()

@@ -1,0 +1,173 @@
+//! Cells of 16 and 32 bits (`--cell-bits`): each plain instruction as a
+//! word or dword operation on `[rbx + off * bytes]`, the pointer moved by
+//! `delta * bytes`.
+//!
+//! Selection gives every instruction on its own at these widths
+//! (`select::plain`), and the passes that run there make only adds, sets,
+//! moves, loops, input, output and dumps (`opt::passes`). Values in the IR
+//! are signed bytes (`ir::widen`): x86's sign-extended 8-bit immediates
+//! (`83 /0 ib`) are exactly that. eax and the flags are not tracked: every
+//! loop test compares its cell again.
+//!
+//! Distances from a cell known on the tape (`unchecked_shift`) and the
+//! offsets `touch` is given are in bytes here, as the guard area's size is.
+
+use dynasmrt::{dynasm, DynasmApi, DynasmLabelApi};
+
+use super::{Block, CellInst, Emitter};
+use crate::code::{rt_offset as rt, READ_EOF};
+use crate::ir::{widen, EofMode, Op};
+
+/// An instruction on a whole cell, for `Emitter::wide_cell`.
+#[derive(Clone, Copy)]
+enum WideInst {
+    /// `add [cell], imm8` (sign-extended to the cell's width).
+    AddImm(u8),
+    /// `cmp [cell], 0`
+    CmpZero,
+    /// `mov [cell], imm` (the byte sign-extended to the cell's width).
+    MovImm(u8),
+    /// `mov [cell], ax` or `eax`
+    StoreAx,
+    /// `mov [cell], cx` or `ecx`
+    StoreCx,
+}
+
+impl Emitter {
+    /// Bytes of a cell.
+    fn cell_bytes(&self) -> i32 {
+        self.target.cell_bits as i32 / 8
+    }
+
+    /// The byte offset of the cell `off` cells from the pointer.
+    fn byte_offset(&self, off: i32) -> i32 {
+        off.checked_mul(self.cell_bytes()).expect("cell offsets of wide cells fit in 32 bits as bytes")
+    }
+
+    /// `inst` on the cell at byte offset `off`, of the target's width.
+    fn wide_cell(&mut self, inst: WideInst, off: i32) {
+        if self.target.cell_bits == 16 {
+            self.ops.push(0x66); // operand-size prefix: a word
+        }
+        let (opcode, reg) = match inst {
+            WideInst::AddImm(_) => (0x83, 0),
+            WideInst::CmpZero => (0x83, 7),
+            WideInst::MovImm(_) => (0xC7, 0),
+            WideInst::StoreAx => (0x89, 0),
+            WideInst::StoreCx => (0x89, 1),
+        };
+        self.ops.push(opcode);
+        self.rbx_operand(reg, off);
+        match inst {
+            WideInst::AddImm(v) => self.ops.push(v),
+            WideInst::CmpZero => self.ops.push(0),
+            WideInst::MovImm(v) if self.target.cell_bits == 16 => self.ops.extend((widen(v) as u16).to_le_bytes()),
+            WideInst::MovImm(v) => self.ops.extend(widen(v).to_le_bytes()),
+            WideInst::StoreAx | WideInst::StoreCx => {}
+        }
+    }
+
+    /// The code of one instruction at cells wider than a byte.
+    pub(super) fn wide_op(&mut self, op: Op) {
+        self.lose_eax_and_flags();
+        match op {
+            Op::Add { off, val: 0 } => {
+                // Changes nothing but must fail off the tape.
+                let off = self.byte_offset(off);
+                self.touch(off);
+                if !self.target.checked {
+                    self.wide_cell(WideInst::CmpZero, off);
+                }
+            }
+            Op::Add { off, val } => {
+                let off = self.byte_offset(off);
+                self.touch(off);
+                self.wide_cell(WideInst::AddImm(val), off);
+            }
+            Op::Set { off, val } => {
+                let off = self.byte_offset(off);
+                self.touch(off);
+                self.wide_cell(WideInst::MovImm(val), off);
+            }
+            Op::Move(delta) => {
+                let bytes = delta as i64 * self.cell_bytes() as i64;
+                match i32::try_from(bytes) {
+                    Ok(bytes) => self.move_ptr(bytes),
+                    Err(_) => asm!(self.ops; mov rax, QWORD bytes; add a_ptr, rax),
+                }
+                self.unchecked_shift += bytes.unsigned_abs();
+            }
+            Op::Out { off } => {
+                // The low byte is the first: x86 is little-endian.
+                let off = self.byte_offset(off);
+                self.touch(off);
+                self.cell(CellInst::LoadAl, off);
+                self.emit_output_al();
+            }
+            Op::In { off } => self.emit_wide_input(self.byte_offset(off)),
+            Op::Loop { off } => self.open_wide_loop(self.byte_offset(off)),
+            Op::EndLoop => {
+                let Block { top, exit, off } = self.blocks.pop().expect("balanced IR");
+                self.touch(off);
+                self.wide_cell(WideInst::CmpZero, off);
+                asm!(self.ops; jne =>top; =>exit);
+            }
+            Op::Dump => self.emit_dump(),
+            _ => unreachable!("{op:?} is made only by passes that do not run at cells wider than a byte"),
+        }
+    }
+
+    /// A loop's test and the top of its body, the cell at byte offset `off`.
+    fn open_wide_loop(&mut self, off: i32) {
+        let top = self.ops.new_dynamic_label();
+        let exit = self.ops.new_dynamic_label();
+        self.touch(off);
+        self.wide_cell(WideInst::CmpZero, off);
+        asm!(self.ops; je =>exit);
+        self.align_loop_top();
+        asm!(self.ops; =>top);
+        self.blocks.push(Block { top, exit, off });
+    }
+
+    /// `,` into the cell at byte offset `off`: the byte zero-extended, as
+    /// `emit_input` takes it (inline while input is buffered), and at the
+    /// end of input 0 or all ones as `--eof` says.
+    fn emit_wide_input(&mut self, off: i32) {
+        let (refill, eof, done) =
+            (self.ops.new_dynamic_label(), self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        // Touched first, as `emit_input` does: a bad cell fails the same
+        // way whether or not input remains.
+        self.touch(off);
+        asm!(self.ops
+            ; cmp BYTE [a_ptr + off], 0
+            ; mov rax, [a_rt + rt::IN_CUR]
+            ; cmp rax, [a_rt + rt::IN_END]
+            ; jae =>refill
+            ; movzx ecx, BYTE [rax]
+            ; add rax, 1
+            ; mov [a_rt + rt::IN_CUR], rax
+        );
+        self.wide_cell(WideInst::StoreCx, off);
+        asm!(self.ops
+            ; jmp =>done
+            ; =>refill
+            ; call ->read
+            ; test eax, eax
+            ; js =>eof
+        );
+        // A byte: eax is 0..=255.
+        self.wide_cell(WideInst::StoreAx, off);
+        asm!(self.ops
+            ; jmp =>done
+            ; =>eof
+            ; cmp eax, READ_EOF
+            ; jne ->read_error
+        );
+        match self.target.eof {
+            EofMode::Unchanged => {}
+            EofMode::Zero => self.wide_cell(WideInst::MovImm(0), off),
+            EofMode::MinusOne => self.wide_cell(WideInst::MovImm(255), off),
+        }
+        asm!(self.ops; =>done);
+    }
+}
