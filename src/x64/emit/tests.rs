@@ -251,3 +251,26 @@ fn a_print_that_fills_the_output_buffer_flushes_it_before_the_next_out() {
     assert_eq!(exit.status, Status::Ok);
     assert!(out == expected, "{} bytes out, {} expected", out.len(), expected.len());
 }
+
+/// At 16 and 32 bits: word and dword operations, offsets and moves scaled
+/// by the cell's size, and no form that computes with bytes.
+#[test]
+fn wide_cells_get_word_and_dword_operations() {
+    let wide = |bits, ops: &[Op]| {
+        let insts = ops.iter().map(|&op| crate::ir::Inst::new(op, 0)).collect();
+        compile(&Program { insts, data: vec![] }, Target { cell_bits: bits, ..GUARDED }).bytes
+    };
+    let has = |code: Vec<u8>, bytes: &[u8]| code.windows(bytes.len()).any(|w| w == bytes);
+    // add WORD [rbx+4], -1 (cell 2); add DWORD [rbx+8], -1
+    assert!(has(wide(16, &[Op::Add { off: 2, val: 255 }]), &[0x66, 0x83, 0x43, 4, 0xFF]));
+    assert!(has(wide(32, &[Op::Add { off: 2, val: 255 }]), &[0x83, 0x43, 8, 0xFF]));
+    // mov WORD [rbx], 0xffff; mov DWORD [rbx], 0xffffffff: a set of -1.
+    assert!(has(wide(16, &[Op::Set { off: 0, val: 255 }]), &[0x66, 0xC7, 0x03, 0xFF, 0xFF]));
+    assert!(has(wide(32, &[Op::Set { off: 0, val: 255 }]), &[0xC7, 0x03, 0xFF, 0xFF, 0xFF, 0xFF]));
+    // add rbx, -6: three 16-bit cells left.
+    assert!(has(wide(16, &[Op::Move(-3)]), &[0x48, 0x83, 0xC3, 0xFA]));
+    // A loop's test compares the whole cell: cmp WORD [rbx], 0.
+    assert!(has(wide(16, &[Op::Loop { off: 0 }, Op::Add { off: 0, val: 255 }, Op::EndLoop]), &[0x66, 0x83, 0x3B, 0]));
+    // The 8-bit code of the same program has none of them.
+    assert!(!has(code_of(&[Op::Add { off: 2, val: 255 }]), &[0x66, 0x83]));
+}
