@@ -282,7 +282,8 @@ pub fn front_end_observed(
     let program = parse::parse_syntax(file, source, options.syntax())?;
     observe(Event::Stage { name: "parse", time: start.elapsed(), insts: Some(program.insts.len()) });
     let start = Instant::now();
-    let warnings = lint::check(file, source, &program, opt::Config::tape(&options.opt_config()));
+    let tape = opt::Config::tape(&options.opt_config());
+    let warnings = lint::check_cells(file, source, &program, tape, options.cell_bits);
     observe(Event::Stage { name: "lint", time: start.elapsed(), insts: None });
     for warning in &warnings {
         observe(Event::Warning(warning));

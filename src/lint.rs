@@ -40,7 +40,15 @@ pub const MAX_REPORTED: usize = crate::parse::MAX_REPORTED;
 /// `source` name and show their places, `tape` is the tape's cells by
 /// number (cell 0: where the program starts).
 pub fn check(file: &str, source: &[u8], program: &Program, tape: Hull) -> Vec<Diagnostic> {
+    check_cells(file, source, program, tape, 8)
+}
+
+/// `check`, for cells of `cell_bits` bits (`--cell-bits`): at 16 and 32
+/// bits a cell's value is known only while it stays within 0..=255 (a byte
+/// of the parsed program is a signed step there, `ir::widen`).
+pub fn check_cells(file: &str, source: &[u8], program: &Program, tape: Hull, cell_bits: u32) -> Vec<Diagnostic> {
     let mut lint = Lint::new(program, tape);
+    lint.cell_bits = cell_bits;
     for (i, inst) in program.insts.iter().enumerate() {
         lint.step(i, inst.op);
     }
@@ -275,6 +283,8 @@ struct Frame {
 
 struct Lint {
     shape: Shape,
+    /// Bits of a cell.
+    cell_bits: u32,
     tape: Hull,
     pos: i64,
     /// Per position, what is known.
@@ -312,6 +322,7 @@ impl Lint {
         let size = shape.first_write.len();
         Lint {
             shape,
+            cell_bits: 8,
             tape,
             pos: 0,
             facts: vec![Fact::default(); size],
@@ -429,7 +440,11 @@ impl Lint {
             Op::Add { val, .. } => {
                 let pos = self.pos;
                 let old = if self.live() { self.get(i, pos) } else { UNKNOWN };
-                let new = if old < 256 { (old as u8).wrapping_add(val) as Known } else { UNKNOWN };
+                let new = match old {
+                    256.. => UNKNOWN,
+                    _ if self.cell_bits == 8 => (old as u8).wrapping_add(val) as Known,
+                    _ => Known::try_from(old as i32 + val as i8 as i32).ok().filter(|&v| v < 256).unwrap_or(UNKNOWN),
+                };
                 if let Some(frame) = self.frames.last_mut().filter(|f| !f.nested) {
                     frame.adds.push((pos, val));
                 }
@@ -574,7 +589,9 @@ impl Lint {
             |pos: i64| frame.adds.iter().map(|&(p, _)| p).fold(pos, if stride > 0 { i64::min } else { i64::max });
         let untouched = if stride > 0 { hi < first(i64::MAX) } else { lo > first(i64::MIN) };
         let end = frame.pos + stride;
-        let sum = frame.adds.iter().filter(|&&(pos, _)| pos == end).fold(0u8, |s, &(_, v)| s.wrapping_add(v));
+        // The sum of the adds modulo 2^bits: signed steps (`ir::widen`).
+        let sum = frame.adds.iter().filter(|&&(pos, _)| pos == end).map(|&(_, v)| crate::ir::widen(v) as i32 as i64);
+        let sum = sum.sum::<i64>().rem_euclid(1 << self.cell_bits);
         frame.adds.iter().all(|a| ahead(&a)) && untouched && sum != 0
     }
 }
@@ -605,6 +622,16 @@ mod tests {
         assert_eq!(warnings(",[>,<<+>]"), [(ENDLESS_LOOP, 1, 2)]);
         // Inside another loop too.
         assert_eq!(warnings(",[>,[.]<-]"), [(ENDLESS_LOOP, 1, 5)]);
+    }
+
+    /// 256 `+` leave 0 at 8 bits (a loop never entered), 256 at 16.
+    #[test]
+    fn wide_cells_do_not_wrap_at_256() {
+        let src = format!("{}[]", "+".repeat(256));
+        let at =
+            |bits| check_cells("t.b", src.as_bytes(), &parse("t.b", src.as_bytes()).unwrap(), Hull::tape(64, 0), bits);
+        assert!(at(8).is_empty());
+        assert_eq!(at(16).iter().map(|d| d.code).collect::<Vec<_>>(), [ENDLESS_LOOP]);
     }
 
     #[test]
