@@ -33,7 +33,7 @@ INSTALLED = bin/bfc include/bfrt.h lib/libbfrt.a share/man/man1/bfc.1 \
   share/bash-completion/completions/bfc share/zsh/site-functions/_bfc \
   share/fish/vendor_completions.d/bfc.fish
 
-.PHONY: all bfc gen install uninstall test test-rust test-runtime test-install lint bench bench-wider bench-idioms bench-corpus bench-programs fuzz check-mem clean
+.PHONY: all bfc gen install uninstall test test-rust test-runtime test-install lint bench bench-wider bench-idioms bench-corpus bench-widths bench-programs fuzz check-mem clean
 
 all: bfc runtime-c/libbfrt.a
 
@@ -91,6 +91,9 @@ bench-idioms: bfc
 
 bench-corpus: bfc
 	BFC_BENCH_SET=corpus,compile $(CARGO) bench --bench corpus
+
+bench-widths: bfc
+	BFC_BENCH_SET=widths $(CARGO) bench --bench corpus
 
 # The expected outputs take minutes (the slow rows, e_digits above all,
 # longer): run when a generated program or an input changes.

@@ -52,8 +52,9 @@
 //! * `BFC_BENCH_ALL=1`: also the slow programs (impeccable, mandelbrot_huge,
 //!   and the wider set's rows marked slow)
 //! * `BFC_BENCH_ONLY=a,b`: only these programs (and idioms, by file stem)
-//! * `BFC_BENCH_SET=corpus,wider,idioms,compile`: only these parts
-//!   (default all four)
+//! * `BFC_BENCH_SET=corpus,wider,idioms,widths,compile`: only these parts
+//!   (default all five; `widths`: mandelbrot and factor at 16- and 32-bit
+//!   cells against 8, `harness/widths.rs`)
 //! * `BFC_BIN`: the bfc to measure (default the one cargo built)
 //!
 //! The report is printed and written as markdown to `target/bench.md`, the
@@ -73,6 +74,8 @@ mod idioms;
 mod optc;
 #[path = "harness/wider.rs"]
 mod wider;
+#[path = "harness/widths.rs"]
+mod widths;
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -114,7 +117,7 @@ impl Config {
         let list = |name: &str| std::env::var(name).ok().map(|s| s.split(',').map(|n| n.trim().to_string()).collect());
         let only = list("BFC_BENCH_ONLY");
         let sets = list("BFC_BENCH_SET")
-            .unwrap_or_else(|| ["corpus", "wider", "idioms", "compile"].map(String::from).to_vec());
+            .unwrap_or_else(|| ["corpus", "wider", "idioms", "widths", "compile"].map(String::from).to_vec());
         Config { corpus, runs: runs.max(1), all, only, sets }
     }
 
@@ -920,6 +923,10 @@ fn main() {
     if cfg.set("idioms") {
         report += "\n## Idioms (benches/idioms): bfc against a scalar C loop (gcc -O2, no vectorising)\n\n";
         report += &idiom_table(&cfg, scratch.path(), &mut idiom_rows);
+    }
+    if cfg.set("widths") {
+        report += "\n## Cell widths: `bfc --jit --cell-bits W` against 8 bits (docs/dialects.md)\n\n";
+        report += &widths::widths_table(&cfg);
     }
     if cfg.set("compile") && !corpus.is_empty() {
         report += "\n## Compile time: `bfc -c` (-O2), as `--jit` compiles (`--eval-steps 0`) and as a build does\n\n";
