@@ -130,6 +130,20 @@ fn cells_wrap_at_their_width() {
     expect(&source, 8, &[], b"", b"");
 }
 
+/// A scan (`[>]`, a `Scan` at -O2) tests whole cells: 256 stops it at 8
+/// bits only. Also past the end of a checked tape.
+#[test]
+fn scans_test_whole_cells() {
+    let source = format!("+>{}>{}<[>]<.", "+".repeat(256), "+".repeat(256));
+    expect(&source, 8, &[], b"", &[1]);
+    expect(&source, 16, &[], b"", &[0]);
+    expect(&source, 32, &[], b"", &[0]);
+    let flags = ["--cell-bits", "16", "--tape-size", "3", "-w"];
+    each_mode(&MODES, source.as_bytes(), &flags, b"", |label, got| {
+        assert_run(label, got, 3, b"", "tape overflow: cell 3 touched")
+    });
+}
+
 /// `,` stores the byte read, zero-extended, and at the end of input with
 /// `--eof minus-one` all ones: 65535 at 16 bits, so 255 less is not zero.
 #[test]
@@ -174,7 +188,7 @@ fn emit_passes_names_the_passes_turned_off() {
     assert_no_crash("passes", &got);
     let text = String::from_utf8_lossy(&got.stdout).to_string();
     let first = text.lines().next().unwrap_or_default();
-    assert!(first.starts_with(";; skipped at 16-bit cells: closed-form-loops, scan-loops"), "{text}");
+    assert!(first.starts_with(";; skipped at 16-bit cells: closed-form-loops, value-scans"), "{text}");
     assert!(first.ends_with("compile-time execution, switch-tables, shortcuts"), "{text}");
     assert!(!text.contains("after closed-form-loops"), "{text}");
     let got = run_bfc(["--emit", "passes", "-"], b"+[->+<]", TIMEOUT);

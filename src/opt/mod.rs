@@ -81,10 +81,12 @@ fn pass(name: &'static str, run: impl Fn(Program) -> Program + 'static) -> Pass 
 ///
 /// At cells wider than 8 bits only folding runs and moves (values kept
 /// signed bytes: `combine_wide`), clearing loops (`[-]` clears a cell of any
-/// width) and deferring moves (offsets only) run: the others compute with
-/// values as bytes modulo 256 (multiply loops, closed forms, known values,
-/// switch tables, compile-time execution) or make forms the code generator
-/// emits for bytes only (scans, shortcuts). `skipped` names them.
+/// width), deferring moves (offsets only) and, at -O2, scans for zero
+/// (`[>]`: a test of zero at any width; `x64/emit/wide.rs` emits them) run:
+/// the others compute with values as bytes modulo 256 (multiply loops,
+/// closed forms, known values, marker walks, switch tables, compile-time
+/// execution) or make forms the code generator emits for bytes only
+/// (shortcuts). `skipped` names them.
 pub fn passes(config: Config) -> Vec<Pass> {
     let mut list = Vec::new();
     if config.cell_bits > 8 {
@@ -92,6 +94,9 @@ pub fn passes(config: Config) -> Vec<Pass> {
             list.push(pass("combine", combine_wide));
             list.push(pass("clear-loops", clear_loops));
             list.push(pass("defer-moves", defer_moves));
+        }
+        if config.level >= Level::O2 {
+            list.push(pass("scan-loops", scan_loops));
         }
         return list;
     }
@@ -121,7 +126,7 @@ pub fn skipped(config: Config) -> Vec<&'static str> {
         return Vec::new();
     }
     let mut names: Vec<&str> = passes(Config { cell_bits: 8, ..config }).iter().map(|p| p.name).collect();
-    names.retain(|name| !["combine", "clear-loops", "defer-moves"].contains(name));
+    names.retain(|name| !["combine", "clear-loops", "defer-moves", "scan-loops"].contains(name));
     names.extend(["compile-time execution", "switch-tables", "shortcuts"]);
     names
 }
@@ -359,7 +364,7 @@ mod tests {
     fn wide_cells_run_only_the_passes_that_keep_values_signed_bytes() {
         let wide = Config { cell_bits: 16, ..config(Level::O2) };
         let names: Vec<_> = passes(wide).iter().map(|p| p.name).collect();
-        assert_eq!(names, ["combine", "clear-loops", "defer-moves"]);
+        assert_eq!(names, ["combine", "clear-loops", "defer-moves", "scan-loops"]);
         let off = skipped(wide);
         assert!(off.contains(&"closed-form-loops") && off.contains(&"compile-time execution"), "{off:?}");
         assert!(skipped(config(Level::O2)).is_empty());

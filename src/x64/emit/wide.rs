@@ -4,7 +4,7 @@
 //!
 //! Selection gives every instruction on its own at these widths
 //! (`select::plain`), and the passes that run there make only adds, sets,
-//! moves, loops, input, output and dumps (`opt::passes`). Values in the IR
+//! moves, loops, scans for zero, input, output and dumps (`opt::passes`). Values in the IR
 //! are signed bytes (`ir::widen`): x86's sign-extended 8-bit immediates
 //! (`83 /0 ib`) are exactly that. eax and the flags are not tracked: every
 //! loop test compares its cell again.
@@ -23,8 +23,8 @@ use crate::ir::{widen, EofMode, Op};
 enum WideInst {
     /// `add [cell], imm8` (sign-extended to the cell's width).
     AddImm(u8),
-    /// `cmp [cell], 0`
-    CmpZero,
+    /// `cmp [cell], imm8` (sign-extended to the cell's width)
+    CmpImm(u8),
     /// `mov [cell], imm` (the byte sign-extended to the cell's width).
     MovImm(u8),
     /// `mov [cell], ax` or `eax`
@@ -51,7 +51,7 @@ impl Emitter {
         }
         let (opcode, reg) = match inst {
             WideInst::AddImm(_) => (0x83, 0),
-            WideInst::CmpZero => (0x83, 7),
+            WideInst::CmpImm(_) => (0x83, 7),
             WideInst::MovImm(_) => (0xC7, 0),
             WideInst::StoreAx => (0x89, 0),
             WideInst::StoreCx => (0x89, 1),
@@ -59,8 +59,7 @@ impl Emitter {
         self.ops.push(opcode);
         self.rbx_operand(reg, off);
         match inst {
-            WideInst::AddImm(v) => self.ops.push(v),
-            WideInst::CmpZero => self.ops.push(0),
+            WideInst::AddImm(v) | WideInst::CmpImm(v) => self.ops.push(v),
             WideInst::MovImm(v) if self.target.cell_bits == 16 => self.ops.extend((widen(v) as u16).to_le_bytes()),
             WideInst::MovImm(v) => self.ops.extend(widen(v).to_le_bytes()),
             WideInst::StoreAx | WideInst::StoreCx => {}
@@ -76,7 +75,7 @@ impl Emitter {
                 let off = self.byte_offset(off);
                 self.touch(off);
                 if !self.target.checked {
-                    self.wide_cell(WideInst::CmpZero, off);
+                    self.wide_cell(WideInst::CmpImm(0), off);
                 }
             }
             Op::Add { off, val } => {
@@ -109,9 +108,10 @@ impl Emitter {
             Op::EndLoop => {
                 let Block { top, exit, off } = self.blocks.pop().expect("balanced IR");
                 self.touch(off);
-                self.wide_cell(WideInst::CmpZero, off);
+                self.wide_cell(WideInst::CmpImm(0), off);
                 asm!(self.ops; jne =>top; =>exit);
             }
+            Op::Scan { stride, value } => self.emit_wide_scan(stride, value),
             Op::Dump => self.emit_dump(),
             _ => unreachable!("{op:?} is made only by passes that do not run at cells wider than a byte"),
         }
@@ -122,11 +122,31 @@ impl Emitter {
         let top = self.ops.new_dynamic_label();
         let exit = self.ops.new_dynamic_label();
         self.touch(off);
-        self.wide_cell(WideInst::CmpZero, off);
+        self.wide_cell(WideInst::CmpImm(0), off);
         asm!(self.ops; je =>exit);
         self.align_loop_top();
         asm!(self.ops; =>top);
         self.blocks.push(Block { top, exit, off });
+    }
+
+    /// `while cell[0] != value { ptr += stride }`, one cell at a time (no
+    /// vector form, no unrolling): each step's cell is within the step of
+    /// the last one touched, checked where `touch_within` says (a checked
+    /// tape, or a step past the guard area). The cells after the first are
+    /// the `]`'s (`Inst::next_at`), as in `emit_scan`.
+    fn emit_wide_scan(&mut self, stride: i32, value: u8) {
+        let (again, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        let step = self.byte_offset(stride);
+        self.touch(0);
+        self.wide_cell(WideInst::CmpImm(value), 0);
+        asm!(self.ops; je =>done);
+        self.attribute(self.next_ats[self.current_inst()]);
+        self.align_loop_top();
+        asm!(self.ops; =>again);
+        self.move_ptr(step);
+        self.touch_within(0, step.unsigned_abs() as u64);
+        self.wide_cell(WideInst::CmpImm(value), 0);
+        asm!(self.ops; jne =>again; =>done);
     }
 
     /// `,` into the cell at byte offset `off`: the byte zero-extended, as
