@@ -145,8 +145,7 @@ pub(crate) enum Stop {
 /// The cells touched so far, each side of cell 0 growing as cells are
 /// touched, so a huge `--tape-size` or `--left-margin` costs only what the
 /// program uses. Cells are `W`: `u8`, `u16` or `u32` (`--cell-bits`), so
-/// that the 8-bit machine is as fast as it was (one held as `u32` and
-/// masked ran busybeaver.b 40% slower).
+/// that the 8-bit machine is the one it was (measured in docs/dialects.md).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Cells<W> {
     /// Cells 0, 1, 2...
