@@ -89,21 +89,17 @@ fn pass(name: &'static str, run: impl Fn(Program) -> Program + 'static) -> Pass 
 /// (shortcuts). `skipped` names them.
 pub fn passes(config: Config) -> Vec<Pass> {
     let mut list = Vec::new();
-    if config.cell_bits > 8 {
-        if config.level >= Level::O1 {
-            list.push(pass("combine", combine_wide));
-            list.push(pass("clear-loops", clear_loops));
-            list.push(pass("defer-moves", defer_moves));
-        }
+    let wide = config.cell_bits > 8;
+    if config.level >= Level::O1 {
+        list.push(pass("combine", if wide { combine_wide } else { combine }));
+        list.push(pass("clear-loops", clear_loops));
+        list.push(pass("defer-moves", defer_moves));
+    }
+    if wide {
         if config.level >= Level::O2 {
             list.push(pass("scan-loops", scan_loops));
         }
         return list;
-    }
-    if config.level >= Level::O1 {
-        list.push(pass("combine", combine));
-        list.push(pass("clear-loops", clear_loops));
-        list.push(pass("defer-moves", defer_moves));
     }
     if config.level >= Level::O2 {
         list.push(pass("closed-form-loops", closed_form_loops));
