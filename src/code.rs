@@ -9,6 +9,8 @@
 //! function pointers generated code calls through). A test checks that the
 //! two agree.
 
+use crate::linetable::{LineTable, Row};
+
 /// Machine code for one program: position-independent bytes plus where to
 /// enter them. The entry has the signature of [`EntryFn`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,14 +32,6 @@ pub struct CompiledCode {
 pub struct CodePosition {
     pub code: u32,
     pub at: u32,
-}
-
-impl CompiledCode {
-    /// The source offset of the command whose code holds byte `code`, if
-    /// any command's does (not the prologue's or the exits').
-    pub fn position_of(&self, code: usize) -> Option<u32> {
-        position_in(&self.positions, code)
-    }
 }
 
 /// The last of `positions` (sorted by code) at or before `code`.
@@ -191,19 +185,11 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
-    pub fn new(code: &CompiledCode, file: &str, source: &[u8]) -> SourceMap {
-        let lines = crate::linetable::LineStarts::new(source);
-        let rows = code
-            .positions
-            .iter()
-            .map(|p| match p.at {
-                NO_POSITION => [p.code, 0, 0],
-                at => {
-                    let pos = lines.pos(at as usize);
-                    [p.code, pos.line as u32, pos.col as u32]
-                }
-            })
-            .collect();
+    /// The rows of `table` (of code compiled from a source named `file`),
+    /// then the exits' row.
+    pub fn new(table: &LineTable, file: &str) -> SourceMap {
+        let row = |r: &Row| [r.address as u32, r.pos.line as u32, r.pos.col as u32];
+        let rows = table.rows.iter().map(row).chain([[table.end as u32, 0, 0]]).collect();
         SourceMap { file: file.to_string(), rows }
     }
 
@@ -349,14 +335,14 @@ mod tests {
         let positions = [(0, 0), (5, 3), (9, 4), (12, NO_POSITION)];
         let positions = positions.iter().map(|&(code, at)| CodePosition { code, at }).collect();
         let code = CompiledCode { bytes: vec![0; 16], entry: 0, positions, cell_bits: 8 };
-        let map = SourceMap::new(&code, "a.b", b"+++\n+<");
+        let map = SourceMap::new(&LineTable::new(&code.positions, b"+++\n+<"), "a.b");
         assert_eq!(map.rows, vec![[0, 1, 1], [5, 1, 4], [9, 2, 1], [12, 0, 0]]);
         let bytes = map.to_bytes();
         assert_eq!(&bytes[..8], &[4, 0, 0, 0, 56, 0, 0, 0]);
         assert_eq!(&bytes[56..], b"a.b\0");
-        assert_eq!(code.position_of(4), Some(0));
-        assert_eq!(code.position_of(9), Some(4));
-        assert_eq!(code.position_of(13), None);
+        assert_eq!(position_in(&code.positions, 4), Some(0));
+        assert_eq!(position_in(&code.positions, 9), Some(4));
+        assert_eq!(position_in(&code.positions, 13), None);
     }
 
     #[test]

@@ -341,11 +341,12 @@ pub fn build(
             Emit::Object | Emit::Executable => {
                 let object = object_bytes.get_or_insert_with(|| {
                     let start = Instant::now();
+                    let table = linetable::LineTable::new(&code.positions, source);
                     let debug = match options.debug_info {
-                        true => debug_sections(file, source, program, code, symbol),
+                        true => debug_sections(file, &table, program, code, symbol),
                         false => Vec::new(),
                     };
-                    let (contract, map) = (options.contract(), SourceMap::new(code, file, source));
+                    let (contract, map) = (options.contract(), SourceMap::new(&table, file));
                     let beside = object::Beside { contract: &contract, source_map: &map, debug: &debug, input };
                     let bytes = object::write_object_with(code, symbol, beside);
                     observe(Event::Stage { name: "object", time: start.elapsed(), insts: None });
@@ -370,21 +371,19 @@ pub fn build(
     Ok(())
 }
 
-/// The debug sections (`-g`) of `program`'s `code` (its `positions` give
-/// the rows), compiled from `source`, named `file`, in the current
-/// directory.
+/// The debug sections (`-g`) of `program`'s `code`, whose rows `table`
+/// gives, compiled from a source named `file`, in the current directory.
 fn debug_sections(
     file: &str,
-    source: &[u8],
+    table: &linetable::LineTable,
     program: &ir::Program,
     code: &code::CompiledCode,
     symbol: &str,
 ) -> Vec<dwarf::Section> {
-    let table = linetable::LineTable::new(&code.positions, source);
     let comp_dir = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| ".".into());
     let len = code.bytes.len();
     let layout = dwarf::Layout { entry: code.entry, code_end: len - program.data.len(), len };
-    dwarf::sections(&table, layout, &dwarf::Unit { file, comp_dir: &comp_dir, symbol })
+    dwarf::sections(table, layout, &dwarf::Unit { file, comp_dir: &comp_dir, symbol })
 }
 
 /// Writes an output to where it goes.
@@ -468,7 +467,7 @@ pub fn run_interp_fed(program: &ir::Program, options: &Options, input: &[u8]) ->
 /// its tape errors), its entry named `symbol`.
 fn object_of(program: &ir::Program, (file, source): (&str, &[u8]), options: &Options, symbol: &str) -> Vec<u8> {
     let code = back_end(program, options);
-    let map = SourceMap::new(&code, file, source);
+    let map = SourceMap::new(&linetable::LineTable::new(&code.positions, source), file);
     object::write_object(&code, symbol, &options.contract(), &map)
 }
 

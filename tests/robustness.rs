@@ -669,7 +669,7 @@ fn far_beyond_the_guard_in_one_step() {
             }
             // An executable from the same code.
             let code = bfc::back_end(&program, &far_options(cells));
-            let map = bfc::code::SourceMap::new(&code, case, b"");
+            let map = bfc::code::SourceMap::new(&bfc::linetable::LineTable::new(&code.positions, b""), case);
             let obj = bfc::object::write_object(
                 &code,
                 bfc::object::DEFAULT_SYMBOL,
