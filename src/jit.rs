@@ -104,7 +104,7 @@ impl LoadedCode {
         input: &[u8],
     ) -> Result<RunEnd, RunError> {
         let tape = Tape::new(cells, left_margin, self.cell_bytes)?;
-        let (out, inp) = (Mapping::new(IO_BUF_SIZE)?, Mapping::new(IO_BUF_SIZE)?);
+        let (out, inp) = (Mapping::buffer(IO_BUF_SIZE)?, Mapping::buffer(IO_BUF_SIZE)?);
         let mut host = Host { out, inp, fds, error: None, panicked: false, cell_bytes: self.cell_bytes };
         let mut rt = Runtime {
             out_buf: host.out.ptr,
@@ -268,12 +268,37 @@ unsafe extern "C" fn host_dump(rt: *mut Runtime, ptr: *const u8) -> i32 {
 /// and the tape's (`reserve`).
 struct Mapping {
     ptr: *mut u8,
+    /// The usable bytes.
     len: usize,
+    /// The whole mapping: `ptr..ptr + len` and, for a buffer, its guard
+    /// page (`buffer`).
+    whole: (*mut u8, usize),
 }
 
 impl Mapping {
     fn new(len: usize) -> io::Result<Mapping> {
         Mapping::map(len, libc::PROT_READ | libc::PROT_WRITE, 0)
+    }
+
+    /// `new`, followed by an inaccessible page: generated code that wrote
+    /// past the I/O buffer's end (a bug: it flushes when the buffer is
+    /// full) faults there, rather than writing into whatever the kernel
+    /// mapped next, which may be the tape's guard (reported as a tape
+    /// error) or the tape itself.
+    fn buffer(len: usize) -> io::Result<Mapping> {
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        let body = len.next_multiple_of(page);
+        let mut map = Mapping::map(body + page, libc::PROT_READ | libc::PROT_WRITE, 0)?;
+        // SAFETY: the last page of our own mapping, not yet used.
+        if unsafe { libc::mprotect(map.ptr.add(body).cast(), page, libc::PROT_NONE) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // The buffer ends right at the guard.
+        // SAFETY: within the mapping (len <= body).
+        map.ptr = unsafe { map.ptr.add(body - len) };
+        map.len = len;
+        Ok(map)
     }
 
     /// Address space only, inaccessible: the tape's, whose caller makes
@@ -290,7 +315,7 @@ impl Mapping {
         if ptr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        Ok(Mapping { ptr: ptr.cast(), len })
+        Ok(Mapping { ptr: ptr.cast(), len, whole: (ptr.cast(), len) })
     }
 
     fn as_slice(&self) -> &[u8] {
@@ -312,7 +337,7 @@ impl Mapping {
 impl Drop for Mapping {
     fn drop(&mut self) {
         // SAFETY: our own mapping, no longer used.
-        unsafe { libc::munmap(self.ptr.cast(), self.len) };
+        unsafe { libc::munmap(self.whole.0.cast(), self.whole.1) };
     }
 }
 
