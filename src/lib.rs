@@ -92,6 +92,9 @@ pub struct Options {
     /// itself; a run's caller splits it (a stream is read only up to the
     /// `!`) and passes the input to `run_jit_fed` / `run_interp_fed`.
     pub bang: bool,
+    /// Look for the program's warnings (`lint`); `-w` turns this off, which
+    /// also saves the lint's time.
+    pub warnings: bool,
 }
 
 impl Default for Options {
@@ -107,6 +110,7 @@ impl Default for Options {
             debug_info: false,
             unbuffered: false,
             bang: false,
+            warnings: true,
         }
     }
 }
@@ -281,12 +285,14 @@ pub fn front_end_observed(
     let start = Instant::now();
     let program = parse::parse_syntax(file, source, options.syntax())?;
     observe(Event::Stage { name: "parse", time: start.elapsed(), insts: Some(program.insts.len()) });
-    let start = Instant::now();
-    let tape = opt::Config::tape(&options.opt_config());
-    let warnings = lint::check_cells(file, source, &program, tape, options.cell_bits);
-    observe(Event::Stage { name: "lint", time: start.elapsed(), insts: None });
-    for warning in &warnings {
-        observe(Event::Warning(warning));
+    if options.warnings {
+        let start = Instant::now();
+        let tape = opt::Config::tape(&options.opt_config());
+        let warnings = lint::check_cells(file, source, &program, tape, options.cell_bits);
+        observe(Event::Stage { name: "lint", time: start.elapsed(), insts: None });
+        for warning in &warnings {
+            observe(Event::Warning(warning));
+        }
     }
     Ok(opt::optimise_timed(program, options.opt_config(), &mut |name, time, program| {
         observe(Event::Stage { name, time, insts: Some(program.insts.len()) })

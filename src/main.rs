@@ -234,6 +234,7 @@ impl Invocation {
             unbuffered: cli.unbuffered,
             debug_info: cli.debug_info,
             bang: cli.bang,
+            warnings: !cli.no_warnings,
         };
         if cli.perf_map && !matches!(action, Action::Jit(_)) {
             return Err(Error::Usage("--perf-map needs --jit: it maps the code run in memory".into()));
@@ -243,6 +244,11 @@ impl Invocation {
             return Err(Error::Usage(format!(
                 "-g writes debug info into objects and executables, and {mode} makes neither (--jit --perf-map names the code for perf)"
             )));
+        }
+        if cli.unbuffered && matches!(action, Action::Build(_)) {
+            return Err(Error::Usage(
+                "-u applies to --jit and --interp runs; an executable writes output as it is made when run with BFRT_UNBUFFERED=1".into(),
+            ));
         }
         let (warn, perf_map) = (!cli.no_warnings, cli.perf_map);
         Ok(Invocation {

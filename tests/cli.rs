@@ -182,6 +182,9 @@ fn usage_errors_exit_2() {
         &["--jit", "--frobnicate", path],
         &["--jit"],
         &["--jit", "--emit", "nonsense", path],
+        // -u is for runs: an executable is told by BFRT_UNBUFFERED=1.
+        &["-u", "-o", "/dev/null", path],
+        &["-u", "-c", path],
     ] {
         let got = run_bfc(args, b"", TIMEOUT);
         assert!(got.exited(2), "bfc {}: {} (expected exit 2)", args.join(" "), got.summary());

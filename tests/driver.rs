@@ -189,6 +189,9 @@ fn time_passes_shows_every_stage() {
     }
     assert!(err.lines().any(|l| l.starts_with("time: parse") && l.ends_with("insts")), "{err}");
     assert!(stderr_building_hello(&["--jit", "--time-passes"]).contains("time: parse"));
+    // -w: no warnings, and no time spent looking for them.
+    assert!(stderr_building_hello(&["--time-passes"]).contains("time: lint "));
+    assert!(!stderr_building_hello(&["-w", "--time-passes"]).contains("time: lint"));
 }
 
 /// examples/Makefile: builds every program, a second make does nothing,
