@@ -180,34 +180,3 @@ fn unbuffered_output_is_the_same_output() {
         assert!(got.stdout == want, "{mode:?} -u beer: output differs");
     }
 }
-
-/// Output known at compile time that fills the buffer to its last byte,
-/// then a `.`: the buffer must be written out before that byte is stored.
-/// (Once a constant string was left in a full buffer, and the next `.`
-/// wrote one byte past it, which the JIT reported as a tape underflow when
-/// its tape's guard came next in memory; the JIT's buffers now end at an
-/// inaccessible page, so such a write crashes this test in every layout.)
-#[test]
-fn constant_output_that_fills_the_buffer_is_written_before_the_next_byte() {
-    const BUFFER: usize = 1 << 16;
-    // Cells 1 and 3 read at the start (EOF: 0, unknown at compile time;
-    // reading later would write the buffer out first), then 255 * 255
-    // `.`s of cell 1.
-    let mut source = String::from(">,>>,<<<-[>>-[<.>-]<<-]");
-    let before = 255 * 255;
-    // Known strings of 32 bytes, each followed by a `.` of cell 3, up to
-    // 16 bytes before the buffer's end; then 16 known bytes, and a `.`.
-    let string = |letter: u8, len: usize| format!(">>>>[-]{}{}<<<<>>>.<<<", "+".repeat(letter.into()), ".".repeat(len));
-    let rounds = (BUFFER - 16 - before) / 33;
-    source += &(0..rounds).map(|k| string(b'B' + k as u8, 32)).collect::<String>();
-    let last = BUFFER - before - 33 * rounds;
-    source += &string(b'Z', last);
-    let printed = before + 33 * rounds + last + 1;
-    assert_eq!(printed, BUFFER + 1, "the last string must end the buffer");
-    common::each_mode(&common::Mode::ALL, source.as_bytes(), &[], b"", |label, got| {
-        common::assert_no_crash(label, got);
-        assert!(got.exited(0), "{label}: {}", got.summary());
-        assert_eq!(got.stdout.len(), BUFFER + 1, "{label}");
-        assert_eq!(&got.stdout[BUFFER - last..], [&vec![b'Z'; last][..], b"\0"].concat(), "{label}");
-    });
-}
