@@ -150,6 +150,11 @@ pub struct Cli {
     /// With --jit: write perf's map of the code, each loop named by its place, to /tmp/perf-PID.map.
     #[arg(long)]
     pub perf_map: bool,
+    /// With --jit: write perf's jitdump of the code, with its lines, to
+    /// $JITDUMPDIR (default: the temporary directory)/jit-PID.dump, for
+    /// `perf record -k 1` then `perf inject --jit`.
+    #[arg(long)]
+    pub jitdump: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

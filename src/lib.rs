@@ -10,7 +10,7 @@
 //! compiled code to.
 //!
 //! What the command line does, each a function here: [`run_jit`] (or
-//! [`run_jit_mapped`], which first writes perf's map), [`run_interp`] after
+//! [`run_jit_mapped`], which first writes perf's map or jitdump), [`run_interp`] after
 //! [`front_end`] (whose observed form also tells the warnings of [`lint`]),
 //! and [`build`] for every output it writes ([`build_object`] and
 //! [`build_executable`] for one each); `--bang`'s input is fed by
@@ -32,6 +32,7 @@ pub mod host;
 pub mod interp;
 pub mod ir;
 pub mod jit;
+pub mod jitdump;
 pub mod linetable;
 pub mod link;
 pub mod lint;
@@ -411,25 +412,49 @@ pub fn run_jit(program: &ir::Program, options: &Options) -> Result<RunEnd> {
     run_jit_mapped(program, options, None)
 }
 
-/// `run_jit`; with `perf_map` (the program's file name and source), first
-/// writes perf's map of the code in memory (`perfmap`).
-pub fn run_jit_mapped(program: &ir::Program, options: &Options, perf_map: Option<(&str, &[u8])>) -> Result<RunEnd> {
-    run_jit_fed(program, options, perf_map, &[])
+/// What a JIT run tells profilers of its code (`--perf-map`,
+/// `--jitdump`), naming it after `file`, with the lines of `source`.
+#[derive(Debug, Clone, Copy)]
+pub struct Profiling<'a> {
+    pub file: &'a str,
+    pub source: &'a [u8],
+    /// perf's map of the code (`perfmap`).
+    pub perf_map: bool,
+    /// perf's jitdump of the code, with its lines (`jitdump`).
+    pub jitdump: bool,
+}
+
+/// `run_jit`, first writing what `profiling` asks for.
+pub fn run_jit_mapped(program: &ir::Program, options: &Options, profiling: Option<Profiling>) -> Result<RunEnd> {
+    run_jit_fed(program, options, profiling, &[])
 }
 
 /// `run_jit_mapped`, the program reading `input` before stdin (`--bang`).
 pub fn run_jit_fed(
     program: &ir::Program,
     options: &Options,
-    perf_map: Option<(&str, &[u8])>,
+    profiling: Option<Profiling>,
     input: &[u8],
 ) -> Result<RunEnd> {
     let (code, marks) = x64::compile_marked(program, options.target());
     let loaded = jit::LoadedCode::load(&code).map_err(|source| Error::Jit { what: "map executable memory", source })?;
-    if let Some((file, source)) = perf_map {
-        let symbols = perfmap::symbols(program, &marks, code.bytes.len() - program.data.len(), file, source);
+    // Kept mapped for perf until the run ends.
+    let mut _jitdump = None;
+    if let Some(Profiling { file, source, perf_map, jitdump }) = profiling {
+        let code_len = code.bytes.len() - program.data.len();
+        let symbols = perfmap::symbols(program, &marks, code_len, file, source);
         let base = loaded.bytes().as_ptr() as usize;
-        perfmap::write(&symbols, base).map_err(|source| Error::WriteOutput { path: perfmap::path(), source })?;
+        if perf_map {
+            perfmap::write(&symbols, base).map_err(|source| Error::WriteOutput { path: perfmap::path(), source })?;
+        }
+        if jitdump {
+            let lines = linetable::LineTable::new(&code.positions, source);
+            let bytes = &loaded.bytes()[..code_len];
+            let dump = jitdump::Code { symbols: &symbols, lines: &lines, bytes, base: base as u64, file };
+            let written =
+                jitdump::write(&dump).map_err(|source| Error::WriteOutput { path: jitdump::path(), source })?;
+            _jitdump = Some(written);
+        }
     }
     let fds = host::Fds::std();
     let buffering = host::Buffering::choose(options.unbuffered, fds.output);

@@ -78,6 +78,8 @@ struct Invocation {
     warn: bool,
     /// `--perf-map`.
     perf_map: bool,
+    /// `--jitdump`.
+    jitdump: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,8 +238,10 @@ impl Invocation {
             bang: cli.bang,
             warnings: !cli.no_warnings,
         };
-        if cli.perf_map && !matches!(action, Action::Jit(_)) {
-            return Err(Error::Usage("--perf-map needs --jit: it maps the code run in memory".into()));
+        for (asked, flag) in [(cli.perf_map, "--perf-map"), (cli.jitdump, "--jitdump")] {
+            if asked && !matches!(action, Action::Jit(_)) {
+                return Err(Error::Usage(format!("{flag} needs --jit: it describes the code run in memory")));
+            }
         }
         if cli.debug_info && !matches!(action, Action::Build(_)) {
             let mode = if cli.jit { "--jit" } else { "--interp" };
@@ -250,7 +254,7 @@ impl Invocation {
                 "-u applies to --jit and --interp runs; an executable writes output as it is made when run with BFRT_UNBUFFERED=1".into(),
             ));
         }
-        let (warn, perf_map) = (!cli.no_warnings, cli.perf_map);
+        let (warn, perf_map, jitdump) = (!cli.no_warnings, cli.perf_map, cli.jitdump);
         Ok(Invocation {
             action,
             options,
@@ -259,6 +263,7 @@ impl Invocation {
             time_passes: cli.time_passes,
             warn,
             perf_map,
+            jitdump,
         })
     }
 }
@@ -383,8 +388,13 @@ fn run(inv: Invocation, format: Format) -> bfc::Result<Finished> {
         Action::Jit(input) => {
             let (file, (source, first_input)) = (input.name(), input.read_program(options.bang)?);
             let program = bfc::front_end_observed(&file, &source, options, &mut observe)?;
-            let perf_map = inv.perf_map.then_some((&*file, &*source));
-            let end = bfc::run_jit_fed(&program, options, perf_map, &first_input)?;
+            let profiling = (inv.perf_map || inv.jitdump).then_some(bfc::Profiling {
+                file: &file,
+                source: &source,
+                perf_map: inv.perf_map,
+                jitdump: inv.jitdump,
+            });
+            let end = bfc::run_jit_fed(&program, options, profiling, &first_input)?;
             Ok(Finished::Ran(Ran { end, file, source }))
         }
         Action::Interp(input) => {

@@ -11,25 +11,12 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{bfc, tempdir, write_file};
+use common::{bfc, have_tool as have, tempdir, write_file};
 
 /// Counts 5 down, adding 2 to the next cell each time, and prints that
 /// cell (10, a newline); reads nothing. At -O0 every command is code of
 /// its own, so every line has rows.
 const PROGRAM: &[u8] = b"+++++\n[\n  >++\n  <-\n]\n>.\n";
-
-/// Is `tool` there to run? If not, says so, and fails where tools are
-/// required.
-fn have(tool: &str) -> bool {
-    if Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success()) {
-        return true;
-    }
-    let required = std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-        || std::env::var("BFC_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
-    assert!(!required, "{tool} is missing, and CI or BFC_REQUIRE_TOOLS=1 requires it (.ci/run installs it)");
-    eprintln!("note: {tool} is missing: skipping this test");
-    false
-}
 
 /// Runs `tool` with `args` in `dir`; its stdout (stderr after it).
 fn output(dir: &Path, tool: &str, args: &[&str]) -> String {

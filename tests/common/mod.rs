@@ -52,6 +52,20 @@ pub fn corpus_dir() -> PathBuf {
     }
 }
 
+/// Is `tool` there to run? If not, says so, and fails where tools are
+/// required (`CI`, or `BFC_REQUIRE_TOOLS=1`, which `.ci/run` sets after
+/// installing them).
+pub fn have_tool(tool: &str) -> bool {
+    if Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success()) {
+        return true;
+    }
+    let required = std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+        || std::env::var("BFC_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
+    assert!(!required, "{tool} is missing, and CI or BFC_REQUIRE_TOOLS=1 requires it (.ci/run installs it)");
+    eprintln!("note: {tool} is missing: skipping this test");
+    false
+}
+
 /// The time limit of a run in the CLI and robustness tests.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
 
