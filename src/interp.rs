@@ -255,6 +255,8 @@ impl<'p, W: Word> Machine<'p, W> {
         let inst = self.program.insts[self.pc];
         let at = match inst.op {
             Op::Scan { .. } if self.scanned => inst.next_at,
+            // It reads its source first.
+            Op::AddMul { src, .. } if self.fault_cell.get() == self.ptr + src as i64 => inst.next_at,
             Op::Switch { .. } => self.switch_at.unwrap_or(inst.at),
             _ => inst.at,
         };
@@ -499,6 +501,22 @@ mod tests {
         assert_eq!(run_src(b"+.<+", b"", EofMode::Unchanged, 4), (Outcome::Finished(Status::TapeUnderflow), vec![1]));
         assert_eq!(run_src(b">>>>+", b"", EofMode::Unchanged, 4).0, Outcome::Finished(Status::TapeOverflow));
         assert_eq!(run_src(b"<<>>+", b"", EofMode::Unchanged, 4).0, Outcome::Finished(Status::Ok));
+    }
+
+    #[test]
+    fn a_multiply_fails_at_its_source_read_or_at_its_target() {
+        use crate::ir::Inst;
+        let fault = |mul: Inst| {
+            let p = Program { insts: vec![mul], data: vec![] };
+            let cfg = Config { tape_cells: 4, left_margin: 0, eof: EofMode::Zero, max_steps: None, cell_bits: 8 };
+            let mut out = Vec::new();
+            run_located(&p, &cfg, &mut &b""[..], &mut out, &mut Vec::new(), Buffering::Full).1
+        };
+        // Read at 2, written at 5.
+        assert_eq!(fault(Inst::multiply(1, -1, 3, 5, 2)), Some(TapeFault { cell: -1, at: Some(2) }));
+        assert_eq!(fault(Inst::multiply(-1, 1, 3, 5, 2)), Some(TapeFault { cell: -1, at: Some(5) }));
+        // Both off: the source is read first.
+        assert_eq!(fault(Inst::multiply(4, -1, 3, 5, 2)), Some(TapeFault { cell: -1, at: Some(2) }));
     }
 
     #[test]

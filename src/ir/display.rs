@@ -30,8 +30,9 @@ impl Program {
             let (l, c) = position(inst.at as usize);
             let indent = 2 * depth.min(40);
             let _ = write!(out, "{:indent$}{text:<width$} ; {l}:{c}", "", width = 32usize.saturating_sub(indent));
-            if inst.next_at != inst.at {
-                // Where the scan's later steps touch their cells.
+            if matches!(inst.op, Op::Scan { .. }) && inst.next_at != inst.at {
+                // Where the scan's later steps touch their cells. (A
+                // multiply's read of its source is not shown: its `[`.)
                 let (l, c) = position(inst.next_at as usize);
                 let _ = write!(out, " then {l}:{c}");
             }

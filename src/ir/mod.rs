@@ -116,9 +116,11 @@ impl Op {
 pub struct Inst {
     pub op: Op,
     pub at: u32,
-    /// For a `Scan`: the command that touches each cell after the first
-    /// (the `]` of `[>]`; the `-` of `-[+>-]`), where a tape error in the
-    /// walk is reported. `at` elsewhere.
+    /// The command of the instruction's other touches, where they are not
+    /// `at`'s: for a `Scan`, the command that touches each cell after the
+    /// first (the `]` of `[>]`; the `-` of `-[+>-]`); for an `AddMul`, the
+    /// one that reads `src` (the multiply loop's `[`, which tests it before
+    /// the body touches the target at `at`). `at` elsewhere.
     pub next_at: u32,
 }
 
@@ -130,6 +132,24 @@ impl Inst {
     /// A scan whose first cell is touched at `at`, the others at `next_at`.
     pub fn scan(stride: i32, value: u8, at: u32, next_at: u32) -> Inst {
         Inst { op: Op::Scan { stride, value }, at, next_at }
+    }
+
+    /// `cell[off] += cell[src] * factor`, the target touched at `at`, the
+    /// source read at `src_at`.
+    pub fn multiply(off: i32, src: i32, factor: u8, at: u32, src_at: u32) -> Inst {
+        Inst { op: Op::AddMul { off, src, factor }, at, next_at: src_at }
+    }
+
+    /// Each cell the instruction touches (`Op::cells_touched`), in the
+    /// order it touches them, with the command that touches it first: a
+    /// multiply reads its source before it writes its target.
+    pub fn touches(self) -> impl Iterator<Item = (i32, u32)> {
+        let read = match self.op {
+            Op::AddMul { src, .. } => Some((src, self.next_at)),
+            _ => None,
+        };
+        let rest = self.op.cells_touched().filter(move |&off| read.is_none_or(|(src, _)| off != src));
+        read.into_iter().chain(rest.map(move |off| (off, self.at)))
     }
 }
 
@@ -186,5 +206,14 @@ mod tests {
         let ops = [Op::Loop { off: 0 }, Op::If { off: 1 }, Op::EndIf, Op::EndLoop, Op::Loop { off: 0 }, Op::EndLoop];
         let p = Program { insts: ops.iter().map(|&op| Inst::new(op, 0)).collect(), data: vec![] };
         assert_eq!(p.block_partners(), vec![3, 2, 1, 0, 5, 4]);
+    }
+
+    #[test]
+    fn a_multiply_touches_its_source_first_at_its_own_command() {
+        let touches = |inst: Inst| inst.touches().collect::<Vec<_>>();
+        assert_eq!(touches(Inst::multiply(3, -1, 2, 9, 4)), [(-1, 4), (3, 9)]);
+        assert_eq!(touches(Inst::multiply(0, 0, 2, 9, 4)), [(0, 4)]);
+        assert_eq!(touches(Inst::new(Op::If { off: 2 }, 7)), [(2, 7)]);
+        assert_eq!(touches(Inst::new(Op::Move(2), 7)), []);
     }
 }

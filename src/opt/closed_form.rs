@@ -150,7 +150,7 @@ fn closed_form(body: &[Inst]) -> Option<Vec<Inst>> {
             Op::Add { off, val } => it.write(off, inst.at, |v| v.add(val))?,
             Op::Set { off, val } => it.write(off, inst.at, |_| Value::Const(val))?,
             Op::AddMul { off, src, factor } => {
-                let i = it.touch(src, inst.at)?;
+                let i = it.touch(src, inst.next_at)?;
                 let source = it.cells[i].value;
                 it.write(off, inst.at, |v| match source {
                     Value::Const(x) => v.add(x.wrapping_mul(factor)),
@@ -193,15 +193,19 @@ fn replacement(counter: i32, at: u32, cells: &[Cell]) -> Option<Vec<Inst>> {
     let per_unit = inverse_mod_256(step).wrapping_neg();
     let mut ops = vec![Inst::new(Op::If { off: counter }, at)];
     for cell in &cells[1..] {
-        let op = match cell.value {
+        ops.push(match cell.value {
             // Read, or written back as it was: touched all the same, as
             // the loop touches it.
-            _ if !cell.written || cell.value == Value::Entry(0) => Op::Add { off: cell.off, val: 0 },
-            Value::Entry(c) => Op::AddMul { off: cell.off, src: counter, factor: c.wrapping_mul(per_unit) },
-            Value::Const(val) => Op::Set { off: cell.off, val },
+            _ if !cell.written || cell.value == Value::Entry(0) => {
+                Inst::new(Op::Add { off: cell.off, val: 0 }, cell.at)
+            }
+            // The counter is read where the loop first tests it: what
+            // fails first if a pass drops the `If` and the counter is off
+            // the tape.
+            Value::Entry(c) => Inst::multiply(cell.off, counter, c.wrapping_mul(per_unit), cell.at, at),
+            Value::Const(val) => Inst::new(Op::Set { off: cell.off, val }, cell.at),
             Value::Unknown => return None,
-        };
-        ops.push(Inst::new(op, cell.at));
+        });
     }
     ops.push(Inst::new(Op::Set { off: counter, val: 0 }, at));
     ops.push(Inst::new(Op::EndIf, at));
@@ -266,6 +270,15 @@ mod tests {
                 Op::EndIf,
             ]
         );
+    }
+
+    #[test]
+    fn a_multiply_reads_its_source_where_the_loop_tests_it() {
+        // `>>[-<+<++>>]`: the targets' `+`s at 5 and 7, the `[` at 2.
+        let p = closed_form_loops(local(">>[-<+<++>>]"));
+        let muls: Vec<(u32, u32)> =
+            p.insts.iter().filter(|i| matches!(i.op, Op::AddMul { .. })).map(|i| (i.at, i.next_at)).collect();
+        assert_eq!(muls, [(5, 2), (7, 2)]);
     }
 
     #[test]

@@ -127,15 +127,19 @@ impl Emitter {
 
     /// `set [t] = 0` then `mul [t] += [s] * k` as one (`Straight::Copy`):
     /// the product stored, with no load of the cell just cleared. The
-    /// cleared cell is touched first, as before.
+    /// cleared cell is touched first, as before (checked), and the store
+    /// is the clear's; the load is the multiply's (the instruction after
+    /// the clear).
     pub(super) fn copy(&mut self, Product { off, src, factor }: Product) {
         self.zf_cell = None;
         self.touch(off);
-        self.touch(src);
         let mut eax = self.in_eax;
-        if eax.pass_copy(Product { off, src, factor }) {
-            self.cell(CellInst::MovzxEax, src);
-        }
+        self.reading_source_of(self.current_inst() + 1, |e| {
+            e.touch(src);
+            if eax.pass_copy(Product { off, src, factor }) {
+                e.cell(CellInst::MovzxEax, src);
+            }
+        });
         match factor {
             1 => self.cell(CellInst::StoreAl, off),
             _ => {
@@ -196,10 +200,12 @@ impl Emitter {
     /// `cell[off] += cell[src] * factor`, loading eax with the source if
     /// `load` (it does not hold it already).
     fn multiply(&mut self, off: i32, src: i32, factor: u8, load: bool) {
-        self.touch(src);
-        if load {
-            self.cell(CellInst::MovzxEax, src);
-        }
+        self.reading_source_of(self.current_inst(), |e| {
+            e.touch(src);
+            if load {
+                e.cell(CellInst::MovzxEax, src);
+            }
+        });
         self.touch(off);
         match factor {
             1 => self.cell(CellInst::AddAl, off),

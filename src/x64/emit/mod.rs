@@ -221,9 +221,26 @@ impl Emitter {
         }
     }
 
-    /// The instruction the code being emitted was marked for last.
+    /// The instruction whose code is being emitted: the one marked last,
+    /// or in a copy (`unmarked`) the copy's.
     fn current_inst(&self) -> usize {
-        self.marks.len() - 1
+        if self.marking {
+            self.marks.len() - 1
+        } else {
+            self.copy_cursor - 1
+        }
+    }
+
+    /// Emits with `read` the code that reads the source of the multiply
+    /// `inst`, noted as the command that reads it (`Inst::next_at`: the
+    /// multiply loop's `[`); the code after it is the command's it was
+    /// before (the multiply's target, or a copy's clear).
+    fn reading_source_of<R>(&mut self, inst: usize, read: impl FnOnce(&mut Self) -> R) -> R {
+        let before = self.positions.last().map_or(NO_POSITION, |last| last.at);
+        self.attribute(self.next_ats[inst]);
+        let value = read(self);
+        self.attribute(before);
+        value
     }
 
     /// Emits code that `marks` does not show: a second copy of the

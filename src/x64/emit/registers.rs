@@ -55,7 +55,8 @@ impl LoopBody<'_> {
 impl Emitter {
     /// `cells` of the loop being emitted (marked last) in the order its
     /// body first touches them unconditionally (outside its ifs), each
-    /// with the source offset of the instruction that does; then cells
+    /// with the source offset of the command that does (`Inst::touches`:
+    /// a multiply's source is its loop's `[`'s); then cells
     /// only its ifs touch. Loaded in that order, a cell off the tape faults
     /// where the first iteration's first unconditional touch of one would
     /// (cells only ifs touch lie between ones touched unconditionally:
@@ -66,9 +67,9 @@ impl Emitter {
         let mut depth = 0;
         for (k, inst) in program.insts[first..].iter().enumerate() {
             let conditional = depth > 1;
-            for off in inst.op.cells_touched().filter(|off| cells.contains(off)) {
+            for (off, at) in inst.touches().filter(|(off, _)| cells.contains(off)) {
                 if !seen.iter().any(|&(_, cell, _)| cell == off) && !conditional {
-                    seen.push((k, off, inst.at));
+                    seen.push((k, off, at));
                 }
             }
             depth += inst.op.opens() as i32 - inst.op.closes() as i32;
@@ -152,8 +153,10 @@ impl Emitter {
             },
             Op::AddMul { off, src, factor } => {
                 let source = body.reg(src).unwrap_or_else(|| {
-                    self.touch(src);
-                    self.cell(CellInst::MovzxEax, src);
+                    self.reading_source_of(self.current_inst(), |e| {
+                        e.touch(src);
+                        e.cell(CellInst::MovzxEax, src);
+                    });
                     AL
                 });
                 // The byte register that holds what to add (or subtract).
@@ -261,7 +264,8 @@ impl Emitter {
     /// the target in memory: the product's byte stored.
     fn copy_from_register(&mut self, cells: &[i32], held: &mut [Held], copy: Product) {
         let k = cells.iter().position(|&cell| cell == copy.src).expect("a cell in a register");
-        let source = self.run_register(cells, held, k);
+        // The multiply is the instruction after the clear.
+        let source = self.reading_source_of(self.current_inst() + 1, |e| e.run_register(cells, held, k));
         // The product itself (an addend of 255 would be subtracted).
         let by = match copy.factor {
             1 => source,
@@ -313,17 +317,17 @@ impl Emitter {
             }
             return;
         }
-        let source = match slot(src) {
-            Some(k) => self.run_register(cells, held, k),
+        let source = self.reading_source_of(self.current_inst(), |e| match slot(src) {
+            Some(k) => e.run_register(cells, held, k),
             None => {
-                self.touch(src);
-                if !self.in_eax.holds(src) {
-                    self.cell(CellInst::MovzxEax, src);
-                    self.in_eax = EaxCells::only(src);
+                e.touch(src);
+                if !e.in_eax.holds(src) {
+                    e.cell(CellInst::MovzxEax, src);
+                    e.in_eax = EaxCells::only(src);
                 }
                 AL
             }
-        };
+        });
         // A copy into a cleared cell in a register: a move of the whole
         // (zero-extended) register.
         if let (Some(t), 1) = (target, factor) {

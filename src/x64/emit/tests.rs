@@ -198,7 +198,7 @@ fn the_carried_cell_is_the_one_a_dry_run_of_the_emitter_would_choose() {
         let steps = crate::x64::select::select(&program, GUARDED).steps;
         let [crate::x64::select::Step::SmallLoop(l)] = &steps[..] else { continue };
         let dry_run = |start| {
-            let mut emitter = super::Emitter::new(GUARDED, &Program::default());
+            let mut emitter = super::Emitter::new(GUARDED, &program);
             emitter.in_eax = start;
             emitter.straight(&l.second, &program);
             (emitter.ops.offset().0, emitter.in_eax)
@@ -273,4 +273,75 @@ fn wide_cells_get_word_and_dword_operations() {
     assert!(has(wide(16, &[Op::Loop { off: 0 }, Op::Add { off: 0, val: 255 }, Op::EndLoop]), &[0x66, 0x83, 0x3B, 0]));
     // The 8-bit code of the same program has none of them.
     assert!(!has(code_of(&[Op::Add { off: 2, val: 255 }]), &[0x66, 0x83]));
+}
+
+/// Where `insts` stop with a tape error on a tape of 64 KiB in the JIT,
+/// held to the interpreter's answer.
+fn fault_of(insts: Vec<crate::ir::Inst>, target: Target) -> crate::code::TapeFault {
+    let program = Program { insts, data: vec![] };
+    let code = compile(&program, target);
+    let loaded = crate::jit::LoadedCode::load(&code).unwrap();
+    let end = loaded.run_with(65536, crate::jit::Fds { input: -1, output: -1 }).unwrap();
+    let config = crate::interp::Config {
+        tape_cells: 65536,
+        left_margin: 0,
+        eof: EofMode::Unchanged,
+        max_steps: Some(1000),
+        cell_bits: 8,
+    };
+    let (_, interp) = crate::interp::run_located(
+        &program,
+        &config,
+        &mut &b""[..],
+        &mut Vec::new(),
+        &mut Vec::new(),
+        crate::host::Buffering::Full,
+    );
+    assert_eq!(end.fault, interp, "the JIT and the interpreter");
+    end.fault.expect("a tape error")
+}
+
+/// A multiply whose source is off the tape (its guarding `if` dropped)
+/// fails at the command that reads the source (`Inst::next_at`, the
+/// multiply loop's `[`), whichever form its code takes; one whose target is
+/// off, at the target's command.
+#[test]
+fn a_multiply_fails_where_its_source_is_read_or_its_target_touched() {
+    use crate::code::TapeFault;
+    use crate::ir::Inst;
+    let (src_at, at) = (2, 5);
+    let mul = |off, src| Inst::multiply(off, src, 3, at, src_at);
+    let op = |op| Inst::new(op, 0);
+    let source_off = TapeFault { cell: -1, at: Some(src_at) };
+    for target in [GUARDED, CHECKED] {
+        // Plain.
+        assert_eq!(fault_of(vec![mul(1, -1)], target), source_off);
+        assert_eq!(fault_of(vec![mul(-1, 0)], target), TapeFault { cell: -1, at: Some(at) });
+        // A copy into a cleared cell: the store is the clear's.
+        let clear = |off| Inst::new(Op::Set { off, val: 0 }, 7);
+        assert_eq!(fault_of(vec![clear(1), mul(1, -1)], target), source_off);
+        assert_eq!(fault_of(vec![clear(-1), mul(-1, 0)], target), TapeFault { cell: -1, at: Some(7) });
+        // In a run that keeps its target in a register.
+        assert_eq!(fault_of(vec![op(Op::Add { off: 1, val: 1 }), mul(1, -1)], target), source_off);
+        // In a loop (in registers when guarded, unrolled when checked),
+        // the second iteration's.
+        let walk = vec![
+            op(Op::Set { off: 0, val: 1 }),
+            op(Op::Set { off: 1, val: 1 }),
+            op(Op::Move(1)),
+            op(Op::Loop { off: 0 }),
+            mul(0, -1),
+            op(Op::Move(-1)),
+            op(Op::EndLoop),
+        ];
+        assert_eq!(fault_of(walk, target), TapeFault { cell: -1, at: Some(src_at) });
+        let counted = vec![
+            op(Op::Set { off: 0, val: 2 }),
+            op(Op::Loop { off: 0 }),
+            op(Op::Add { off: 0, val: 255 }),
+            mul(1, -1),
+            op(Op::EndLoop),
+        ];
+        assert_eq!(fault_of(counted, target), source_off);
+    }
 }
