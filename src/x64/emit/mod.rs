@@ -113,6 +113,10 @@ struct Emitter {
     /// Explicit tape checks: the label of each one's way out, and of the
     /// check itself (whose address the way out records).
     checks: Vec<(DynamicLabel, DynamicLabel)>,
+    /// Set by the start of a scan back that may not resume (the pointer
+    /// not past where the first scan started): where that scan's own first
+    /// test goes (`emit_scan`).
+    unresumed_scan: Option<DynamicLabel>,
 }
 
 /// An open loop or if.
@@ -143,6 +147,7 @@ impl Emitter {
             copy_cursor: 0,
             copy_skips: None,
             checks: Vec::new(),
+            unresumed_scan: None,
         }
     }
 

@@ -21,9 +21,7 @@ impl Emitter {
             ScanForm::KeepsStart => asm!(self.ops; mov a_scan_start, a_ptr),
             ScanForm::Returns { compare } => {
                 // It resumes past cells the program tests again: the cells
-                // it tests are the scan's later steps' (where it does not
-                // jump, the first cell is its own first step's; a tape
-                // error there is named at the later steps' command too).
+                // it tests are the scan's later steps'.
                 self.attribute(self.next_ats[self.current_inst()]);
                 self.resume_scan(stride, compare)
             }
@@ -31,10 +29,11 @@ impl Emitter {
     }
 
     /// Before a scan back (stride `stride`): where the first scan started,
-    /// or past it, jump to the cell before that start.
+    /// or past it, jump to the cell before that start. Behind that start
+    /// (`compare`), it goes to `unresumed_scan`, the scan's own first test.
     fn resume_scan(&mut self, stride: i32, compare: bool) {
-        let behind = self.ops.new_dynamic_label();
         if compare {
+            let behind = self.ops.new_dynamic_label();
             // `stride` runs back towards the first scan's start: the
             // pointer is behind it if it is already past it that way.
             asm!(self.ops; cmp a_ptr, a_scan_start);
@@ -43,16 +42,44 @@ impl Emitter {
             } else {
                 asm!(self.ops; ja =>behind);
             }
+            self.unresumed_scan = Some(behind);
         }
         // The first scan's stride is `-stride`: the cell before its start.
-        asm!(self.ops; lea a_ptr, [a_scan_start + stride]; =>behind);
+        asm!(self.ops; lea a_ptr, [a_scan_start + stride]);
         // That cell is `stride` from the start, which the first scan touched.
         self.unchecked_shift = self.unchecked_shift.max(stride.unsigned_abs() as u64);
     }
 
+    /// A scan back that did not resume (`unresumed_scan`, placed off the
+    /// scan's path, after its loop): its first cell is its own first
+    /// step's, at the `[`; if that is not the value, the scan goes on from
+    /// the next cell, `scan`, where every cell it tests is a later step's.
+    fn unresumed_first_test(
+        &mut self,
+        behind: DynamicLabel,
+        stride: i32,
+        value: u8,
+        shift: u64,
+        ends: [DynamicLabel; 2],
+    ) {
+        let [scan, done] = ends;
+        asm!(self.ops; =>behind);
+        self.attribute(self.ats[self.current_inst()]);
+        self.touch_within(0, shift);
+        asm!(self.ops
+            ; cmp BYTE [a_ptr], value as i8
+            ; je =>done
+        );
+        self.move_ptr(stride);
+        asm!(self.ops; jmp =>scan);
+        self.attribute(self.next_ats[self.current_inst()]);
+    }
+
     /// A scan of `stride` for a cell holding `value`.
     pub(super) fn emit_scan(&mut self, stride: i32, value: u8) {
-        let done = self.ops.new_dynamic_label();
+        let (scan, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        let (unresumed, shift) = (self.unresumed_scan.take(), self.unchecked_shift);
+        asm!(self.ops; =>scan);
         match stride {
             1 => self.emit_vector_scan_right(value, done),
             -1 => self.emit_vector_scan_left(value, done),
@@ -86,6 +113,9 @@ impl Emitter {
         self.unchecked_shift = stride.unsigned_abs() as u64;
         self.touch(0);
         asm!(self.ops; cmp BYTE [a_ptr], value as i8; jne =>again; jmp =>done);
+        if let Some(behind) = unresumed {
+            self.unresumed_first_test(behind, stride, value, shift, [scan, done]);
+        }
         for (k, &at) in found.iter().enumerate() {
             asm!(self.ops; =>at);
             self.move_ptr(stride * (k as i32 + 1));

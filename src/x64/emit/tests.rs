@@ -345,3 +345,33 @@ fn a_multiply_fails_where_its_source_is_read_or_its_target_touched() {
         assert_eq!(fault_of(counted, target), source_off);
     }
 }
+
+/// A scan back that may start behind where the scan out started does not
+/// resume there: its first cell is its own `[`'s, the later ones its `]`'s.
+#[test]
+fn a_scan_back_behind_the_start_fails_at_its_own_first_test() {
+    use crate::code::TapeFault;
+    use crate::ir::Inst;
+    let op = |op| Inst::new(op, 0);
+    // Out from cell `start` (zero: it stops there), back by 3 to `start - 3`,
+    // set to `back_cell`, then the scan back (at 20, later steps at 21).
+    let program = |start, back_cell| {
+        vec![
+            op(Op::Move(start)),
+            Inst::scan(3, 0, 10, 11),
+            op(Op::Set { off: -3, val: back_cell }),
+            op(Op::Move(-3)),
+            Inst::scan(-3, 0, 20, 21),
+        ]
+    };
+    for target in [GUARDED, CHECKED] {
+        // Its first cell is on the tape, the next one not.
+        assert_eq!(fault_of(program(4, 1), target), TapeFault { cell: -2, at: Some(21) });
+    }
+    // Its first cell off the tape: the set is not there (a scan from cell
+    // 0 that stops where it starts).
+    let first_off = vec![Inst::scan(3, 0, 10, 11), op(Op::Move(-3)), Inst::scan(-3, 0, 20, 21)];
+    for target in [GUARDED, CHECKED] {
+        assert_eq!(fault_of(first_off.clone(), target), TapeFault { cell: -3, at: Some(20) });
+    }
+}
