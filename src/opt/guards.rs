@@ -21,7 +21,7 @@
 //! The walks pass does the same inside loops, with what the previous
 //! iteration touched; this one looks back along the program.
 
-use super::walks::multiply_targets;
+use super::walks::{in_place_of, multiply_targets};
 use crate::ir::analysis::{balanced_blocks, Hull};
 use crate::ir::{Inst, Op, Program};
 
@@ -86,8 +86,17 @@ pub fn unguard_known_targets(program: Program) -> Program {
         }
     }
     let Program { insts, data } = program;
-    let insts: Vec<Inst> = insts.into_iter().zip(unguard).filter(|(_, drop)| !drop).map(|(inst, _)| inst).collect();
-    Program { insts, data }
+    let mut out = Vec::with_capacity(insts.len());
+    // The `If` just dropped: what follows touches its cell first now.
+    let mut dropped: Option<Inst> = None;
+    for (inst, drop) in insts.into_iter().zip(unguard) {
+        if drop {
+            dropped = inst.op.opens().then_some(inst);
+        } else {
+            out.push(dropped.take().map_or(inst, |guard| in_place_of(guard, inst)));
+        }
+    }
+    Program { insts: out, data }
 }
 
 #[cfg(test)]
@@ -134,6 +143,20 @@ mod tests {
         // Only multiply ifs.
         let not_multiply = ir(&[touch(5), Op::If { off: 0 }, Op::Add { off: 3, val: 1 }, Op::EndIf]);
         assert_eq!(unguard_known_targets(not_multiply.clone()), not_multiply);
+    }
+
+    #[test]
+    fn a_dropped_if_gives_its_position_to_what_touches_its_cell_first() {
+        let at = |op, at| Inst::new(op, at);
+        let touch = |off| at(Op::Add { off, val: 1 }, 0);
+        let (test, clear) = (at(Op::If { off: 0 }, 3), at(Op::Set { off: 0, val: 0 }, 4));
+        // `[-[-]]` as an if around a clear: the clear now tests the cell.
+        let p = Program { insts: vec![touch(0), test, clear, at(Op::EndIf, 6)], data: vec![] };
+        assert_eq!(unguard_known_targets(p).insts, [touch(0), at(Op::Set { off: 0, val: 0 }, 3)]);
+        // A multiply reads its counter where the if tested it.
+        let mul = Inst::multiply(1, 0, 2, 5, 5);
+        let p = Program { insts: vec![touch(1), test, mul, clear, at(Op::EndIf, 6)], data: vec![] };
+        assert_eq!(unguard_known_targets(p).insts, [touch(1), Inst::multiply(1, 0, 2, 5, 3), clear]);
     }
 
     #[test]

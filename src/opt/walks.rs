@@ -221,7 +221,8 @@ fn rewrite(block: &[Inst], plan: &Plan, out: &mut Vec<Inst>) {
         out.push(Inst::new(Op::If { off: test }, first.at));
         push_unguarded(body, &plan.always, out);
     }
-    out.push(first);
+    // Peeled, the loop's first test follows an iteration: the program's `]`.
+    out.push(if peel { Inst::new(first.op, last.at) } else { first });
     let all: Vec<usize> = plan.always.iter().chain(&plan.after_first).copied().collect();
     let start = out.len();
     push_unguarded(body, &all, out);
@@ -306,16 +307,20 @@ fn push_unguarded(body: &[Inst], unguarded: &[usize], out: &mut Vec<Inst>) {
         } else if inside && inst.op == Op::EndIf {
             inside = false;
         } else {
-            let tested = dropped.take().and_then(|guard| match guard.op {
-                Op::If { off } => Some((off, guard.at)),
-                _ => None,
-            });
-            let at = match (tested, inst.op) {
-                (Some((c, at)), Op::Set { off, .. } | Op::Add { off, .. }) if off == c => at,
-                _ => inst.at,
-            };
-            out.push(Inst { at, ..*inst });
+            out.push(dropped.take().map_or(*inst, |guard| in_place_of(guard, *inst)));
         }
+    }
+}
+
+/// `inst`, right after the dropped `If` `guard`: if it touches the `If`'s
+/// cell (first), it is now what touches it first, and takes the `If`'s
+/// position for that touch (a multiply's read of its source).
+pub(super) fn in_place_of(guard: Inst, inst: Inst) -> Inst {
+    let Op::If { off: tested } = guard.op else { return inst };
+    match inst.op {
+        Op::Set { off, .. } | Op::Add { off, .. } if off == tested => Inst::new(inst.op, guard.at),
+        Op::AddMul { src, .. } if src == tested => Inst { next_at: guard.at, ..inst },
+        _ => inst,
     }
 }
 
@@ -342,6 +347,15 @@ mod tests {
         expected.extend(&guarded[..2]);
         expected.extend([Op::Move(-9), Op::EndLoop, Op::EndIf]);
         assert_eq!(ops(&p), expected);
+    }
+
+    #[test]
+    fn a_peeled_loop_is_entered_at_the_programs_end_of_loop() {
+        // After the peeled first iteration, the loop's test is the `]`.
+        let p = walks("[>[->>>>>>>>>+<<<<<<<<<]<<<<<<<<<<]");
+        let entry = p.insts.iter().find(|inst| matches!(inst.op, Op::Loop { .. })).expect("the loop");
+        assert_eq!(entry.at, 34);
+        assert_eq!(p.insts[0].at, 0);
     }
 
     #[test]
