@@ -138,8 +138,10 @@ impl Emitter {
     }
 
     /// `[>]` 16 cells at a time (SSE2, which every x86-64 has), while the
-    /// 16 cells are all on the tape; then the one-at-a-time loop that
-    /// follows takes over (and fails where the scan leaves the tape).
+    /// 16 cells and the one after them are all on the tape; then the
+    /// one-at-a-time loop that follows takes over (and fails where the scan
+    /// leaves the tape). Its first test is the scan's own first step (the
+    /// `[`): past a block, it must be on the tape.
     fn emit_vector_scan_right(&mut self, value: u8, done: DynamicLabel) {
         self.broadcast_xmm1(value);
         asm!(self.ops
@@ -148,7 +150,7 @@ impl Emitter {
             ; jb >cells
             ; lea rdx, [a_ptr + 16]
             ; cmp rdx, [a_rt + rt::TAPE_END]
-            ; ja >cells
+            ; jae >cells
             ; movdqu xmm0, [a_ptr]
             ; pcmpeqb xmm0, xmm1
             ; pmovmskb eax, xmm0
@@ -164,14 +166,15 @@ impl Emitter {
         );
     }
 
-    /// `[<]` 16 cells at a time; see `emit_vector_scan_right`.
+    /// `[<]` 16 cells at a time, while the 16 cells and the one before
+    /// them are on the tape; see `emit_vector_scan_right`.
     fn emit_vector_scan_left(&mut self, value: u8, done: DynamicLabel) {
         self.broadcast_xmm1(value);
         asm!(self.ops
             ; block:
             ; lea rdx, [a_ptr - 15]
             ; cmp rdx, a_tape
-            ; jb >cells
+            ; jbe >cells
             ; cmp a_ptr, [a_rt + rt::TAPE_END]
             ; jae >cells
             ; movdqu xmm0, [rdx]

@@ -278,15 +278,20 @@ fn wide_cells_get_word_and_dword_operations() {
 /// Where `insts` stop with a tape error on a tape of 64 KiB in the JIT,
 /// held to the interpreter's answer.
 fn fault_of(insts: Vec<crate::ir::Inst>, target: Target) -> crate::code::TapeFault {
+    fault_on(65536, insts, target)
+}
+
+/// `fault_of` on a tape of `cells` cells.
+fn fault_on(cells: usize, insts: Vec<crate::ir::Inst>, target: Target) -> crate::code::TapeFault {
     let program = Program { insts, data: vec![] };
     let code = compile(&program, target);
     let loaded = crate::jit::LoadedCode::load(&code).unwrap();
-    let end = loaded.run_with(65536, crate::jit::Fds { input: -1, output: -1 }).unwrap();
+    let end = loaded.run_with(cells, crate::jit::Fds { input: -1, output: -1 }).unwrap();
     let config = crate::interp::Config {
-        tape_cells: 65536,
+        tape_cells: cells,
         left_margin: 0,
         eof: EofMode::Unchanged,
-        max_steps: Some(1000),
+        max_steps: Some(1_000_000),
         cell_bits: 8,
     };
     let (_, interp) = crate::interp::run_located(
@@ -373,5 +378,23 @@ fn a_scan_back_behind_the_start_fails_at_its_own_first_test() {
     let first_off = vec![Inst::scan(3, 0, 10, 11), op(Op::Move(-3)), Inst::scan(-3, 0, 20, 21)];
     for target in [GUARDED, CHECKED] {
         assert_eq!(fault_of(first_off.clone(), target), TapeFault { cell: -3, at: Some(20) });
+    }
+}
+
+/// A scan of stride 1 whose 16-cell blocks end exactly at the tape's end:
+/// the cell past it is a later step's (the `]`), not the scan's first.
+#[test]
+fn a_vector_scan_ending_at_the_tape_end_fails_at_a_later_step() {
+    use crate::code::TapeFault;
+    use crate::ir::Inst;
+    let cells = 4096;
+    for (stride, start) in [(1, 16), (-1, cells as i32 - 17)] {
+        // Every cell the scan passes is non-zero.
+        let mut insts: Vec<Inst> = (0..cells as i32).map(|off| Inst::new(Op::Set { off, val: 1 }, 0)).collect();
+        insts.extend([Inst::new(Op::Move(start), 0), Inst::scan(stride, 0, 10, 11)]);
+        let end = if stride > 0 { cells as i64 } else { -1 };
+        for target in [GUARDED, CHECKED] {
+            assert_eq!(fault_on(cells, insts.clone(), target), TapeFault { cell: end, at: Some(11) }, "{stride}");
+        }
     }
 }
