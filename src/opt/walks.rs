@@ -77,7 +77,9 @@ pub fn unguard_walks(program: Program) -> Program {
 struct Plan {
     /// In every iteration: their targets are on the tape, or the iteration
     /// goes on to touch a cell beyond them (so it would fail anyway, with
-    /// the same error and nothing observable in between).
+    /// the same error and nothing observable in between; but where the
+    /// counter is zero, the program fails there first: another command,
+    /// maybe another cell, docs/diagnostics.md).
     always: Vec<usize>,
     /// From the second iteration on: the previous one proves them.
     after_first: Vec<usize>,
