@@ -100,3 +100,27 @@ fn json_runtime_errors_carry_the_place() {
         assert!(v["message"].as_str().unwrap().contains("cell -1 touched"), "{mode}: {v}");
     }
 }
+
+/// Compile-time execution in the JIT (`--jit --eval-steps N`, and whatever
+/// the JIT's default is): a start that stops on the tape is undone and left
+/// to run time, which fails at the same command after the same output —
+/// the part run at compile time printed from the code, the rest as it runs.
+/// Budgets: enough for all of it, one that ends inside the first loop, and
+/// one that ends inside the second.
+#[test]
+fn jit_compile_time_execution_leaves_tape_errors_to_run_time() {
+    let dir = tempdir();
+    // 'A' from a loop that finishes; then a loop that prints 'B' and \x01
+    // and touches cell -1 with the `+` at 2:5.
+    write_file(dir.path(), "prog.b", b"++++++++[>++++++++<-]>+.\n+[.<+]");
+    let want = "prog.b:2:5: error: tape underflow: cell -1 touched";
+    for budget in [None, Some("1000000"), Some("30"), Some("3"), Some("0")] {
+        let mut args = vec!["--jit", "-w"];
+        args.extend(budget.map(|n| ["--eval-steps", n]).iter().flatten());
+        args.push("prog.b");
+        let run = bfc_in(dir.path(), &args, b"");
+        assert!(run.exited(3), "{args:?}: {}", run.summary());
+        assert_eq!(run.stdout, b"AB\x01", "{args:?}: output before the error is flushed");
+        assert!(run.stderr_text().contains(want), "{args:?}: want {want:?}, got {}", run.stderr_text());
+    }
+}
