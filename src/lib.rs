@@ -61,9 +61,15 @@ pub const MAX_TAPE_CELLS: usize = 1 << 40;
 
 /// Default compile-time execution budgets: a build's is paid once; the
 /// JIT's would count against the run, which runs the same start of the
-/// program ten times faster than the interpreter can at compile time (and
-/// then skips the second round of passes it needs): measured, off is
-/// never slower (hanoi 0.85x, long 0.94x of the time with 200000 steps).
+/// program many times faster than the interpreter can at compile time (and
+/// then skips the second round of passes it needs). Measured on the
+/// corpus's benchmarks and the wider set (docs/performance.md, "JIT
+/// start"): no budget from 10^4 to 5·10^7 steps made any program faster,
+/// and even 10^4 made some slower (awib 1.16x, hanoi 1.10x: the passes run
+/// again once anything ran). `--interp` stays at 0 too: the same
+/// interpreter runs the start either way, so compile-time execution could
+/// only add (the second round of passes; a loop that does not finish
+/// within the budget run twice).
 pub const DEFAULT_EVAL_STEPS_JIT: u64 = 0;
 pub const DEFAULT_EVAL_STEPS_BUILD: u64 = 50_000_000;
 
