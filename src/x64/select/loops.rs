@@ -17,9 +17,9 @@ const UNROLL_MAX_BODY: usize = 12;
 pub(super) fn loop_step(test: i32, body: &[Inst], program: &Program, target: Target) -> Option<Step> {
     if let Some(cells) = register_loop(body, test).filter(|_| !target.checked) {
         let body = body.iter().map(|inst| inst.op).collect();
-        return Some(Step::RegisterLoop(RegisterLoop { test, body, cells }));
+        return Some(Step::RegisterLoop(Box::new(RegisterLoop { test, body, cells })));
     }
-    is_small_inner_loop(body).then(|| Step::SmallLoop(small_loop(test, body, program, target)))
+    is_small_inner_loop(body).then(|| Step::SmallLoop(Box::new(small_loop(test, body, program, target))))
 }
 
 fn is_small_inner_loop(body: &[Inst]) -> bool {
