@@ -73,6 +73,18 @@ fn scans_name_the_test_that_ran_off_the_tape() {
 }
 
 #[test]
+fn scans_of_stride_one_name_the_test_that_ran_off_the_tape() {
+    // Off the tape at the first cell, among the first cells (tested one at
+    // a time), and past them (where the scan searches 16 at a time).
+    fails_at(b"<[<]", 4096, b"", "1:2", "tape underflow: cell -1 touched");
+    fails_reading(b",>,>,[<]", b"\x01\x01\x01", 4096, b"", "1:8", "tape underflow: cell -1 touched");
+    let long = [",>".repeat(29), ",[<]".to_string()].concat();
+    fails_reading(long.as_bytes(), &[1; 30], 4096, b"", "1:62", "tape underflow: cell -1 touched");
+    let right = [">".repeat(4093), ",>,>,<<[>]".to_string()].concat();
+    fails_reading(right.as_bytes(), b"\x01\x01\x01", 4096, b"", "1:4103", "tape overflow: cell 4096 touched");
+}
+
+#[test]
 fn unrolled_loops_name_the_copy_that_failed() {
     // A short loop runs as two copies of its body; the second copy and the
     // test between them are the body's and the `]`'s.
