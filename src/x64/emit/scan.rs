@@ -1,7 +1,7 @@
 //! Scans (`[>]`, `[<<<]`, ..., and marker walks' scans for a value): one
-//! cell at a time, unrolled, or for stride 1 the first cells one at a time
-//! and then 16 at a time; and the start of a scan kept for the scan back
-//! that returns to it (`select::ScanForm`).
+//! cell at a time, unrolled, or for strides 1 to 4 the first cells one at
+//! a time and then 16 bytes at a time; and the start of a scan kept for the
+//! scan back that returns to it (`select::ScanForm`).
 
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
@@ -11,6 +11,17 @@ use crate::x64::select::ScanForm;
 
 /// Cells a strided scan tests per loop iteration.
 const SCAN_UNROLL: usize = 4;
+
+/// Scans of strides up to this search 16 bytes at a time (at least 4
+/// cells of the scan in each).
+const VECTOR_MAX_STRIDE: u32 = 4;
+
+/// Which bytes of 16 at the pointer (going right) hold the cells of a scan
+/// of `stride` (> 0), and how far the pointer steps past them.
+fn vector_cells(stride: i32) -> (u32, i32) {
+    let cells = 16 / stride;
+    ((0..cells).fold(0, |mask, k| mask | 1 << (k * stride)), cells * stride)
+}
 
 /// Cells a scan of stride 1 tests one at a time before it searches 16 at a
 /// time (`emit_scan_prefix`).
@@ -85,16 +96,13 @@ impl Emitter {
         let (scan, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
         let (unresumed, shift) = (self.unresumed_scan.take(), self.unchecked_shift);
         asm!(self.ops; =>scan);
-        match stride {
-            1 => {
-                self.emit_scan_prefix(stride, value, done);
-                self.emit_vector_scan_right(value, done);
+        if (1..=VECTOR_MAX_STRIDE).contains(&stride.unsigned_abs()) {
+            self.emit_scan_prefix(stride, value, done);
+            if stride > 0 {
+                self.emit_vector_scan_right(stride, value, done);
+            } else {
+                self.emit_vector_scan_left(-stride, value, done);
             }
-            -1 => {
-                self.emit_scan_prefix(stride, value, done);
-                self.emit_vector_scan_left(value, done);
-            }
-            _ => {}
         }
         // One cell at a time: strides other than 1, and near the tape's ends.
         // Unrolled: one taken branch per SCAN_UNROLL cells (mandelbrot, whose
@@ -138,21 +146,20 @@ impl Emitter {
         self.unchecked_shift = 0;
     }
 
-    /// The first `SCAN_PREFIX` cells of a scan of stride 1, one at a time,
-    /// before the search 16 at a time. Most scans of real programs are a
-    /// few cells long (the carpet's `[<]` over a row's markers, a walk's
-    /// `[<]` back to its frame): there the 16-byte load costs more than it
-    /// saves, and where the cells were just written one byte at a time (as
-    /// the walk before such a scan does), it cannot be forwarded from
-    /// those stores and waits for them to reach the cache. The cells are
-    /// tested in the scan's order, each next to the last: a tape error is
-    /// the same, at the same cell and step.
+    /// The first `SCAN_PREFIX` cells of a scan of stride 1 to 4, one at a
+    /// time, before the search 16 bytes at a time. Many scans of real
+    /// programs are a few cells long (the carpet's `[<]` over a row's
+    /// markers, a walk's `[<]` back to its frame): there the 16-byte load
+    /// costs more than it saves, and where the cells were just written one
+    /// byte at a time (as the walk before such a scan does), it cannot be
+    /// forwarded from those stores and waits for them to reach the cache.
+    /// The cells are tested in the scan's order, each a stride from the
+    /// last: a tape error is the same, at the same cell and step.
     ///
-    /// Serves every `[>]` and `[<]`: 19 of the 92 programs of the corpus
+    /// With the search for strides 2 to 4, this serves every `[>]`, `[<<]`,
+    /// `[>>>>]` and their value scans: 36 of the 92 programs of the corpus
     /// and the wider set have one in their code (`bfc --emit ir
-    /// --eval-steps 0`), 11 of them still after compile-time execution.
-    /// The carpet (siercarpet) runs in 0.75x of the time it took with
-    /// the 16-byte search from the first cell (docs/codegen.md#scans).
+    /// --eval-steps 0`). Figures in docs/codegen.md#scans.
     fn emit_scan_prefix(&mut self, stride: i32, value: u8, done: DynamicLabel) {
         let found: Vec<DynamicLabel> = (1..SCAN_PREFIX).map(|_| self.ops.new_dynamic_label()).collect();
         let on = self.ops.new_dynamic_label();
@@ -162,13 +169,13 @@ impl Emitter {
         // Every later cell is the program's next step's (`Inst::next_at`).
         self.attribute(self.next_ats[self.current_inst()]);
         for (k, &at) in (1..).zip(&found) {
-            self.touch_within(stride * k, 1);
+            self.touch_within(stride * k, stride.unsigned_abs().into());
             self.cell(CellInst::CmpImm(value), stride * k);
             asm!(self.ops; je =>at);
         }
         self.move_ptr(stride * SCAN_PREFIX);
         // The cell before was touched.
-        self.unchecked_shift = 1;
+        self.unchecked_shift = stride.unsigned_abs().into();
         asm!(self.ops; jmp =>on);
         for (k, &at) in (1..).zip(&found) {
             asm!(self.ops; =>at);
@@ -188,28 +195,35 @@ impl Emitter {
         }
     }
 
-    /// `[>]` 16 cells at a time (SSE2, which every x86-64 has), while the
-    /// 16 cells and the one after them are all on the tape; then the
+    /// `[>]` 16 cells at a time (SSE2, which every x86-64 has), `[>>]` 8,
+    /// up to `[>>>>]` 4, while the 16 bytes are all on the tape; then the
     /// one-at-a-time loop that follows takes over (and fails where the scan
-    /// leaves the tape). Its first test is the scan's own first step (the
-    /// `[`): past a block, it must be on the tape.
-    fn emit_vector_scan_right(&mut self, value: u8, done: DynamicLabel) {
+    /// leaves the tape). The bytes between a strided scan's cells are read
+    /// (they are on the tape) and masked out. The pointer only grows: the
+    /// tape's start is compared once, and its end with a limit (rdx) set
+    /// before the loop, which is rotated to one taken branch a block.
+    fn emit_vector_scan_right(&mut self, stride: i32, value: u8, done: DynamicLabel) {
+        let (mask, step) = vector_cells(stride);
         self.broadcast_xmm1(value);
         asm!(self.ops
-            ; block:
             ; cmp a_ptr, a_tape
             ; jb >cells
-            ; lea rdx, [a_ptr + 16]
-            ; cmp rdx, [a_rt + rt::TAPE_END]
-            ; jae >cells
+            // The last pointer from which 16 bytes are on the tape.
+            ; mov rdx, [a_rt + rt::TAPE_END]
+            ; sub rdx, 16
+            ; jmp >check
+            ; block:
+            ; add a_ptr, step
+            ; check:
+            ; cmp a_ptr, rdx
+            ; ja >cells
             ; movdqu xmm0, [a_ptr]
             ; pcmpeqb xmm0, xmm1
             ; pmovmskb eax, xmm0
-            ; test eax, eax
-            ; jnz >found
-            ; add a_ptr, 16
-            ; jmp <block
-            ; found:
+        );
+        self.mask_eax(mask);
+        asm!(self.ops
+            ; jz <block
             ; bsf eax, eax // the first cell holding the value
             ; add a_ptr, rax
             ; jmp =>done
@@ -217,29 +231,47 @@ impl Emitter {
         );
     }
 
-    /// `[<]` 16 cells at a time, while the 16 cells and the one before
-    /// them are on the tape; see `emit_vector_scan_right`.
-    fn emit_vector_scan_left(&mut self, value: u8, done: DynamicLabel) {
+    /// `[<]` 16 cells at a time, up to `[<<<<]` 4; see
+    /// `emit_vector_scan_right` (`stride` > 0 here: the cells are left of
+    /// the pointer, which only shrinks: the limit is on the tape's start).
+    fn emit_vector_scan_left(&mut self, stride: i32, value: u8, done: DynamicLabel) {
+        let (mask, step) = vector_cells(stride);
+        // The 16 bytes end at the pointer: the cell k strides left is byte
+        // 15 - k * stride.
+        let mask = mask.reverse_bits() >> 16;
         self.broadcast_xmm1(value);
         asm!(self.ops
-            ; block:
-            ; lea rdx, [a_ptr - 15]
-            ; cmp rdx, a_tape
-            ; jbe >cells
             ; cmp a_ptr, [a_rt + rt::TAPE_END]
             ; jae >cells
-            ; movdqu xmm0, [rdx]
+            // The first pointer from which 16 bytes back are on the tape.
+            ; lea rdx, [a_tape + 15]
+            ; jmp >check
+            ; block:
+            ; sub a_ptr, step
+            ; check:
+            ; cmp a_ptr, rdx
+            ; jb >cells
+            ; movdqu xmm0, [a_ptr - 15]
             ; pcmpeqb xmm0, xmm1
             ; pmovmskb eax, xmm0
-            ; test eax, eax
-            ; jnz >found
-            ; sub a_ptr, 16
-            ; jmp <block
-            ; found:
+        );
+        self.mask_eax(mask);
+        asm!(self.ops
+            ; jz <block
             ; bsr eax, eax // the last cell holding the value, up to the pointer
-            ; lea a_ptr, [rdx + rax]
+            ; lea a_ptr, [a_ptr + rax - 15]
             ; jmp =>done
             ; cells:
         );
+    }
+
+    /// Keeps the bits of eax in `mask`; the zero flag says whether any is
+    /// left.
+    fn mask_eax(&mut self, mask: u32) {
+        if mask == 0xFFFF {
+            asm!(self.ops; test eax, eax);
+        } else {
+            asm!(self.ops; and eax, mask as i32);
+        }
     }
 }

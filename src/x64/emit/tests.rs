@@ -395,18 +395,23 @@ fn a_vector_scan_ending_at_the_tape_end_fails_at_a_later_step() {
         let end = if stride > 0 { cells as i64 } else { -1 };
         for target in [GUARDED, CHECKED] {
             assert_eq!(fault_on(cells, insts.clone(), target), TapeFault { cell: end, at: Some(11) }, "{stride}");
+        }
+    }
+}
 
-/// Scans of stride 1 test their first cells one at a time, then 16 at a
-/// time, then one at a time again near the tape's ends: each way out must
-/// leave the pointer on the cell found, whichever way it looks.
+/// Scans of strides 1 to 4 test their first cells one at a time, then 16
+/// bytes at a time, then one at a time again near the tape's ends: each way
+/// out must leave the pointer on the cell found, whichever way it looks.
+/// The bytes between a strided scan's cells hold 0, the value of some
+/// scans: the search must not stop on them.
 #[test]
-fn scans_of_stride_one_stop_on_the_cell_found_at_every_length() {
-    for stride in [1, -1] {
+fn short_scans_stop_on_the_cell_found_at_every_length() {
+    for stride in [1, -1, 2, -2, 3, -3, 4, -4, 5, -5] {
         for value in [0, 7] {
             for len in 0..40 {
                 // Cells 1..=len (along the stride) hold len+1-k, never the
                 // value; the next one holds it; the scan starts on cell 1.
-                let mut ops = vec![Op::Move(100)];
+                let mut ops = vec![Op::Move(1000)];
                 for k in 1..=len {
                     ops.push(Op::Set { off: stride * k, val: (len + 10 - k) as u8 });
                 }
