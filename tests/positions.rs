@@ -85,6 +85,16 @@ fn scans_of_stride_one_name_the_test_that_ran_off_the_tape() {
 }
 
 #[test]
+fn strided_scans_that_search_16_bytes_name_the_test_that_ran_off_the_tape() {
+    // Cells a stride apart, then off the tape: past the cells tested one
+    // at a time, and (16 cells of stride 2) past a 16-byte search.
+    let left = [",>>".repeat(15), ",[<<]".to_string()].concat();
+    fails_reading(left.as_bytes(), &[1; 16], 4096, b"", "1:50", "tape underflow: cell -2 touched");
+    let right = [">".repeat(4064), ",>>>>".repeat(7), ",".to_string(), "<".repeat(28), "[>>>>]".to_string()].concat();
+    fails_reading(right.as_bytes(), &[1; 8], 4096, b"", "1:4134", "tape overflow: cell 4096 touched");
+}
+
+#[test]
 fn unrolled_loops_name_the_copy_that_failed() {
     // A short loop runs as two copies of its body; the second copy and the
     // test between them are the body's and the `]`'s.
