@@ -128,6 +128,10 @@ impl LoadedCode {
             dump: host_dump,
             cell0: tape.cell0,
         };
+        // One run at a time in a process: the fault handler and `CURRENT`
+        // are the process's, so a second run's would take the first's
+        // faults (seen as a hang: each put the other's handler back).
+        let _one_at_a_time = RUNNING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let _handler = FaultHandler::install(&mut rt)?;
         // SAFETY: the bytes were produced by x64::compile for the contract in
         // code.rs: they take the tape and the table, touch only the tape
@@ -380,6 +384,10 @@ fn too_big() -> io::Error {
 
 /// The runtime table of the run in progress, for the signal handler.
 static CURRENT: AtomicPtr<Runtime> = AtomicPtr::new(ptr::null_mut());
+
+/// Held for the whole of a run: runs from several threads (a library
+/// caller's, or the tests') wait for each other.
+static RUNNING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// SIGSEGV/SIGBUS handling for the duration of one run.
 struct FaultHandler {

@@ -424,3 +424,26 @@ fn short_scans_stop_on_the_cell_found_at_every_length() {
         }
     }
 }
+
+/// Runs from several threads at once each end with their own tape error:
+/// the fault handler is the process's, so runs take turns (without, a run
+/// took another's fault and the two handlers put each other back forever).
+#[test]
+fn runs_from_several_threads_each_get_their_own_tape_error() {
+    use crate::code::TapeFault;
+    use crate::ir::Inst;
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            std::thread::spawn(move || {
+                for round in 0..50 {
+                    // Left off the tape after `t + round` cells of work.
+                    let insts =
+                        vec![Inst::new(Op::Move(-(t + round + 1)), 0), Inst::new(Op::Add { off: 0, val: 1 }, 9)];
+                    let fault = fault_on(4096, insts, if round % 2 == 0 { GUARDED } else { CHECKED });
+                    assert_eq!(fault, TapeFault { cell: -i64::from(t + round + 1), at: Some(9) });
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().expect("a thread's runs"));
+}
