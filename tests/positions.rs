@@ -87,11 +87,23 @@ fn scans_of_stride_one_name_the_test_that_ran_off_the_tape() {
 #[test]
 fn strided_scans_that_search_16_bytes_name_the_test_that_ran_off_the_tape() {
     // Cells a stride apart, then off the tape: past the cells tested one
-    // at a time, and (16 cells of stride 2) past a 16-byte search.
+    // at a time, and (16 cells of stride 2, 12 of stride 4: 8 one at a
+    // time and a block) past a 16-byte search.
     let left = [",>>".repeat(15), ",[<<]".to_string()].concat();
     fails_reading(left.as_bytes(), &[1; 16], 4096, b"", "1:50", "tape underflow: cell -2 touched");
-    let right = [">".repeat(4064), ",>>>>".repeat(7), ",".to_string(), "<".repeat(28), "[>>>>]".to_string()].concat();
-    fails_reading(right.as_bytes(), &[1; 8], 4096, b"", "1:4134", "tape overflow: cell 4096 touched");
+    for cells in [8, 12] {
+        let start = 4096 - 4 * cells;
+        let right = [
+            ">".repeat(start),
+            ",>>>>".repeat(cells - 1),
+            ",".to_string(),
+            "<".repeat(4 * (cells - 1)),
+            "[>>>>]".to_string(),
+        ]
+        .concat();
+        let at = format!("1:{}", right.len());
+        fails_reading(right.as_bytes(), &vec![1; cells], 4096, b"", &at, "tape overflow: cell 4096 touched");
+    }
 }
 
 #[test]

@@ -23,9 +23,24 @@ fn vector_cells(stride: i32) -> (u32, i32) {
     ((0..cells).fold(0, |mask, k| mask | 1 << (k * stride)), cells * stride)
 }
 
-/// Cells a scan of stride 1 tests one at a time before it searches 16 at a
-/// time (`emit_scan_prefix`).
-const SCAN_PREFIX: i32 = 4;
+/// Cells a scan of `stride` (1 to 4 either way) tests one at a time before
+/// it searches 16 bytes at a time (`emit_scan_prefix`): 4, or 8 where a
+/// 16-byte block holds 5 cells or fewer (strides 3 and 4). There a block
+/// replaces only one round of the unrolled one-at-a-time loop (4 tests and
+/// one taken branch), so the search gains little on a short walk, while its
+/// first load, over cells the program may have just written byte by byte,
+/// cannot be forwarded from those stores and waits for them: collatz's
+/// `[>>>>]` and `[<<<<]` over the digits it has just written, a few more
+/// than 4. With 8 for strides 2 too, counter's `[>>]` walks lost (1.135x);
+/// a block of stride 2 holds 8 cells. Figures in docs/codegen.md#scans.
+fn scan_prefix(stride: i32) -> i32 {
+    let block_cells = 16 / stride.abs();
+    if block_cells <= 5 {
+        8
+    } else {
+        4
+    }
+}
 
 impl Emitter {
     /// What a scan of `stride` does before it scans, as its form says: keep
@@ -146,7 +161,7 @@ impl Emitter {
         self.unchecked_shift = 0;
     }
 
-    /// The first `SCAN_PREFIX` cells of a scan of stride 1 to 4, one at a
+    /// The first cells of a scan of stride 1 to 4 (`scan_prefix`), one at a
     /// time, before the search 16 bytes at a time. Many scans of real
     /// programs are a few cells long (the carpet's `[<]` over a row's
     /// markers, a walk's `[<]` back to its frame): there the 16-byte load
@@ -161,7 +176,8 @@ impl Emitter {
     /// and the wider set have one in their code (`bfc --emit ir
     /// --eval-steps 0`). Figures in docs/codegen.md#scans.
     fn emit_scan_prefix(&mut self, stride: i32, value: u8, done: DynamicLabel) {
-        let found: Vec<DynamicLabel> = (1..SCAN_PREFIX).map(|_| self.ops.new_dynamic_label()).collect();
+        let prefix = scan_prefix(stride);
+        let found: Vec<DynamicLabel> = (1..prefix).map(|_| self.ops.new_dynamic_label()).collect();
         let on = self.ops.new_dynamic_label();
         self.touch(0);
         self.cell(CellInst::CmpImm(value), 0);
@@ -173,7 +189,7 @@ impl Emitter {
             self.cell(CellInst::CmpImm(value), stride * k);
             asm!(self.ops; je =>at);
         }
-        self.move_ptr(stride * SCAN_PREFIX);
+        self.move_ptr(stride * prefix);
         // The cell before was touched.
         self.unchecked_shift = stride.unsigned_abs().into();
         asm!(self.ops; jmp =>on);
