@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,7 +14,7 @@ use std::time::{Duration, Instant};
 use linux_perf_data::jitdump::{JitDumpReader, JitDumpRecord};
 use object::{Object, ObjectSection};
 
-use common::{bfc, corpus_dir, have_tool, tempdir, write_file};
+use common::{bfc, corpus_dir, echo_and_end, have_tool, spawn_waiting_jit, tempdir, write_file};
 
 /// Two loops that stay loops when optimised, on lines 1 and 2; the first
 /// waits for input.
@@ -65,15 +64,7 @@ fn read_dump(path: &Path, pid: u32) -> Vec<Piece> {
 /// The dump, read while `bfc --jit --jitdump p.b` waits for input, and
 /// the executable mappings of that process (start, end, file).
 fn dump_of_a_waiting_run(dir: &Path) -> (Vec<Piece>, String) {
-    let mut child = Command::new(bfc())
-        .current_dir(dir)
-        .env("JITDUMPDIR", dir)
-        .args(["--jit", "--jitdump", "--eof", "zero", "p.b"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("bfc starts");
+    let child = spawn_waiting_jit(dir, "--jitdump");
     let pid = child.id();
     let path = dir.join(format!("jit-{pid}.dump"));
     let started = Instant::now();
@@ -87,12 +78,7 @@ fn dump_of_a_waiting_run(dir: &Path) -> (Vec<Piece>, String) {
         std::thread::sleep(Duration::from_millis(10));
     };
     let pieces = read_dump(&path, pid);
-    let mut stdin = child.stdin.take().expect("piped");
-    stdin.write_all(b"abcxyz").expect("input");
-    drop(stdin);
-    let out = child.wait_with_output().expect("bfc ends");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(out.stdout, b"abcxyz");
+    echo_and_end(child);
     (pieces, maps)
 }
 

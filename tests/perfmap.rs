@@ -6,11 +6,10 @@
 
 mod common;
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{bfc, tempdir, write_file};
+use common::{bfc, echo_and_end, spawn_waiting_jit, tempdir, write_file};
 
 /// One line of the map: start, size, name.
 fn parse(line: &str) -> (u64, u64, String) {
@@ -38,14 +37,7 @@ fn the_map_names_each_loop_and_lies_in_the_code() {
     let dir = tempdir();
     // Two loops that stay loops when optimised; the first waits for input.
     write_file(dir.path(), "p.b", b"+++[>,.<-]\n  ,[.,]");
-    let mut child = Command::new(bfc())
-        .current_dir(dir.path())
-        .args(["--jit", "--perf-map", "--eof", "zero", "p.b"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("bfc starts");
+    let child = spawn_waiting_jit(dir.path(), "--perf-map");
     let pid = child.id();
     let path = format!("/tmp/perf-{pid}.map");
     let started = Instant::now();
@@ -58,13 +50,8 @@ fn the_map_names_each_loop_and_lies_in_the_code() {
         }
     };
     let executable = executable_ranges(pid);
-    let mut stdin = child.stdin.take().expect("piped");
-    stdin.write_all(b"abcxyz").expect("input");
-    drop(stdin);
-    let out = child.wait_with_output().expect("bfc ends");
+    echo_and_end(child);
     let _ = std::fs::remove_file(&path);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(out.stdout, b"abcxyz");
 
     let pieces: Vec<(u64, u64, String)> = text.lines().map(parse).collect();
     let names: Vec<&str> = pieces.iter().map(|p| p.2.as_str()).collect();

@@ -66,6 +66,33 @@ pub fn have_tool(tool: &str) -> bool {
     false
 }
 
+/// `bfc --jit FLAG --eof zero p.b` in `dir` (with `JITDUMPDIR` there),
+/// its streams piped, for tests that look at a run while `p.b` waits for
+/// input; `echo_and_end` then feeds it and checks that it echoed.
+pub fn spawn_waiting_jit(dir: &Path, flag: &str) -> Child {
+    Command::new(bfc())
+        .current_dir(dir)
+        .env("JITDUMPDIR", dir)
+        .args(["--jit", flag, "--eof", "zero", "p.b"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bfc starts")
+}
+
+/// Gives a `spawn_waiting_jit` run its input, which it must echo, and
+/// waits for its successful end.
+pub fn echo_and_end(mut child: Child) {
+    use std::io::Write;
+    let mut stdin = child.stdin.take().expect("piped");
+    stdin.write_all(b"abcxyz").expect("input");
+    drop(stdin);
+    let out = child.wait_with_output().expect("bfc ends");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout, b"abcxyz");
+}
+
 /// The time limit of a run in the CLI and robustness tests.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
 
