@@ -290,8 +290,7 @@ impl Mapping {
     /// mapped next, which may be the tape's guard (reported as a tape
     /// error) or the tape itself.
     fn buffer(len: usize) -> io::Result<Mapping> {
-        // SAFETY: sysconf has no preconditions.
-        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        let page = page_size();
         let body = len.next_multiple_of(page);
         let mut map = Mapping::map(body + page, libc::PROT_READ | libc::PROT_WRITE, 0)?;
         // SAFETY: the last page of our own mapping, not yet used.
@@ -362,8 +361,7 @@ impl Tape {
         if left_margin >= cells {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "the left margin leaves no cell 0"));
         }
-        // SAFETY: sysconf has no preconditions.
-        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        let page = page_size();
         let bytes = cells.checked_mul(cell_bytes).ok_or_else(too_big)?;
         let body = bytes.checked_next_multiple_of(page).ok_or_else(too_big)?;
         let map = Mapping::reserve(body.checked_add(2 * GUARD_BYTES).ok_or_else(too_big)?)?;
@@ -376,6 +374,12 @@ impl Tape {
         let start = end.wrapping_sub(bytes);
         Ok(Tape { _map: map, start, end, cell0: start.wrapping_add(left_margin * cell_bytes) })
     }
+}
+
+/// The size of a page of memory.
+pub(crate) fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
 }
 
 fn too_big() -> io::Error {

@@ -132,8 +132,7 @@ pub fn write(code: &Code) -> io::Result<Jitdump> {
     let bytes = render(code, std::process::id(), tid, monotonic_ns);
     let mut file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(path())?;
     file.write_all(&bytes)?;
-    // SAFETY: sysconf has no preconditions.
-    let len = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+    let len = crate::jit::page_size();
     // SAFETY: a new private mapping of our own file, never written
     // through, only there for perf to see (the specification asks for an
     // executable mapping).

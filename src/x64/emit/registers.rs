@@ -63,13 +63,13 @@ impl Emitter {
     /// `select::register_loop`).
     fn first_touches(&self, cells: &[i32], program: &Program) -> Vec<(i32, u32)> {
         let first = self.current_inst();
-        let mut seen: Vec<(usize, i32, u32)> = Vec::new();
+        let mut seen: Vec<(i32, u32)> = Vec::new();
         let mut depth = 0;
-        for (k, inst) in program.insts[first..].iter().enumerate() {
+        for inst in &program.insts[first..] {
             let conditional = depth > 1;
             for (off, at) in inst.touches().filter(|(off, _)| cells.contains(off)) {
-                if !seen.iter().any(|&(_, cell, _)| cell == off) && !conditional {
-                    seen.push((k, off, at));
+                if !seen.iter().any(|&(cell, _)| cell == off) && !conditional {
+                    seen.push((off, at));
                 }
             }
             depth += inst.op.opens() as i32 - inst.op.closes() as i32;
@@ -77,9 +77,10 @@ impl Emitter {
                 break;
             }
         }
-        let rest = cells.iter().filter(|&&off| !seen.iter().any(|&(_, cell, _)| cell == off));
-        let rest: Vec<(usize, i32, u32)> = rest.map(|&off| (usize::MAX, off, self.ats[first])).collect();
-        seen.into_iter().chain(rest).map(|(_, off, at)| (off, at)).collect()
+        let rest = cells.iter().filter(|&&off| !seen.iter().any(|&(cell, _)| cell == off));
+        let rest: Vec<(i32, u32)> = rest.map(|&off| (off, self.ats[first])).collect();
+        seen.extend(rest);
+        seen
     }
 
     /// A loop with `cells` in registers: loaded once the counter is found

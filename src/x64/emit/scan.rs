@@ -40,7 +40,7 @@ fn scan_prefix(stride: i32) -> i32 {
     if block_cells as usize <= SCAN_UNROLL {
         2 * SCAN_UNROLL as i32
     } else {
-        4
+        SCAN_UNROLL as i32
     }
 }
 
