@@ -130,6 +130,26 @@ static int32_t rt_read(bf_runtime *rt)
     return in_buf[in_pos++];
 }
 
+/* Where a tape fault at rip resumes instead of failing (bfrt.h, "fault
+ * pads"), or 0. */
+static uintptr_t fault_pad(const bf_runtime *rt, uintptr_t rip)
+{
+    const uint32_t *table = rt->code_end;
+    uint32_t access = (uint32_t)(rip - (uintptr_t)rt->code_start);
+    uint32_t lo = 0, hi = table[0];
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        uint32_t at = table[1 + 2 * mid];
+        if (at == access)
+            return (uintptr_t)rt->code_start + table[2 + 2 * mid];
+        if (at < access)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
 /*
  * A fault is a tape error only if generated code made it (rip inside
  * [code_start, code_end)) on our guard pages.  Then it resumes at
@@ -156,6 +176,11 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
             status = BF_TAPE_OVERFLOW;
     }
     if (status != BF_OK) {
+        uintptr_t pad = fault_pad(rt, rip);
+        if (pad) {
+            uc->uc_mcontext.gregs[REG_RIP] = (greg_t)pad;
+            return;
+        }
         rt->fault_pc = (const void *)rip;
         rt->fault_addr = addr;
         uc->uc_mcontext.gregs[REG_RAX] = status;

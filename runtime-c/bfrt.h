@@ -94,7 +94,8 @@ typedef struct bf_runtime {
     uint8_t *tape_end;       /* 40: one past the last cell                 */
     /* Set by generated code on entry, for the host's fault handler. */
     const void *code_start;  /* 48: first byte of the generated code       */
-    const void *code_end;    /* 56: one past its last byte                 */
+    const void *code_end;    /* 56: one past its last instruction; the
+                                    fault pads' table follows (below)     */
     const void *fault_resume;/* 64: where a tape fault resumes, with the
                                     bf_status in eax: it flushes output
                                     and returns that status                */
@@ -127,7 +128,15 @@ typedef int32_t (*bf_entry_fn)(uint8_t *tape, bf_runtime *rt);
 #define BF_CELL_BITS 8
 /* The version of this interface (bf_runtime, the statuses, bf_contract)
  * generated code is compiled for; raised when one changes incompatibly. */
-#define BF_CONTRACT_VERSION 2
+#define BF_CONTRACT_VERSION 3
+
+/* Fault pads: at code_end (aligned to 4) generated code holds
+ *     uint32_t n; struct { uint32_t access, pad; } pads[n];
+ * code offsets from code_start, sorted by access. A tape fault at
+ * code_start + access (a multiply's touch of its target, which the
+ * program makes only for a nonzero source) is no error yet: the fault
+ * handler resumes at code_start + pad, which tests the source and either
+ * goes on after the access or touches the cell again, to fail there. */
 
 /* What a program was compiled for.  `bfc -c --symbol NAME` records it in
  * the object as the read-only data symbol NAME_contract, beside the entry

@@ -347,7 +347,7 @@ static void contracts(void)
         { &good, 4096, "contract mismatch: the program was compiled for a tape of 65536 cells, not 4096" },
         { &odd, CELLS, "contract mismatch: the program was compiled for 12-bit cells, this runtime runs 8, 16 or 32" },
         { &newer, CELLS,
-          "contract mismatch: the program was compiled for version 3 of the runtime interface, this runtime has 2" },
+          "contract mismatch: the program was compiled for version 4 of the runtime interface, this runtime has 3" },
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         int st = bfrt_run_checked(selftest_hello, refused[i].contract, refused[i].cells);

@@ -18,6 +18,9 @@ pub struct CompiledCode {
     pub bytes: Vec<u8>,
     /// Offset of the entry point within `bytes`.
     pub entry: usize,
+    /// Bytes of instructions, from the start: the fault pads' table
+    /// (bfrt.h) and the program's data follow.
+    pub code_len: usize,
     /// Where the code of each source command starts, in code order: what a
     /// tape error at a code address is reported at (see [`CodePosition`]).
     pub positions: Vec<CodePosition>,
@@ -104,7 +107,7 @@ pub const CELL_BITS: u32 = 8;
 /// The version of the interface of bfrt.h generated code is compiled for
 /// (`BF_CONTRACT_VERSION`): this table's layout, the statuses, the
 /// contract's own. Raised when one of them changes incompatibly.
-pub const CONTRACT_VERSION: u32 = 2;
+pub const CONTRACT_VERSION: u32 = 3;
 
 /// The contract of an object's entry `NAME` is the data symbol
 /// `NAME_contract` (`BF_CONTRACT(name)`).
@@ -334,7 +337,7 @@ mod tests {
     fn source_map_rows_are_lines_and_columns() {
         let positions = [(0, 0), (5, 3), (9, 4), (12, NO_POSITION)];
         let positions = positions.iter().map(|&(code, at)| CodePosition { code, at }).collect();
-        let code = CompiledCode { bytes: vec![0; 16], entry: 0, positions, cell_bits: 8 };
+        let code = CompiledCode { bytes: vec![0; 16], entry: 0, code_len: 16, positions, cell_bits: 8 };
         let map = SourceMap::new(&LineTable::new(&code.positions, b"+++\n+<"), "a.b");
         assert_eq!(map.rows, vec![[0, 1, 1], [5, 1, 4], [9, 2, 1], [12, 0, 0]]);
         let bytes = map.to_bytes();

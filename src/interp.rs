@@ -346,10 +346,12 @@ impl<'p, W: Word> Machine<'p, W> {
                     *c = c.wrapping_add(W::widen(val));
                 }
                 Op::Set { off, val } => *self.cell(off)? = W::widen(val),
-                Op::AddMul { off, src, factor } => {
-                    let v = self.get(src)?.wrapping_mul(W::widen(factor));
-                    let c = self.cell(off)?;
-                    *c = c.wrapping_add(v);
+                Op::AddMul { off, src, factor, if_nonzero } => {
+                    let source = self.get(src)?;
+                    if !(if_nonzero && source == W::default()) {
+                        let c = self.cell(off)?;
+                        *c = c.wrapping_add(source.wrapping_mul(W::widen(factor)));
+                    }
                 }
                 Op::Move(d) => self.ptr += d as i64,
                 Op::Out { off } => {
@@ -517,6 +519,17 @@ mod tests {
         assert_eq!(fault(Inst::multiply(-1, 1, 3, 5, 2)), Some(TapeFault { cell: -1, at: Some(5) }));
         // Both off: the source is read first.
         assert_eq!(fault(Inst::multiply(4, -1, 3, 5, 2)), Some(TapeFault { cell: -1, at: Some(2) }));
+        // `if_nonzero`: a zero source touches no target; another one does.
+        let if_nonzero = |src_value: u8| {
+            let mut mul = Inst::multiply(-1, 1, 3, 5, 2);
+            mul.op = Op::AddMul { off: -1, src: 1, factor: 3, if_nonzero: true };
+            let set = Inst::new(Op::Set { off: 1, val: src_value }, 0);
+            let p = Program { insts: vec![set, mul], data: vec![] };
+            let cfg = Config { tape_cells: 4, left_margin: 0, eof: EofMode::Zero, max_steps: None, cell_bits: 8 };
+            run_located(&p, &cfg, &mut &b""[..], &mut Vec::new(), &mut Vec::new(), Buffering::Full)
+        };
+        assert_eq!(if_nonzero(0), (Outcome::Finished(Status::Ok), None));
+        assert_eq!(if_nonzero(1).1, Some(TapeFault { cell: -1, at: Some(5) }));
     }
 
     #[test]

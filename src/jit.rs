@@ -452,6 +452,25 @@ impl Drop for FaultHandler {
 
 /// The signal handler. Async-signal-safe: it reads the runtime table and
 /// edits the interrupted context, nothing else.
+/// Where a fault at `rip` resumes instead of failing, if anywhere: the
+/// table after the code's end (bfrt.h, "fault pads") pairs the code
+/// offsets of accesses that fail only for a nonzero source with the code
+/// that decides.
+///
+/// # Safety
+/// `code_start..code_end` is compiled code whose table follows it.
+unsafe fn fault_pad(code_start: *const u8, code_end: *const u8, rip: usize) -> Option<usize> {
+    let access = u32::try_from(rip - code_start as usize).ok()?;
+    // SAFETY: the emitter writes the table (a count, then pairs) at
+    // `code_end`, aligned to 4, in the same read-only mapping.
+    let pairs = unsafe {
+        let table = code_end as *const u32;
+        std::slice::from_raw_parts(table.add(1) as *const [u32; 2], table.read() as usize)
+    };
+    let i = pairs.binary_search_by_key(&access, |pair| pair[0]).ok()?;
+    Some(code_start as usize + pairs[i][1] as usize)
+}
+
 extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo and ucontext for SA_SIGINFO
     // handlers; CURRENT is set only while its Runtime is alive.
@@ -476,6 +495,12 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut l
                 None
             };
             if let (true, Some(status)) = (in_code, status) {
+                if let Some(pad) = fault_pad(rt.code_start, rt.code_end, rip) {
+                    // A multiply that touches its target only for a nonzero
+                    // source: the pad tests it, and fails here again or not.
+                    gregs[libc::REG_RIP as usize] = pad as i64;
+                    return;
+                }
                 let resume = rt.fault_resume;
                 // For the host's report: where the code was, what it touched.
                 (*rt_ptr).fault_pc = rip as *const u8;

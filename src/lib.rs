@@ -214,7 +214,7 @@ pub fn back_end(program: &ir::Program, options: &Options) -> code::CompiledCode 
 /// IR instruction (and its source position) above the code made for it.
 pub fn listing(program: &ir::Program, source: &[u8], options: &Options) -> String {
     let (code, starts) = x64::compile_marked(program, options.target());
-    disasm::disassemble(&code, program.data.len(), &notes(program, source, starts))
+    disasm::disassemble(&code, &notes(program, source, starts))
 }
 
 /// Each IR instruction's text beside the offset of its code.
@@ -344,12 +344,12 @@ pub fn build(
         });
         match what {
             Emit::Asm => {
-                let text = disasm::disassemble(code, program.data.len(), &notes(program, source, starts.clone()));
+                let text = disasm::disassemble(code, &notes(program, source, starts.clone()));
                 write_output(dest, text.as_bytes())?;
             }
             Emit::Gas => {
                 let notes = notes(program, source, starts.clone());
-                write_output(dest, disasm::gas_source(code, program.data.len(), symbol, &notes).as_bytes())?;
+                write_output(dest, disasm::gas_source(code, symbol, &notes).as_bytes())?;
             }
             Emit::Object | Emit::Executable => {
                 let object = object_bytes.get_or_insert_with(|| {

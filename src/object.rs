@@ -143,7 +143,13 @@ mod tests {
     use object::{Object as _, ObjectSection, ObjectSymbol};
 
     fn sample() -> CompiledCode {
-        CompiledCode { bytes: vec![0x55, 0x48, 0x89, 0xe5, 0x5d, 0xc3], entry: 0, positions: Vec::new(), cell_bits: 8 }
+        CompiledCode {
+            bytes: vec![0x55, 0x48, 0x89, 0xe5, 0x5d, 0xc3],
+            entry: 0,
+            code_len: 6,
+            positions: Vec::new(),
+            cell_bits: 8,
+        }
     }
 
     fn no_map() -> SourceMap {

@@ -82,7 +82,11 @@ fn optimised_constructs_fail_at_the_programs_own_command() {
     let work = tempdir();
     let mut failures = Vec::new();
     let mut failing = 0;
-    for seed in [31, 72, 97, 133, 154, 160, 269, 288, 328, 396, 948, 1019, 1289, 1492, 1721, 2223, 4157, 4482, 4976] {
+    let seeds = [
+        31, 72, 97, 133, 154, 160, 269, 288, 328, 396, 948, 1019, 1289, 1492, 1721, 2223, 2380, 3739, 4157, 4482, 4976,
+        6657,
+    ];
+    for seed in seeds {
         let case = gen::case(seed);
         let fails = matches!(diff::oracle(&case), Some((_, status)) if status != bfc::code::Status::Ok);
         failing += fails as u32;

@@ -65,6 +65,31 @@ fn guarded_tapes_report_the_faulting_instruction() {
     fails_at(b"+.\n>>>>+[-<<+]", 4096, b"\x01", "2:10", "tape underflow: cell -2 touched");
 }
 
+/// A walk whose multiply's target only a later cell of the iteration
+/// proves on the tape runs the multiply without its `if` (`if_nonzero`):
+/// where the counter is zero the program touches that later cell first
+/// and fails there, else at the multiply. At both ends, on a guarded
+/// (4096) and a checked (300) tape, with the counter loaded for the
+/// multiply and kept in a run's register (decremented first, doubled).
+#[test]
+fn walks_fail_where_the_program_does_whatever_the_counter() {
+    let right = |cells: usize, body: &str| format!("{},>,<[{body}]", ">".repeat(cells - 4));
+    for (tape, col) in [(4096, 4096), (300, 300)] {
+        let source = right(tape, ">[->>>+<<<]>>>>+<");
+        let (mul, later) = (format!("1:{}", col + 8), format!("1:{}", col + 17));
+        let overflow = |cell: usize| format!("tape overflow: cell {cell} touched");
+        fails_reading(source.as_bytes(), b"\x01\x00", tape, b"", &later, &overflow(tape + 1));
+        fails_reading(source.as_bytes(), b"\x01\x07", tape, b"", &mul, &overflow(tape));
+        let source = right(tape, ">-[->>>++<<<]>>>>+<");
+        let (mul, later) = (format!("1:{}", col + 9), format!("1:{}", col + 19));
+        fails_reading(source.as_bytes(), b"\x01\x01", tape, b"", &later, &overflow(tape + 1));
+        fails_reading(source.as_bytes(), b"\x01\x02", tape, b"", &mul, &overflow(tape));
+        let left = b">>>,<,>[<[-<<<+>>>]<<<<+>]";
+        fails_reading(left, b"\x01\x00", tape, b"", "1:24", "tape underflow: cell -2 touched");
+        fails_reading(left, b"\x01\x07", tape, b"", "1:15", "tape underflow: cell -1 touched");
+    }
+}
+
 #[test]
 fn scans_name_the_test_that_ran_off_the_tape() {
     // The first cell is tested at `[`, each later one at `]`.

@@ -575,7 +575,7 @@ fn far_program(case: &str) -> Program {
         "mul-right" => vec![
             Op::Set { off: 0, val: 2 },
             Op::If { off: 0 },
-            Op::AddMul { off: far, src: 0, factor: 3 },
+            Op::AddMul { off: far, src: 0, factor: 3, if_nonzero: false },
             Op::Set { off: 0, val: 0 },
             Op::EndIf,
         ],
@@ -583,7 +583,7 @@ fn far_program(case: &str) -> Program {
             Op::Set { off: 0, val: 2 },
             Op::Out { off: 0 },
             Op::If { off: 0 },
-            Op::AddMul { off: -far, src: 0, factor: 1 },
+            Op::AddMul { off: -far, src: 0, factor: 1, if_nonzero: false },
             Op::Set { off: 0, val: 0 },
             Op::EndIf,
         ],

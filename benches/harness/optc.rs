@@ -55,7 +55,7 @@ pub fn translate(source: &[u8], tape_cells: usize) -> Result<String, String> {
         let line = match op {
             Op::Add { off, val } => format!("p[{off}] += {val};"),
             Op::Set { off, val } => format!("p[{off}] = {val};"),
-            Op::AddMul { off, src, factor } => format!("p[{off}] += p[{src}] * {factor};"),
+            Op::AddMul { off, src, factor, .. } => format!("p[{off}] += p[{src}] * {factor};"),
             Op::Move(delta) => format!("p += {delta};"),
             Op::Out { off } => format!("putchar(p[{off}]);"),
             Op::In { off } => format!("c = getchar(); if (c != EOF) p[{off}] = c;"),

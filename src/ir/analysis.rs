@@ -27,6 +27,17 @@ impl Op {
         first.into_iter().chain(second)
     }
 
+    /// `cells`, but for a target an `if_nonzero` multiply may leave
+    /// untouched: the cells that are on the tape once the operation ran
+    /// without a tape error.
+    pub fn cells_surely_touched(self) -> impl Iterator<Item = i32> {
+        let maybe = match self {
+            Op::AddMul { off, if_nonzero: true, .. } => Some(off),
+            _ => None,
+        };
+        self.cells().filter(move |&cell| Some(cell) != maybe)
+    }
+
     /// Every cell the instruction reads or writes: `cells`, and the cell a
     /// loop or an if tests.
     pub fn cells_touched(self) -> impl Iterator<Item = i32> {
@@ -153,7 +164,7 @@ mod tests {
     #[test]
     fn instructions_name_the_cells_they_touch() {
         let cells = |op: Op| op.cells_touched().collect::<Vec<_>>();
-        assert_eq!(cells(Op::AddMul { off: 3, src: -1, factor: 2 }), [3, -1]);
+        assert_eq!(cells(Op::AddMul { off: 3, src: -1, factor: 2, if_nonzero: false }), [3, -1]);
         assert_eq!(cells(Op::If { off: 4 }), [4]);
         assert_eq!(Op::If { off: 4 }.cells().count(), 0);
         assert_eq!(cells(Op::Move(5)), [0i32; 0]);

@@ -48,7 +48,10 @@ impl Program {
         match op {
             Op::Add { off, val } => format!("add  {}", added(&cell(off), val)),
             Op::Set { off, val } => format!("set  {} = {val}", cell(off)),
-            Op::AddMul { off, src, factor } => format!("mul  {} += {} * {factor}", cell(off), cell(src)),
+            Op::AddMul { off, src, factor, if_nonzero } => {
+                let guard = if if_nonzero { format!(" if {} != 0", cell(src)) } else { String::new() };
+                format!("mul  {} += {} * {factor}{guard}", cell(off), cell(src))
+            }
             Op::Move(d) => format!("move p {} {}", if d < 0 { '-' } else { '+' }, d.unsigned_abs()),
             Op::Out { off } => format!("out  {}", cell(off)),
             Op::In { off } => format!("in   {}", cell(off)),

@@ -51,8 +51,12 @@ pub enum Op {
     /// `cell[off] = val`.
     Set { off: i32, val: u8 },
     /// `cell[off] += cell[src] * factor` (wrapping): one target of a
-    /// multiply loop.
-    AddMul { off: i32, src: i32, factor: u8 },
+    /// multiply loop. With `if_nonzero`, a zero `cell[src]` leaves
+    /// `cell[off]` untouched, as the loop would (no tape error there): the
+    /// multiply of a loop's iteration whose `If` `opt::walks` dropped,
+    /// which code runs unguarded and skips where it faults on a zero
+    /// source (docs/diagnostics.md).
+    AddMul { off: i32, src: i32, factor: u8, if_nonzero: bool },
     /// `ptr += delta`. Touches nothing.
     Move(i32),
     /// Append `cell[off]` to the output.
@@ -137,7 +141,7 @@ impl Inst {
     /// `cell[off] += cell[src] * factor`, the target touched at `at`, the
     /// source read at `src_at`.
     pub fn multiply(off: i32, src: i32, factor: u8, at: u32, src_at: u32) -> Inst {
-        Inst { op: Op::AddMul { off, src, factor }, at, next_at: src_at }
+        Inst { op: Op::AddMul { off, src, factor, if_nonzero: false }, at, next_at: src_at }
     }
 
     /// Each cell the instruction touches (`Op::cells_touched`), in the

@@ -149,7 +149,9 @@ fn closed_form(body: &[Inst]) -> Option<Vec<Inst>> {
         match inst.op {
             Op::Add { off, val } => it.write(off, inst.at, |v| v.add(val))?,
             Op::Set { off, val } => it.write(off, inst.at, |_| Value::Const(val))?,
-            Op::AddMul { off, src, factor } => {
+            // Touches its target or not by value: no closed form argued.
+            Op::AddMul { if_nonzero: true, .. } => return None,
+            Op::AddMul { off, src, factor, .. } => {
                 let i = it.touch(src, inst.next_at)?;
                 let source = it.cells[i].value;
                 it.write(off, inst.at, |v| match source {
@@ -264,8 +266,8 @@ mod tests {
             closed("[->+>+++<<]"),
             vec![
                 Op::If { off: 0 },
-                Op::AddMul { off: 1, src: 0, factor: 1 },
-                Op::AddMul { off: 2, src: 0, factor: 3 },
+                Op::AddMul { off: 1, src: 0, factor: 1, if_nonzero: false },
+                Op::AddMul { off: 2, src: 0, factor: 3, if_nonzero: false },
                 Op::Set { off: 0, val: 0 },
                 Op::EndIf,
             ]
@@ -283,7 +285,7 @@ mod tests {
 
     #[test]
     fn counting_up_negates_the_factor() {
-        assert_eq!(closed("[+>++<]")[1], Op::AddMul { off: 1, src: 0, factor: 254 });
+        assert_eq!(closed("[+>++<]")[1], Op::AddMul { off: 1, src: 0, factor: 254, if_nonzero: false });
     }
 
     #[test]
@@ -303,7 +305,7 @@ mod tests {
             vec![
                 Op::Add { off: 6, val: 3 },
                 Op::If { off: 6 },
-                Op::AddMul { off: 7, src: 6, factor: 5 },
+                Op::AddMul { off: 7, src: 6, factor: 5, if_nonzero: false },
                 Op::Set { off: 6, val: 0 },
                 Op::EndIf,
                 Op::Set { off: 7, val: 0 },
@@ -313,7 +315,7 @@ mod tests {
             closed(">[<+++>->>>>>+++[->+++++<]>[-]<<<<<<]"),
             vec![
                 Op::If { off: 1 },
-                Op::AddMul { off: 0, src: 1, factor: 3 },
+                Op::AddMul { off: 0, src: 1, factor: 3, if_nonzero: false },
                 Op::Set { off: 6, val: 0 },
                 Op::Set { off: 7, val: 0 },
                 Op::Set { off: 1, val: 0 },
@@ -338,7 +340,7 @@ mod tests {
                 Op::If { off: 0 },
                 Op::Set { off: 2, val: 4 },
                 Op::Set { off: 1, val: 0 },
-                Op::AddMul { off: 3, src: 0, factor: 2 },
+                Op::AddMul { off: 3, src: 0, factor: 2, if_nonzero: false },
                 Op::Set { off: 0, val: 0 },
                 Op::EndIf,
             ]

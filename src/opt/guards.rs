@@ -82,7 +82,7 @@ pub fn unguard_known_targets(program: Program) -> Program {
                     }
                 };
             }
-            op => op.cells().for_each(|cell| cover(&mut known, cell)),
+            op => op.cells_surely_touched().for_each(|cell| cover(&mut known, cell)),
         }
     }
     let Program { insts, data } = program;
@@ -111,8 +111,12 @@ mod tests {
 
     /// `if [0] { mul [target] += [0]; set [0] = 0 }` after `before`.
     fn guarded_after(before: &[Op], target: i32) -> Program {
-        let guarded =
-            [Op::If { off: 0 }, Op::AddMul { off: target, src: 0, factor: 1 }, Op::Set { off: 0, val: 0 }, Op::EndIf];
+        let guarded = [
+            Op::If { off: 0 },
+            Op::AddMul { off: target, src: 0, factor: 1, if_nonzero: false },
+            Op::Set { off: 0, val: 0 },
+            Op::EndIf,
+        ];
         ir(&[before, &guarded[..]].concat())
     }
 

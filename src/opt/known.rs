@@ -155,7 +155,9 @@ pub fn known_values(program: Program, tape: Hull) -> Program {
                     emit(inst.op, &mut out);
                 }
             }
-            Op::AddMul { off, src, factor } => match k.get(src, tape) {
+            Op::AddMul { off, src, factor, if_nonzero } => match k.get(src, tape) {
+                // Adds nothing and touches nothing.
+                Some(0) if if_nonzero => {}
                 // Adds nothing, but touches its target.
                 Some(0) if k.get(off, tape).is_some() => {}
                 Some(0) => emit(Op::Add { off, val: 0 }, &mut out),

@@ -324,6 +324,16 @@ pub(crate) mod testing {
         (out, outcome)
     }
 
+    /// `behaviour`, and where a tape error happened: the cell, and the
+    /// command that touched it.
+    pub fn behaviour_located(p: &Program, input: &[u8]) -> (Vec<u8>, Outcome, Option<crate::code::TapeFault>) {
+        let mut out = Vec::new();
+        let cfg = Config { tape_cells: 64, left_margin: 0, eof: EofMode::Zero, max_steps: Some(100_000), cell_bits: 8 };
+        let (outcome, fault) =
+            interp::run_located(p, &cfg, &mut &input[..], &mut out, &mut Vec::new(), crate::host::Buffering::Full);
+        (out, outcome, fault)
+    }
+
     /// Asserts that `pass` leaves the behaviour of `src` unchanged.
     pub fn assert_preserves(pass: impl Fn(Program) -> Program, src: &str, input: &[u8]) {
         let p = program(src);

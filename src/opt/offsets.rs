@@ -30,7 +30,9 @@ pub fn defer_moves(program: Program) -> Program {
             }
             Op::Add { off, val } => Op::Add { off: shift(off), val },
             Op::Set { off, val } => Op::Set { off: shift(off), val },
-            Op::AddMul { off, src, factor } => Op::AddMul { off: shift(off), src: shift(src), factor },
+            Op::AddMul { off, src, factor, if_nonzero } => {
+                Op::AddMul { off: shift(off), src: shift(src), factor, if_nonzero }
+            }
             Op::Out { off } => Op::Out { off: shift(off) },
             Op::In { off } => Op::In { off: shift(off) },
             Op::Print { .. } => inst.op,

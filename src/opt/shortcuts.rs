@@ -158,9 +158,11 @@ fn find(region: &[Inst], partner: &[usize], first: usize, budget: &mut u64) -> O
         match region[pc].op {
             Op::Add { off, val } => run.add(off, val)?,
             Op::Set { off, val } => run.set(off, val)?,
-            Op::AddMul { off, src, factor } => {
+            Op::AddMul { off, src, factor, if_nonzero } => {
                 let v = run.read(src)?;
-                run.add(off, v.wrapping_mul(factor))?;
+                if !(if_nonzero && v == 0) {
+                    run.add(off, v.wrapping_mul(factor))?;
+                }
             }
             Op::Move(d) => run.ptr += d as i64,
             Op::Loop { off } | Op::If { off } => {

@@ -279,7 +279,7 @@ mod tests {
             // Output, a move, a multiply by another cell.
             chain(&[&[Op::Out { off: 1 }], &clear[..]].concat()),
             chain(&[&[Op::Move(1)], &clear[..]].concat()),
-            chain(&[&[Op::AddMul { off: 1, src: 2, factor: 1 }], &clear[..]].concat()),
+            chain(&[&[Op::AddMul { off: 1, src: 2, factor: 1, if_nonzero: false }], &clear[..]].concat()),
         ] {
             assert_eq!(switch_tables(p.clone(), 64), p);
         }

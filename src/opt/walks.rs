@@ -77,12 +77,15 @@ pub fn unguard_walks(program: Program) -> Program {
 struct Plan {
     /// In every iteration: their targets are on the tape, or the iteration
     /// goes on to touch a cell beyond them (so it would fail anyway, with
-    /// the same error and nothing observable in between; but where the
-    /// counter is zero, the program fails there first: another command,
-    /// maybe another cell, docs/diagnostics.md).
+    /// the same error and nothing observable in between).
     always: Vec<usize>,
     /// From the second iteration on: the previous one proves them.
     after_first: Vec<usize>,
+    /// The multiplies (by index in the body) of those `If`s whose targets
+    /// only the rest of the iteration proves: they become `if_nonzero`,
+    /// since where the counter is zero the program fails at that later
+    /// cell first (another command, maybe another cell).
+    speculated: Vec<usize>,
 }
 
 /// `block` runs from the `Loop` to its `EndLoop`. None: nothing to do.
@@ -110,7 +113,7 @@ fn plan(block: &[Inst]) -> Option<Plan> {
                 depth += 1;
             }
             Op::EndIf => depth -= 1,
-            op if depth == 0 => sure.extend(op.cells().map(|off| pos + off as i64)),
+            op if depth == 0 => sure.extend(op.cells_surely_touched().map(|off| pos + off as i64)),
             _ => {}
         }
     }
@@ -133,18 +136,29 @@ fn plan(block: &[Inst]) -> Option<Plan> {
                 let Some(targets) = multiply_targets(off, &body[i + 1..]) else { continue };
                 let targets: Vec<i64> = targets.into_iter().map(|cell| at[i] + cell as i64).collect();
                 let after = i + targets.len() + 3;
-                let proven = |hull: Hull| {
-                    targets.iter().all(|&t| hull.contains(t) || later.touches_beyond(t, hull, &targets, after))
+                // The multiplies whose targets only the rest of the
+                // iteration proves, if it proves all that `hull` does not.
+                let speculated = |hull: Hull| -> Option<Vec<usize>> {
+                    let mut speculated = Vec::new();
+                    for (k, &t) in targets.iter().enumerate() {
+                        if !hull.contains(t) {
+                            later.touches_beyond(t, hull, &targets, after).then_some(())?;
+                            speculated.push(i + 1 + k);
+                        }
+                    }
+                    Some(speculated)
                 };
-                if proven(now) {
+                if let Some(multiplies) = speculated(now) {
                     plan.always.push(i);
-                } else if proven(now.join(previous)) {
+                    plan.speculated.extend(multiplies);
+                } else if let Some(multiplies) = speculated(now.join(previous)) {
                     plan.after_first.push(i);
+                    plan.speculated.extend(multiplies);
                 }
             }
             Op::If { .. } => depth += 1,
             Op::EndIf => depth -= 1,
-            op if depth == 0 => op.cells().for_each(|off| now.cover(at[i] + off as i64)),
+            op if depth == 0 => op.cells_surely_touched().for_each(|off| now.cover(at[i] + off as i64)),
             _ => {}
         }
     }
@@ -152,7 +166,9 @@ fn plan(block: &[Inst]) -> Option<Plan> {
 }
 
 /// The rest of an iteration, to prove that it touches a cell beyond a
-/// target: then touching the target first changes nothing observable.
+/// target: then the iteration fails anyway where the target is off the
+/// tape, and the multiply may run unguarded as `if_nonzero` (which fails
+/// at the target only where the program's loop would have run).
 struct Later<'a> {
     body: &'a [Inst],
     at: &'a [i64],
@@ -177,7 +193,7 @@ impl Later<'_> {
             let touched: Vec<i64> = match inst.op {
                 Op::Out { .. } | Op::In { .. } | Op::Print { .. } => return false,
                 Op::If { off } => vec![pos + off as i64],
-                op => op.cells().map(|off| pos + off as i64).collect(),
+                op => op.cells_surely_touched().map(|off| pos + off as i64).collect(),
             };
             for &cell in &touched {
                 if other_side(cell) {
@@ -221,13 +237,13 @@ fn rewrite(block: &[Inst], plan: &Plan, out: &mut Vec<Inst>) {
     let peel = !plan.after_first.is_empty();
     if peel {
         out.push(Inst::new(Op::If { off: test }, first.at));
-        push_unguarded(body, &plan.always, out);
+        push_unguarded(body, &plan.always, &plan.speculated, out);
     }
     // Peeled, the loop's first test follows an iteration: the program's `]`.
     out.push(if peel { Inst::new(first.op, last.at) } else { first });
     let all: Vec<usize> = plan.always.iter().chain(&plan.after_first).copied().collect();
     let start = out.len();
-    push_unguarded(body, &all, out);
+    push_unguarded(body, &all, &plan.speculated, out);
     if peel {
         let unguarded = out.split_off(start);
         out.extend(with_carried_zeros(&unguarded));
@@ -282,7 +298,9 @@ fn with_carried_zeros(body: &[Inst]) -> Vec<Inst> {
             Op::Move(d) => pos += d as i64,
             Op::If { .. } => depth += 1,
             Op::EndIf => depth -= 1,
-            Op::AddMul { off, src, .. } if depth == 0 && off != src => {
+            // (Not before an `if_nonzero` one: the clear would touch its
+            // target whatever the counter.)
+            Op::AddMul { off, src, if_nonzero: false, .. } if depth == 0 && off != src => {
                 let target = pos + off as i64;
                 if known_zero.contains(&target) && !changed.contains(&target) {
                     out.push(Inst::new(Op::Set { off, val: 0 }, inst.at));
@@ -296,10 +314,11 @@ fn with_carried_zeros(body: &[Inst]) -> Vec<Inst> {
     out
 }
 
-/// `body` without the `If` and `EndIf` of the `If`s at `unguarded`. An
-/// instruction right after a dropped `If` that touches the `If`'s cell
-/// (first) is now what touches it first: it takes the `If`'s position.
-fn push_unguarded(body: &[Inst], unguarded: &[usize], out: &mut Vec<Inst>) {
+/// `body` without the `If` and `EndIf` of the `If`s at `unguarded`, their
+/// multiplies at `speculated` made `if_nonzero`. An instruction right
+/// after a dropped `If` that touches the `If`'s cell (first) is now what
+/// touches it first: it takes the `If`'s position.
+fn push_unguarded(body: &[Inst], unguarded: &[usize], speculated: &[usize], out: &mut Vec<Inst>) {
     let mut inside = false;
     let mut dropped: Option<Inst> = None;
     for (i, inst) in body.iter().enumerate() {
@@ -309,7 +328,11 @@ fn push_unguarded(body: &[Inst], unguarded: &[usize], out: &mut Vec<Inst>) {
         } else if inside && inst.op == Op::EndIf {
             inside = false;
         } else {
-            out.push(dropped.take().map_or(*inst, |guard| in_place_of(guard, *inst)));
+            let mut inst = dropped.take().map_or(*inst, |guard| in_place_of(guard, *inst));
+            if let Op::AddMul { ref mut if_nonzero, .. } = inst.op {
+                *if_nonzero |= inside && speculated.contains(&i);
+            }
+            out.push(inst);
         }
     }
 }
@@ -339,7 +362,8 @@ mod tests {
     #[test]
     fn mandelbrot_shift_runs_unguarded_after_the_first_element() {
         let p = walks("[>[->>>>>>>>>+<<<<<<<<<]<<<<<<<<<<]");
-        let guarded = [Op::AddMul { off: 10, src: 1, factor: 1 }, Op::Set { off: 1, val: 0 }, Op::EndIf];
+        let guarded =
+            [Op::AddMul { off: 10, src: 1, factor: 1, if_nonzero: false }, Op::Set { off: 1, val: 0 }, Op::EndIf];
         let mut expected = vec![Op::If { off: 0 }, Op::If { off: 1 }];
         expected.extend(guarded);
         expected.extend([Op::Move(-9), Op::Loop { off: 0 }]);
@@ -363,7 +387,7 @@ mod tests {
     #[test]
     fn only_cells_the_previous_iteration_left_at_zero_are_said_zero() {
         let ir = |ops: &[Op]| ops.iter().map(|&op| Inst::new(op, 0)).collect::<Vec<_>>();
-        let copy = |off| Op::AddMul { off, src: 1, factor: 1 };
+        let copy = |off| Op::AddMul { off, src: 1, factor: 1, if_nonzero: false };
         let clear = Op::Set { off: 1, val: 0 };
         let said = |body: &[Op]| ops(&Program { insts: with_carried_zeros(&ir(body)), data: vec![] });
         assert_eq!(said(&[copy(10), clear, Op::Move(-9)])[0], Op::Set { off: 10, val: 0 });
@@ -377,7 +401,8 @@ mod tests {
         }
         // A multiply `If` leaves its counter at zero, whichever way it went.
         let mul_if = [Op::If { off: 1 }, copy(5), clear, Op::EndIf];
-        let body = [&[Op::AddMul { off: 10, src: 2, factor: 3 }], &mul_if[..], &[Op::Move(-9)]].concat();
+        let body =
+            [&[Op::AddMul { off: 10, src: 2, factor: 3, if_nonzero: false }], &mul_if[..], &[Op::Move(-9)]].concat();
         assert_eq!(said(&body)[0], Op::Set { off: 10, val: 0 });
     }
 
@@ -433,8 +458,20 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_target_only_a_later_cell_proves_is_touched_only_if_nonzero() {
+        // [p+2] is beyond the cells known on the tape when the multiply
+        // runs; the clear after it proves it: the multiply is `if_nonzero`.
+        let p = walks("[.>[->+<]>[-]<<-]");
+        assert!(ops(&p).contains(&Op::AddMul { off: 2, src: 1, factor: 1, if_nonzero: true }), "{p:?}");
+        // The previous element proves the shift's target: a plain multiply.
+        let p = walks("[>[->>>>>>>>>+<<<<<<<<<]<<<<<<<<<<]");
+        assert!(!ops(&p).iter().any(|op| matches!(op, Op::AddMul { if_nonzero: true, .. })));
+    }
+
     /// Random walking loops over random arrays, anywhere on the tape
-    /// (off both ends too): the pass must change nothing observable.
+    /// (off both ends too): the pass must change nothing observable, the
+    /// command and cell of a tape error included.
     #[test]
     fn random_walks_keep_behaviour() {
         let mut seed = 0x5eed_u64;
@@ -475,7 +512,7 @@ mod tests {
             let before = closed_form_loops(p.clone());
             let after = unguard_walks(before.clone());
             unguarded += (after != before) as usize;
-            let (b, a) = (behaviour(&before, b""), behaviour(&after, b""));
+            let (b, a) = (behaviour_located(&before, b""), behaviour_located(&after, b""));
             if b.1 != crate::interp::Outcome::OutOfSteps {
                 assert_eq!(b, a, "{src}");
             }

@@ -175,7 +175,7 @@ impl Emitter {
                 self.touch(off);
                 self.cell(CellInst::MovImm(val), off);
             }
-            Op::AddMul { off, src, factor } => self.multiply(off, src, factor, load),
+            Op::AddMul { off, src, factor, if_nonzero } => self.multiply(off, src, factor, if_nonzero, load),
             Op::Move(delta) => {
                 self.move_ptr(delta);
                 self.unchecked_shift += delta.unsigned_abs() as u64;
@@ -199,21 +199,21 @@ impl Emitter {
 
     /// `cell[off] += cell[src] * factor`, loading eax with the source if
     /// `load` (it does not hold it already).
-    fn multiply(&mut self, off: i32, src: i32, factor: u8, load: bool) {
+    fn multiply(&mut self, off: i32, src: i32, factor: u8, if_nonzero: bool, load: bool) {
         self.reading_source_of(self.current_inst(), |e| {
             e.touch(src);
             if load {
                 e.cell(CellInst::MovzxEax, src);
             }
         });
-        self.touch(off);
-        match factor {
-            1 => self.cell(CellInst::AddAl, off),
-            255 => self.cell(CellInst::SubAl, off),
+        let access = match factor {
+            1 => CellInst::AddAl,
+            255 => CellInst::SubAl,
             _ => {
                 self.multiply_eax_into_ecx(factor);
-                self.cell(CellInst::AddCl, off);
+                CellInst::AddCl
             }
-        }
+        };
+        self.target_access(off, if_nonzero.then_some(Rq::RAX), |e| e.cell(access, off));
     }
 }

@@ -7,12 +7,13 @@
 //!
 //! Owns the bytes and the bookkeeping of emitting them: which cells eax
 //! holds (`in_eax`), what the zero flag reflects (`zf_cell`), how far the
-//! pointer may be from a cell known on the tape (`unchecked_shift`), and
-//! where each instruction's code starts (`marks`). Decides no form: what a
+//! pointer may be from a cell known on the tape (`unchecked_shift`),
+//! where each instruction's code starts (`marks`), and the fault pads of
+//! `if_nonzero` multiplies (`target_access`). Decides no form: what a
 //! loop, a run or a scan becomes is the plan's (`select`), and the emitter
 //! never asks whether it should.
 
-use dynasmrt::x64::X64Relocation;
+use dynasmrt::x64::{Rq, X64Relocation};
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 
 use super::select::{EaxCells, Plan, Step, Straight};
@@ -73,10 +74,18 @@ pub(super) fn emit(plan: &Plan, program: &Program, target: Target) -> (CompiledC
     for step in &plan.steps {
         emitter.step(step, program);
     }
+    emitter.emit_recoveries(program);
     emitter.mark();
     emitter.epilogue(&program.data);
     let bytes = emitter.ops.finalize().expect("all labels are defined");
-    (CompiledCode { bytes, entry: 0, positions: emitter.positions, cell_bits: target.cell_bits }, emitter.marks)
+    let code = CompiledCode {
+        bytes,
+        entry: 0,
+        code_len: emitter.code_len,
+        positions: emitter.positions,
+        cell_bits: target.cell_bits,
+    };
+    (code, emitter.marks)
 }
 
 struct Emitter {
@@ -111,12 +120,62 @@ struct Emitter {
     copy_cursor: usize,
     copy_skips: Option<usize>,
     /// Explicit tape checks: the label of each one's way out, and of the
-    /// check itself (whose address the way out records).
-    checks: Vec<(DynamicLabel, DynamicLabel)>,
+    /// check itself (whose address the way out records); and where the
+    /// access is not an error yet, what its way out does instead.
+    checks: Vec<(DynamicLabel, DynamicLabel, Option<Recovery>)>,
+    /// The code offset of each access that the tape's guard pages check
+    /// and whose fault is not an error yet, and what happens instead (the
+    /// table after `code_end`, bfrt.h's "fault pads").
+    pads: Vec<(usize, Recovery)>,
+    /// The register loops' plain copies still to emit (`emit_recoveries`).
+    plain_loops: Vec<PlainLoop>,
+    /// The table's entries, once the code they resume at is emitted: the
+    /// access's code offset, where a fault there resumes.
+    pad_table: Vec<(u32, DynamicLabel)>,
+    /// Where the instructions end (`code_end`), once they do.
+    code_len: usize,
     /// Set by the start of a scan back that may not resume (the pointer
     /// not past where the first scan started): where that scan's own first
     /// test goes (`emit_scan`).
     unresumed_scan: Option<DynamicLabel>,
+}
+
+/// What an access off the tape does when that is not an error yet.
+#[derive(Clone, Copy)]
+enum Recovery {
+    /// The target of an `if_nonzero` multiply: no error where the source is
+    /// zero, which the unoptimised program's loop would not have entered;
+    /// the code goes on after the access (docs/diagnostics.md, "Speculated
+    /// multiplies").
+    Skip(Skip),
+    /// A register loop's load of a cell before its first iteration: the
+    /// loop runs again from its test as plain code, which fails where the
+    /// program does (the load touched a cell earlier than the program).
+    Restart(DynamicLabel),
+}
+
+/// See `Recovery::Skip`.
+#[derive(Clone, Copy)]
+struct Skip {
+    /// The byte register holding the multiply's source.
+    source: Rq,
+    /// After the access.
+    resume: DynamicLabel,
+    /// The target's offset, and the command the access is reported at.
+    off: i32,
+    at: u32,
+}
+
+/// A register loop (`Inst` index `first` and on: its `Loop`, `body`, its
+/// `EndLoop`) as plain code at `entry`, which goes on at the register
+/// loop's `exit`; `shift`: `unchecked_shift` at its test.
+struct PlainLoop {
+    entry: DynamicLabel,
+    exit: DynamicLabel,
+    first: usize,
+    test: i32,
+    body: Vec<Op>,
+    shift: u64,
 }
 
 /// An open loop or if.
@@ -147,6 +206,10 @@ impl Emitter {
             copy_cursor: 0,
             copy_skips: None,
             checks: Vec::new(),
+            pads: Vec::new(),
+            plain_loops: Vec::new(),
+            pad_table: Vec::new(),
+            code_len: 0,
             unresumed_scan: None,
         }
     }
@@ -355,14 +418,81 @@ impl Emitter {
             ; mov eax, overflow
             ; jmp ->exit
         );
-        for (out, check) in std::mem::take(&mut self.checks) {
-            asm!(self.ops; =>out; lea rcx, [=>check]; jmp ->tape_error);
+        for (out, check, recovery) in std::mem::take(&mut self.checks) {
+            asm!(self.ops; =>out);
+            match recovery {
+                Some(Recovery::Skip(skip)) => asm!(self.ops; test Rb(skip.source), Rb(skip.source); jz =>skip.resume),
+                Some(Recovery::Restart(plain)) => asm!(self.ops; jmp =>plain),
+                None => {}
+            }
+            asm!(self.ops; lea rcx, [=>check]; jmp ->tape_error);
         }
-        asm!(self.ops
-            ; ->code_end:
-            ; ->data:
-        );
+        let labels = self.ops.labels();
+        let offset = |label| labels.resolve_dynamic(label).expect("emitted").0 as u32;
+        let pads: Vec<(u32, u32)> = self.pad_table.iter().map(|&(access, pad)| (access, offset(pad))).collect();
+        while !self.ops.offset().0.is_multiple_of(4) {
+            self.ops.push(0xCC);
+        }
+        asm!(self.ops; ->code_end:);
+        self.code_len = self.ops.offset().0;
+        self.ops.extend((pads.len() as u32).to_le_bytes());
+        for (access, pad) in pads {
+            self.ops.extend(access.to_le_bytes());
+            self.ops.extend(pad.to_le_bytes());
+        }
+        asm!(self.ops; ->data:);
         self.ops.extend(data.iter().copied());
+    }
+
+    /// After the program's code (the end jumps over it), the code a fault
+    /// at each access of `pads` resumes at (the host's fault handler finds
+    /// it in the table after `code_end`, `pad_table`): for a skip, a pad
+    /// that goes back after the access on a zero source, else touches the
+    /// cell again, to fail as the multiply's command; for a restart, the
+    /// register loop as plain code. Before the exits: the line table knows
+    /// code with a command only up to them.
+    fn emit_recoveries(&mut self, program: &Program) {
+        if self.pads.is_empty() && self.plain_loops.is_empty() {
+            return;
+        }
+        let past = self.ops.new_dynamic_label();
+        asm!(self.ops; jmp =>past);
+        for (access, recovery) in std::mem::take(&mut self.pads) {
+            let pad = match recovery {
+                Recovery::Skip(skip) => {
+                    let pad = self.ops.new_dynamic_label();
+                    asm!(self.ops; =>pad);
+                    self.attribute(skip.at);
+                    asm!(self.ops; test Rb(skip.source), Rb(skip.source); jz =>skip.resume);
+                    self.cell(CellInst::CmpZero, skip.off);
+                    asm!(self.ops; ud2);
+                    pad
+                }
+                Recovery::Restart(plain) => plain,
+            };
+            self.pad_table.push((access as u32, pad));
+        }
+        for plain in std::mem::take(&mut self.plain_loops) {
+            self.emit_plain_loop(plain, program);
+        }
+        asm!(self.ops; =>past);
+    }
+
+    /// A register loop as plain code (`PlainLoop`): a copy, as `marks`
+    /// goes (the instructions' code is the register loop's).
+    fn emit_plain_loop(&mut self, plain: PlainLoop, program: &Program) {
+        self.lose_eax_and_flags();
+        self.unchecked_shift = plain.shift;
+        asm!(self.ops; =>plain.entry);
+        let ops = [Op::Loop { off: plain.test }].into_iter().chain(plain.body).chain([Op::EndLoop]);
+        self.unmarked((plain.first, None), |e| {
+            for op in ops {
+                e.mark();
+                e.op(op, program);
+            }
+        });
+        self.lose_eax_and_flags();
+        asm!(self.ops; jmp =>plain.exit);
     }
 
     /// Makes sure an access to `[a_ptr + off]` faults or fails when it is
@@ -375,7 +505,7 @@ impl Emitter {
     fn touch_within(&mut self, off: i32, distance: u64) {
         if self.target.checked || distance >= GUARD_BYTES as u64 {
             let (out, check) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
-            self.checks.push((out, check));
+            self.checks.push((out, check, None));
             // rdx: eax may hold a cell value (`in_eax`).
             asm!(self.ops
                 ; =>check
@@ -389,6 +519,49 @@ impl Emitter {
         // The access itself (or the check) ties the pointer to a tape cell
         // within |off| of it.
         self.unchecked_shift = off.unsigned_abs() as u64;
+    }
+
+    /// Emits with `access` the one instruction of a multiply that touches
+    /// its target `off`. For an `if_nonzero` multiply, `source` is the
+    /// byte register holding its source, and where that is zero a tape
+    /// error of the access is none: the code goes on after it.
+    fn target_access(&mut self, off: i32, source: Option<Rq>, access: impl FnOnce(&mut Self)) {
+        let Some(source) = source else {
+            self.touch(off);
+            return access(self);
+        };
+        let shift = self.unchecked_shift;
+        self.recoverable_access(off, access, |e| {
+            let resume = e.ops.new_dynamic_label();
+            asm!(e.ops; =>resume);
+            let at = e.positions.last().map_or(NO_POSITION, |last| last.at);
+            Recovery::Skip(Skip { source, resume, off, at })
+        });
+        // Skipped, the access proved nothing of the pointer, and the flags
+        // are the test of the source.
+        self.unchecked_shift = shift.max(self.unchecked_shift);
+        self.zf_cell = None;
+    }
+
+    /// Emits with `access` one instruction that touches `off`; off the
+    /// tape, what `recovery` (emitted right after it) returns happens
+    /// instead of an error: the explicit check's way out does it, or the
+    /// fault handler, through the table after `code_end`.
+    fn recoverable_access(
+        &mut self,
+        off: i32,
+        access: impl FnOnce(&mut Self),
+        recovery: impl FnOnce(&mut Self) -> Recovery,
+    ) {
+        let checks = self.checks.len();
+        self.touch(off);
+        let code = self.ops.offset().0;
+        access(self);
+        let recovery = recovery(self);
+        match self.checks.get_mut(checks) {
+            Some(check) => check.2 = Some(recovery),
+            None => self.pads.push((code, recovery)),
+        }
     }
 
     /// Jumps to `elsewhere` unless the cells from `lo` to `hi` (offsets

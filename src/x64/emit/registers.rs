@@ -7,7 +7,7 @@
 use dynasmrt::x64::Rq;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
-use super::{CellInst, Emitter};
+use super::{CellInst, Emitter, PlainLoop, Recovery};
 use crate::ir::{Op, Program};
 use crate::x64::select::{EaxCells, Product, RegisterLoop, Run, RunStep, LOOP_CELLS, RUN_CELLS};
 
@@ -89,17 +89,28 @@ impl Emitter {
         let mut body = LoopBody { cells: &l.cells, counter: l.test, zf_counter: false, ifs: vec![], written: vec![] };
         let counter_reg = body.reg(l.test).expect("the counter is in a register");
         let (top, exit) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        let plain = PlainLoop {
+            entry: self.ops.new_dynamic_label(),
+            exit,
+            first: self.current_inst(),
+            test: l.test,
+            body: l.body.clone(),
+            shift: self.unchecked_shift,
+        };
         self.lose_eax_and_flags();
         self.touch(l.test);
         self.cell(CellInst::CmpZero, l.test);
         asm!(self.ops; je =>exit);
         // Loaded in the order the body first touches them, each as the
-        // command that does: a tape error here is the first iteration's.
+        // command that does. A cell off the tape may be one the first
+        // iteration touches first in an `if` (or not at all): then the loop
+        // runs again as plain code, which fails where the program does.
         for (off, at) in self.first_touches(&l.cells, program) {
             self.attribute(at);
-            self.touch(off);
-            self.cell(CellInst::MovzxReg(body.reg(off).expect("in a register")), off);
+            let reg = body.reg(off).expect("in a register");
+            self.recoverable_access(off, |e| e.cell(CellInst::MovzxReg(reg), off), |_| Recovery::Restart(plain.entry));
         }
+        self.plain_loops.push(plain);
         self.align_loop_top();
         asm!(self.ops; =>top);
         for &op in &l.body {
@@ -152,7 +163,8 @@ impl Emitter {
                     false
                 }
             },
-            Op::AddMul { off, src, factor } => {
+            Op::AddMul { off, src, factor, .. } => {
+                // (Never `if_nonzero`: `select::register_loop`.)
                 let source = body.reg(src).unwrap_or_else(|| {
                     self.reading_source_of(self.current_inst(), |e| {
                         e.touch(src);
@@ -162,7 +174,7 @@ impl Emitter {
                 });
                 // The byte register that holds what to add (or subtract).
                 let by = self.addend_byte(source, factor);
-                self.add_addend(body.reg(off), off, by, factor);
+                self.add_addend(body.reg(off), off, by, factor, None);
                 if body.reg(off).is_some() {
                     body.written.push(off);
                 }
@@ -226,8 +238,8 @@ impl Emitter {
                     held[slot(off)] = Held::Constant(val);
                     dirty[slot(off)] = true;
                 }
-                RunStep::Registers(Op::AddMul { off, src, factor }) => {
-                    self.run_multiply(cells, &mut held, off, src, factor);
+                RunStep::Registers(Op::AddMul { off, src, factor, if_nonzero }) => {
+                    self.run_multiply(cells, &mut held, Op::AddMul { off, src, factor, if_nonzero });
                     if let Some(k) = cells.iter().position(|&cell| cell == off) {
                         dirty[k] = true;
                     }
@@ -294,12 +306,17 @@ impl Emitter {
     }
 
     /// `cell[off] += cell[src] * factor` in a run, one of them (or both) in
-    /// a register.
-    fn run_multiply(&mut self, cells: &[i32], held: &mut [Held], off: i32, src: i32, factor: u8) {
+    /// a register (the target never, `if_nonzero`: `select::runs`).
+    fn run_multiply(&mut self, cells: &[i32], held: &mut [Held], multiply: Op) {
+        let Op::AddMul { off, src, factor, if_nonzero } = multiply else { unreachable!("a multiply") };
         let slot = |cell: i32| cells.iter().position(|&c| c == cell);
         let target = slot(off);
-        // A constant source: an add of a constant.
+        // A constant source: an add of a constant (of nothing, touching
+        // nothing, if zero and `if_nonzero`).
         if let Some(Held::Constant(v)) = slot(src).map(|k| held[k]) {
+            if v == 0 && if_nonzero {
+                return;
+            }
             let product = v.wrapping_mul(factor);
             match target {
                 Some(t) => match held[t] {
@@ -341,7 +358,7 @@ impl Emitter {
         }
         let by = self.addend_byte(source, factor);
         let target = target.map(|t| self.run_register(cells, held, t));
-        self.add_addend(target, off, by, factor);
+        self.add_addend(target, off, by, factor, if_nonzero.then_some(source));
     }
 
     /// The byte register holding what `cell += source * factor` adds (or,
@@ -366,14 +383,15 @@ impl Emitter {
     }
 
     /// `cell[off] += by` (`-=` for a factor of 255, see `addend_byte`), the
-    /// cell in `target` if it is in a register, else in memory.
-    fn add_addend(&mut self, target: Option<Rq>, off: i32, by: Rq, factor: u8) {
+    /// cell in `target` if it is in a register, else in memory; `skip`: an
+    /// `if_nonzero` multiply's source (`target_access`).
+    fn add_addend(&mut self, target: Option<Rq>, off: i32, by: Rq, factor: u8, skip: Option<Rq>) {
         match target {
             Some(r) if factor == 255 => asm!(self.ops; sub Rb(r), Rb(by)),
             Some(r) => asm!(self.ops; add Rb(r), Rb(by)),
             None => {
-                self.touch(off);
-                self.cell(if factor == 255 { CellInst::SubReg(by) } else { CellInst::AddReg(by) }, off);
+                let access = if factor == 255 { CellInst::SubReg(by) } else { CellInst::AddReg(by) };
+                self.target_access(off, skip, |e| e.cell(access, off));
                 self.in_eax.forget(off);
             }
         }

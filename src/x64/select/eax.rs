@@ -82,7 +82,7 @@ impl EaxCells {
         for &step in &run.steps {
             match step {
                 RunStep::Registers(Op::Set { off, .. }) => constant[slot(off).expect("in a register")] = true,
-                RunStep::Registers(Op::AddMul { off, src, factor }) => match slot(src) {
+                RunStep::Registers(Op::AddMul { off, src, factor, .. }) => match slot(src) {
                     Some(k) if constant[k] => {}
                     Some(k) => {
                         if !matches!(factor, 1 | 255) {

@@ -112,6 +112,9 @@ pub(super) fn register_loop(body: &[Inst], counter: i32) -> Option<Vec<i32>> {
     for inst in body {
         let op = inst.op;
         match op {
+            // Loaded before the loop, its target would be touched whatever
+            // its source.
+            Op::AddMul { if_nonzero: true, .. } => return None,
             Op::Add { .. } | Op::Set { .. } | Op::AddMul { .. } | Op::If { .. } => {
                 for off in op.cells_touched() {
                     if depth == 0 {

@@ -17,7 +17,7 @@ const RUN_MAX: usize = 32;
 /// guarded code reads first, which is the same when the cells are closer
 /// than the smallest guarded tape.
 pub(super) fn copy(insts: &[Inst], target: Target) -> Option<Product> {
-    let [Inst { op: Op::Set { off: cleared, val: 0 }, .. }, Inst { op: Op::AddMul { off, src, factor }, .. }, ..] =
+    let [Inst { op: Op::Set { off: cleared, val: 0 }, .. }, Inst { op: Op::AddMul { off, src, factor, .. }, .. }, ..] =
         *insts
     else {
         return None;
@@ -42,7 +42,7 @@ pub(super) fn run(insts: &[Inst], target: Target) -> Option<(Run, usize)> {
             }
             // A copy from a cell in a register: its byte stored.
             Op::Set { off, val: 0 } => match run.get(i + 1).map(|next| next.op) {
-                Some(Op::AddMul { off: target, src, factor }) if target == off && slot(src).is_some() => {
+                Some(Op::AddMul { off: target, src, factor, .. }) if target == off && slot(src).is_some() => {
                     (RunStep::CopyFromRegister(Product { off, src, factor }), 2)
                 }
                 _ => in_memory(&run[i..], target),
@@ -90,6 +90,11 @@ pub(super) fn run_registers(insts: &[Inst]) -> Option<(usize, Vec<i32>)> {
     // (not just set).
     let mut written = [(0, false); RUN_MAX];
     let mut hot = Vec::new();
+    // An `if_nonzero` multiply's target stays in memory, where the access
+    // that may fail is one instruction (`emit`'s `target_access`).
+    let skippable_target = |cell: i32| {
+        insts[..len].iter().any(|inst| matches!(inst.op, Op::AddMul { off, if_nonzero: true, .. } if off == cell))
+    };
     for (k, inst) in insts[..len].iter().enumerate() {
         // The cell's last write in the run: whether it computed the value.
         let last_write = |cell: i32| written[..k].iter().rev().find(|w| w.0 == cell).map(|w| w.1);
@@ -101,7 +106,7 @@ pub(super) fn run_registers(insts: &[Inst]) -> Option<(usize, Vec<i32>)> {
             _ => unreachable!("a run of arithmetic"),
         };
         for cell in reads.into_iter().flatten() {
-            if computed(cell) && !hot.contains(&cell) && hot.len() < RUN_CELLS {
+            if computed(cell) && !hot.contains(&cell) && hot.len() < RUN_CELLS && !skippable_target(cell) {
                 hot.push(cell);
             }
         }

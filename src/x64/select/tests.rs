@@ -30,7 +30,7 @@ fn set(off: i32, val: u8) -> Op {
 }
 
 fn mul(off: i32, src: i32, factor: u8) -> Op {
-    Op::AddMul { off, src, factor }
+    Op::AddMul { off, src, factor, if_nonzero: false }
 }
 
 #[test]
@@ -127,7 +127,7 @@ fn runs_keep_in_registers_the_cells_they_read_back() {
 #[test]
 fn loops_on_few_cells_without_moves_run_in_registers() {
     let body = |ops: &[Op]| insts(ops);
-    let mul = |off, src| Op::AddMul { off, src, factor: 3 };
+    let mul = |off, src| Op::AddMul { off, src, factor: 3, if_nonzero: false };
     // Counter 0; 1 and 2 touched on every path, an if on 1.
     let modulo = [add(0, 255), add(1, 255), add(2, 1), Op::If { off: 1 }, set(1, 0), Op::EndIf, mul(1, 2)];
     assert_eq!(register_loop(&body(&modulo), 0), Some(vec![0, 1, 2]));
