@@ -84,7 +84,7 @@ fn optimised_constructs_fail_at_the_programs_own_command() {
     let mut failing = 0;
     let seeds = [
         31, 72, 97, 133, 154, 160, 269, 288, 328, 396, 948, 1019, 1289, 1492, 1721, 2223, 2380, 3739, 4157, 4482, 4976,
-        6657,
+        6657, 13181,
     ];
     for seed in seeds {
         let case = gen::case(seed);

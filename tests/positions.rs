@@ -90,6 +90,23 @@ fn walks_fail_where_the_program_does_whatever_the_counter() {
     }
 }
 
+/// A loop whose cell is first touched in an `if` the first time round and
+/// later outside it (here [-1]): its closed form touches it where the `if`
+/// runs, else at the later command, as the program does; with the `if`'s
+/// cell as read, and 3 on from it.
+#[test]
+fn closed_forms_fail_where_the_first_iteration_does() {
+    let underflow = "tape underflow: cell -1 touched";
+    for tape in [4096, 300] {
+        let plain = b",>,<[->[<<+>>[-]]<<[-]>]";
+        fails_reading(plain, b"\x01\x01", tape, b"", "1:11", underflow);
+        fails_reading(plain, b"\x01\x00", tape, b"", "1:20", underflow);
+        let shifted = b",>,<[->+++[<<+>>[-]]<<[-]>]";
+        fails_reading(shifted, b"\x01\x00", tape, b"", "1:14", underflow);
+        fails_reading(shifted, b"\x01\xfd", tape, b"", "1:23", underflow);
+    }
+}
+
 #[test]
 fn scans_name_the_test_that_ran_off_the_tape() {
     // The first cell is tested at `[`, each later one at `]`.

@@ -69,6 +69,14 @@ struct Cell {
     written: bool,
     /// Where its first touch was.
     at: u32,
+    /// Where a cell first touched in an `if` (`at`) is first touched on
+    /// every path, if that is another command: the replacement touches it
+    /// at `at` only if the `if`'s cell, the cell met just before this one,
+    /// held `entry + d` (`Value::Entry(d)`) nonzero, and then at `then_at`
+    /// (`replacement`).
+    then_at: Option<(u32, u8)>,
+    /// For a cell first touched in an `if`: `Iteration::guard` then.
+    guarded_by: Option<(usize, Value)>,
 }
 
 /// One iteration's effect on the cells it touches.
@@ -81,6 +89,10 @@ struct Iteration {
     depth: usize,
     /// The cell touched on some paths so far but not on all, if any.
     pending: Option<usize>,
+    /// The cell the open `If` tests, where that is the only one open, and
+    /// what it holds there: a cell first met inside is touched there in
+    /// the first iteration exactly if that is nonzero.
+    guard: Option<(usize, Value)>,
 }
 
 impl Iteration {
@@ -96,11 +108,25 @@ impl Iteration {
     /// the program stops with. So no other cell may be touched for the first
     /// time between a cell's first touch on some path and its first touch on
     /// all of them: then every path first touches the cells in one order.
+    /// Where those two touches are different commands, the first iteration
+    /// says which comes first: only a guard the replacement can test then
+    /// (`Iteration::guard`, met just before the cell) keeps the loop out.
     fn touch(&mut self, off: i32, at: u32) -> Option<usize> {
         let surely = self.depth == 0;
         match self.index(off) {
             Some(i) => {
                 if surely && self.pending == Some(i) {
+                    let cell = &mut self.cells[i];
+                    if cell.at != at {
+                        match cell.guarded_by? {
+                            // The first iteration takes the `if`: first touched there.
+                            (_, Value::Const(v)) if v != 0 => {}
+                            // ... or skips it: first touched here.
+                            (_, Value::Const(_)) => cell.at = at,
+                            (cond, Value::Entry(d)) if cond + 1 == i => cell.then_at = Some((at, d)),
+                            _ => return None,
+                        }
+                    }
                     self.pending = None;
                 }
                 Some(i)
@@ -108,7 +134,8 @@ impl Iteration {
             None if self.pending.is_none() => {
                 let i = self.cells.len();
                 self.index.insert(off, i);
-                self.cells.push(Cell { off, value: Value::Entry(0), written: false, at });
+                let guarded_by = if surely { None } else { self.guard };
+                self.cells.push(Cell { off, value: Value::Entry(0), written: false, at, then_at: None, guarded_by });
                 self.pending = (!surely).then_some(i);
                 Some(i)
             }
@@ -149,6 +176,19 @@ fn closed_form(body: &[Inst]) -> Option<Vec<Inst>> {
         match inst.op {
             Op::Add { off, val } => it.write(off, inst.at, |v| v.add(val))?,
             Op::Set { off, val } => it.write(off, inst.at, |_| Value::Const(val))?,
+            // A touch of `off` where `src` is nonzero (what this pass makes
+            // of a cell first touched in an `if`): as that `if`.
+            Op::AddMul { off, src, factor: 0, if_nonzero: true } => {
+                let i = it.touch(src, inst.next_at)?;
+                let outer = it.guard.take();
+                if it.depth == 0 {
+                    it.guard = Some((i, it.cells[i].value));
+                }
+                it.depth += 1;
+                it.touch(off, inst.at)?;
+                it.depth -= 1;
+                it.guard = outer;
+            }
             // Touches its target or not by value: no closed form argued.
             Op::AddMul { if_nonzero: true, .. } => return None,
             Op::AddMul { off, src, factor, .. } => {
@@ -162,13 +202,17 @@ fn closed_form(body: &[Inst]) -> Option<Vec<Inst>> {
                 })?;
             }
             Op::If { off } => {
-                it.touch(off, inst.at)?;
+                let i = it.touch(off, inst.at)?;
                 open.push((off, it.cells.iter().map(|c| c.value).collect()));
+                it.guard = (it.depth == 0).then_some((i, it.cells[i].value));
                 it.depth += 1;
             }
             Op::EndIf => {
                 let (tested, mut skipped) = open.pop()?;
                 it.depth -= 1;
+                if it.depth == 0 {
+                    it.guard = None;
+                }
                 // The body was skipped only if its cell was zero.
                 let i = it.index(tested)?;
                 skipped[i] = Value::Const(0);
@@ -194,18 +238,40 @@ fn replacement(counter: i32, at: u32, cells: &[Cell]) -> Option<Vec<Inst>> {
     // The loop runs n times with x + n*step = 0 (mod 256): n = x * -1/step.
     let per_unit = inverse_mod_256(step).wrapping_neg();
     let mut ops = vec![Inst::new(Op::If { off: counter }, at)];
-    for cell in &cells[1..] {
+    for (k, cell) in cells.iter().enumerate() {
+        // The next cell is first touched in an `if` on this one: touched
+        // there only if this one, `d` on from its entry value as the first
+        // iteration tests it, is nonzero (tested before this one changes).
+        if let Some((_, d)) = cells.get(k + 1).and_then(|next| next.then_at) {
+            let next = &cells[k + 1];
+            let shifted = |d: u8| Inst::new(Op::Add { off: cell.off, val: d }, cell.at);
+            if d != 0 {
+                ops.push(shifted(d));
+            }
+            // A touch by a multiply by zero, if nonzero: straight-line code
+            // for the passes after this one (an `If` would stop them).
+            let mut touch = Inst::multiply(next.off, cell.off, 0, next.at, cell.at);
+            touch.op = Op::AddMul { off: next.off, src: cell.off, factor: 0, if_nonzero: true };
+            ops.push(touch);
+            if d != 0 {
+                ops.push(shifted(d.wrapping_neg()));
+            }
+        }
+        if k == 0 {
+            // The counter: cleared last.
+            continue;
+        }
+        // Where every path touches it first.
+        let first = cell.then_at.map_or(cell.at, |(at, _)| at);
         ops.push(match cell.value {
             // Read, or written back as it was: touched all the same, as
             // the loop touches it.
-            _ if !cell.written || cell.value == Value::Entry(0) => {
-                Inst::new(Op::Add { off: cell.off, val: 0 }, cell.at)
-            }
+            _ if !cell.written || cell.value == Value::Entry(0) => Inst::new(Op::Add { off: cell.off, val: 0 }, first),
             // The counter is read where the loop first tests it: what
             // fails first if a pass drops the `If` and the counter is off
             // the tape.
-            Value::Entry(c) => Inst::multiply(cell.off, counter, c.wrapping_mul(per_unit), cell.at, at),
-            Value::Const(val) => Inst::new(Op::Set { off: cell.off, val }, cell.at),
+            Value::Entry(c) => Inst::multiply(cell.off, counter, c.wrapping_mul(per_unit), first, at),
+            Value::Const(val) => Inst::new(Op::Set { off: cell.off, val }, first),
             Value::Unknown => return None,
         });
     }
@@ -316,6 +382,11 @@ mod tests {
             vec![
                 Op::If { off: 1 },
                 Op::AddMul { off: 0, src: 1, factor: 3, if_nonzero: false },
+                // [7] is first touched in the inner `if`, which the first
+                // time round runs where [6] + 3 is not zero; else at `[-]`.
+                Op::Add { off: 6, val: 3 },
+                Op::AddMul { off: 7, src: 6, factor: 0, if_nonzero: true },
+                Op::Add { off: 6, val: 253 },
                 Op::Set { off: 6, val: 0 },
                 Op::Set { off: 7, val: 0 },
                 Op::Set { off: 1, val: 0 },
@@ -410,14 +481,54 @@ mod tests {
             "+.[-R+L<+>]",
             "+.[-<+>R+L]",
             // [-1] touched only when [1] is not zero (the loop stays), and
-            // then also after it.
+            // then also after it: where the first iteration touches it
+            // first depends on [1] (1, unknown, 3 on from unknown).
             ",>+<[->[<<+>>[-]]>[-]<<]",
             ",>+<[->[<<+>>[-]]<<[-]>]",
+            ",>,<[->[<<+>>[-]]<<[-]>]",
+            ",>,<[->+++[<<+>>[-]]<<[-]>]",
+            ",>,<[->>[<<<+>>>-]<<<[-]>]",
         ] {
             let src = src.replace('R', &">".repeat(64)).replace('L', &"<".repeat(64));
-            for input in [&b"\x05\x03\x07"[..], b"\xfe\x00\x01", b"\x00\x09\x00"] {
-                assert_preserves(pipeline, &src, input);
+            for input in [&b"\x05\x03\x07"[..], b"\xfe\x00\x01", b"\x00\x09\x00", b"\x01\x00", b"\x01\xfd"] {
+                // The same output and end, the command and cell of a tape
+                // error included.
+                let p = program(&src);
+                let before = behaviour_located(&p, input);
+                assert_ne!(before.1, crate::interp::Outcome::OutOfSteps, "{src}");
+                assert_eq!(behaviour_located(&pipeline(p), input), before, "{src} on {input:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_cell_first_touched_in_an_if_is_touched_there_if_the_if_runs() {
+        // `[-` then `if [1] { [-1] += 1; [1] = 0 }`, then `[-1] = 0`, each
+        // instruction at its index: [-1] is first touched at 3 where the
+        // `if` runs the first time round, else at 6.
+        let closed = |shift: u8| {
+            let ops = [
+                Op::Loop { off: 0 },
+                Op::Add { off: 0, val: 255 },
+                Op::Add { off: 1, val: shift },
+                Op::If { off: 1 },
+                Op::Add { off: -1, val: 1 },
+                Op::Set { off: 1, val: 0 },
+                Op::EndIf,
+                Op::Set { off: -1, val: 0 },
+                Op::EndLoop,
+            ];
+            let insts = ops.iter().enumerate().map(|(i, &op)| Inst::new(op, i as u32)).collect();
+            let p = closed_form_loops(Program { insts, data: vec![] });
+            p.insts.iter().map(|inst| (inst.op, inst.at)).collect::<Vec<_>>()
+        };
+        let touch = (Op::AddMul { off: -1, src: 1, factor: 0, if_nonzero: true }, 4);
+        let p = closed(0);
+        assert!(p.contains(&touch) && p.contains(&(Op::Set { off: -1, val: 0 }, 7)), "{p:?}");
+        // Tested as the first iteration tests it: 3 on.
+        let p = closed(3);
+        let at = p.iter().position(|&op| op == touch).expect("the touch");
+        assert_eq!(p[at - 1].0, Op::Add { off: 1, val: 3 });
+        assert_eq!(p[at + 1].0, Op::Add { off: 1, val: 253 });
     }
 }

@@ -172,7 +172,10 @@ pub fn known_values(program: Program, tape: Hull) -> Program {
                     }
                 }
                 None => {
-                    k.set(off, None);
+                    // (A multiply by zero only touches its target.)
+                    if factor != 0 {
+                        k.set(off, None);
+                    }
                     emit(inst.op, &mut out);
                 }
             },

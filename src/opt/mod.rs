@@ -180,8 +180,7 @@ fn optimise_with(program: Program, config: Config, trace: &mut Trace) -> Program
         if ran {
             program = fixed_point_traced(program, &passes, trace);
         }
-        let tape_cells = config.tape_cells;
-        program = traced(program, "switch-tables", None, &|p| switch_tables(p, tape_cells), trace);
+        program = traced(program, "switch-tables", None, &switch_tables, trace);
         program = traced(program, "shortcuts", None, &shortcuts, trace);
     }
     program

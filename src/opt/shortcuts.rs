@@ -158,6 +158,9 @@ fn find(region: &[Inst], partner: &[usize], first: usize, budget: &mut u64) -> O
         match region[pc].op {
             Op::Add { off, val } => run.add(off, val)?,
             Op::Set { off, val } => run.set(off, val)?,
+            // Touches its cell or not, and changes nothing: the same where
+            // the shortcut applies (its cells are on the tape).
+            Op::AddMul { off, factor: 0, .. } => run.add(off, 0)?,
             Op::AddMul { off, src, factor, if_nonzero } => {
                 let v = run.read(src)?;
                 if !(if_nonzero && v == 0) {

@@ -22,12 +22,13 @@
 //! `Op::Switch`).
 //!
 //! Which cells the chain touches, and so which tape error it stops with,
-//! depends on the counter; so does the order it touches them in. A switch
-//! touches its cells in one order, the same for every value; that order
-//! decides the error only where two cells can be off opposite ends of the
-//! tape at once (farther apart than the tape is long). The pass lists the
-//! cells in an order that agrees with every value's order for such pairs,
-//! and keeps the chain as ifs where no order does.
+//! depends on the counter; so does the order it touches them in, and the
+//! command that touches each first. A switch touches its cells in one
+//! order, the same for every value, each at one command. The pass lists
+//! the cells in an order that agrees with every value's, and keeps the
+//! chain as ifs where no order does or where a cell is first touched at
+//! another command for another value: then the error, where two cells are
+//! off the tape or one is, is the program's, cell and command.
 //!
 //! Runs last, once: the other passes do not look into switches.
 
@@ -42,9 +43,8 @@ const MAX_CELLS: usize = 16;
 /// Longer chains stay: the pass runs each one 256 times.
 const MAX_LEN: usize = 512;
 
-/// Replaces the chains of nested ifs on one counter by `Op::Switch`es, for
-/// a tape of `tape_cells` cells.
-pub fn switch_tables(program: Program, tape_cells: usize) -> Program {
+/// Replaces the chains of nested ifs on one counter by `Op::Switch`es.
+pub fn switch_tables(program: Program) -> Program {
     let partner = program.block_partners();
     let Program { insts, mut data } = program;
     let mut out = Vec::with_capacity(insts.len());
@@ -52,7 +52,7 @@ pub fn switch_tables(program: Program, tape_cells: usize) -> Program {
     while i < insts.len() {
         if let Op::If { off } = insts[i].op {
             let end = partner[i];
-            if let Some(cells) = tables(&insts[i..=end], off, tape_cells) {
+            if let Some(cells) = tables(&insts[i..=end], off) {
                 let start = u32::try_from(data.len()).expect("program data under 4 GiB");
                 for cell in &cells {
                     cell.view().encode(&mut data);
@@ -98,7 +98,7 @@ const UNTOUCHED: Effect = Effect { touched: false, keep: 0xff, add: 0 };
 /// cells, counter first, then in the order the chain first touches them
 /// (see `touch_order`); None when it is not such a chain, or when no one
 /// order of its cells gives the error the chain would for every value.
-fn tables(block: &[Inst], counter: i32, tape_cells: usize) -> Option<Vec<Tables>> {
+fn tables(block: &[Inst], counter: i32) -> Option<Vec<Tables>> {
     if block.len() > MAX_LEN {
         return None;
     }
@@ -139,8 +139,7 @@ fn tables(block: &[Inst], counter: i32, tape_cells: usize) -> Option<Vec<Tables>
         .map(|(&off, &at)| Tables { off, touch: [0; 256], keep: [0xff; 256], add: [0; 256], at })
         .collect();
     let mut effects = vec![UNTOUCHED; cells.len()];
-    // first[a][b]: some value touches cell a first, then b, and the two
-    // can be off opposite ends of the tape.
+    // first[a][b]: some value touches cell a first, then b.
     let mut first = vec![vec![false; cells.len()]; cells.len()];
     let mut order = Vec::with_capacity(cells.len());
     for v in 0..256 {
@@ -152,8 +151,14 @@ fn tables(block: &[Inst], counter: i32, tape_cells: usize) -> Option<Vec<Tables>
         let mut pc = 0;
         while pc < block.len() {
             if let Some(off) = block[pc].op.cells().next().filter(|&off| off != counter) {
-                if !order.contains(&index(off)) {
-                    order.push(index(off));
+                let k = index(off);
+                if !order.contains(&k) {
+                    // A cell's code has one command: the one every value
+                    // that touches the cell touches it first at.
+                    if block[pc].at != tables[k].at {
+                        return None;
+                    }
+                    order.push(k);
                 }
             }
             match block[pc].op {
@@ -179,7 +184,7 @@ fn tables(block: &[Inst], counter: i32, tape_cells: usize) -> Option<Vec<Tables>
         }
         for (k, &a) in order.iter().enumerate() {
             for &b in &order[k + 1..] {
-                first[a][b] |= cells[a].abs_diff(cells[b]) as u64 > tape_cells as u64;
+                first[a][b] = true;
             }
         }
         // The counter was read by the first if; it ends set to its value.
@@ -234,7 +239,7 @@ mod tests {
     }
 
     fn switched(src: &str) -> Program {
-        switch_tables(before(program(src)), 64)
+        switch_tables(before(program(src)))
     }
 
     /// factor.b's digit step: ten nested ifs, the last one carrying.
@@ -281,16 +286,16 @@ mod tests {
             chain(&[&[Op::Move(1)], &clear[..]].concat()),
             chain(&[&[Op::AddMul { off: 1, src: 2, factor: 1, if_nonzero: false }], &clear[..]].concat()),
         ] {
-            assert_eq!(switch_tables(p.clone(), 64), p);
+            assert_eq!(switch_tables(p.clone()), p);
         }
         // The same chain with only adds and ifs on the counter is one.
-        let p = switch_tables(chain(&[&[Op::Add { off: 1, val: 1 }], &clear[..]].concat()), 64);
+        let p = switch_tables(chain(&[&[Op::Add { off: 1, val: 1 }], &clear[..]].concat()));
         assert_eq!(ops(&p), vec![Op::Switch { src: 0, start: 0, cells: 2 }]);
     }
 
     #[test]
     fn keeps_behaviour() {
-        let pipeline = |p| switch_tables(before(p), 64);
+        let pipeline = |p| switch_tables(before(p));
         for src in [
             format!(",{DIGIT}"),
             // Sets, multiplies by the counter, a counter that survives.
@@ -312,18 +317,18 @@ mod tests {
     }
 
     /// The chain of the report: a counter of 1 touches `[p-2]` first, then
-    /// `[p+1]`; from 2 on, `[p+1]` first. On a tape of two cells, from
-    /// cell 1, both are off it (at opposite ends): which error the program
-    /// stops with depends on the counter, so no one order of a switch's
-    /// cells fits, and the chain stays ifs. On a tape of three they cannot
-    /// both be off it, and it becomes a switch.
+    /// `[p+1]` (at the last `+`); from 2 on, `[p+1]` first (at the first).
+    /// On a tape of two cells, from cell 1, both are off it (at opposite
+    /// ends): which error the program stops with depends on the counter; on
+    /// any tape, where `[p+1]` alone is off it, the command does. No one
+    /// order of a switch's cells fits: the chain stays ifs.
     #[test]
     fn chains_touching_both_ends_in_orders_that_depend_on_the_counter_stay_ifs() {
         use crate::interp::{self, Config as RunConfig, Outcome};
         let src = ",[-[>+<[-]]<<+>>>+<[-]]";
         let switches = |p: &Program| ops(p).iter().filter(|op| matches!(op, Op::Switch { .. })).count();
-        for (tape, want) in [(2, 0), (3, 1), (64, 1)] {
-            let p = switch_tables(before(program(src)), tape);
+        for (tape, want) in [(2, 0), (3, 0), (64, 0)] {
+            let p = switch_tables(before(program(src)));
             assert_eq!(switches(&p), want, "tape {tape}");
             let run = |p: &Program, at: usize, input: u8| {
                 let prog = Program { insts: [program(&">".repeat(at)).insts, p.insts.clone()].concat(), ..p.clone() };
@@ -345,7 +350,7 @@ mod tests {
             }
         }
         // The carried walk of the report: the same chain in a walk.
-        let walk = switch_tables(before(program(">,[[-[>+<[-]]<<+>>>+<[-]]>]")), 2);
+        let walk = switch_tables(before(program(">,[[-[>+<[-]]<<+>>>+<[-]]>]")));
         assert_eq!(switches(&walk), 0);
     }
 

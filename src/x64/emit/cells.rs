@@ -207,6 +207,8 @@ impl Emitter {
             }
         });
         let access = match factor {
+            // Only touches it (an `if_nonzero` touch, `opt::closed_form`).
+            0 => CellInst::CmpZero,
             1 => CellInst::AddAl,
             255 => CellInst::SubAl,
             _ => {
