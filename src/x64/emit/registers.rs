@@ -60,16 +60,24 @@ impl Emitter {
     /// only its ifs touch. Loaded in that order, a cell off the tape faults
     /// where the first iteration's first unconditional touch of one would
     /// (cells only ifs touch lie between ones touched unconditionally:
-    /// `select::register_loop`).
-    fn first_touches(&self, cells: &[i32], program: &Program) -> Vec<(i32, u32)> {
+    /// `select::register_loop`). And whether that is the order every path
+    /// of the first iteration touches them in: false where an `if` may
+    /// touch a cell before its first unconditional touch (or only an `if`
+    /// does).
+    fn first_touches(&self, cells: &[i32], program: &Program) -> (Vec<(i32, u32)>, bool) {
         let first = self.current_inst();
         let mut seen: Vec<(i32, u32)> = Vec::new();
+        let mut in_order = true;
         let mut depth = 0;
         for inst in &program.insts[first..] {
             let conditional = depth > 1;
             for (off, at) in inst.touches().filter(|(off, _)| cells.contains(off)) {
-                if !seen.iter().any(|&(cell, _)| cell == off) && !conditional {
-                    seen.push((off, at));
+                if !seen.iter().any(|&(cell, _)| cell == off) {
+                    if conditional {
+                        in_order = false;
+                    } else {
+                        seen.push((off, at));
+                    }
                 }
             }
             depth += inst.op.opens() as i32 - inst.op.closes() as i32;
@@ -79,8 +87,9 @@ impl Emitter {
         }
         let rest = cells.iter().filter(|&&off| !seen.iter().any(|&(cell, _)| cell == off));
         let rest: Vec<(i32, u32)> = rest.map(|&off| (off, self.ats[first])).collect();
+        in_order &= rest.is_empty();
         seen.extend(rest);
-        seen
+        (seen, in_order)
     }
 
     /// A loop with `cells` in registers: loaded once the counter is found
@@ -102,15 +111,24 @@ impl Emitter {
         self.cell(CellInst::CmpZero, l.test);
         asm!(self.ops; je =>exit);
         // Loaded in the order the body first touches them, each as the
-        // command that does. A cell off the tape may be one the first
-        // iteration touches first in an `if` (or not at all): then the loop
-        // runs again as plain code, which fails where the program does.
-        for (off, at) in self.first_touches(&l.cells, program) {
+        // command that does. Where an `if` may touch a cell first (or
+        // alone), a cell off the tape may not be the one the program fails
+        // at: then the loop runs again as plain code, which fails where the
+        // program does.
+        let (loads, in_order) = self.first_touches(&l.cells, program);
+        for (off, at) in loads {
             self.attribute(at);
-            let reg = body.reg(off).expect("in a register");
-            self.recoverable_access(off, |e| e.cell(CellInst::MovzxReg(reg), off), |_| Recovery::Restart(plain.entry));
+            let load = CellInst::MovzxReg(body.reg(off).expect("in a register"));
+            if in_order {
+                self.touch(off);
+                self.cell(load, off);
+            } else {
+                self.recoverable_access(off, |e| e.cell(load, off), |_| Recovery::Restart(plain.entry));
+            }
         }
-        self.plain_loops.push(plain);
+        if !in_order {
+            self.plain_loops.push(plain);
+        }
         self.align_loop_top();
         asm!(self.ops; =>top);
         for &op in &l.body {
