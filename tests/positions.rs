@@ -107,6 +107,17 @@ fn closed_forms_fail_where_the_first_iteration_does() {
     }
 }
 
+/// A run that keeps such a multiply's product in a register, the target
+/// not loaded until the run touches it again: off the tape, that load
+/// names the multiply where the product is not zero, else itself.
+#[test]
+fn a_carried_product_fails_where_the_program_does() {
+    let source = format!("{},>,<[>-[->>>+<<<]>>>+]", ">".repeat(4092));
+    let overflow = "tape overflow: cell 4096 touched";
+    fails_reading(source.as_bytes(), b"\x01\x01", 4096, b"", "1:4113", overflow);
+    fails_reading(source.as_bytes(), b"\x01\x03", 4096, b"", "1:4105", overflow);
+}
+
 #[test]
 fn scans_name_the_test_that_ran_off_the_tape() {
     // The first cell is tested at `[`, each later one at `]`.

@@ -49,6 +49,8 @@ pub(super) enum CellInst {
     AddReg(Rq),
     /// `sub [cell], r8`
     SubReg(Rq),
+    /// `add r8, [cell]`
+    AddToReg(Rq),
 }
 
 impl Emitter {
@@ -77,10 +79,12 @@ impl Emitter {
             CellInst::StoreReg(r) => (&[0x88], r as u8, None),
             CellInst::AddReg(r) => (&[0x00], r as u8, None),
             CellInst::SubReg(r) => (&[0x28], r as u8, None),
+            CellInst::AddToReg(r) => (&[0x02], r as u8, None),
         };
         // REX: REX.R for r8-r15; a byte operand among spl, bpl, sil and dil
         // needs one to be told from ah, ch, dh and bh.
-        let byte_operand = matches!(inst, CellInst::StoreReg(_) | CellInst::AddReg(_) | CellInst::SubReg(_));
+        let byte_operand =
+            matches!(inst, CellInst::StoreReg(_) | CellInst::AddReg(_) | CellInst::SubReg(_) | CellInst::AddToReg(_));
         if reg >= 8 || (byte_operand && reg >= 4) {
             self.ops.push(0x40 | (reg >> 3) << 2);
         }

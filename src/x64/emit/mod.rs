@@ -152,6 +152,21 @@ enum Recovery {
     /// loop runs again from its test as plain code, which fails where the
     /// program does (the load touched a cell earlier than the program).
     Restart(DynamicLabel),
+    /// A run's first load of a cell an `if_nonzero` multiply added its
+    /// product to (in `product`, `registers.rs`'s `Held::Product`): an
+    /// error at the multiply's command if that is not zero (code at
+    /// `nonzero_site` stands for it), else here.
+    Either(Either),
+}
+
+/// See `Recovery::Either`.
+#[derive(Clone, Copy)]
+struct Either {
+    product: Rq,
+    off: i32,
+    nonzero_at: u32,
+    nonzero_site: DynamicLabel,
+    zero_at: u32,
 }
 
 /// See `Recovery::Skip`.
@@ -423,6 +438,13 @@ impl Emitter {
             match recovery {
                 Some(Recovery::Skip(skip)) => asm!(self.ops; test Rb(skip.source), Rb(skip.source); jz =>skip.resume),
                 Some(Recovery::Restart(plain)) => asm!(self.ops; jmp =>plain),
+                Some(Recovery::Either(either)) => asm!(self.ops
+                    ; test Rb(either.product), Rb(either.product)
+                    ; jz >zero
+                    ; lea rcx, [=>either.nonzero_site]
+                    ; jmp ->tape_error
+                    ; zero:
+                ),
                 None => {}
             }
             asm!(self.ops; lea rcx, [=>check]; jmp ->tape_error);
@@ -452,7 +474,8 @@ impl Emitter {
     /// register loop as plain code. Before the exits: the line table knows
     /// code with a command only up to them.
     fn emit_recoveries(&mut self, program: &Program) {
-        if self.pads.is_empty() && self.plain_loops.is_empty() {
+        let either_check = self.checks.iter().any(|check| matches!(check.2, Some(Recovery::Either(_))));
+        if self.pads.is_empty() && self.plain_loops.is_empty() && !either_check {
             return;
         }
         let past = self.ops.new_dynamic_label();
@@ -469,13 +492,42 @@ impl Emitter {
                     pad
                 }
                 Recovery::Restart(plain) => plain,
+                Recovery::Either(either) => {
+                    let pad = self.ops.new_dynamic_label();
+                    asm!(self.ops; =>pad; test Rb(either.product), Rb(either.product); jz >zero);
+                    self.emit_either_site(either);
+                    asm!(self.ops; zero:);
+                    self.attribute(either.zero_at);
+                    self.cell(CellInst::CmpZero, either.off);
+                    asm!(self.ops; ud2);
+                    pad
+                }
             };
             self.pad_table.push((access as u32, pad));
+        }
+        // A check's way out names the multiply by the address of such code.
+        let sites: Vec<Either> = (self.checks.iter())
+            .filter_map(|check| match check.2 {
+                Some(Recovery::Either(either)) => Some(either),
+                _ => None,
+            })
+            .collect();
+        for either in sites {
+            self.emit_either_site(either);
         }
         for plain in std::mem::take(&mut self.plain_loops) {
             self.emit_plain_loop(plain, program);
         }
         asm!(self.ops; =>past);
+    }
+
+    /// Code at `either.nonzero_site` that stands for the multiply: it
+    /// touches the cell again, as that command.
+    fn emit_either_site(&mut self, either: Either) {
+        asm!(self.ops; =>either.nonzero_site);
+        self.attribute(either.nonzero_at);
+        self.cell(CellInst::CmpZero, either.off);
+        asm!(self.ops; ud2);
     }
 
     /// A register loop as plain code (`PlainLoop`): a copy, as `marks`

@@ -7,7 +7,8 @@
 use dynasmrt::x64::Rq;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
-use super::{CellInst, Emitter, PlainLoop, Recovery};
+use super::{CellInst, Either, Emitter, PlainLoop, Recovery};
+use crate::code::NO_POSITION;
 use crate::ir::{Op, Program};
 use crate::x64::select::{EaxCells, Product, RegisterLoop, Run, RunStep, LOOP_CELLS, RUN_CELLS};
 
@@ -32,6 +33,10 @@ enum Held {
     Register,
     /// This constant, not yet in the register.
     Constant(u8),
+    /// The product an `if_nonzero` multiply (whose command is `at`) adds to
+    /// the cell, the cell not loaded: added to it at the cell's next touch
+    /// (`select::runs::carried_product`).
+    Product { at: u32 },
 }
 
 /// The state of a register loop's body being emitted.
@@ -253,6 +258,10 @@ impl Emitter {
                     dirty[k] = true;
                 }
                 RunStep::Registers(Op::Set { off, val }) => {
+                    if let Held::Product { .. } = held[slot(off)] {
+                        // Touched here first where the product is zero.
+                        self.run_register(cells, &mut held, slot(off));
+                    }
                     held[slot(off)] = Held::Constant(val);
                     dirty[slot(off)] = true;
                 }
@@ -275,6 +284,9 @@ impl Emitter {
             }
         }
         for (k, &off) in cells.iter().enumerate().filter(|&(k, _)| dirty[k]) {
+            if let Held::Product { .. } = held[k] {
+                self.run_register(cells, &mut held, k);
+            }
             self.touch(off);
             match held[k] {
                 Held::Constant(v) => self.cell(CellInst::MovImm(v), off),
@@ -318,6 +330,14 @@ impl Emitter {
             }
             Held::Constant(v) => asm!(self.ops; mov Rd(r), v as i32),
             Held::Register => {}
+            // The cell's first touch, but for the multiply's where its
+            // product is not zero: off the tape, the fault names that one.
+            Held::Product { at } => {
+                let (off, here) = (cells[k], self.positions.last().map_or(NO_POSITION, |last| last.at));
+                let nonzero_site = self.ops.new_dynamic_label();
+                let either = Either { product: r, off, nonzero_at: at, nonzero_site, zero_at: here };
+                self.recoverable_access(off, |e| e.cell(CellInst::AddToReg(r), off), |_| Recovery::Either(either));
+            }
         }
         held[k] = Held::Register;
         r
@@ -364,6 +384,23 @@ impl Emitter {
                 AL
             }
         });
+        // An `if_nonzero` multiply, the cell's first touch: its product
+        // kept, the cell not loaded (`Held::Product`).
+        if let (Some(t), true) = (target, if_nonzero) {
+            if held[t] == Held::Memory {
+                let r = RUN_REGS[t];
+                match factor {
+                    1 => asm!(self.ops; mov Rd(r), Rd(source)),
+                    255 => asm!(self.ops; mov Rd(r), Rd(source); neg Rb(r)),
+                    _ => {
+                        let product = self.product_byte(source, factor);
+                        asm!(self.ops; movzx Rd(r), Rb(product));
+                    }
+                }
+                held[t] = Held::Product { at: self.positions.last().map_or(NO_POSITION, |last| last.at) };
+                return;
+            }
+        }
         // A copy into a cleared cell in a register: a move of the whole
         // (zero-extended) register.
         if let (Some(t), 1) = (target, factor) {

@@ -91,9 +91,11 @@ pub(super) fn run_registers(insts: &[Inst]) -> Option<(usize, Vec<i32>)> {
     let mut written = [(0, false); RUN_MAX];
     let mut hot = Vec::new();
     // An `if_nonzero` multiply's target stays in memory, where the access
-    // that may fail is one instruction (`emit`'s `target_access`).
+    // that may fail is one instruction (`emit`'s `target_access`), but
+    // where `carried_product` says it may start in a register.
     let skippable_target = |cell: i32| {
         insts[..len].iter().any(|inst| matches!(inst.op, Op::AddMul { off, if_nonzero: true, .. } if off == cell))
+            && !carried_product(&insts[..len], cell)
     };
     for (k, inst) in insts[..len].iter().enumerate() {
         // The cell's last write in the run: whether it computed the value.
@@ -121,4 +123,23 @@ pub(super) fn run_registers(insts: &[Inst]) -> Option<(usize, Vec<i32>)> {
     }
     let cells = Hull::of_offsets(insts[..len].iter().flat_map(|inst| inst.op.cells()));
     (!hot.is_empty() && cells.within_smallest_tape()).then_some((len, hot))
+}
+
+/// Whether the `if_nonzero` multiply into `cell` of the run `insts` may
+/// keep its product in a register, the cell not loaded (`emit`'s
+/// `Held::Product`), until the run next touches the cell, which then
+/// loads it: it is the cell's first touch in the run, its factor is odd
+/// (the product is zero exactly where the source is), the run touches the
+/// cell again, and no cell between (but the multiply's source) is one the
+/// run had not touched before. The load then fails, off the tape, where
+/// the program does: at the multiply for a nonzero product, else there.
+pub(super) fn carried_product(insts: &[Inst], cell: i32) -> bool {
+    let touches = |inst: &Inst| inst.op.cells().any(|c| c == cell);
+    let Some(at) = insts.iter().position(touches) else { return false };
+    let Op::AddMul { off, src, factor, if_nonzero: true } = insts[at].op else { return false };
+    let Some(next) = insts[at + 1..].iter().position(touches).map(|n| at + 1 + n) else { return false };
+    let before: Vec<i32> = insts[..at].iter().flat_map(|inst| inst.op.cells()).chain([src]).collect();
+    off == cell
+        && factor % 2 == 1
+        && insts[at + 1..next].iter().flat_map(|inst| inst.op.cells()).all(|c| before.contains(&c))
 }

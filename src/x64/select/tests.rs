@@ -1,7 +1,7 @@
 //! Selection's decisions, tested as data: no assembler involved.
 
 use super::loops::{register_loop, sunk_store};
-use super::runs::run_registers;
+use super::runs::{carried_product, run_registers};
 use super::scan::scan_return;
 use super::*;
 use crate::ir::EofMode;
@@ -86,6 +86,25 @@ fn a_walk_carrying_a_value_keeps_it_in_eax() {
     // p -= 9: it reads a cell this one did not store.
     assert_eq!(walk(9, -9, GUARDED), None);
     assert_eq!(walk(9, -10, CHECKED), None);
+}
+
+#[test]
+fn an_if_nonzero_target_starts_in_a_register_only_as_a_carried_product() {
+    let spec = |off, src, factor| Op::AddMul { off, src, factor, if_nonzero: true };
+    // Touched again right after (its counter cleared between): carried.
+    let body = [add(1, 255), spec(4, 1, 1), set(1, 0), add(4, 1)];
+    assert!(carried_product(&insts(&body), 4));
+    assert_eq!(run_registers(&insts(&body)).map(|(_, cells)| cells), Some(vec![1, 4]));
+    // An even factor (a zero product from a nonzero source), a cell first
+    // touched between, no touch after, a touch before: kept in memory.
+    for body in [
+        vec![add(1, 255), spec(4, 1, 2), add(4, 1)],
+        vec![add(1, 255), spec(4, 1, 1), add(5, 1), add(4, 1)],
+        vec![add(1, 255), spec(4, 1, 1), set(1, 0)],
+        vec![add(4, 1), add(1, 255), spec(4, 1, 1), add(4, 1)],
+    ] {
+        assert!(!carried_product(&insts(&body), 4), "{body:?}");
+    }
 }
 
 #[test]
