@@ -1,6 +1,7 @@
 //! Random programs (tests/common/gen.rs) run by the reference interpreter
 //! and by `bfc --jit -O0`, `--jit -O2`, `--interp` and, for one program in
-//! ten, an executable: stdout and exit codes must agree. One in eight runs
+//! ten, an executable: stdout, exit codes and a tape error's command and
+//! cell must agree. One in eight runs
 //! with a left margin (`--left-margin`), moving left of where it starts.
 //!
 //! Runs `BFC_DIFF_N` programs (default 1000), seeds counting up from
@@ -90,7 +91,7 @@ fn optimised_constructs_fail_at_the_programs_own_command() {
         let case = gen::case(seed);
         let fails = matches!(diff::oracle(&case), Some((_, status)) if status != bfc::code::Status::Ok);
         failing += fails as u32;
-        match diff::check_positions(&case, work.path(), &[Mode::Jit(2), Mode::Interp, Mode::Exe(2)]) {
+        match diff::check(&case, work.path(), &[Mode::Jit(2), Mode::Interp, Mode::Exe(2)]) {
             Verdict::Mismatch(bad) => failures.push(format!("  seed {seed}:\n{}", diff::describe(&bad))),
             Verdict::Discarded => failures.push(format!("  seed {seed}: no longer ends")),
             Verdict::Agreed => {}

@@ -60,28 +60,16 @@ pub fn oracle_located(case: &Case) -> Option<(Vec<u8>, Status, Option<TapeFault>
     }
 }
 
-/// Whether a mode's tape errors are at exactly the command and cell the
-/// unoptimised program's are. Optimised code names the command an
-/// instruction stands for (a merged construct's first), and may touch the
-/// cells of a construct in another order (the same end of the tape).
-/// `BFC_EXACT_POSITIONS=1` asks it of every mode, to count how often
-/// optimised code names another command.
-fn exact_position(mode: Mode) -> bool {
-    matches!(mode, Mode::Jit(0) | Mode::Exe(0)) || std::env::var_os("BFC_EXACT_POSITIONS").is_some()
-}
-
-/// What bfc's message says of a tape error: which end of the tape and, if
-/// `exact`, where and which cell (`:3:5: error: tape underflow: cell -1
-/// touched`).
-pub fn tape_error_words(status: Status, fault: Option<TapeFault>, source: &[u8], exact: bool) -> Option<String> {
+/// What bfc's message says of a tape error: which end of the tape, where
+/// and which cell (`:3:5: error: tape underflow: cell -1 touched`): every
+/// mode, optimised or not, names the unoptimised program's command and
+/// cell (docs/diagnostics.md).
+pub fn tape_error_words(status: Status, fault: Option<TapeFault>, source: &[u8]) -> Option<String> {
     let words = match status {
         Status::TapeUnderflow => "tape underflow",
         Status::TapeOverflow => "tape overflow",
         _ => return None,
     };
-    if !exact {
-        return Some(format!(": error: {words}: cell "));
-    }
     let fault = fault.expect("the interpreter says where a tape error happened");
     let at = fault.at.expect("and at which command") as usize;
     let line = 1 + source[..at].iter().filter(|&&b| b == b'\n').count();
@@ -110,18 +98,9 @@ pub enum Verdict {
     Mismatch(Vec<(Mode, String)>),
 }
 
-/// Runs `case` in `modes` (files go to `work`) and compares each with the oracle.
+/// Runs `case` in `modes` (files go to `work`) and compares each with the
+/// oracle: output, exit code, and a tape error's command and cell.
 pub fn check(case: &Case, work: &Path, modes: &[Mode]) -> Verdict {
-    check_with(case, work, modes, exact_position)
-}
-
-/// `check`, holding every mode to the unoptimised program's tape error
-/// position and cell.
-pub fn check_positions(case: &Case, work: &Path, modes: &[Mode]) -> Verdict {
-    check_with(case, work, modes, |_| true)
-}
-
-fn check_with(case: &Case, work: &Path, modes: &[Mode], exact: fn(Mode) -> bool) -> Verdict {
     let Some((want_out, want_status, want_fault)) = oracle_located(case) else {
         return Verdict::Discarded;
     };
@@ -158,8 +137,8 @@ fn check_with(case: &Case, work: &Path, modes: &[Mode], exact: fn(Mode) -> bool)
             Some(format!("build failed: {}", run.summary()))
         } else if !run.exited(want_code) {
             Some(format!("{} (expected exit {want_code}), {}", run.status(), run.stderr_head()))
-        } else if let Some(words) = tape_error_words(want_status, want_fault, &case.program, exact(mode))
-            .filter(|words| !run.stderr_text().contains(words))
+        } else if let Some(words) =
+            tape_error_words(want_status, want_fault, &case.program).filter(|words| !run.stderr_text().contains(words))
         {
             Some(format!("exit 3 without \"{words}\", {}", run.stderr_head()))
         } else {

@@ -1,24 +1,26 @@
 //! Blocks: loops tested at the bottom, ifs, shortcuts, and small loops
 //! unrolled once, as the plan gives them (`select::SmallLoop`).
 
-use dynasmrt::{dynasm, DynasmApi, DynasmLabelApi};
+use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
-use super::{Block, CellInst, Emitter};
+use super::{Block, CellInst, Emitter, PlainLoop, Recovery};
 use crate::ir::{Change, Op, Program};
 use crate::x64::select::{EaxCells, ShortcutPlan, SmallLoop};
 
 impl Emitter {
     /// A loop's test and the top of its body; with a `carried` cell, eax
     /// holds it at the top (see `select::SmallLoop::carried`).
-    pub(super) fn open_loop(&mut self, off: i32, carried: Option<i32>) {
+    pub(super) fn open_loop(&mut self, off: i32, carried: Option<(i32, DynamicLabel)>) {
         let top = self.ops.new_dynamic_label();
         let exit = self.ops.new_dynamic_label();
         self.touch(off);
         self.cell(CellInst::CmpZero, off);
         asm!(self.ops; je =>exit);
-        if let Some(cell) = carried {
-            self.touch(cell);
-            self.cell(CellInst::MovzxEax, cell);
+        if let Some((cell, plain)) = carried {
+            // Earlier than the program touches it: off the tape, the loop
+            // runs again as plain code (at `plain`), which fails where the
+            // program does.
+            self.recoverable_access(cell, |e| e.cell(CellInst::MovzxEax, cell), |_| Recovery::Restart(plain));
             // From here and from the loop's end alike, the pointer is where
             // the loop's test touched a cell.
             self.unchecked_shift = off.unsigned_abs() as u64;
@@ -112,7 +114,21 @@ impl Emitter {
     pub(super) fn emit_small_loop(&mut self, l: &SmallLoop, program: &Program) {
         // The loop's instruction is marked: the body's first is next.
         let body = self.marks.len();
-        self.open_loop(l.test, l.carried);
+        // A load of the carried cell touches it before the program would:
+        // where that fails, the loop runs as plain code (`PlainLoop`).
+        let plain = l.carried.map(|_| {
+            let ops = program.insts[body..].iter().map(|inst| inst.op);
+            let mut depth = 1;
+            let body_ops: Vec<Op> = ops
+                .take_while(|op| {
+                    depth += op.opens() as i32 - op.closes() as i32;
+                    depth > 0
+                })
+                .collect();
+            (self.ops.new_dynamic_label(), body_ops, self.unchecked_shift)
+        });
+        self.open_loop(l.test, l.carried.zip(plain.as_ref().map(|p| p.0)));
+        let exit = self.blocks.last().expect("the loop").exit;
         // The sunk store is made on the way out of a loop that ran, not on
         // the way past one that did not.
         let not_run = l.sunk.map(|_| {
@@ -131,9 +147,10 @@ impl Emitter {
         self.exit_if_zero(l.test);
         self.unmarked((body, sunk_inst), |e| e.straight(&l.second, program));
         if let Some(cell) = l.carried.filter(|&cell| !self.in_eax.holds(cell)) {
-            // Not where the body was expected to leave it.
-            self.touch(cell);
-            self.cell(CellInst::MovzxEax, cell);
+            // Not where the body was expected to leave it: loaded before
+            // the next iteration's test, as before the first.
+            let entry = plain.as_ref().expect("a carried cell").0;
+            self.recoverable_access(cell, |e| e.cell(CellInst::MovzxEax, cell), |_| Recovery::Restart(entry));
             self.zf_cell = None;
         }
         self.mark();
@@ -145,6 +162,11 @@ impl Emitter {
             asm!(self.ops; =>not_run);
             // Both ways the loop's test touched its cell last here.
             self.unchecked_shift = l.test.unsigned_abs() as u64;
+        }
+        if let Some((entry, ops, shift)) = plain {
+            // `exit`: the loop's own, past a sunk store (the plain loop
+            // made every store).
+            self.plain_loops.push(PlainLoop { entry, exit, first: body - 1, test: l.test, body: ops, shift });
         }
     }
 

@@ -66,9 +66,10 @@ impl Emitter {
     /// where the first iteration's first unconditional touch of one would
     /// (cells only ifs touch lie between ones touched unconditionally:
     /// `select::register_loop`). And whether that is the order every path
-    /// of the first iteration touches them in: false where an `if` may
-    /// touch a cell before its first unconditional touch (or only an `if`
-    /// does).
+    /// of the first iteration touches them in, before any other cell:
+    /// false where an `if` may touch a cell before its first unconditional
+    /// touch (or only an `if` does), or a cell in memory is touched before
+    /// the last of them.
     fn first_touches(&self, cells: &[i32], program: &Program) -> (Vec<(i32, u32)>, bool) {
         let first = self.current_inst();
         let mut seen: Vec<(i32, u32)> = Vec::new();
@@ -76,8 +77,10 @@ impl Emitter {
         let mut depth = 0;
         for inst in &program.insts[first..] {
             let conditional = depth > 1;
-            for (off, at) in inst.touches().filter(|(off, _)| cells.contains(off)) {
-                if !seen.iter().any(|&(cell, _)| cell == off) {
+            for (off, at) in inst.touches() {
+                if !cells.contains(&off) {
+                    in_order &= seen.len() == cells.len();
+                } else if !seen.iter().any(|&(cell, _)| cell == off) {
                     if conditional {
                         in_order = false;
                     } else {
