@@ -1,7 +1,8 @@
 //! Tape errors at a source position: the command that touched the cell,
 //! and which cell, the same in `--jit`, `--interp` and executables, at
-//! every `-O` level (the differential tests hold generated programs to the
-//! unoptimised interpreter's position at -O0); output before the error is
+//! every `-O` level (the differential and fuzz tests hold generated
+//! programs to the unoptimised interpreter's command and cell in every
+//! mode); output before the error is
 //! flushed; `--error-format json` carries the place.
 
 mod common;
