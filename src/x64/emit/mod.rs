@@ -148,9 +148,10 @@ enum Recovery {
     /// the code goes on after the access (docs/diagnostics.md, "Speculated
     /// multiplies").
     Skip(Skip),
-    /// A register loop's load of a cell before its first iteration: the
-    /// loop runs again from its test as plain code, which fails where the
-    /// program does (the load touched a cell earlier than the program).
+    /// A load a loop makes before an iteration (a register loop's cells,
+    /// a short loop's carried cell), earlier than the program touches the
+    /// cell: the loop runs again from its test as plain code, which fails
+    /// where the program does.
     Restart(DynamicLabel),
     /// A run's first load of a cell an `if_nonzero` multiply added its
     /// product to (in `product`, `registers.rs`'s `Held::Product`): an
@@ -181,9 +182,9 @@ struct Skip {
     at: u32,
 }
 
-/// A register loop (`Inst` index `first` and on: its `Loop`, `body`, its
-/// `EndLoop`) as plain code at `entry`, which goes on at the register
-/// loop's `exit`; `shift`: `unchecked_shift` at its test.
+/// A loop (`Inst` index `first` and on: its `Loop`, `body`, its `EndLoop`)
+/// as plain code at `entry`, which goes on at the `exit` of its code in
+/// registers or unrolled; `shift`: `unchecked_shift` at its test.
 struct PlainLoop {
     entry: DynamicLabel,
     exit: DynamicLabel,
