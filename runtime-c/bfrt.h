@@ -133,10 +133,12 @@ typedef int32_t (*bf_entry_fn)(uint8_t *tape, bf_runtime *rt);
 /* Fault pads: at code_end (aligned to 4) generated code holds
  *     uint32_t n; struct { uint32_t access, pad; } pads[n];
  * code offsets from code_start, sorted by access. A tape fault at
- * code_start + access (a multiply's touch of its target, which the
- * program makes only for a nonzero source) is no error yet: the fault
- * handler resumes at code_start + pad, which tests the source and either
- * goes on after the access or touches the cell again, to fail there. */
+ * code_start + access is no error yet (a multiply's touch of its target,
+ * which the program makes only for a nonzero source; a load a loop makes
+ * earlier than the program would): the fault handler resumes at
+ * code_start + pad, which goes on after the access, touches the cell
+ * again to fail as the program's command, or runs the loop as plain
+ * code. */
 
 /* What a program was compiled for.  `bfc -c --symbol NAME` records it in
  * the object as the read-only data symbol NAME_contract, beside the entry

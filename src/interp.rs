@@ -521,8 +521,7 @@ mod tests {
         assert_eq!(fault(Inst::multiply(4, -1, 3, 5, 2)), Some(TapeFault { cell: -1, at: Some(2) }));
         // `if_nonzero`: a zero source touches no target; another one does.
         let if_nonzero = |src_value: u8| {
-            let mut mul = Inst::multiply(-1, 1, 3, 5, 2);
-            mul.op = Op::AddMul { off: -1, src: 1, factor: 3, if_nonzero: true };
+            let mul = Inst::multiply(-1, 1, 3, 5, 2).if_nonzero();
             let set = Inst::new(Op::Set { off: 1, val: src_value }, 0);
             let p = Program { insts: vec![set, mul], data: vec![] };
             let cfg = Config { tape_cells: 4, left_margin: 0, eof: EofMode::Zero, max_steps: None, cell_bits: 8 };

@@ -454,8 +454,8 @@ impl Drop for FaultHandler {
 /// edits the interrupted context, nothing else.
 /// Where a fault at `rip` resumes instead of failing, if anywhere: the
 /// table after the code's end (bfrt.h, "fault pads") pairs the code
-/// offsets of accesses that fail only for a nonzero source with the code
-/// that decides.
+/// offsets of accesses whose fault is not an error yet with the code that
+/// decides.
 ///
 /// # Safety
 /// `code_start..code_end` is compiled code whose table follows it.
@@ -496,8 +496,8 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut l
             };
             if let (true, Some(status)) = (in_code, status) {
                 if let Some(pad) = fault_pad(rt.code_start, rt.code_end, rip) {
-                    // A multiply that touches its target only for a nonzero
-                    // source: the pad tests it, and fails here again or not.
+                    // Not an error yet: the pad decides (a multiply's zero
+                    // source, a loop run again as plain code).
                     gregs[libc::REG_RIP as usize] = pad as i64;
                     return;
                 }

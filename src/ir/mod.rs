@@ -144,6 +144,15 @@ impl Inst {
         Inst { op: Op::AddMul { off, src, factor, if_nonzero: false }, at, next_at: src_at }
     }
 
+    /// This multiply, `if_nonzero`: its target touched only for a nonzero
+    /// source. Other instructions as they are.
+    pub fn if_nonzero(mut self) -> Inst {
+        if let Op::AddMul { ref mut if_nonzero, .. } = self.op {
+            *if_nonzero = true;
+        }
+        self
+    }
+
     /// Each cell the instruction touches (`Op::cells_touched`), in the
     /// order it touches them, with the command that touches it first: a
     /// multiply reads its source before it writes its target.

@@ -250,9 +250,7 @@ fn replacement(counter: i32, at: u32, cells: &[Cell]) -> Option<Vec<Inst>> {
             }
             // A touch by a multiply by zero, if nonzero: straight-line code
             // for the passes after this one (an `If` would stop them).
-            let mut touch = Inst::multiply(next.off, cell.off, 0, next.at, cell.at);
-            touch.op = Op::AddMul { off: next.off, src: cell.off, factor: 0, if_nonzero: true };
-            ops.push(touch);
+            ops.push(Inst::multiply(next.off, cell.off, 0, next.at, cell.at).if_nonzero());
             if d != 0 {
                 ops.push(shifted(d.wrapping_neg()));
             }

@@ -328,11 +328,8 @@ fn push_unguarded(body: &[Inst], unguarded: &[usize], speculated: &[usize], out:
         } else if inside && inst.op == Op::EndIf {
             inside = false;
         } else {
-            let mut inst = dropped.take().map_or(*inst, |guard| in_place_of(guard, *inst));
-            if let Op::AddMul { ref mut if_nonzero, .. } = inst.op {
-                *if_nonzero |= inside && speculated.contains(&i);
-            }
-            out.push(inst);
+            let inst = dropped.take().map_or(*inst, |guard| in_place_of(guard, *inst));
+            out.push(if inside && speculated.contains(&i) { inst.if_nonzero() } else { inst });
         }
     }
 }

@@ -116,19 +116,20 @@ impl Emitter {
         let body = self.marks.len();
         // A load of the carried cell touches it before the program would:
         // where that fails, the loop runs as plain code (`PlainLoop`).
-        let plain = l.carried.map(|_| {
-            let ops = program.insts[body..].iter().map(|inst| inst.op);
+        let shift = self.unchecked_shift;
+        let entry = l.carried.map(|_| self.ops.new_dynamic_label());
+        self.open_loop(l.test, l.carried.zip(entry));
+        let plain = entry.map(|entry| {
             let mut depth = 1;
-            let body_ops: Vec<Op> = ops
-                .take_while(|op| {
-                    depth += op.opens() as i32 - op.closes() as i32;
-                    depth > 0
-                })
-                .collect();
-            (self.ops.new_dynamic_label(), body_ops, self.unchecked_shift)
+            let ops = program.insts[body..].iter().map(|inst| inst.op).take_while(|op| {
+                depth += op.opens() as i32 - op.closes() as i32;
+                depth > 0
+            });
+            // `exit`: the loop's own, past a sunk store (the plain loop
+            // makes every store).
+            let exit = self.blocks.last().expect("the loop").exit;
+            PlainLoop { entry, exit, first: body - 1, test: l.test, body: ops.collect(), shift }
         });
-        self.open_loop(l.test, l.carried.zip(plain.as_ref().map(|p| p.0)));
-        let exit = self.blocks.last().expect("the loop").exit;
         // The sunk store is made on the way out of a loop that ran, not on
         // the way past one that did not.
         let not_run = l.sunk.map(|_| {
@@ -149,7 +150,7 @@ impl Emitter {
         if let Some(cell) = l.carried.filter(|&cell| !self.in_eax.holds(cell)) {
             // Not where the body was expected to leave it: loaded before
             // the next iteration's test, as before the first.
-            let entry = plain.as_ref().expect("a carried cell").0;
+            let entry = entry.expect("a carried cell");
             self.recoverable_access(cell, |e| e.cell(CellInst::MovzxEax, cell), |_| Recovery::Restart(entry));
             self.zf_cell = None;
         }
@@ -163,11 +164,7 @@ impl Emitter {
             // Both ways the loop's test touched its cell last here.
             self.unchecked_shift = l.test.unsigned_abs() as u64;
         }
-        if let Some((entry, ops, shift)) = plain {
-            // `exit`: the loop's own, past a sunk store (the plain loop
-            // made every store).
-            self.plain_loops.push(PlainLoop { entry, exit, first: body - 1, test: l.test, body: ops, shift });
-        }
+        self.plain_loops.extend(plain);
     }
 
     /// Pads to a 16-byte boundary with the fewest (multi-byte) NOPs, so a

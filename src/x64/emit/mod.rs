@@ -8,8 +8,9 @@
 //! Owns the bytes and the bookkeeping of emitting them: which cells eax
 //! holds (`in_eax`), what the zero flag reflects (`zf_cell`), how far the
 //! pointer may be from a cell known on the tape (`unchecked_shift`),
-//! where each instruction's code starts (`marks`), and the fault pads of
-//! `if_nonzero` multiplies (`target_access`). Decides no form: what a
+//! where each instruction's code starts (`marks`), and the accesses whose
+//! fault is not an error yet, with the code a fault there resumes at
+//! (`recoverable_access`, `emit_recoveries`). Decides no form: what a
 //! loop, a run or a scan becomes is the plan's (`select`), and the emitter
 //! never asks whether it should.
 
@@ -305,6 +306,11 @@ impl Emitter {
         }
     }
 
+    /// The command the code being emitted is attributed to (`attribute`).
+    fn attributed(&self) -> u32 {
+        self.positions.last().map_or(NO_POSITION, |last| last.at)
+    }
+
     /// The instruction whose code is being emitted: the one marked last,
     /// or in a copy (`unmarked`) the copy's.
     fn current_inst(&self) -> usize {
@@ -320,7 +326,7 @@ impl Emitter {
     /// multiply loop's `[`); the code after it is the command's it was
     /// before (the multiply's target, or a copy's clear).
     fn reading_source_of<R>(&mut self, inst: usize, read: impl FnOnce(&mut Self) -> R) -> R {
-        let before = self.positions.last().map_or(NO_POSITION, |last| last.at);
+        let before = self.attributed();
         self.attribute(self.next_ats[inst]);
         let value = read(self);
         self.attribute(before);
@@ -472,11 +478,19 @@ impl Emitter {
     /// it in the table after `code_end`, `pad_table`): for a skip, a pad
     /// that goes back after the access on a zero source, else touches the
     /// cell again, to fail as the multiply's command; for a restart, the
-    /// register loop as plain code. Before the exits: the line table knows
+    /// loop as plain code; for either, the cell touched as the multiply's
+    /// command or as its own by the product. Before the exits: the line table knows
     /// code with a command only up to them.
     fn emit_recoveries(&mut self, program: &Program) {
-        let either_check = self.checks.iter().any(|check| matches!(check.2, Some(Recovery::Either(_))));
-        if self.pads.is_empty() && self.plain_loops.is_empty() && !either_check {
+        // A check's way out names the multiply by the address of code that
+        // stands for it (`emit_either_site`).
+        let sites: Vec<Either> = (self.checks.iter())
+            .filter_map(|check| match check.2 {
+                Some(Recovery::Either(either)) => Some(either),
+                _ => None,
+            })
+            .collect();
+        if self.pads.is_empty() && self.plain_loops.is_empty() && sites.is_empty() {
             return;
         }
         let past = self.ops.new_dynamic_label();
@@ -485,11 +499,8 @@ impl Emitter {
             let pad = match recovery {
                 Recovery::Skip(skip) => {
                     let pad = self.ops.new_dynamic_label();
-                    asm!(self.ops; =>pad);
-                    self.attribute(skip.at);
-                    asm!(self.ops; test Rb(skip.source), Rb(skip.source); jz =>skip.resume);
-                    self.cell(CellInst::CmpZero, skip.off);
-                    asm!(self.ops; ud2);
+                    asm!(self.ops; =>pad; test Rb(skip.source), Rb(skip.source); jz =>skip.resume);
+                    self.emit_refault(skip.at, skip.off);
                     pad
                 }
                 Recovery::Restart(plain) => plain,
@@ -498,21 +509,12 @@ impl Emitter {
                     asm!(self.ops; =>pad; test Rb(either.product), Rb(either.product); jz >zero);
                     self.emit_either_site(either);
                     asm!(self.ops; zero:);
-                    self.attribute(either.zero_at);
-                    self.cell(CellInst::CmpZero, either.off);
-                    asm!(self.ops; ud2);
+                    self.emit_refault(either.zero_at, either.off);
                     pad
                 }
             };
             self.pad_table.push((access as u32, pad));
         }
-        // A check's way out names the multiply by the address of such code.
-        let sites: Vec<Either> = (self.checks.iter())
-            .filter_map(|check| match check.2 {
-                Some(Recovery::Either(either)) => Some(either),
-                _ => None,
-            })
-            .collect();
         for either in sites {
             self.emit_either_site(either);
         }
@@ -526,13 +528,19 @@ impl Emitter {
     /// touches the cell again, as that command.
     fn emit_either_site(&mut self, either: Either) {
         asm!(self.ops; =>either.nonzero_site);
-        self.attribute(either.nonzero_at);
-        self.cell(CellInst::CmpZero, either.off);
+        self.emit_refault(either.nonzero_at, either.off);
+    }
+
+    /// Touches the cell `off` again as the command at `at`: off the tape
+    /// still, it faults there (the `ud2` is never reached).
+    fn emit_refault(&mut self, at: u32, off: i32) {
+        self.attribute(at);
+        self.cell(CellInst::CmpZero, off);
         asm!(self.ops; ud2);
     }
 
-    /// A register loop as plain code (`PlainLoop`): a copy, as `marks`
-    /// goes (the instructions' code is the register loop's).
+    /// A loop as plain code (`PlainLoop`): a copy, as `marks` goes (the
+    /// instructions' code is the loop's in registers or unrolled).
     fn emit_plain_loop(&mut self, plain: PlainLoop, program: &Program) {
         self.lose_eax_and_flags();
         self.unchecked_shift = plain.shift;
@@ -587,8 +595,7 @@ impl Emitter {
         self.recoverable_access(off, access, |e| {
             let resume = e.ops.new_dynamic_label();
             asm!(e.ops; =>resume);
-            let at = e.positions.last().map_or(NO_POSITION, |last| last.at);
-            Recovery::Skip(Skip { source, resume, off, at })
+            Recovery::Skip(Skip { source, resume, off, at: e.attributed() })
         });
         // Skipped, the access proved nothing of the pointer, and the flags
         // are the test of the source.

@@ -8,7 +8,6 @@ use dynasmrt::x64::Rq;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
 use super::{CellInst, Either, Emitter, PlainLoop, Recovery};
-use crate::code::NO_POSITION;
 use crate::ir::{Op, Program};
 use crate::x64::select::{EaxCells, Product, RegisterLoop, Run, RunStep, LOOP_CELLS, RUN_CELLS};
 
@@ -106,37 +105,39 @@ impl Emitter {
         let mut body = LoopBody { cells: &l.cells, counter: l.test, zf_counter: false, ifs: vec![], written: vec![] };
         let counter_reg = body.reg(l.test).expect("the counter is in a register");
         let (top, exit) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
-        let plain = PlainLoop {
-            entry: self.ops.new_dynamic_label(),
-            exit,
-            first: self.current_inst(),
-            test: l.test,
-            body: l.body.clone(),
-            shift: self.unchecked_shift,
-        };
-        self.lose_eax_and_flags();
-        self.touch(l.test);
-        self.cell(CellInst::CmpZero, l.test);
-        asm!(self.ops; je =>exit);
         // Loaded in the order the body first touches them, each as the
         // command that does. Where an `if` may touch a cell first (or
         // alone), a cell off the tape may not be the one the program fails
         // at: then the loop runs again as plain code, which fails where the
         // program does.
         let (loads, in_order) = self.first_touches(&l.cells, program);
+        let plain = (!in_order).then(|| PlainLoop {
+            entry: self.ops.new_dynamic_label(),
+            exit,
+            first: self.current_inst(),
+            test: l.test,
+            body: l.body.clone(),
+            shift: self.unchecked_shift,
+        });
+        self.lose_eax_and_flags();
+        self.touch(l.test);
+        self.cell(CellInst::CmpZero, l.test);
+        asm!(self.ops; je =>exit);
         for (off, at) in loads {
             self.attribute(at);
             let load = CellInst::MovzxReg(body.reg(off).expect("in a register"));
-            if in_order {
-                self.touch(off);
-                self.cell(load, off);
-            } else {
-                self.recoverable_access(off, |e| e.cell(load, off), |_| Recovery::Restart(plain.entry));
+            match &plain {
+                Some(plain) => {
+                    let entry = plain.entry;
+                    self.recoverable_access(off, |e| e.cell(load, off), |_| Recovery::Restart(entry));
+                }
+                None => {
+                    self.touch(off);
+                    self.cell(load, off);
+                }
             }
         }
-        if !in_order {
-            self.plain_loops.push(plain);
-        }
+        self.plain_loops.extend(plain);
         self.align_loop_top();
         asm!(self.ops; =>top);
         for &op in &l.body {
@@ -268,8 +269,8 @@ impl Emitter {
                     held[slot(off)] = Held::Constant(val);
                     dirty[slot(off)] = true;
                 }
-                RunStep::Registers(Op::AddMul { off, src, factor, if_nonzero }) => {
-                    self.run_multiply(cells, &mut held, Op::AddMul { off, src, factor, if_nonzero });
+                RunStep::Registers(multiply @ Op::AddMul { off, .. }) => {
+                    self.run_multiply(cells, &mut held, multiply);
                     if let Some(k) = cells.iter().position(|&cell| cell == off) {
                         dirty[k] = true;
                     }
@@ -336,9 +337,9 @@ impl Emitter {
             // The cell's first touch, but for the multiply's where its
             // product is not zero: off the tape, the fault names that one.
             Held::Product { at } => {
-                let (off, here) = (cells[k], self.positions.last().map_or(NO_POSITION, |last| last.at));
+                let off = cells[k];
                 let nonzero_site = self.ops.new_dynamic_label();
-                let either = Either { product: r, off, nonzero_at: at, nonzero_site, zero_at: here };
+                let either = Either { product: r, off, nonzero_at: at, nonzero_site, zero_at: self.attributed() };
                 self.recoverable_access(off, |e| e.cell(CellInst::AddToReg(r), off), |_| Recovery::Either(either));
             }
         }
@@ -400,7 +401,7 @@ impl Emitter {
                         asm!(self.ops; movzx Rd(r), Rb(product));
                     }
                 }
-                held[t] = Held::Product { at: self.positions.last().map_or(NO_POSITION, |last| last.at) };
+                held[t] = Held::Product { at: self.attributed() };
                 return;
             }
         }
