@@ -119,6 +119,15 @@ fn a_carried_product_fails_where_the_program_does() {
     fails_reading(source.as_bytes(), b"\x01\x03", 4096, b"", "1:4105", overflow);
 }
 
+/// A walk that clears a cell the next iteration sets (`[p+2]` here) keeps
+/// the clear where it is when nothing before it proves the cell on the
+/// tape: the program fails at that command (fuzz seed 918614), not at the
+/// next iteration's set.
+#[test]
+fn a_clear_the_next_iteration_overwrites_fails_at_its_own_command() {
+    fails_at(b"+[>[-]>[<<>>-]<-]", 4096, b"", "1:8", "tape overflow: cell 4096 touched");
+}
+
 #[test]
 fn scans_name_the_test_that_ran_off_the_tape() {
     // The first cell is tested at `[`, each later one at `]`.

@@ -55,6 +55,8 @@ fn small_loop(test: i32, body: &[Inst], program: &Program, target: Target) -> Sm
 /// The store is then made after accesses that came after it: the same
 /// error if its cell is off the tape, as long as the body does no I/O and
 /// its cells, and the next iteration's, are closer than the smallest tape.
+/// And the same command: the cell lies between cells every path of the
+/// iteration touched before the store, so the store itself never fails.
 pub(super) fn sunk_store(body: &[Inst], test: i32) -> Option<usize> {
     let (Op::Move(stride), rest) = (body.last()?.op, &body[..body.len() - 1]) else { return None };
     let plain = |inst: &Inst| {
@@ -80,11 +82,14 @@ pub(super) fn sunk_store(body: &[Inst], test: i32) -> Option<usize> {
         .collect();
     (0..rest.len()).find(|&j| {
         let Op::Set { off: cell, .. } = rest[j].op else { return false };
+        let sure_before = (0..j).filter(|&i| depth[i] == 0).flat_map(|i| touched(&rest[i]));
+        let on_tape = Hull::of_offsets(sure_before.chain([test])).contains(cell as i64);
         // Nothing after it reads or writes its cell, the next test does not
         // read it, and the next iteration's first access to it is a set.
         let next = cell - stride;
         let first_next = rest.iter().position(|inst| touched(inst).any(|c| c == next));
         depth[j] == 0
+            && on_tape
             && !rest[j + 1..].iter().any(|inst| touched(inst).any(|c| c == cell))
             && cell != test + stride
             && first_next.is_some_and(|k| depth[k] == 0 && matches!(rest[k].op, Op::Set { .. }))

@@ -59,6 +59,11 @@ fn a_walk_clears_what_the_next_iteration_overwrites_on_the_way_out() {
     assert_eq!(sunk_store(&insts(&shift), 10), None);
     let reread = [set(10, 0), mul(10, 1, 1), set(1, 0), mul(2, 1, 1), Op::Move(-9)];
     assert_eq!(sunk_store(&insts(&reread), 0), None);
+    // A cell no access before it proves on the tape: made where it is, so
+    // that off the tape the program fails at its own command (the next
+    // iteration's set would fail first at another).
+    let beyond = [set(1, 255), set(2, 0), Op::Move(1)];
+    assert_eq!(sunk_store(&insts(&beyond), 0), None);
     // In the plan: made on the way out, seen from where the loop leaves
     // the pointer; the first copy is cut where the store was.
     let steps = plan(&[&[Op::Loop { off: 0 }], &shift[..], &[Op::EndLoop]].concat(), GUARDED);
