@@ -176,8 +176,12 @@ impl Emitter {
                 self.zf_cell = Some(off);
             }
             Op::Set { off, val } => {
+                // A `mov` leaves the flags of another cell's add alone,
+                // where the touch checks nothing.
+                let checks = self.touch_checks(off);
                 self.touch(off);
                 self.cell(CellInst::MovImm(val), off);
+                self.zf_cell = zf_cell.filter(|&cell| cell != off && !checks);
             }
             Op::AddMul { off, src, factor, if_nonzero } => self.multiply(off, src, factor, if_nonzero, load),
             Op::Move(delta) => {
@@ -191,8 +195,8 @@ impl Emitter {
             }
             Op::Print { start, len } => self.emit_print(&program.data[start as usize..(start + len) as usize], start),
             Op::In { off } => self.emit_input(off),
-            Op::Loop { off } => self.open_loop(off, None),
-            Op::If { off } => self.open_if(off, load),
+            Op::Loop { off } => self.open_loop(off, None, zf_cell),
+            Op::If { off } => self.open_if(off, load, zf_cell),
             Op::EndLoop => self.close_loop(zf_cell),
             Op::EndIf | Op::EndShortcut => self.close_block(op),
             Op::Scan { stride, value } => self.emit_scan(stride, value),
@@ -221,5 +225,10 @@ impl Emitter {
             }
         };
         self.target_access(off, if_nonzero.then_some(Rq::RAX), |e| e.cell(access, off));
+        // The add to memory set the flags by the cell's new value; not
+        // where a zero source may skip it (`if_nonzero`).
+        if factor != 0 && !if_nonzero {
+            self.zf_cell = Some(off);
+        }
     }
 }

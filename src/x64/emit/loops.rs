@@ -9,12 +9,16 @@ use crate::x64::select::{EaxCells, ShortcutPlan, SmallLoop};
 
 impl Emitter {
     /// A loop's test and the top of its body; with a `carried` cell, eax
-    /// holds it at the top (see `select::SmallLoop::carried`).
-    pub(super) fn open_loop(&mut self, off: i32, carried: Option<(i32, DynamicLabel)>) {
+    /// holds it at the top (see `select::SmallLoop::carried`). Where the
+    /// code before it ended by adding to the tested cell (`zf_cell`), the
+    /// add set the flags and touched the cell.
+    pub(super) fn open_loop(&mut self, off: i32, carried: Option<(i32, DynamicLabel)>, zf_cell: Option<i32>) {
         let top = self.ops.new_dynamic_label();
         let exit = self.ops.new_dynamic_label();
-        self.touch(off);
-        self.cell(CellInst::CmpZero, off);
+        if zf_cell != Some(off) {
+            self.touch(off);
+            self.cell(CellInst::CmpZero, off);
+        }
         asm!(self.ops; je =>exit);
         if let Some((cell, plain)) = carried {
             // Earlier than the program touches it: off the tape, the loop
@@ -32,18 +36,26 @@ impl Emitter {
     }
 
     /// An if, its value loaded into eax if `load` (eax does not hold it):
-    /// it stays there, for a multiply loop's body reads it.
-    pub(super) fn open_if(&mut self, off: i32, load: bool) {
+    /// it stays there, for a multiply loop's body reads it. Where the code
+    /// before it ended by adding to the tested cell (`zf_cell`), the branch
+    /// takes the add's flags: it need not wait for the load of the byte
+    /// just stored (a store-to-load forward, which delays a mispredicted
+    /// branch by as much), and the add touched the cell (a `movzx` leaves
+    /// the flags alone).
+    pub(super) fn open_if(&mut self, off: i32, load: bool, zf_cell: Option<i32>) {
         let top = self.ops.new_dynamic_label();
         let exit = self.ops.new_dynamic_label();
+        let flags_tested = zf_cell == Some(off);
         if load {
-            self.touch(off);
+            if !flags_tested {
+                self.touch(off);
+            }
             self.cell(CellInst::MovzxEax, off);
         }
-        asm!(self.ops
-            ; test eax, eax
-            ; jz =>exit
-        );
+        if !flags_tested {
+            asm!(self.ops; test eax, eax);
+        }
+        asm!(self.ops; jz =>exit);
         self.blocks.push(Block { top, exit, off });
     }
 
@@ -118,7 +130,8 @@ impl Emitter {
         // where that fails, the loop runs as plain code (`PlainLoop`).
         let shift = self.unchecked_shift;
         let entry = l.carried.map(|_| self.ops.new_dynamic_label());
-        self.open_loop(l.test, l.carried.zip(entry));
+        let zf_cell = self.zf_cell.take();
+        self.open_loop(l.test, l.carried.zip(entry), zf_cell);
         let plain = entry.map(|entry| {
             let mut depth = 1;
             let ops = program.insts[body..].iter().map(|inst| inst.op).take_while(|op| {

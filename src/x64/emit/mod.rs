@@ -562,6 +562,11 @@ impl Emitter {
         self.touch_within(off, self.unchecked_shift + off.unsigned_abs() as u64);
     }
 
+    /// Whether `touch(off)` would emit a check (which changes the flags).
+    fn touch_checks(&self, off: i32) -> bool {
+        self.target.checked || self.unchecked_shift + off.unsigned_abs() as u64 >= GUARD_BYTES as u64
+    }
+
     /// `touch`, for a cell `distance` from one known to be on the tape.
     fn touch_within(&mut self, off: i32, distance: u64) {
         if self.target.checked || distance >= GUARD_BYTES as u64 {
