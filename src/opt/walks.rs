@@ -47,7 +47,10 @@ use crate::ir::analysis::Hull;
 use crate::ir::{Inst, Op, Program};
 
 /// Bodies longer than this are left alone: peeling copies the body once.
-const MAX_BODY: usize = 32;
+/// A carry walk with its digit chain still a chain of `if`s (the switch
+/// comes last) is 40 to 60 instructions (factorials.b, the bignum carry
+/// idiom); at 32 they kept their guards.
+const MAX_BODY: usize = 64;
 
 /// Unguards the multiply `If`s of loops with flat bodies where that is
 /// safe, peeling the first iteration off where it needs a previous one.
