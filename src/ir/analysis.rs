@@ -156,6 +156,87 @@ pub fn balanced_blocks(program: &Program) -> Vec<bool> {
     balanced
 }
 
+/// The cells known to be on the tape as a program runs, seen from the
+/// pointer: the cells it surely touched and every cell between two of them
+/// (the tape is contiguous). Fed the program's instructions in order
+/// (`pass`); `known` is what holds before the next one.
+pub struct OnTape {
+    partner: Vec<usize>,
+    balanced: Vec<bool>,
+    known: Option<Hull>,
+    /// For each open block: what was known at its start.
+    at_open: Vec<Option<Hull>>,
+}
+
+impl OnTape {
+    pub fn new(program: &Program) -> OnTape {
+        OnTape {
+            partner: program.block_partners(),
+            balanced: balanced_blocks(program),
+            known: None,
+            at_open: Vec::new(),
+        }
+    }
+
+    /// The cells known on the tape; None: none.
+    pub fn known(&self) -> Option<Hull> {
+        self.known
+    }
+
+    /// Whether the cell at `off` is known on the tape.
+    pub fn proves(&self, off: i64) -> bool {
+        self.known.is_some_and(|hull| hull.contains(off))
+    }
+
+    fn cover(&mut self, cell: i32) {
+        match &mut self.known {
+            Some(hull) => hull.cover(cell as i64),
+            None => self.known = Some(Hull::of([cell as i64])),
+        }
+    }
+
+    /// Goes past `program`'s instruction `i`. At a block's end,
+    /// `body_ran`: its body surely ran (an `If` a pass dropped).
+    pub fn pass(&mut self, program: &Program, i: usize, body_ran: bool) {
+        match program.insts[i].op {
+            Op::Move(d) => self.known = self.known.map(|hull| hull.shifted(d as i64)),
+            // It stops on a cell it read.
+            Op::Scan { .. } => self.known = Some(Hull::of([0])),
+            Op::Loop { off } => {
+                self.cover(off);
+                self.at_open.push(self.known);
+                if !self.balanced[i] {
+                    // Each iteration starts elsewhere: only the test is sure.
+                    self.known = Some(Hull::of([off as i64]));
+                }
+            }
+            Op::If { off } => {
+                self.cover(off);
+                self.at_open.push(self.known);
+            }
+            Op::Shortcut { .. } => {
+                self.at_open.push(self.known);
+                self.known = None;
+            }
+            Op::EndLoop | Op::EndIf | Op::EndShortcut => {
+                let before = self.at_open.pop().expect("balanced IR");
+                self.known = if body_ran {
+                    self.known
+                } else if self.balanced[i] {
+                    before
+                } else {
+                    // The pointer may be anywhere; a loop stops on its test.
+                    match program.insts[self.partner[i]].op {
+                        Op::Loop { off } => Some(Hull::of([off as i64])),
+                        _ => None,
+                    }
+                };
+            }
+            op => op.cells_surely_touched().for_each(|cell| self.cover(cell)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,7 @@
 //! iteration touched; this one looks back along the program.
 
 use super::walks::{in_place_of, multiply_targets};
-use crate::ir::analysis::{balanced_blocks, Hull};
+use crate::ir::analysis::OnTape;
 use crate::ir::{Inst, Op, Program};
 
 /// Longer `If`s are not looked into (one per target, the clear, the end).
@@ -31,58 +31,19 @@ const MAX_BODY: usize = 64;
 /// Drops the guard of the multiply `If`s whose targets were touched before.
 pub fn unguard_known_targets(program: Program) -> Program {
     let partner = program.block_partners();
-    let balanced = balanced_blocks(&program);
     let insts = &program.insts;
     let mut unguard = vec![false; insts.len()];
-    // The cells known to be on the tape, seen from the pointer; None: none.
-    let mut known: Option<Hull> = None;
-    // For each open block: what was known at its start.
-    let mut at_open: Vec<Option<Hull>> = Vec::new();
-    let cover = |known: &mut Option<Hull>, cell: i32| match known {
-        Some(hull) => hull.cover(cell as i64),
-        None => *known = Some(Hull::of([cell as i64])),
-    };
+    let mut on_tape = OnTape::new(&program);
     for (i, inst) in insts.iter().enumerate() {
-        match inst.op {
-            Op::Move(d) => known = known.map(|hull| hull.shifted(d as i64)),
-            // It stops on a cell it read.
-            Op::Scan { .. } => known = Some(Hull::of([0])),
-            Op::Loop { off } => {
-                cover(&mut known, off);
-                at_open.push(known);
-                if !balanced[i] {
-                    // Each iteration starts elsewhere: only the test is sure.
-                    known = Some(Hull::of([off as i64]));
-                }
+        on_tape.pass(&program, i, unguard[i]);
+        if let Op::If { off } = inst.op {
+            // (A multiply `If` holds no block: a long one is not one.)
+            let body = &insts[i + 1..=partner[i]];
+            let targets = (body.len() <= MAX_BODY).then(|| multiply_targets(off, body)).flatten();
+            if targets.is_some_and(|t| t.iter().all(|&cell| on_tape.proves(cell as i64))) {
+                unguard[i] = true;
+                unguard[partner[i]] = true;
             }
-            Op::If { off } => {
-                cover(&mut known, off);
-                at_open.push(known);
-                // (A multiply `If` holds no block: a long one is not one.)
-                let body = &insts[i + 1..=partner[i]];
-                let targets = (body.len() <= MAX_BODY).then(|| multiply_targets(off, body)).flatten();
-                if targets.is_some_and(|t| t.iter().all(|&cell| known.is_some_and(|hull| hull.contains(cell as i64)))) {
-                    unguard[i] = true;
-                    unguard[partner[i]] = true;
-                }
-            }
-            Op::EndLoop | Op::EndIf => {
-                let start = partner[i];
-                let before = at_open.pop().expect("balanced IR");
-                known = if unguard[i] {
-                    // The body always ran.
-                    known
-                } else if balanced[i] {
-                    before
-                } else {
-                    // The pointer may be anywhere; a loop stops on its test.
-                    match insts[start].op {
-                        Op::Loop { off } => Some(Hull::of([off as i64])),
-                        _ => None,
-                    }
-                };
-            }
-            op => op.cells_surely_touched().for_each(|cell| cover(&mut known, cell)),
         }
     }
     let Program { insts, data } = program;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 mod closed_form;
 mod combine;
+mod dead_stores;
 mod eval;
 mod guards;
 mod known;
@@ -23,6 +24,7 @@ mod walks;
 
 pub use closed_form::closed_form_loops;
 pub use combine::{combine, combine_wide};
+pub use dead_stores::dead_stores;
 pub use eval::evaluate_prefix;
 pub use guards::unguard_known_targets;
 pub use known::known_values;
@@ -123,7 +125,7 @@ pub fn skipped(config: Config) -> Vec<&'static str> {
     }
     let mut names: Vec<&str> = passes(Config { cell_bits: 8, ..config }).iter().map(|p| p.name).collect();
     names.retain(|name| !["combine", "clear-loops", "defer-moves", "scan-loops"].contains(name));
-    names.extend(["compile-time execution", "switch-tables", "shortcuts"]);
+    names.extend(["compile-time execution", "switch-tables", "dead-stores", "shortcuts"]);
     names
 }
 
@@ -135,8 +137,8 @@ const MAX_ROUNDS: usize = 3;
 /// Optimises `program`: the passes to a fixed point; at `-O2` then the
 /// input-free start of the program is run at compile time, the passes run
 /// again on what remains (now with its known tape), the chains of ifs that
-/// are left become switches, and last loops that do the same on zeroed
-/// cells every time get shortcuts.
+/// are left become switches, writes a later set overwrites unread go, and
+/// last loops that do the same on zeroed cells every time get shortcuts.
 pub fn optimise(program: Program, config: Config) -> Program {
     optimise_with(program, config, &mut Trace::None)
 }
@@ -181,6 +183,7 @@ fn optimise_with(program: Program, config: Config, trace: &mut Trace) -> Program
             program = fixed_point_traced(program, &passes, trace);
         }
         program = traced(program, "switch-tables", None, &switch_tables, trace);
+        program = traced(program, "dead-stores", None, &dead_stores, trace);
         program = traced(program, "shortcuts", None, &shortcuts, trace);
     }
     program

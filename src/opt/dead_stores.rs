@@ -1,0 +1,315 @@
+//! Dead stores: in straight-line code, a write to a cell that a later `set`
+//! overwrites before anything reads it changes nothing the program shows.
+//! Compiler output clears temporaries it is about to set, copies leave
+//! cells that the next statement sets, and a digit chain's flag is often
+//! cleared right after it was made (`t[-[-[-[-[-[-]>+<]]]]]>[-]`):
+//!
+//! ```text
+//! mul  [p+3] += [p+1] * 1          mul  [p+3] += [p+1] * 1
+//! set  [p+2] = 5                   set  [p+3] = 0
+//! add  [p+2] += 1           ->
+//! set  [p+3] = 0                   (the set of [p+2] is that of a later
+//! set  [p+2] = 7                    stretch: set  [p+2] = 7)
+//! ```
+//!
+//! A dropped write no longer touches its cell, which matters only off the
+//! tape: so a write is dropped only where the cell is proven on the tape by
+//! cells the stretch surely touched before it (`Hull`: the tape is
+//! contiguous). Elsewhere it becomes a touch that stores nothing (`add 0`,
+//! or a multiply by 0, which touches the cells the multiply did, when it
+//! did): no store, so no store-to-load forward for the code that reads the
+//! cell next, and the same tape error at the same command.
+//!
+//! In a switch (`Op::Switch`, after `switch_tables`) a cell whose new value
+//! is dead is dropped from the switch the same way, and a switch left with
+//! one cell it sets to one value, whatever the value switched on, becomes
+//! that `set`: the digit chain whose flag is cleared becomes a clear.
+//!
+//! Owns this rewrite; which cells are on the tape is `ir::analysis`'s.
+
+use super::FastMap;
+use crate::ir::analysis::{Hull, OnTape};
+use crate::ir::{Inst, Op, Program, SwitchCell};
+
+/// Drops or weakens the writes of straight-line stretches that a later
+/// `set` overwrites unread.
+pub fn dead_stores(program: Program) -> Program {
+    // The stretches, each with the cells known on the tape at its start.
+    let mut stretches = Vec::new();
+    let mut on_tape = OnTape::new(&program);
+    let mut start = 0;
+    while start < program.insts.len() {
+        let len = program.insts[start..].iter().take_while(|inst| straight(inst.op)).count();
+        // Only a set (or a switch, which may become one) kills a value.
+        let kills = |inst: &Inst| matches!(inst.op, Op::Set { .. } | Op::Switch { .. });
+        if len > 1 && program.insts[start + 1..start + len].iter().any(kills) {
+            stretches.push((start, len, on_tape.known()));
+        }
+        for i in start..start + len.max(1) {
+            on_tape.pass(&program, i, false);
+        }
+        start += len.max(1);
+    }
+    let Program { mut insts, mut data } = program;
+    let mut scratch = Scratch::default();
+    for (start, len, known) in stretches {
+        stretch(&mut insts[start..start + len], &mut data, known, &mut scratch);
+    }
+    insts.retain(|inst| inst.op != DROPPED);
+    Program { insts, data }
+}
+
+/// What `stretch` reuses from one stretch to the next.
+#[derive(Default)]
+struct Scratch {
+    before: Vec<(i64, Hull)>,
+    dead: FastMap<i64, ()>,
+}
+
+/// A stand-in for a dropped instruction until the end of the pass (no pass
+/// makes a move of 0: `combine` drops them).
+const DROPPED: Op = Op::Move(0);
+
+fn straight(op: Op) -> bool {
+    matches!(
+        op,
+        Op::Add { .. }
+            | Op::Set { .. }
+            | Op::AddMul { .. }
+            | Op::Move(_)
+            | Op::Out { .. }
+            | Op::In { .. }
+            | Op::Switch { .. }
+    )
+}
+
+/// One stretch of straight-line code; `known`: the cells known on the
+/// tape before it.
+fn stretch(insts: &mut [Inst], data: &mut Vec<u8>, known: Option<Hull>, scratch: &mut Scratch) {
+    // Before each instruction: the pointer's shift since the stretch began,
+    // and the cells proven on the tape.
+    let mut pos = 0i64;
+    let mut proven = known.unwrap_or(Hull::EMPTY);
+    let Scratch { before, dead } = scratch;
+    before.clear();
+    dead.clear();
+    for inst in insts.iter() {
+        before.push((pos, proven));
+        match inst.op {
+            Op::Move(d) => pos += d as i64,
+            op => op.cells_surely_touched().for_each(|off| proven.cover(pos + off as i64)),
+        }
+    }
+    // Backwards: the cells a later `set` overwrites before anything reads
+    // them.
+    for (inst, &(pos, proven)) in insts.iter_mut().zip(before.iter()).rev() {
+        let cell = |off: i32| pos + off as i64;
+        let on_tape = |off: i32| proven.contains(cell(off));
+        match inst.op {
+            Op::Set { off, .. } | Op::Add { off, .. } if dead.contains_key(&cell(off)) => {
+                if on_tape(off) {
+                    inst.op = DROPPED;
+                } else if inst.op != (Op::Add { off, val: 0 }) {
+                    inst.op = Op::Add { off, val: 0 };
+                }
+            }
+            Op::Set { off, .. } => {
+                dead.insert(cell(off), ());
+            }
+            Op::AddMul { off, src, factor, if_nonzero } if dead.contains_key(&cell(off)) => {
+                if on_tape(off) && on_tape(src) {
+                    inst.op = DROPPED;
+                } else {
+                    if factor != 0 {
+                        inst.op = Op::AddMul { off, src, factor: 0, if_nonzero };
+                    }
+                    // It reads the source to touch the target, or not.
+                    dead.remove(&cell(src));
+                }
+            }
+            Op::Switch { src, start, cells } => {
+                let (op, live) = switch(src, start, cells, data, |off| dead.contains_key(&cell(off)) && on_tape(off));
+                inst.op = match op {
+                    Op::Add { .. } if on_tape(src) => DROPPED,
+                    op => op,
+                };
+                if let Op::Set { off, .. } = inst.op {
+                    dead.insert(cell(off), ());
+                } else {
+                    for off in live.into_iter().chain([src]) {
+                        dead.remove(&cell(off));
+                    }
+                }
+            }
+            op => op.cells().for_each(|off| {
+                dead.remove(&cell(off));
+            }),
+        }
+    }
+}
+
+/// The switch on `src` whose `count` cells' tables start at `start`,
+/// with the cells whose value is `dead` (and on the tape) left out, and
+/// the cells left. The same switch if none is dead; a `set` if one cell is
+/// left that is `src` and set to one value for every value of it; a touch
+/// of `src` (`add 0`) if none is left. A switch of fewer cells has its
+/// tables appended to `data`.
+fn switch(src: i32, start: u32, count: u16, data: &mut Vec<u8>, dead: impl Fn(i32) -> bool) -> (Op, Vec<i32>) {
+    let start = start as usize;
+    let end = start + count as usize * SwitchCell::SIZE;
+    let off = |cell: &[u8]| i32::from_le_bytes(cell[..4].try_into().expect("4 bytes"));
+    let live: Vec<std::ops::Range<usize>> = (start..end)
+        .step_by(SwitchCell::SIZE)
+        .map(|at| at..at + SwitchCell::SIZE)
+        .filter(|cell| !dead(off(&data[cell.clone()])))
+        .collect();
+    let offs: Vec<i32> = live.iter().map(|cell| off(&data[cell.clone()])).collect();
+    if live.len() == count as usize {
+        return (Op::Switch { src, start: start as u32, cells: count }, offs);
+    }
+    let op = match &live[..] {
+        [] => Op::Add { off: src, val: 0 },
+        [only] => {
+            let table = |at: usize| &data[only.start + at..only.start + at + 256];
+            let (touch, keep, add) = (table(SwitchCell::TOUCH), table(SwitchCell::KEEP), table(SwitchCell::ADD));
+            let constant =
+                touch.iter().all(|&t| t != 0) && keep.iter().all(|&k| k == 0) && add.iter().all(|&a| a == add[0]);
+            if offs[0] == src && constant {
+                Op::Set { off: src, val: add[0] }
+            } else {
+                append(data, &live, src)
+            }
+        }
+        _ => append(data, &live, src),
+    };
+    (op, offs)
+}
+
+/// A switch on `src` of the cells at `cells` in `data`, appended to it.
+fn append(data: &mut Vec<u8>, cells: &[std::ops::Range<usize>], src: i32) -> Op {
+    let start = data.len();
+    for cell in cells {
+        data.extend_from_within(cell.clone());
+    }
+    Op::Switch { src, start: start as u32, cells: cells.len() as u16 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::opt::testing::*;
+    use crate::opt::{
+        clear_loops, closed_form_loops, combine, defer_moves, passes, switch_tables, to_fixed_point, Config, Level,
+    };
+
+    fn before(src: &str) -> Program {
+        closed_form_loops(defer_moves(clear_loops(combine(program(src)))))
+    }
+
+    fn o2() -> Config {
+        Config { level: Level::O2, tape_cells: 64, left_margin: 0, eval_steps: 0, cell_bits: 8 }
+    }
+
+    fn ir(ops: &[Op]) -> Program {
+        Program { insts: ops.iter().map(|&op| Inst::new(op, 0)).collect(), data: vec![] }
+    }
+
+    #[test]
+    fn writes_a_later_set_overwrites_are_dropped_where_the_cell_is_on_the_tape() {
+        let (add, set) = (|off, val| Op::Add { off, val }, |off, val| Op::Set { off, val });
+        // [p+2] lies between [p] and [p+3], touched before: its add goes.
+        // Nothing proves [p+3] before its add: that add only touches it.
+        let p = dead_stores(ir(&[add(0, 1), add(3, 1), add(2, 3), set(2, 5), set(3, 0), Op::Out { off: 0 }]));
+        assert_eq!(ops(&p), [add(0, 1), add(3, 0), set(2, 5), set(3, 0), Op::Out { off: 0 }]);
+        // A loop's test proves its cell, with a cell touched before the
+        // loop the cells between: the add to [p+1] goes, the one to [p+3]
+        // only touches.
+        let body = [add(1, 1), add(3, 1), set(1, 0), set(3, 0)];
+        let p = dead_stores(ir(&[&[add(2, 1), Op::Loop { off: 0 }], &body[..], &[Op::EndLoop]].concat()));
+        assert_eq!(ops(&p)[2..], [add(3, 0), set(1, 0), set(3, 0), Op::EndLoop]);
+    }
+
+    #[test]
+    fn a_multiply_into_a_dead_cell_goes_or_multiplies_by_0() {
+        let mul = |factor, if_nonzero| Op::AddMul { off: 1, src: 0, factor, if_nonzero };
+        let clear = Op::Set { off: 1, val: 0 };
+        let p = dead_stores(ir(&[mul(3, false), clear]));
+        assert_eq!(ops(&p), [mul(0, false), clear]);
+        let p = dead_stores(ir(&[mul(3, true), clear]));
+        assert_eq!(ops(&p), [mul(0, true), clear]);
+        let proven = [Op::Add { off: 2, val: 1 }, Op::Add { off: 0, val: 1 }];
+        let p = dead_stores(ir(&[proven[0], proven[1], mul(3, true), clear]));
+        assert_eq!(ops(&p), [proven[0], proven[1], clear]);
+    }
+
+    #[test]
+    fn reads_keep_what_they_read() {
+        for src in ["+>+<.[-]", "+>+<[->+<]>[-]>[-]", ">,<+>[-]<"] {
+            let p = before(src);
+            assert_eq!(dead_stores(p.clone()), p, "{src}");
+        }
+    }
+
+    #[test]
+    fn a_digit_chain_whose_flag_is_cleared_becomes_a_clear() {
+        // t = digit, g = t >= 3; then g cleared: t is cleared, no more.
+        let src = ",>+>[-]<<[->>+<<]>>[-[-[-[-]<+>]]]<[-]>.";
+        let p = switch_tables(to_fixed_point(program(src), &passes(o2())));
+        assert!(ops(&p).iter().any(|op| matches!(op, Op::Switch { .. })), "{}", p.display(b""));
+        let p = dead_stores(p);
+        assert!(!ops(&p).iter().any(|op| matches!(op, Op::Switch { .. })), "{}", p.display(b""));
+        assert!(ops(&p).contains(&Op::Set { off: 0, val: 0 }));
+    }
+
+    /// Random straight-line stretches, switches included, anywhere on the
+    /// tape (off both ends too): the pass must change nothing observable,
+    /// the command and cell of a tape error included.
+    #[test]
+    fn random_stretches_keep_behaviour() {
+        let mut seed = 0xdead_u64;
+        let mut next = |n: u64| {
+            // splitmix64
+            seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = seed;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            (z ^ (z >> 31)) % n
+        };
+        let moves = |d: i64| if d < 0 { "<".repeat(-d as usize) } else { ">".repeat(d as usize) };
+        let (mut changed, mut switches) = (0, 0);
+        let mut without_dead_stores = passes(o2());
+        without_dead_stores.retain(|pass| pass.name != "dead-stores");
+        for _ in 0..4000 {
+            // Unknown values around the start, so that little is folded.
+            let mut src = moves(next(64) as i64 - 4) + ",>,>,>,>,>,>,>,<<<<";
+            let mut pos = 0i64;
+            for _ in 0..2 + next(14) {
+                let to = next(9) as i64 - 4;
+                src += &moves(to - pos);
+                pos = to;
+                let other = next(9) as i64 - 4 - to;
+                match next(9) {
+                    0 => src += "[-]",
+                    1 => src += &"+".repeat(1 + next(4) as usize),
+                    2 => src += &"-".repeat(1 + next(4) as usize),
+                    3 => src += &format!("[-{}+{}]", moves(other), moves(-other)),
+                    4 => src += &format!("[-{}+++{}]", moves(other), moves(-other)),
+                    5 => src += ".",
+                    6 => src += ",",
+                    7 => src += &format!("[-[-[-]{}+{}]]", moves(other), moves(-other)),
+                    _ => src += "[-]++",
+                }
+            }
+            src += "<<.>>>.";
+            let p = switch_tables(to_fixed_point(program(&src), &without_dead_stores));
+            switches += ops(&p).iter().filter(|op| matches!(op, Op::Switch { .. })).count();
+            let after = dead_stores(p.clone());
+            changed += (after != p) as usize;
+            let input = [3, 0, 200, 1, 7, 5, 9, 0, 4, 255, 2, 6, 1];
+            let (b, a) = (behaviour_located(&p, &input), behaviour_located(&after, &input));
+            assert_eq!(b, a, "{src}");
+        }
+        // The generator must reach the pass often enough to mean something.
+        assert!(changed > 600 && switches > 1000, "only {changed} programs changed, {switches} switches");
+    }
+}
