@@ -107,11 +107,13 @@ impl Emitter {
         }
     }
 
-    /// `add rbx, delta`, with an 8-bit immediate where it fits.
+    /// `lea rbx, [rbx + delta]`, with an 8-bit displacement where it fits.
     pub(super) fn move_ptr(&mut self, delta: i32) {
+        // `lea`, not `add`: as short, and it leaves the flags of the
+        // cell an add just changed for the test after the move.
         match i8::try_from(delta) {
-            Ok(small) => self.ops.extend([0x48, 0x83, 0xC3, small as u8]),
-            Err(_) => asm!(self.ops; add a_ptr, delta),
+            Ok(small) => self.ops.extend([0x48, 0x8D, 0x5B, small as u8]),
+            Err(_) => asm!(self.ops; lea a_ptr, [a_ptr + delta]),
         }
     }
 
@@ -187,6 +189,8 @@ impl Emitter {
             Op::Move(delta) => {
                 self.move_ptr(delta);
                 self.unchecked_shift += delta.unsigned_abs() as u64;
+                // The same cell, seen from the pointer moved.
+                self.zf_cell = zf_cell.map(|cell| cell - delta);
             }
             Op::Out { off } => {
                 self.touch(off);

@@ -32,8 +32,27 @@ fn cell_instructions_take_the_shortest_displacement() {
     assert!(near.windows(4).any(|w| w == [0x80, 0x43, 2, 1]), "add byte [rbx+2], 1");
     let far = code_of(&[Op::Add { off: 300, val: 1 }]);
     assert!(far.windows(7).any(|w| w == [0x80, 0x83, 44, 1, 0, 0, 1]), "add byte [rbx+300], 1");
-    // A pointer step: add rbx, imm8.
-    assert!(code_of(&[Op::Move(-2)]).windows(4).any(|w| w == [0x48, 0x83, 0xC3, 0xFE]));
+    // A pointer step: lea rbx, [rbx + disp8].
+    assert!(code_of(&[Op::Move(-2)]).windows(4).any(|w| w == [0x48, 0x8D, 0x5B, 0xFE]));
+}
+
+#[test]
+fn tests_right_after_an_add_to_their_cell_take_its_flags() {
+    let has = |code: Vec<u8>, bytes: &[u8]| code.windows(bytes.len()).any(|w| w == bytes);
+    // add byte [rbx+2], -1; lea rbx, [rbx+2]; je (the loop's first test).
+    let (add, step) = ([0x80, 0x43, 2, 0xFF], [0x48, 0x8D, 0x5B, 2]);
+    let loop_after = [Op::Add { off: 2, val: 255 }, Op::Move(2), Op::Loop { off: 0 }, Op::Move(1), Op::EndLoop];
+    assert!(has(code_of(&loop_after), &[&add[..], &step, &[0x0F, 0x84]].concat()));
+    // add byte [rbx], -1; mov byte [rbx+1], 7; movzx eax, byte [rbx]; je:
+    // no `test` (the set of another cell leaves the flags alone).
+    let set = [0xC6, 0x43, 1, 7];
+    let if_after = [Op::Add { off: 0, val: 255 }, Op::Set { off: 1, val: 7 }, Op::If { off: 0 }, Op::Out { off: 0 }];
+    let if_after = code_of(&[&if_after[..], &[Op::EndIf]].concat());
+    assert!(has(if_after, &[&[0x80, 0x03, 0xFF][..], &set, &[0x0F, 0xB6, 0x03, 0x0F, 0x84]].concat()));
+    // A set of the cell itself between: the flags are the add's, not the
+    // cell's: the if tests the cell.
+    let reset = [Op::Add { off: 0, val: 255 }, Op::Set { off: 0, val: 7 }, Op::If { off: 0 }, Op::Out { off: 0 }];
+    assert!(has(code_of(&[&reset[..], &[Op::EndIf]].concat()), &[0x85, 0xC0, 0x0F, 0x84]));
 }
 
 #[test]
@@ -274,8 +293,8 @@ fn wide_cells_get_word_and_dword_operations() {
     // mov WORD [rbx], 0xffff; mov DWORD [rbx], 0xffffffff: a set of -1.
     assert!(has(wide(16, &[Op::Set { off: 0, val: 255 }]), &[0x66, 0xC7, 0x03, 0xFF, 0xFF]));
     assert!(has(wide(32, &[Op::Set { off: 0, val: 255 }]), &[0xC7, 0x03, 0xFF, 0xFF, 0xFF, 0xFF]));
-    // add rbx, -6: three 16-bit cells left.
-    assert!(has(wide(16, &[Op::Move(-3)]), &[0x48, 0x83, 0xC3, 0xFA]));
+    // lea rbx, [rbx-6]: three 16-bit cells left.
+    assert!(has(wide(16, &[Op::Move(-3)]), &[0x48, 0x8D, 0x5B, 0xFA]));
     // A loop's test compares the whole cell: cmp WORD [rbx], 0.
     assert!(has(wide(16, &[Op::Loop { off: 0 }, Op::Add { off: 0, val: 255 }, Op::EndLoop]), &[0x66, 0x83, 0x3B, 0]));
     // The 8-bit code of the same program has none of them.
