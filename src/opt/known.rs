@@ -29,6 +29,11 @@ struct Knowledge {
     /// everything at each `If` made long straight programs quadratic).
     log: Vec<(i64, Option<Option<u8>>)>,
     open_ifs: usize,
+    /// A cell (by key) known to hold something other than 0, its value
+    /// unknown: a loop's or an if's cell at the start of its body, until
+    /// it is written (`[[-<+>]<]`: the multiply `if` on the cell the loop
+    /// just tested is always entered).
+    nonzero: Option<i64>,
 }
 
 /// What an `If` needs of the knowledge before it to meet it at its end.
@@ -81,6 +86,12 @@ impl Knowledge {
         }
         self.cells.clear();
         self.start_position = None;
+        self.nonzero = None;
+    }
+
+    /// Whether the cell at `off` holds something other than 0.
+    fn is_nonzero(&self, off: i32, tape: Hull) -> bool {
+        self.nonzero == Some(self.key(off)) || self.get(off, tape).is_some_and(|v| v != 0)
     }
 
     /// What an `If` opened here will meet its end with.
@@ -93,6 +104,7 @@ impl Knowledge {
     /// holds both after its body and where it was skipped (`off` zero).
     /// False when nothing does, not even where the pointer is.
     fn close_if(&mut self, before: Snapshot, off: i32, tape: Hull) -> bool {
+        self.nonzero = None;
         let kept = if self.base != before.base || self.start_position != before.start_position {
             self.forget();
             false
@@ -140,6 +152,12 @@ pub fn known_values(program: Program, tape: Hull) -> Program {
     while i < insts.len() {
         let inst = insts[i];
         let emit = |op: Op, out: &mut Vec<Inst>| out.push(Inst { op, ..inst });
+        if let Op::Add { off, .. } | Op::Set { off, .. } | Op::AddMul { off, .. } | Op::In { off } = inst.op {
+            // Written: maybe zero now (its value, where known, says).
+            if k.nonzero == Some(k.key(off)) {
+                k.nonzero = None;
+            }
+        }
         match inst.op {
             Op::Add { off, val } => match k.get(off, tape) {
                 Some(x) => {
@@ -205,7 +223,7 @@ pub fn known_values(program: Program, tape: Hull) -> Program {
                 i = partner[i] + 1;
                 continue;
             }
-            Op::If { off } if k.get(off, tape).is_some() => {
+            Op::If { off } if k.is_nonzero(off, tape) => {
                 // Always entered: the body runs unconditionally.
                 dropped_end[partner[i]] = true;
             }
@@ -218,6 +236,7 @@ pub fn known_values(program: Program, tape: Hull) -> Program {
                     entry_base: k.base,
                 });
                 emit(inst.op, &mut out);
+                k.nonzero = Some(k.key(off));
             }
             Op::Loop { off } => {
                 open.push(Block { start: out.len(), before: None, lost_track: false, off, entry_base: k.base });
@@ -229,6 +248,8 @@ pub fn known_values(program: Program, tape: Hull) -> Program {
                 } else {
                     k.forget();
                 }
+                // Each iteration starts with the cell just tested nonzero.
+                k.nonzero = Some(k.key(off));
             }
             Op::EndIf if dropped_end[i] => {}
             Op::EndIf => {
@@ -398,6 +419,27 @@ mod tests {
     }
 
     #[test]
+    fn a_cell_a_loop_or_an_if_just_tested_is_not_zero() {
+        // sortbytes.b's `[[>>+<<-]<]`: the copy's `if` tests the cell the
+        // loop tested, not written since: always entered.
+        let known = |src: &str| {
+            let p = crate::opt::closed_form_loops(defer_moves(clear_loops(combine(program(src)))));
+            known_values(p, Hull::tape(64, 0))
+        };
+        let p = known(",>,[[->>+<<]<]");
+        assert!(!ops(&p).iter().any(|op| matches!(op, Op::If { .. })), "{p:?}");
+        // (The loop that runs once becomes an `if` at its end, which the
+        // next round sees.)
+        let p = known_values(known(",[>.<[[->+<]>.<]]"), Hull::tape(64, 0));
+        assert_eq!(ops(&p).iter().filter(|op| matches!(op, Op::If { .. })).count(), 1, "{p:?}");
+        // Written since (or moved off): maybe zero, the `if` stays.
+        for src in [",[-[->+<]]", ",[>[->+<]<]", ",[,[->+<]]"] {
+            let p = known(src);
+            assert!(ops(&p).contains(&Op::If { off: 0 }) || ops(&p).contains(&Op::If { off: 1 }), "{src}: {p:?}");
+        }
+    }
+
+    #[test]
     fn keeps_behaviour() {
         for src in [
             "+++.>++.<[-]>[<+>-]<.",
@@ -408,6 +450,9 @@ mod tests {
             ",>,<[>[-]<[-]]>.",
             ",>,<[->+<[->+<[->+<]]]>.",
             ",[>,[>+<-]<[-]]>>.",
+            ",>,<[[->>+<<]<]>>.",
+            ",[-[->+<]>.<]>.",
+            ",[>,<[[->+<]>.<]]>.",
         ] {
             assert_preserves(|p| known_values(defer_moves(combine(p)), Hull::tape(64, 0)), src, b"ab");
         }

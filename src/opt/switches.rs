@@ -300,7 +300,7 @@ mod tests {
             format!(",{DIGIT}"),
             // Sets, multiplies by the counter, a counter that survives.
             ",[-->+++<[>>[-]+<<-[>[-]<[->>+++<<]]]]".to_string(),
-            ",[>+<[>>++<<[>>>-<<<[->+<]]]]".to_string(),
+            ",[>+<-[>>++<<-[>>>-<<<[->+<]]]]".to_string(),
             // Touching off the tape: left, right, and where only some
             // values reach the far cell.
             ",[-<+>[-<+>[-]]]".to_string(),
