@@ -217,11 +217,14 @@ impl Emitter {
     /// up to `[>>>>]` 4, while the 16 bytes are all on the tape; then the
     /// one-at-a-time loop that follows takes over (and fails where the scan
     /// leaves the tape). The bytes between a strided scan's cells are read
-    /// (they are on the tape) and masked out. The pointer only grows: the
-    /// tape's start is compared once, and its end with a limit (rdx) set
-    /// before the loop, which is rotated to one taken branch a block.
+    /// (they are on the tape) and masked out. After one block without the
+    /// value, four blocks are compared at a time (`emit_wide_blocks`), and
+    /// one at a time again from a block where they found it, or near the
+    /// tape's end. The pointer only grows: the tape's start is compared
+    /// once, and its end with a limit (rdx) set before the loop.
     fn emit_vector_scan_right(&mut self, stride: i32, value: u8, done: DynamicLabel) {
         let (mask, step) = vector_cells(stride);
+        let wide_step = 4 * step;
         self.broadcast_xmm1(value);
         asm!(self.ops
             ; cmp a_ptr, a_tape
@@ -240,8 +243,20 @@ impl Emitter {
             ; pmovmskb eax, xmm0
         );
         self.mask_eax(mask);
+        let found = self.ops.new_dynamic_label();
         asm!(self.ops
-            ; jz <block
+            ; jnz =>found
+            // The block at the pointer holds none: the next four.
+            ; wide:
+            ; lea rcx, [a_ptr + wide_step]
+            ; cmp rcx, rdx
+            ; ja <block
+        );
+        self.emit_wide_blocks(step, mask, found);
+        asm!(self.ops
+            ; mov a_ptr, rcx
+            ; jmp <wide
+            ; =>found
             ; bsf eax, eax // the first cell holding the value
             ; add a_ptr, rax
             ; jmp =>done
@@ -257,6 +272,7 @@ impl Emitter {
         // The 16 bytes end at the pointer: the cell k strides left is byte
         // 15 - k * stride.
         let mask = mask.reverse_bits() >> 16;
+        let wide_step = 4 * step;
         self.broadcast_xmm1(value);
         asm!(self.ops
             ; cmp a_ptr, [a_rt + rt::TAPE_END]
@@ -274,13 +290,68 @@ impl Emitter {
             ; pmovmskb eax, xmm0
         );
         self.mask_eax(mask);
+        let found = self.ops.new_dynamic_label();
         asm!(self.ops
-            ; jz <block
+            ; jnz =>found
+            ; wide:
+            ; lea rcx, [a_ptr - wide_step]
+            ; cmp rcx, rdx
+            ; jb <block
+        );
+        self.emit_wide_blocks(-step, mask, found);
+        asm!(self.ops
+            ; mov a_ptr, rcx
+            ; jmp <wide
+            ; =>found
             ; bsr eax, eax // the last cell holding the value, up to the pointer
             ; lea a_ptr, [a_ptr + rax - 15]
             ; jmp =>done
             ; cells:
         );
+    }
+
+    /// Compares the four blocks of 16 bytes `step`, 2, 3 and 4 `step`s from
+    /// the pointer (right of it, or for a negative step ending left of it)
+    /// with xmm1, the cells of each at the bits of `mask`. Where one holds
+    /// the value, the first that does: the pointer moved to it, its bits
+    /// in eax, on to `found`; else on after. A long scan runs one branch
+    /// and one mask every 64 bytes, not every 16 (kolakoski's `[>>>>]` over
+    /// its sequence).
+    fn emit_wide_blocks(&mut self, step: i32, mask: u32, found: DynamicLabel) {
+        // A block ending at the pointer starts 15 bytes left of it.
+        let base = if step < 0 { -15 } else { 0 };
+        let (b1, b2, b3, b4) = (base + step, base + 2 * step, base + 3 * step, base + 4 * step);
+        asm!(self.ops
+            ; movdqu xmm0, [a_ptr + b1]
+            ; pcmpeqb xmm0, xmm1
+            ; movdqu xmm2, [a_ptr + b2]
+            ; pcmpeqb xmm2, xmm1
+            ; movdqu xmm3, [a_ptr + b3]
+            ; pcmpeqb xmm3, xmm1
+            ; movdqu xmm4, [a_ptr + b4]
+            ; pcmpeqb xmm4, xmm1
+            ; movdqa xmm5, xmm0
+            ; por xmm5, xmm2
+            ; por xmm5, xmm3
+            ; por xmm5, xmm4
+            ; pmovmskb eax, xmm5
+        );
+        self.mask_eax(mask);
+        let none = self.ops.new_dynamic_label();
+        let at: [DynamicLabel; 4] = std::array::from_fn(|_| self.ops.new_dynamic_label());
+        asm!(self.ops; jz =>none; pmovmskb eax, xmm0);
+        self.mask_eax(mask);
+        asm!(self.ops; jnz =>at[0]; pmovmskb eax, xmm2);
+        self.mask_eax(mask);
+        asm!(self.ops; jnz =>at[1]; pmovmskb eax, xmm3);
+        self.mask_eax(mask);
+        asm!(self.ops; jnz =>at[2]; pmovmskb eax, xmm4);
+        self.mask_eax(mask);
+        // The block k steps on: k steps, falling through the labels.
+        for k in (0..4).rev() {
+            asm!(self.ops; =>at[k]; lea a_ptr, [a_ptr + step]);
+        }
+        asm!(self.ops; jmp =>found; =>none);
     }
 
     /// Keeps the bits of eax in `mask`; the zero flag says whether any is
