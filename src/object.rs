@@ -62,7 +62,8 @@ pub fn write_object_with(code: &CompiledCode, symbol: &str, beside: Beside) -> V
     let Beside { contract, source_map, debug, input } = beside;
     let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
     let text = obj.section_id(StandardSection::Text);
-    let offset_of_code = obj.append_section_data(text, &code.bytes, 16);
+    // 32: what the code's loops are aligned to (`emit::align_loop_top`).
+    let offset_of_code = obj.append_section_data(text, &code.bytes, 32);
     obj.add_symbol(Symbol {
         name: symbol.as_bytes().to_vec(),
         value: offset_of_code + code.entry as u64,
