@@ -32,7 +32,8 @@ struct Knowledge {
     /// A cell (by key) known to hold something other than 0, its value
     /// unknown: a loop's or an if's cell at the start of its body, until
     /// it is written (`[[-<+>]<]`: the multiply `if` on the cell the loop
-    /// just tested is always entered).
+    /// just tested is always entered). Changes 22 of the 73 corpus
+    /// programs and 10 of the wider set's (sortbytes 0.915 of its time).
     nonzero: Option<i64>,
 }
 

@@ -336,6 +336,27 @@ pub(crate) mod testing {
         (out, outcome, fault)
     }
 
+    /// A generator of pseudo-random numbers below its argument, the same
+    /// every run for a seed (splitmix64): the random programs of the tests.
+    pub fn random(mut seed: u64) -> impl FnMut(u64) -> u64 {
+        move |n| {
+            seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = seed;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            (z ^ (z >> 31)) % n
+        }
+    }
+
+    /// The commands that move the pointer by `d`.
+    pub fn moves(d: i64) -> String {
+        if d < 0 {
+            "<".repeat(-d as usize)
+        } else {
+            ">".repeat(d as usize)
+        }
+    }
+
     /// Asserts that `pass` leaves the behaviour of `src` unchanged.
     pub fn assert_preserves(pass: impl Fn(Program) -> Program, src: &str, input: &[u8]) {
         let p = program(src);

@@ -474,16 +474,7 @@ mod tests {
     /// command and cell of a tape error included.
     #[test]
     fn random_walks_keep_behaviour() {
-        let mut seed = 0x5eed_u64;
-        let mut next = |n: u64| {
-            // splitmix64
-            seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = seed;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            (z ^ (z >> 31)) % n
-        };
-        let moves = |d: i64| if d < 0 { "<".repeat(-d as usize) } else { ">".repeat(d as usize) };
+        let mut next = random(0x5eed_u64);
         let mut unguarded = 0;
         for _ in 0..3000 {
             let mut src = moves(next(64) as i64);
