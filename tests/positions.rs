@@ -117,6 +117,12 @@ fn a_carried_product_fails_where_the_program_does() {
     let overflow = "tape overflow: cell 4096 touched";
     fails_reading(source.as_bytes(), b"\x01\x01", 4096, b"", "1:4113", overflow);
     fails_reading(source.as_bytes(), b"\x01\x03", 4096, b"", "1:4105", overflow);
+    // Not where the instruction that touches the target again reads a
+    // cell first that the run had not touched: the second multiply's
+    // source `[p-3]` (1:44), loaded before its target `[p-1]`, which the
+    // first multiply touches first (1:34). Fuzz seed 1883777409259557.
+    let underflow = "tape underflow: cell -1 touched";
+    fails_at(b">>>>>>>>>>>><<<<<<<<+<<<+<+[>[-<<+++>>]<<<<[->>+<<]]", 4096, b"", "1:34", underflow);
 }
 
 /// A walk that clears a cell the next iteration sets (`[p+2]` here) keeps

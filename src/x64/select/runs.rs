@@ -130,9 +130,11 @@ pub(super) fn run_registers(insts: &[Inst]) -> Option<(usize, Vec<i32>)> {
 /// `Held::Product`), until the run next touches the cell, which then
 /// loads it: it is the cell's first touch in the run, its factor is odd
 /// (the product is zero exactly where the source is), the run touches the
-/// cell again, and no cell between (but the multiply's source) is one the
-/// run had not touched before. The load then fails, off the tape, where
-/// the program does: at the multiply for a nonzero product, else there.
+/// cell again, and no cell between (but the multiply's source), nor the
+/// other cell of the instruction that touches it again (which its code
+/// may read first: a multiply's source), is one the run had not touched
+/// before. The load then fails, off the tape, where the program does: at
+/// the multiply for a nonzero product, else there.
 pub(super) fn carried_product(insts: &[Inst], cell: i32) -> bool {
     let touches = |inst: &Inst| inst.op.cells().any(|c| c == cell);
     let Some(at) = insts.iter().position(touches) else { return false };
@@ -141,5 +143,5 @@ pub(super) fn carried_product(insts: &[Inst], cell: i32) -> bool {
     let before: Vec<i32> = insts[..at].iter().flat_map(|inst| inst.op.cells()).chain([src]).collect();
     off == cell
         && factor % 2 == 1
-        && insts[at + 1..next].iter().flat_map(|inst| inst.op.cells()).all(|c| before.contains(&c))
+        && insts[at + 1..=next].iter().flat_map(|inst| inst.op.cells()).all(|c| c == cell || before.contains(&c))
 }
