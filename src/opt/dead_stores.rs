@@ -14,8 +14,8 @@
 //!
 //! A dropped write no longer touches its cell, which matters only off the
 //! tape: so a write is dropped only where the cell is proven on the tape by
-//! cells the stretch surely touched before it (`Hull`: the tape is
-//! contiguous). Elsewhere it becomes a touch that stores nothing (`add 0`,
+//! cells surely touched before it, in the stretch or before it
+//! (`ir::analysis::OnTape`: the tape is contiguous). Elsewhere it becomes a touch that stores nothing (`add 0`,
 //! or a multiply by 0, which touches the cells the multiply did, when it
 //! did): no store, so no store-to-load forward for the code that reads the
 //! cell next, and the same tape error at the same command.
@@ -39,36 +39,35 @@ use crate::ir::{Inst, Op, Program, SwitchCell};
 /// Drops or weakens the writes of straight-line stretches that a later
 /// `set` overwrites unread.
 pub fn dead_stores(program: Program) -> Program {
-    // The stretches, each with the cells known on the tape at its start.
+    // The stretches; before each of their instructions, the cells known
+    // on the tape (`proven`, from `stretch.2` on).
     let mut stretches = Vec::new();
+    let mut proven = Vec::new();
     let mut on_tape = OnTape::new(&program);
     let mut start = 0;
     while start < program.insts.len() {
         let len = program.insts[start..].iter().take_while(|inst| straight(inst.op)).count();
         // Only a set (or a switch, which may become one) kills a value.
         let kills = |inst: &Inst| matches!(inst.op, Op::Set { .. } | Op::Switch { .. });
-        if len > 1 && program.insts[start + 1..start + len].iter().any(kills) {
-            stretches.push((start, len, on_tape.known()));
+        let worth = len > 1 && program.insts[start + 1..start + len].iter().any(kills);
+        if worth {
+            stretches.push((start, len, proven.len()));
         }
         for i in start..start + len.max(1) {
+            if worth {
+                proven.push(on_tape.known().unwrap_or(Hull::EMPTY));
+            }
             on_tape.pass(&program, i, false);
         }
         start += len.max(1);
     }
     let Program { mut insts, mut data } = program;
-    let mut scratch = Scratch::default();
-    for (start, len, known) in stretches {
-        stretch(&mut insts[start..start + len], &mut data, known, &mut scratch);
+    let mut dead = FastMap::default();
+    for (start, len, at) in stretches {
+        stretch(&mut insts[start..start + len], &proven[at..at + len], &mut data, &mut dead);
     }
     insts.retain(|inst| inst.op != DROPPED);
     Program { insts, data }
-}
-
-/// What `stretch` reuses from one stretch to the next.
-#[derive(Default)]
-struct Scratch {
-    before: Vec<(i64, Hull)>,
-    dead: FastMap<i64, ()>,
 }
 
 /// A stand-in for a dropped instruction until the end of the pass (no pass
@@ -88,28 +87,21 @@ fn straight(op: Op) -> bool {
     )
 }
 
-/// One stretch of straight-line code; `known`: the cells known on the
-/// tape before it.
-fn stretch(insts: &mut [Inst], data: &mut Vec<u8>, known: Option<Hull>, scratch: &mut Scratch) {
-    // Before each instruction: the pointer's shift since the stretch began,
-    // and the cells proven on the tape.
-    let mut pos = 0i64;
-    let mut proven = known.unwrap_or(Hull::EMPTY);
-    let Scratch { before, dead } = scratch;
-    before.clear();
+/// One stretch of straight-line code; `proven`: before each of its
+/// instructions, the cells known on the tape, seen from the pointer then.
+/// `dead` is scratch space.
+fn stretch(insts: &mut [Inst], proven: &[Hull], data: &mut Vec<u8>, dead: &mut FastMap<i64, ()>) {
     dead.clear();
-    for inst in insts.iter() {
-        before.push((pos, proven));
-        match inst.op {
-            Op::Move(d) => pos += d as i64,
-            op => op.cells_surely_touched().for_each(|off| proven.cover(pos + off as i64)),
+    // Backwards, the cells (by offset from where the stretch ends) that a
+    // later `set` overwrites before anything reads them.
+    let mut pos = 0i64;
+    for (inst, &proven) in insts.iter_mut().zip(proven).rev() {
+        if let Op::Move(d) = inst.op {
+            pos -= d as i64;
+            continue;
         }
-    }
-    // Backwards: the cells a later `set` overwrites before anything reads
-    // them.
-    for (inst, &(pos, proven)) in insts.iter_mut().zip(before.iter()).rev() {
         let cell = |off: i32| pos + off as i64;
-        let on_tape = |off: i32| proven.contains(cell(off));
+        let on_tape = |off: i32| proven.contains(off as i64);
         match inst.op {
             Op::Set { off, .. } | Op::Add { off, .. } if dead.contains_key(&cell(off)) => {
                 if on_tape(off) {

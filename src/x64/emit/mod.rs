@@ -564,12 +564,19 @@ impl Emitter {
 
     /// Whether `touch(off)` would emit a check (which changes the flags).
     fn touch_checks(&self, off: i32) -> bool {
-        self.target.checked || self.unchecked_shift + off.unsigned_abs() as u64 >= GUARD_BYTES as u64
+        self.checks_at(self.unchecked_shift + off.unsigned_abs() as u64)
+    }
+
+    /// Whether a touch of a cell `distance` from one known on the tape
+    /// needs an explicit check: always on checked tapes, and beyond the
+    /// guard area on guarded ones.
+    fn checks_at(&self, distance: u64) -> bool {
+        self.target.checked || distance >= GUARD_BYTES as u64
     }
 
     /// `touch`, for a cell `distance` from one known to be on the tape.
     fn touch_within(&mut self, off: i32, distance: u64) {
-        if self.target.checked || distance >= GUARD_BYTES as u64 {
+        if self.checks_at(distance) {
             let (out, check) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
             self.checks.push((out, check, None));
             // rdx: eax may hold a cell value (`in_eax`).
