@@ -127,9 +127,14 @@ impl Emitter {
         // The loop's instruction is marked: the body's first is next.
         let body = self.marks.len();
         // A load of the carried cell touches it before the program would:
-        // where that fails, the loop runs as plain code (`PlainLoop`).
+        // where that fails, the loop runs as plain code (`PlainLoop`). The
+        // loop's own cell is loaded by its tests, which touch it anyway.
         let shift = self.unchecked_shift;
-        let entry = l.carried.map(|_| self.ops.new_dynamic_label());
+        let tested_in_eax = l.carried == Some(l.test);
+        let entry = l.carried.filter(|_| !tested_in_eax).map(|_| self.ops.new_dynamic_label());
+        if tested_in_eax {
+            self.test_in_eax(l.test);
+        }
         let zf_cell = self.zf_cell.take();
         self.open_loop(l.test, l.carried.zip(entry), zf_cell);
         let plain = entry.map(|entry| {
@@ -158,9 +163,14 @@ impl Emitter {
         // The test between the copies is the loop's `]` (the next
         // instruction, marked after the second copy).
         self.attribute(self.ats[self.marks.len()]);
+        if tested_in_eax {
+            self.test_in_eax(l.test);
+        }
         self.exit_if_zero(l.test);
         self.unmarked((body, sunk_inst), |e| e.straight(&l.second, program));
-        if let Some(cell) = l.carried.filter(|&cell| !self.in_eax.holds(cell)) {
+        if tested_in_eax {
+            self.test_in_eax(l.test);
+        } else if let Some(cell) = l.carried.filter(|&cell| !self.in_eax.holds(cell)) {
             // Not where the body was expected to leave it: loaded before
             // the next iteration's test, as before the first.
             let entry = entry.expect("a carried cell");
@@ -204,6 +214,22 @@ impl Emitter {
             let nop = NOPS[pad.min(8) - 1];
             self.ops.extend(nop.iter().copied());
             pad -= nop.len();
+        }
+    }
+
+    /// Tests the loop's cell `off` by loading it into eax (unless eax
+    /// holds it) and testing that, for the body to use: the flags are then
+    /// the test (`zf_cell`). Where an add into the cell just set them, they
+    /// are kept (`movzx` leaves them alone).
+    fn test_in_eax(&mut self, off: i32) {
+        if !self.in_eax.holds(off) {
+            self.touch(off);
+            self.cell(CellInst::MovzxEax, off);
+            self.in_eax = EaxCells::only(off);
+        }
+        if self.zf_cell != Some(off) {
+            asm!(self.ops; test eax, eax);
+            self.zf_cell = Some(off);
         }
     }
 

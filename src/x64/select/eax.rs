@@ -146,7 +146,9 @@ impl EaxCells {
 /// iteration to the next, that read leaves the loop's critical path (a
 /// store-to-load forward); the first iteration's is made before the loop.
 /// Chosen where the body, starting with eax holding it, loads eax fewer
-/// times and still leaves it there.
+/// times and still leaves it there; or the loop's own cell (`test`), where
+/// that saves more loads: the loop's tests then load it into eax and test
+/// that (`movzx`, `test`: one load where `cmp` and the body's load made two).
 ///
 /// That load touches the cell before the body's other accesses; it
 /// makes the same error if they would only if the body does no I/O
@@ -163,8 +165,20 @@ pub(super) fn carried(test: i32, body: &[Inst], pieces: &[Straight], target: Tar
     }
     let mut left = EaxCells::NONE;
     let plain = left.pass(pieces);
-    let cell = left.0.into_iter().flatten().next()?;
-    let mut still = EaxCells::only(cell);
-    let carrying = still.pass(pieces);
-    (carrying < plain && still.holds(cell)).then_some(cell)
+    // The cell the body leaves in eax, if it keeps it there.
+    let left_in_eax = left.0.into_iter().flatten().next().and_then(|cell| {
+        let mut still = EaxCells::only(cell);
+        let loads = still.pass(pieces);
+        still.holds(cell).then_some((loads, cell))
+    });
+    // Or the loop's own cell, which its tests then load (sortbytes'
+    // `[[>>+<<-]<]`: the multiply's source is the cell the next test
+    // reads): it need not stay in eax to the end.
+    let tested = (EaxCells::only(test).pass(pieces), test);
+    [left_in_eax, Some(tested)]
+        .into_iter()
+        .flatten()
+        .filter(|&(loads, _)| loads < plain)
+        .min_by_key(|&(loads, _)| loads)
+        .map(|(_, cell)| cell)
 }
