@@ -165,6 +165,58 @@ fn carried_walks_fail_where_the_walk_would() {
     agree(work.path(), "+.[<[-]>>>[-<<<+>>>]<<<<<]", &[], 2);
 }
 
+/// Add walks (`[-->]`, `<++[<++]`, `[->>>>]`), whose code makes the
+/// iterations 16 bytes hold at once after its first 8
+/// (`select::AddWalk`): strides 1, 2 and 4 either way, adding to the cell
+/// tested, the next one (which is tested after), one behind or one
+/// between; over rows of 5 to 60 cells, stopped by a cell of the row, by
+/// the cell after it, or running off the tape at either end (the row laid
+/// up to it), with guard pages (4096 cells) and explicit checks (300).
+/// The cells around where it stopped are printed.
+#[test]
+fn add_walks_match_the_interpreter() {
+    let work = tempdir();
+    let mut cases = Vec::new();
+    for tape in [300i64, 4096] {
+        for stride in [1i64, 2, 4, -1, -2, -4] {
+            let between = if stride.abs() > 1 { stride / 2 } else { -2 * stride };
+            for (off, add) in [(0, 254u8), (stride, 2), (-stride, 13), (between, 255)] {
+                for (len, stop_at) in [(5, None), (33, None), (60, Some(41)), (60, Some(12))] {
+                    for near_end in [false, true] {
+                        cases.push((tape, stride, off, add, len, stop_at, near_end));
+                    }
+                }
+            }
+        }
+    }
+    let moves = |d: i64| if d > 0 { ">".repeat(d as usize) } else { "<".repeat(-d as usize) };
+    let adds = |v: u8| if v < 128 { "+".repeat(v as usize) } else { "-".repeat(256 - v as usize) };
+    parallel(cases.len(), workers(), |i| {
+        let (tape, stride, off, add, len, stop_at, near_end) = cases[i];
+        let len = if near_end { len } else { len.min((tape / 2 - 8) / stride.abs()) };
+        // The row's last cell at the tape's end the walk goes towards.
+        let base = match (near_end, stride > 0) {
+            (false, _) => tape / 2,
+            (true, true) => tape - 1 - (len - 1) * stride,
+            (true, false) => (len - 1) * -stride,
+        };
+        // What the walk stops at: zero, or what its add makes zero.
+        let stop = if off == stride { add.wrapping_neg() } else { 0 };
+        let row: String = (0..len).map(|k| adds(if Some(k) == stop_at { stop } else { 7 }) + &moves(stride)).collect();
+        let walk = format!("[{}{}{}]", moves(off), adds(add), moves(stride - off));
+        let around = (moves(-stride.signum()) + ".").repeat(12);
+        // Read first, so that the compiler does not run it all.
+        let src = format!(",[-]{}{row}{}{walk}.{around}", moves(base), moves(-stride * len));
+        // A seed of its own: the runs in parallel write files named by it.
+        let case = gen::Case { seed: i as u64, ..case(&src, &[], tape as usize) };
+        match diff::check(&case, work.path(), &diff::modes(0, 1)) {
+            Verdict::Agreed => {}
+            Verdict::Discarded => panic!("must end: {src}"),
+            Verdict::Mismatch(bad) => panic!("tape {tape}, {src}:\n{}", diff::describe(&bad)),
+        }
+    });
+}
+
 #[test]
 fn register_loops_fail_where_the_loop_would() {
     let work = tempdir();
@@ -428,19 +480,22 @@ fn mirror(src: &str) -> String {
 /// executable too) must agree with the interpreter, and the program must
 /// end.
 fn agree(work: &std::path::Path, src: &str, input: &[u8], tape: usize) {
-    let program = src.as_bytes().to_vec();
-    let case = gen::Case {
+    match diff::check(&case(src, input, tape), work, &diff::modes(0, 1)) {
+        Verdict::Agreed => {}
+        Verdict::Discarded => panic!("must end: {src}"),
+        Verdict::Mismatch(bad) => panic!("tape {tape}, {src}:\n{}", diff::describe(&bad)),
+    }
+}
+
+/// `src` given `input` on a tape of `tape` 8-bit cells, as seed 0.
+fn case(src: &str, input: &[u8], tape: usize) -> gen::Case {
+    gen::Case {
         seed: 0,
-        program,
+        program: src.as_bytes().to_vec(),
         input: input.to_vec(),
         eof: bfc::ir::EofMode::Zero,
         tape,
         left_margin: 0,
         cell_bits: 8,
-    };
-    match diff::check(&case, work, &diff::modes(0, 1)) {
-        Verdict::Agreed => {}
-        Verdict::Discarded => panic!("must end: {src}"),
-        Verdict::Mismatch(bad) => panic!("tape {tape}, {src}:\n{}", diff::describe(&bad)),
     }
 }

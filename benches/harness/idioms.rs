@@ -10,6 +10,8 @@
 //! a scalar loop, not a vector one nor a call to memset. Both print one
 //! byte at the end.
 
+#[path = "../idioms/addwalk.rs"]
+mod addwalk;
 #[path = "../idioms/carry.rs"]
 mod carry;
 #[path = "../idioms/chain.rs"]
@@ -56,6 +58,7 @@ pub fn all() -> Vec<Idiom> {
         idiom!(stride),
         idiom!(marker),
         idiom!(clear),
+        idiom!(addwalk),
         idiom!(mul),
         idiom!(chain),
         idiom!(carry),

@@ -76,7 +76,7 @@ pub fn case(seed: u64) -> Case {
     // Half the bytes small: counters read from input then take the values
     // where a chain of ifs stops at each of its levels.
     let input = (0..input_len).map(|_| if rng.chance(1, 2) { rng.below(8) } else { rng.below(256) } as u8).collect();
-    let mut program = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos: 0 }.program();
+    let (mut program, pos) = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos: 0 }.program();
     // Drawn after the program, so that the other seeds' cases stay as
     // they were.
     if tape >= 16 && rng.chance(1, 16) {
@@ -100,6 +100,13 @@ pub fn case(seed: u64) -> Case {
         2 => 32,
         _ => 8,
     };
+    // One case in four ends with an add walk and prints (drawn last too).
+    if tape >= 16 && rng.chance(1, 4) {
+        let mut walk = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos };
+        walk.add_walk();
+        walk.out.push(b'.');
+        program.extend(walk.out);
+    }
     Case { seed, program, input, eof, tape, left_margin, cell_bits }
 }
 
@@ -126,13 +133,14 @@ struct Gen<'r> {
 }
 
 impl Gen<'_> {
-    fn program(mut self) -> Vec<u8> {
+    /// The program, and roughly where it leaves the pointer.
+    fn program(mut self) -> (Vec<u8>, i64) {
         if self.tape < 16 {
             let start = self.rng.range(0, self.tape - 1);
             self.moves(start);
             self.digit_chain(None);
             self.out.push(b'.');
-            return self.out;
+            return (self.out, self.pos);
         }
         // Start a little right of cell 0 so that leftward code does not
         // always underflow at once.
@@ -155,7 +163,7 @@ impl Gen<'_> {
             self.moves(d);
         }
         self.out.push(b'.');
-        self.out
+        (self.out, self.pos)
     }
 
     fn push_n(&mut self, byte: u8, n: i64) {
@@ -532,6 +540,51 @@ impl Gen<'_> {
         if around && self.rng.chance(1, 2) {
             self.add(value);
         }
+    }
+
+    /// Add walks, `[-->]`, `<++[<++]`, `[->>>>]`: a row of up to 60 cells
+    /// `stride` apart (1 to 4 either way) made nonzero, or now and then
+    /// holding the value that stops the walk, then from its first cell a
+    /// walk along it that adds to one cell each step: its own, the next one
+    /// (which it then tests), one or two strides behind, two ahead, or one
+    /// between. Long rows make the code's 16-byte blocks; one row in four
+    /// ends near the end of the tape the walk goes towards, which it runs
+    /// off or stops just before.
+    fn add_walk(&mut self) {
+        let stride = self.rng.range(1, 4) * self.rng.pick(&[1, -1]);
+        let off = match self.rng.below(5) {
+            0 => 0,
+            1 => stride,
+            2 => -stride * self.rng.range(1, 2),
+            3 => 2 * stride,
+            _ => self.rng.range(-3, 3),
+        };
+        let add = self.amount();
+        let stop = if off == stride { add.wrapping_neg() } else { 0 };
+        let mut len = self.rng.range(0, 60);
+        if self.rng.chance(1, 4) {
+            // Its row ends near the end of the tape it walks towards.
+            let gap = self.rng.range(0, 2 * stride.abs());
+            let end = if stride > 0 { self.tape - 1 - gap } else { gap };
+            let start = (end - stride * len).clamp(0, self.tape - 1);
+            self.moves(start - self.pos);
+        }
+        // A row that fits on the tape (as far as `pos` knows).
+        let room = if stride > 0 { self.tape - 1 - self.pos } else { self.pos };
+        len = len.min(room.max(0) / stride.abs());
+        for _ in 0..len {
+            let v = if self.rng.chance(1, 40) { stop } else { self.amount() };
+            self.add(v);
+            self.moves(stride);
+        }
+        self.moves(-stride * len);
+        self.out.push(b'[');
+        self.moves(off);
+        self.add(add);
+        self.moves(stride - off);
+        self.out.push(b']');
+        // Loops are assumed to return where they started.
+        self.pos -= stride;
     }
 
     /// `[>]`, `[<]`, `[>>>]`, ... sometimes over a few nonzero cells first.

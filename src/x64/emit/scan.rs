@@ -7,7 +7,7 @@ use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
 use super::{CellInst, Emitter};
 use crate::code::rt_offset as rt;
-use crate::x64::select::ScanForm;
+use crate::x64::select::{AddWalk, EaxCells, ScanForm};
 
 /// Cells a strided scan tests per loop iteration.
 const SCAN_UNROLL: usize = 4;
@@ -352,6 +352,77 @@ impl Emitter {
             asm!(self.ops; =>at[k]; lea a_ptr, [a_ptr + step]);
         }
         asm!(self.ops; jmp =>found; =>none);
+    }
+
+    /// An add walk's blocks (`select::AddWalk`), from where its cell was
+    /// tested non-zero: while the 16 bytes the block tests and the 16 it
+    /// adds to are on the tape (the end the walk goes towards compared in
+    /// each block, the other once) and none of the cells tested holds the
+    /// walk's stop value, those iterations at once: the add made to the 16
+    /// bytes (the bytes between a strided walk's cells add 0), the pointer
+    /// 16 bytes on, where the next iteration's test has passed. Else on to
+    /// `rest`, the loop that makes iterations one at a time. Uses eax, rcx,
+    /// rdx and xmm0 to xmm3.
+    pub(super) fn emit_add_walk_blocks(&mut self, walk: AddWalk, rest: DynamicLabel) {
+        let AddWalk { stride, off, add, stop } = walk;
+        let (cells, _) = vector_cells(stride.abs());
+        // The bytes tested start a stride on (right) or end a stride back
+        // (left); those added to start or end at `off`. The cells are at
+        // the same bytes of both.
+        let (mask, tested, added) =
+            if stride > 0 { (cells, stride, off) } else { (cells.reverse_bits() >> 16, stride - 15, off - 15) };
+        let (lo, hi) = (tested.min(added), tested.max(added) + 15);
+        // The mask repeats every 4 bytes (strides 1, 2, 4).
+        let pattern = (0..4).filter(|j| mask >> j & 1 == 1).fold(0u32, |word, j| word | u32::from(add) << (8 * j));
+        self.broadcast_xmm1(stop);
+        asm!(self.ops; mov eax, pattern as i32; movd xmm2, eax; pshufd xmm2, xmm2, 0);
+        let block = self.ops.new_dynamic_label();
+        if stride > 0 {
+            asm!(self.ops
+                ; lea rcx, [a_ptr + lo]
+                ; cmp rcx, a_tape
+                ; jb =>rest
+                // The last pointer whose blocks are on the tape.
+                ; mov rdx, [a_rt + rt::TAPE_END]
+                ; sub rdx, hi + 1
+                ; =>block
+                ; cmp a_ptr, rdx
+                ; ja =>rest
+            );
+        } else {
+            asm!(self.ops
+                ; lea rcx, [a_ptr + hi]
+                ; cmp rcx, [a_rt + rt::TAPE_END]
+                ; jae =>rest
+                // The first pointer whose blocks are on the tape.
+                ; lea rdx, [a_tape - lo]
+                ; =>block
+                ; cmp a_ptr, rdx
+                ; jb =>rest
+            );
+        }
+        asm!(self.ops
+            ; movdqu xmm3, [a_ptr + tested]
+            ; movdqa xmm0, xmm3
+            ; pcmpeqb xmm0, xmm1
+            ; pmovmskb eax, xmm0
+        );
+        self.mask_eax(mask);
+        asm!(self.ops; jnz =>rest);
+        if added != tested {
+            asm!(self.ops; movdqu xmm3, [a_ptr + added]);
+        }
+        asm!(self.ops
+            ; paddb xmm3, xmm2
+            ; movdqu [a_ptr + added], xmm3
+            ; lea a_ptr, [a_ptr + 16 * stride.signum()]
+            ; jmp =>block
+        );
+        // At `rest` from here or from before the blocks: the pointer's cell
+        // tested, eax and the flags unknown.
+        self.in_eax = EaxCells::NONE;
+        self.zf_cell = None;
+        self.unchecked_shift = 0;
     }
 
     /// Keeps the bits of eax in `mask`; the zero flag says whether any is

@@ -4,7 +4,7 @@
 //! error stays the program's, is said at each.
 
 use super::switch::{carried_form, SwitchPlan};
-use super::{eax, straight, CarryLoop, RegisterLoop, SmallLoop, Step, SunkStore, Target, LOOP_CELLS};
+use super::{eax, straight, AddWalk, CarryLoop, RegisterLoop, SmallLoop, Step, SunkStore, Target, LOOP_CELLS};
 use crate::ir::analysis::Hull;
 use crate::ir::{Inst, Op, Program};
 
@@ -43,7 +43,35 @@ fn small_loop(test: i32, body: &[Inst], program: &Program, target: Target) -> Sm
         SunkStore { off: off - stride, val }
     });
     let (first, after_sunk) = (straight(before, program, target), straight(after, program, target));
-    SmallLoop { test, carried, sunk, first, after_sunk, second }
+    let blocks = add_walk(test, body, target);
+    SmallLoop { test, carried, sunk, first, after_sunk, second, blocks }
+}
+
+/// The add walk a loop is (`AddWalk`), if it is one: `[p+off] += add;
+/// p += stride` testing `[p]`, for a stride of 1, 2 or 4 either way, on
+/// 8-bit cells. Walks of 34 of the 93 programs of the corpus and the wider
+/// set have this form (most of stride 1: `[-<]`, `[-->]`).
+///
+/// A block makes iterations whose cells are all on the tape (the code
+/// compares the block's bytes with the tape's ends first), so none of
+/// them fails, and it makes none that the program would not: the cells
+/// its iterations test are compared with `stop` before any is added to.
+/// Each tested cell must be compared as it will be at its test: as it is
+/// before the block, or (`off == stride`) after the add of the iteration
+/// just before. With `off` further ahead (`off == 2 * stride`), some of a
+/// block's tested cells would be added to before it and some in it: not
+/// such a walk.
+pub(super) fn add_walk(test: i32, body: &[Inst], target: Target) -> Option<AddWalk> {
+    let [Op::Add { off, val: add }, Op::Move(stride)] = [body.first()?.op, body.get(1)?.op] else { return None };
+    if body.len() != 2 || test != 0 || target.cell_bits != 8 || ![1, 2, 4].contains(&stride.unsigned_abs()) {
+        return None;
+    }
+    let stop = match (off % stride, off / stride) {
+        (0, 1) => add.wrapping_neg(),
+        (0, ahead) if ahead > 1 => return None,
+        _ => 0,
+    };
+    Some(AddWalk { stride, off, add, stop })
 }
 
 /// In a walk (a loop body that moves the pointer only at its end), a set

@@ -148,6 +148,25 @@ pub(super) struct SmallLoop {
     pub after_sunk: Vec<Straight>,
     /// The second copy: the body without the sunk store, whole.
     pub second: Vec<Straight>,
+    /// An add walk's iterations 16 bytes at a time (`loops::add_walk`).
+    pub blocks: Option<AddWalk>,
+}
+
+/// A walk whose body adds a constant to one cell and moves the pointer
+/// (siercarpet's `[-->]`, `<++[<++]`: `[p+off] += add; p += stride`), for
+/// a stride of 1, 2 or 4 either way: after a few iterations one at a time,
+/// the iterations a block of 16 bytes holds (16 / |stride|) are made at
+/// once where none of the cells they test stops the walk (holds `stop`):
+/// one compare of 16 bytes, one add of 16 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct AddWalk {
+    pub stride: i32,
+    pub off: i32,
+    pub add: u8,
+    /// The value that stops the walk as the cells are before the block:
+    /// 0, or where each tested cell was added to by the iteration just
+    /// before its test (`off == stride`), the value the add makes 0.
+    pub stop: u8,
 }
 
 /// A sunk store (`loops::sunk_store`): `cell[off] = val`, `off` seen from

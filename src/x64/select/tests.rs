@@ -268,3 +268,31 @@ fn every_instruction_is_in_exactly_one_step() {
         .sum();
     assert_eq!(total, ops.len());
 }
+
+#[test]
+fn add_walks_test_for_the_value_their_cells_hold_before_the_block() {
+    let walk = |off, val, stride| {
+        let ops = [Op::Loop { off: 0 }, add(off, val), Op::Move(stride), Op::EndLoop];
+        match &plan(&ops, GUARDED)[..] {
+            [Step::SmallLoop(l)] => l.blocks,
+            steps => panic!("{steps:?}"),
+        }
+    };
+    let blocks = |stride, off, add, stop| Some(AddWalk { stride, off, add, stop });
+    // `[-->]`: the cells tested are as they were.
+    assert_eq!(walk(0, 254, 1), blocks(1, 0, 254, 0));
+    // `<++[<++]`: each cell tested was added to just before: 254 stops it.
+    assert_eq!(walk(-1, 2, -1), blocks(-1, -1, 2, 254));
+    // Behind the walk, or between its cells: as they were.
+    assert_eq!(walk(-2, 1, 2), blocks(2, -2, 1, 0));
+    assert_eq!(walk(1, 1, -2), blocks(-2, 1, 1, 0));
+    assert_eq!(walk(-1, 7, 4), blocks(4, -1, 7, 0));
+    // Two strides ahead: a block's first cells were added to before it,
+    // its others in it. Strides of 3 have no 16-byte pattern.
+    assert_eq!(walk(2, 1, 1), None);
+    assert_eq!(walk(0, 1, 3), None);
+    // Not on wide cells.
+    let ops = [Op::Loop { off: 0 }, add(0, 1), Op::Move(1), Op::EndLoop];
+    let wide = plan(&ops, Target { cell_bits: 16, ..GUARDED });
+    assert!(!wide.iter().any(|step| matches!(step, Step::SmallLoop(l) if l.blocks.is_some())));
+}
