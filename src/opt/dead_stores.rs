@@ -195,16 +195,10 @@ fn append(data: &mut Vec<u8>, cells: &[std::ops::Range<usize>], src: i32) -> Op 
 mod tests {
     use super::*;
     use crate::opt::testing::*;
-    use crate::opt::{
-        clear_loops, closed_form_loops, combine, defer_moves, passes, switch_tables, to_fixed_point, Config, Level,
-    };
+    use crate::opt::{clear_loops, closed_form_loops, combine, defer_moves, passes, switch_tables, to_fixed_point};
 
     fn before(src: &str) -> Program {
         closed_form_loops(defer_moves(clear_loops(combine(program(src)))))
-    }
-
-    fn o2() -> Config {
-        Config { level: Level::O2, tape_cells: 64, left_margin: 0, eval_steps: 0, cell_bits: 8 }
     }
 
     fn ir(ops: &[Op]) -> Program {

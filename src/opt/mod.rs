@@ -15,6 +15,7 @@ mod dead_stores;
 mod eval;
 mod guards;
 mod known;
+mod linear;
 mod loops;
 mod offsets;
 mod shortcuts;
@@ -28,6 +29,7 @@ pub use dead_stores::dead_stores;
 pub use eval::evaluate_prefix;
 pub use guards::unguard_known_targets;
 pub use known::known_values;
+pub use linear::linear_stretches;
 pub use loops::{clear_loops, counter_last, scan_loops};
 pub use offsets::defer_moves;
 pub use shortcuts::shortcuts;
@@ -125,7 +127,7 @@ pub fn skipped(config: Config) -> Vec<&'static str> {
     }
     let mut names: Vec<&str> = passes(Config { cell_bits: 8, ..config }).iter().map(|p| p.name).collect();
     names.retain(|name| !["combine", "clear-loops", "defer-moves", "scan-loops"].contains(name));
-    names.extend(["compile-time execution", "switch-tables", "dead-stores", "shortcuts"]);
+    names.extend(["compile-time execution", "switch-tables", "dead-stores", "shortcuts", "linear-stretches"]);
     names
 }
 
@@ -137,8 +139,9 @@ const MAX_ROUNDS: usize = 3;
 /// Optimises `program`: the passes to a fixed point; at `-O2` then the
 /// input-free start of the program is run at compile time, the passes run
 /// again on what remains (now with its known tape), the chains of ifs that
-/// are left become switches, writes a later set overwrites unread go, and
-/// last loops that do the same on zeroed cells every time get shortcuts.
+/// are left become switches, writes a later set overwrites unread go,
+/// loops that do the same on zeroed cells every time get shortcuts, and
+/// last stretches of arithmetic are written from the values they leave.
 pub fn optimise(program: Program, config: Config) -> Program {
     optimise_with(program, config, &mut Trace::None)
 }
@@ -185,6 +188,7 @@ fn optimise_with(program: Program, config: Config, trace: &mut Trace) -> Program
         program = traced(program, "switch-tables", None, &switch_tables, trace);
         program = traced(program, "dead-stores", None, &dead_stores, trace);
         program = traced(program, "shortcuts", None, &shortcuts, trace);
+        program = traced(program, "linear-stretches", None, &linear_stretches, trace);
     }
     program
 }
@@ -312,6 +316,11 @@ pub(crate) mod testing {
 
     pub fn program(src: &str) -> Program {
         parse("t.b", src.as_bytes()).unwrap()
+    }
+
+    /// -O2 on the 64-cell tape of `behaviour`.
+    pub fn o2() -> super::Config {
+        super::Config { level: super::Level::O2, tape_cells: 64, left_margin: 0, eval_steps: 0, cell_bits: 8 }
     }
 
     pub fn ops(p: &Program) -> Vec<Op> {
