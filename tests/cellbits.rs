@@ -189,7 +189,10 @@ fn emit_passes_names_the_passes_turned_off() {
     let text = String::from_utf8_lossy(&got.stdout).to_string();
     let first = text.lines().next().unwrap_or_default();
     assert!(first.starts_with(";; skipped at 16-bit cells: closed-form-loops, value-scans"), "{text}");
-    assert!(first.ends_with("compile-time execution, switch-tables, dead-stores, shortcuts, linear-stretches"), "{text}");
+    assert!(
+        first.ends_with("compile-time execution, switch-tables, dead-stores, shortcuts, linear-stretches"),
+        "{text}"
+    );
     assert!(!text.contains("after closed-form-loops"), "{text}");
     let got = run_bfc(["--emit", "passes", "-"], b"+[->+<]", TIMEOUT);
     assert!(!String::from_utf8_lossy(&got.stdout).contains("skipped"));

@@ -49,8 +49,8 @@ pub fn linear_stretches(program: Program) -> Program {
     let mut insts = Vec::with_capacity(program.insts.len());
     let mut start = 0;
     while start < program.insts.len() {
-        let run = program.insts[start..].iter().take_while(|inst| arithmetic(inst.op)).count();
-        let len = run.clamp(1, WINDOW);
+        let run = program.insts[start..].iter().take(WINDOW).take_while(|inst| arithmetic(inst.op)).count();
+        let len = run.max(1);
         let window = &program.insts[start..start + len];
         // Before each instruction, the cells known on the tape.
         let proven: Vec<Hull> = (start..start + len)
@@ -114,6 +114,14 @@ impl Value {
 /// come before it, and its new instructions. The instructions before it
 /// stay, and prove cells for it (`+>+<` touches both cells first).
 fn rewrite_proven_tail(insts: &[Inst], proven: &[Hull]) -> Option<(usize, Vec<Inst>)> {
+    // Each cell written once: the values are the instructions' own, no
+    // shorter (a long program's `+>+>+>` start).
+    let mut targets: Vec<i32> = insts.iter().filter_map(|inst| inst.op.cells().next()).collect();
+    targets.sort_unstable();
+    targets.dedup();
+    if targets.len() == insts.len() {
+        return None;
+    }
     // From the end, the cells the tail from each instruction touches.
     let mut touched = Hull::EMPTY;
     let mut first = None;
@@ -182,14 +190,21 @@ fn rewrite(insts: &[Inst], before: Vec<(i32, Value)>) -> Option<Vec<Inst>> {
     let was = |cell: i32| before.iter().find(|b| b.0 == cell).map_or_else(|| Value::of(cell), |b| b.1.clone());
     written.retain(|(cell, v, _)| *v != was(*cell));
     written.sort_by_key(|w| w.2);
+    // For each, how many others read its old value, and which it reads.
+    let index = |cell: i32| written.iter().position(|w| w.0 == cell);
+    let mut readers = vec![0usize; written.len()];
+    let reads: Vec<Vec<usize>> = written
+        .iter()
+        .map(|(cell, v, _)| v.terms.iter().filter(|t| t.0 != *cell).filter_map(|t| index(t.0)).collect())
+        .collect();
+    reads.iter().flatten().for_each(|&j| readers[j] += 1);
     let mut order = Vec::with_capacity(written.len());
     let mut done = vec![false; written.len()];
     while order.len() < written.len() {
         // The first not yet made whose old value no other one left reads.
-        let next = (0..written.len()).find(|&j| {
-            !done[j] && (0..written.len()).all(|k| done[k] || k == j || written[k].1.coefficient(written[j].0) == 0)
-        })?;
+        let next = (0..written.len()).find(|&j| !done[j] && readers[j] == 0)?;
         done[next] = true;
+        reads[next].iter().for_each(|&j| readers[j] -= 1);
         order.push(next);
     }
     let mut out = Vec::new();
