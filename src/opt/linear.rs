@@ -52,6 +52,13 @@ pub fn linear_stretches(program: Program) -> Program {
         let run = program.insts[start..].iter().take(WINDOW).take_while(|inst| arithmetic(inst.op)).count();
         let len = run.max(1);
         let window = &program.insts[start..start + len];
+        if run < 3 {
+            // Too short to shrink.
+            (start..start + len).for_each(|i| on_tape.pass(&program, i, false));
+            insts.extend_from_slice(window);
+            start += len;
+            continue;
+        }
         // Before each instruction, the cells known on the tape.
         let proven: Vec<Hull> = (start..start + len)
             .map(|i| {
@@ -60,7 +67,7 @@ pub fn linear_stretches(program: Program) -> Program {
                 known
             })
             .collect();
-        match (run > 0).then(|| rewrite_proven_tail(window, &proven)).flatten() {
+        match rewrite_proven_tail(window, &proven) {
             Some((kept, shorter)) => {
                 insts.extend_from_slice(&window[..kept]);
                 insts.extend(shorter);
@@ -114,12 +121,14 @@ impl Value {
 /// come before it, and its new instructions. The instructions before it
 /// stay, and prove cells for it (`+>+<` touches both cells first).
 fn rewrite_proven_tail(insts: &[Inst], proven: &[Hull]) -> Option<(usize, Vec<Inst>)> {
-    // Each cell written once: the values are the instructions' own, no
-    // shorter (a long program's `+>+>+>` start).
+    // Each cell written once, none left as it was (`add 0`, a multiply by
+    // 0): the values are the instructions' own, no shorter (a long
+    // program's `+>+>+>` start).
     let mut targets: Vec<i32> = insts.iter().filter_map(|inst| inst.op.cells().next()).collect();
     targets.sort_unstable();
     targets.dedup();
-    if targets.len() == insts.len() {
+    let touch_only = |op: Op| matches!(op, Op::Add { val: 0, .. } | Op::AddMul { factor: 0, .. });
+    if targets.len() == insts.len() && !insts.iter().any(|inst| touch_only(inst.op)) {
         return None;
     }
     // From the end, the cells the tail from each instruction touches.
