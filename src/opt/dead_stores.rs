@@ -201,13 +201,8 @@ mod tests {
         closed_form_loops(defer_moves(clear_loops(combine(program(src)))))
     }
 
-    fn ir(ops: &[Op]) -> Program {
-        Program { insts: ops.iter().map(|&op| Inst::new(op, 0)).collect(), data: vec![] }
-    }
-
     #[test]
     fn writes_a_later_set_overwrites_are_dropped_where_the_cell_is_on_the_tape() {
-        let (add, set) = (|off, val| Op::Add { off, val }, |off, val| Op::Set { off, val });
         // [p+2] lies between [p] and [p+3], touched before: its add goes.
         // Nothing proves [p+3] before its add: that add only touches it.
         let p = dead_stores(ir(&[add(0, 1), add(3, 1), add(2, 3), set(2, 5), set(3, 0), Op::Out { off: 0 }]));
@@ -263,24 +258,8 @@ mod tests {
         for _ in 0..4000 {
             // Unknown values around the start, so that little is folded.
             let mut src = moves(next(64) as i64 - 4) + ",>,>,>,>,>,>,>,<<<<";
-            let mut pos = 0i64;
-            for _ in 0..2 + next(14) {
-                let to = next(9) as i64 - 4;
-                src += &moves(to - pos);
-                pos = to;
-                let other = next(9) as i64 - 4 - to;
-                match next(9) {
-                    0 => src += "[-]",
-                    1 => src += &"+".repeat(1 + next(4) as usize),
-                    2 => src += &"-".repeat(1 + next(4) as usize),
-                    3 => src += &format!("[-{}+{}]", moves(other), moves(-other)),
-                    4 => src += &format!("[-{}+++{}]", moves(other), moves(-other)),
-                    5 => src += ".",
-                    6 => src += ",",
-                    7 => src += &format!("[-[-[-]{}+{}]]", moves(other), moves(-other)),
-                    _ => src += "[-]++",
-                }
-            }
+            let pieces = 2 + next(14);
+            src += &random_stretch(&mut next, pieces, -4, 9, true).0;
             src += "<<.>>>.";
             let p = switch_tables(to_fixed_point(program(&src), &passes));
             switches += ops(&p).iter().filter(|op| matches!(op, Op::Switch { .. })).count();

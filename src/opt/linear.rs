@@ -245,23 +245,7 @@ fn rewrite(insts: &[Inst], before: Vec<(i32, Value)>) -> Option<Vec<Inst>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::opt::testing::{behaviour_located, moves, ops, program, random};
-
-    fn ir(ops: &[Op]) -> Program {
-        Program { insts: ops.iter().map(|&op| Inst::new(op, 0)).collect(), data: vec![] }
-    }
-
-    fn add(off: i32, val: u8) -> Op {
-        Op::Add { off, val }
-    }
-
-    fn set(off: i32, val: u8) -> Op {
-        Op::Set { off, val }
-    }
-
-    fn mul(off: i32, src: i32, factor: u8) -> Op {
-        Op::AddMul { off, src, factor, if_nonzero: false }
-    }
+    use crate::opt::testing::{add, behaviour_located, ir, moves, mul, ops, program, random, random_stretch, set};
 
     /// Cells 0 to 9 touched first: all proven on the tape.
     fn proven() -> Vec<Op> {
@@ -323,21 +307,9 @@ mod tests {
             if next(2) == 0 {
                 src += ">>>>>>+-<<<<<<";
             }
-            let mut pos = 0i64;
-            for _ in 0..3 + next(12) {
-                let to = next(7) as i64 - 1;
-                src += &moves(to - pos);
-                pos = to;
-                let other = next(7) as i64 - 1 - to;
-                match next(6) {
-                    0 => src += "[-]",
-                    1 => src += &"+".repeat(1 + next(3) as usize),
-                    2 => src += &"-".repeat(1 + next(3) as usize),
-                    3 if other != 0 => src += &format!("[-{}+{}]", moves(other), moves(-other)),
-                    4 if other != 0 => src += &format!("[-{}++{}]", moves(other), moves(-other)),
-                    _ => src += "[-]+++",
-                }
-            }
+            let pieces = 3 + next(12);
+            let (stretch, pos) = random_stretch(&mut next, pieces, -1, 7, false);
+            src += &stretch;
             src += &moves(-pos);
             src += ".>.>.>.>.>.";
             let p = crate::opt::to_fixed_point(program(&src), &crate::opt::passes(crate::opt::testing::o2()));

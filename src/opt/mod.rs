@@ -357,6 +357,67 @@ pub(crate) mod testing {
         }
     }
 
+    /// A program of `ops`, each at source offset 0.
+    pub fn ir(ops: &[Op]) -> Program {
+        Program { insts: ops.iter().map(|&op| crate::ir::Inst::new(op, 0)).collect(), data: vec![] }
+    }
+
+    pub fn add(off: i32, val: u8) -> Op {
+        Op::Add { off, val }
+    }
+
+    pub fn set(off: i32, val: u8) -> Op {
+        Op::Set { off, val }
+    }
+
+    /// `[off] += [src] * factor`, always.
+    pub fn mul(off: i32, src: i32, factor: u8) -> Op {
+        Op::AddMul { off, src, factor, if_nonzero: false }
+    }
+
+    /// A random piece of straight-line code for the passes' random tests,
+    /// at the pointer: a clear, adds, a move or a multiply into the cell
+    /// `other` away (a clear where that is 0), a clear and a set; with `io`
+    /// also a `.`, a `,` or a digit chain whose flag is `other` away.
+    pub fn random_piece(next: &mut impl FnMut(u64) -> u64, other: i64, io: bool) -> String {
+        let into = |factor: &str| match other {
+            0 => "[-]".to_string(),
+            _ => format!("[-{}{factor}{}]", moves(other), moves(-other)),
+        };
+        match next(if io { 9 } else { 6 }) {
+            0 => "[-]".to_string(),
+            1 => "+".repeat(1 + next(4) as usize),
+            2 => "-".repeat(1 + next(4) as usize),
+            3 => into("+"),
+            4 => into(if io { "+++" } else { "++" }),
+            5 if io => ".".to_string(),
+            6 if io => ",".to_string(),
+            7 if io => format!("[-[-[-]{}+{}]]", moves(other), moves(-other)),
+            _ => "[-]++".to_string(),
+        }
+    }
+
+    /// `pieces` random pieces (`random_piece`), each at a random cell of
+    /// `lo..lo + span` into another: the code, and where it leaves the
+    /// pointer (from 0).
+    pub fn random_stretch(
+        next: &mut impl FnMut(u64) -> u64,
+        pieces: u64,
+        lo: i64,
+        span: u64,
+        io: bool,
+    ) -> (String, i64) {
+        let (mut src, mut pos) = (String::new(), 0);
+        for _ in 0..pieces {
+            let to = next(span) as i64 + lo;
+            src += &moves(to - pos);
+            pos = to;
+            let other = next(span) as i64 + lo - to;
+            src += &random_piece(next, other, io);
+        }
+        (src, pos)
+    }
+
     /// The commands that move the pointer by `d`.
     pub fn moves(d: i64) -> String {
         if d < 0 {

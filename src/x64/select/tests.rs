@@ -5,6 +5,7 @@ use super::runs::{carried_product, run_registers};
 use super::scan::scan_return;
 use super::*;
 use crate::ir::EofMode;
+use crate::opt::testing::{add, mul, set};
 
 const GUARDED: Target = Target { eof: EofMode::Unchanged, checked: false, cell_bits: 8 };
 const CHECKED: Target = Target { eof: EofMode::Unchanged, checked: true, cell_bits: 8 };
@@ -19,18 +20,6 @@ fn program(ops: &[Op]) -> Program {
 
 fn plan(ops: &[Op], target: Target) -> Vec<Step> {
     select(&program(ops), target).steps
-}
-
-fn add(off: i32, val: u8) -> Op {
-    Op::Add { off, val }
-}
-
-fn set(off: i32, val: u8) -> Op {
-    Op::Set { off, val }
-}
-
-fn mul(off: i32, src: i32, factor: u8) -> Op {
-    Op::AddMul { off, src, factor, if_nonzero: false }
 }
 
 #[test]
