@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use crate::code::{Status, TapeFault};
 use crate::host::{self, Buffering, IO_BUF_SIZE};
-use crate::ir::{widen, Change, EofMode, Op, Program, Shortcut};
+use crate::ir::{widen, Change, DivMod, EofMode, Op, Program, Shortcut};
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -312,6 +312,29 @@ impl<'p, W: Word> Machine<'p, W> {
             && shortcut.zeros.iter().all(|&off| self.get(off) == Ok(W::default()))
     }
 
+    /// A shortcut's divmod (`DivMod`) made, if it has one, where its
+    /// closed form holds (its cells are on the tape: `shortcut_applies`);
+    /// false where it does not, and the loop must run. Shortcuts are made
+    /// at 8-bit cells only.
+    fn divmod(&mut self, divmod: Option<DivMod>) -> Result<bool, Fail> {
+        let Some(d) = divmod else { return Ok(true) };
+        let byte = |m: &Self, off: i32| m.get(off).map(|v| Into::<u32>::into(v) as u8);
+        let n = byte(self, 0)?;
+        let Some((count, rest, restarts)) = DivMod::run(n, byte(self, d.count)?, byte(self, d.rest)?) else {
+            return Ok(false);
+        };
+        *self.cell(0)? = W::default();
+        if let Some(copy) = d.copy {
+            let c = self.cell(copy)?;
+            *c = c.wrapping_add(W::widen(n));
+        }
+        *self.cell(d.count)? = W::widen(count);
+        *self.cell(d.rest)? = W::widen(rest);
+        let q = self.cell(d.quotient)?;
+        *q = q.wrapping_add(W::widen(restarts));
+        Ok(true)
+    }
+
     /// Runs the instructions of `range` (whole blocks). Without `input`,
     /// stops before the first `,`.
     pub(crate) fn execute(&mut self, range: Range<usize>, input: Option<&mut dyn Read>, out: &mut Output) -> Stop {
@@ -395,7 +418,7 @@ impl<'p, W: Word> Machine<'p, W> {
                 Op::EndIf | Op::EndShortcut => {}
                 Op::Shortcut { start } => {
                     let shortcut = self.program.shortcut(start);
-                    if self.shortcut_applies(&shortcut) {
+                    if self.shortcut_applies(&shortcut) && self.divmod(shortcut.divmod)? {
                         for (off, change) in shortcut.changes {
                             let c = self.cell(off)?;
                             *c = match change {

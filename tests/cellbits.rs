@@ -190,7 +190,8 @@ fn emit_passes_names_the_passes_turned_off() {
     let first = text.lines().next().unwrap_or_default();
     assert!(first.starts_with(";; skipped at 16-bit cells: closed-form-loops, value-scans"), "{text}");
     assert!(
-        first.ends_with("compile-time execution, switch-tables, dead-stores, shortcuts, linear-stretches"),
+        first
+            .ends_with("compile-time execution, switch-tables, dead-stores, divmod-loops, shortcuts, linear-stretches"),
         "{text}"
     );
     assert!(!text.contains("after closed-form-loops"), "{text}");

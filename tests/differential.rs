@@ -217,6 +217,58 @@ fn add_walks_match_the_interpreter() {
     });
 }
 
+/// Divmod loops (`[->+>-[>+>>]>[+[-<+>]>+>>]<<<<<<]` and the one that
+/// does not keep n), whose closed form is a shortcut (`opt::divmod`), in
+/// either direction, at both ends of the tape (a 300-cell one, checked,
+/// and a 4096-cell one, guarded) where some of their cells are off it:
+/// dividends, divisors and remainders read from input, among them a
+/// divisor of 1 (whose restart leaves the pointer 3 cells away: the loop
+/// runs) and nonzero cells where the layout wants zeros. The cells are
+/// printed after.
+#[test]
+fn divmod_loops_match_the_interpreter() {
+    let work = tempdir();
+    let loops = ["[->+>-[>+>>]>[+[-<+>]>+>>]<<<<<<]", "[->-[>+>>]>[+[-<+>]>+>>]<<<<<]"];
+    let inputs: [&[u8]; 6] = [
+        &[200, 0, 7, 0, 0, 0, 0],
+        &[255, 9, 1, 0, 0, 0, 0],
+        &[13, 0, 0, 0, 0, 0, 0],
+        &[9, 1, 0, 2, 3, 0, 0],
+        &[77, 5, 250, 9, 1, 0, 1],
+        &[0, 3, 10, 0, 0, 4, 0],
+    ];
+    let mut cases = Vec::new();
+    for tape in [300usize, 4096] {
+        for (k, src) in loops.iter().enumerate() {
+            let cells = 7 - k;
+            // Right of the start (ends reaching past the tape's end), and
+            // mirrored, left of the end (reaching past its start).
+            for at in [tape / 2, tape - cells, tape - cells + 2, tape - 1] {
+                for input in inputs {
+                    cases.push((tape, *src, cells, at, input, false));
+                    cases.push((tape, *src, cells, tape - 1 - at, input, true));
+                }
+            }
+        }
+    }
+    parallel(cases.len(), workers(), |i| {
+        let (tape, src, cells, at, input, left) = cases[i];
+        let (to, back) = if left { ("<", ">") } else { (">", "<") };
+        // Read the cells (as many as are on the tape), back to the loop.
+        let fit = if left { at + 1 } else { tape - at };
+        let n = cells.min(fit);
+        let reads = vec![","; n].join(to);
+        let body = if left { mirror(src) } else { src.to_string() };
+        let full = format!("{}{reads}{}{body}{}", ">".repeat(at), back.repeat(n - 1), format!(".{to}").repeat(n));
+        let case = gen::Case { seed: i as u64, ..case(&full, &input[..n], tape) };
+        match diff::check(&case, work.path(), &diff::modes(0, 1)) {
+            Verdict::Agreed => {}
+            Verdict::Discarded => panic!("must end: {full}"),
+            Verdict::Mismatch(bad) => panic!("tape {tape}, {full}:\n{}", diff::describe(&bad)),
+        }
+    });
+}
+
 #[test]
 fn register_loops_fail_where_the_loop_would() {
     let work = tempdir();

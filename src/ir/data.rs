@@ -24,6 +24,47 @@ pub struct Shortcut {
     pub changes: Vec<(i32, Change)>,
     /// How far it moves the pointer.
     pub delta: i32,
+    /// A divmod loop's closed form, made as well as the changes
+    /// (`opt::divmod`).
+    pub divmod: Option<DivMod>,
+}
+
+/// The closed form of the divmod loop of esolangs' algorithm,
+/// `[->+>-[>+>>]>[+[-<+>]>+>>]<<<<<<]` on `n 0 d 0 0 0 0`: each of its
+/// `n` iterations (the loop's cell, offset 0) adds 1 to `copy` (if any)
+/// and steps a counter that runs `count` down and `rest` up and, when
+/// `count` reaches 0, starts it again at `rest + 1`, clears `rest` and adds
+/// 1 to `quotient`. `count + rest` stays the same (S); with S = 1 (mod 256)
+/// the restart would leave the pointer elsewhere, so the closed form
+/// applies only where no restart comes or S is not 1 (else the loop runs).
+/// Offsets from the loop's cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DivMod {
+    pub copy: Option<i32>,
+    pub count: i32,
+    pub rest: i32,
+    pub quotient: i32,
+}
+
+impl DivMod {
+    /// What `n` iterations leave in (`count`, `rest`) and add to
+    /// `quotient`, from `count` and `rest`; None where the loop does not
+    /// run as the closed form says (a restart with S = 1).
+    pub fn run(n: u8, count: u8, rest: u8) -> Option<(u8, u8, u8)> {
+        let n = u32::from(n);
+        // Iterations to the first restart, and between restarts.
+        let first = if count == 0 { 256 } else { u32::from(count) };
+        let sum = count.wrapping_add(rest);
+        let period = if sum == 0 { 256 } else { u32::from(sum) };
+        if n < first {
+            return Some((count.wrapping_sub(n as u8), rest.wrapping_add(n as u8), 0));
+        }
+        if sum == 1 {
+            return None;
+        }
+        let (restarts, after) = (1 + (n - first) / period, (n - first) % period);
+        Some(((period - after) as u8, after as u8, restarts as u8))
+    }
 }
 
 /// What a `Shortcut` does to one cell.
@@ -41,8 +82,12 @@ mod layout {
     pub const REACH_LO: usize = 8;
     pub const REACH_HI: usize = 12;
     pub const DELTA: usize = 16;
+    /// A divmod's form: a word saying whether there is one, then its copy
+    /// (`NO_CELL` for none), count, rest and quotient.
+    pub const DIVMOD: usize = 20;
+    pub const NO_CELL: i32 = i32::MIN;
     /// The first zero; each takes a word.
-    pub const ZEROS: usize = 20;
+    pub const ZEROS: usize = 40;
     pub const ZERO_SIZE: usize = 4;
     /// A change: its cell (a word), its kind (`SET` or `ADD`), its value.
     pub const CHANGE_SIZE: usize = 6;
@@ -61,7 +106,12 @@ impl Shortcut {
     pub fn encode(&self, data: &mut Vec<u8>) {
         data.extend((self.zeros.len() as u32).to_le_bytes());
         data.extend((self.changes.len() as u32).to_le_bytes());
-        for word in [self.reach.0, self.reach.1, self.delta].into_iter().chain(self.zeros.iter().copied()) {
+        let divmod = match self.divmod {
+            Some(d) => [1, d.copy.unwrap_or(layout::NO_CELL), d.count, d.rest, d.quotient],
+            None => [0; 5],
+        };
+        let header = [self.reach.0, self.reach.1, self.delta].into_iter().chain(divmod);
+        for word in header.chain(self.zeros.iter().copied()) {
             data.extend(word.to_le_bytes());
         }
         for &(off, change) in &self.changes {
@@ -79,10 +129,17 @@ impl Shortcut {
         let word = |at: usize| i32::from_le_bytes(data[at..at + 4].try_into().expect("4 bytes"));
         let (zeros, changes) = (word(ZEROS_COUNT) as usize, word(CHANGES_COUNT) as usize);
         let changes_at = ZEROS + ZERO_SIZE * zeros;
+        let divmod = (word(DIVMOD) != 0).then(|| DivMod {
+            copy: Some(word(DIVMOD + 4)).filter(|&cell| cell != NO_CELL),
+            count: word(DIVMOD + 8),
+            rest: word(DIVMOD + 12),
+            quotient: word(DIVMOD + 16),
+        });
         Shortcut {
             zeros: (0..zeros).map(|k| word(ZEROS + ZERO_SIZE * k)).collect(),
             reach: (word(REACH_LO), word(REACH_HI)),
             delta: word(DELTA),
+            divmod,
             changes: (0..changes)
                 .map(|k| {
                     let at = changes_at + CHANGE_SIZE * k;
@@ -186,6 +243,7 @@ mod tests {
             reach: (-4, 9),
             changes: vec![(-4, Change::Add(255)), (2, Change::Set(202))],
             delta: -2,
+            divmod: None,
         };
         let mut data = vec![1, 2, 3];
         shortcut.encode(&mut data);
@@ -196,7 +254,8 @@ mod tests {
 
     #[test]
     fn zeros_are_tested_in_windows_as_wide_as_the_reach_allows() {
-        let shortcut = |zeros: &[i32], reach| Shortcut { zeros: zeros.to_vec(), reach, changes: vec![], delta: 0 };
+        let shortcut =
+            |zeros: &[i32], reach| Shortcut { zeros: zeros.to_vec(), reach, changes: vec![], delta: 0, divmod: None };
         let needed = |zeros: &[i32], reach| shortcut(zeros, reach).zero_tests_needed();
         // Sixteen cells: two windows of 8.
         assert_eq!(shortcut(&[5], (-1, 20)).zero_test_width(), 8);

@@ -91,6 +91,11 @@ impl Program {
         if shortcut.delta != 0 {
             changes.push(format!("p {:+}", shortcut.delta));
         }
+        if let Some(d) = shortcut.divmod {
+            let copy = d.copy.map(|off| format!(", {} += [p]", cell(off))).unwrap_or_default();
+            let (count, rest, quotient) = (cell(d.count), cell(d.rest), cell(d.quotient));
+            changes.push(format!("divmod [p] times{copy}, {count} down, {rest} up, restarts into {quotient}"));
+        }
         let changes = if changes.is_empty() { "nothing".to_string() } else { changes.join(", ") };
         format!("shortcut if {} == 0: {changes}; else", zeros.join(" "))
     }

@@ -26,7 +26,7 @@ pub mod analysis;
 mod data;
 mod display;
 
-pub use data::{Change, Shortcut, SwitchCell};
+pub use data::{Change, DivMod, Shortcut, SwitchCell};
 
 /// The cell widths bfc compiles for (`--cell-bits`).
 pub const CELL_BITS: [u32; 3] = [8, 16, 32];

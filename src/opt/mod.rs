@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 mod closed_form;
 mod combine;
 mod dead_stores;
+mod divmod;
 mod eval;
 mod guards;
 mod known;
@@ -26,6 +27,7 @@ mod walks;
 pub use closed_form::closed_form_loops;
 pub use combine::{combine, combine_wide};
 pub use dead_stores::dead_stores;
+pub use divmod::divmod_loops;
 pub use eval::evaluate_prefix;
 pub use guards::unguard_known_targets;
 pub use known::known_values;
@@ -127,7 +129,14 @@ pub fn skipped(config: Config) -> Vec<&'static str> {
     }
     let mut names: Vec<&str> = passes(Config { cell_bits: 8, ..config }).iter().map(|p| p.name).collect();
     names.retain(|name| !["combine", "clear-loops", "defer-moves", "scan-loops"].contains(name));
-    names.extend(["compile-time execution", "switch-tables", "dead-stores", "shortcuts", "linear-stretches"]);
+    names.extend([
+        "compile-time execution",
+        "switch-tables",
+        "dead-stores",
+        "divmod-loops",
+        "shortcuts",
+        "linear-stretches",
+    ]);
     names
 }
 
@@ -140,8 +149,9 @@ const MAX_ROUNDS: usize = 3;
 /// input-free start of the program is run at compile time, the passes run
 /// again on what remains (now with its known tape), the chains of ifs that
 /// are left become switches, writes a later set overwrites unread go,
-/// loops that do the same on zeroed cells every time get shortcuts, and
-/// last stretches of arithmetic are written from the values they leave.
+/// divmod loops become divisions, loops that do the same on zeroed cells
+/// every time get shortcuts, and last stretches of arithmetic are written
+/// from the values they leave.
 pub fn optimise(program: Program, config: Config) -> Program {
     optimise_with(program, config, &mut Trace::None)
 }
@@ -187,6 +197,7 @@ fn optimise_with(program: Program, config: Config, trace: &mut Trace) -> Program
         }
         program = traced(program, "switch-tables", None, &switch_tables, trace);
         program = traced(program, "dead-stores", None, &dead_stores, trace);
+        program = traced(program, "divmod-loops", None, &divmod_loops, trace);
         program = traced(program, "shortcuts", None, &shortcuts, trace);
         program = traced(program, "linear-stretches", None, &linear_stretches, trace);
     }

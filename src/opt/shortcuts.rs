@@ -306,6 +306,7 @@ impl Run {
             reach: (narrow(self.reach.0)?, narrow(self.reach.1)?),
             changes,
             delta: narrow(self.ptr)?,
+            divmod: None,
         })
     }
 }
@@ -343,6 +344,7 @@ mod tests {
             reach: (0, 6),
             changes: vec![(0, Change::Add(255)), (2, Change::Set(202))],
             delta: 0,
+            divmod: None,
         };
         assert_eq!(found[0], expected);
         // The loop's body is the shortcut and its code.

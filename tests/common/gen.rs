@@ -107,6 +107,13 @@ pub fn case(seed: u64) -> Case {
         walk.out.push(b'.');
         program.extend(walk.out);
     }
+    // One case in eight ends with a divmod loop and prints (drawn last too).
+    if tape >= 16 && rng.chance(1, 8) {
+        let mut divmod = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos };
+        divmod.divmod();
+        divmod.out.push(b'.');
+        program.extend(divmod.out);
+    }
     Case { seed, program, input, eof, tape, left_margin, cell_bits }
 }
 
@@ -585,6 +592,50 @@ impl Gen<'_> {
         self.out.push(b']');
         // Loops are assumed to return where they started.
         self.pos -= stride;
+    }
+
+    /// Divmod loops, esolangs' `[->+>-[>+>>]>[+[-<+>]>+>>]<<<<<<]` (or the
+    /// one that does not keep n), either way: its cells added to (small
+    /// values, 0, 1, 255: a divisor of 1 too, whose restart moves the
+    /// pointer elsewhere), mostly nothing where the layout wants zeros;
+    /// one loop in four with its cells at the end of the tape it reaches
+    /// towards, some off it.
+    fn divmod(&mut self) {
+        let (cells, src) = if self.rng.chance(1, 2) {
+            (7, &b"[->+>-[>+>>]>[+[-<+>]>+>>]<<<<<<]"[..])
+        } else {
+            (6, &b"[->-[>+>>]>[+[-<+>]>+>>]<<<<<]"[..])
+        };
+        let dir = if self.rng.chance(1, 3) { -1 } else { 1 };
+        if self.rng.chance(1, 4) {
+            let inside = self.rng.range(1, cells);
+            let start = if dir > 0 { self.tape - inside } else { inside - 1 };
+            self.moves(start - self.pos);
+        }
+        // As many cells as are on the tape (as far as `pos` knows).
+        let room = if dir > 0 { self.tape - self.pos } else { self.pos + 1 };
+        let laid = cells.min(room.max(1));
+        for k in 0..laid {
+            let v = match k {
+                0 => self.amount(),
+                _ if k >= cells - 2 && self.rng.chance(7, 8) => 0,
+                _ => {
+                    let any = self.amount();
+                    self.rng.pick(&[0, 1, 2, 255, any])
+                }
+            };
+            self.add(v);
+            if k + 1 < laid {
+                self.moves(dir);
+            }
+        }
+        self.moves(-dir * (laid - 1));
+        let mirrored = |c: &u8| match c {
+            b'<' => b'>',
+            b'>' => b'<',
+            c => *c,
+        };
+        self.out.extend(src.iter().map(|c| if dir > 0 { *c } else { mirrored(c) }));
     }
 
     /// `[>]`, `[<]`, `[>>>]`, ... sometimes over a few nonzero cells first.

@@ -4,7 +4,7 @@
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
 use super::{Block, CellInst, Emitter, PlainLoop, Recovery};
-use crate::ir::{Change, Op, Program};
+use crate::ir::{Change, DivMod, Op, Program};
 use crate::x64::select::{EaxCells, ShortcutPlan, SmallLoop};
 
 /// Iterations an add walk (`select::AddWalk`) makes one at a time before
@@ -113,6 +113,9 @@ impl Emitter {
             }
             asm!(self.ops; jnz =>code);
         }
+        if let Some(divmod) = shortcut.divmod {
+            self.emit_divmod(divmod, code);
+        }
         for &(off, change) in &shortcut.changes {
             match change {
                 Change::Set(v) => self.cell(CellInst::MovImm(v), off),
@@ -124,6 +127,54 @@ impl Emitter {
         }
         asm!(self.ops; jmp =>exit; =>code);
         self.blocks.push(Block { top: code, exit, off: 0 });
+    }
+
+    /// A divmod loop's closed form (`ir::DivMod::run`), its cells checked
+    /// on the tape: the dividend n in r8, the count in ecx, the rest in
+    /// edx. Before its first restart (n < count, 256 for 0) the count goes
+    /// down by n and the rest up; else, unless count + rest is 1 (then the
+    /// loop runs: on to `code`, nothing written), a division by the period
+    /// (count + rest, 256 for 0) gives the restarts and where the last
+    /// left the counter. Uses eax, ecx, edx, r8 to r10.
+    fn emit_divmod(&mut self, d: DivMod, code: DynamicLabel) {
+        asm!(self.ops
+            ; movzx r8d, BYTE [a_ptr]
+            ; movzx ecx, BYTE [a_ptr + d.count]
+            ; movzx edx, BYTE [a_ptr + d.rest]
+            // Iterations to the first restart: count, 256 for 0.
+            ; lea eax, [rcx - 1]
+            ; movzx eax, al
+            ; add eax, 1
+            ; cmp r8d, eax
+            ; jae >restarts
+            ; sub BYTE [a_ptr + d.count], r8b
+            ; add BYTE [a_ptr + d.rest], r8b
+            ; jmp >done
+            ; restarts:
+            ; lea r9d, [rcx + rdx]
+            ; movzx r9d, r9b
+            ; cmp r9d, 1
+            ; je =>code
+            // The period: count + rest, 256 for 0.
+            ; lea r10d, [r9 - 1]
+            ; movzx r10d, r10b
+            ; add r10d, 1
+            ; mov r9d, eax
+            ; mov eax, r8d
+            ; sub eax, r9d
+            ; xor edx, edx
+            ; div r10d
+            ; add eax, 1
+            ; add BYTE [a_ptr + d.quotient], al
+            ; mov BYTE [a_ptr + d.rest], dl
+            ; sub r10d, edx
+            ; mov BYTE [a_ptr + d.count], r10b
+            ; done:
+            ; mov BYTE [a_ptr], 0
+        );
+        if let Some(copy) = d.copy {
+            asm!(self.ops; add BYTE [a_ptr + copy], r8b);
+        }
     }
 
     /// A short innermost loop (`select::SmallLoop`), its end included: two

@@ -50,7 +50,7 @@ mod tests {
     #[test]
     fn zeros_are_tested_by_the_widest_loads_that_stay_within_reach() {
         let tests = |zeros: &[i32], reach| {
-            let shortcut = Shortcut { zeros: zeros.to_vec(), reach, changes: vec![], delta: 0 };
+            let shortcut = Shortcut { zeros: zeros.to_vec(), reach, changes: vec![], delta: 0, divmod: None };
             let tests: Vec<_> = zero_tests(&shortcut).iter().map(|t| (t.at, t.size, t.mask)).collect();
             // As many as the optimiser was told they would be.
             assert_eq!(tests.len(), shortcut.zero_tests_needed());
