@@ -207,13 +207,7 @@ fn add_walks_match_the_interpreter() {
         let around = (moves(-stride.signum()) + ".").repeat(12);
         // Read first, so that the compiler does not run it all.
         let src = format!(",[-]{}{row}{}{walk}.{around}", moves(base), moves(-stride * len));
-        // A seed of its own: the runs in parallel write files named by it.
-        let case = gen::Case { seed: i as u64, ..case(&src, &[], tape as usize) };
-        match diff::check(&case, work.path(), &diff::modes(0, 1)) {
-            Verdict::Agreed => {}
-            Verdict::Discarded => panic!("must end: {src}"),
-            Verdict::Mismatch(bad) => panic!("tape {tape}, {src}:\n{}", diff::describe(&bad)),
-        }
+        agree_as(i as u64, work.path(), &src, &[], tape as usize);
     });
 }
 
@@ -260,12 +254,7 @@ fn divmod_loops_match_the_interpreter() {
         let reads = vec![","; n].join(to);
         let body = if left { mirror(src) } else { src.to_string() };
         let full = format!("{}{reads}{}{body}{}", ">".repeat(at), back.repeat(n - 1), format!(".{to}").repeat(n));
-        let case = gen::Case { seed: i as u64, ..case(&full, &input[..n], tape) };
-        match diff::check(&case, work.path(), &diff::modes(0, 1)) {
-            Verdict::Agreed => {}
-            Verdict::Discarded => panic!("must end: {full}"),
-            Verdict::Mismatch(bad) => panic!("tape {tape}, {full}:\n{}", diff::describe(&bad)),
-        }
+        agree_as(i as u64, work.path(), &full, &input[..n], tape);
     });
 }
 
@@ -532,7 +521,13 @@ fn mirror(src: &str) -> String {
 /// executable too) must agree with the interpreter, and the program must
 /// end.
 fn agree(work: &std::path::Path, src: &str, input: &[u8], tape: usize) {
-    match diff::check(&case(src, input, tape), work, &diff::modes(0, 1)) {
+    agree_as(0, work, src, input, tape);
+}
+
+/// `agree`, as the case of `seed`: runs in parallel need seeds of their
+/// own, which name the files they write.
+fn agree_as(seed: u64, work: &std::path::Path, src: &str, input: &[u8], tape: usize) {
+    match diff::check(&gen::Case { seed, ..case(src, input, tape) }, work, &diff::modes(0, 1)) {
         Verdict::Agreed => {}
         Verdict::Discarded => panic!("must end: {src}"),
         Verdict::Mismatch(bad) => panic!("tape {tape}, {src}:\n{}", diff::describe(&bad)),
