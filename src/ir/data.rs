@@ -249,7 +249,40 @@ mod tests {
         shortcut.encode(&mut data);
         let p = Program { insts: vec![Inst::new(Op::Shortcut { start: 3 }, 0), Inst::new(Op::EndShortcut, 0)], data };
         assert_eq!(p.shortcut(3), shortcut);
+        // A divmod's cells, with and without the copy.
+        for copy in [Some(-1), None] {
+            let divmod =
+                Shortcut { divmod: Some(DivMod { copy, count: -2, rest: -3, quotient: -4 }), ..shortcut.clone() };
+            let mut data = Vec::new();
+            divmod.encode(&mut data);
+            assert_eq!(Shortcut::decode(&data), divmod);
+        }
         assert!(p.display(b"").starts_with("shortcut if [p-3] [p] [p+7] == 0: [p-4] -= 1, [p+2] = 202, p -2; else"));
+    }
+
+    /// The closed form against the loop's step, one iteration at a time,
+    /// for every counter and remainder and dividends up to 255.
+    #[test]
+    fn a_divmod_is_its_steps() {
+        for count in 0..=255u8 {
+            for rest in 0..=255u8 {
+                let (mut c, mut r, mut q, mut fails) = (count, rest, 0u8, false);
+                for n in 0..=255u8 {
+                    let closed = DivMod::run(n, count, rest);
+                    assert_eq!(closed, (!fails).then_some((c, r, q)), "n {n} count {count} rest {rest}");
+                    // One more iteration: the counter down, the rest up, or
+                    // a restart from the rest (none from a rest of 0).
+                    c = c.wrapping_sub(1);
+                    if c != 0 {
+                        r = r.wrapping_add(1);
+                    } else if r == 0 {
+                        fails = true;
+                    } else {
+                        (c, r, q) = (r.wrapping_add(1), 0, q.wrapping_add(1));
+                    }
+                }
+            }
+        }
     }
 
     #[test]
