@@ -11,7 +11,8 @@
 mod common;
 
 use common::diff::{self, Verdict};
-use common::{env_num, gen, parallel, tempdir, workers, Mode};
+use common::gen::{self, mirror};
+use common::{env_num, parallel, tempdir, workers, Mode};
 
 #[test]
 fn generated_programs_agree_with_the_interpreter() {
@@ -505,16 +506,6 @@ fn a_print_that_fills_the_output_buffer_flushes_it_before_the_next_out() {
     let src = format!("+++++++++[>-[.>[-]+++{}<-]<-]", ".".repeat(31));
     agree(work.path(), &src, &[], 4096);
     agree(work.path(), &src, &[], 300);
-}
-
-/// The program's mirror image: every move the other way.
-fn mirror(src: &str) -> String {
-    let swap = |c| match c {
-        '<' => '>',
-        '>' => '<',
-        c => c,
-    };
-    src.chars().map(swap).collect()
 }
 
 /// `src`, given `input`, on a tape of `tape` cells: every mode (an

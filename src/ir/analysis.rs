@@ -188,6 +188,16 @@ impl OnTape {
         self.known.is_some_and(|hull| hull.contains(off))
     }
 
+    /// Goes past the instructions of `range` (straight-line code, or whole
+    /// blocks), noting in `before` the cells known before each
+    /// (`Hull::EMPTY`: none).
+    pub fn pass_noting(&mut self, program: &Program, range: std::ops::Range<usize>, before: &mut Vec<Hull>) {
+        for i in range {
+            before.push(self.known.unwrap_or(Hull::EMPTY));
+            self.pass(program, i, false);
+        }
+    }
+
     fn cover(&mut self, cell: i32) {
         match &mut self.known {
             Some(hull) => hull.cover(cell as i64),

@@ -53,11 +53,11 @@ pub fn dead_stores(program: Program) -> Program {
         if worth {
             stretches.push((start, len, proven.len()));
         }
-        for i in start..start + len.max(1) {
-            if worth {
-                proven.push(on_tape.known().unwrap_or(Hull::EMPTY));
-            }
-            on_tape.pass(&program, i, false);
+        let range = start..start + len.max(1);
+        if worth {
+            on_tape.pass_noting(&program, range, &mut proven);
+        } else {
+            range.for_each(|i| on_tape.pass(&program, i, false));
         }
         start += len.max(1);
     }

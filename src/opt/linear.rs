@@ -60,13 +60,8 @@ pub fn linear_stretches(program: Program) -> Program {
             continue;
         }
         // Before each instruction, the cells known on the tape.
-        let proven: Vec<Hull> = (start..start + len)
-            .map(|i| {
-                let known = on_tape.known().unwrap_or(Hull::EMPTY);
-                on_tape.pass(&program, i, false);
-                known
-            })
-            .collect();
+        let mut proven = Vec::with_capacity(len);
+        on_tape.pass_noting(&program, start..start + len, &mut proven);
         match rewrite_proven_tail(window, &proven) {
             Some((kept, shorter)) => {
                 insts.extend_from_slice(&window[..kept]);

@@ -602,9 +602,9 @@ impl Gen<'_> {
     /// towards, some off it.
     fn divmod(&mut self) {
         let (cells, src) = if self.rng.chance(1, 2) {
-            (7, &b"[->+>-[>+>>]>[+[-<+>]>+>>]<<<<<<]"[..])
+            (7, "[->+>-[>+>>]>[+[-<+>]>+>>]<<<<<<]")
         } else {
-            (6, &b"[->-[>+>>]>[+[-<+>]>+>>]<<<<<]"[..])
+            (6, "[->-[>+>>]>[+[-<+>]>+>>]<<<<<]")
         };
         let dir = if self.rng.chance(1, 3) { -1 } else { 1 };
         if self.rng.chance(1, 4) {
@@ -630,12 +630,8 @@ impl Gen<'_> {
             }
         }
         self.moves(-dir * (laid - 1));
-        let mirrored = |c: &u8| match c {
-            b'<' => b'>',
-            b'>' => b'<',
-            c => *c,
-        };
-        self.out.extend(src.iter().map(|c| if dir > 0 { *c } else { mirrored(c) }));
+        let src = if dir > 0 { src.to_string() } else { mirror(src) };
+        self.out.extend(src.bytes());
     }
 
     /// `[>]`, `[<]`, `[>>>]`, ... sometimes over a few nonzero cells first.
@@ -818,4 +814,14 @@ impl Gen<'_> {
         self.out.push(b'-');
         self.out.push(b']');
     }
+}
+
+/// The program's mirror image: every move the other way.
+pub fn mirror(src: &str) -> String {
+    let swap = |c| match c {
+        '<' => '>',
+        '>' => '<',
+        c => c,
+    };
+    src.chars().map(swap).collect()
 }
