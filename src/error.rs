@@ -20,10 +20,12 @@ pub struct Pos {
 
 impl Pos {
     /// Position of byte `offset` in `source`.
+    /// `memchr`'s vector loops: a generated program of megabytes on one
+    /// line is scanned once per diagnostic.
     pub fn of_offset(source: &[u8], offset: usize) -> Pos {
         let before = &source[..offset];
-        let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
-        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let line = 1 + memchr::memchr_iter(b'\n', before).count();
+        let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
         Pos { line, col: offset - line_start + 1 }
     }
 }
@@ -39,12 +41,13 @@ pub struct Snippet {
 
 impl Snippet {
     pub fn at(source: &[u8], offset: usize) -> Snippet {
-        let start = source[..offset].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let end = source[offset..].iter().position(|&b| b == b'\n').map_or(source.len(), |i| offset + i);
-        // Long lines are cut around the marker so the snippet stays readable.
+        // Long lines are cut around the marker so the snippet stays
+        // readable; only the bytes shown are searched for the line's ends.
         const WIDTH: usize = 100;
-        let from = if offset - start > WIDTH / 2 { offset - WIDTH / 2 } else { start };
-        let to = end.min(from + WIDTH);
+        let window = offset.saturating_sub(WIDTH / 2);
+        let from = memchr::memrchr(b'\n', &source[window..offset]).map_or(window, |i| window + i + 1);
+        let shown = &source[offset..source.len().min(from + WIDTH)];
+        let to = memchr::memchr(b'\n', shown).map_or(offset + shown.len(), |i| offset + i);
         let text: String =
             source[from..to].iter().map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { ' ' }).collect();
         Snippet { text, col: offset - from + 1 }
@@ -194,6 +197,28 @@ mod tests {
         assert_eq!(Pos::of_offset(src, 0), Pos { line: 1, col: 1 });
         assert_eq!(Pos::of_offset(src, 4), Pos { line: 2, col: 1 });
         assert_eq!(Pos::of_offset(src, 9), Pos { line: 3, col: 3 });
+    }
+
+    /// Against the obvious definitions (count every LF before; the line cut
+    /// to 100 bytes from 50 before the column), on lines of every length
+    /// near the cut.
+    #[test]
+    fn positions_and_snippets_agree_with_a_plain_scan() {
+        let mut src = Vec::new();
+        for len in [0, 1, 49, 50, 51, 99, 100, 101, 250] {
+            src.extend(std::iter::repeat_n(b'+', len));
+            src.push(b'\n');
+        }
+        src.extend(std::iter::repeat_n(b'-', 120));
+        for offset in 0..=src.len() {
+            let line = 1 + src[..offset].iter().filter(|&&b| b == b'\n').count();
+            let start = src[..offset].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            assert_eq!(Pos::of_offset(&src, offset), Pos { line, col: offset - start + 1 }, "at {offset}");
+            let end = src[offset..].iter().position(|&b| b == b'\n').map_or(src.len(), |i| offset + i);
+            let from = if offset - start > 50 { offset - 50 } else { start };
+            let s = Snippet::at(&src, offset);
+            assert_eq!((s.text.len(), s.col), (end.min(from + 100) - from, offset - from + 1), "at {offset}");
+        }
     }
 
     #[test]
