@@ -12,6 +12,18 @@ use super::Emitter;
 use crate::ir::{Op, Program};
 use crate::x64::select::Product;
 
+/// An instruction on a field of the runtime table, for
+/// `Emitter::runtime_field`.
+#[derive(Clone, Copy)]
+pub(super) enum FieldInst {
+    /// `mov reg, [field]`
+    Load,
+    /// `mov [field], reg`
+    Store,
+    /// `cmp reg, [field]`
+    Cmp,
+}
+
 /// An instruction on the cell `BYTE [rbx + off]`, for `Emitter::cell`.
 #[derive(Clone, Copy)]
 pub(super) enum CellInst {
@@ -105,6 +117,29 @@ impl Emitter {
                 self.ops.extend(off.to_le_bytes());
             }
         }
+    }
+
+    /// `lea reg, [rbx + off]` (a cell's address), with the shortest
+    /// displacement.
+    pub(super) fn cell_address(&mut self, reg: Rq, off: i32) {
+        let reg = reg as u8;
+        self.ops.extend([0x48 | (reg >> 3) << 2, 0x8D]);
+        self.rbx_operand(reg & 7, off);
+    }
+
+    /// `inst` between a 64-bit register and a field of the runtime table,
+    /// `QWORD [r12 + field]`, with an 8-bit displacement: every field is
+    /// within 127 bytes of the table's start (dynasm would take 32 bits).
+    pub(super) fn runtime_field(&mut self, inst: FieldInst, reg: Rq, field: i32) {
+        let opcode = match inst {
+            FieldInst::Load => 0x8B,
+            FieldInst::Store => 0x89,
+            FieldInst::Cmp => 0x3B,
+        };
+        let disp = i8::try_from(field).expect("runtime table fields are within 127 bytes");
+        let reg = reg as u8;
+        // REX.W, REX.R for r8-r15, REX.B for r12; ModRM [base + disp8], SIB r12.
+        self.ops.extend([0x49 | (reg >> 3) << 2, opcode, 0x44 | (reg & 7) << 3, 0x24, disp as u8]);
     }
 
     /// `lea rbx, [rbx + delta]`, with an 8-bit displacement where it fits.

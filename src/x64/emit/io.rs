@@ -1,9 +1,10 @@
 //! Input and output: `,`, `.` and output known at compile time, through
 //! the output buffer and the runtime table.
 
+use dynasmrt::x64::Rq;
 use dynasmrt::{dynasm, DynasmApi, DynasmLabelApi};
 
-use super::Emitter;
+use super::{CellInst, Emitter, FieldInst};
 use crate::code::{rt_offset as rt, READ_EOF};
 use crate::ir::EofMode;
 
@@ -20,20 +21,20 @@ impl Emitter {
     pub(super) fn emit_print(&mut self, bytes: &[u8], start: u32) {
         const INLINE: usize = 32;
         if bytes.len() <= INLINE {
-            let len = bytes.len() as i32;
+            let len = bytes.len() as u8;
+            // `lea rax, [r13 + len]` and each `mov BYTE [r13 + i], byte`
+            // with 8-bit displacements (dynasm's would be 32-bit).
+            self.ops.extend([0x49, 0x8D, 0x45, len]);
             asm!(self.ops
-                ; lea rax, [a_out + len]
                 ; cmp rax, a_out_end
-                ; jbe >room
-                ; call ->flush
-                ; test eax, eax
-                ; jnz ->exit
+                ; jbe BYTE >room
+                ; call ->flush_or_leave
                 ; room:
             );
             for (i, &byte) in bytes.iter().enumerate() {
-                asm!(self.ops; mov BYTE [a_out + i as i32], byte as i8);
+                self.ops.extend([0x41, 0xC6, 0x45, i as u8, byte]);
             }
-            asm!(self.ops; add a_out, len);
+            asm!(self.ops; add a_out, BYTE len as i8);
             self.emit_flush_if_full();
         } else {
             asm!(self.ops
@@ -69,10 +70,8 @@ impl Emitter {
     fn emit_flush_if_full(&mut self) {
         asm!(self.ops
             ; cmp a_out, a_out_end
-            ; jb >room
-            ; call ->flush
-            ; test eax, eax
-            ; jnz ->exit
+            ; jb BYTE >room
+            ; call ->flush_or_leave
             ; room:
         );
     }
@@ -95,36 +94,61 @@ impl Emitter {
     }
 
     pub(super) fn emit_input(&mut self, off: i32) {
-        // Touch the cell first, so a bad cell fails the same way whether
-        // or not input remains (the interpreter checks it first too).
+        let eof = match self.target.eof {
+            EofMode::Unchanged => None,
+            EofMode::Zero => Some(0),
+            EofMode::MinusOne => Some(0xFF),
+        };
+        self.emit_input_with(
+            off,
+            |e| e.cell(CellInst::CmpZero, off),
+            |e, byte| e.cell(if byte == Rq::RCX { CellInst::StoreCl } else { CellInst::StoreAl }, off),
+            |e| eof.into_iter().for_each(|value| e.cell(CellInst::MovImm(value), off)),
+        );
+    }
+
+    /// The code of a `,` into the cell at `off`, its instructions given
+    /// (a byte's, or a wider cell's): `test` touches it, `store` stores
+    /// ecx or eax (the byte, zero-extended) into it, `store_eof` puts what
+    /// `--eof` says there at the end of input. The cell is touched first, so
+    /// a bad cell fails the same way whether or not input remains (the
+    /// interpreter checks it first too). While input is buffered a byte is
+    /// taken inline: no call, and no flush (the program cannot be waiting
+    /// on a prompt then). Every jump but to `read_error` is short: the
+    /// code between is a few instructions.
+    pub(super) fn emit_input_with(
+        &mut self,
+        off: i32,
+        test: impl FnOnce(&mut Self),
+        store: impl Fn(&mut Self, Rq),
+        store_eof: impl FnOnce(&mut Self),
+    ) {
         self.touch(off);
-        // While input is buffered a byte is taken inline: no call, and no
-        // flush (the program cannot be waiting on a prompt then).
+        test(self);
+        self.runtime_field(FieldInst::Load, Rq::RAX, rt::IN_CUR);
+        self.runtime_field(FieldInst::Cmp, Rq::RAX, rt::IN_END);
         asm!(self.ops
-            ; cmp BYTE [a_ptr + off], 0
-            ; mov rax, [a_rt + rt::IN_CUR]
-            ; cmp rax, [a_rt + rt::IN_END]
-            ; jae >refill
+            ; jae BYTE >refill
             ; movzx ecx, BYTE [rax]
             ; add rax, 1
-            ; mov [a_rt + rt::IN_CUR], rax
-            ; mov [a_ptr + off], cl
-            ; jmp >done
+        );
+        self.runtime_field(FieldInst::Store, Rq::RAX, rt::IN_CUR);
+        store(self, Rq::RCX);
+        asm!(self.ops
+            ; jmp BYTE >done
             ; refill:
             ; call ->read
             ; test eax, eax
-            ; js >eof
-            ; mov [a_ptr + off], al
-            ; jmp >done
+            ; js BYTE >eof
+        );
+        store(self, Rq::RAX);
+        asm!(self.ops
+            ; jmp BYTE >done
             ; eof:
-            ; cmp eax, READ_EOF
+            ; cmp eax, BYTE READ_EOF
             ; jne ->read_error
         );
-        match self.target.eof {
-            EofMode::Unchanged => {}
-            EofMode::Zero => asm!(self.ops; mov BYTE [a_ptr + off], 0),
-            EofMode::MinusOne => asm!(self.ops; mov BYTE [a_ptr + off], -1),
-        }
+        store_eof(self);
         asm!(self.ops; done:);
     }
 }

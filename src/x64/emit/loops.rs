@@ -14,6 +14,14 @@ use crate::x64::select::{EaxCells, ShortcutPlan, SmallLoop};
 /// of 8 cells took 1.12x as long).
 const WALK_PREFIX: usize = 8;
 
+/// The condition of a jump (`Emitter::jump`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Jump {
+    Always,
+    /// `jnz`/`jne`
+    IfNonZero,
+}
+
 impl Emitter {
     /// A loop's test and the top of its body; with a `carried` cell, eax
     /// holds it at the top (see `select::SmallLoop::carried`). Where the
@@ -75,7 +83,8 @@ impl Emitter {
             self.touch(off);
             self.cell(CellInst::CmpZero, off);
         }
-        asm!(self.ops; jne =>top; =>exit);
+        self.jump(Jump::IfNonZero, top);
+        asm!(self.ops; =>exit);
     }
 
     /// The end of an if or a shortcut.
@@ -271,6 +280,27 @@ impl Emitter {
     /// longer scan 102 bytes earlier made siercarpet 1.05x as long; counter
     /// under `--jit` was 1.09x its executable's time). The code's start is
     /// aligned to 32 too (`object`, and a page in the JIT).
+    /// `jcc`/`jmp` to `label`: two bytes where the label is already placed
+    /// and within an 8-bit displacement (a loop's jump back over a short
+    /// body), else dynasm's 32-bit form (which every jump to a label not yet
+    /// placed takes: its distance is not known yet).
+    pub(super) fn jump(&mut self, jump: Jump, label: DynamicLabel) {
+        let here = self.ops.offset().0 as isize;
+        let placed = self.ops.labels().resolve_dynamic(label).ok().map(|at| at.0 as isize);
+        if let Some(rel) = placed.and_then(|at| i8::try_from(at - (here + 2)).ok()) {
+            let opcode = match jump {
+                Jump::Always => 0xEB,
+                Jump::IfNonZero => 0x75,
+            };
+            self.ops.extend([opcode, rel as u8]);
+            return;
+        }
+        match jump {
+            Jump::Always => asm!(self.ops; jmp =>label),
+            Jump::IfNonZero => asm!(self.ops; jnz =>label),
+        }
+    }
+
     pub(super) fn align_loop_top(&mut self) {
         // The recommended NOP encodings of 1 to 8 bytes.
         const NOPS: [&[u8]; 8] = [

@@ -7,7 +7,7 @@
 use dynasmrt::x64::Rq;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
-use super::{CellInst, Either, Emitter, PlainLoop, Recovery};
+use super::{CellInst, Either, Emitter, Jump, PlainLoop, Recovery};
 use crate::ir::{Op, Program};
 use crate::x64::select::{EaxCells, Product, RegisterLoop, Run, RunStep, LOOP_CELLS, RUN_CELLS};
 
@@ -149,7 +149,7 @@ impl Emitter {
         if !body.zf_counter {
             asm!(self.ops; test Rb(counter_reg), Rb(counter_reg));
         }
-        asm!(self.ops; jnz =>top);
+        self.jump(Jump::IfNonZero, top);
         body.written.sort_unstable();
         body.written.dedup();
         for &off in &body.written {

@@ -3,9 +3,10 @@
 //! a time and then 16 bytes at a time; and the start of a scan kept for the
 //! scan back that returns to it (`select::ScanForm`).
 
+use dynasmrt::x64::Rq;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
-use super::{CellInst, Emitter};
+use super::{CellInst, Emitter, FieldInst, Jump};
 use crate::code::rt_offset as rt;
 use crate::x64::select::{AddWalk, EaxCells, ScanForm};
 
@@ -104,7 +105,7 @@ impl Emitter {
             ; je =>done
         );
         self.move_ptr(stride);
-        asm!(self.ops; jmp =>scan);
+        self.jump(Jump::Always, scan);
         self.attribute(self.next_ats[self.current_inst()]);
     }
 
@@ -148,7 +149,9 @@ impl Emitter {
         self.move_ptr(step);
         self.unchecked_shift = stride.unsigned_abs() as u64;
         self.touch(0);
-        asm!(self.ops; cmp BYTE [a_ptr], value as i8; jne =>again; jmp =>done);
+        asm!(self.ops; cmp BYTE [a_ptr], value as i8);
+        self.jump(Jump::IfNonZero, again);
+        asm!(self.ops; jmp =>done);
         if let Some(behind) = unresumed {
             self.unresumed_first_test(behind, stride, value, shift, [scan, done]);
         }
@@ -226,11 +229,10 @@ impl Emitter {
         let (mask, step) = vector_cells(stride);
         let wide_step = 4 * step;
         self.broadcast_xmm1(value);
+        asm!(self.ops; cmp a_ptr, a_tape; jb >cells);
+        // The last pointer from which 16 bytes are on the tape.
+        self.runtime_field(FieldInst::Load, Rq::RDX, rt::TAPE_END);
         asm!(self.ops
-            ; cmp a_ptr, a_tape
-            ; jb >cells
-            // The last pointer from which 16 bytes are on the tape.
-            ; mov rdx, [a_rt + rt::TAPE_END]
             ; sub rdx, 16
             ; jmp >check
             ; block:
@@ -274,8 +276,8 @@ impl Emitter {
         let mask = mask.reverse_bits() >> 16;
         let wide_step = 4 * step;
         self.broadcast_xmm1(value);
+        self.runtime_field(FieldInst::Cmp, Rq::RBX, rt::TAPE_END);
         asm!(self.ops
-            ; cmp a_ptr, [a_rt + rt::TAPE_END]
             ; jae >cells
             // The first pointer from which 16 bytes back are on the tape.
             ; lea rdx, [a_tape + 15]
@@ -349,7 +351,8 @@ impl Emitter {
         self.mask_eax(mask);
         // The block k steps on: k steps, falling through the labels.
         for k in (0..4).rev() {
-            asm!(self.ops; =>at[k]; lea a_ptr, [a_ptr + step]);
+            asm!(self.ops; =>at[k]);
+            self.move_ptr(step);
         }
         asm!(self.ops; jmp =>found; =>none);
     }
@@ -378,21 +381,20 @@ impl Emitter {
         asm!(self.ops; mov eax, pattern as i32; movd xmm2, eax; pshufd xmm2, xmm2, 0);
         let block = self.ops.new_dynamic_label();
         if stride > 0 {
+            self.cell_address(Rq::RCX, lo);
+            asm!(self.ops; cmp rcx, a_tape; jb =>rest);
+            // The last pointer whose blocks are on the tape.
+            self.runtime_field(FieldInst::Load, Rq::RDX, rt::TAPE_END);
             asm!(self.ops
-                ; lea rcx, [a_ptr + lo]
-                ; cmp rcx, a_tape
-                ; jb =>rest
-                // The last pointer whose blocks are on the tape.
-                ; mov rdx, [a_rt + rt::TAPE_END]
                 ; sub rdx, hi + 1
                 ; =>block
                 ; cmp a_ptr, rdx
                 ; ja =>rest
             );
         } else {
+            self.cell_address(Rq::RCX, hi);
+            self.runtime_field(FieldInst::Cmp, Rq::RCX, rt::TAPE_END);
             asm!(self.ops
-                ; lea rcx, [a_ptr + hi]
-                ; cmp rcx, [a_rt + rt::TAPE_END]
                 ; jae =>rest
                 // The first pointer whose blocks are on the tape.
                 ; lea rdx, [a_tape - lo]
@@ -415,9 +417,9 @@ impl Emitter {
         asm!(self.ops
             ; paddb xmm3, xmm2
             ; movdqu [a_ptr + added], xmm3
-            ; lea a_ptr, [a_ptr + 16 * stride.signum()]
-            ; jmp =>block
         );
+        self.move_ptr(16 * stride.signum());
+        self.jump(Jump::Always, block);
         // At `rest` from here or from before the blocks: the pointer's cell
         // tested, eax and the flags unknown.
         self.in_eax = EaxCells::NONE;

@@ -5,9 +5,10 @@
 //! carried digit in a register. Each cell's form, and the carried digit's,
 //! is the plan's.
 
+use dynasmrt::x64::Rq;
 use dynasmrt::{dynasm, DynasmApi, DynasmLabelApi};
 
-use super::{CellInst, Emitter};
+use super::{CellInst, Emitter, FieldInst, Jump};
 use crate::code::rt_offset as rt;
 use crate::ir::SwitchCell;
 use crate::x64::select::{CarriedForm, CarryAdd, CarryLoop, CellForm, SwitchCellPlan, SwitchPlan};
@@ -71,9 +72,9 @@ impl Emitter {
         self.touch(src);
         self.cell(CellInst::MovzxEax, src);
         // rsi: the tables, for every iteration.
+        asm!(self.ops; lea rsi, [->data]);
+        self.runtime_field(FieldInst::Load, Rq::R8, rt::TAPE_END); // a_switch_end
         asm!(self.ops
-            ; lea rsi, [->data]
-            ; mov a_switch_end, [a_rt + rt::TAPE_END]
             ; sub a_switch_end, hi
             ; lea a_switch_start, [a_tape - lo]
             ; =>recheck
@@ -100,7 +101,8 @@ impl Emitter {
         self.mark();
         self.touch(test);
         self.cell(CellInst::CmpZero, test);
-        asm!(self.ops; jne =>top; jmp =>exit; =>at_edge);
+        self.jump(Jump::IfNonZero, top);
+        asm!(self.ops; jmp =>exit; =>at_edge);
         self.attribute(switch_at);
         self.switch_checked(switch);
         self.move_ptr(stride);

@@ -37,6 +37,30 @@ fn cell_instructions_take_the_shortest_displacement() {
 }
 
 #[test]
+fn output_checks_for_a_full_buffer_in_ten_bytes() {
+    let has = |code: &[u8], bytes: &[u8]| code.windows(bytes.len()).any(|w| w == bytes);
+    // mov [r13], al; add r13, 1; cmp r13, r14; jb +5; call flush_or_leave
+    let out = code_of(&[Op::Out { off: 0 }]);
+    assert!(has(&out, &[0x41, 0x88, 0x45, 0x00, 0x49, 0x83, 0xC5, 0x01, 0x4D, 0x3B, 0xEE, 0x72, 0x05, 0xE8]));
+    // Output known at compile time: lea rax, [r13 + 2]; ... mov byte
+    // [r13 + 1], 'i'; add r13, 2: 8-bit displacements and immediate.
+    let insts = vec![crate::ir::Inst::new(Op::Print { start: 0, len: 2 }, 0)];
+    let print = compile(&Program { insts, data: b"hi".to_vec() }, GUARDED).bytes;
+    assert!(has(&print, &[0x49, 0x8D, 0x45, 0x02, 0x49, 0x3B, 0xC6, 0x76, 0x05, 0xE8]));
+    assert!(has(&print, &[0x41, 0xC6, 0x45, 0x00, b'h', 0x41, 0xC6, 0x45, 0x01, b'i', 0x49, 0x83, 0xC5, 0x02]));
+}
+
+#[test]
+fn a_loop_jumps_back_in_two_bytes_where_it_can() {
+    let ends_with = |code: &[u8], bytes: &[u8]| code.windows(bytes.len()).any(|w| w == bytes);
+    // cmp byte [rbx], 0; jne rel8: back over a move, an add and an out.
+    assert!(ends_with(&code("[>+.]", GUARDED), &[0x80, 0x3B, 0x00, 0x75]));
+    // Over 10 of each, past an 8-bit displacement: jne rel32.
+    let long = code(&format!("[{}]", ">+.".repeat(10)), GUARDED);
+    assert!(ends_with(&long, &[0x80, 0x3B, 0x00, 0x0F, 0x85]) && !ends_with(&long, &[0x80, 0x3B, 0x00, 0x75]));
+}
+
+#[test]
 fn tests_right_after_an_add_to_their_cell_take_its_flags() {
     let has = |code: Vec<u8>, bytes: &[u8]| code.windows(bytes.len()).any(|w| w == bytes);
     // add byte [rbx+2], -1; lea rbx, [rbx+2]; je (the loop's first test).

@@ -12,10 +12,10 @@
 //! Distances from a cell known on the tape (`unchecked_shift`) and the
 //! offsets `touch` is given are in bytes here, as the guard area's size is.
 
+use dynasmrt::x64::Rq;
 use dynasmrt::{dynasm, DynasmApi, DynasmLabelApi};
 
-use super::{Block, CellInst, Emitter};
-use crate::code::{rt_offset as rt, READ_EOF};
+use super::{Block, CellInst, Emitter, Jump};
 use crate::ir::{widen, EofMode, Op};
 
 /// An instruction on a whole cell, for `Emitter::wide_cell`.
@@ -109,7 +109,8 @@ impl Emitter {
                 let Block { top, exit, off } = self.blocks.pop().expect("balanced IR");
                 self.touch(off);
                 self.wide_cell(WideInst::CmpImm(0), off);
-                asm!(self.ops; jne =>top; =>exit);
+                self.jump(Jump::IfNonZero, top);
+                asm!(self.ops; =>exit);
             }
             Op::Scan { stride, value } => self.emit_wide_scan(stride, value),
             Op::Dump => self.emit_dump(),
@@ -146,48 +147,25 @@ impl Emitter {
         self.move_ptr(step);
         self.touch_within(0, step.unsigned_abs() as u64);
         self.wide_cell(WideInst::CmpImm(value), 0);
-        asm!(self.ops; jne =>again; =>done);
+        self.jump(Jump::IfNonZero, again);
+        asm!(self.ops; =>done);
     }
 
     /// `,` into the cell at byte offset `off`: the byte zero-extended, as
     /// `emit_input` takes it (inline while input is buffered), and at the
     /// end of input 0 or all ones as `--eof` says.
     fn emit_wide_input(&mut self, off: i32) {
-        let (refill, eof, done) =
-            (self.ops.new_dynamic_label(), self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
-        // Touched first, as `emit_input` does: a bad cell fails the same
-        // way whether or not input remains.
-        self.touch(off);
-        asm!(self.ops
-            ; cmp BYTE [a_ptr + off], 0
-            ; mov rax, [a_rt + rt::IN_CUR]
-            ; cmp rax, [a_rt + rt::IN_END]
-            ; jae =>refill
-            ; movzx ecx, BYTE [rax]
-            ; add rax, 1
-            ; mov [a_rt + rt::IN_CUR], rax
+        let eof = match self.target.eof {
+            EofMode::Unchanged => None,
+            EofMode::Zero => Some(0),
+            EofMode::MinusOne => Some(255),
+        };
+        self.emit_input_with(
+            off,
+            |e| e.wide_cell(WideInst::CmpImm(0), off),
+            // A byte: ecx or eax is 0..=255.
+            |e, byte| e.wide_cell(if byte == Rq::RCX { WideInst::StoreCx } else { WideInst::StoreAx }, off),
+            |e| eof.into_iter().for_each(|value| e.wide_cell(WideInst::MovImm(value), off)),
         );
-        self.wide_cell(WideInst::StoreCx, off);
-        asm!(self.ops
-            ; jmp =>done
-            ; =>refill
-            ; call ->read
-            ; test eax, eax
-            ; js =>eof
-        );
-        // A byte: eax is 0..=255.
-        self.wide_cell(WideInst::StoreAx, off);
-        asm!(self.ops
-            ; jmp =>done
-            ; =>eof
-            ; cmp eax, READ_EOF
-            ; jne ->read_error
-        );
-        match self.target.eof {
-            EofMode::Unchanged => {}
-            EofMode::Zero => self.wide_cell(WideInst::MovImm(0), off),
-            EofMode::MinusOne => self.wide_cell(WideInst::MovImm(255), off),
-        }
-        asm!(self.ops; =>done);
     }
 }
