@@ -456,6 +456,33 @@ fn switch_chains_off_both_ends_fail_at_the_first_cell_they_touch() {
     }
 }
 
+/// A switch between cells that the code before it touched needs no bounds
+/// check (`select::switch::on_tape`): near either end of the tape those
+/// touches fail first, where the program does, and elsewhere every value
+/// makes what the ifs made. Chains whose cells lie on both sides of the
+/// counter and on one, with guard pages (4096 cells) and explicit checks
+/// (300); output before the error comes out. Where the cells before are on
+/// one side only, the switch keeps its checks: without them it would touch
+/// cells off the tape that some values do not.
+#[test]
+fn switches_between_cells_touched_before_them_agree_near_the_ends() {
+    let work = tempdir();
+    for tape in [300, 4096] {
+        for chain in ["[-[>+<-[<<+>>-[-]]]]", "[->+<[->>+<<[-]]]"] {
+            // The counter at `at`, then the cells 3 either side of it (the
+            // switch's cells between), or only one of them (some not).
+            for touches in ["<<<+>>>>>>+<<<", "<<<+>>>", ">>>+<<<"] {
+                for at in [0, 1, 2, 3, 4, 6, tape - 7, tape - 4, tape - 3, tape - 2, tape - 1] {
+                    let src = format!("+.{},{touches}{chain}.", ">".repeat(at));
+                    for input in [0, 1, 2, 3, 4] {
+                        agree(work.path(), &src, &[input], tape);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Marker walks become scans for the marker value (`opt::value_scans`):
 /// stride 1 (16 cells at a time while they are on the tape) and 3, finding
 /// a marker near either end of the tape, or none and running off it, with

@@ -9,7 +9,7 @@
 //! here rather than arguing it again. Reads programs, never changes them;
 //! knows nothing of x86 or of any pass.
 
-use super::{Op, Program};
+use super::{Inst, Op, Program};
 use crate::code::TAPE_ALIGN;
 
 impl Op {
@@ -115,6 +115,29 @@ impl Hull {
     pub fn within_smallest_tape(self) -> bool {
         self.spread() < TAPE_ALIGN as u64
     }
+}
+
+/// How far back `touched_before` looks.
+const LOOK_BACK: usize = 64;
+
+/// The cells surely on the tape once the straight-line code that ends
+/// `before` has run, seen from the pointer after it: the hull of the cells
+/// its instructions surely touched, back to the nearest block instruction,
+/// scan or dump (or `LOOK_BACK` instructions). Straight-line code runs
+/// whole: each of those touches came before the instruction after
+/// `before`, and did not fail.
+pub fn touched_before(before: &[Inst]) -> Hull {
+    let mut hull = Hull::EMPTY;
+    // The pointer after `before`, less the pointer at the instruction seen.
+    let mut moved = 0i64;
+    for inst in before.iter().rev().take(LOOK_BACK) {
+        match inst.op {
+            Op::Move(d) => moved += d as i64,
+            op if op.opens() || op.closes() || matches!(op, Op::Scan { .. } | Op::Dump) => break,
+            op => op.cells_surely_touched().for_each(|cell| hull.cover(cell as i64 - moved)),
+        }
+    }
+    hull
 }
 
 /// For each block opener and closer: does the block leave the pointer where
@@ -274,6 +297,20 @@ mod tests {
         let now = Hull::of_offsets([1, 10]);
         assert_eq!(now.join(now.shifted(-9)).spread(), 18);
         assert!(Hull::of([2, 8]).contains(5) && !Hull::EMPTY.contains(0));
+    }
+
+    #[test]
+    fn straight_code_before_an_instruction_proves_the_cells_it_touched() {
+        let insts = |ops: &[Op]| ops.iter().map(|&op| Inst::new(op, 0)).collect::<Vec<_>>();
+        // Seen from the pointer after it: a move shifts what came before.
+        let before = insts(&[Op::Add { off: -3, val: 1 }, Op::Move(2), Op::Set { off: 4, val: 0 }]);
+        assert_eq!(touched_before(&before), Hull { lo: -5, hi: 4 });
+        // Back to the nearest block instruction; an `if_nonzero` multiply's
+        // target is not sure, its source is.
+        let multiply = Op::AddMul { off: 7, src: 1, factor: 1, if_nonzero: true };
+        assert_eq!(touched_before(&insts(&[Op::Add { off: -9, val: 1 }, Op::EndLoop, multiply])), Hull::of([1]));
+        assert_eq!(touched_before(&insts(&[Op::Out { off: 2 }, Op::Scan { stride: 1, value: 0 }])), Hull::EMPTY);
+        assert_eq!(touched_before(&[]), Hull::EMPTY);
     }
 
     #[test]

@@ -380,6 +380,15 @@ impl Gen<'_> {
         if both_ends.is_some() {
             self.out.push(b',');
         }
+        // With an even number of levels (no new draw: later seeds keep
+        // their programs), the cells 11 either side of the counter first,
+        // where on the tape: a switch the chain becomes then lies between
+        // cells known on it, and runs without bounds checks
+        // (`select::switch::on_tape`).
+        if levels % 2 == 0 && carry.is_none() && base >= 11 && base + 11 < self.tape {
+            self.add_at(-11, 1);
+            self.add_at(11, 1);
+        }
         for level in 0..levels {
             self.out.push(b'[');
             let step = self.rng.pick(&[255, 255, 255, 1, 2]);

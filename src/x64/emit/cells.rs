@@ -28,6 +28,10 @@ pub(super) enum FieldInst {
 #[derive(Clone, Copy)]
 pub(super) enum CellInst {
     AddImm(u8),
+    /// `adc BYTE [cell], imm8`
+    AdcImm(u8),
+    /// `sbb BYTE [cell], imm8`
+    SbbImm(u8),
     /// `cmp BYTE [cell], 0`
     CmpZero,
     /// `cmp BYTE [cell], imm8`
@@ -74,6 +78,8 @@ impl Emitter {
         // (opcode, ModRM reg field, immediate)
         let (opcode, reg, imm): (&[u8], u8, Option<u8>) = match inst {
             CellInst::AddImm(v) => (&[0x80], 0, Some(v)),
+            CellInst::AdcImm(v) => (&[0x80], 2, Some(v)),
+            CellInst::SbbImm(v) => (&[0x80], 3, Some(v)),
             CellInst::CmpZero => (&[0x80], 7, Some(0)),
             CellInst::CmpImm(v) => (&[0x80], 7, Some(v)),
             CellInst::MovImm(v) => (&[0xC6], 0, Some(v)),
@@ -162,7 +168,8 @@ impl Emitter {
             5 => asm!(self.ops; lea ecx, [rax + rax * 4]),
             8 => asm!(self.ops; lea ecx, [rax * 8]),
             9 => asm!(self.ops; lea ecx, [rax + rax * 8]),
-            _ => asm!(self.ops; imul ecx, eax, factor as i32),
+            // The immediate in 8 bits: only the low byte of the product counts.
+            _ => asm!(self.ops; imul ecx, eax, BYTE factor as i8),
         }
     }
 

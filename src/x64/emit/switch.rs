@@ -19,17 +19,26 @@ impl Emitter {
     /// updated from its tables without a branch. Otherwise (the pointer is
     /// at an end of the tape) each cell is touched only where its `touch`
     /// table says, in order, so the tape error is the one the ifs had.
+    ///
+    /// Where the plan knows all its cells on the tape, only the first way,
+    /// and the tables' address only if a cell's form reads them.
     pub(super) fn emit_switch(&mut self, switch: &SwitchPlan) {
-        let done = self.ops.new_dynamic_label();
         self.touch(switch.src);
         self.cell(CellInst::MovzxEax, switch.src);
-        asm!(self.ops; lea rsi, [->data]);
-        let at_edge = self.ops.new_dynamic_label();
-        self.jump_unless_on_tape(switch.span, at_edge);
-        self.switch_from_tables(switch, None);
-        asm!(self.ops; jmp =>done; =>at_edge);
-        self.switch_checked(switch);
-        asm!(self.ops; =>done);
+        if switch.on_tape {
+            if switch.cells.iter().any(|cell| cell.form.reads_tables()) {
+                asm!(self.ops; lea rsi, [->data]);
+            }
+            self.switch_from_tables(switch, None);
+        } else {
+            let (done, at_edge) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+            asm!(self.ops; lea rsi, [->data]);
+            self.jump_unless_on_tape(switch.span, at_edge);
+            self.switch_from_tables(switch, None);
+            asm!(self.ops; jmp =>done; =>at_edge);
+            self.switch_checked(switch);
+            asm!(self.ops; =>done);
+        }
         // Both ways read cell[src] last of all the cells known on the tape.
         self.unchecked_shift = switch.src.unsigned_abs() as u64;
     }
@@ -190,6 +199,17 @@ impl Emitter {
             CellForm::FromTable => {
                 asm!(self.ops; mov cl, BYTE [rsi + rax + add]);
                 self.cell(CellInst::StoreCl, cell.off);
+            }
+            // As the carried digit's (`switch_cell_via_dl`), on the cell.
+            CellForm::Carry(carry) => {
+                asm!(self.ops; cmp eax, carry.at as i32);
+                let inst = match carry.add {
+                    CarryAdd::OneMoreFromAt(below) => {
+                        CellInst::SbbImm((below as i8).wrapping_add(1).wrapping_neg() as u8)
+                    }
+                    CarryAdd::OneMoreBelowAt(above) => CellInst::AdcImm(above),
+                };
+                self.cell(inst, cell.off);
             }
             CellForm::Update { and, add: adds } => {
                 if and {

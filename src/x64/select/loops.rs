@@ -32,8 +32,8 @@ fn is_small_inner_loop(body: &[Inst]) -> bool {
 fn small_loop(test: i32, body: &[Inst], program: &Program, target: Target) -> SmallLoop {
     let sunk = sunk_store(body, test).filter(|_| !target.checked);
     let kept: Vec<Inst> = body.iter().enumerate().filter(|&(k, _)| Some(k) != sunk).map(|(_, inst)| *inst).collect();
-    let (before, after) = kept.split_at(sunk.unwrap_or(kept.len()));
-    let second = straight(&kept, program, target);
+    let before = &kept[..sunk.unwrap_or(kept.len())];
+    let second = straight(&kept, 0, program, target);
     let carried = eax::carried(test, &kept, &second, target);
     let sunk = sunk.map(|j| {
         let (Op::Set { off, val }, Some(Op::Move(stride))) = (body[j].op, body.last().map(|inst| inst.op)) else {
@@ -42,7 +42,8 @@ fn small_loop(test: i32, body: &[Inst], program: &Program, target: Target) -> Sm
         // Made after the pointer moved on.
         SunkStore { off: off - stride, val }
     });
-    let (first, after_sunk) = (straight(before, program, target), straight(after, program, target));
+    // `after` follows `before` in `kept`: its pieces see what `before` touched.
+    let (first, after_sunk) = (straight(before, 0, program, target), straight(&kept, before.len(), program, target));
     let blocks = add_walk(test, body, target);
     SmallLoop { test, carried, sunk, first, after_sunk, second, blocks }
 }

@@ -27,6 +27,7 @@ pub(super) use shortcut::ShortcutPlan;
 pub(super) use switch::{CarriedForm, CarryAdd, CellForm, SwitchCellPlan, SwitchPlan};
 
 use super::Target;
+use crate::ir::analysis::touched_before;
 use crate::ir::{Inst, Op, Program};
 
 /// Cells a run of arithmetic may keep in registers (`emit`'s `RUN_REGS`).
@@ -212,7 +213,7 @@ pub(super) fn select(program: &Program, target: Target) -> Plan {
             }
             (Op::Shortcut { start }, None) => (Step::Shortcut(Box::new(ShortcutPlan::of(program.shortcut(start)))), 1),
             _ => {
-                let (straight, len) = straight_piece(&insts[i..], program, target);
+                let (straight, len) = straight_piece(insts, i, program, target);
                 (Step::Straight(straight), len)
             }
         };
@@ -231,29 +232,37 @@ fn plain(program: &Program) -> Plan {
     Plan { steps: program.ops().map(|op| Step::Straight(Straight::Op(op))).collect() }
 }
 
-/// Straight-line code `insts` (of `program`), piece by piece.
-fn straight(insts: &[Inst], program: &Program, target: Target) -> Vec<Straight> {
+/// Straight-line code `insts[from..]` (of `program`), piece by piece,
+/// `insts[..from]` the straight-line code run before it.
+fn straight(insts: &[Inst], from: usize, program: &Program, target: Target) -> Vec<Straight> {
     let mut pieces = Vec::new();
-    let mut i = 0;
+    let mut i = from;
     while i < insts.len() {
-        let (piece, len) = straight_piece(&insts[i..], program, target);
+        let (piece, len) = straight_piece(insts, i, program, target);
         pieces.push(piece);
         i += len;
     }
     pieces
 }
 
-/// The piece `insts` starts with, and how many instructions it takes: a
-/// run with cells in registers (not on checked tapes, which may be smaller
-/// than the run's reach), a copy, a switch, or the first instruction.
-fn straight_piece(insts: &[Inst], program: &Program, target: Target) -> (Straight, usize) {
+/// The piece `insts[i..]` starts with, and how many instructions it takes:
+/// a run with cells in registers (not on checked tapes, which may be
+/// smaller than the run's reach), a copy, a switch, or the first
+/// instruction. `insts[..i]`: the code before it, which a switch asks what
+/// it surely touched.
+fn straight_piece(insts: &[Inst], i: usize, program: &Program, target: Target) -> (Straight, usize) {
+    let (before, insts) = insts.split_at(i);
     if !target.checked {
         if let Some((run, len)) = runs::run(insts, target) {
             return (Straight::Run(Box::new(run)), len);
         }
     }
     match insts[0].op {
-        Op::Switch { src, start, cells } => (Straight::Switch(Box::new(SwitchPlan::of(program, src, start, cells))), 1),
+        Op::Switch { src, start, cells } => {
+            let mut switch = SwitchPlan::of(program, src, start, cells);
+            switch.on_tape = switch::on_tape(&switch, touched_before(before));
+            (Straight::Switch(Box::new(switch)), 1)
+        }
         _ => copy_or_op(insts, target),
     }
 }

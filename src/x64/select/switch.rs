@@ -6,6 +6,7 @@
 //! Owns those choices; the layout of the tables is `ir::data`'s, and the
 //! bytes `emit::switch`'s.
 
+use crate::ir::analysis::Hull;
 use crate::ir::{Program, SwitchCell};
 
 /// A switch on `cell[src]`, each of its cells with its form.
@@ -15,6 +16,9 @@ pub(in crate::x64) struct SwitchPlan {
     pub cells: Vec<SwitchCellPlan>,
     /// The first and last cell it changes.
     pub span: (i32, i32),
+    /// Every cell of it is surely on the tape (`on_tape`): no bounds check,
+    /// and no way that touches cells as the ifs did.
+    pub on_tape: bool,
 }
 
 /// One cell of a switch.
@@ -36,9 +40,19 @@ pub(in crate::x64) enum CellForm {
     Constant(u8),
     /// Set to `add[v]`.
     FromTable,
+    /// Added to by a carry (every entry keeps all): a compare and an add
+    /// with carry, no load from a table.
+    Carry(Carry),
     /// And with `keep[v]` (unless every entry keeps all), add `add[v]`
     /// (unless every entry is 0): neither, and the cell is only touched.
     Update { and: bool, add: bool },
+}
+
+impl CellForm {
+    /// Whether its code reads the cell's tables.
+    pub fn reads_tables(self) -> bool {
+        matches!(self, CellForm::FromTable | CellForm::Update { and: true, .. } | CellForm::Update { add: true, .. })
+    }
 }
 
 /// How a carry loop makes its carried digit, in a register that keeps it
@@ -104,8 +118,19 @@ impl SwitchPlan {
             .collect();
         let lo = cells.iter().map(|cell| cell.off).min().expect("a switch has cells");
         let hi = cells.iter().map(|cell| cell.off).max().expect("a switch has cells");
-        SwitchPlan { src, cells, span: (lo, hi) }
+        SwitchPlan { src, cells, span: (lo, hi), on_tape: false }
     }
+}
+
+/// Whether every cell of `switch` is on the tape once it read `cell[src]`
+/// (its first touch, as the ifs': that read fails where theirs would),
+/// `known` the cells surely on the tape before it: the tape is contiguous,
+/// so the cells between two on it are too. A switch inside a walk whose
+/// iteration touched the cells around it before (the carry walk's digit,
+/// `benches/idioms/carry.rs`) needs no bounds check at each iteration.
+pub(super) fn on_tape(switch: &SwitchPlan, known: Hull) -> bool {
+    let known = known.join(Hull::of([switch.src as i64]));
+    known.contains(switch.span.0 as i64) && known.contains(switch.span.1 as i64)
 }
 
 fn cell_form(cell: &SwitchCell) -> CellForm {
@@ -115,7 +140,11 @@ fn cell_form(cell: &SwitchCell) -> CellForm {
     } else if sets {
         CellForm::FromTable
     } else {
-        CellForm::Update { and: cell.keep.iter().any(|&k| k != 0xff), add: cell.add.iter().any(|&a| a != 0) }
+        let and = cell.keep.iter().any(|&k| k != 0xff);
+        match Carry::of(cell.add) {
+            Some(carry) if !and => CellForm::Carry(carry),
+            _ => CellForm::Update { and, add: cell.add.iter().any(|&a| a != 0) },
+        }
     }
 }
 
@@ -156,6 +185,19 @@ mod tests {
     }
 
     #[test]
+    fn a_switch_between_cells_known_on_the_tape_is_on_it() {
+        let switch = SwitchPlan { src: 0, cells: vec![], span: (-2, 1), on_tape: false };
+        assert!(on_tape(&switch, Hull::of([-3, 3])));
+        assert!(!on_tape(&switch, Hull::of([-1, 3])));
+        assert!(!on_tape(&switch, Hull::EMPTY));
+        // The switch's own read of cell[src] proves it.
+        let left = SwitchPlan { src: 0, cells: vec![], span: (-2, 0), on_tape: false };
+        assert!(on_tape(&left, Hull::of([-2, -1])) && !on_tape(&switch, Hull::of([-2, -1])));
+        let own = SwitchPlan { src: 0, cells: vec![], span: (0, 0), on_tape: false };
+        assert!(on_tape(&own, Hull::EMPTY));
+    }
+
+    #[test]
     fn a_cell_leaves_out_what_its_tables_make_a_no_op() {
         let (zeros, ones, all) = ([0; 256], [1; 256], [0xff; 256]);
         let steps = table(|v| (v >= 10) as u8);
@@ -166,7 +208,14 @@ mod tests {
         assert_eq!(form(&zeros, &ones), (CellForm::Constant(1), CarriedForm::FromTable));
         assert_eq!(form(&zeros, &steps), (CellForm::FromTable, CarriedForm::FromTable));
         let carry = CarriedForm::Carry(Carry { at: 10, add: CarryAdd::OneMoreFromAt(0) });
-        assert_eq!(form(&all, &steps), (CellForm::Update { and: false, add: true }, carry));
+        assert_eq!(form(&all, &steps), (CellForm::Carry(Carry { at: 10, add: CarryAdd::OneMoreFromAt(0) }), carry));
+        let ones_from_3 = table(|v| if v >= 3 { 1 } else { 0 });
+        assert_eq!(form(&all, &ones_from_3).0, CellForm::Carry(Carry { at: 3, add: CarryAdd::OneMoreFromAt(0) }));
+        // Two steps: a table.
+        let two_steps = table(|v| (v >= 3) as u8 + (v >= 7) as u8);
+        assert_eq!(form(&all, &two_steps).0, CellForm::Update { and: false, add: true });
+        assert!(!CellForm::Carry(Carry { at: 3, add: CarryAdd::OneMoreFromAt(0) }).reads_tables());
+        assert!(CellForm::Update { and: false, add: true }.reads_tables() && CellForm::FromTable.reads_tables());
         assert_eq!(
             form(&all, &zeros),
             (CellForm::Update { and: false, add: false }, CarriedForm::Update { and: false })
