@@ -8,8 +8,11 @@ use dynasmrt::x64::Rq;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
 use super::{CellInst, Either, Emitter, Jump, PlainLoop, Recovery};
+use crate::ir::SwitchCell;
 use crate::ir::{Op, Program};
-use crate::x64::select::{EaxCells, Product, RegisterLoop, Run, RunStep, LOOP_CELLS, RUN_CELLS};
+use crate::x64::select::{
+    CarryAdd, CellForm, EaxCells, Product, RegisterLoop, Run, RunStep, SwitchPlan, LOOP_CELLS, RUN_CELLS,
+};
 
 /// Registers a run of arithmetic keeps its cells in: caller-saved, and
 /// used by nothing else in straight-line code (r11 holds where a scan
@@ -245,11 +248,12 @@ impl Emitter {
             self.in_eax.forget(cell);
         }
         self.zf_cell = None;
-        for (n, &step) in run.steps.iter().enumerate() {
+        for (n, step) in run.steps.iter().enumerate() {
             if n > 0 {
                 self.mark();
             }
-            match step {
+            match *step {
+                RunStep::Switch(ref switch) => self.run_switch(cells, &mut held, &mut dirty, switch),
                 RunStep::Registers(Op::Add { off, val }) => {
                     let k = slot(off);
                     match held[k] {
@@ -305,6 +309,71 @@ impl Emitter {
             asm!(self.ops; mov eax, Rd(RUN_REGS[k]));
             self.in_eax = EaxCells::only(cells[k]);
         }
+    }
+
+    /// A switch in a run (`RunStep::Switch`), every cell of it on the
+    /// tape: v into eax from its register or the tape, the tables' address
+    /// in rdx (rsi is a run register), each cell's new value made in its
+    /// register where it is in one (a constant stays one), else on the
+    /// tape as outside a run. The carry walk's digit and carry pass through
+    /// it in registers: no store and load back on the way.
+    fn run_switch(&mut self, cells: &[i32], held: &mut [Held], dirty: &mut [bool], switch: &SwitchPlan) {
+        let slot = |off: i32| cells.iter().position(|&cell| cell == off);
+        match slot(switch.src) {
+            Some(k) => {
+                let r = self.run_register(cells, held, k);
+                asm!(self.ops; movzx eax, Rb(r));
+            }
+            None => {
+                self.touch(switch.src);
+                self.cell(CellInst::MovzxEax, switch.src);
+            }
+        }
+        if switch.cells.iter().any(|cell| cell.form.reads_tables()) {
+            asm!(self.ops; lea rdx, [->data]);
+        }
+        for cell in &switch.cells {
+            self.attribute(cell.at);
+            let Some(k) = slot(cell.off) else {
+                self.switch_cell(cell, Rq::RDX);
+                continue;
+            };
+            let (keep, add) = (cell.tables + SwitchCell::KEEP as i32, cell.tables + SwitchCell::ADD as i32);
+            if let Held::Product { .. } = held[k] {
+                // Touched here first where the product is zero.
+                self.run_register(cells, held, k);
+            }
+            match cell.form {
+                CellForm::Constant(v) => held[k] = Held::Constant(v),
+                CellForm::FromTable => {
+                    asm!(self.ops; movzx Rd(RUN_REGS[k]), BYTE [rdx + rax + add]);
+                    held[k] = Held::Register;
+                }
+                CellForm::Carry(carry) => {
+                    let r = self.run_register(cells, held, k);
+                    asm!(self.ops; cmp eax, carry.at as i32);
+                    match carry.add {
+                        CarryAdd::OneMoreFromAt(below) => {
+                            asm!(self.ops; sbb Rb(r), (below as i8).wrapping_add(1).wrapping_neg())
+                        }
+                        CarryAdd::OneMoreBelowAt(above) => asm!(self.ops; adc Rb(r), above as i8),
+                    }
+                }
+                CellForm::Update { and: false, add: false } => continue,
+                CellForm::Update { and, add: adds } => {
+                    let r = self.run_register(cells, held, k);
+                    if and {
+                        asm!(self.ops; and Rb(r), BYTE [rdx + rax + keep]);
+                    }
+                    if adds {
+                        asm!(self.ops; add Rb(r), BYTE [rdx + rax + add]);
+                    }
+                }
+            }
+            dirty[k] = true;
+        }
+        self.in_eax = EaxCells::NONE;
+        self.zf_cell = None;
     }
 
     /// `set [t] = 0; mul [t] += [s] * k` with the source in a register and

@@ -136,7 +136,7 @@ impl Emitter {
             match carried {
                 Some((c, form)) if c == k => self.switch_cell_via_dl(cell, form),
                 _ => {
-                    self.switch_cell(cell);
+                    self.switch_cell(cell, Rq::RSI);
                 }
             }
         }
@@ -153,7 +153,7 @@ impl Emitter {
                 ; je =>skip
             );
             self.touch(cell.off);
-            if !self.switch_cell(cell) && !self.target.checked {
+            if !self.switch_cell(cell, Rq::RSI) && !self.target.checked {
                 // Changes nothing but must fail off the tape.
                 self.cell(CellInst::CmpZero, cell.off);
             }
@@ -190,14 +190,14 @@ impl Emitter {
     }
 
     /// `cell = (cell & keep[v]) + add[v]` in the cell's form, with the
-    /// tables at `rsi + cell.tables` and v in rax. False when the form
+    /// tables at `tables + cell.tables` and v in rax. False when the form
     /// leaves nothing to do.
-    fn switch_cell(&mut self, cell: &SwitchCellPlan) -> bool {
+    pub(super) fn switch_cell(&mut self, cell: &SwitchCellPlan, tables: Rq) -> bool {
         let (keep, add) = (cell.tables + SwitchCell::KEEP as i32, cell.tables + SwitchCell::ADD as i32);
         match cell.form {
             CellForm::Constant(v) => self.cell(CellInst::MovImm(v), cell.off),
             CellForm::FromTable => {
-                asm!(self.ops; mov cl, BYTE [rsi + rax + add]);
+                asm!(self.ops; mov cl, BYTE [Rq(tables) + rax + add]);
                 self.cell(CellInst::StoreCl, cell.off);
             }
             // As the carried digit's (`switch_cell_via_dl`), on the cell.
@@ -213,11 +213,11 @@ impl Emitter {
             }
             CellForm::Update { and, add: adds } => {
                 if and {
-                    asm!(self.ops; mov cl, BYTE [rsi + rax + keep]);
+                    asm!(self.ops; mov cl, BYTE [Rq(tables) + rax + keep]);
                     self.cell(CellInst::AndCl, cell.off);
                 }
                 if adds {
-                    asm!(self.ops; mov cl, BYTE [rsi + rax + add]);
+                    asm!(self.ops; mov cl, BYTE [Rq(tables) + rax + add]);
                     self.cell(CellInst::AddCl, cell.off);
                 }
                 return and || adds;

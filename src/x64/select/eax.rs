@@ -3,7 +3,7 @@
 //! one iteration to the next (`carried`), which selection derives from the
 //! same transitions without emitting anything.
 
-use super::{Product, Run, RunStep, Straight, Target};
+use super::{CellForm, Product, Run, RunStep, Straight, Target};
 use crate::ir::analysis::Hull;
 use crate::ir::{Inst, Op};
 
@@ -79,8 +79,25 @@ impl EaxCells {
         let mut constant = vec![false; run.cells.len()];
         run.cells.iter().for_each(|&cell| self.forget(cell));
         let mut loads = 0;
-        for &step in &run.steps {
-            match step {
+        for step in &run.steps {
+            match *step {
+                // v in eax (loaded, or from its register), not a cell's value
+                // after the switch.
+                RunStep::Switch(ref switch) => {
+                    if slot(switch.src).is_none() {
+                        loads += 1;
+                    }
+                    *self = EaxCells::NONE;
+                    // src's register is made to hold its value; then each
+                    // cell in a register is a constant or a value.
+                    slot(switch.src).into_iter().for_each(|k| constant[k] = false);
+                    for cell in &switch.cells {
+                        match (slot(cell.off), cell.form) {
+                            (None, _) | (_, CellForm::Update { and: false, add: false }) => {}
+                            (Some(k), form) => constant[k] = matches!(form, CellForm::Constant(_)),
+                        }
+                    }
+                }
                 RunStep::Registers(Op::Set { off, .. }) => constant[slot(off).expect("in a register")] = true,
                 RunStep::Registers(Op::AddMul { off, src, factor, .. }) => match slot(src) {
                     Some(k) if constant[k] => {}
@@ -110,7 +127,7 @@ impl EaxCells {
                 RunStep::Copy(copy) => loads += usize::from(self.pass_copy(copy)),
             }
             // Whatever the step, a target in memory is no longer what eax held.
-            if let RunStep::Registers(Op::AddMul { off, .. }) | RunStep::CopyFromRegister(Product { off, .. }) = step {
+            if let RunStep::Registers(Op::AddMul { off, .. }) | RunStep::CopyFromRegister(Product { off, .. }) = *step {
                 if slot(off).is_none() {
                     self.forget(off);
                 }

@@ -100,8 +100,12 @@ pub(super) struct Run {
 }
 
 /// One instruction of a `Run`, or two as one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum RunStep {
+    /// A switch all of whose cells are on the tape (`SwitchPlan::on_tape`):
+    /// v from a register where its cell is in one, and each cell's new
+    /// value made in its register where it is in one.
+    Switch(Box<SwitchPlan>),
     /// An add, set or multiply with a cell in a register.
     Registers(Op),
     /// A copy from a cell in a register into one in memory: its byte (or
@@ -250,13 +254,13 @@ fn straight(insts: &[Inst], from: usize, program: &Program, target: Target) -> V
 /// smaller than the run's reach), a copy, a switch, or the first
 /// instruction. `insts[..i]`: the code before it, which a switch asks what
 /// it surely touched.
-fn straight_piece(insts: &[Inst], i: usize, program: &Program, target: Target) -> (Straight, usize) {
-    let (before, insts) = insts.split_at(i);
+fn straight_piece(all: &[Inst], i: usize, program: &Program, target: Target) -> (Straight, usize) {
     if !target.checked {
-        if let Some((run, len)) = runs::run(insts, target) {
+        if let Some((run, len)) = runs::run(all, i, program, target) {
             return (Straight::Run(Box::new(run)), len);
         }
     }
+    let (before, insts) = all.split_at(i);
     match insts[0].op {
         Op::Switch { src, start, cells } => {
             let mut switch = SwitchPlan::of(program, src, start, cells);

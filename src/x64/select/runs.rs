@@ -1,10 +1,11 @@
 //! Straight-line arithmetic: runs that keep cells in registers (`run`),
-//! and copies that store a product instead of adding it to a cell just
-//! cleared (`copy`).
+//! switches among them included, and copies that store a product instead
+//! of adding it to a cell just cleared (`copy`).
 
-use super::{Product, Run, RunStep, Target, RUN_CELLS};
-use crate::ir::analysis::Hull;
-use crate::ir::{Inst, Op};
+use super::switch::on_tape;
+use super::{CellForm, Product, Run, RunStep, SwitchPlan, Target, RUN_CELLS};
+use crate::ir::analysis::{touched_before, Hull};
+use crate::ir::{Inst, Op, Program};
 
 /// Instructions of a run that `run_registers` looks at: a longer run is
 /// taken in pieces (runs that long are rare, and not in loops).
@@ -26,31 +27,35 @@ pub(super) fn copy(insts: &[Inst], target: Target) -> Option<Product> {
     (off == cleared && src != off && same_error).then_some(Product { off, src, factor })
 }
 
-/// The run `insts` starts with, if some of its cells are worth keeping in
-/// registers (`run_registers`), and its length.
-pub(super) fn run(insts: &[Inst], target: Target) -> Option<(Run, usize)> {
-    let (len, cells) = run_registers(insts)?;
+/// The run `all[i..]` starts with, if some of its cells are worth keeping
+/// in registers (`run_registers`), and its length. `all[..i]`: the code
+/// before it, which a switch inside the run asks what it surely touched.
+pub(super) fn run(all: &[Inst], i: usize, program: &Program, target: Target) -> Option<(Run, usize)> {
+    let insts = &all[i..];
+    let switches = run_switches(all, i, program);
+    let (len, cells) = run_registers(insts, &switches)?;
     let run = &insts[..len];
     let slot = |off: i32| cells.iter().position(|&cell| cell == off);
     let mut steps = Vec::new();
-    let mut i = 0;
-    while i < run.len() {
-        let (step, taken) = match run[i].op {
+    let mut k = 0;
+    while k < run.len() {
+        let (step, taken) = match run[k].op {
+            _ if switches[k].is_some() => (RunStep::Switch(Box::new(switches[k].clone().expect("a switch"))), 1),
             op @ (Op::Add { off, .. } | Op::Set { off, .. }) if slot(off).is_some() => (RunStep::Registers(op), 1),
             op @ Op::AddMul { off, src, .. } if slot(off).is_some() || slot(src).is_some() => {
                 (RunStep::Registers(op), 1)
             }
             // A copy from a cell in a register: its byte stored.
-            Op::Set { off, val: 0 } => match run.get(i + 1).map(|next| next.op) {
+            Op::Set { off, val: 0 } => match run.get(k + 1).map(|next| next.op) {
                 Some(Op::AddMul { off: target, src, factor, .. }) if target == off && slot(src).is_some() => {
                     (RunStep::CopyFromRegister(Product { off, src, factor }), 2)
                 }
-                _ => in_memory(&run[i..], target),
+                _ => in_memory(&run[k..], target),
             },
-            _ => in_memory(&run[i..], target),
+            _ => in_memory(&run[k..], target),
         };
         steps.push(step);
-        i += taken;
+        k += taken;
     }
     // The instruction after the run may read a cell it kept in a register.
     let read_next = match insts.get(len).map(|inst| inst.op) {
@@ -61,6 +66,24 @@ pub(super) fn run(insts: &[Inst], target: Target) -> Option<(Run, usize)> {
     Some((Run { cells, steps, read_next }, len))
 }
 
+/// For each instruction of `all[i..]` a run may take (at most `RUN_MAX`):
+/// the plan of a switch every cell of which is on the tape (`switch::on_tape`,
+/// from what the code before it surely touched), which a run may hold
+/// (its cells in registers pass through it: the carry walk's digit and
+/// carry, `benches/idioms/carry.rs`); None for the others.
+fn run_switches(all: &[Inst], i: usize, program: &Program) -> Vec<Option<SwitchPlan>> {
+    let end = all.len().min(i + RUN_MAX);
+    (i..end)
+        .map(|k| match all[k].op {
+            Op::Switch { src, start, cells } => {
+                let switch = SwitchPlan::of(program, src, start, cells);
+                on_tape(&switch, touched_before(&all[..k])).then_some(SwitchPlan { on_tape: true, ..switch })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// A run's instruction with no cell in a register: as outside a run.
 fn in_memory(insts: &[Inst], target: Target) -> (RunStep, usize) {
     match copy(insts, target) {
@@ -69,8 +92,9 @@ fn in_memory(insts: &[Inst], target: Target) -> (RunStep, usize) {
     }
 }
 
-/// The run of adds, sets and multiplies `insts` starts with (at most
-/// `RUN_MAX` of them), if some of its cells are worth keeping in
+/// The run of adds, sets, multiplies and switches (those `switches` has a
+/// plan for) `insts` starts with (at most `RUN_MAX` of them), if some of
+/// its cells are worth keeping in
 /// registers: those read after the run computed them (mandelbrot's `[p]`
 /// in `[p] -= 1; [p] += [p+2]; [p+2] = [p]; [p+3] += [p]; [p] = 1`), which
 /// in memory would each be a store and a load of what it stored, a
@@ -82,13 +106,19 @@ fn in_memory(insts: &[Inst], target: Target) -> (RunStep, usize) {
 /// A cell in a register is loaded at its first read and stored at the run's
 /// end: one first set is touched only then, after cells the run touches
 /// later. That is the same error if its cells are closer than the smallest
-/// tape (the run has no I/O).
-pub(super) fn run_registers(insts: &[Inst]) -> Option<(usize, Vec<i32>)> {
-    let is_arithmetic = |inst: &Inst| matches!(inst.op, Op::Add { .. } | Op::Set { .. } | Op::AddMul { .. });
-    let len = insts.iter().take(RUN_MAX).take_while(|inst| is_arithmetic(inst)).count();
-    // The cells written so far, each with whether its value was computed
-    // (not just set).
-    let mut written = [(0, false); RUN_MAX];
+/// tape (the run has no I/O). A switch reads its counter and the cells it
+/// adds to, and writes its cells; all of them count in that distance, and
+/// all are on the tape (its plan's `on_tape`), so its touches, whichever
+/// values make them, make no error of their own.
+pub(super) fn run_registers(insts: &[Inst], switches: &[Option<SwitchPlan>]) -> Option<(usize, Vec<i32>)> {
+    let takes = |k: usize| {
+        matches!(insts[k].op, Op::Add { .. } | Op::Set { .. } | Op::AddMul { .. })
+            || switches.get(k).is_some_and(Option::is_some)
+    };
+    let len = (0..insts.len().min(RUN_MAX)).take_while(|&k| takes(k)).count();
+    // The cells written so far, in order, each with whether its value was
+    // computed (not just set).
+    let mut written: Vec<(i32, bool)> = Vec::new();
     let mut hot = Vec::new();
     // An `if_nonzero` multiply's target stays in memory, where the access
     // that may fail is one instruction (`emit`'s `target_access`), but
@@ -97,32 +127,37 @@ pub(super) fn run_registers(insts: &[Inst]) -> Option<(usize, Vec<i32>)> {
         insts[..len].iter().any(|inst| matches!(inst.op, Op::AddMul { off, if_nonzero: true, .. } if off == cell))
             && !carried_product(&insts[..len], cell)
     };
+    let mut span = Hull::of_offsets(insts[..len].iter().flat_map(|inst| inst.op.cells()));
     for (k, inst) in insts[..len].iter().enumerate() {
         // The cell's last write in the run: whether it computed the value.
-        let last_write = |cell: i32| written[..k].iter().rev().find(|w| w.0 == cell).map(|w| w.1);
+        let last_write = |cell: i32| written.iter().rev().find(|w| w.0 == cell).map(|w| w.1);
         let computed = |cell: i32| last_write(cell) == Some(true);
-        let (target, reads) = match inst.op {
-            Op::Add { off, .. } => (off, [Some(off), None]),
-            Op::Set { off, .. } => (off, [None, None]),
-            Op::AddMul { off, src, .. } => (off, [Some(off), Some(src)]),
-            _ => unreachable!("a run of arithmetic"),
+        // What it reads, and what it writes (with whether it computes it).
+        let (reads, writes): (Vec<i32>, Vec<(i32, bool)>) = match (inst.op, &switches.get(k)) {
+            (Op::Switch { .. }, Some(Some(switch))) => {
+                span = span.join(Hull::of_offsets([switch.span.0, switch.span.1]));
+                let reads_own = |form: CellForm| matches!(form, CellForm::Carry(_) | CellForm::Update { .. });
+                let changes = |form: CellForm| form != CellForm::Update { and: false, add: false };
+                let reads = std::iter::once(switch.src)
+                    .chain(switch.cells.iter().filter(|cell| reads_own(cell.form)).map(|cell| cell.off));
+                let writes = switch.cells.iter().filter(|cell| changes(cell.form));
+                (reads.collect(), writes.map(|cell| (cell.off, !matches!(cell.form, CellForm::Constant(_)))).collect())
+            }
+            // A set makes a constant, and so does an add to one; an add to
+            // a cell from the tape, or a multiply, computes a value.
+            (Op::Add { off, .. }, _) => (vec![off], vec![(off, last_write(off) != Some(false))]),
+            (Op::Set { off, .. }, _) => (vec![], vec![(off, false)]),
+            (Op::AddMul { off, src, .. }, _) => (vec![off, src], vec![(off, true)]),
+            _ => unreachable!("a run of arithmetic and switches"),
         };
-        for cell in reads.into_iter().flatten() {
+        for cell in reads {
             if computed(cell) && !hot.contains(&cell) && hot.len() < RUN_CELLS && !skippable_target(cell) {
                 hot.push(cell);
             }
         }
-        // A set makes a constant, and so does an add to one; an add to a
-        // cell from the tape, or a multiply, computes a value.
-        let constant = match inst.op {
-            Op::Set { .. } => true,
-            Op::Add { .. } => last_write(target) == Some(false),
-            _ => false,
-        };
-        written[k] = (target, !constant);
+        written.extend(writes);
     }
-    let cells = Hull::of_offsets(insts[..len].iter().flat_map(|inst| inst.op.cells()));
-    (!hot.is_empty() && cells.within_smallest_tape()).then_some((len, hot))
+    (!hot.is_empty() && span.within_smallest_tape()).then_some((len, hot))
 }
 
 /// Whether the `if_nonzero` multiply into `cell` of the run `insts` may

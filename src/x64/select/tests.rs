@@ -88,7 +88,7 @@ fn an_if_nonzero_target_starts_in_a_register_only_as_a_carried_product() {
     // Touched again right after (its counter cleared between): carried.
     let body = [add(1, 255), spec(4, 1, 1), set(1, 0), add(4, 1)];
     assert!(carried_product(&insts(&body), 4));
-    assert_eq!(run_registers(&insts(&body)).map(|(_, cells)| cells), Some(vec![1, 4]));
+    assert_eq!(run_registers(&insts(&body), &[]).map(|(_, cells)| cells), Some(vec![1, 4]));
     // An even factor (a zero product from a nonzero source), a cell first
     // touched between, no touch after, a touch before: kept in memory.
     for body in [
@@ -103,7 +103,7 @@ fn an_if_nonzero_target_starts_in_a_register_only_as_a_carried_product() {
 
 #[test]
 fn runs_keep_in_registers_the_cells_they_read_back() {
-    let chosen = |ops: &[Op]| run_registers(&insts(ops));
+    let chosen = |ops: &[Op]| run_registers(&insts(ops), &[]);
     // mandelbrot's: [p] is computed, then read three times; [p+2] is
     // only read, then cleared and copied into; [p+3] added to once.
     let digit = [add(0, 255), mul(0, 2, 1), set(2, 0), mul(2, 0, 1), mul(3, 0, 1), set(0, 1)];
@@ -284,4 +284,27 @@ fn add_walks_test_for_the_value_their_cells_hold_before_the_block() {
     let ops = [Op::Loop { off: 0 }, add(0, 1), Op::Move(1), Op::EndLoop];
     let wide = plan(&ops, Target { cell_bits: 16, ..GUARDED });
     assert!(!wide.iter().any(|step| matches!(step, Step::SmallLoop(l) if l.blocks.is_some())));
+}
+
+/// A switch whose cells the code before it proves on the tape joins the
+/// run around it: the counter the run computed reaches it in a register.
+/// Not where a cell of it may be off the tape: there the ifs' order of
+/// touches decides the error.
+#[test]
+fn a_run_holds_a_switch_whose_cells_are_on_the_tape() {
+    let run_of = |src: &str| {
+        let p = crate::opt::optimise(crate::opt::testing::program(src), crate::opt::testing::o2());
+        assert!(p.ops().any(|op| matches!(op, Op::Switch { .. })), "{src}: the chain is a switch");
+        let steps = select(&p, GUARDED).steps;
+        steps.into_iter().find_map(|step| match step {
+            Step::Straight(Straight::Run(run)) => Some(run),
+            _ => None,
+        })
+    };
+    let run = run_of(",>,[-<+>]<[-[-[-[-[-[-]>+<]]]]]>[->+<]>.").expect("a run");
+    assert!(run.steps.iter().any(|step| matches!(step, RunStep::Switch(switch) if switch.on_tape)), "{run:?}");
+    assert_eq!(run.cells, [0]);
+    // The chain also adds to [p-1], which nothing before it touched.
+    let run = run_of(",>,[-<+>]<[-[-[-[-[-[-]>+<]]]<<+>>]]>[->+<]>.");
+    assert!(!run.is_some_and(|run| run.steps.iter().any(|step| matches!(step, RunStep::Switch(_)))));
 }
