@@ -197,7 +197,7 @@ impl Emitter {
         match cell.form {
             CellForm::Constant(v) => self.cell(CellInst::MovImm(v), cell.off),
             CellForm::FromTable => {
-                asm!(self.ops; mov cl, BYTE [Rq(tables) + rax + add]);
+                self.table_byte_into_cl(tables, add);
                 self.cell(CellInst::StoreCl, cell.off);
             }
             // As the carried digit's (`switch_cell_via_dl`), on the cell.
@@ -213,16 +213,26 @@ impl Emitter {
             }
             CellForm::Update { and, add: adds } => {
                 if and {
-                    asm!(self.ops; mov cl, BYTE [Rq(tables) + rax + keep]);
+                    self.table_byte_into_cl(tables, keep);
                     self.cell(CellInst::AndCl, cell.off);
                 }
                 if adds {
-                    asm!(self.ops; mov cl, BYTE [Rq(tables) + rax + add]);
+                    self.table_byte_into_cl(tables, add);
                     self.cell(CellInst::AddCl, cell.off);
                 }
                 return and || adds;
             }
         }
         true
+    }
+
+    /// `mov cl, [tables + rax + at]`: rsi or rdx named statically, as
+    /// dynasm encodes a register given at run time with a REX byte more.
+    fn table_byte_into_cl(&mut self, tables: Rq, at: i32) {
+        match tables {
+            Rq::RSI => asm!(self.ops; mov cl, BYTE [rsi + rax + at]),
+            Rq::RDX => asm!(self.ops; mov cl, BYTE [rdx + rax + at]),
+            _ => unreachable!("the tables' base is rsi, or rdx in a run"),
+        }
     }
 }
