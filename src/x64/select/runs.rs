@@ -40,7 +40,7 @@ pub(super) fn run(all: &[Inst], i: usize, program: &Program, target: Target) -> 
     let mut k = 0;
     while k < run.len() {
         let (step, taken) = match run[k].op {
-            _ if switches[k].is_some() => (RunStep::Switch(Box::new(switches[k].clone().expect("a switch"))), 1),
+            Op::Switch { .. } => (RunStep::Switch(Box::new(switch_at(&switches, k).expect("on the tape").clone())), 1),
             op @ (Op::Add { off, .. } | Op::Set { off, .. }) if slot(off).is_some() => (RunStep::Registers(op), 1),
             op @ Op::AddMul { off, src, .. } if slot(off).is_some() || slot(src).is_some() => {
                 (RunStep::Registers(op), 1)
@@ -66,22 +66,32 @@ pub(super) fn run(all: &[Inst], i: usize, program: &Program, target: Target) -> 
     Some((Run { cells, steps, read_next }, len))
 }
 
-/// For each instruction of `all[i..]` a run may take (at most `RUN_MAX`):
-/// the plan of a switch every cell of which is on the tape (`switch::on_tape`,
-/// from what the code before it surely touched), which a run may hold
-/// (its cells in registers pass through it: the carry walk's digit and
-/// carry, `benches/idioms/carry.rs`); None for the others.
-fn run_switches(all: &[Inst], i: usize, program: &Program) -> Vec<Option<SwitchPlan>> {
-    let end = all.len().min(i + RUN_MAX);
-    (i..end)
-        .map(|k| match all[k].op {
+/// The switches a run from `all[i]` may hold, by index from `i`: up to the
+/// first instruction it cannot take (at most `RUN_MAX` on), the plan of
+/// each switch every cell of which is on the tape (`switch::on_tape`, from
+/// what the code before it surely touched). Its cells in registers pass
+/// through it: the carry walk's digit and carry (`benches/idioms/carry.rs`).
+fn run_switches(all: &[Inst], i: usize, program: &Program) -> Vec<(usize, SwitchPlan)> {
+    let mut switches = Vec::new();
+    for (k, inst) in all[i..].iter().enumerate().take(RUN_MAX) {
+        match inst.op {
+            Op::Add { .. } | Op::Set { .. } | Op::AddMul { .. } => {}
             Op::Switch { src, start, cells } => {
                 let switch = SwitchPlan::of(program, src, start, cells);
-                on_tape(&switch, touched_before(&all[..k])).then_some(SwitchPlan { on_tape: true, ..switch })
+                if !on_tape(&switch, touched_before(&all[..i + k])) {
+                    break;
+                }
+                switches.push((k, SwitchPlan { on_tape: true, ..switch }));
             }
-            _ => None,
-        })
-        .collect()
+            _ => break,
+        }
+    }
+    switches
+}
+
+/// The plan `switches` has for instruction `k`.
+fn switch_at(switches: &[(usize, SwitchPlan)], k: usize) -> Option<&SwitchPlan> {
+    switches.iter().find(|(at, _)| *at == k).map(|(_, switch)| switch)
 }
 
 /// A run's instruction with no cell in a register: as outside a run.
@@ -93,7 +103,7 @@ fn in_memory(insts: &[Inst], target: Target) -> (RunStep, usize) {
 }
 
 /// The run of adds, sets, multiplies and switches (those `switches` has a
-/// plan for) `insts` starts with (at most `RUN_MAX` of them), if some of
+/// plan for, by index) `insts` starts with (at most `RUN_MAX` of them), if some of
 /// its cells are worth keeping in
 /// registers: those read after the run computed them (mandelbrot's `[p]`
 /// in `[p] -= 1; [p] += [p+2]; [p+2] = [p]; [p+3] += [p]; [p] = 1`), which
@@ -110,10 +120,9 @@ fn in_memory(insts: &[Inst], target: Target) -> (RunStep, usize) {
 /// adds to, and writes its cells; all of them count in that distance, and
 /// all are on the tape (its plan's `on_tape`), so its touches, whichever
 /// values make them, make no error of their own.
-pub(super) fn run_registers(insts: &[Inst], switches: &[Option<SwitchPlan>]) -> Option<(usize, Vec<i32>)> {
+pub(super) fn run_registers(insts: &[Inst], switches: &[(usize, SwitchPlan)]) -> Option<(usize, Vec<i32>)> {
     let takes = |k: usize| {
-        matches!(insts[k].op, Op::Add { .. } | Op::Set { .. } | Op::AddMul { .. })
-            || switches.get(k).is_some_and(Option::is_some)
+        matches!(insts[k].op, Op::Add { .. } | Op::Set { .. } | Op::AddMul { .. }) || switch_at(switches, k).is_some()
     };
     let len = (0..insts.len().min(RUN_MAX)).take_while(|&k| takes(k)).count();
     // The cells written so far, in order, each with whether its value was
@@ -133,8 +142,8 @@ pub(super) fn run_registers(insts: &[Inst], switches: &[Option<SwitchPlan>]) -> 
         let last_write = |cell: i32| written.iter().rev().find(|w| w.0 == cell).map(|w| w.1);
         let computed = |cell: i32| last_write(cell) == Some(true);
         // What it reads, and what it writes (with whether it computes it).
-        let (reads, writes): (Vec<i32>, Vec<(i32, bool)>) = match (inst.op, &switches.get(k)) {
-            (Op::Switch { .. }, Some(Some(switch))) => {
+        let (reads, writes): (Vec<i32>, Vec<(i32, bool)>) = match (inst.op, switch_at(switches, k)) {
+            (Op::Switch { .. }, Some(switch)) => {
                 span = span.join(Hull::of_offsets([switch.span.0, switch.span.1]));
                 let reads_own = |form: CellForm| matches!(form, CellForm::Carry(_) | CellForm::Update { .. });
                 let changes = |form: CellForm| form != CellForm::Update { and: false, add: false };
