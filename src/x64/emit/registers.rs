@@ -329,6 +329,19 @@ impl Emitter {
                 self.cell(CellInst::MovzxEax, switch.src);
             }
         }
+        // First the registers of the cells whose new value is made from
+        // their old one, and of those with a product not yet added (touched
+        // here first where it is zero): a load may check the tape through
+        // rdx, which then takes the tables' address.
+        for cell in &switch.cells {
+            let Some(k) = slot(cell.off) else { continue };
+            let no_op = cell.form == CellForm::Update { and: false, add: false };
+            let reads_old = matches!(cell.form, CellForm::Carry(_) | CellForm::Update { .. }) && !no_op;
+            if reads_old || matches!(held[k], Held::Product { .. }) {
+                self.attribute(cell.at);
+                self.run_register(cells, held, k);
+            }
+        }
         if switch.cells.iter().any(|cell| cell.form.reads_tables()) {
             asm!(self.ops; lea rdx, [->data]);
         }
@@ -339,10 +352,6 @@ impl Emitter {
                 continue;
             };
             let (keep, add) = (cell.tables + SwitchCell::KEEP as i32, cell.tables + SwitchCell::ADD as i32);
-            if let Held::Product { .. } = held[k] {
-                // Touched here first where the product is zero.
-                self.run_register(cells, held, k);
-            }
             match cell.form {
                 CellForm::Constant(v) => held[k] = Held::Constant(v),
                 CellForm::FromTable => {

@@ -3,7 +3,7 @@
 //! of adding it to a cell just cleared (`copy`).
 
 use super::switch::on_tape;
-use super::{CellForm, Product, Run, RunStep, SwitchPlan, Target, RUN_CELLS};
+use super::{CellForm, Product, Run, RunStep, SwitchCellPlan, SwitchPlan, Target, RUN_CELLS};
 use crate::ir::analysis::{touched_before, Hull};
 use crate::ir::{Inst, Op, Program};
 
@@ -125,9 +125,14 @@ pub(super) fn run_registers(insts: &[Inst], switches: &[(usize, SwitchPlan)]) ->
         matches!(insts[k].op, Op::Add { .. } | Op::Set { .. } | Op::AddMul { .. }) || switch_at(switches, k).is_some()
     };
     let len = (0..insts.len().min(RUN_MAX)).take_while(|&k| takes(k)).count();
+    // Sets alone read nothing: no cell to keep (a long straight set-up of
+    // sets, where a run is looked for at each instruction).
+    if insts[..len].iter().all(|inst| matches!(inst.op, Op::Set { .. })) {
+        return None;
+    }
     // The cells written so far, in order, each with whether its value was
     // computed (not just set).
-    let mut written: Vec<(i32, bool)> = Vec::new();
+    let mut written: Vec<(i32, bool)> = Vec::with_capacity(2 * len);
     let mut hot = Vec::new();
     // An `if_nonzero` multiply's target stays in memory, where the access
     // that may fail is one instruction (`emit`'s `target_access`), but
@@ -141,30 +146,41 @@ pub(super) fn run_registers(insts: &[Inst], switches: &[(usize, SwitchPlan)]) ->
         // The cell's last write in the run: whether it computed the value.
         let last_write = |cell: i32| written.iter().rev().find(|w| w.0 == cell).map(|w| w.1);
         let computed = |cell: i32| last_write(cell) == Some(true);
-        // What it reads, and what it writes (with whether it computes it).
-        let (reads, writes): (Vec<i32>, Vec<(i32, bool)>) = match (inst.op, switch_at(switches, k)) {
-            (Op::Switch { .. }, Some(switch)) => {
-                span = span.join(Hull::of_offsets([switch.span.0, switch.span.1]));
-                let reads_own = |form: CellForm| matches!(form, CellForm::Carry(_) | CellForm::Update { .. });
-                let changes = |form: CellForm| form != CellForm::Update { and: false, add: false };
-                let reads = std::iter::once(switch.src)
-                    .chain(switch.cells.iter().filter(|cell| reads_own(cell.form)).map(|cell| cell.off));
-                let writes = switch.cells.iter().filter(|cell| changes(cell.form));
-                (reads.collect(), writes.map(|cell| (cell.off, !matches!(cell.form, CellForm::Constant(_)))).collect())
-            }
-            // A set makes a constant, and so does an add to one; an add to
-            // a cell from the tape, or a multiply, computes a value.
-            (Op::Add { off, .. }, _) => (vec![off], vec![(off, last_write(off) != Some(false))]),
-            (Op::Set { off, .. }, _) => (vec![], vec![(off, false)]),
-            (Op::AddMul { off, src, .. }, _) => (vec![off, src], vec![(off, true)]),
-            _ => unreachable!("a run of arithmetic and switches"),
+        // What it reads: an add its cell, a multiply both, a switch its
+        // counter and the cells whose new value it makes from the old one.
+        let switch = switch_at(switches, k);
+        let reads_own = |cell: &&SwitchCellPlan| matches!(cell.form, CellForm::Carry(_) | CellForm::Update { .. });
+        let arithmetic_reads = match inst.op {
+            Op::Add { off, .. } => [Some(off), None],
+            Op::AddMul { off, src, .. } => [Some(off), Some(src)],
+            _ => [None, None],
         };
-        for cell in reads {
+        let switch_reads = switch
+            .into_iter()
+            .flat_map(|switch| std::iter::once(switch.src).chain(switch.cells.iter().filter(reads_own).map(|c| c.off)));
+        for cell in arithmetic_reads.into_iter().flatten().chain(switch_reads) {
             if computed(cell) && !hot.contains(&cell) && hot.len() < RUN_CELLS && !skippable_target(cell) {
                 hot.push(cell);
             }
         }
-        written.extend(writes);
+        // What it writes, with whether it computes the value: a set makes a
+        // constant, and so does an add to one; an add to a cell from the
+        // tape, a multiply, or a switch's cell but a constant one computes.
+        match (inst.op, switch) {
+            (Op::Switch { .. }, Some(switch)) => {
+                span = span.join(Hull::of_offsets([switch.span.0, switch.span.1]));
+                let changes = |cell: &&SwitchCellPlan| cell.form != CellForm::Update { and: false, add: false };
+                let writes = switch.cells.iter().filter(changes);
+                written.extend(writes.map(|cell| (cell.off, !matches!(cell.form, CellForm::Constant(_)))));
+            }
+            (Op::Add { off, .. }, _) => {
+                let computes = last_write(off) != Some(false);
+                written.push((off, computes));
+            }
+            (Op::Set { off, .. }, _) => written.push((off, false)),
+            (Op::AddMul { off, .. }, _) => written.push((off, true)),
+            _ => unreachable!("a run of arithmetic and switches"),
+        }
     }
     (!hot.is_empty() && span.within_smallest_tape()).then_some((len, hot))
 }
