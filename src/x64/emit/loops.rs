@@ -273,13 +273,6 @@ impl Emitter {
         self.plain_loops.extend(plain);
     }
 
-    /// Pads to a 32-byte boundary with the fewest (multi-byte) NOPs, so a
-    /// loop body's placement does not decide its speed: the front end
-    /// fetches and caches decoded code by 32-byte lines, and at 16 a loop's
-    /// branches fell on one line or two as the code before it grew (a
-    /// longer scan 102 bytes earlier made siercarpet 1.05x as long; counter
-    /// under `--jit` was 1.09x its executable's time). The code's start is
-    /// aligned to 32 too (`object`, and a page in the JIT).
     /// `jcc`/`jmp` to `label`: two bytes where the label is already placed
     /// and within an 8-bit displacement (a loop's jump back over a short
     /// body), else dynasm's 32-bit form (which every jump to a label not yet
@@ -301,6 +294,13 @@ impl Emitter {
         }
     }
 
+    /// Pads to a 32-byte boundary with the fewest (multi-byte) NOPs, so a
+    /// loop body's placement does not decide its speed: the front end
+    /// fetches and caches decoded code by 32-byte lines, and at 16 a loop's
+    /// branches fell on one line or two as the code before it grew (a
+    /// longer scan 102 bytes earlier made siercarpet 1.05x as long; counter
+    /// under `--jit` was 1.09x its executable's time). The code's start is
+    /// aligned to 32 too (`object`, and a page in the JIT).
     pub(super) fn align_loop_top(&mut self) {
         // The recommended NOP encodings of 1 to 8 bytes.
         const NOPS: [&[u8]; 8] = [

@@ -27,7 +27,6 @@ pub(super) use shortcut::ShortcutPlan;
 pub(super) use switch::{CarriedForm, CarryAdd, CellForm, SwitchCellPlan, SwitchPlan};
 
 use super::Target;
-use crate::ir::analysis::touched_before;
 use crate::ir::{Inst, Op, Program};
 
 /// Cells a run of arithmetic may keep in registers (`emit`'s `RUN_REGS`).
@@ -249,10 +248,10 @@ fn straight(insts: &[Inst], from: usize, program: &Program, target: Target) -> V
     pieces
 }
 
-/// The piece `insts[i..]` starts with, and how many instructions it takes:
+/// The piece `all[i..]` starts with, and how many instructions it takes:
 /// a run with cells in registers (not on checked tapes, which may be
 /// smaller than the run's reach), a copy, a switch, or the first
-/// instruction. `insts[..i]`: the code before it, which a switch asks what
+/// instruction. `all[..i]`: the code before it, which a switch asks what
 /// it surely touched.
 fn straight_piece(all: &[Inst], i: usize, program: &Program, target: Target) -> (Straight, usize) {
     if !target.checked {
@@ -260,14 +259,9 @@ fn straight_piece(all: &[Inst], i: usize, program: &Program, target: Target) -> 
             return (Straight::Run(Box::new(run)), len);
         }
     }
-    let (before, insts) = all.split_at(i);
-    match insts[0].op {
-        Op::Switch { src, start, cells } => {
-            let mut switch = SwitchPlan::of(program, src, start, cells);
-            switch.on_tape = switch::on_tape(&switch, touched_before(before));
-            (Straight::Switch(Box::new(switch)), 1)
-        }
-        _ => copy_or_op(insts, target),
+    match switch::planned(all, i, program) {
+        Some(switch) => (Straight::Switch(Box::new(switch)), 1),
+        None => copy_or_op(&all[i..], target),
     }
 }
 

@@ -2,9 +2,9 @@
 //! switches among them included, and copies that store a product instead
 //! of adding it to a cell just cleared (`copy`).
 
-use super::switch::on_tape;
+use super::switch::planned;
 use super::{CellForm, Product, Run, RunStep, SwitchCellPlan, SwitchPlan, Target, RUN_CELLS};
-use crate::ir::analysis::{touched_before, Hull};
+use crate::ir::analysis::Hull;
 use crate::ir::{Inst, Op, Program};
 
 /// Instructions of a run that `run_registers` looks at: a longer run is
@@ -76,13 +76,10 @@ fn run_switches(all: &[Inst], i: usize, program: &Program) -> Vec<(usize, Switch
     for (k, inst) in all[i..].iter().enumerate().take(RUN_MAX) {
         match inst.op {
             Op::Add { .. } | Op::Set { .. } | Op::AddMul { .. } => {}
-            Op::Switch { src, start, cells } => {
-                let switch = SwitchPlan::of(program, src, start, cells);
-                if !on_tape(&switch, touched_before(&all[..i + k])) {
-                    break;
-                }
-                switches.push((k, SwitchPlan { on_tape: true, ..switch }));
-            }
+            Op::Switch { .. } => match planned(all, i + k, program) {
+                Some(switch) if switch.on_tape => switches.push((k, switch)),
+                _ => break,
+            },
             _ => break,
         }
     }

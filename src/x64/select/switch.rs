@@ -6,8 +6,8 @@
 //! Owns those choices; the layout of the tables is `ir::data`'s, and the
 //! bytes `emit::switch`'s.
 
-use crate::ir::analysis::Hull;
-use crate::ir::{Program, SwitchCell};
+use crate::ir::analysis::{touched_before, Hull};
+use crate::ir::{Inst, Op, Program, SwitchCell};
 
 /// A switch on `cell[src]`, each of its cells with its form.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +120,15 @@ impl SwitchPlan {
         let hi = cells.iter().map(|cell| cell.off).max().expect("a switch has cells");
         SwitchPlan { src, cells, span: (lo, hi), on_tape: false }
     }
+}
+
+/// The plan of the switch `all[k]` (of `program`), `on_tape` if every
+/// cell of it is on the tape after the straight-line code before it.
+/// None if `all[k]` is not a switch.
+pub(super) fn planned(all: &[Inst], k: usize, program: &Program) -> Option<SwitchPlan> {
+    let Op::Switch { src, start, cells } = all[k].op else { return None };
+    let switch = SwitchPlan::of(program, src, start, cells);
+    Some(SwitchPlan { on_tape: on_tape(&switch, touched_before(&all[..k])), ..switch })
 }
 
 /// Whether every cell of `switch` is on the tape once it read `cell[src]`
