@@ -83,9 +83,8 @@ pub fn reps(len: usize) -> (usize, usize, usize) {
 impl Idiom {
     pub fn bf(&self, len: usize) -> String {
         let (a, b, c) = reps(len);
-        let mut s = ">".repeat(9) + &"<".repeat(9); // nothing: the setup starts at cell 0
-        s.clear();
-        s += &(self.bf_setup)(len);
+        // The setup starts at cell 0; the counters are cells 0-2.
+        let mut s = (self.bf_setup)(len);
         s += &format!("{}[>{}[>{}[>>>>>>>", "+".repeat(a), "+".repeat(b), "+".repeat(c));
         s += &(self.bf_body)(len);
         s += "<<<<<<<-]<-]<-]>>>>>>>>>.";
