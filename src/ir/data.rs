@@ -8,7 +8,7 @@
 //! (`x64::select`), and this file knows nothing of it beyond the widest
 //! load it may make (`Shortcut::ZERO_TEST_CELLS`).
 
-use super::Program;
+use super::{Inst, Op, Program};
 
 /// What a stretch of code does when some cells hold zero as it starts
 /// (`opt::shortcuts`), as `Op::Shortcut` finds it in `Program::data`.
@@ -101,6 +101,18 @@ impl Shortcut {
     /// The most cells one test of the zeros may cover: code tests them
     /// with loads of 1, 2, 4 or 8 cells.
     pub const ZERO_TEST_CELLS: u32 = 8;
+
+    /// `code` (whole blocks, and straight-line code) held by the
+    /// shortcut, its form added to `data`: `Shortcut`, the code,
+    /// `EndShortcut`, at the commands of the code's first and last
+    /// instructions.
+    pub fn wrap(&self, code: &[Inst], data: &mut Vec<u8>, out: &mut Vec<Inst>) {
+        let start = u32::try_from(data.len()).expect("program data under 4 GiB");
+        self.encode(data);
+        out.push(Inst::new(Op::Shortcut { start }, code[0].at));
+        out.extend_from_slice(code);
+        out.push(Inst::new(Op::EndShortcut, code[code.len() - 1].at));
+    }
 
     /// Appends the shortcut's bytes to `data` (see `layout`).
     pub fn encode(&self, data: &mut Vec<u8>) {

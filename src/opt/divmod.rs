@@ -27,27 +27,13 @@ use crate::ir::{DivMod, Inst, Op, Program, Shortcut};
 
 /// Wraps each divmod loop in a shortcut that makes its closed form.
 pub fn divmod_loops(program: Program) -> Program {
-    let partner = program.block_partners();
-    let Program { insts, mut data } = program;
-    let mut out = Vec::with_capacity(insts.len());
-    let mut i = 0;
-    while i < insts.len() {
-        if let Op::Loop { off: 0 } = insts[i].op {
-            let end = partner[i];
-            if let Some(shortcut) = divmod_of(&insts[i + 1..end]) {
-                let start = u32::try_from(data.len()).expect("program data under 4 GiB");
-                shortcut.encode(&mut data);
-                out.push(Inst::new(Op::Shortcut { start }, insts[i].at));
-                out.extend_from_slice(&insts[i..=end]);
-                out.push(Inst::new(Op::EndShortcut, insts[end].at));
-                i = end + 1;
-                continue;
-            }
-        }
-        out.push(insts[i]);
-        i += 1;
-    }
-    Program { insts: out, data }
+    super::replace_blocks(program, |block, data| {
+        let Op::Loop { off: 0 } = block[0].op else { return None };
+        let shortcut = divmod_of(&block[1..block.len() - 1])?;
+        let mut code = Vec::with_capacity(block.len() + 2);
+        shortcut.wrap(block, data, &mut code);
+        Some(code)
+    })
 }
 
 /// The shortcut of a loop on `[p]` with `body`, if it is a divmod loop.

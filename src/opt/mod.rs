@@ -6,7 +6,7 @@
 //! it stops with; the tests hold each one to the interpreter.
 
 use crate::ir::analysis::Hull;
-use crate::ir::Program;
+use crate::ir::{Inst, Program};
 use std::time::{Duration, Instant};
 
 mod closed_form;
@@ -77,6 +77,31 @@ impl Config {
 pub struct Pass {
     pub name: &'static str,
     pub run: Box<dyn Fn(Program) -> Program>,
+}
+
+/// `program` with blocks replaced: at each block's opener, from the
+/// outermost in, `replace(block, data)` (the block from its opener to its
+/// closer, and the program's data to add to) gives the instructions that
+/// stand for the whole block, or None to keep it and look inside. What
+/// `switch-tables` and `divmod-loops` share.
+fn replace_blocks(program: Program, mut replace: impl FnMut(&[Inst], &mut Vec<u8>) -> Option<Vec<Inst>>) -> Program {
+    let partner = program.block_partners();
+    let Program { insts, mut data } = program;
+    let mut out = Vec::with_capacity(insts.len());
+    let mut i = 0;
+    while i < insts.len() {
+        if insts[i].op.opens() {
+            let end = partner[i];
+            if let Some(code) = replace(&insts[i..=end], &mut data) {
+                out.extend(code);
+                i = end + 1;
+                continue;
+            }
+        }
+        out.push(insts[i]);
+        i += 1;
+    }
+    Program { insts: out, data }
 }
 
 fn pass(name: &'static str, run: impl Fn(Program) -> Program + 'static) -> Pass {

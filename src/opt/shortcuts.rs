@@ -90,11 +90,7 @@ pub fn shortcuts(program: Program) -> Program {
                 .flatten();
             if let Some(shortcut) = found {
                 out.truncate(run_start.1);
-                let start = u32::try_from(data.len()).expect("program data under 4 GiB");
-                shortcut.encode(&mut data);
-                out.push(Inst::new(Op::Shortcut { start }, region[0].at));
-                out.extend_from_slice(region);
-                out.push(Inst::new(Op::EndShortcut, insts[after - 1].at));
+                shortcut.wrap(region, &mut data, &mut out);
                 i = after;
                 run_start = (i, out.len());
                 continue;

@@ -45,27 +45,15 @@ const MAX_LEN: usize = 512;
 
 /// Replaces the chains of nested ifs on one counter by `Op::Switch`es.
 pub fn switch_tables(program: Program) -> Program {
-    let partner = program.block_partners();
-    let Program { insts, mut data } = program;
-    let mut out = Vec::with_capacity(insts.len());
-    let mut i = 0;
-    while i < insts.len() {
-        if let Op::If { off } = insts[i].op {
-            let end = partner[i];
-            if let Some(cells) = tables(&insts[i..=end], off) {
-                let start = u32::try_from(data.len()).expect("program data under 4 GiB");
-                for cell in &cells {
-                    cell.view().encode(&mut data);
-                }
-                out.push(Inst::new(Op::Switch { src: off, start, cells: cells.len() as u16 }, insts[i].at));
-                i = end + 1;
-                continue;
-            }
+    super::replace_blocks(program, |block, data| {
+        let Op::If { off } = block[0].op else { return None };
+        let cells = tables(block, off)?;
+        let start = u32::try_from(data.len()).expect("program data under 4 GiB");
+        for cell in &cells {
+            cell.view().encode(data);
         }
-        out.push(insts[i]);
-        i += 1;
-    }
-    Program { insts: out, data }
+        Some(vec![Inst::new(Op::Switch { src: off, start, cells: cells.len() as u16 }, block[0].at)])
+    })
 }
 
 /// One cell's tables while they are built.
