@@ -514,6 +514,31 @@ fn runs_through_a_switch_agree_near_the_ends() {
     }
 }
 
+/// Cells farther apart than the smallest tape (4096 cells) but closer than
+/// the tape the code is built for are touched out of order as nearer ones
+/// are (`Hull::fails_alike_on`): register runs whose two cells lie 5000
+/// apart, one through a digit chain's switch (`[p+5000] += [p]`, then
+/// `[p] += [p+5000] >= 5`), on a 16384-cell tape, where the far cell is
+/// off either end and where it is not. (Inputs stay small: the oracle
+/// counts each of the 5000 moves.)
+#[test]
+fn cells_far_apart_on_a_long_tape_fail_where_the_program_would() {
+    let work = tempdir();
+    let tape = 16384;
+    let far = |src: &str| src.replace('>', &">".repeat(5000)).replace('<', &"<".repeat(5000));
+    let runs = [",>,<->[-<+>]<.>.<", ",>,<[-]+>[-<+>]<+.>.<", ",>,<[->+<]>[-[-[-[-[-[-]<+>]]]]]<.>.<"];
+    for run in runs.map(far) {
+        let rights = [tape / 2, tape - 5002, tape - 5001, tape - 3].map(|at| (at, run.clone()));
+        let lefts = [5001, 4999, 0].map(|at| (at, mirror(&run)));
+        for (at, src) in rights.iter().chain(&lefts) {
+            let src = format!("+.[-]{}{src}", ">".repeat(*at));
+            for input in [[3, 5], [7, 1]] {
+                agree(work.path(), &src, &input, tape);
+            }
+        }
+    }
+}
+
 /// Marker walks become scans for the marker value (`opt::value_scans`):
 /// stride 1 (16 cells at a time while they are on the tape) and 3, finding
 /// a marker near either end of the tape, or none and running off it, with

@@ -2,7 +2,7 @@
 //! generator's selection (`x64::select`) ask: which cells an instruction
 //! touches, which cells are surely on the tape (`Hull`), when touching
 //! cells in another order than the program did makes the same error
-//! (`Hull::within_smallest_tape`), and which blocks leave the pointer where
+//! (`Hull::fails_alike_on`), and which blocks leave the pointer where
 //! they found it (`balanced_blocks`).
 //!
 //! Owns these answers, once: a pass or a code generator that needs one asks
@@ -10,7 +10,6 @@
 //! knows nothing of x86 or of any pass.
 
 use super::{Inst, Op, Program};
-use crate::code::TAPE_ALIGN;
 
 impl Op {
     /// The cells a straight-line operation reads or writes, by offset. None
@@ -107,13 +106,16 @@ impl Hull {
         }
     }
 
-    /// Whether its cells are closer than the smallest (page-aligned) tape:
-    /// then two of them cannot be off opposite ends, so code that touches
-    /// them in another order than the program did, with nothing observable
-    /// between, makes the same tape error. A checked tape (`x64::Target`)
-    /// may be smaller: code for one cannot lean on this.
-    pub fn within_smallest_tape(self) -> bool {
-        self.spread() < TAPE_ALIGN as u64
+    /// Whether its cells are closer together than a tape of `tape_cells`
+    /// cells is long: then two of them cannot be off opposite ends, so code
+    /// that touches them in another order than the program did, with
+    /// nothing observable between, makes the same tape error. Code is built
+    /// for one tape size (`x64::Target`), and run on it or on a longer one
+    /// (where the argument holds all the more): a program whose arrays lie
+    /// 4 x 4112 cells apart is reordered on the 2^18-cell tape it asks for,
+    /// not on the 4096-cell tape it could not run on.
+    pub fn fails_alike_on(self, tape_cells: usize) -> bool {
+        self.spread() < tape_cells as u64
     }
 }
 
@@ -286,13 +288,16 @@ mod tests {
     }
 
     #[test]
-    fn cells_closer_than_the_smallest_tape_fail_alike_in_any_order() {
-        let within = |cells: &[i32]| Hull::of_offsets(cells.iter().copied()).within_smallest_tape();
-        assert!(within(&[]));
-        assert!(within(&[-5, 7, 100]));
-        assert!(within(&[0, TAPE_ALIGN as i32 - 1]));
-        assert!(!within(&[0, TAPE_ALIGN as i32]));
-        assert!(!within(&[i32::MIN, i32::MAX]));
+    fn cells_closer_than_the_tape_fail_alike_in_any_order() {
+        let within = |cells: &[i32], tape: usize| Hull::of_offsets(cells.iter().copied()).fails_alike_on(tape);
+        assert!(within(&[], 4096));
+        assert!(within(&[-5, 7, 100], 4096));
+        assert!(within(&[0, 4095], 4096));
+        assert!(!within(&[0, 4096], 4096));
+        // On a longer tape, farther apart.
+        assert!(within(&[0, 4096], 8192));
+        assert!(!within(&[-4096, 4096], 8192));
+        assert!(!within(&[i32::MIN, i32::MAX], 1 << 30));
         // A walk's cells and the next iteration's: the hull grows by the stride.
         let now = Hull::of_offsets([1, 10]);
         assert_eq!(now.join(now.shifted(-9)).spread(), 18);

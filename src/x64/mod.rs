@@ -34,6 +34,7 @@
 //! plan says why the error is the same (`ir::analysis`).
 
 use crate::code::{CompiledCode, TAPE_ALIGN};
+use crate::ir::analysis::Hull;
 use crate::ir::{EofMode, Program};
 
 mod emit;
@@ -49,11 +50,22 @@ pub struct Target {
     /// instruction plain and the emitter makes word and dword operations
     /// (`emit/wide.rs`).
     pub cell_bits: u32,
+    /// Cells of the tape the code is built for (margin included): code
+    /// that touches cells closer together than that in another order than
+    /// the program makes the same tape error (`Hull::fails_alike_on`).
+    pub tape_cells: usize,
 }
 
 impl Target {
     pub fn new(eof: EofMode, tape_cells: usize) -> Target {
-        Target { eof, checked: !tape_cells.is_multiple_of(TAPE_ALIGN), cell_bits: 8 }
+        Target { eof, checked: !tape_cells.is_multiple_of(TAPE_ALIGN), cell_bits: 8, tape_cells }
+    }
+
+    /// Whether touching `cells` in another order than the program did, with
+    /// nothing observable between, makes the same tape error on this
+    /// target's tape.
+    pub(crate) fn fails_alike(&self, cells: Hull) -> bool {
+        cells.fails_alike_on(self.tape_cells)
     }
 
     /// This target with cells of `cell_bits` bits.

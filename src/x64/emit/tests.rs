@@ -11,8 +11,8 @@ fn code(src: &str, target: Target) -> Vec<u8> {
     compile(&parse("t.b", src.as_bytes()).unwrap(), target).bytes
 }
 
-const GUARDED: Target = Target { eof: EofMode::Unchanged, checked: false, cell_bits: 8 };
-const CHECKED: Target = Target { eof: EofMode::Unchanged, checked: true, cell_bits: 8 };
+const GUARDED: Target = Target { eof: EofMode::Unchanged, checked: false, cell_bits: 8, tape_cells: 4096 };
+const CHECKED: Target = Target { eof: EofMode::Unchanged, checked: true, cell_bits: 8, tape_cells: 4000 };
 
 #[test]
 fn the_same_program_gives_the_same_bytes() {

@@ -169,15 +169,15 @@ impl EaxCells {
 ///
 /// That load touches the cell before the body's other accesses; it
 /// makes the same error if they would only if the body does no I/O
-/// and its cells are closer than the smallest tape (not on checked
-/// tapes, which may be smaller).
+/// and its cells are closer together than the tape is long (not on checked
+/// tapes, which check each access in order).
 pub(super) fn carried(test: i32, body: &[Inst], pieces: &[Straight], target: Target) -> Option<i32> {
     let observable = |op: Op| matches!(op, Op::Out { .. } | Op::Print { .. } | Op::Dump);
     if target.checked || body.iter().any(|inst| observable(inst.op)) {
         return None;
     }
     // Every cell the body touches, ifs' tests included.
-    if !Hull::of_offsets(body.iter().flat_map(|inst| inst.op.cells_touched()).chain([test])).within_smallest_tape() {
+    if !target.fails_alike(Hull::of_offsets(body.iter().flat_map(|inst| inst.op.cells_touched()).chain([test]))) {
         return None;
     }
     let mut left = EaxCells::NONE;

@@ -15,7 +15,7 @@ const UNROLL_MAX_BODY: usize = 12;
 /// own: in registers (not on checked tapes, which may be smaller than its
 /// reach), or unrolled.
 pub(super) fn loop_step(test: i32, body: &[Inst], program: &Program, target: Target) -> Option<Step> {
-    if let Some(cells) = register_loop(body, test).filter(|_| !target.checked) {
+    if let Some(cells) = register_loop(body, test, target).filter(|_| !target.checked) {
         let body = body.iter().map(|inst| inst.op).collect();
         return Some(Step::RegisterLoop(Box::new(RegisterLoop { test, body, cells })));
     }
@@ -30,7 +30,7 @@ fn is_small_inner_loop(body: &[Inst]) -> bool {
 /// A short innermost loop: two copies of the body per iteration, the loop
 /// tested between them (one taken branch for two iterations).
 fn small_loop(test: i32, body: &[Inst], program: &Program, target: Target) -> SmallLoop {
-    let sunk = sunk_store(body, test).filter(|_| !target.checked);
+    let sunk = sunk_store(body, test, target).filter(|_| !target.checked);
     let kept: Vec<Inst> = body.iter().enumerate().filter(|&(k, _)| Some(k) != sunk).map(|(_, inst)| *inst).collect();
     let before = &kept[..sunk.unwrap_or(kept.len())];
     let second = straight(&kept, 0, program, target);
@@ -84,10 +84,11 @@ pub(super) fn add_walk(test: i32, body: &[Inst], target: Target) -> Option<AddWa
 ///
 /// The store is then made after accesses that came after it: the same
 /// error if its cell is off the tape, as long as the body does no I/O and
-/// its cells, and the next iteration's, are closer than the smallest tape.
+/// its cells, and the next iteration's, are closer together than the tape
+/// is long.
 /// And the same command: the cell lies between cells every path of the
 /// iteration touched before the store, so the store itself never fails.
-pub(super) fn sunk_store(body: &[Inst], test: i32) -> Option<usize> {
+pub(super) fn sunk_store(body: &[Inst], test: i32, target: Target) -> Option<usize> {
     let (Op::Move(stride), rest) = (body.last()?.op, &body[..body.len() - 1]) else { return None };
     let plain = |inst: &Inst| {
         matches!(inst.op, Op::Add { .. } | Op::Set { .. } | Op::AddMul { .. } | Op::If { .. } | Op::EndIf)
@@ -98,7 +99,7 @@ pub(super) fn sunk_store(body: &[Inst], test: i32) -> Option<usize> {
     let touched = |inst: &Inst| inst.op.cells_touched();
     // This iteration's cells and the next one's, a stride on.
     let cells = Hull::of_offsets(rest.iter().flat_map(touched).chain([test]));
-    if !cells.join(cells.shifted(stride.into())).within_smallest_tape() {
+    if !target.fails_alike(cells.join(cells.shifted(stride.into()))) {
         return None;
     }
     // Depth of each instruction inside the body's ifs.
@@ -138,9 +139,9 @@ pub(super) fn sunk_store(body: &[Inst], test: i32) -> Option<usize> {
 /// is kept in a register only if it lies between two cells the first
 /// iteration touches on every path (the counter, and what is outside any
 /// `If`): then if it is off the tape one of those is too, on the same side
-/// (they are closer than the smallest tape), and the loop stops with the
+/// (they are closer together than the tape is long), and the loop stops with the
 /// same error, having printed nothing in between.
-pub(super) fn register_loop(body: &[Inst], counter: i32) -> Option<Vec<i32>> {
+pub(super) fn register_loop(body: &[Inst], counter: i32, target: Target) -> Option<Vec<i32>> {
     let mut cells = vec![counter];
     let (mut lo, mut hi) = (counter, counter);
     let mut depth = 0;
@@ -173,7 +174,7 @@ pub(super) fn register_loop(body: &[Inst], counter: i32) -> Option<Vec<i32>> {
     cells.sort_unstable_by_key(|&off| (off != counter, off.abs_diff(counter), off));
     cells.truncate(LOOP_CELLS);
     cells.sort_unstable();
-    Hull::of_offsets([lo, hi]).within_smallest_tape().then_some(cells)
+    target.fails_alike(Hull::of_offsets([lo, hi])).then_some(cells)
 }
 
 /// `Loop`, `Switch`, `Move`, `EndLoop` at `i`, where the switch updates

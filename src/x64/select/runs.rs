@@ -16,14 +16,14 @@ const RUN_MAX: usize = 32;
 /// accesses decides the error only if both cells are off the tape, at
 /// opposite ends: checked code checks the cleared cell first, as before;
 /// guarded code reads first, which is the same when the cells are closer
-/// than the smallest guarded tape.
+/// together than the tape is long.
 pub(super) fn copy(insts: &[Inst], target: Target) -> Option<Product> {
     let [Inst { op: Op::Set { off: cleared, val: 0 }, .. }, Inst { op: Op::AddMul { off, src, factor, .. }, .. }, ..] =
         *insts
     else {
         return None;
     };
-    let same_error = target.checked || Hull::of_offsets([off, src]).within_smallest_tape();
+    let same_error = target.checked || target.fails_alike(Hull::of_offsets([off, src]));
     (off == cleared && src != off && same_error).then_some(Product { off, src, factor })
 }
 
@@ -33,7 +33,7 @@ pub(super) fn copy(insts: &[Inst], target: Target) -> Option<Product> {
 pub(super) fn run(all: &[Inst], i: usize, program: &Program, target: Target) -> Option<(Run, usize)> {
     let insts = &all[i..];
     let switches = run_switches(all, i, program);
-    let (len, cells) = run_registers(insts, &switches)?;
+    let (len, cells) = run_registers(insts, &switches, target)?;
     let run = &insts[..len];
     let slot = |off: i32| cells.iter().position(|&cell| cell == off);
     let mut steps = Vec::new();
@@ -112,12 +112,16 @@ fn in_memory(insts: &[Inst], target: Target) -> (RunStep, usize) {
 ///
 /// A cell in a register is loaded at its first read and stored at the run's
 /// end: one first set is touched only then, after cells the run touches
-/// later. That is the same error if its cells are closer than the smallest
-/// tape (the run has no I/O). A switch reads its counter and the cells it
+/// later. That is the same error if its cells are closer together than the
+/// tape is long (the run has no I/O). A switch reads its counter and the cells it
 /// adds to, and writes its cells; all of them count in that distance, and
 /// all are on the tape (its plan's `on_tape`), so its touches, whichever
 /// values make them, make no error of their own.
-pub(super) fn run_registers(insts: &[Inst], switches: &[(usize, SwitchPlan)]) -> Option<(usize, Vec<i32>)> {
+pub(super) fn run_registers(
+    insts: &[Inst],
+    switches: &[(usize, SwitchPlan)],
+    target: Target,
+) -> Option<(usize, Vec<i32>)> {
     let takes = |k: usize| {
         matches!(insts[k].op, Op::Add { .. } | Op::Set { .. } | Op::AddMul { .. }) || switch_at(switches, k).is_some()
     };
@@ -179,7 +183,7 @@ pub(super) fn run_registers(insts: &[Inst], switches: &[(usize, SwitchPlan)]) ->
             _ => unreachable!("a run of arithmetic and switches"),
         }
     }
-    (!hot.is_empty() && span.within_smallest_tape()).then_some((len, hot))
+    (!hot.is_empty() && target.fails_alike(span)).then_some((len, hot))
 }
 
 /// Whether the `if_nonzero` multiply into `cell` of the run `insts` may

@@ -7,8 +7,11 @@ use super::*;
 use crate::ir::EofMode;
 use crate::opt::testing::{add, mul, set};
 
-const GUARDED: Target = Target { eof: EofMode::Unchanged, checked: false, cell_bits: 8 };
-const CHECKED: Target = Target { eof: EofMode::Unchanged, checked: true, cell_bits: 8 };
+/// The smallest guarded tape, and a checked one.
+const GUARDED: Target = Target { eof: EofMode::Unchanged, checked: false, cell_bits: 8, tape_cells: 4096 };
+const CHECKED: Target = Target { eof: EofMode::Unchanged, checked: true, cell_bits: 8, tape_cells: 4000 };
+/// A guarded tape longer than 5000 cells.
+const LONG: Target = Target { tape_cells: 1 << 18, ..GUARDED };
 
 fn insts(ops: &[Op]) -> Vec<Inst> {
     ops.iter().map(|&op| Inst::new(op, 0)).collect()
@@ -28,31 +31,32 @@ fn a_multiply_into_a_cleared_cell_is_a_copy() {
     assert_eq!(plan(&[set(10, 0), mul(10, 1, 1)], GUARDED), [Step::Straight(copy.clone())]);
     // Checked code touches the cleared cell first, as the program does.
     assert_eq!(plan(&[set(10, 0), mul(10, 1, 1)], CHECKED), [Step::Straight(copy)]);
-    // Apart, into another cell, or farther apart than the smallest tape on
-    // a guarded one: two.
+    // Apart, into another cell, or farther apart than a guarded tape is
+    // long: two.
     assert_eq!(plan(&[set(10, 0), add(2, 1), mul(10, 1, 1)], GUARDED).len(), 3);
     assert_eq!(plan(&[set(10, 0), mul(11, 1, 1)], GUARDED).len(), 2);
     assert_eq!(plan(&[set(5000, 0), mul(5000, 0, 1)], GUARDED).len(), 2);
     assert_eq!(plan(&[set(5000, 0), mul(5000, 0, 1)], CHECKED).len(), 1);
+    assert_eq!(plan(&[set(5000, 0), mul(5000, 0, 1)], LONG).len(), 1);
 }
 
 #[test]
 fn a_walk_clears_what_the_next_iteration_overwrites_on_the_way_out() {
     // mandelbrot's shift: the next iteration's copy overwrites [p+1].
     let shift = [set(10, 0), mul(10, 1, 1), set(1, 0), Op::Move(-9)];
-    assert_eq!(sunk_store(&insts(&shift), 0), Some(2));
+    assert_eq!(sunk_store(&insts(&shift), 0, GUARDED), Some(2));
     // An add reads it; the loop's test reads it; a later access in the
     // same iteration reads it: the clear stays.
     let added = [add(10, 1), set(1, 0), Op::Move(-9)];
-    assert_eq!(sunk_store(&insts(&added), 0), None);
-    assert_eq!(sunk_store(&insts(&shift), 10), None);
+    assert_eq!(sunk_store(&insts(&added), 0, GUARDED), None);
+    assert_eq!(sunk_store(&insts(&shift), 10, GUARDED), None);
     let reread = [set(10, 0), mul(10, 1, 1), set(1, 0), mul(2, 1, 1), Op::Move(-9)];
-    assert_eq!(sunk_store(&insts(&reread), 0), None);
+    assert_eq!(sunk_store(&insts(&reread), 0, GUARDED), None);
     // A cell no access before it proves on the tape: made where it is, so
     // that off the tape the program fails at its own command (the next
     // iteration's set would fail first at another).
     let beyond = [set(1, 255), set(2, 0), Op::Move(1)];
-    assert_eq!(sunk_store(&insts(&beyond), 0), None);
+    assert_eq!(sunk_store(&insts(&beyond), 0, GUARDED), None);
     // In the plan: made on the way out, seen from where the loop leaves
     // the pointer; the first copy is cut where the store was.
     let steps = plan(&[&[Op::Loop { off: 0 }], &shift[..], &[Op::EndLoop]].concat(), GUARDED);
@@ -88,7 +92,7 @@ fn an_if_nonzero_target_starts_in_a_register_only_as_a_carried_product() {
     // Touched again right after (its counter cleared between): carried.
     let body = [add(1, 255), spec(4, 1, 1), set(1, 0), add(4, 1)];
     assert!(carried_product(&insts(&body), 4));
-    assert_eq!(run_registers(&insts(&body), &[]).map(|(_, cells)| cells), Some(vec![1, 4]));
+    assert_eq!(run_registers(&insts(&body), &[], GUARDED).map(|(_, cells)| cells), Some(vec![1, 4]));
     // An even factor (a zero product from a nonzero source), a cell first
     // touched between, no touch after, a touch before: kept in memory.
     for body in [
@@ -103,7 +107,7 @@ fn an_if_nonzero_target_starts_in_a_register_only_as_a_carried_product() {
 
 #[test]
 fn runs_keep_in_registers_the_cells_they_read_back() {
-    let chosen = |ops: &[Op]| run_registers(&insts(ops), &[]);
+    let chosen = |ops: &[Op]| run_registers(&insts(ops), &[], GUARDED);
     // mandelbrot's: [p] is computed, then read three times; [p+2] is
     // only read, then cleared and copied into; [p+3] added to once.
     let digit = [add(0, 255), mul(0, 2, 1), set(2, 0), mul(2, 0, 1), mul(3, 0, 1), set(0, 1)];
@@ -112,8 +116,10 @@ fn runs_keep_in_registers_the_cells_they_read_back() {
     // back: left to the fused copy and to memory.
     assert_eq!(chosen(&[set(10, 0), mul(10, 1, 1)]), None);
     assert_eq!(chosen(&[set(1, 4), add(1, 1), mul(2, 1, 1)]), None);
-    // Cells farther apart than the smallest tape: no registers.
-    assert_eq!(chosen(&[add(0, 1), mul(5000, 0, 1), add(0, 1)]), None);
+    // Cells farther apart than the tape is long: no registers.
+    let far = [add(0, 1), mul(5000, 0, 1), add(0, 1)];
+    assert_eq!(chosen(&far), None);
+    assert_eq!(run_registers(&insts(&far), &[], LONG), Some((3, vec![0])));
     // The run's steps: the copy out of the register stored from it.
     let [Step::Straight(Straight::Run(run))] = &plan(&digit, GUARDED)[..] else { panic!("a run") };
     assert_eq!(run.cells, [0]);
@@ -143,21 +149,21 @@ fn loops_on_few_cells_without_moves_run_in_registers() {
     let mul = |off, src| Op::AddMul { off, src, factor: 3, if_nonzero: false };
     // Counter 0; 1 and 2 touched on every path, an if on 1.
     let modulo = [add(0, 255), add(1, 255), add(2, 1), Op::If { off: 1 }, set(1, 0), Op::EndIf, mul(1, 2)];
-    assert_eq!(register_loop(&body(&modulo), 0), Some(vec![0, 1, 2]));
+    assert_eq!(register_loop(&body(&modulo), 0, GUARDED), Some(vec![0, 1, 2]));
     // Inside the if, a cell past those touched on every path: loading
     // it early could fail where the loop would not, so it stays in
     // memory.
     let far = [add(0, 255), Op::If { off: 1 }, set(5, 0), Op::EndIf];
-    assert_eq!(register_loop(&body(&far), 0), Some(vec![0, 1]));
+    assert_eq!(register_loop(&body(&far), 0, GUARDED), Some(vec![0, 1]));
     // Between them it is fine.
     let near = [add(0, 255), add(5, 1), Op::If { off: 5 }, set(3, 0), Op::EndIf];
-    assert_eq!(register_loop(&body(&near), 0), Some(vec![0, 3, 5]));
+    assert_eq!(register_loop(&body(&near), 0, GUARDED), Some(vec![0, 3, 5]));
     // More cells than registers: the counter and those nearest it.
     let many: Vec<Op> = (-3..5).map(|off| add(off, 1)).collect();
-    assert_eq!(register_loop(&body(&many), 0), Some(vec![-3, -2, -1, 0, 1, 2]));
+    assert_eq!(register_loop(&body(&many), 0, GUARDED), Some(vec![-3, -2, -1, 0, 1, 2]));
     // A move, output: not in registers.
-    assert_eq!(register_loop(&body(&[add(0, 255), Op::Move(1)]), 0), None);
-    assert_eq!(register_loop(&body(&[add(0, 255), Op::Out { off: 0 }]), 0), None);
+    assert_eq!(register_loop(&body(&[add(0, 255), Op::Move(1)]), 0, GUARDED), None);
+    assert_eq!(register_loop(&body(&[add(0, 255), Op::Out { off: 0 }]), 0, GUARDED), None);
     // In the plan, on a guarded tape only; on a checked one, unrolled.
     let ops = [&[Op::Loop { off: 0 }], &modulo[..], &[Op::EndLoop]].concat();
     assert!(matches!(&plan(&ops, GUARDED)[..], [Step::RegisterLoop(l)] if l.cells == [0, 1, 2]));
