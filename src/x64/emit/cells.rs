@@ -158,18 +158,62 @@ impl Emitter {
         }
     }
 
-    /// ecx = eax * factor (the low byte is what counts): `lea` where it
-    /// can, one cycle where `imul` takes three, on loops' critical paths.
-    pub(super) fn multiply_eax_into_ecx(&mut self, factor: u8) {
+    /// ecx = source * factor (the low byte is what counts): `lea` where it
+    /// can, one cycle where `imul` takes three, on loops' critical paths;
+    /// from the source's own register, with no copy into eax first.
+    pub(super) fn multiply_into_ecx(&mut self, source: Rq, factor: u8) {
+        let ecx = Rq::RCX;
         match factor {
-            2 => asm!(self.ops; lea ecx, [rax + rax]),
-            3 => asm!(self.ops; lea ecx, [rax + rax * 2]),
-            4 => asm!(self.ops; lea ecx, [rax * 4]),
-            5 => asm!(self.ops; lea ecx, [rax + rax * 4]),
-            8 => asm!(self.ops; lea ecx, [rax * 8]),
-            9 => asm!(self.ops; lea ecx, [rax + rax * 8]),
+            2 => self.lea32(ecx, Some(source), Some((source, 1)), 0),
+            3 => self.lea32(ecx, Some(source), Some((source, 2)), 0),
+            4 => self.lea32(ecx, None, Some((source, 4)), 0),
+            5 => self.lea32(ecx, Some(source), Some((source, 4)), 0),
+            8 => self.lea32(ecx, None, Some((source, 8)), 0),
+            9 => self.lea32(ecx, Some(source), Some((source, 8)), 0),
             // The immediate in 8 bits: only the low byte of the product counts.
-            _ => asm!(self.ops; imul ecx, eax, BYTE factor as i8),
+            _ => asm!(self.ops; imul ecx, Rd(source), BYTE factor as i8),
+        }
+    }
+
+    /// `lea dst32, [base + index * scale + disp]`, with the shortest
+    /// encoding: dynasm gives registers and displacements known only at
+    /// run time a REX prefix and 32 bits they may not need (`lea ecx,
+    /// [rsi+rsi]` in 5 bytes where 3 do). Without a base, the displacement
+    /// takes 32 bits (x86 has no shorter form); the index is never rsp.
+    pub(super) fn lea32(&mut self, dst: Rq, base: Option<Rq>, index: Option<(Rq, u8)>, disp: i32) {
+        let (dst, base) = (dst as u8, base.map(|b| b as u8));
+        let (index_reg, scale) = index.map_or((None, 0), |(r, scale)| (Some(r as u8), scale.trailing_zeros() as u8));
+        debug_assert!(index_reg != Some(4), "rsp is no index");
+        let rex = 0x40 | (dst >> 3) << 2 | index_reg.map_or(0, |i| i >> 3) << 1 | base.map_or(0, |b| b >> 3);
+        if rex != 0x40 {
+            self.ops.push(rex);
+        }
+        self.ops.push(0x8D);
+        // mod: no displacement (but rbp and r13 as a base need one), 8 or
+        // 32 bits; 00 with no base means a 32-bit displacement alone.
+        let disp_bytes = match base {
+            None => 4,
+            Some(b) if disp == 0 && b & 7 != 0b101 => 0,
+            Some(_) if i8::try_from(disp).is_ok() => 1,
+            Some(_) => 4,
+        };
+        let mode = match (base, disp_bytes) {
+            (None, _) | (_, 0) => 0b00,
+            (_, 1) => 0b01,
+            _ => 0b10,
+        };
+        let base_bits = base.map_or(0b101, |b| b & 7);
+        // A SIB byte for an index, no base, or rsp or r12 as the base.
+        if index_reg.is_some() || base.is_none() || base_bits == 0b100 {
+            let index_bits = index_reg.map_or(0b100, |i| i & 7);
+            self.ops.extend([mode << 6 | (dst & 7) << 3 | 0b100, scale << 6 | index_bits << 3 | base_bits]);
+        } else {
+            self.ops.push(mode << 6 | (dst & 7) << 3 | base_bits);
+        }
+        match disp_bytes {
+            0 => {}
+            1 => self.ops.push(disp as u8),
+            _ => self.ops.extend(disp.to_le_bytes()),
         }
     }
 
@@ -191,7 +235,7 @@ impl Emitter {
         match factor {
             1 => self.cell(CellInst::StoreAl, off),
             _ => {
-                self.multiply_eax_into_ecx(factor);
+                self.multiply_into_ecx(Rq::RAX, factor);
                 self.cell(CellInst::StoreCl, off);
             }
         }
@@ -266,7 +310,7 @@ impl Emitter {
             1 => CellInst::AddAl,
             255 => CellInst::SubAl,
             _ => {
-                self.multiply_eax_into_ecx(factor);
+                self.multiply_into_ecx(Rq::RAX, factor);
                 CellInst::AddCl
             }
         };

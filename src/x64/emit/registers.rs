@@ -319,16 +319,26 @@ impl Emitter {
     /// it in registers: no store and load back on the way.
     fn run_switch(&mut self, cells: &[i32], held: &mut [Held], dirty: &mut [bool], switch: &SwitchPlan) {
         let slot = |off: i32| cells.iter().position(|&cell| cell == off);
-        match slot(switch.src) {
+        let tables = switch.cells.iter().any(|cell| cell.form.reads_tables());
+        // Without tables v is only compared (carries): from the counter's
+        // own register, where no cell's new value is made there first.
+        let counter_kept = switch.cells.iter().all(|cell| {
+            cell.off != switch.src
+                || matches!(cell.form, CellForm::Constant(_) | CellForm::Update { and: false, add: false })
+        });
+        let counter = match slot(switch.src) {
+            Some(k) if !tables && counter_kept => self.run_register(cells, held, k),
             Some(k) => {
                 let r = self.run_register(cells, held, k);
                 asm!(self.ops; movzx eax, Rb(r));
+                AL
             }
             None => {
                 self.touch(switch.src);
                 self.cell(CellInst::MovzxEax, switch.src);
+                AL
             }
-        }
+        };
         // First the registers of the cells whose new value is made from
         // their old one, and of those with a product not yet added (touched
         // here first where it is zero): a load may check the tape through
@@ -342,7 +352,7 @@ impl Emitter {
                 self.run_register(cells, held, k);
             }
         }
-        if switch.cells.iter().any(|cell| cell.form.reads_tables()) {
+        if tables {
             asm!(self.ops; lea rdx, [->data]);
         }
         for cell in &switch.cells {
@@ -360,7 +370,7 @@ impl Emitter {
                 }
                 CellForm::Carry(carry) => {
                     let r = self.run_register(cells, held, k);
-                    asm!(self.ops; cmp eax, carry.at as i32);
+                    asm!(self.ops; cmp Rb(counter), carry.at as i8);
                     match carry.add {
                         CarryAdd::OneMoreFromAt(below) => {
                             asm!(self.ops; sbb Rb(r), (below as i8).wrapping_add(1).wrapping_neg())
@@ -483,12 +493,21 @@ impl Emitter {
                 return;
             }
         }
-        // A copy into a cleared cell in a register: a move of the whole
-        // (zero-extended) register.
-        if let (Some(t), 1) = (target, factor) {
-            if held[t] == Held::Constant(0) {
-                let r = RUN_REGS[t];
-                asm!(self.ops; mov Rd(r), Rd(source));
+        // A product into a cell in a register that holds a constant: the
+        // sum made in one instruction, the constant never moved into the
+        // register (a copy into a cleared cell is a move). The carry walk's
+        // `[p] = 1; [p] += [s] * 2`: `lea r8d, [rcx + 1]`.
+        if let Some(t) = target.filter(|_| factor != 255) {
+            if let Held::Constant(c) = held[t] {
+                let (r, disp) = (RUN_REGS[t], i32::from(c as i8));
+                match factor {
+                    1 if c == 0 => asm!(self.ops; mov Rd(r), Rd(source)),
+                    1 => self.lea32(r, Some(source), None, disp),
+                    _ => {
+                        let product = self.product_byte(source, factor);
+                        self.lea32(r, Some(product), None, disp);
+                    }
+                }
                 held[t] = Held::Register;
                 return;
             }
@@ -510,12 +529,7 @@ impl Emitter {
     /// cl = source * factor: only the low byte of the product counts, and
     /// it depends only on the low byte of the source.
     fn product_byte(&mut self, source: Rq, factor: u8) -> Rq {
-        if source != AL {
-            asm!(self.ops; mov eax, Rd(source));
-            // eax no longer holds the cell it held.
-            self.in_eax = EaxCells::NONE;
-        }
-        self.multiply_eax_into_ecx(factor);
+        self.multiply_into_ecx(source, factor);
         Rq::RCX
     }
 

@@ -170,7 +170,7 @@ impl Emitter {
             CarriedForm::FromTable => asm!(self.ops; movzx edx, BYTE [rsi + rax + add]),
             CarriedForm::Carry(carry) => {
                 self.cell(CellInst::MovzxEdx, cell.off);
-                asm!(self.ops; cmp eax, carry.at as i32);
+                asm!(self.ops; cmp al, carry.at as i8);
                 match carry.add {
                     CarryAdd::OneMoreFromAt(below) => {
                         asm!(self.ops; sbb dl, (below as i8).wrapping_add(1).wrapping_neg())
@@ -202,7 +202,7 @@ impl Emitter {
             }
             // As the carried digit's (`switch_cell_via_dl`), on the cell.
             CellForm::Carry(carry) => {
-                asm!(self.ops; cmp eax, carry.at as i32);
+                asm!(self.ops; cmp al, carry.at as i8);
                 let inst = match carry.add {
                     CarryAdd::OneMoreFromAt(below) => {
                         CellInst::SbbImm((below as i8).wrapping_add(1).wrapping_neg() as u8)

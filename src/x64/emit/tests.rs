@@ -520,3 +520,86 @@ fn runs_from_several_threads_each_get_their_own_tape_error() {
         .collect();
     threads.into_iter().for_each(|t| t.join().expect("a thread's runs"));
 }
+
+/// A product from any register: `lea ecx` from the register itself
+/// where a factor allows, else `imul`.
+#[test]
+fn products_take_lea_from_the_source_register() {
+    use super::Emitter;
+    use dynasmrt::x64::Rq;
+    use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
+    let regs = [Rq::RAX, Rq::RSI, Rq::RDI, Rq::RBP, Rq::R8, Rq::R11, Rq::R13];
+    let names = ["eax", "esi", "edi", "ebp", "r8d", "r11d", "r13d"];
+    for (&reg, name) in regs.iter().zip(names) {
+        let full = name.replace('e', "r").trim_end_matches('d').to_string();
+        for (factor, expected) in [
+            (2, format!("lea ecx,[{full}+{full}]")),
+            (3, format!("lea ecx,[{full}+{full}*2]")),
+            (4, format!("lea ecx,[{full}*4]")),
+            (5, format!("lea ecx,[{full}+{full}*4]")),
+            (8, format!("lea ecx,[{full}*8]")),
+            (9, format!("lea ecx,[{full}+{full}*8]")),
+            (10, format!("imul ecx,{name},0Ah")),
+        ] {
+            let mut e = Emitter::new(GUARDED, &Program { insts: vec![], data: vec![] });
+            let start = e.ops.offset().0;
+            e.multiply_into_ecx(reg, factor);
+            let bytes = e.ops.finalize().expect("assembled")[start..].to_vec();
+            let mut decoder = Decoder::new(64, &bytes, DecoderOptions::NONE);
+            let inst = decoder.decode();
+            let mut text = String::new();
+            IntelFormatter::new().format(&inst, &mut text);
+            assert_eq!((text.as_str(), inst.len()), (expected.as_str(), bytes.len()), "{factor} x {name}");
+        }
+    }
+}
+
+/// `lea32` for every kind of base, index and displacement: what a
+/// disassembler reads back, in the fewest bytes.
+#[test]
+fn lea_reads_back_as_written() {
+    use super::Emitter;
+    use dynasmrt::x64::Rq;
+    use iced_x86::{Decoder, DecoderOptions, Mnemonic, Register};
+    let regs = [Rq::RAX, Rq::RCX, Rq::RSP, Rq::RBP, Rq::RSI, Rq::R8, Rq::R12, Rq::R13, Rq::R15];
+    let full = |r: Rq| Register::RAX as usize + r as usize;
+    let dword = |r: Rq| Register::EAX as usize + r as usize;
+    for dst in [Rq::RCX, Rq::RSI, Rq::R9] {
+        for base in regs.iter().map(|&r| Some(r)).chain([None]) {
+            for index in regs.iter().filter(|&&r| r != Rq::RSP).map(|&r| Some(r)).chain([None]) {
+                for scale in [1, 2, 4, 8] {
+                    for disp in [0, 1, -128, 127, 128, -129, 100_000] {
+                        if base.is_none() && index.is_none() {
+                            continue;
+                        }
+                        let mut e = Emitter::new(GUARDED, &Program { insts: vec![], data: vec![] });
+                        let start = e.ops.offset().0;
+                        e.lea32(dst, base, index.map(|r| (r, scale)), disp);
+                        let bytes = e.ops.finalize().expect("assembled")[start..].to_vec();
+                        let inst = Decoder::new(64, &bytes, DecoderOptions::NONE).decode();
+                        let what = format!("lea {dst:?}, [{base:?} + {index:?} * {scale} + {disp}]: {bytes:02x?}");
+                        assert_eq!(inst.mnemonic(), Mnemonic::Lea, "{what}");
+                        assert_eq!(inst.len(), bytes.len(), "{what}");
+                        assert_eq!(inst.op0_register() as usize, dword(dst), "{what}");
+                        assert_eq!(inst.memory_base() as usize, base.map_or(Register::None as usize, full), "{what}");
+                        let (index_reg, index_scale) =
+                            index.map_or((Register::None as usize, 1), |i| (full(i), scale as u32));
+                        assert_eq!((inst.memory_index() as usize, inst.memory_index_scale()), (index_reg, index_scale));
+                        assert_eq!(inst.memory_displacement64() as i64, disp as i64, "{what}");
+                        // No byte more than needed: REX only for r8-r15, a
+                        // displacement only as long as it must be.
+                        let rex = [Some(dst), base, index].iter().flatten().any(|&r| r as u8 >= 8);
+                        let sib = index.is_some() || base.is_none_or(|b| b as u8 & 7 == 4);
+                        let disp_len = match base {
+                            None => 4,
+                            Some(b) if disp == 0 && b as u8 & 7 != 5 => 0,
+                            Some(_) if (-128..128).contains(&disp) => 1,
+                            Some(_) => 4,
+                        };
+                        assert_eq!(bytes.len(), rex as usize + 2 + sib as usize + disp_len, "{what}");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -70,9 +70,9 @@ impl EaxCells {
     }
 
     /// Goes past the code of a run; how many times it loads eax. In a run,
-    /// eax is used for a source in memory, and lost to a product of a cell
-    /// in a register (which is made in eax, see `emit::registers`); a cell
-    /// set to a constant stays one until its register is needed, and a
+    /// eax is used for a source in memory (a product of a cell in a
+    /// register is made from its register, `emit::registers`); a cell set
+    /// to a constant stays one until its register is needed, and a
     /// multiply by it is an add of a constant.
     fn pass_run(&mut self, run: &Run) -> usize {
         let slot = |off: i32| run.cells.iter().position(|&cell| cell == off);
@@ -99,12 +99,9 @@ impl EaxCells {
                     }
                 }
                 RunStep::Registers(Op::Set { off, .. }) => constant[slot(off).expect("in a register")] = true,
-                RunStep::Registers(Op::AddMul { off, src, factor, .. }) => match slot(src) {
+                RunStep::Registers(Op::AddMul { off, src, .. }) => match slot(src) {
                     Some(k) if constant[k] => {}
                     Some(k) => {
-                        if !matches!(factor, 1 | 255) {
-                            *self = EaxCells::NONE;
-                        }
                         constant[k] = false;
                         slot(off).into_iter().for_each(|t| constant[t] = false);
                     }
@@ -117,12 +114,7 @@ impl EaxCells {
                     }
                 },
                 RunStep::Registers(_) => {}
-                RunStep::CopyFromRegister(copy) => {
-                    if copy.factor != 1 {
-                        *self = EaxCells::NONE;
-                    }
-                    constant[slot(copy.src).expect("in a register")] = false;
-                }
+                RunStep::CopyFromRegister(copy) => constant[slot(copy.src).expect("in a register")] = false,
                 RunStep::Op(op) => loads += usize::from(self.pass_op(op)),
                 RunStep::Copy(copy) => loads += usize::from(self.pass_copy(copy)),
             }
