@@ -139,6 +139,15 @@ impl Options {
         parse::Syntax { hash_dump: self.hash_dump }
     }
 
+    /// The program the passes start from: at `-O1` and `-O2` with its runs
+    /// folded, which their first pass would do anyway (`parse::parse_folded`).
+    fn parse(&self, file: &str, source: &[u8]) -> Result<ir::Program> {
+        match self.level {
+            opt::Level::O0 => parse::parse_syntax(file, source, self.syntax()),
+            _ => parse::parse_folded(file, source, self.syntax()),
+        }
+    }
+
     fn target(&self) -> x64::Target {
         x64::Target::new(self.eof, self.tape_cells).with_cell_bits(self.cell_bits)
     }
@@ -164,7 +173,7 @@ impl Options {
 
 /// Parses and optimises a program; `file` names it in errors.
 pub fn front_end(file: &str, source: &[u8], options: &Options) -> Result<ir::Program> {
-    let program = parse::parse_syntax(file, source, options.syntax())?;
+    let program = options.parse(file, source)?;
     Ok(opt::optimise(program, options.opt_config()))
 }
 
@@ -290,7 +299,7 @@ pub fn front_end_observed(
     observe: &mut dyn FnMut(Event),
 ) -> Result<ir::Program> {
     let start = Instant::now();
-    let program = parse::parse_syntax(file, source, options.syntax())?;
+    let program = options.parse(file, source)?;
     observe(Event::Stage { name: "parse", time: start.elapsed(), insts: Some(program.insts.len()) });
     if options.warnings {
         let start = Instant::now();

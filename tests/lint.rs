@@ -88,6 +88,46 @@ fn each_warning_by_code_and_place() {
     assert_eq!(warnings_of("t.b", b">>-[<+]"), [("runs-off-tape", 1, 4)]);
 }
 
+/// At `-O1` and `-O2` the lint reads the program with its runs folded
+/// (`parse::parse_folded`), at `-O0` one instruction a command: the same
+/// warnings at the same places, on every program of the corpus and on runs
+/// that reach off either end of the tape, wrap, or step a wide cell.
+#[test]
+fn folded_runs_warn_as_their_commands_do() {
+    let warnings = |source: &[u8], level: bfc::opt::Level, cell_bits: u32| {
+        let options = bfc::Options { eval_steps: 0, level, cell_bits, tape_cells: 4096, ..bfc::Options::default() };
+        let (_, found) = bfc::front_end_warned("t.b", source, &options).expect("parses");
+        found.iter().map(|d| (d.code, d.message.clone(), d.location.as_ref().map(|at| at.pos))).collect::<Vec<_>>()
+    };
+    let dir = corpus_dir();
+    let mut sources: Vec<Vec<u8>> = manifest::load(&dir)
+        .expect("corpus manifest")
+        .iter()
+        .filter(|entry| entry.kind != "error")
+        .map(|entry| std::fs::read(entry.program(&dir)).expect("corpus program"))
+        .collect();
+    let runs = |c: &str, n: usize| c.repeat(n);
+    for edge in [
+        format!("{}+.", runs("<", 3)),
+        format!("{}+ {} +", runs(">", 4000), runs(">", 200)),
+        format!("{}{}[]", runs("-", 200), runs("+", 200)),
+        format!("{}[].", runs("+", 200)),
+        format!("+[{}+{}]", runs(">", 2), runs("<", 2)),
+        format!("{}[-]{}[]", runs("+", 300), runs("-", 129)),
+        format!(">>{}[{}+{}]", runs("+", 130), runs("<", 1), runs(">", 1)),
+        format!("+[{}+]{}", runs(">>", 3), runs("+", 5)),
+    ] {
+        sources.push(edge.into_bytes());
+    }
+    for source in &sources {
+        for cell_bits in [8, 16] {
+            let unfolded = warnings(source, bfc::opt::Level::O0, cell_bits);
+            let folded = warnings(source, bfc::opt::Level::O2, cell_bits);
+            assert_eq!(folded, unfolded, "{}", String::from_utf8_lossy(&source[..source.len().min(80)]));
+        }
+    }
+}
+
 /// The programs of the corpus that are meant to run (every kind but
 /// `error`) and warn, with why: each is a loop that would never end if
 /// entered, on a cell the program knows is zero there and the lint cannot
