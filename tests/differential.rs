@@ -78,7 +78,7 @@ fn generated_programs_agree_with_the_interpreter() {
 /// carry loop's switch and end (328), a register loop's loads (97, 1019),
 /// an if the walks pass dropped (269) or the guards pass dropped (1721),
 /// a multiply whose source is off the tape after its if was dropped (72,
-/// 1289, 1492), a peeled walk's loop entered after its first iteration
+/// 1289; 1492 was one too until the generator put it on a longer tape), a peeled walk's loop entered after its first iteration
 /// (2223, 4157, 4976), a vector scan whose blocks end at the tape's end
 /// (4482); and a few more that fail in other constructs. Every
 /// mode, -O2 included, must name the unoptimised program's command and
@@ -89,8 +89,8 @@ fn optimised_constructs_fail_at_the_programs_own_command() {
     let mut failures = Vec::new();
     let mut failing = 0;
     let seeds = [
-        31, 72, 97, 133, 154, 160, 269, 288, 328, 396, 948, 1019, 1289, 1492, 1721, 2223, 2380, 3739, 4157, 4482, 4976,
-        6657, 13181,
+        31, 72, 97, 133, 154, 160, 269, 288, 328, 396, 948, 1019, 1289, 1721, 2223, 2380, 3739, 4157, 4482, 4976, 6657,
+        13181,
     ];
     for seed in seeds {
         let case = gen::case(seed);

@@ -114,6 +114,17 @@ pub fn case(seed: u64) -> Case {
         divmod.out.push(b'.');
         program.extend(divmod.out);
     }
+    // One case in sixteen on a guarded tape runs on one of 8192 cells and
+    // ends with a run between cells 4097 to 5000 apart (drawn last too):
+    // farther apart than the smallest tape, closer than this one, so the
+    // code keeps them in registers and touches them out of order.
+    let mut tape = tape;
+    if tape == 4096 && rng.chance(1, 16) {
+        tape = 8192;
+        let mut far = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos };
+        far.far_run();
+        program.extend(far.out);
+    }
     Case { seed, program, input, eof, tape, left_margin, cell_bits }
 }
 
@@ -713,6 +724,47 @@ impl Gen<'_> {
     /// Moves the pointer off the tape (or near its end), touches a cell,
     /// and comes back to print: that output must not appear if the touch
     /// was off the tape.
+    /// Two cells `d` apart (4097 to 5000, either way), read from input:
+    /// the first one less one, added to the far one and cleared (a run
+    /// keeping it in a register), then the far one moved back, doubled
+    /// (a copy through a product), both printed. Sometimes placed so that
+    /// the far cell is off the end it lies towards, or the near one is.
+    fn far_run(&mut self) {
+        let d = self.rng.range(4097, 5000) * self.rng.pick(&[1, -1]);
+        let base = match self.rng.below(4) {
+            // The far cell just off (or on) the tape.
+            0 if d > 0 => self.tape - d + self.rng.range(-2, 2),
+            0 => -d + self.rng.range(-2, 2),
+            _ if d > 0 => self.rng.range(2, self.tape - d - 2),
+            _ => self.rng.range(2 - d, self.tape - 2),
+        };
+        self.moves(base - self.pos);
+        let (there, back) = if d > 0 { (b'>', b'<') } else { (b'<', b'>') };
+        let far = |g: &mut Self, byte: u8| g.push_n(byte, d.abs());
+        self.out.push(b',');
+        far(self, there);
+        self.out.push(b',');
+        far(self, back);
+        // [p] -= 1; [p+d] += [p]; [p] = 0
+        self.out.extend_from_slice(b"-[-");
+        far(self, there);
+        self.out.push(b'+');
+        far(self, back);
+        self.out.push(b']');
+        // [p] += 2 * [p+d]; [p+d] = 0
+        far(self, there);
+        self.out.extend_from_slice(b"[-");
+        far(self, back);
+        self.out.extend_from_slice(b"++");
+        far(self, there);
+        self.out.push(b']');
+        far(self, back);
+        self.out.push(b'.');
+        far(self, there);
+        self.out.push(b'.');
+        far(self, back);
+    }
+
     fn walk_off(&mut self) {
         let start = self.pos;
         match self.rng.below(5) {
