@@ -721,9 +721,6 @@ impl Gen<'_> {
         self.out.push(b']');
     }
 
-    /// Moves the pointer off the tape (or near its end), touches a cell,
-    /// and comes back to print: that output must not appear if the touch
-    /// was off the tape.
     /// Two cells `d` apart (4097 to 5000, either way), read from input:
     /// the first one less one, added to the far one and cleared (a run
     /// keeping it in a register), then the far one moved back, doubled
@@ -739,32 +736,20 @@ impl Gen<'_> {
             _ => self.rng.range(2 - d, self.tape - 2),
         };
         self.moves(base - self.pos);
-        let (there, back) = if d > 0 { (b'>', b'<') } else { (b'<', b'>') };
-        let far = |g: &mut Self, byte: u8| g.push_n(byte, d.abs());
-        self.out.push(b',');
-        far(self, there);
-        self.out.push(b',');
-        far(self, back);
-        // [p] -= 1; [p+d] += [p]; [p] = 0
-        self.out.extend_from_slice(b"-[-");
-        far(self, there);
-        self.out.push(b'+');
-        far(self, back);
-        self.out.push(b']');
-        // [p] += 2 * [p+d]; [p+d] = 0
-        far(self, there);
-        self.out.extend_from_slice(b"[-");
-        far(self, back);
-        self.out.extend_from_slice(b"++");
-        far(self, there);
-        self.out.push(b']');
-        far(self, back);
-        self.out.push(b'.');
-        far(self, there);
-        self.out.push(b'.');
-        far(self, back);
+        // Each move below is one of `d` cells.
+        let run = ",>,<-[->+<]>[-<++>]<.>.<";
+        let run = if d > 0 { run.to_string() } else { mirror(run) };
+        for byte in run.bytes() {
+            match byte {
+                b'>' | b'<' => self.push_n(byte, d.abs()),
+                _ => self.out.push(byte),
+            }
+        }
     }
 
+    /// Moves the pointer off the tape (or near its end), touches a cell,
+    /// and comes back to print: that output must not appear if the touch
+    /// was off the tape.
     fn walk_off(&mut self) {
         let start = self.pos;
         match self.rng.below(5) {
