@@ -38,7 +38,7 @@ pub fn parse_syntax(file: &str, source: &[u8], syntax: Syntax) -> Result<Program
 /// what `-O1`'s first pass (`opt::combine`) makes of it anyway, its values
 /// kept to signed bytes (127 `+`, 128 `-`) as that pass keeps them for wide
 /// cells. A big program's runs are most of its commands (lostkng.b: 2.1 M
-/// commands, 198 K runs): made folded, the parse, the lint and the first
+/// commands, 188 K instructions folded): the parse, the lint and the first
 /// pass see a tenth of the instructions, and none is written to memory only
 /// to be merged. The first touch of a run is its first command's, so a tape
 /// error or a warning points where it would.
