@@ -8,7 +8,6 @@ use dynasmrt::x64::Rq;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
 use super::{CellInst, Either, Emitter, Jump, PlainLoop, Recovery};
-use crate::ir::SwitchCell;
 use crate::ir::{Op, Program};
 use crate::x64::select::{
     CarryAdd, CellForm, EaxCells, Product, RegisterLoop, Run, RunStep, SwitchPlan, LOOP_CELLS, RUN_CELLS,
@@ -319,7 +318,7 @@ impl Emitter {
     /// it in registers: no store and load back on the way.
     fn run_switch(&mut self, cells: &[i32], held: &mut [Held], dirty: &mut [bool], switch: &SwitchPlan) {
         let slot = |off: i32| cells.iter().position(|&cell| cell == off);
-        let tables = switch.cells.iter().any(|cell| cell.form.reads_tables());
+        let tables = switch.reads_tables();
         // Without tables v is only compared (carries): from the counter's
         // own register, where no cell's new value is made there first.
         let counter_kept = switch.cells.iter().all(|cell| {
@@ -361,7 +360,7 @@ impl Emitter {
                 self.switch_cell(cell, Rq::RDX);
                 continue;
             };
-            let (keep, add) = (cell.tables + SwitchCell::KEEP as i32, cell.tables + SwitchCell::ADD as i32);
+            let (keep, add) = cell.keep_and_add();
             match cell.form {
                 CellForm::Constant(v) => held[k] = Held::Constant(v),
                 CellForm::FromTable => {
@@ -371,11 +370,10 @@ impl Emitter {
                 CellForm::Carry(carry) => {
                     let r = self.run_register(cells, held, k);
                     asm!(self.ops; cmp Rb(counter), carry.at as i8);
+                    let imm = carry.add.immediate() as i8;
                     match carry.add {
-                        CarryAdd::OneMoreFromAt(below) => {
-                            asm!(self.ops; sbb Rb(r), (below as i8).wrapping_add(1).wrapping_neg())
-                        }
-                        CarryAdd::OneMoreBelowAt(above) => asm!(self.ops; adc Rb(r), above as i8),
+                        CarryAdd::OneMoreFromAt(_) => asm!(self.ops; sbb Rb(r), imm),
+                        CarryAdd::OneMoreBelowAt(_) => asm!(self.ops; adc Rb(r), imm),
                     }
                 }
                 CellForm::Update { and: false, add: false } => continue,

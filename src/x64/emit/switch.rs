@@ -26,7 +26,7 @@ impl Emitter {
         self.touch(switch.src);
         self.cell(CellInst::MovzxEax, switch.src);
         if switch.on_tape {
-            if switch.cells.iter().any(|cell| cell.form.reads_tables()) {
+            if switch.reads_tables() {
                 asm!(self.ops; lea rsi, [->data]);
             }
             self.switch_from_tables(switch, None);
@@ -163,7 +163,7 @@ impl Emitter {
 
     /// A cell's new value computed in edx and stored, so edx keeps it.
     fn switch_cell_via_dl(&mut self, cell: &SwitchCellPlan, form: CarriedForm) {
-        let (keep, add) = (cell.tables + SwitchCell::KEEP as i32, cell.tables + SwitchCell::ADD as i32);
+        let (keep, add) = cell.keep_and_add();
         // edx stays zero-extended, so that the next iteration can take it
         // with a plain `mov` (free: done by renaming) instead of a `movzx`.
         match form {
@@ -171,11 +171,10 @@ impl Emitter {
             CarriedForm::Carry(carry) => {
                 self.cell(CellInst::MovzxEdx, cell.off);
                 asm!(self.ops; cmp al, carry.at as i8);
+                let imm = carry.add.immediate() as i8;
                 match carry.add {
-                    CarryAdd::OneMoreFromAt(below) => {
-                        asm!(self.ops; sbb dl, (below as i8).wrapping_add(1).wrapping_neg())
-                    }
-                    CarryAdd::OneMoreBelowAt(above) => asm!(self.ops; adc dl, above as i8),
+                    CarryAdd::OneMoreFromAt(_) => asm!(self.ops; sbb dl, imm),
+                    CarryAdd::OneMoreBelowAt(_) => asm!(self.ops; adc dl, imm),
                 }
             }
             CarriedForm::Update { and } => {
@@ -193,7 +192,7 @@ impl Emitter {
     /// tables at `tables + cell.tables` and v in rax. False when the form
     /// leaves nothing to do.
     pub(super) fn switch_cell(&mut self, cell: &SwitchCellPlan, tables: Rq) -> bool {
-        let (keep, add) = (cell.tables + SwitchCell::KEEP as i32, cell.tables + SwitchCell::ADD as i32);
+        let (keep, add) = cell.keep_and_add();
         match cell.form {
             CellForm::Constant(v) => self.cell(CellInst::MovImm(v), cell.off),
             CellForm::FromTable => {
@@ -204,10 +203,8 @@ impl Emitter {
             CellForm::Carry(carry) => {
                 asm!(self.ops; cmp al, carry.at as i8);
                 let inst = match carry.add {
-                    CarryAdd::OneMoreFromAt(below) => {
-                        CellInst::SbbImm((below as i8).wrapping_add(1).wrapping_neg() as u8)
-                    }
-                    CarryAdd::OneMoreBelowAt(above) => CellInst::AdcImm(above),
+                    CarryAdd::OneMoreFromAt(_) => CellInst::SbbImm(carry.add.immediate()),
+                    CarryAdd::OneMoreBelowAt(_) => CellInst::AdcImm(carry.add.immediate()),
                 };
                 self.cell(inst, cell.off);
             }

@@ -32,6 +32,13 @@ pub(in crate::x64) struct SwitchCellPlan {
     pub at: u32,
 }
 
+impl SwitchCellPlan {
+    /// Where its `keep` and its `add` table start in the program's data.
+    pub fn keep_and_add(&self) -> (i32, i32) {
+        (self.tables + SwitchCell::KEEP as i32, self.tables + SwitchCell::ADD as i32)
+    }
+}
+
 /// How a switch makes a cell's new value, `(cell & keep[v]) + add[v]`,
 /// leaving out what the tables make a no-op.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +93,17 @@ pub(in crate::x64) enum CarryAdd {
     OneMoreBelowAt(u8),
 }
 
+impl CarryAdd {
+    /// The immediate of the `sbb` (`OneMoreFromAt`) or `adc`
+    /// (`OneMoreBelowAt`) that adds the carry after `cmp v, at`.
+    pub fn immediate(self) -> u8 {
+        match self {
+            CarryAdd::OneMoreFromAt(below) => below.wrapping_add(1).wrapping_neg(),
+            CarryAdd::OneMoreBelowAt(above) => above,
+        }
+    }
+}
+
 impl Carry {
     fn of(table: &[u8; 256]) -> Option<Carry> {
         let at = table.iter().position(|&v| v != table[0])?;
@@ -105,6 +123,12 @@ impl Carry {
 }
 
 impl SwitchPlan {
+    /// Whether the code of some cell reads its tables (which then need
+    /// their address in a register).
+    pub fn reads_tables(&self) -> bool {
+        self.cells.iter().any(|cell| cell.form.reads_tables())
+    }
+
     /// The switch on `cell[src]` whose `count` cells' tables start at
     /// `start` in `program`'s data.
     pub(super) fn of(program: &Program, src: i32, start: u32, count: u16) -> SwitchPlan {
