@@ -229,18 +229,12 @@ pub fn known_values(program: Program, tape: Hull) -> Program {
                 dropped_end[partner[i]] = true;
             }
             Op::If { off } => {
-                open.push(Block {
-                    start: out.len(),
-                    before: Some(k.open_if()),
-                    lost_track: false,
-                    off,
-                    entry_base: k.base,
-                });
+                open.push(Block { start: out.len(), before: Some(k.open_if()), lost_track: false, off });
                 emit(inst.op, &mut out);
                 k.nonzero = Some(k.key(off));
             }
             Op::Loop { off } => {
-                open.push(Block { start: out.len(), before: None, lost_track: false, off, entry_base: k.base });
+                open.push(Block { start: out.len(), before: None, lost_track: false, off });
                 emit(inst.op, &mut out);
                 if balanced[i] {
                     // The body may run many times: no value survives, but
@@ -264,13 +258,14 @@ pub fn known_values(program: Program, tape: Hull) -> Program {
             }
             Op::EndLoop => {
                 let block = open.pop().expect("balanced IR");
-                // A body that leaves its own counter at zero, with the pointer
-                // back where the test was, runs at most once. (After a loop
-                // that moves the pointer `base` counts from elsewhere: those
-                // are left out.)
+                // A body that leaves zero in the cell the loop tests next
+                // runs at most once: its own counter, or, where the body
+                // moved the pointer, the cell the test meets there
+                // (rule30.b's `[>>[-]]`). (After a loop inside that moves
+                // the pointer `base` counts from elsewhere: those are left
+                // out.)
                 let off = block.off;
-                let back = k.base == block.entry_base && !block.lost_track;
-                if back && k.get(off, tape) == Some(0) {
+                if !block.lost_track && k.get(off, tape) == Some(0) {
                     out[block.start].op = Op::If { off };
                     emit(Op::EndIf, &mut out);
                 } else {
@@ -307,8 +302,6 @@ struct Block {
     lost_track: bool,
     /// The cell the block tests.
     off: i32,
-    /// `Knowledge::base` at the opener.
-    entry_base: i64,
 }
 
 /// The pointer's offset from the innermost open block's start is no longer
@@ -408,6 +401,18 @@ mod tests {
     fn body_that_clears_its_counter_runs_once() {
         let p = known(",[>+<[-]]");
         assert_eq!(ops(&p)[1], Op::If { off: 0 });
+    }
+
+    #[test]
+    fn body_that_moves_onto_a_zero_runs_once() {
+        // rule30.b's `[>>[-]]`: the next test meets the cell just cleared.
+        let p = known(",[>>[-]]");
+        assert_eq!(ops(&p)[1], Op::If { off: 0 }, "{p:?}");
+        // Onto a cell that may be nonzero: a loop.
+        for src in [",[>>[-]+]", ",[>>,]", ",[>>[-]<]"] {
+            let p = known(src);
+            assert!(ops(&p).contains(&Op::Loop { off: 0 }), "{src}: {p:?}");
+        }
     }
 
     #[test]
