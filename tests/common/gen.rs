@@ -125,6 +125,13 @@ pub fn case(seed: u64) -> Case {
         far.far_run();
         program.extend(far.out);
     }
+    // One case in eight ends with a loop whose body moves the pointer onto
+    // a cell it clears, so that it runs at most once (drawn last too).
+    if tape >= 16 && rng.chance(1, 8) {
+        let mut once = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos };
+        once.moving_once();
+        program.extend(once.out);
+    }
     Case { seed, program, input, eof, tape, left_margin, cell_bits }
 }
 
@@ -745,6 +752,40 @@ impl Gen<'_> {
                 _ => self.out.push(byte),
             }
         }
+    }
+
+    /// A loop whose body ends by moving the pointer onto a cell and
+    /// clearing it, `[>>[-]]` (rule30.b) or `,[-<+<<<[-]]`: the next test
+    /// meets that zero, so it runs at most once and leaves the pointer
+    /// where it began or moved. The move is short, or reaches one end of
+    /// the tape, sometimes past it. Then a few cells printed.
+    fn moving_once(&mut self) {
+        let start = self.pos;
+        let counter = self.rng.pick(&[&b","[..], b"+", b"", b"-"]);
+        self.out.extend_from_slice(counter);
+        self.out.push(b'[');
+        for _ in 0..self.rng.range(0, 2) {
+            let k = self.small_offset();
+            self.moves(k);
+            let v = self.amount();
+            self.add(v);
+            self.moves(-k);
+        }
+        let d = match self.rng.below(6) {
+            0 => self.tape - 1 - start + self.rng.range(-1, 2),
+            1 => -start + self.rng.range(-2, 1),
+            _ => self.rng.range(1, 5) * self.rng.pick(&[1, -1]),
+        };
+        let d = if d == 0 { 1 } else { d };
+        self.moves(d);
+        let clear = self.rng.pick(&[&b"[-]"[..], b"[+]", b"+[-]", b"[-]-+"]);
+        self.out.extend_from_slice(clear);
+        self.out.push(b']');
+        for _ in 0..self.rng.range(1, 3) {
+            self.out.push(b'.');
+            self.out.push(self.rng.pick(b"<>"));
+        }
+        self.out.push(b'.');
     }
 
     /// Moves the pointer off the tape (or near its end), touches a cell,
