@@ -22,8 +22,10 @@
 //! from the start to its N-th output byte, read from a pipe, then killed.
 //! bfc writes its output in 64 KiB blocks, and the C baselines are given
 //! the same buffer (`setvbuf`), so with N a multiple of 64 KiB no one
-//! computes output beyond what is read (with a smaller N, a 64 KiB-buffered
-//! writer would compute up to a whole buffer more than the reader takes).
+//! computes output beyond what is read. With another N (programs whose
+//! 64 KiB take minutes: rule30, e_digits) every mode writes each byte as
+//! it is made (`bfc -u`, `BFRT_UNBUFFERED=1`, `_IONBF`): a buffered writer
+//! would compute up to a whole buffer more than the reader takes.
 //!
 //! Each mode gets one warm-up run whose output is checked against the
 //! expected output (a mismatch is flagged in the table); then
@@ -91,6 +93,8 @@ use common::manifest::{self, Output};
 use common::{bfc, corpus_dir, env_num, mode_command, run, run_measured, tempdir, Run};
 
 const RUN_LIMIT: Duration = Duration::from_secs(120);
+/// bfc's output buffer, and the C baselines' (`setvbuf`).
+const OUTPUT_BUFFER: usize = 1 << 16;
 const INTERP_LIMIT: Duration = Duration::from_secs(10);
 /// Programs slower than this under the corpus's reference interpreter are
 /// left out unless `BFC_BENCH_ALL=1`.
@@ -140,6 +144,9 @@ struct Program {
     flags: Vec<String>,
     /// Prints forever: timed to this many output bytes.
     stop_after: Option<usize>,
+    /// Every mode writes each output byte as it is made (`stop_after` is
+    /// not a whole number of output buffers).
+    unbuffered: bool,
     /// Also `jit -O0` and `interp` (the corpus; the wider set has only the
     /// modes its ratios need, to keep `make bench` short).
     all_modes: bool,
@@ -184,6 +191,7 @@ fn corpus_program(corpus: &Path, entry: &manifest::Entry) -> Result<Program, Str
         tape_cells: tape_cells.unwrap_or(65536),
         flags: tape_cells.map(|n| vec!["--tape-size".to_string(), n.to_string()]).unwrap_or_default(),
         stop_after: None,
+        unbuffered: false,
         all_modes: true,
     })
 }
@@ -202,6 +210,7 @@ fn factor_extras(corpus: &Path, scratch: &Path) -> io::Result<Vec<Program>> {
             tape_cells: 65536,
             flags: Vec::new(),
             stop_after: None,
+            unbuffered: false,
             all_modes: true,
         });
     }
@@ -252,6 +261,7 @@ fn wider_programs(cfg: &Config) -> Result<Vec<Program>, String> {
             tape_cells: entry.tape_cells,
             flags,
             stop_after: entry.stop_after,
+            unbuffered: entry.stop_after.is_some_and(|n| n % OUTPUT_BUFFER != 0),
             all_modes: false,
         });
     }
@@ -308,13 +318,25 @@ fn gcc(c: &str, dir: &Path, stem: &str, extra: &[&str]) -> Result<PathBuf, Strin
 
 fn build_naive(prog: &Program, dir: &Path) -> Result<PathBuf, String> {
     let source = fs::read(&prog.source).map_err(|e| e.to_string())?;
-    gcc(&naive_c(&source, prog.tape_cells), dir, &format!("{}.naive", prog.name), &[])
+    gcc(&c_output(prog, naive_c(&source, prog.tape_cells)), dir, &format!("{}.naive", prog.name), &[])
 }
 
 fn build_optc(prog: &Program, dir: &Path) -> Result<PathBuf, String> {
     let source = fs::read(&prog.source).map_err(|e| e.to_string())?;
     let c = optc::translate(&source, prog.tape_cells as usize)?;
-    gcc(&c, dir, &format!("{}.optc", prog.name), &[])
+    gcc(&c_output(prog, c), dir, &format!("{}.optc", prog.name), &[])
+}
+
+/// A C baseline's output: buffered as bfc's (64 KiB), or unbuffered where
+/// the program is timed so (`Program::unbuffered`).
+fn c_output(prog: &Program, c: String) -> String {
+    const BUFFERED: &str = "setvbuf(stdout, obuf, _IOFBF, sizeof obuf);";
+    assert!(c.contains(BUFFERED), "a C baseline sets its output buffer");
+    if prog.unbuffered {
+        c.replace(BUFFERED, "setvbuf(stdout, NULL, _IONBF, 0);")
+    } else {
+        c
+    }
 }
 
 fn build_exe(prog: &Program, dir: &Path) -> Result<PathBuf, String> {
@@ -455,14 +477,24 @@ impl Mode {
 
     fn command(self, prog: &Program, built: &Built) -> Result<Command, String> {
         match self {
-            Mode::Bfc(common::Mode::Exe(_)) => Ok(Command::new(built.exe.as_ref()?)),
+            Mode::Bfc(common::Mode::Exe(_)) => {
+                let mut command = Command::new(built.exe.as_ref()?);
+                if prog.unbuffered {
+                    command.env("BFRT_UNBUFFERED", "1");
+                }
+                Ok(command)
+            }
             Mode::Naive => Ok(Command::new(built.naive.as_ref()?)),
             Mode::OptC => Ok(Command::new(built.optc.as_ref()?)),
             // No build: the executable's path is not used.
-            Mode::Bfc(mode) => match mode_command(mode, &prog.source, &prog.flags, Path::new(""), RUN_LIMIT) {
-                Ok((command, _)) => Ok(command),
-                Err(got) => Err(got.status()),
-            },
+            Mode::Bfc(mode) => {
+                let unbuffered = prog.unbuffered.then(|| "-u".to_string());
+                let flags: Vec<String> = prog.flags.iter().cloned().chain(unbuffered).collect();
+                match mode_command(mode, &prog.source, &flags, Path::new(""), RUN_LIMIT) {
+                    Ok((command, _)) => Ok(command),
+                    Err(got) => Err(got.status()),
+                }
+            }
         }
     }
 }
