@@ -52,7 +52,8 @@
 //! * `BFC_CORPUS`: the corpus (default `../shared/corpus` beside the crate)
 //! * `BFC_BENCH_RUNS`: timed rounds per program (default 5)
 //! * `BFC_BENCH_ALL=1`: also the slow programs (impeccable, mandelbrot_huge,
-//!   and the wider set's rows marked slow)
+//!   and the wider set's rows marked slow: none since rule30 and e_digits
+//!   are timed unbuffered to fewer bytes)
 //! * `BFC_BENCH_ONLY=a,b`: only these programs (and idioms, by file stem)
 //! * `BFC_BENCH_SET=corpus,wider,idioms,widths,compile`: only these parts
 //!   (default all five; `widths`: mandelbrot and factor at 16- and 32-bit
