@@ -145,12 +145,17 @@ struct Program {
     flags: Vec<String>,
     /// Prints forever: timed to this many output bytes.
     stop_after: Option<usize>,
-    /// Every mode writes each output byte as it is made (`stop_after` is
-    /// not a whole number of output buffers).
-    unbuffered: bool,
     /// Also `jit -O0` and `interp` (the corpus; the wider set has only the
     /// modes its ratios need, to keep `make bench` short).
     all_modes: bool,
+}
+
+impl Program {
+    /// Every mode writes each output byte as it is made: `stop_after` is not
+    /// a whole number of output buffers.
+    fn unbuffered(&self) -> bool {
+        self.stop_after.is_some_and(|n| n % OUTPUT_BUFFER != 0)
+    }
 }
 
 // ---------------------------------------------------------------- corpus
@@ -192,7 +197,6 @@ fn corpus_program(corpus: &Path, entry: &manifest::Entry) -> Result<Program, Str
         tape_cells: tape_cells.unwrap_or(65536),
         flags: tape_cells.map(|n| vec!["--tape-size".to_string(), n.to_string()]).unwrap_or_default(),
         stop_after: None,
-        unbuffered: false,
         all_modes: true,
     })
 }
@@ -211,7 +215,6 @@ fn factor_extras(corpus: &Path, scratch: &Path) -> io::Result<Vec<Program>> {
             tape_cells: 65536,
             flags: Vec::new(),
             stop_after: None,
-            unbuffered: false,
             all_modes: true,
         });
     }
@@ -262,7 +265,6 @@ fn wider_programs(cfg: &Config) -> Result<Vec<Program>, String> {
             tape_cells: entry.tape_cells,
             flags,
             stop_after: entry.stop_after,
-            unbuffered: entry.stop_after.is_some_and(|n| n % OUTPUT_BUFFER != 0),
             all_modes: false,
         });
     }
@@ -333,7 +335,7 @@ fn build_optc(prog: &Program, dir: &Path) -> Result<PathBuf, String> {
 fn c_output(prog: &Program, c: String) -> String {
     const BUFFERED: &str = "setvbuf(stdout, obuf, _IOFBF, sizeof obuf);";
     assert!(c.contains(BUFFERED), "a C baseline sets its output buffer");
-    if prog.unbuffered {
+    if prog.unbuffered() {
         c.replace(BUFFERED, "setvbuf(stdout, NULL, _IONBF, 0);")
     } else {
         c
@@ -480,7 +482,7 @@ impl Mode {
         match self {
             Mode::Bfc(common::Mode::Exe(_)) => {
                 let mut command = Command::new(built.exe.as_ref()?);
-                if prog.unbuffered {
+                if prog.unbuffered() {
                     command.env("BFRT_UNBUFFERED", "1");
                 }
                 Ok(command)
@@ -489,7 +491,7 @@ impl Mode {
             Mode::OptC => Ok(Command::new(built.optc.as_ref()?)),
             // No build: the executable's path is not used.
             Mode::Bfc(mode) => {
-                let unbuffered = prog.unbuffered.then(|| "-u".to_string());
+                let unbuffered = prog.unbuffered().then(|| "-u".to_string());
                 let flags: Vec<String> = prog.flags.iter().cloned().chain(unbuffered).collect();
                 match mode_command(mode, &prog.source, &flags, Path::new(""), RUN_LIMIT) {
                     Ok((command, _)) => Ok(command),
