@@ -3,6 +3,7 @@
 
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
+use super::jumps::{Jump, LOOP_ALIGN};
 use super::{Block, CellInst, Emitter, PlainLoop, Recovery};
 use crate::ir::{Change, DivMod, Op, Program};
 use crate::x64::select::{EaxCells, ShortcutPlan, SmallLoop};
@@ -13,14 +14,6 @@ use crate::x64::select::{EaxCells, ShortcutPlan, SmallLoop};
 /// written one byte at a time, costs more than it saves (after 4, walks
 /// of 8 cells took 1.12x as long).
 const WALK_PREFIX: usize = 8;
-
-/// The condition of a jump (`Emitter::jump`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Jump {
-    Always,
-    /// `jnz`/`jne`
-    IfNonZero,
-}
 
 impl Emitter {
     /// A loop's test and the top of its body; with a `carried` cell, eax
@@ -34,7 +27,7 @@ impl Emitter {
             self.touch(off);
             self.cell(CellInst::CmpZero, off);
         }
-        asm!(self.ops; je =>exit);
+        self.jump(Jump::IfZero, exit);
         if let Some((cell, plain)) = carried {
             // Earlier than the program touches it: off the tape, the loop
             // runs again as plain code (at `plain`), which fails where the
@@ -70,7 +63,7 @@ impl Emitter {
         if !flags_tested {
             asm!(self.ops; test eax, eax);
         }
-        asm!(self.ops; jz =>exit);
+        self.jump(Jump::IfZero, exit);
         self.blocks.push(Block { top, exit, off });
     }
 
@@ -120,7 +113,7 @@ impl Emitter {
                 2 => asm!(self.ops; movzx eax, WORD [a_ptr + at]; test eax, mask as i32),
                 _ => asm!(self.ops; movzx eax, BYTE [a_ptr + at]; test eax, eax),
             }
-            asm!(self.ops; jnz =>code);
+            self.jump(Jump::IfNonZero, code);
         }
         if let Some(divmod) = shortcut.divmod {
             self.emit_divmod(divmod, code);
@@ -134,7 +127,8 @@ impl Emitter {
         if shortcut.delta != 0 {
             self.move_ptr(shortcut.delta);
         }
-        asm!(self.ops; jmp =>exit; =>code);
+        self.jump(Jump::Always, exit);
+        asm!(self.ops; =>code);
         self.blocks.push(Block { top: code, exit, off: 0 });
     }
 
@@ -163,7 +157,9 @@ impl Emitter {
             ; lea r9d, [rcx + rdx]
             ; movzx r9d, r9b
             ; cmp r9d, 1
-            ; je =>code
+        );
+        self.jump(Jump::IfZero, code);
+        asm!(self.ops
             // The period: count + rest, 256 for 0.
             ; lea r10d, [r9 - 1]
             ; movzx r10d, r10b
@@ -273,27 +269,6 @@ impl Emitter {
         self.plain_loops.extend(plain);
     }
 
-    /// `jcc`/`jmp` to `label`: two bytes where the label is already placed
-    /// and within an 8-bit displacement (a loop's jump back over a short
-    /// body), else dynasm's 32-bit form (which every jump to a label not yet
-    /// placed takes: its distance is not known yet).
-    pub(super) fn jump(&mut self, jump: Jump, label: DynamicLabel) {
-        let here = self.ops.offset().0 as isize;
-        let placed = self.ops.labels().resolve_dynamic(label).ok().map(|at| at.0 as isize);
-        if let Some(rel) = placed.and_then(|at| i8::try_from(at - (here + 2)).ok()) {
-            let opcode = match jump {
-                Jump::Always => 0xEB,
-                Jump::IfNonZero => 0x75,
-            };
-            self.ops.extend([opcode, rel as u8]);
-            return;
-        }
-        match jump {
-            Jump::Always => asm!(self.ops; jmp =>label),
-            Jump::IfNonZero => asm!(self.ops; jnz =>label),
-        }
-    }
-
     /// Pads to a 32-byte boundary with the fewest (multi-byte) NOPs, so a
     /// loop body's placement does not decide its speed: the front end
     /// fetches and caches decoded code by 32-byte lines, and at 16 a loop's
@@ -313,12 +288,14 @@ impl Emitter {
             &[0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00],
             &[0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
         ];
-        let mut pad = (32 - self.ops.offset().0 % 32) % 32;
+        let len = (LOOP_ALIGN - self.ops.offset().0 % LOOP_ALIGN) % LOOP_ALIGN;
+        let mut pad = len;
         while pad > 0 {
             let nop = NOPS[pad.min(8) - 1];
             self.ops.extend(nop.iter().copied());
             pad -= nop.len();
         }
+        self.note_padding(len);
     }
 
     /// Tests the loop's cell `off` by loading it into eax (unless eax
@@ -345,6 +322,6 @@ impl Emitter {
             self.touch(off);
             self.cell(CellInst::CmpZero, off);
         }
-        asm!(self.ops; je =>exit);
+        self.jump(Jump::IfZero, exit);
     }
 }

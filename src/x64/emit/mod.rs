@@ -1,7 +1,8 @@
 //! Emission: a `select::Plan` -> x86-64 machine code, with dynasm. This
 //! file has the driver (`emit`), the emitter's state, the prologue and
 //! epilogue, and the tape checks; `cells.rs` the code of plain
-//! instructions, `io.rs` input and output, `loops.rs` loops, ifs and
+//! instructions, `io.rs` input and output, `jumps.rs` jumps in their
+//! fewest bytes (the reason for two passes), `loops.rs` loops, ifs and
 //! shortcuts, `registers.rs` cells in registers, `scan.rs` scans and
 //! `switch.rs` switches and carry loops.
 //!
@@ -52,6 +53,7 @@ macro_rules! asm {
 
 mod cells;
 mod io;
+mod jumps;
 mod loops;
 mod registers;
 mod scan;
@@ -61,7 +63,7 @@ mod tests;
 mod wide;
 
 use cells::{CellInst, FieldInst};
-use loops::Jump;
+use jumps::{Jump, Jumps};
 
 /// Stack slot (below the saved registers) holding the status while the
 /// exit path flushes output.
@@ -70,16 +72,19 @@ const STATUS_SLOT: i32 = -48;
 /// The code of `program` as `plan` says, and where in it each instruction
 /// of the program starts (the first copy, where there are two), then where
 /// the code after the last one (the exits and helpers) starts.
+///
+/// Emitted twice: first with every jump forward in its 32-bit form, then
+/// with those that fit in 8 bits short (`jumps`).
 pub(super) fn emit(plan: &Plan, program: &Program, target: Target) -> (CompiledCode, Vec<usize>) {
-    let mut emitter = Emitter::new(target, program);
-    emitter.prologue();
-    for step in &plan.steps {
-        emitter.step(step, program);
-    }
-    emitter.emit_recoveries(program);
-    emitter.mark();
-    emitter.epilogue(&program.data);
-    let bytes = emitter.ops.finalize().expect("all labels are defined");
+    let first = Emitter::pass(plan, program, target, Jumps::default());
+    let short = first.jumps.shortened(&first.jumps.targets(&first.ops));
+    let emitter = match short.contains(&true) {
+        true => Emitter::pass(plan, program, target, Jumps::with_short(short)),
+        false => first,
+    };
+    let targets = emitter.jumps.targets(&emitter.ops);
+    let mut bytes = emitter.ops.finalize().expect("all labels are defined");
+    emitter.jumps.patch(&mut bytes, &targets);
     let code = CompiledCode {
         bytes,
         entry: 0,
@@ -140,6 +145,8 @@ struct Emitter {
     /// not past where the first scan started): where that scan's own first
     /// test goes (`emit_scan`).
     unresumed_scan: Option<DynamicLabel>,
+    /// The forward jumps' sizes and targets (`jumps.rs`).
+    jumps: Jumps,
 }
 
 /// What an access off the tape does when that is not an error yet.
@@ -207,7 +214,21 @@ struct Block {
 }
 
 impl Emitter {
-    fn new(target: Target, program: &Program) -> Emitter {
+    /// The whole code, its forward jumps' sizes as `jumps` says, their
+    /// displacements not written yet.
+    fn pass(plan: &Plan, program: &Program, target: Target, jumps: Jumps) -> Emitter {
+        let mut emitter = Emitter::new(target, program, jumps);
+        emitter.prologue();
+        for step in &plan.steps {
+            emitter.step(step, program);
+        }
+        emitter.emit_recoveries(program);
+        emitter.mark();
+        emitter.epilogue(&program.data);
+        emitter
+    }
+
+    fn new(target: Target, program: &Program, jumps: Jumps) -> Emitter {
         let insts = program.insts.len() + 1;
         Emitter {
             ops: Asm::new(0),
@@ -229,6 +250,7 @@ impl Emitter {
             pad_table: Vec::new(),
             code_len: 0,
             unresumed_scan: None,
+            jumps,
         }
     }
 
@@ -456,8 +478,11 @@ impl Emitter {
         for (out, check, recovery) in std::mem::take(&mut self.checks) {
             asm!(self.ops; =>out);
             match recovery {
-                Some(Recovery::Skip(skip)) => asm!(self.ops; test Rb(skip.source), Rb(skip.source); jz =>skip.resume),
-                Some(Recovery::Restart(plain)) => asm!(self.ops; jmp =>plain),
+                Some(Recovery::Skip(skip)) => {
+                    asm!(self.ops; test Rb(skip.source), Rb(skip.source));
+                    self.jump(Jump::IfZero, skip.resume);
+                }
+                Some(Recovery::Restart(plain)) => self.jump(Jump::Always, plain),
                 Some(Recovery::Either(either)) => asm!(self.ops
                     ; test Rb(either.product), Rb(either.product)
                     ; jz >zero
@@ -507,12 +532,13 @@ impl Emitter {
             return;
         }
         let past = self.ops.new_dynamic_label();
-        asm!(self.ops; jmp =>past);
+        self.jump(Jump::Always, past);
         for (access, recovery) in std::mem::take(&mut self.pads) {
             let pad = match recovery {
                 Recovery::Skip(skip) => {
                     let pad = self.ops.new_dynamic_label();
-                    asm!(self.ops; =>pad; test Rb(skip.source), Rb(skip.source); jz =>skip.resume);
+                    asm!(self.ops; =>pad; test Rb(skip.source), Rb(skip.source));
+                    self.jump(Jump::IfZero, skip.resume);
                     self.emit_refault(skip.at, skip.off);
                     pad
                 }
@@ -566,7 +592,7 @@ impl Emitter {
             }
         });
         self.lose_eax_and_flags();
-        asm!(self.ops; jmp =>plain.exit);
+        self.jump(Jump::Always, plain.exit);
     }
 
     /// Makes sure an access to `[a_ptr + off]` faults or fails when it is
@@ -595,9 +621,10 @@ impl Emitter {
             // rdx: eax may hold a cell value (`in_eax`).
             asm!(self.ops; =>check);
             self.cell_address(Rq::RDX, off);
-            asm!(self.ops; cmp rdx, a_tape; jb =>out);
+            asm!(self.ops; cmp rdx, a_tape);
+            self.jump(Jump::IfBelow, out);
             self.runtime_field(FieldInst::Cmp, Rq::RDX, rt::TAPE_END);
-            asm!(self.ops; jae =>out);
+            self.jump(Jump::IfAboveOrEqual, out);
         }
         // The access itself (or the check) ties the pointer to a tape cell
         // within |off| of it.
@@ -650,9 +677,10 @@ impl Emitter {
     /// from the pointer) are all on the tape. Uses rcx.
     fn jump_unless_on_tape(&mut self, (lo, hi): (i32, i32), elsewhere: DynamicLabel) {
         self.cell_address(Rq::RCX, lo);
-        asm!(self.ops; cmp rcx, a_tape; jb =>elsewhere);
+        asm!(self.ops; cmp rcx, a_tape);
+        self.jump(Jump::IfBelow, elsewhere);
         self.cell_address(Rq::RCX, hi);
         self.runtime_field(FieldInst::Cmp, Rq::RCX, rt::TAPE_END);
-        asm!(self.ops; jae =>elsewhere);
+        self.jump(Jump::IfAboveOrEqual, elsewhere);
     }
 }

@@ -124,7 +124,7 @@ impl Emitter {
         self.lose_eax_and_flags();
         self.touch(l.test);
         self.cell(CellInst::CmpZero, l.test);
-        asm!(self.ops; je =>exit);
+        self.jump(Jump::IfZero, exit);
         for (off, at) in loads {
             self.attribute(at);
             let load = CellInst::MovzxReg(body.reg(off).expect("in a register"));
@@ -218,7 +218,7 @@ impl Emitter {
                         self.cell(CellInst::CmpZero, off);
                     }
                 }
-                asm!(self.ops; jz =>skip);
+                self.jump(Jump::IfZero, skip);
                 body.ifs.push(skip);
                 false
             }

@@ -72,9 +72,9 @@ impl Emitter {
             // pointer is behind it if it is already past it that way.
             asm!(self.ops; cmp a_ptr, a_scan_start);
             if stride < 0 {
-                asm!(self.ops; jb =>behind);
+                self.jump(Jump::IfBelow, behind);
             } else {
-                asm!(self.ops; ja =>behind);
+                self.jump(Jump::IfAbove, behind);
             }
             self.unresumed_scan = Some(behind);
         }
@@ -102,8 +102,8 @@ impl Emitter {
         self.touch_within(0, shift);
         asm!(self.ops
             ; cmp BYTE [a_ptr], value as i8
-            ; je =>done
         );
+        self.jump(Jump::IfZero, done);
         self.move_ptr(stride);
         self.jump(Jump::Always, scan);
         self.attribute(self.next_ats[self.current_inst()]);
@@ -131,8 +131,8 @@ impl Emitter {
         self.touch(0);
         asm!(self.ops
             ; cmp BYTE [a_ptr], value as i8
-            ; je =>done
         );
+        self.jump(Jump::IfZero, done);
         let again = self.ops.new_dynamic_label();
         let found: Vec<DynamicLabel> = (1..SCAN_UNROLL).map(|_| self.ops.new_dynamic_label()).collect();
         // Each later cell is the program's next step's (`Inst::next_at`).
@@ -143,7 +143,7 @@ impl Emitter {
             // The cell before was touched: this one is |stride| from it.
             self.touch_within(off, stride.unsigned_abs() as u64);
             self.cell(CellInst::CmpImm(value), off);
-            asm!(self.ops; je =>at);
+            self.jump(Jump::IfZero, at);
         }
         let step = stride * SCAN_UNROLL as i32;
         self.move_ptr(step);
@@ -151,7 +151,7 @@ impl Emitter {
         self.touch(0);
         asm!(self.ops; cmp BYTE [a_ptr], value as i8);
         self.jump(Jump::IfNonZero, again);
-        asm!(self.ops; jmp =>done);
+        self.jump(Jump::Always, done);
         if let Some(behind) = unresumed {
             self.unresumed_first_test(behind, stride, value, shift, [scan, done]);
         }
@@ -159,7 +159,7 @@ impl Emitter {
             asm!(self.ops; =>at);
             self.move_ptr(stride * (k as i32 + 1));
             if k + 2 < SCAN_UNROLL {
-                asm!(self.ops; jmp =>done);
+                self.jump(Jump::Always, done);
             }
         }
         asm!(self.ops; =>done);
@@ -186,22 +186,22 @@ impl Emitter {
         let on = self.ops.new_dynamic_label();
         self.touch(0);
         self.cell(CellInst::CmpImm(value), 0);
-        asm!(self.ops; je =>done);
+        self.jump(Jump::IfZero, done);
         // Every later cell is the program's next step's (`Inst::next_at`).
         self.attribute(self.next_ats[self.current_inst()]);
         for (k, &at) in (1..).zip(&found) {
             self.touch_within(stride * k, stride.unsigned_abs().into());
             self.cell(CellInst::CmpImm(value), stride * k);
-            asm!(self.ops; je =>at);
+            self.jump(Jump::IfZero, at);
         }
         self.move_ptr(stride * prefix);
         // The cell before was touched.
         self.unchecked_shift = stride.unsigned_abs().into();
-        asm!(self.ops; jmp =>on);
+        self.jump(Jump::Always, on);
         for (k, &at) in (1..).zip(&found) {
             asm!(self.ops; =>at);
             self.move_ptr(stride * k);
-            asm!(self.ops; jmp =>done);
+            self.jump(Jump::Always, done);
         }
         asm!(self.ops; =>on);
     }
@@ -246,8 +246,8 @@ impl Emitter {
         );
         self.mask_eax(mask);
         let found = self.ops.new_dynamic_label();
+        self.jump(Jump::IfNonZero, found);
         asm!(self.ops
-            ; jnz =>found
             // The block at the pointer holds none: the next four.
             ; wide:
             ; lea rcx, [a_ptr + wide_step]
@@ -261,7 +261,9 @@ impl Emitter {
             ; =>found
             ; bsf eax, eax // the first cell holding the value
             ; add a_ptr, rax
-            ; jmp =>done
+        );
+        self.jump(Jump::Always, done);
+        asm!(self.ops
             ; cells:
         );
     }
@@ -293,8 +295,8 @@ impl Emitter {
         );
         self.mask_eax(mask);
         let found = self.ops.new_dynamic_label();
+        self.jump(Jump::IfNonZero, found);
         asm!(self.ops
-            ; jnz =>found
             ; wide:
             ; lea rcx, [a_ptr - wide_step]
             ; cmp rcx, rdx
@@ -307,7 +309,9 @@ impl Emitter {
             ; =>found
             ; bsr eax, eax // the last cell holding the value, up to the pointer
             ; lea a_ptr, [a_ptr + rax - 15]
-            ; jmp =>done
+        );
+        self.jump(Jump::Always, done);
+        asm!(self.ops
             ; cells:
         );
     }
@@ -341,20 +345,25 @@ impl Emitter {
         self.mask_eax(mask);
         let none = self.ops.new_dynamic_label();
         let at: [DynamicLabel; 4] = std::array::from_fn(|_| self.ops.new_dynamic_label());
-        asm!(self.ops; jz =>none; pmovmskb eax, xmm0);
+        self.jump(Jump::IfZero, none);
+        asm!(self.ops; pmovmskb eax, xmm0);
         self.mask_eax(mask);
-        asm!(self.ops; jnz =>at[0]; pmovmskb eax, xmm2);
+        self.jump(Jump::IfNonZero, at[0]);
+        asm!(self.ops; pmovmskb eax, xmm2);
         self.mask_eax(mask);
-        asm!(self.ops; jnz =>at[1]; pmovmskb eax, xmm3);
+        self.jump(Jump::IfNonZero, at[1]);
+        asm!(self.ops; pmovmskb eax, xmm3);
         self.mask_eax(mask);
-        asm!(self.ops; jnz =>at[2]; pmovmskb eax, xmm4);
+        self.jump(Jump::IfNonZero, at[2]);
+        asm!(self.ops; pmovmskb eax, xmm4);
         self.mask_eax(mask);
         // The block k steps on: k steps, falling through the labels.
         for k in (0..4).rev() {
             asm!(self.ops; =>at[k]);
             self.move_ptr(step);
         }
-        asm!(self.ops; jmp =>found; =>none);
+        self.jump(Jump::Always, found);
+        asm!(self.ops; =>none);
     }
 
     /// An add walk's blocks (`select::AddWalk`), from where its cell was
@@ -382,26 +391,27 @@ impl Emitter {
         let block = self.ops.new_dynamic_label();
         if stride > 0 {
             self.cell_address(Rq::RCX, lo);
-            asm!(self.ops; cmp rcx, a_tape; jb =>rest);
+            asm!(self.ops; cmp rcx, a_tape);
+            self.jump(Jump::IfBelow, rest);
             // The last pointer whose blocks are on the tape.
             self.runtime_field(FieldInst::Load, Rq::RDX, rt::TAPE_END);
             asm!(self.ops
                 ; sub rdx, hi + 1
                 ; =>block
                 ; cmp a_ptr, rdx
-                ; ja =>rest
             );
+            self.jump(Jump::IfAbove, rest);
         } else {
             self.cell_address(Rq::RCX, hi);
             self.runtime_field(FieldInst::Cmp, Rq::RCX, rt::TAPE_END);
+            self.jump(Jump::IfAboveOrEqual, rest);
             asm!(self.ops
-                ; jae =>rest
                 // The first pointer whose blocks are on the tape.
                 ; lea rdx, [a_tape - lo]
                 ; =>block
                 ; cmp a_ptr, rdx
-                ; jb =>rest
             );
+            self.jump(Jump::IfBelow, rest);
         }
         asm!(self.ops
             ; movdqu xmm3, [a_ptr + tested]
@@ -410,7 +420,7 @@ impl Emitter {
             ; pmovmskb eax, xmm0
         );
         self.mask_eax(mask);
-        asm!(self.ops; jnz =>rest);
+        self.jump(Jump::IfNonZero, rest);
         if added != tested {
             asm!(self.ops; movdqu xmm3, [a_ptr + added]);
         }

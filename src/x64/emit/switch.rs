@@ -35,7 +35,8 @@ impl Emitter {
             asm!(self.ops; lea rsi, [->data]);
             self.jump_unless_on_tape(switch.span, at_edge);
             self.switch_from_tables(switch, None);
-            asm!(self.ops; jmp =>done; =>at_edge);
+            self.jump(Jump::Always, done);
+            asm!(self.ops; =>at_edge);
             self.switch_checked(switch);
             asm!(self.ops; =>done);
         }
@@ -76,7 +77,7 @@ impl Emitter {
         };
         self.touch(test);
         self.cell(CellInst::CmpZero, test);
-        asm!(self.ops; je =>exit);
+        self.jump(Jump::IfZero, exit);
         self.attribute(switch_at);
         self.touch(src);
         self.cell(CellInst::MovzxEax, src);
@@ -90,17 +91,21 @@ impl Emitter {
         );
         // eax: cell[src], here and at every jump to `recheck` or `top`.
         if stride > 0 {
-            asm!(self.ops; cmp a_ptr, a_switch_start; jb =>at_edge);
+            asm!(self.ops; cmp a_ptr, a_switch_start);
+            self.jump(Jump::IfBelow, at_edge);
         } else {
-            asm!(self.ops; cmp a_ptr, a_switch_end; jae =>at_edge);
+            asm!(self.ops; cmp a_ptr, a_switch_end);
+            self.jump(Jump::IfAboveOrEqual, at_edge);
         }
         self.align_loop_top();
         asm!(self.ops; =>top);
         self.mark();
         if stride > 0 {
-            asm!(self.ops; cmp a_ptr, a_switch_end; jae =>at_edge);
+            asm!(self.ops; cmp a_ptr, a_switch_end);
+            self.jump(Jump::IfAboveOrEqual, at_edge);
         } else {
-            asm!(self.ops; cmp a_ptr, a_switch_start; jb =>at_edge);
+            asm!(self.ops; cmp a_ptr, a_switch_start);
+            self.jump(Jump::IfBelow, at_edge);
         }
         self.switch_from_tables(switch, Some((l.carried, l.carried_form)));
         self.mark();
@@ -111,7 +116,8 @@ impl Emitter {
         self.touch(test);
         self.cell(CellInst::CmpZero, test);
         self.jump(Jump::IfNonZero, top);
-        asm!(self.ops; jmp =>exit; =>at_edge);
+        self.jump(Jump::Always, exit);
+        asm!(self.ops; =>at_edge);
         self.attribute(switch_at);
         self.switch_checked(switch);
         self.move_ptr(stride);
@@ -119,11 +125,12 @@ impl Emitter {
         self.attribute(end_at);
         self.touch(test);
         self.cell(CellInst::CmpZero, test);
-        asm!(self.ops; je =>exit);
+        self.jump(Jump::IfZero, exit);
         self.attribute(switch_at);
         self.touch(src);
         self.cell(CellInst::MovzxEax, src);
-        asm!(self.ops; jmp =>recheck; =>exit);
+        self.jump(Jump::Always, recheck);
+        asm!(self.ops; =>exit);
         self.unchecked_shift = test.unsigned_abs() as u64;
     }
 
@@ -150,8 +157,8 @@ impl Emitter {
             let skip = self.ops.new_dynamic_label();
             asm!(self.ops
                 ; cmp BYTE [rsi + rax + cell.tables + SwitchCell::TOUCH as i32], 0
-                ; je =>skip
             );
+            self.jump(Jump::IfZero, skip);
             self.touch(cell.off);
             if !self.switch_cell(cell, Rq::RSI) && !self.target.checked {
                 // Changes nothing but must fail off the tape.

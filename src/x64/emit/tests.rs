@@ -60,23 +60,47 @@ fn a_loop_jumps_back_in_two_bytes_where_it_can() {
     assert!(ends_with(&long, &[0x80, 0x3B, 0x00, 0x0F, 0x85]) && !ends_with(&long, &[0x80, 0x3B, 0x00, 0x75]));
 }
 
+/// The length of the loop test of `src` that jumps past the loop's jump
+/// back (a `je` to just after a backward `jne`).
+fn loop_test_len(src: &str) -> Option<usize> {
+    use iced_x86::{Decoder, DecoderOptions, Instruction, Mnemonic};
+    let code = compile(&parse("t.b", src.as_bytes()).unwrap(), GUARDED);
+    let mut decoder = Decoder::with_ip(64, &code.bytes[..code.code_len], 0, DecoderOptions::NONE);
+    let mut insts: Vec<Instruction> = Vec::new();
+    while decoder.can_decode() {
+        insts.push(decoder.decode());
+    }
+    let back = |i: &&Instruction| i.mnemonic() == Mnemonic::Jne && i.near_branch_target() < i.ip();
+    let exits: Vec<u64> = insts.iter().filter(back).map(|i| i.next_ip()).collect();
+    let test = insts.iter().find(|i| i.mnemonic() == Mnemonic::Je && exits.contains(&i.near_branch_target()))?;
+    Some(test.len())
+}
+
+#[test]
+fn a_loop_jumps_forward_in_two_bytes_where_it_fits() {
+    // je rel8 over a move, an add and an out; over 20 of each (past 127
+    // bytes), je rel32; both to just after the jump back.
+    assert_eq!(loop_test_len("[>+.]"), Some(2));
+    assert_eq!(loop_test_len(&format!("[{}]", ">+.".repeat(20))), Some(6));
+}
+
 #[test]
 fn tests_right_after_an_add_to_their_cell_take_its_flags() {
     let has = |code: Vec<u8>, bytes: &[u8]| code.windows(bytes.len()).any(|w| w == bytes);
-    // add byte [rbx+2], -1; lea rbx, [rbx+2]; je (the loop's first test).
+    // add byte [rbx+2], -1; lea rbx, [rbx+2]; je rel8 (the loop's first test).
     let (add, step) = ([0x80, 0x43, 2, 0xFF], [0x48, 0x8D, 0x5B, 2]);
     let loop_after = [Op::Add { off: 2, val: 255 }, Op::Move(2), Op::Loop { off: 0 }, Op::Move(1), Op::EndLoop];
-    assert!(has(code_of(&loop_after), &[&add[..], &step, &[0x0F, 0x84]].concat()));
+    assert!(has(code_of(&loop_after), &[&add[..], &step, &[0x74]].concat()));
     // add byte [rbx], -1; mov byte [rbx+1], 7; movzx eax, byte [rbx]; je:
     // no `test` (the set of another cell leaves the flags alone).
     let set = [0xC6, 0x43, 1, 7];
     let if_after = [Op::Add { off: 0, val: 255 }, Op::Set { off: 1, val: 7 }, Op::If { off: 0 }, Op::Out { off: 0 }];
     let if_after = code_of(&[&if_after[..], &[Op::EndIf]].concat());
-    assert!(has(if_after, &[&[0x80, 0x03, 0xFF][..], &set, &[0x0F, 0xB6, 0x03, 0x0F, 0x84]].concat()));
+    assert!(has(if_after, &[&[0x80, 0x03, 0xFF][..], &set, &[0x0F, 0xB6, 0x03, 0x74]].concat()));
     // A set of the cell itself between: the flags are the add's, not the
     // cell's: the if tests the cell.
     let reset = [Op::Add { off: 0, val: 255 }, Op::Set { off: 0, val: 7 }, Op::If { off: 0 }, Op::Out { off: 0 }];
-    assert!(has(code_of(&[&reset[..], &[Op::EndIf]].concat()), &[0x85, 0xC0, 0x0F, 0x84]));
+    assert!(has(code_of(&[&reset[..], &[Op::EndIf]].concat()), &[0x85, 0xC0, 0x74]));
 }
 
 #[test]
@@ -262,7 +286,7 @@ fn the_carried_cell_is_the_one_a_dry_run_of_the_emitter_would_choose() {
         let steps = crate::x64::select::select(&program, GUARDED).steps;
         let [crate::x64::select::Step::SmallLoop(l)] = &steps[..] else { continue };
         let dry_run = |start| {
-            let mut emitter = super::Emitter::new(GUARDED, &program);
+            let mut emitter = super::Emitter::new(GUARDED, &program, super::Jumps::default());
             emitter.in_eax = start;
             emitter.straight(&l.second, &program);
             (emitter.ops.offset().0, emitter.in_eax)
@@ -541,7 +565,7 @@ fn products_take_lea_from_the_source_register() {
             (9, format!("lea ecx,[{full}+{full}*8]")),
             (10, format!("imul ecx,{name},0Ah")),
         ] {
-            let mut e = Emitter::new(GUARDED, &Program { insts: vec![], data: vec![] });
+            let mut e = Emitter::new(GUARDED, &Program { insts: vec![], data: vec![] }, super::Jumps::default());
             let start = e.ops.offset().0;
             e.multiply_into_ecx(reg, factor);
             let bytes = e.ops.finalize().expect("assembled")[start..].to_vec();
@@ -572,7 +596,8 @@ fn lea_reads_back_as_written() {
                         if base.is_none() && index.is_none() {
                             continue;
                         }
-                        let mut e = Emitter::new(GUARDED, &Program { insts: vec![], data: vec![] });
+                        let mut e =
+                            Emitter::new(GUARDED, &Program { insts: vec![], data: vec![] }, super::Jumps::default());
                         let start = e.ops.offset().0;
                         e.lea32(dst, base, index.map(|r| (r, scale)), disp);
                         let bytes = e.ops.finalize().expect("assembled")[start..].to_vec();

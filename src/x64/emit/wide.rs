@@ -124,7 +124,7 @@ impl Emitter {
         let exit = self.ops.new_dynamic_label();
         self.touch(off);
         self.wide_cell(WideInst::CmpImm(0), off);
-        asm!(self.ops; je =>exit);
+        self.jump(Jump::IfZero, exit);
         self.align_loop_top();
         asm!(self.ops; =>top);
         self.blocks.push(Block { top, exit, off });
@@ -140,7 +140,7 @@ impl Emitter {
         let step = self.byte_offset(stride);
         self.touch(0);
         self.wide_cell(WideInst::CmpImm(value), 0);
-        asm!(self.ops; je =>done);
+        self.jump(Jump::IfZero, done);
         self.attribute(self.next_ats[self.current_inst()]);
         self.align_loop_top();
         asm!(self.ops; =>again);
