@@ -148,6 +148,14 @@ impl Emitter {
         self.ops.extend([0x49 | (reg >> 3) << 2, opcode, 0x44 | (reg & 7) << 3, 0x24, disp as u8]);
     }
 
+    /// `call QWORD [r12 + field]`: a runtime function, through the table
+    /// with an 8-bit displacement (5 bytes where dynasm took 8).
+    pub(super) fn runtime_call(&mut self, field: i32) {
+        let disp = i8::try_from(field).expect("runtime table fields are within 127 bytes");
+        // REX.B for r12; FF /2, ModRM [base + disp8], SIB r12.
+        self.ops.extend([0x41, 0xFF, 0x54, 0x24, disp as u8]);
+    }
+
     /// `lea rbx, [rbx + delta]`, with an 8-bit displacement where it fits.
     pub(super) fn move_ptr(&mut self, delta: i32) {
         // `lea`, not `add`: as short, and it leaves the flags of the

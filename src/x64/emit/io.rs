@@ -44,8 +44,11 @@ impl Emitter {
                 ; mov rdi, a_rt
                 ; lea rsi, [->data]
                 ; add rsi, start as i32
-                ; mov rdx, QWORD bytes.len() as i64
-                ; call QWORD [a_rt + rt::WRITE]
+                // Zero-extended: 5 bytes where `mov rdx, imm64` took 10.
+                ; mov edx, i32::try_from(bytes.len()).expect("data under 2 GiB")
+            );
+            self.runtime_call(rt::WRITE);
+            asm!(self.ops
                 ; test eax, eax
                 ; jnz ->exit
             );
@@ -87,7 +90,9 @@ impl Emitter {
             ; jnz ->exit
             ; mov rdi, a_rt
             ; mov rsi, a_ptr
-            ; call QWORD [a_rt + rt::DUMP]
+        );
+        self.runtime_call(rt::DUMP);
+        asm!(self.ops
             ; test eax, eax
             ; jnz ->exit
         );

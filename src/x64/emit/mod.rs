@@ -79,7 +79,12 @@ pub(super) fn emit(plan: &Plan, program: &Program, target: Target) -> (CompiledC
     let first = Emitter::pass(plan, program, target, Jumps::default());
     let short = first.jumps.shortened(&first.jumps.targets(&first.ops));
     let emitter = match short.contains(&true) {
-        true => Emitter::pass(plan, program, target, Jumps::with_short(short)),
+        true => {
+            // Not kept alongside the second: a big program's code and
+            // positions, twice over.
+            drop(first);
+            Emitter::pass(plan, program, target, Jumps::with_short(short))
+        }
         false => first,
     };
     let targets = emitter.jumps.targets(&emitter.ops);

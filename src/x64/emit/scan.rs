@@ -79,7 +79,11 @@ impl Emitter {
             self.unresumed_scan = Some(behind);
         }
         // The first scan's stride is `-stride`: the cell before its start.
-        asm!(self.ops; lea a_ptr, [a_scan_start + stride]);
+        // `lea rbx, [r11 + disp8]` where it fits (dynasm takes 32 bits).
+        match i8::try_from(stride) {
+            Ok(disp) => self.ops.extend([0x49, 0x8D, 0x5B, disp as u8]),
+            Err(_) => asm!(self.ops; lea a_ptr, [a_scan_start + stride]),
+        }
         // That cell is `stride` from the start, which the first scan touched.
         self.unchecked_shift = self.unchecked_shift.max(stride.unsigned_abs() as u64);
     }
@@ -228,44 +232,40 @@ impl Emitter {
     fn emit_vector_scan_right(&mut self, stride: i32, value: u8, done: DynamicLabel) {
         let (mask, step) = vector_cells(stride);
         let wide_step = 4 * step;
+        let [cells, block, check, wide, found] = std::array::from_fn(|_| self.ops.new_dynamic_label());
         self.broadcast_xmm1(value);
-        asm!(self.ops; cmp a_ptr, a_tape; jb >cells);
+        asm!(self.ops; cmp a_ptr, a_tape);
+        self.jump(Jump::IfBelow, cells);
         // The last pointer from which 16 bytes are on the tape.
         self.runtime_field(FieldInst::Load, Rq::RDX, rt::TAPE_END);
+        asm!(self.ops; sub rdx, 16);
+        self.jump(Jump::Always, check);
+        asm!(self.ops; =>block);
+        self.move_ptr(step);
+        asm!(self.ops; =>check; cmp a_ptr, rdx);
+        self.jump(Jump::IfAbove, cells);
         asm!(self.ops
-            ; sub rdx, 16
-            ; jmp >check
-            ; block:
-            ; add a_ptr, step
-            ; check:
-            ; cmp a_ptr, rdx
-            ; ja >cells
             ; movdqu xmm0, [a_ptr]
             ; pcmpeqb xmm0, xmm1
             ; pmovmskb eax, xmm0
         );
         self.mask_eax(mask);
-        let found = self.ops.new_dynamic_label();
         self.jump(Jump::IfNonZero, found);
-        asm!(self.ops
-            // The block at the pointer holds none: the next four.
-            ; wide:
-            ; lea rcx, [a_ptr + wide_step]
-            ; cmp rcx, rdx
-            ; ja <block
-        );
+        // The block at the pointer holds none: the next four.
+        asm!(self.ops; =>wide);
+        self.cell_address(Rq::RCX, wide_step);
+        asm!(self.ops; cmp rcx, rdx);
+        self.jump(Jump::IfAbove, block);
         self.emit_wide_blocks(step, mask, found);
+        asm!(self.ops; mov a_ptr, rcx);
+        self.jump(Jump::Always, wide);
         asm!(self.ops
-            ; mov a_ptr, rcx
-            ; jmp <wide
             ; =>found
             ; bsf eax, eax // the first cell holding the value
             ; add a_ptr, rax
         );
         self.jump(Jump::Always, done);
-        asm!(self.ops
-            ; cells:
-        );
+        asm!(self.ops; =>cells);
     }
 
     /// `[<]` 16 cells at a time, up to `[<<<<]` 4; see
@@ -277,43 +277,38 @@ impl Emitter {
         // 15 - k * stride.
         let mask = mask.reverse_bits() >> 16;
         let wide_step = 4 * step;
+        let [cells, block, check, wide, found] = std::array::from_fn(|_| self.ops.new_dynamic_label());
         self.broadcast_xmm1(value);
         self.runtime_field(FieldInst::Cmp, Rq::RBX, rt::TAPE_END);
+        self.jump(Jump::IfAboveOrEqual, cells);
+        // The first pointer from which 16 bytes back are on the tape.
+        asm!(self.ops; lea rdx, [a_tape + 15]);
+        self.jump(Jump::Always, check);
+        asm!(self.ops; =>block);
+        self.move_ptr(-step);
+        asm!(self.ops; =>check; cmp a_ptr, rdx);
+        self.jump(Jump::IfBelow, cells);
         asm!(self.ops
-            ; jae >cells
-            // The first pointer from which 16 bytes back are on the tape.
-            ; lea rdx, [a_tape + 15]
-            ; jmp >check
-            ; block:
-            ; sub a_ptr, step
-            ; check:
-            ; cmp a_ptr, rdx
-            ; jb >cells
             ; movdqu xmm0, [a_ptr - 15]
             ; pcmpeqb xmm0, xmm1
             ; pmovmskb eax, xmm0
         );
         self.mask_eax(mask);
-        let found = self.ops.new_dynamic_label();
         self.jump(Jump::IfNonZero, found);
-        asm!(self.ops
-            ; wide:
-            ; lea rcx, [a_ptr - wide_step]
-            ; cmp rcx, rdx
-            ; jb <block
-        );
+        asm!(self.ops; =>wide);
+        self.cell_address(Rq::RCX, -wide_step);
+        asm!(self.ops; cmp rcx, rdx);
+        self.jump(Jump::IfBelow, block);
         self.emit_wide_blocks(-step, mask, found);
+        asm!(self.ops; mov a_ptr, rcx);
+        self.jump(Jump::Always, wide);
         asm!(self.ops
-            ; mov a_ptr, rcx
-            ; jmp <wide
             ; =>found
             ; bsr eax, eax // the last cell holding the value, up to the pointer
             ; lea a_ptr, [a_ptr + rax - 15]
         );
         self.jump(Jump::Always, done);
-        asm!(self.ops
-            ; cells:
-        );
+        asm!(self.ops; =>cells);
     }
 
     /// Compares the four blocks of 16 bytes `step`, 2, 3 and 4 `step`s from
@@ -327,14 +322,14 @@ impl Emitter {
         // A block ending at the pointer starts 15 bytes left of it.
         let base = if step < 0 { -15 } else { 0 };
         let (b1, b2, b3, b4) = (base + step, base + 2 * step, base + 3 * step, base + 4 * step);
+        self.movdqu(Movdqu::Load(0), b1);
+        asm!(self.ops; pcmpeqb xmm0, xmm1);
+        self.movdqu(Movdqu::Load(2), b2);
+        asm!(self.ops; pcmpeqb xmm2, xmm1);
+        self.movdqu(Movdqu::Load(3), b3);
+        asm!(self.ops; pcmpeqb xmm3, xmm1);
+        self.movdqu(Movdqu::Load(4), b4);
         asm!(self.ops
-            ; movdqu xmm0, [a_ptr + b1]
-            ; pcmpeqb xmm0, xmm1
-            ; movdqu xmm2, [a_ptr + b2]
-            ; pcmpeqb xmm2, xmm1
-            ; movdqu xmm3, [a_ptr + b3]
-            ; pcmpeqb xmm3, xmm1
-            ; movdqu xmm4, [a_ptr + b4]
             ; pcmpeqb xmm4, xmm1
             ; movdqa xmm5, xmm0
             ; por xmm5, xmm2
@@ -413,8 +408,8 @@ impl Emitter {
             );
             self.jump(Jump::IfBelow, rest);
         }
+        self.movdqu(Movdqu::Load(3), tested);
         asm!(self.ops
-            ; movdqu xmm3, [a_ptr + tested]
             ; movdqa xmm0, xmm3
             ; pcmpeqb xmm0, xmm1
             ; pmovmskb eax, xmm0
@@ -422,12 +417,10 @@ impl Emitter {
         self.mask_eax(mask);
         self.jump(Jump::IfNonZero, rest);
         if added != tested {
-            asm!(self.ops; movdqu xmm3, [a_ptr + added]);
+            self.movdqu(Movdqu::Load(3), added);
         }
-        asm!(self.ops
-            ; paddb xmm3, xmm2
-            ; movdqu [a_ptr + added], xmm3
-        );
+        asm!(self.ops; paddb xmm3, xmm2);
+        self.movdqu(Movdqu::Store(3), added);
         self.move_ptr(16 * stride.signum());
         self.jump(Jump::Always, block);
         // At `rest` from here or from before the blocks: the pointer's cell
@@ -435,6 +428,19 @@ impl Emitter {
         self.in_eax = EaxCells::NONE;
         self.zf_cell = None;
         self.unchecked_shift = 0;
+    }
+
+    /// `movdqu` between xmm0-xmm7 and the 16 bytes at `[rbx + off]`, the
+    /// displacement in 8 bits where it fits (dynasm takes 32 for an offset
+    /// known only at run time).
+    fn movdqu(&mut self, dir: Movdqu, off: i32) {
+        let (opcode, xmm) = match dir {
+            Movdqu::Load(xmm) => (0x6F, xmm),
+            Movdqu::Store(xmm) => (0x7F, xmm),
+        };
+        debug_assert!(xmm < 8, "no REX prefix");
+        self.ops.extend([0xF3, 0x0F, opcode]);
+        self.rbx_operand(xmm, off);
     }
 
     /// Keeps the bits of eax in `mask`; the zero flag says whether any is
@@ -446,4 +452,11 @@ impl Emitter {
             asm!(self.ops; and eax, mask as i32);
         }
     }
+}
+
+/// A `movdqu` (`Emitter::movdqu`): into or from the xmm register numbered.
+#[derive(Clone, Copy)]
+enum Movdqu {
+    Load(u8),
+    Store(u8),
 }

@@ -448,6 +448,25 @@ fn a_multiply_fails_where_its_source_is_read_or_its_target_touched() {
     }
 }
 
+/// A scan back goes to the cell before where the scan out started with
+/// `lea rbx, [r11 + disp8]`: 4 bytes, where dynasm took 7; a wide scan's
+/// loads take 8-bit displacements too.
+#[test]
+fn scans_take_8_bit_displacements() {
+    use crate::ir::Inst;
+    let insts = vec![Inst::scan(2, 0, 10, 11), Inst::new(Op::Move(-2), 0), Inst::scan(-2, 0, 20, 21)];
+    let bytes = compile(&Program { insts, data: vec![] }, GUARDED).bytes;
+    assert!(bytes.windows(4).any(|w| w == [0x49, 0x8D, 0x5B, 0xFE]), "lea rbx, [r11 - 2]");
+    // The four blocks a wide scan compares at once: movdqu xmm0, [rbx +
+    // 16] ... xmm4, [rbx + 64], 5 bytes each, where dynasm took 8.
+    let insts = vec![Inst::scan(1, 0, 10, 11)];
+    let bytes = compile(&Program { insts, data: vec![] }, GUARDED).bytes;
+    for (xmm, disp) in [(0u8, 16u8), (2, 32), (3, 48), (4, 64)] {
+        let load = [0xF3, 0x0F, 0x6F, 0x43 | xmm << 3, disp];
+        assert!(bytes.windows(5).any(|w| w == load), "movdqu xmm{xmm}, [rbx + {disp}]");
+    }
+}
+
 /// A scan back that may start behind where the scan out started does not
 /// resume there: its first cell is its own `[`'s, the later ones its `]`'s.
 #[test]
