@@ -134,26 +134,34 @@ impl Emitter {
     }
 
     /// `inst` between a 64-bit register and a field of the runtime table,
-    /// `QWORD [r12 + field]`, with an 8-bit displacement: every field is
-    /// within 127 bytes of the table's start (dynasm would take 32 bits).
+    /// `QWORD [r12 + field]`, with an 8-bit displacement (`table_operand`).
     pub(super) fn runtime_field(&mut self, inst: FieldInst, reg: Rq, field: i32) {
         let opcode = match inst {
             FieldInst::Load => 0x8B,
             FieldInst::Store => 0x89,
             FieldInst::Cmp => 0x3B,
         };
-        let disp = i8::try_from(field).expect("runtime table fields are within 127 bytes");
         let reg = reg as u8;
-        // REX.W, REX.R for r8-r15, REX.B for r12; ModRM [base + disp8], SIB r12.
-        self.ops.extend([0x49 | (reg >> 3) << 2, opcode, 0x44 | (reg & 7) << 3, 0x24, disp as u8]);
+        // REX.W, REX.R for r8-r15, REX.B for r12.
+        self.ops.extend([0x49 | (reg >> 3) << 2, opcode]);
+        self.table_operand(reg & 7, field);
     }
 
     /// `call QWORD [r12 + field]`: a runtime function, through the table
-    /// with an 8-bit displacement (5 bytes where dynasm took 8).
+    /// (5 bytes where dynasm took 8).
     pub(super) fn runtime_call(&mut self, field: i32) {
+        // REX.B for r12; FF /2.
+        self.ops.extend([0x41, 0xFF]);
+        self.table_operand(2, field);
+    }
+
+    /// The ModRM, SIB and displacement of the operand `[r12 + field]`, `reg`
+    /// the ModRM's reg field: 8 bits, as every field is within 127 bytes of
+    /// the table's start (dynasm would take 32).
+    fn table_operand(&mut self, reg: u8, field: i32) {
         let disp = i8::try_from(field).expect("runtime table fields are within 127 bytes");
-        // REX.B for r12; FF /2, ModRM [base + disp8], SIB r12.
-        self.ops.extend([0x41, 0xFF, 0x54, 0x24, disp as u8]);
+        // ModRM [base + disp8] with a SIB byte, SIB base r12 (no index).
+        self.ops.extend([0x44 | reg << 3, 0x24, disp as u8]);
     }
 
     /// `lea rbx, [rbx + delta]`, with an 8-bit displacement where it fits.

@@ -132,19 +132,17 @@ impl Emitter {
     pub(super) fn jump(&mut self, jump: Jump, label: DynamicLabel) {
         let here = self.ops.offset().0;
         if let Ok(at) = self.ops.labels().resolve_dynamic(label) {
-            let rel = at.0 as isize - (here as isize + 2);
-            let (opcode, len) = jump.opcode(i8::try_from(rel).is_ok());
-            self.ops.extend(opcode[..len].iter().copied());
-            match i8::try_from(rel) {
+            let (long, long_len) = jump.opcode(false);
+            match i8::try_from(at.0 as isize - (here as isize + 2)) {
                 Ok(rel) => {
-                    self.ops.push(rel as u8);
+                    self.ops.extend([jump.opcode(true).0[0], rel as u8]);
                     // Farther in a later pass, it may take its long form.
-                    let (_, long) = jump.opcode(false);
-                    self.jumps.growth.push((here + 2, long + 4 - 2));
+                    self.jumps.growth.push((here + 2, long_len + 4 - 2));
                 }
                 Err(_) => {
-                    let end = here + len + 4;
+                    let end = here + long_len + 4;
                     let rel = i32::try_from(at.0 as isize - end as isize).expect("code under 2 GiB");
+                    self.ops.extend(long[..long_len].iter().copied());
                     self.ops.extend(rel.to_le_bytes());
                 }
             }
