@@ -55,19 +55,16 @@ fn parse_with(file: &str, source: &[u8], syntax: Syntax, fold: bool) -> Result<P
     let mut open: Vec<usize> = Vec::new();
     // Offsets of the stray `]`s, in order.
     let mut stray: Vec<usize> = Vec::new();
-    // The byte of the run the last instruction folds (0: none), and its
-    // commands so far.
-    let (mut run, mut len) = (0u8, 0u32);
-    for (at, &byte) in source.iter().enumerate() {
-        if fold && byte == run && grow(insts.last_mut(), byte, len) {
-            len += 1;
-            continue;
-        }
+    let mut at = 0;
+    while at < source.len() {
+        let byte = source[at];
         let op = match byte {
-            b'+' => Op::Add { off: 0, val: 1 },
-            b'-' => Op::Add { off: 0, val: 255 },
-            b'>' => Op::Move(1),
-            b'<' => Op::Move(-1),
+            b'+' | b'-' | b'>' | b'<' => {
+                let (op, next) = if fold { fold_run(source, at, syntax) } else { (step(byte, 1), at + 1) };
+                insts.push(Inst::new(op, at as u32));
+                at = next;
+                continue;
+            }
             b'.' => Op::Out { off: 0 },
             b'#' if syntax.hash_dump => Op::Dump,
             b',' => Op::In { off: 0 },
@@ -76,16 +73,21 @@ fn parse_with(file: &str, source: &[u8], syntax: Syntax, fold: bool) -> Result<P
                 Op::Loop { off: 0 }
             }
             b']' => {
-                if open.pop().is_none() {
+                if open.pop().is_some() {
+                    Op::EndLoop
+                } else {
                     stray.push(at);
+                    at += 1;
                     continue;
                 }
-                Op::EndLoop
             }
-            _ => continue,
+            _ => {
+                at += 1;
+                continue;
+            }
         };
-        (run, len) = (if matches!(op, Op::Add { .. } | Op::Move(_)) { byte } else { 0 }, 1);
         insts.push(Inst::new(op, at as u32));
+        at += 1;
     }
     if stray.is_empty() && open.is_empty() {
         return Ok(Program { insts, data: Vec::new() });
@@ -107,18 +109,39 @@ fn parse_with(file: &str, source: &[u8], syntax: Syntax, fold: bool) -> Result<P
     Err(Error::Unmatched { brackets, more })
 }
 
-/// Adds the command `byte` to the run that `last` folds (`len` commands so
-/// far) if it still fits: a move always, an add while its value is a
-/// signed byte.
-fn grow(last: Option<&mut Inst>, byte: u8, len: u32) -> bool {
-    match (last.map(|inst| &mut inst.op), byte) {
-        (Some(Op::Add { val, .. }), b'+') if len < 127 => *val += 1,
-        (Some(Op::Add { val, .. }), b'-') if len < 128 => *val -= 1,
-        (Some(Op::Move(d)), b'>') => *d += 1,
-        (Some(Op::Move(d)), b'<') => *d -= 1,
-        _ => return false,
+/// `n` of the command `byte` (`+`, `-`, `>` or `<`) as one instruction.
+fn step(byte: u8, n: u32) -> Op {
+    match byte {
+        b'+' => Op::Add { off: 0, val: n as u8 },
+        b'-' => Op::Add { off: 0, val: (n as u8).wrapping_neg() },
+        b'>' => Op::Move(n as i32),
+        _ => Op::Move(-(n as i32)),
     }
-    true
+}
+
+/// The run of the command at `at` (one of `+-<>`) as one instruction, and
+/// where parsing goes on: at the next other command, or at the command
+/// that would take an add beyond a signed byte (127 `+`, 128 `-`). A move
+/// folds any length (a source is under 2^31 bytes). Comments inside a run
+/// are skipped with it.
+fn fold_run(source: &[u8], at: usize, syntax: Syntax) -> (Op, usize) {
+    let byte = source[at];
+    let limit = match byte {
+        b'+' => 127,
+        b'-' => 128,
+        _ => u32::MAX,
+    };
+    let (mut n, mut i) = (1u32, at + 1);
+    while n < limit {
+        match source.get(i) {
+            Some(&b) if b == byte => n += 1,
+            Some(b'+' | b'-' | b'>' | b'<' | b'.' | b',' | b'[' | b']') | None => break,
+            Some(b'#') if syntax.hash_dump => break,
+            Some(_) => {}
+        }
+        i += 1;
+    }
+    (step(byte, n), i)
 }
 
 fn unmatched(bracket: char, file: &str, source: &[u8], at: usize) -> Diagnostic {
@@ -211,6 +234,10 @@ mod tests {
         assert_eq!(folded(&[b'<'; 70000]), [(Op::Move(-70000), 0)]);
         // `+-` is two instructions (a pass folds them into an add of 0).
         assert_eq!(folded(b"+-"), [(add(1), 0), (add(255), 1)]);
+        // `#` ends a run where it is a command, not where it is a comment.
+        let dump = parse_folded("t.b", b"+#+", Syntax { hash_dump: true }).unwrap();
+        assert_eq!(dump.ops().collect::<Vec<_>>(), [add(1), Op::Dump, add(1)]);
+        assert_eq!(folded(b"+#+"), [(add(2), 0)]);
         // Unfolded, one a command.
         assert_eq!(ops(b"+++").len(), 3);
     }
