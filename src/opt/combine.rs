@@ -50,11 +50,13 @@ fn sum(x: u8, y: u8, width: Width) -> Option<u8> {
 
 fn combine_at(program: Program, width: Width) -> Program {
     let mut out: Vec<Inst> = Vec::with_capacity(program.insts.len());
+    let mut touches = LastTouches::new();
     for inst in program.insts {
-        if let Some(i) = merge_target(&out, inst.op, width) {
+        if let Some(i) = touches.merge_target(&out, inst.op, width) {
             match merge(out[i].op, inst.op, width) {
                 Some(op) if is_noop(op) => {
                     out.remove(i);
+                    touches.removed_last(i);
                 }
                 Some(op) => out[i].op = op,
                 None => unreachable!("merge_target only finds mergeable writes"),
@@ -62,10 +64,104 @@ fn combine_at(program: Program, width: Width) -> Program {
             continue;
         }
         if !is_noop(inst.op) {
+            touches.push(out.len(), inst.op);
             out.push(inst);
         }
     }
     Program { insts: out, data: program.data }
+}
+
+/// Where `merge_target` need not look back one instruction at a time: for
+/// each cell, by its offset's low bits, the last instruction of the output
+/// that touches it, and the barriers (`blocks_merges`) in the output. A
+/// long stretch of straight-line code (the adds and sets of a generated
+/// program once `defer_moves` ran) then costs one look a write, not
+/// `LOOKBACK`.
+struct LastTouches {
+    /// Per slot (`off & SLOT_MASK`): the cell and the index of the last
+    /// instruction that touched a cell of that slot.
+    slots: Vec<Option<(i32, usize)>>,
+    /// Indices of the barriers in the output, in order.
+    barriers: Vec<usize>,
+}
+
+const SLOT_MASK: i32 = 255;
+
+impl LastTouches {
+    fn new() -> LastTouches {
+        LastTouches { slots: vec![None; SLOT_MASK as usize + 1], barriers: Vec::new() }
+    }
+
+    /// `op` is the output's instruction `at`.
+    fn push(&mut self, at: usize, op: Op) {
+        if blocks_merges(op) {
+            self.barriers.push(at);
+        } else {
+            for cell in op.cells() {
+                self.slots[(cell & SLOT_MASK) as usize] = Some((cell, at));
+            }
+        }
+    }
+
+    /// The output's last instruction, `at`, is gone (moves that cancel).
+    fn removed_last(&mut self, at: usize) {
+        if self.barriers.last() == Some(&at) {
+            self.barriers.pop();
+        }
+    }
+
+    /// Index of the earlier instruction in `out` that `op` can merge into:
+    /// for a move or an output of constant data, the last one; for a write,
+    /// the last instruction within `LOOKBACK` that touches its cell, with no
+    /// barrier between, if the two merge.
+    fn merge_target(&self, out: &[Inst], op: Op, width: Width) -> Option<usize> {
+        let last = out.len().checked_sub(1)?;
+        if let (Op::Move(_) | Op::Print { .. }, Some(_)) = (op, merge(out[last].op, op, width)) {
+            return Some(last);
+        }
+        let target = match op {
+            Op::Add { off, .. } | Op::Set { off, .. } => off,
+            _ => return None,
+        };
+        let since = self.barriers.last().map_or(0, |&b| b + 1);
+        let i = match self.slots[(target & SLOT_MASK) as usize] {
+            // No cell of the slot touched since the last barrier.
+            None => return None,
+            Some((_, i)) if i < since => return None,
+            Some((cell, i)) if cell == target => i,
+            // Another cell of the slot touched since: look back in order.
+            Some(_) => return scan_back(out, op, width),
+        };
+        if i + LOOKBACK < last {
+            return None;
+        }
+        merge(out[i].op, op, width).map(|_| i)
+    }
+}
+
+/// Operations no write merges across: moves (the offsets after them name
+/// other cells), blocks and tape dumps.
+fn blocks_merges(op: Op) -> bool {
+    matches!(op, Op::Move(_) | Op::Loop { .. } | Op::EndLoop | Op::If { .. } | Op::EndIf | Op::Scan { .. } | Op::Dump)
+}
+
+/// `LastTouches::merge_target` for a write, one instruction at a time.
+fn scan_back(out: &[Inst], op: Op, width: Width) -> Option<usize> {
+    let target = match op {
+        Op::Add { off, .. } | Op::Set { off, .. } => off,
+        _ => return None,
+    };
+    let last = out.len().checked_sub(1)?;
+    for i in (last.saturating_sub(LOOKBACK)..=last).rev() {
+        let earlier = out[i].op;
+        if merge(earlier, op, width).is_some() {
+            return Some(i);
+        }
+        if blocks_merges(earlier) || earlier.cells().any(|cell| cell == target) {
+            return None;
+        }
+    }
+    None
 }
 
 /// Only moves can vanish: an add of 0 (`+-`) still touches its cell, and
@@ -93,34 +189,6 @@ fn merge(first: Op, second: Op, width: Width) -> Option<Op> {
         }
         _ => None,
     }
-}
-
-/// Index of the earlier instruction in `out` that `op` can merge into.
-fn merge_target(out: &[Inst], op: Op, width: Width) -> Option<usize> {
-    let last = out.len().checked_sub(1)?;
-    if let (Op::Move(_) | Op::Print { .. }, Some(_)) = (op, merge(out[last].op, op, width)) {
-        return Some(last);
-    }
-    let target = match op {
-        Op::Add { off, .. } | Op::Set { off, .. } => off,
-        _ => return None,
-    };
-    for i in (last.saturating_sub(LOOKBACK)..=last).rev() {
-        let earlier = out[i].op;
-        if merge(earlier, op, width).is_some() {
-            return Some(i);
-        }
-        let blocks = match earlier {
-            Op::Move(_) | Op::Loop { .. } | Op::EndLoop | Op::If { .. } | Op::EndIf | Op::Scan { .. } | Op::Dump => {
-                true
-            }
-            op => op.cells().any(|cell| cell == target),
-        };
-        if blocks {
-            return None;
-        }
-    }
-    None
 }
 
 #[cfg(test)]
