@@ -249,6 +249,25 @@ mod tests {
     }
 
     #[test]
+    fn cells_that_share_a_slot_are_told_apart() {
+        let add = |off| Op::Add { off, val: 1 };
+        let ir = |ops: &[Op]| Program { insts: ops.iter().map(|&op| Inst::new(op, 0)).collect(), data: vec![] };
+        // 0 and 256 share a slot: the write to 0 looks back past 256's.
+        let p = ir(&[add(0), add(256), add(0)]);
+        assert_eq!(ops(&combine(p)), [Op::Add { off: 0, val: 2 }, add(256)]);
+        // A read of the cell in between, found either way.
+        assert_eq!(ops(&combine(ir(&[add(0), add(256), Op::Out { off: 0 }, add(0)]))).len(), 4);
+        assert_eq!(ops(&combine(ir(&[add(0), Op::Out { off: 0 }, add(256), add(0)]))).len(), 4);
+        // Moves that cancel leave no barrier behind.
+        assert_eq!(ops(&combine(program("+><+"))), [Op::Add { off: 0, val: 2 }]);
+        // No further back than LOOKBACK instructions.
+        let apart = |n: i32| -> Vec<Op> { [add(0)].into_iter().chain((1..=n).map(add)).chain([add(0)]).collect() };
+        let (near, far) = (apart(LOOKBACK as i32), apart(LOOKBACK as i32 + 1));
+        assert_eq!(ops(&combine(ir(&near))).len(), near.len() - 1);
+        assert_eq!(ops(&combine(ir(&far))).len(), far.len());
+    }
+
+    #[test]
     fn keeps_behaviour() {
         assert_preserves(combine, "+>+<+>.<<+>>", b"");
         assert_preserves(combine, "+++[->++<]>.<<<>>>+-.", b"");
