@@ -130,7 +130,7 @@ impl LastTouches {
             Some((_, i)) if i < since => return None,
             Some((cell, i)) if cell == target => i,
             // Another cell of the slot touched since: look back in order.
-            Some(_) => return scan_back(out, op, width),
+            Some(_) => return scan_back(out, op, target, width),
         };
         if i + LOOKBACK < last {
             return None;
@@ -145,12 +145,9 @@ fn blocks_merges(op: Op) -> bool {
     matches!(op, Op::Move(_) | Op::Loop { .. } | Op::EndLoop | Op::If { .. } | Op::EndIf | Op::Scan { .. } | Op::Dump)
 }
 
-/// `LastTouches::merge_target` for a write, one instruction at a time.
-fn scan_back(out: &[Inst], op: Op, width: Width) -> Option<usize> {
-    let target = match op {
-        Op::Add { off, .. } | Op::Set { off, .. } => off,
-        _ => return None,
-    };
+/// `LastTouches::merge_target` for a write `op` to cell `target`, one
+/// instruction at a time.
+fn scan_back(out: &[Inst], op: Op, target: i32, width: Width) -> Option<usize> {
     let last = out.len().checked_sub(1)?;
     for i in (last.saturating_sub(LOOKBACK)..=last).rev() {
         let earlier = out[i].op;

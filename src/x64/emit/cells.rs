@@ -168,9 +168,23 @@ impl Emitter {
     pub(super) fn move_ptr(&mut self, delta: i32) {
         // `lea`, not `add`: as short, and it leaves the flags of the
         // cell an add just changed for the test after the move.
-        match i8::try_from(delta) {
-            Ok(small) => self.ops.extend([0x48, 0x8D, 0x5B, small as u8]),
-            Err(_) => asm!(self.ops; lea a_ptr, [a_ptr + delta]),
+        self.ptr_from(Rq::RBX, delta);
+    }
+
+    /// `lea rbx, [base + disp]`, the displacement in 8 bits where it fits
+    /// (dynasm takes 32 for one known only at run time, and a SIB byte
+    /// for a base known only then).
+    pub(super) fn ptr_from(&mut self, base: Rq, disp: i32) {
+        let base = base as u8;
+        debug_assert!(base & 7 != 4, "no SIB byte");
+        // REX.W, REX.B for r8-r15; ModRM reg rbx, [base + disp8 or disp32].
+        self.ops.extend([0x48 | base >> 3, 0x8D]);
+        match i8::try_from(disp) {
+            Ok(small) => self.ops.extend([0x58 | (base & 7), small as u8]),
+            Err(_) => {
+                self.ops.push(0x98 | (base & 7));
+                self.ops.extend(disp.to_le_bytes());
+            }
         }
     }
 

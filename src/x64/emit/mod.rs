@@ -78,14 +78,13 @@ const STATUS_SLOT: i32 = -48;
 pub(super) fn emit(plan: &Plan, program: &Program, target: Target) -> (CompiledCode, Vec<usize>) {
     let first = Emitter::pass(plan, program, target, Jumps::default());
     let short = first.jumps.shortened(&first.jumps.targets(&first.ops));
-    let emitter = match short.contains(&true) {
-        true => {
-            // Not kept alongside the second: a big program's code and
-            // positions, twice over.
-            drop(first);
-            Emitter::pass(plan, program, target, Jumps::with_short(short))
-        }
-        false => first,
+    let emitter = if short.contains(&true) {
+        // Not kept alongside the second: a big program's code and
+        // positions, twice over.
+        drop(first);
+        Emitter::pass(plan, program, target, Jumps::with_short(short))
+    } else {
+        first
     };
     let targets = emitter.jumps.targets(&emitter.ops);
     let mut bytes = emitter.ops.finalize().expect("all labels are defined");

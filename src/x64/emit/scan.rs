@@ -79,11 +79,7 @@ impl Emitter {
             self.unresumed_scan = Some(behind);
         }
         // The first scan's stride is `-stride`: the cell before its start.
-        // `lea rbx, [r11 + disp8]` where it fits (dynasm takes 32 bits).
-        match i8::try_from(stride) {
-            Ok(disp) => self.ops.extend([0x49, 0x8D, 0x5B, disp as u8]),
-            Err(_) => asm!(self.ops; lea a_ptr, [a_scan_start + stride]),
-        }
+        self.ptr_from(Rq::R11, stride);
         // That cell is `stride` from the start, which the first scan touched.
         self.unchecked_shift = self.unchecked_shift.max(stride.unsigned_abs() as u64);
     }

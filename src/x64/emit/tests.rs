@@ -457,6 +457,11 @@ fn scans_take_8_bit_displacements() {
     let insts = vec![Inst::scan(2, 0, 10, 11), Inst::new(Op::Move(-2), 0), Inst::scan(-2, 0, 20, 21)];
     let bytes = compile(&Program { insts, data: vec![] }, GUARDED).bytes;
     assert!(bytes.windows(4).any(|w| w == [0x49, 0x8D, 0x5B, 0xFE]), "lea rbx, [r11 - 2]");
+    // Beyond 8 bits, 32 (7 bytes, no SIB byte).
+    let insts = vec![Inst::scan(200, 0, 10, 11), Inst::new(Op::Move(-200), 0), Inst::scan(-200, 0, 20, 21)];
+    let bytes = compile(&Program { insts, data: vec![] }, GUARDED).bytes;
+    let far = [&[0x49, 0x8D, 0x9B][..], &(-200i32).to_le_bytes()].concat();
+    assert!(bytes.windows(7).any(|w| w == far), "lea rbx, [r11 - 200]");
     // The four blocks a wide scan compares at once: movdqu xmm0, [rbx +
     // 16] ... xmm4, [rbx + 64], 5 bytes each, where dynasm took 8.
     let insts = vec![Inst::scan(1, 0, 10, 11)];
