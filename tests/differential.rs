@@ -170,6 +170,30 @@ fn carried_walks_fail_where_the_walk_would() {
     agree(work.path(), "+.[<[-]>>>[-<<<+>>>]<<<<<]", &[], 2);
 }
 
+/// Walks that hand cells on to the next iteration in registers
+/// (`select::RegisterWalk`): Faase's counter and payload moved one 5-cell
+/// frame on per iteration, the counter from input (0, a few frames, 100:
+/// off a 300-cell tape), from cells near either end, walking right and
+/// (mirrored) left, with guard pages (4096 cells), explicit checks (300)
+/// and a tape shorter than a frame. The error is the program's, at its
+/// cell and command; the output before it comes out.
+#[test]
+fn frame_walks_fail_where_the_walk_would() {
+    let work = tempdir();
+    let walk = |at: usize| format!("+.{}<+++>,[<[->>>>>+<<<<<]>[->>>>>+<<<<<]>>>>+>-]<.>.", ">".repeat(at));
+    for tape in [300, 4096] {
+        for at in [1, 2, 6, tape - 16, tape - 7, tape - 6, tape - 5, tape - 2, tape - 1] {
+            for input in [0, 3, 100] {
+                agree(work.path(), &walk(at), &[input], tape);
+                // The mirror image, as far from the other end: walking left.
+                let src = walk(at);
+                agree(work.path(), &format!("+.{}{}", ">".repeat(tape - 1), mirror(&src[2..])), &[input], tape);
+            }
+        }
+    }
+    agree(work.path(), &walk(1), &[2], 4);
+}
+
 /// Add walks (`[-->]`, `<++[<++]`, `[->>>>]`), whose code makes the
 /// iterations 16 bytes hold at once after its first 8
 /// (`select::AddWalk`): strides 1, 2 and 4 either way, adding to the cell

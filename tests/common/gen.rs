@@ -269,6 +269,7 @@ impl Gen<'_> {
             9 | 10 => self.out.push(b','),
             11 if self.rng.chance(1, 3) => self.carry_walk(),
             11 if self.rng.chance(1, 2) => self.shift_walk(),
+            11 if self.rng.chance(1, 2) => self.frame_walk(),
             11 if self.rng.chance(1, 3) => self.row_walk(),
             11 => self.digit_chain(None),
             // Loops with bodies of their own, only while not too deep.
@@ -507,6 +508,57 @@ impl Gen<'_> {
         self.moves(-to);
         self.out.extend_from_slice(b"]<");
         self.moves(stride);
+        // Loops are assumed to return where they started.
+        self.pos -= stride;
+        self.out.push(b']');
+    }
+
+    /// Faase's self-interpreter moving a counter and its payload along an
+    /// array of frames, `[<[->>>>>+<<<<<]>[->>>>>+<<<<<]>>>>+>-]`: each
+    /// iteration moves (or adds, or copies ahead) the payload cells and the
+    /// counter one frame on, adds to what it moved, and steps the counter
+    /// down, so the walk ends (or runs off the tape) within 256 frames.
+    /// Frames of 2 to 6 cells either way; payload cells within the frame,
+    /// either side of the counter, moved with a factor; the counter's move
+    /// first or last.
+    fn frame_walk(&mut self) {
+        let dir = if self.rng.chance(1, 2) || self.pos < 40 { 1 } else { -1 };
+        let stride = dir * self.rng.range(2, 6);
+        let mut payload: Vec<i64> =
+            (0..self.rng.range(1, 3)).map(|_| self.rng.range(1 - stride.abs(), stride.abs() - 1)).collect();
+        payload.retain(|&q| q != 0);
+        payload.dedup();
+        let counter_first = self.rng.chance(1, 2);
+        let step = |g: &mut Gen, from: i64, to: i64, factor: u8| {
+            g.moves(from);
+            g.out.extend_from_slice(b"[-");
+            g.moves(to - from);
+            g.add(factor);
+            g.moves(from - to);
+            g.out.push(b']');
+            g.moves(-from);
+        };
+        self.out.push(b'[');
+        if counter_first {
+            step(self, 0, stride, 1);
+        }
+        for &q in &payload {
+            let factor = self.rng.pick(&[1, 1, 1, 2, 255]);
+            step(self, q, q + stride, factor);
+        }
+        if !counter_first {
+            step(self, 0, stride, 1);
+        }
+        for &q in &payload {
+            if self.rng.chance(1, 2) {
+                self.moves(q + stride);
+                let v = self.amount();
+                self.add(v);
+                self.moves(-q - stride);
+            }
+        }
+        self.moves(stride);
+        self.out.push(b'-');
         // Loops are assumed to return where they started.
         self.pos -= stride;
         self.out.push(b']');

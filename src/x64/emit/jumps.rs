@@ -34,6 +34,8 @@ pub(super) enum Jump {
     IfAboveOrEqual,
     /// `ja` (unsigned)
     IfAbove,
+    /// `jbe` (unsigned)
+    IfBelowOrEqual,
 }
 
 impl Jump {
@@ -46,6 +48,7 @@ impl Jump {
             Jump::IfBelow => 0x2,
             Jump::IfAboveOrEqual => 0x3,
             Jump::IfAbove => 0x7,
+            Jump::IfBelowOrEqual => 0x6,
         };
         if short {
             ([0x70 | cc, 0], 1)

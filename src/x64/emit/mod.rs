@@ -271,6 +271,7 @@ impl Emitter {
                 self.open_shortcut(plan);
             }
             Step::RegisterLoop(l) => self.emit_register_loop(l, program),
+            Step::RegisterWalk(w) => self.emit_register_walk(w, program),
             Step::SmallLoop(l) => self.emit_small_loop(l, program),
             Step::CarryLoop(l) => self.emit_carry_loop(l),
         }

@@ -122,8 +122,15 @@ fn a_multiply_into_a_cleared_cell_stores_the_product() {
 #[test]
 fn a_walk_carrying_a_value_keeps_it_in_eax() {
     let (set, copy) = (|off| Op::Set { off, val: 0 }, |off, src| Op::AddMul { off, src, factor: 1, if_nonzero: false });
+    // On more cells than a register walk takes (`select::RegisterWalk`).
+    let steps = (1..6).map(|off| Op::Add { off, val: 1 });
     let walk = |src: i32, stride: i32| {
-        code_of(&[Op::Loop { off: 0 }, set(-1), copy(-1, src), set(src), Op::Move(stride), Op::EndLoop])
+        let ops: Vec<Op> = [Op::Loop { off: 0 }, set(-1), copy(-1, src), set(src)]
+            .into_iter()
+            .chain(steps.clone())
+            .chain([Op::Move(stride), Op::EndLoop])
+            .collect();
+        code_of(&ops)
     };
     let loads_of_9 = |code: &[u8]| code.windows(4).filter(|w| *w == [0x0f, 0xb6, 0x43, 9]).count();
     // [p-1] = [p+9] and p -= 10: the next iteration reads what this one
@@ -134,6 +141,29 @@ fn a_walk_carrying_a_value_keeps_it_in_eax() {
     // p -= 9: it reads a cell this one did not store, in each copy (and
     // carries nothing: no plain copy).
     assert_eq!(loads_of_9(&walk(9, -9)), 2);
+}
+
+#[test]
+fn a_walk_handing_cells_on_makes_its_iterations_in_registers() {
+    let nz = |off, src| Op::AddMul { off, src, factor: 1, if_nonzero: true };
+    let (add, set) = (|off, val| Op::Add { off, val }, |off| Op::Set { off, val: 0 });
+    // Faase's frame walk: 4 and 5 become the next iteration's -1 and 0.
+    let frame = [nz(4, -1), set(-1), nz(5, 0), set(0), add(4, 1), add(5, 255), Op::Move(5)];
+    let code = code_of(&[&[Op::Loop { off: 0 }], &frame[..], &[Op::EndLoop]].concat());
+    let count = |bytes: &[u8], disp: u8| {
+        // movzx r32, byte [rbx + disp8] (any register), or an add to the
+        // byte itself.
+        code.windows(bytes.len() + 2)
+            .filter(|w| w[..bytes.len()] == *bytes && w[bytes.len()] & 0xc7 == 0x43 && w[bytes.len() + 1] == disp)
+            .count()
+    };
+    // [p-1] is loaded once before the walk (and once more in the plain
+    // copy after the program, which runs where a frame is off the tape);
+    // [p+4] once in the walk, where its sum is made in a register: the
+    // only add to the byte in memory is the plain copy's.
+    assert_eq!(count(&[0x0f, 0xb6], 0xff), 1 + 1);
+    assert_eq!(count(&[0x0f, 0xb6], 4), 1);
+    assert_eq!(code.windows(4).filter(|w| *w == [0x80, 0x43, 4, 1]).count(), 1);
 }
 
 #[test]

@@ -4,7 +4,9 @@
 //! error stays the program's, is said at each.
 
 use super::switch::{carried_form, SwitchPlan};
-use super::{eax, straight, AddWalk, CarryLoop, RegisterLoop, SmallLoop, Step, SunkStore, Target, LOOP_CELLS};
+use super::{
+    eax, straight, AddWalk, CarryLoop, RegisterLoop, RegisterWalk, SmallLoop, Step, SunkStore, Target, LOOP_CELLS,
+};
 use crate::ir::analysis::Hull;
 use crate::ir::{Inst, Op, Program};
 
@@ -18,6 +20,11 @@ pub(super) fn loop_step(test: i32, body: &[Inst], program: &Program, target: Tar
     if let Some(cells) = register_loop(body, test, target).filter(|_| !target.checked) {
         let body = body.iter().map(|inst| inst.op).collect();
         return Some(Step::RegisterLoop(Box::new(RegisterLoop { test, body, cells })));
+    }
+    if add_walk(test, body, target).is_none() {
+        if let Some(walk) = register_walk(test, body) {
+            return Some(Step::RegisterWalk(Box::new(walk)));
+        }
     }
     is_small_inner_loop(body).then(|| Step::SmallLoop(Box::new(small_loop(test, body, program, target))))
 }
@@ -175,6 +182,60 @@ pub(super) fn register_loop(body: &[Inst], counter: i32, target: Target) -> Opti
     cells.truncate(LOOP_CELLS);
     cells.sort_unstable();
     target.fails_alike(Hull::of_offsets([lo, hi])).then_some(cells)
+}
+
+/// The walk a loop is, with its cells in registers (`RegisterWalk`), if it
+/// is one that hands cells on: an innermost loop whose body is adds, sets,
+/// multiplies and ifs, then a move (`stride`), on at most `LOOP_CELLS`
+/// cells (its test's included), where a cell the next iteration reads
+/// before writing it, `c`, is one this iteration touched, `c + stride`.
+/// Faase's self-interpreter moves its data along an array of 5-cell
+/// frames so (`[<[->>>>>+<<<<<]>[->>>>>+<<<<<]>>>>+>-]`: the cells 4 and 5
+/// written are the next iteration's -1 and 0, counter included): in
+/// memory each iteration's first loads wait for the last one's stores (a
+/// store-to-load forward in the loop's critical path, twice over for a
+/// cell added to twice), in registers they are a move.
+///
+/// Every access is made in registers, in any order, so the code keeps the
+/// program's tape errors by making none: it runs an iteration only where
+/// all its cells are on the tape (compared with the tape's end the walk
+/// goes towards), else runs the loop from there as plain code, which fails
+/// where the program does. An `if_nonzero` multiply is then a multiply.
+pub(super) fn register_walk(test: i32, body: &[Inst]) -> Option<RegisterWalk> {
+    let (Op::Move(stride), rest) = (body.last()?.op, &body[..body.len() - 1]) else { return None };
+    let arithmetic =
+        |op: Op| matches!(op, Op::Add { .. } | Op::Set { .. } | Op::AddMul { .. } | Op::If { .. } | Op::EndIf);
+    if stride == 0 || !rest.iter().all(|inst| arithmetic(inst.op)) {
+        return None;
+    }
+    // The cells in the order the iteration first touches them (the test's
+    // first), each with whether it reads the cell's value first: all but
+    // one set (outside an if) first. Those need a value in the register.
+    let mut first: Vec<(i32, bool)> = vec![(test, true)];
+    let mut depth = 0;
+    for inst in rest {
+        let op = inst.op;
+        let set_first = |off: i32| matches!(op, Op::Set { off: set, .. } if set == off) && depth == 0;
+        for off in op.cells_touched() {
+            if !first.iter().any(|&(cell, _)| cell == off) {
+                first.push((off, !set_first(off)));
+            }
+        }
+        depth += i32::from(op.opens()) - i32::from(op.closes());
+    }
+    if first.len() > LOOP_CELLS {
+        return None;
+    }
+    let mut cells: Vec<i32> = first.iter().map(|&(cell, _)| cell).collect();
+    cells.sort_unstable();
+    let read = first.iter().filter(|&&(_, reads)| reads).map(|&(cell, _)| cell);
+    let (carried, loads): (Vec<i32>, Vec<i32>) = read.partition(|&cell| cells.contains(&(cell + stride)));
+    if carried.is_empty() {
+        return None;
+    }
+    let reach = (cells[0], cells[cells.len() - 1]);
+    let body = rest.iter().map(|inst| inst.op).collect();
+    Some(RegisterWalk { test, body, stride, cells, carried, loads, reach })
 }
 
 /// `Loop`, `Switch`, `Move`, `EndLoop` at `i`, where the switch updates

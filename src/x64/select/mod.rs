@@ -56,6 +56,9 @@ pub(super) enum Step {
     Shortcut(Box<ShortcutPlan>),
     /// A loop, its end included, whose cells live in registers.
     RegisterLoop(Box<RegisterLoop>),
+    /// A walk, its end included, whose cells live in registers and are
+    /// handed from one iteration to the next.
+    RegisterWalk(Box<RegisterWalk>),
     /// A short innermost loop, its end included, unrolled once.
     SmallLoop(Box<SmallLoop>),
     /// `Loop`, `Switch`, `Move`, `EndLoop`, the switch's digit carried in
@@ -136,6 +139,25 @@ pub(super) struct RegisterLoop {
     /// The body: adds, sets, multiplies, ifs.
     pub body: Vec<Op>,
     pub cells: Vec<i32>,
+}
+
+/// A walk whose `cells` (sorted) live in registers (`loops::register_walk`):
+/// each iteration loads `loads`, makes the body in registers, stores what
+/// it wrote and moves on by `stride`; each of `carried` then takes the
+/// value of the cell `stride` past it, which its register holds (loaded
+/// before the first iteration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct RegisterWalk {
+    pub test: i32,
+    /// The body without its move: adds, sets, multiplies, ifs.
+    pub body: Vec<Op>,
+    pub stride: i32,
+    pub cells: Vec<i32>,
+    pub carried: Vec<i32>,
+    pub loads: Vec<i32>,
+    /// The lowest and the highest of `cells`: an iteration runs where they
+    /// are on the tape.
+    pub reach: (i32, i32),
 }
 
 /// A short innermost loop, two copies of the body per iteration.

@@ -1,6 +1,6 @@
 //! Selection's decisions, tested as data: no assembler involved.
 
-use super::loops::{register_loop, sunk_store};
+use super::loops::{register_loop, register_walk, sunk_store};
 use super::runs::{carried_product, run_registers};
 use super::scan::scan_return;
 use super::*;
@@ -71,8 +71,16 @@ fn a_walk_clears_what_the_next_iteration_overwrites_on_the_way_out() {
 
 #[test]
 fn a_walk_carrying_a_value_keeps_it_in_eax() {
+    // On more cells than a register walk takes (`RegisterWalk`), which it
+    // would otherwise be: factor.b's copy back, with 5 cells stepped.
     let walk = |src: i32, stride: i32, target| {
-        let ops = [Op::Loop { off: 0 }, set(-1, 0), mul(-1, src, 1), set(src, 0), Op::Move(stride), Op::EndLoop];
+        let copy = [set(-1, 0), mul(-1, src, 1), set(src, 0)];
+        let ops: Vec<Op> = [Op::Loop { off: 0 }]
+            .into_iter()
+            .chain(copy)
+            .chain((1..6).map(|off| add(off, 1)))
+            .chain([Op::Move(stride), Op::EndLoop])
+            .collect();
         match &plan(&ops, target)[..] {
             [Step::SmallLoop(l)] => l.carried,
             steps => panic!("a small loop: {steps:?}"),
@@ -171,6 +179,42 @@ fn loops_on_few_cells_without_moves_run_in_registers() {
 }
 
 #[test]
+fn walks_that_hand_cells_on_run_in_registers() {
+    let nz = |off, src| Op::AddMul { off, src, factor: 1, if_nonzero: true };
+    // Faase's `[<[->>>>>+<<<<<]>[->>>>>+<<<<<]>>>>+>-]`: 4 and 5 written
+    // are the next iteration's -1 and 0 (its test), carried; 4 and 5 are
+    // loaded in each iteration, a frame on from what the last touched.
+    let frame = [nz(4, -1), set(-1, 0), nz(5, 0), set(0, 0), add(4, 1), add(5, 255), Op::Move(5)];
+    let walk = register_walk(0, &insts(&frame)).expect("a walk");
+    assert_eq!((walk.cells, walk.carried, walk.loads), (vec![-1, 0, 4, 5], vec![0, -1], vec![4, 5]));
+    assert_eq!((walk.stride, walk.reach, walk.body.len()), (5, (-1, 5), 6));
+    // Leftwards, a cell set first is not loaded: `[<[-]>>>[-<<<+>>>]<<<<<]`
+    // carries 2 (from -1, which it sets); the test's cell is loaded.
+    let copy_back = [set(-1, 0), mul(-1, 2, 1), set(2, 0), Op::Move(-3)];
+    let walk = register_walk(0, &insts(&copy_back)).expect("a walk");
+    assert_eq!((walk.cells, walk.carried, walk.loads), (vec![-1, 0, 2], vec![2], vec![0]));
+    // A cell set first inside an if keeps its value where the if is not
+    // taken: it is loaded.
+    let in_if = [Op::If { off: 1 }, set(2, 7), Op::EndIf, add(3, 1), Op::Move(1)];
+    let walk = register_walk(0, &insts(&in_if)).expect("a walk");
+    assert_eq!((walk.carried, walk.loads), (vec![0, 1, 2], vec![3]));
+    // Nothing handed on (`[-]>` leaves 0 to no one), no move, more cells
+    // than registers, output: not such a walk.
+    assert_eq!(register_walk(0, &insts(&[set(0, 0), Op::Move(1)])), None);
+    assert_eq!(register_walk(0, &insts(&[add(1, 1), add(0, 255)])), None);
+    let wide: Vec<Op> = (0..7).map(|off| add(off, 1)).chain([Op::Move(1)]).collect();
+    assert_eq!(register_walk(0, &insts(&wide)), None);
+    assert_eq!(register_walk(0, &insts(&[Op::Out { off: 1 }, Op::Move(1)])), None);
+    // In the plan, on guarded and checked tapes alike (the code checks its
+    // reach itself); an add walk keeps its 16-byte blocks.
+    let ops = [&[Op::Loop { off: 0 }], &frame[..], &[Op::EndLoop]].concat();
+    assert!(matches!(&plan(&ops, GUARDED)[..], [Step::RegisterWalk(w)] if w.carried == [0, -1]));
+    assert!(matches!(&plan(&ops, CHECKED)[..], [Step::RegisterWalk(_)]));
+    let add_walk = [Op::Loop { off: 0 }, add(1, 1), Op::Move(1), Op::EndLoop];
+    assert!(matches!(&plan(&add_walk, GUARDED)[..], [Step::SmallLoop(l)] if l.blocks.is_some()));
+}
+
+#[test]
 fn scans_back_skip_what_the_scan_there_passed() {
     let back = |ops: &[Op]| {
         let all = [&[Op::Scan { stride: 9, value: 0 }], ops, &[Op::Scan { stride: -9, value: 0 }]].concat();
@@ -257,6 +301,7 @@ fn every_instruction_is_in_exactly_one_step() {
             Step::Straight(piece) => count(std::slice::from_ref(piece)),
             Step::SmallLoop(l) => 2 + count(&l.first) + count(&l.after_sunk) + usize::from(l.sunk.is_some()),
             Step::RegisterLoop(l) => 2 + l.body.len(),
+            Step::RegisterWalk(w) => 3 + w.body.len(),
             Step::CarryLoop(_) => 4,
             Step::Scan { .. } | Step::Shortcut(_) => 1,
         })
