@@ -192,6 +192,15 @@ fn frame_walks_fail_where_the_walk_would() {
         }
     }
     agree(work.path(), &walk(1), &[2], 4);
+    // Run on as plain code near the start, a multiply whose source is 0
+    // and whose target is off the tape makes no error (its loop would not
+    // run): the next command's cell, further off, does (fuzz seed 3553003,
+    // where the plain code's recoveries were lost on a guarded tape).
+    for start in [4, 7, 10, 13] {
+        for tape in [300, 4096] {
+            agree(work.path(), &format!("{}+[>>[->++<<<<<++++>>>>]<<<<<-]", ">".repeat(start)), &[], tape);
+        }
+    }
 }
 
 /// Add walks (`[-->]`, `<++[<++]`, `[->>>>]`), whose code makes the

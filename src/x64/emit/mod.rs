@@ -60,6 +60,7 @@ mod scan;
 mod switch;
 #[cfg(test)]
 mod tests;
+mod walk;
 mod wide;
 
 use cells::{CellInst, FieldInst};
@@ -271,7 +272,7 @@ impl Emitter {
                 self.open_shortcut(plan);
             }
             Step::RegisterLoop(l) => self.emit_register_loop(l, program),
-            Step::RegisterWalk(w) => self.emit_register_walk(w, program),
+            Step::RegisterWalk(w) => self.emit_register_walk(w),
             Step::SmallLoop(l) => self.emit_small_loop(l, program),
             Step::CarryLoop(l) => self.emit_carry_loop(l),
         }
@@ -525,6 +526,18 @@ impl Emitter {
     /// command or as its own by the product. Before the exits: the line table knows
     /// code with a command only up to them.
     fn emit_recoveries(&mut self, program: &Program) {
+        let either =
+            |check: &(DynamicLabel, DynamicLabel, Option<Recovery>)| matches!(check.2, Some(Recovery::Either(_)));
+        if self.pads.is_empty() && self.plain_loops.is_empty() && !self.checks.iter().any(either) {
+            return;
+        }
+        let past = self.ops.new_dynamic_label();
+        self.jump(Jump::Always, past);
+        // First the loops as plain code: their accesses have recoveries of
+        // their own (an `if_nonzero` multiply's skip).
+        for plain in std::mem::take(&mut self.plain_loops) {
+            self.emit_plain_loop(plain, program);
+        }
         // A check's way out names the multiply by the address of code that
         // stands for it (`emit_either_site`).
         let sites: Vec<Either> = (self.checks.iter())
@@ -533,11 +546,6 @@ impl Emitter {
                 _ => None,
             })
             .collect();
-        if self.pads.is_empty() && self.plain_loops.is_empty() && sites.is_empty() {
-            return;
-        }
-        let past = self.ops.new_dynamic_label();
-        self.jump(Jump::Always, past);
         for (access, recovery) in std::mem::take(&mut self.pads) {
             let pad = match recovery {
                 Recovery::Skip(skip) => {
@@ -561,9 +569,6 @@ impl Emitter {
         }
         for either in sites {
             self.emit_either_site(either);
-        }
-        for plain in std::mem::take(&mut self.plain_loops) {
-            self.emit_plain_loop(plain, program);
         }
         asm!(self.ops; =>past);
     }

@@ -7,11 +7,10 @@
 use dynasmrt::x64::Rq;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
-use super::{CellInst, Either, Emitter, FieldInst, Jump, PlainLoop, Recovery};
-use crate::code::rt_offset as rt;
+use super::{CellInst, Either, Emitter, Jump, PlainLoop, Recovery};
 use crate::ir::{Op, Program};
 use crate::x64::select::{
-    CarryAdd, CellForm, EaxCells, Product, RegisterLoop, RegisterWalk, Run, RunStep, SwitchPlan, LOOP_CELLS, RUN_CELLS,
+    CarryAdd, CellForm, EaxCells, Product, RegisterLoop, Run, RunStep, SwitchPlan, LOOP_CELLS, RUN_CELLS,
 };
 
 /// Registers a run of arithmetic keeps its cells in: caller-saved, and
@@ -21,7 +20,7 @@ const RUN_REGS: [Rq; RUN_CELLS] = [Rq::RSI, Rq::RDI, Rq::R8, Rq::R9, Rq::R10];
 
 /// Registers a register loop keeps its cells in: caller-saved, and used by
 /// nothing else inside such a loop.
-const LOOP_REGS: [Rq; LOOP_CELLS] = [Rq::RSI, Rq::RDI, Rq::R8, Rq::R9, Rq::R10, Rq::R11];
+pub(super) const LOOP_REGS: [Rq; LOOP_CELLS] = [Rq::RSI, Rq::RDI, Rq::R8, Rq::R9, Rq::R10, Rq::R11];
 
 /// eax's low byte, as a source of an addend.
 const AL: Rq = Rq::RAX;
@@ -161,94 +160,6 @@ impl Emitter {
         asm!(self.ops; =>exit);
         // Both ways the counter was touched, and every cell is on the tape.
         self.unchecked_shift = l.test.unsigned_abs() as u64;
-    }
-
-    /// A walk with its cells in registers (`select::RegisterWalk`). Each
-    /// iteration runs only where all its cells are on the tape: the first
-    /// is compared with both ends, and the pointer after each move with a
-    /// limit in rax (the end the walk goes towards, less its reach: no
-    /// cell of the body is in memory, so eax is free; a check of the tape
-    /// takes rdx, a product rcx); past
-    /// it, or for the first, the loop runs from its test as plain code,
-    /// with every store of the iterations before made.
-    pub(super) fn emit_register_walk(&mut self, w: &RegisterWalk, program: &Program) {
-        let mut body = LoopBody { cells: &w.cells, counter: w.test, zf_counter: false, ifs: vec![], written: vec![] };
-        let reg = |off: i32| LOOP_REGS[w.cells.binary_search(&off).expect("a cell of the walk")];
-        let (top, exit, plain) =
-            (self.ops.new_dynamic_label(), self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
-        let ops = w.body.iter().copied().chain([Op::Move(w.stride)]).collect();
-        let plain_loop = PlainLoop {
-            entry: plain,
-            exit,
-            first: self.current_inst(),
-            test: w.test,
-            body: ops,
-            shift: self.unchecked_shift,
-        };
-        self.lose_eax_and_flags();
-        self.touch(w.test);
-        self.cell(CellInst::CmpZero, w.test);
-        self.jump(Jump::IfZero, exit);
-        self.jump_unless_on_tape(w.reach, plain);
-        let (lo, hi) = w.reach;
-        if w.stride > 0 {
-            // The pointer may go up to the tape's end less hi + 1.
-            self.runtime_field(FieldInst::Load, Rq::RAX, rt::TAPE_END);
-            asm!(self.ops; sub rax, hi + 1);
-        } else {
-            // And down to the tape's start less lo.
-            asm!(self.ops; lea rax, [a_tape - lo]);
-        }
-        for &off in &w.carried {
-            self.cell(CellInst::MovzxReg(reg(off)), off);
-        }
-        self.align_loop_top();
-        asm!(self.ops; =>top);
-        for &off in &w.loads {
-            self.cell(CellInst::MovzxReg(reg(off)), off);
-        }
-        for &op in &w.body {
-            self.mark();
-            self.register_loop_op(&mut body, op, program);
-        }
-        self.mark();
-        body.written.sort_unstable();
-        body.written.dedup();
-        for &off in &body.written {
-            self.cell(CellInst::StoreReg(reg(off)), off);
-        }
-        // Each carried cell takes its successor's value before that one
-        // takes its own successor's.
-        let mut order = w.carried.clone();
-        order.sort_unstable_by_key(|&off| off * w.stride.signum());
-        for &off in &order {
-            let (to, from) = (reg(off), reg(off + w.stride));
-            asm!(self.ops; mov Rd(to), Rd(from));
-        }
-        // Every cell of the iteration was on the tape, the test's too.
-        self.unchecked_shift = w.test.unsigned_abs() as u64;
-        self.move_ptr(w.stride);
-        self.mark();
-        if w.carried.contains(&w.test) {
-            // Touched by this iteration, a stride back.
-            let r = reg(w.test);
-            asm!(self.ops; test Rb(r), Rb(r));
-        } else {
-            // Maybe off the tape: the program's own test.
-            self.touch(w.test);
-            self.cell(CellInst::CmpZero, w.test);
-        }
-        self.jump(Jump::IfZero, exit);
-        // The next iteration's cells on the tape: on in registers, else as
-        // plain code, which tests the cell again (on the tape: no error).
-        asm!(self.ops; cmp a_ptr, rax);
-        self.jump(if w.stride > 0 { Jump::IfBelowOrEqual } else { Jump::IfAboveOrEqual }, top);
-        self.jump(Jump::Always, plain);
-        asm!(self.ops; =>exit);
-        self.plain_loops.push(plain_loop);
-        self.lose_eax_and_flags();
-        // Both ways the test touched its cell last.
-        self.unchecked_shift = w.test.unsigned_abs() as u64;
     }
 
     /// One instruction of a register loop's body; whether the zero flag
@@ -606,7 +517,7 @@ impl Emitter {
 
     /// The byte register holding what `cell += source * factor` adds (or,
     /// for 255, subtracts): the source itself, or the product in cl.
-    fn addend_byte(&mut self, source: Rq, factor: u8) -> Rq {
+    pub(super) fn addend_byte(&mut self, source: Rq, factor: u8) -> Rq {
         match factor {
             1 | 255 => source,
             _ => self.product_byte(source, factor),
@@ -615,7 +526,7 @@ impl Emitter {
 
     /// cl = source * factor: only the low byte of the product counts, and
     /// it depends only on the low byte of the source.
-    fn product_byte(&mut self, source: Rq, factor: u8) -> Rq {
+    pub(super) fn product_byte(&mut self, source: Rq, factor: u8) -> Rq {
         self.multiply_into_ecx(source, factor);
         Rq::RCX
     }

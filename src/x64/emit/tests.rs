@@ -164,6 +164,9 @@ fn a_walk_handing_cells_on_makes_its_iterations_in_registers() {
     assert_eq!(count(&[0x0f, 0xb6], 0xff), 1 + 1);
     assert_eq!(count(&[0x0f, 0xb6], 4), 1);
     assert_eq!(code.windows(4).filter(|w| *w == [0x80, 0x43, 4, 1]).count(), 1);
+    // The two cells it clears, neighbours, in one store of a word:
+    // mov word [rbx-1], 0.
+    assert_eq!(code.windows(6).filter(|w| *w == [0x66, 0xc7, 0x43, 0xff, 0, 0]).count(), 1);
 }
 
 #[test]

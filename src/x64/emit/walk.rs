@@ -1,0 +1,257 @@
+//! Walks whose cells live in registers (`select::RegisterWalk`): each
+//! iteration in registers, its sets kept as constants (stored as
+//! immediates, neighbours together), the cells it hands on moved to the
+//! registers of the next iteration's.
+
+use dynasmrt::x64::Rq;
+use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
+
+use super::registers::LOOP_REGS;
+use super::{CellInst, Emitter, FieldInst, Jump, PlainLoop};
+use crate::code::rt_offset as rt;
+use crate::ir::Op;
+use crate::x64::select::RegisterWalk;
+
+/// One iteration of a register walk being emitted: what holds each cell
+/// (by its index in the walk's sorted cells): its register, or a constant
+/// a set left (and adds to it changed) not yet in it.
+struct Iteration<'a> {
+    cells: &'a [i32],
+    constant: Vec<Option<u8>>,
+    written: Vec<bool>,
+    /// The open ifs' ends, each with the cells its body touches.
+    ifs: Vec<(DynamicLabel, Vec<i32>)>,
+}
+
+impl Iteration<'_> {
+    fn slot(&self, off: i32) -> usize {
+        self.cells.binary_search(&off).expect("a cell of the walk")
+    }
+}
+
+impl Emitter {
+    /// A walk with its cells in registers (`select::RegisterWalk`). Each
+    /// iteration runs only where all its cells are on the tape: the first
+    /// is compared with both ends, and the pointer after each move with a
+    /// limit in rax (the end the walk goes towards, less its reach: no
+    /// cell of the body is in memory, so eax is free; a check of the tape
+    /// takes rdx, a product rcx); past it, or for the first, the loop runs
+    /// from its test as plain code, with every store of the iterations
+    /// before made.
+    pub(super) fn emit_register_walk(&mut self, w: &RegisterWalk) {
+        let reg = |off: i32| LOOP_REGS[w.cells.binary_search(&off).expect("a cell of the walk")];
+        let (top, exit, plain) =
+            (self.ops.new_dynamic_label(), self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        let ops = w.body.iter().copied().chain([Op::Move(w.stride)]).collect();
+        let plain_loop = PlainLoop {
+            entry: plain,
+            exit,
+            first: self.current_inst(),
+            test: w.test,
+            body: ops,
+            shift: self.unchecked_shift,
+        };
+        self.lose_eax_and_flags();
+        self.touch(w.test);
+        self.cell(CellInst::CmpZero, w.test);
+        self.jump(Jump::IfZero, exit);
+        self.jump_unless_on_tape(w.reach, plain);
+        let (lo, hi) = w.reach;
+        if w.stride > 0 {
+            // The pointer may go up to the tape's end less hi + 1.
+            self.runtime_field(FieldInst::Load, Rq::RAX, rt::TAPE_END);
+            asm!(self.ops; sub rax, hi + 1);
+        } else {
+            // And down to the tape's start less lo.
+            asm!(self.ops; lea rax, [a_tape - lo]);
+        }
+        for &off in &w.carried {
+            self.cell(CellInst::MovzxReg(reg(off)), off);
+        }
+        self.align_loop_top();
+        asm!(self.ops; =>top);
+        for &off in &w.loads {
+            self.cell(CellInst::MovzxReg(reg(off)), off);
+        }
+        let n = w.cells.len();
+        let mut it = Iteration { cells: &w.cells, constant: vec![None; n], written: vec![false; n], ifs: vec![] };
+        for (i, &op) in w.body.iter().enumerate() {
+            self.mark();
+            match op {
+                Op::If { off } => {
+                    // The cells the if's body touches are in their
+                    // registers both ways, from here to its end.
+                    let mut depth = 0;
+                    let inside = w.body[i..].iter().take_while(|op| {
+                        depth += i32::from(op.opens()) - i32::from(op.closes());
+                        depth > 0
+                    });
+                    let cells: Vec<i32> = inside.flat_map(|op| op.cells_touched()).collect();
+                    cells.iter().for_each(|&cell| self.materialise(&mut it, cell));
+                    let (r, skip) = (reg(off), self.ops.new_dynamic_label());
+                    asm!(self.ops; test Rb(r), Rb(r));
+                    self.jump(Jump::IfZero, skip);
+                    it.ifs.push((skip, cells));
+                }
+                Op::EndIf => {
+                    // What the body set: in registers, as where it was
+                    // skipped.
+                    let (skip, cells) = it.ifs.pop().expect("balanced IR");
+                    cells.iter().for_each(|&cell| self.materialise(&mut it, cell));
+                    asm!(self.ops; =>skip);
+                }
+                _ => self.walk_op(&mut it, op),
+            }
+        }
+        self.mark();
+        self.store_iteration(&it);
+        // Each carried cell takes its successor's value before that one
+        // takes its own successor's.
+        let mut order = w.carried.clone();
+        order.sort_unstable_by_key(|&off| off * w.stride.signum());
+        for &off in &order {
+            let to = reg(off);
+            match it.constant[it.slot(off + w.stride)] {
+                Some(v) => asm!(self.ops; mov Rd(to), i32::from(v)),
+                None => asm!(self.ops; mov Rd(to), Rd(reg(off + w.stride))),
+            }
+        }
+        // Every cell of the iteration was on the tape, the test's too.
+        self.unchecked_shift = w.test.unsigned_abs() as u64;
+        self.move_ptr(w.stride);
+        self.mark();
+        if w.carried.contains(&w.test) {
+            // Touched by this iteration, a stride back.
+            let r = reg(w.test);
+            asm!(self.ops; test Rb(r), Rb(r));
+        } else {
+            // Maybe off the tape: the program's own test.
+            self.touch(w.test);
+            self.cell(CellInst::CmpZero, w.test);
+        }
+        self.jump(Jump::IfZero, exit);
+        // The next iteration's cells on the tape: on in registers, else as
+        // plain code, which tests the cell again (on the tape: no error).
+        asm!(self.ops; cmp a_ptr, rax);
+        self.jump(if w.stride > 0 { Jump::IfBelowOrEqual } else { Jump::IfAboveOrEqual }, top);
+        self.jump(Jump::Always, plain);
+        asm!(self.ops; =>exit);
+        self.plain_loops.push(plain_loop);
+        self.lose_eax_and_flags();
+        // Both ways the test touched its cell last.
+        self.unchecked_shift = w.test.unsigned_abs() as u64;
+    }
+
+    /// One add, set or multiply of a register walk's iteration.
+    fn walk_op(&mut self, it: &mut Iteration, op: Op) {
+        match op {
+            Op::Add { off, val } => {
+                let k = it.slot(off);
+                match it.constant[k] {
+                    Some(v) => it.constant[k] = Some(v.wrapping_add(val)),
+                    None if val == 0 => {}
+                    None => asm!(self.ops; add Rb(LOOP_REGS[k]), val as i8),
+                }
+                it.written[k] = true;
+            }
+            Op::Set { off, val } => {
+                let k = it.slot(off);
+                it.constant[k] = Some(val);
+                it.written[k] = true;
+            }
+            // On the tape, an `if_nonzero` multiply is a multiply.
+            Op::AddMul { off, src, factor, .. } => {
+                let (t, s) = (it.slot(off), it.slot(src));
+                let target = LOOP_REGS[t];
+                match (it.constant[s], it.constant[t]) {
+                    (Some(v), Some(c)) => it.constant[t] = Some(c.wrapping_add(v.wrapping_mul(factor))),
+                    (Some(v), None) => {
+                        let product = v.wrapping_mul(factor);
+                        if product != 0 {
+                            asm!(self.ops; add Rb(target), product as i8);
+                        }
+                    }
+                    // A product into a constant: the sum made in one
+                    // instruction (as a run makes it, `run_multiply`).
+                    (None, Some(c)) if factor != 255 => {
+                        let source = LOOP_REGS[s];
+                        match factor {
+                            1 if c == 0 => asm!(self.ops; mov Rd(target), Rd(source)),
+                            1 => self.lea32(target, Some(source), None, i32::from(c as i8)),
+                            _ => {
+                                let product = self.product_byte(source, factor);
+                                self.lea32(target, Some(product), None, i32::from(c as i8));
+                            }
+                        }
+                        it.constant[t] = None;
+                    }
+                    (None, _) => {
+                        self.materialise(it, off);
+                        let by = self.addend_byte(LOOP_REGS[s], factor);
+                        match factor {
+                            255 => asm!(self.ops; sub Rb(target), Rb(by)),
+                            _ => asm!(self.ops; add Rb(target), Rb(by)),
+                        }
+                    }
+                }
+                it.written[t] = true;
+            }
+            op => unreachable!("a register walk has no {op:?} but its ifs"),
+        }
+    }
+
+    /// The cell `off` of the iteration in its register.
+    fn materialise(&mut self, it: &mut Iteration, off: i32) {
+        let k = it.slot(off);
+        if let Some(v) = it.constant[k].take() {
+            asm!(self.ops; mov Rd(LOOP_REGS[k]), i32::from(v));
+        }
+    }
+
+    /// Stores the cells the iteration wrote: a register's byte, or a
+    /// constant, with the constants of the next cells in one store of 2 or
+    /// 4 bytes (Faase's walk clears the two cells it moves on from).
+    fn store_iteration(&mut self, it: &Iteration) {
+        let mut k = 0;
+        while k < it.cells.len() {
+            if !it.written[k] {
+                k += 1;
+                continue;
+            }
+            let Some(v) = it.constant[k] else {
+                self.cell(CellInst::StoreReg(LOOP_REGS[k]), it.cells[k]);
+                k += 1;
+                continue;
+            };
+            // The constants of the cells right after, written too.
+            let mut bytes = vec![v];
+            while let Some(&next) = it.cells.get(k + bytes.len()) {
+                let j = k + bytes.len();
+                match it.constant[j] {
+                    Some(c) if it.written[j] && next == it.cells[k] + bytes.len() as i32 && bytes.len() < 4 => {
+                        bytes.push(c)
+                    }
+                    _ => break,
+                }
+            }
+            let width = match bytes.len() {
+                4 => 4,
+                2 | 3 => 2,
+                _ => 1,
+            };
+            self.store_constant(it.cells[k], &bytes[..width]);
+            k += width;
+        }
+    }
+
+    /// `mov [rbx + off], imm` of 1, 2 or 4 bytes.
+    fn store_constant(&mut self, off: i32, bytes: &[u8]) {
+        match bytes.len() {
+            1 => return self.cell(CellInst::MovImm(bytes[0]), off),
+            2 => self.ops.extend([0x66, 0xC7]),
+            _ => self.ops.push(0xC7),
+        }
+        self.rbx_operand(0, off);
+        self.ops.extend(bytes.iter().copied());
+    }
+}
