@@ -132,6 +132,13 @@ pub fn case(seed: u64) -> Case {
         once.moving_once();
         program.extend(once.out);
     }
+    // One case in four ends with a frame walk and prints (drawn last too).
+    if tape >= 16 && rng.chance(1, 4) {
+        let mut walk = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos };
+        walk.frame_walk();
+        walk.out.extend_from_slice(b".>.<<.");
+        program.extend(walk.out);
+    }
     Case { seed, program, input, eof, tape, left_margin, cell_bits }
 }
 
@@ -269,7 +276,6 @@ impl Gen<'_> {
             9 | 10 => self.out.push(b','),
             11 if self.rng.chance(1, 3) => self.carry_walk(),
             11 if self.rng.chance(1, 2) => self.shift_walk(),
-            11 if self.rng.chance(1, 2) => self.frame_walk(),
             11 if self.rng.chance(1, 3) => self.row_walk(),
             11 => self.digit_chain(None),
             // Loops with bodies of their own, only while not too deep.
@@ -520,7 +526,8 @@ impl Gen<'_> {
     /// down, so the walk ends (or runs off the tape) within 256 frames.
     /// Frames of 2 to 6 cells either way; payload cells within the frame,
     /// either side of the counter, moved with a factor; the counter's move
-    /// first or last.
+    /// first or last. The counter is set first (1 to 80 frames), and the
+    /// payload cells are added to.
     fn frame_walk(&mut self) {
         let dir = if self.rng.chance(1, 2) || self.pos < 40 { 1 } else { -1 };
         let stride = dir * self.rng.range(2, 6);
@@ -529,6 +536,17 @@ impl Gen<'_> {
         payload.retain(|&q| q != 0);
         payload.dedup();
         let counter_first = self.rng.chance(1, 2);
+        // The counter: 1 to 80 frames (off a 300-cell tape, some); the
+        // payload, what it holds.
+        self.out.extend_from_slice(b"[-]");
+        let frames = self.rng.range(1, 80) as u8;
+        self.add(frames);
+        for &q in &payload {
+            self.moves(q);
+            let v = self.amount();
+            self.add(v);
+            self.moves(-q);
+        }
         let step = |g: &mut Gen, from: i64, to: i64, factor: u8| {
             g.moves(from);
             g.out.extend_from_slice(b"[-");
