@@ -75,6 +75,13 @@ impl Emitter {
         }
         let n = w.cells.len();
         let mut it = Iteration { cells: &w.cells, constant: vec![None; n], written: vec![false; n], ifs: vec![] };
+        // What each multiply also adds, and the adds that makes.
+        let mut extra = vec![0u8; w.body.len()];
+        let mut absorbed = vec![false; w.body.len()];
+        for &(m, a) in &w.folded {
+            let Op::Add { val, .. } = w.body[a] else { unreachable!("an add folded") };
+            (extra[m], absorbed[a]) = (val, true);
+        }
         for (i, &op) in w.body.iter().enumerate() {
             self.mark();
             match op {
@@ -100,7 +107,9 @@ impl Emitter {
                     cells.iter().for_each(|&cell| self.materialise(&mut it, cell));
                     asm!(self.ops; =>skip);
                 }
-                _ => self.walk_op(&mut it, op),
+                // Made by the multiply before it.
+                Op::Add { .. } if absorbed[i] => {}
+                _ => self.walk_op(&mut it, op, extra[i]),
             }
         }
         self.mark();
@@ -142,8 +151,9 @@ impl Emitter {
         self.unchecked_shift = w.test.unsigned_abs() as u64;
     }
 
-    /// One add, set or multiply of a register walk's iteration.
-    fn walk_op(&mut self, it: &mut Iteration, op: Op) {
+    /// One add, set or multiply of a register walk's iteration; a
+    /// multiply also adds `extra` (an add folded into it).
+    fn walk_op(&mut self, it: &mut Iteration, op: Op, extra: u8) {
         match op {
             Op::Add { off, val } => {
                 let k = it.slot(off);
@@ -162,36 +172,37 @@ impl Emitter {
             // On the tape, an `if_nonzero` multiply is a multiply.
             Op::AddMul { off, src, factor, .. } => {
                 let (t, s) = (it.slot(off), it.slot(src));
-                let target = LOOP_REGS[t];
+                let (target, source) = (LOOP_REGS[t], LOOP_REGS[s]);
                 match (it.constant[s], it.constant[t]) {
-                    (Some(v), Some(c)) => it.constant[t] = Some(c.wrapping_add(v.wrapping_mul(factor))),
+                    (Some(v), Some(c)) => {
+                        it.constant[t] = Some(c.wrapping_add(v.wrapping_mul(factor)).wrapping_add(extra))
+                    }
                     (Some(v), None) => {
-                        let product = v.wrapping_mul(factor);
-                        if product != 0 {
-                            asm!(self.ops; add Rb(target), product as i8);
+                        let add = v.wrapping_mul(factor).wrapping_add(extra);
+                        if add != 0 {
+                            asm!(self.ops; add Rb(target), add as i8);
                         }
                     }
-                    // A product into a constant: the sum made in one
-                    // instruction (as a run makes it, `run_multiply`).
-                    (None, Some(c)) if factor != 255 => {
-                        let source = LOOP_REGS[s];
-                        match factor {
-                            1 if c == 0 => asm!(self.ops; mov Rd(target), Rd(source)),
-                            1 => self.lea32(target, Some(source), None, i32::from(c as i8)),
-                            _ => {
-                                let product = self.product_byte(source, factor);
-                                self.lea32(target, Some(product), None, i32::from(c as i8));
-                            }
+                    // A sum made in one instruction (as a run makes it,
+                    // `run_multiply`); only the low byte of a register
+                    // counts, here and wherever it is read.
+                    (None, constant) if factor != 255 => {
+                        let (base, disp) = match constant {
+                            Some(c) => (None, c.wrapping_add(extra)),
+                            None => (Some(target), extra),
+                        };
+                        let by = self.addend_byte(source, factor);
+                        match (base, disp) {
+                            (None, 0) => asm!(self.ops; mov Rd(target), Rd(by)),
+                            (None, _) => self.lea32(target, Some(by), None, i32::from(disp as i8)),
+                            (Some(_), 0) => asm!(self.ops; add Rb(target), Rb(by)),
+                            (Some(base), _) => self.lea32(target, Some(base), Some((by, 1)), i32::from(disp as i8)),
                         }
                         it.constant[t] = None;
                     }
                     (None, _) => {
                         self.materialise(it, off);
-                        let by = self.addend_byte(LOOP_REGS[s], factor);
-                        match factor {
-                            255 => asm!(self.ops; sub Rb(target), Rb(by)),
-                            _ => asm!(self.ops; add Rb(target), Rb(by)),
-                        }
+                        asm!(self.ops; sub Rb(target), Rb(source));
                     }
                 }
                 it.written[t] = true;

@@ -234,8 +234,34 @@ pub(super) fn register_walk(test: i32, body: &[Inst]) -> Option<RegisterWalk> {
         return None;
     }
     let reach = (cells[0], cells[cells.len() - 1]);
-    let body = rest.iter().map(|inst| inst.op).collect();
-    Some(RegisterWalk { test, body, stride, cells, carried, loads, reach })
+    let body: Vec<Op> = rest.iter().map(|inst| inst.op).collect();
+    let folded = folded_adds(&body);
+    Some(RegisterWalk { test, body, stride, cells, carried, loads, reach, folded })
+}
+
+/// In a register walk's body, the adds of a constant each made with a
+/// multiply into the same cell before it, as pairs (multiply, add) of
+/// indices: `mul [4] += [-1]; ...; add [4] += 1` is `lea r, [r + s + 1]`,
+/// one instruction where two made the cell's value (in Faase's walks,
+/// both the payload's and the counter's: the counter's chain from one
+/// iteration to the next one instruction shorter). The add is moved up to
+/// the multiply: nothing between reads the cell or sets it, or is an if's
+/// start or end. Not for a multiply by 255, which subtracts.
+pub(super) fn folded_adds(body: &[Op]) -> Vec<(usize, usize)> {
+    let mut folded = Vec::new();
+    for (a, op) in body.iter().enumerate() {
+        let Op::Add { off, .. } = *op else { continue };
+        // The nearest instruction before the add that touches its cell.
+        let before = body[..a].iter().rposition(|op| op.cells_touched().any(|c| c == off) || op.opens() || op.closes());
+        if let Some(m) = before {
+            let into =
+                matches!(body[m], Op::AddMul { off: t, src, factor, .. } if t == off && src != off && factor != 255);
+            if into && !folded.iter().any(|&(taken, _)| taken == m) {
+                folded.push((m, a));
+            }
+        }
+    }
+    folded
 }
 
 /// `Loop`, `Switch`, `Move`, `EndLoop` at `i`, where the switch updates

@@ -158,6 +158,9 @@ pub(super) struct RegisterWalk {
     /// The lowest and the highest of `cells`: an iteration runs where they
     /// are on the tape.
     pub reach: (i32, i32),
+    /// Adds made with the multiply before them (`loops::folded_adds`):
+    /// (multiply, add), indices in `body`.
+    pub folded: Vec<(usize, usize)>,
 }
 
 /// A short innermost loop, two copies of the body per iteration.

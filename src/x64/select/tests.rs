@@ -1,6 +1,6 @@
 //! Selection's decisions, tested as data: no assembler involved.
 
-use super::loops::{register_loop, register_walk, sunk_store};
+use super::loops::{folded_adds, register_loop, register_walk, sunk_store};
 use super::runs::{carried_product, run_registers};
 use super::scan::scan_return;
 use super::*;
@@ -188,6 +188,8 @@ fn walks_that_hand_cells_on_run_in_registers() {
     let walk = register_walk(0, &insts(&frame)).expect("a walk");
     assert_eq!((walk.cells, walk.carried, walk.loads), (vec![-1, 0, 4, 5], vec![0, -1], vec![4, 5]));
     assert_eq!((walk.stride, walk.reach, walk.body.len()), (5, (-1, 5), 6));
+    // Its adds of 1 and -1 are made with the multiplies into their cells.
+    assert_eq!(walk.folded, [(0, 4), (2, 5)]);
     // Leftwards, a cell set first is not loaded: `[<[-]>>>[-<<<+>>>]<<<<<]`
     // carries 2 (from -1, which it sets); the test's cell is loaded.
     let copy_back = [set(-1, 0), mul(-1, 2, 1), set(2, 0), Op::Move(-3)];
@@ -212,6 +214,19 @@ fn walks_that_hand_cells_on_run_in_registers() {
     assert!(matches!(&plan(&ops, CHECKED)[..], [Step::RegisterWalk(_)]));
     let add_walk = [Op::Loop { off: 0 }, add(1, 1), Op::Move(1), Op::EndLoop];
     assert!(matches!(&plan(&add_walk, GUARDED)[..], [Step::SmallLoop(l)] if l.blocks.is_some()));
+}
+
+#[test]
+fn a_walk_folds_an_add_into_the_multiply_before_it() {
+    let mul = |off, src, factor| Op::AddMul { off, src, factor, if_nonzero: false };
+    assert_eq!(folded_adds(&[mul(4, -1, 3), set(-1, 0), add(4, 1)]), [(0, 2)]);
+    // Not past a read of the cell, an if's start or end, a set; not into a
+    // multiply by 255 (a subtraction), nor twice into one.
+    assert_eq!(folded_adds(&[mul(4, -1, 1), mul(6, 4, 1), add(4, 1)]), []);
+    assert_eq!(folded_adds(&[mul(4, -1, 1), Op::If { off: 1 }, Op::EndIf, add(4, 1)]), []);
+    assert_eq!(folded_adds(&[mul(4, -1, 1), set(4, 0), add(4, 1)]), []);
+    assert_eq!(folded_adds(&[mul(4, -1, 255), add(4, 1)]), []);
+    assert_eq!(folded_adds(&[mul(4, -1, 1), add(4, 1), add(4, 1)]), [(0, 1)]);
 }
 
 #[test]
