@@ -17,6 +17,8 @@ use crate::x64::select::RegisterWalk;
 /// a set left (and adds to it changed) not yet in it.
 struct Iteration<'a> {
     cells: &'a [i32],
+    /// Each cell's register.
+    regs: &'a [Rq],
     constant: Vec<Option<u8>>,
     written: Vec<bool>,
     /// The open ifs' ends, each with the cells its body touches.
@@ -39,18 +41,11 @@ impl Emitter {
     /// from its test as plain code, with every store of the iterations
     /// before made.
     pub(super) fn emit_register_walk(&mut self, w: &RegisterWalk) {
-        let reg = |off: i32| LOOP_REGS[w.cells.binary_search(&off).expect("a cell of the walk")];
         let (top, exit, plain) =
             (self.ops.new_dynamic_label(), self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
         let ops = w.body.iter().copied().chain([Op::Move(w.stride)]).collect();
-        let plain_loop = PlainLoop {
-            entry: plain,
-            exit,
-            first: self.current_inst(),
-            test: w.test,
-            body: ops,
-            shift: self.unchecked_shift,
-        };
+        let first = self.current_inst();
+        let plain_loop = PlainLoop { entry: plain, exit, first, test: w.test, body: ops, shift: self.unchecked_shift };
         self.lose_eax_and_flags();
         self.touch(w.test);
         self.cell(CellInst::CmpZero, w.test);
@@ -65,16 +60,61 @@ impl Emitter {
             // And down to the tape's start less lo.
             asm!(self.ops; lea rax, [a_tape - lo]);
         }
+        let regs: Vec<Rq> = LOOP_REGS[..w.cells.len()].to_vec();
+        let slot = |off: i32| w.cells.binary_search(&off).expect("a cell of the walk");
         for &off in &w.carried {
-            self.cell(CellInst::MovzxReg(reg(off)), off);
+            self.cell(CellInst::MovzxReg(regs[slot(off)]), off);
         }
+        // Two iterations a round where each carried cell takes a value no
+        // other carried cell hands on (Faase's pairs: -1 from 4, 0 from 5):
+        // the second names each pair's registers the other way round, and
+        // hands them back, so no value moves between registers; and one
+        // taken branch for the two.
+        let pairs = w.carried.iter().all(|&off| !w.carried.contains(&(off + w.stride)));
+        let swapped: Vec<Rq> = (0..w.cells.len())
+            .map(|k| {
+                let off = w.cells[k];
+                match (w.carried.contains(&off), w.carried.contains(&(off - w.stride))) {
+                    (true, _) => regs[slot(off + w.stride)],
+                    (_, true) => regs[slot(off - w.stride)],
+                    _ => regs[k],
+                }
+            })
+            .collect();
+        let continues = if w.stride > 0 { Jump::IfBelowOrEqual } else { Jump::IfAboveOrEqual };
         self.align_loop_top();
         asm!(self.ops; =>top);
+        if pairs {
+            self.walk_iteration(w, &regs, &swapped, exit);
+            // The next iteration's cells on the tape: on in registers, else
+            // as plain code, which tests the cell again (on the tape: no
+            // error).
+            asm!(self.ops; cmp a_ptr, rax);
+            self.jump(if w.stride > 0 { Jump::IfAbove } else { Jump::IfBelow }, plain);
+            self.unmarked((first + 1, None), |e| e.walk_iteration(w, &swapped, &regs, exit));
+        } else {
+            self.walk_iteration(w, &regs, &regs, exit);
+        }
+        asm!(self.ops; cmp a_ptr, rax);
+        self.jump(continues, top);
+        self.jump(Jump::Always, plain);
+        asm!(self.ops; =>exit);
+        self.plain_loops.push(plain_loop);
+        self.lose_eax_and_flags();
+        // Both ways the test touched its cell last.
+        self.unchecked_shift = w.test.unsigned_abs() as u64;
+    }
+
+    /// One iteration of a register walk, its cells in `regs`, the carried
+    /// ones handed on to `next` (the next iteration's registers), the
+    /// pointer moved, the next test made: zero goes to `exit`.
+    fn walk_iteration(&mut self, w: &RegisterWalk, regs: &[Rq], next: &[Rq], exit: DynamicLabel) {
+        let slot = |off: i32| w.cells.binary_search(&off).expect("a cell of the walk");
         for &off in &w.loads {
-            self.cell(CellInst::MovzxReg(reg(off)), off);
+            self.cell(CellInst::MovzxReg(regs[slot(off)]), off);
         }
         let n = w.cells.len();
-        let mut it = Iteration { cells: &w.cells, constant: vec![None; n], written: vec![false; n], ifs: vec![] };
+        let mut it = Iteration { cells: &w.cells, regs, constant: vec![None; n], written: vec![false; n], ifs: vec![] };
         // What each multiply also adds, and the adds that makes.
         let mut extra = vec![0u8; w.body.len()];
         let mut absorbed = vec![false; w.body.len()];
@@ -95,7 +135,7 @@ impl Emitter {
                     });
                     let cells: Vec<i32> = inside.flat_map(|op| op.cells_touched()).collect();
                     cells.iter().for_each(|&cell| self.materialise(&mut it, cell));
-                    let (r, skip) = (reg(off), self.ops.new_dynamic_label());
+                    let (r, skip) = (regs[slot(off)], self.ops.new_dynamic_label());
                     asm!(self.ops; test Rb(r), Rb(r));
                     self.jump(Jump::IfZero, skip);
                     it.ifs.push((skip, cells));
@@ -114,15 +154,17 @@ impl Emitter {
         }
         self.mark();
         self.store_iteration(&it);
-        // Each carried cell takes its successor's value before that one
+        // Each carried cell's next register takes its successor's value
+        // (where that is not already its register), before that one
         // takes its own successor's.
         let mut order = w.carried.clone();
         order.sort_unstable_by_key(|&off| off * w.stride.signum());
         for &off in &order {
-            let to = reg(off);
-            match it.constant[it.slot(off + w.stride)] {
+            let (to, from) = (next[slot(off)], slot(off + w.stride));
+            match it.constant[from] {
                 Some(v) => asm!(self.ops; mov Rd(to), i32::from(v)),
-                None => asm!(self.ops; mov Rd(to), Rd(reg(off + w.stride))),
+                None if to == regs[from] => {}
+                None => asm!(self.ops; mov Rd(to), Rd(regs[from])),
             }
         }
         // Every cell of the iteration was on the tape, the test's too.
@@ -131,7 +173,7 @@ impl Emitter {
         self.mark();
         if w.carried.contains(&w.test) {
             // Touched by this iteration, a stride back.
-            let r = reg(w.test);
+            let r = next[slot(w.test)];
             asm!(self.ops; test Rb(r), Rb(r));
         } else {
             // Maybe off the tape: the program's own test.
@@ -139,16 +181,6 @@ impl Emitter {
             self.cell(CellInst::CmpZero, w.test);
         }
         self.jump(Jump::IfZero, exit);
-        // The next iteration's cells on the tape: on in registers, else as
-        // plain code, which tests the cell again (on the tape: no error).
-        asm!(self.ops; cmp a_ptr, rax);
-        self.jump(if w.stride > 0 { Jump::IfBelowOrEqual } else { Jump::IfAboveOrEqual }, top);
-        self.jump(Jump::Always, plain);
-        asm!(self.ops; =>exit);
-        self.plain_loops.push(plain_loop);
-        self.lose_eax_and_flags();
-        // Both ways the test touched its cell last.
-        self.unchecked_shift = w.test.unsigned_abs() as u64;
     }
 
     /// One add, set or multiply of a register walk's iteration; a
@@ -160,7 +192,7 @@ impl Emitter {
                 match it.constant[k] {
                     Some(v) => it.constant[k] = Some(v.wrapping_add(val)),
                     None if val == 0 => {}
-                    None => asm!(self.ops; add Rb(LOOP_REGS[k]), val as i8),
+                    None => asm!(self.ops; add Rb(it.regs[k]), val as i8),
                 }
                 it.written[k] = true;
             }
@@ -172,7 +204,7 @@ impl Emitter {
             // On the tape, an `if_nonzero` multiply is a multiply.
             Op::AddMul { off, src, factor, .. } => {
                 let (t, s) = (it.slot(off), it.slot(src));
-                let (target, source) = (LOOP_REGS[t], LOOP_REGS[s]);
+                let (target, source) = (it.regs[t], it.regs[s]);
                 match (it.constant[s], it.constant[t]) {
                     (Some(v), Some(c)) => {
                         it.constant[t] = Some(c.wrapping_add(v.wrapping_mul(factor)).wrapping_add(extra))
@@ -215,7 +247,7 @@ impl Emitter {
     fn materialise(&mut self, it: &mut Iteration, off: i32) {
         let k = it.slot(off);
         if let Some(v) = it.constant[k].take() {
-            asm!(self.ops; mov Rd(LOOP_REGS[k]), i32::from(v));
+            asm!(self.ops; mov Rd(it.regs[k]), i32::from(v));
         }
     }
 
@@ -230,7 +262,7 @@ impl Emitter {
                 continue;
             }
             let Some(v) = it.constant[k] else {
-                self.cell(CellInst::StoreReg(LOOP_REGS[k]), it.cells[k]);
+                self.cell(CellInst::StoreReg(it.regs[k]), it.cells[k]);
                 k += 1;
                 continue;
             };
