@@ -203,6 +203,30 @@ fn frame_walks_fail_where_the_walk_would() {
     }
 }
 
+/// Straight-line code that touches a cell, then one further off the same
+/// end of the tape: the error is the first's, at its command, though the
+/// code makes them in another order. A run that keeps a cell it sets
+/// first in a register, and stores it at its end, behind a load of the
+/// next cell (fuzz seed 3708295); a copy, which loads its source before it
+/// stores into the target the program cleared first. Near both ends, with
+/// guard pages (4096 cells) and explicit checks (300).
+#[test]
+fn a_cell_off_the_tape_touched_later_by_the_code_fails_first_as_in_the_program() {
+    let work = tempdir();
+    let run = "++[->>[+++[-]]<<>>>[-<<<<<+++++++>>>>>]<<<<<[->>>>+<<<<]>>>[->+<]<]";
+    let copy = ">>>>>>[-]>>[-<<+>>]<<[->>>+<<<]";
+    for tape in [300, 4096] {
+        for (code, ats) in [(run, 0..8), (copy, 0..8)] {
+            for back in ats {
+                let src = format!("{}{code}", ">".repeat(tape - 8 + back));
+                agree(work.path(), &src, &[], tape);
+                // The mirror image, from the other end.
+                agree(work.path(), &format!("+.{}{}", ">".repeat(tape - 1), mirror(&src)), &[], tape);
+            }
+        }
+    }
+}
+
 /// Add walks (`[-->]`, `<++[<++]`, `[->>>>]`), whose code makes the
 /// iterations 16 bytes hold at once after its first 8
 /// (`select::AddWalk`): strides 1, 2 and 4 either way, adding to the cell

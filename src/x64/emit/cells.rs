@@ -8,7 +8,7 @@
 use dynasmrt::x64::Rq;
 use dynasmrt::{dynasm, DynasmApi};
 
-use super::Emitter;
+use super::{Emitter, Recovery, TouchFirst};
 use crate::ir::{Op, Program};
 use crate::x64::select::Product;
 
@@ -255,11 +255,23 @@ impl Emitter {
     pub(super) fn copy(&mut self, Product { off, src, factor }: Product) {
         self.zf_cell = None;
         self.touch(off);
+        let first_at = self.attributed();
         let mut eax = self.in_eax;
         self.reading_source_of(self.current_inst() + 1, |e| {
-            e.touch(src);
-            if eax.pass_copy(Product { off, src, factor }) {
+            if !eax.pass_copy(Product { off, src, factor }) {
+                e.touch(src);
+            } else if e.touch_checks(src) {
+                // Checked, after the target (its own check, if it needs one).
+                e.touch(src);
                 e.cell(CellInst::MovzxEax, src);
+            } else {
+                // Off the tape, the load fails before the store into the
+                // target the program touched first: where that is off too,
+                // the error is the target's.
+                let load = |e: &mut Emitter| e.cell(CellInst::MovzxEax, src);
+                e.recoverable_access(src, load, |e| {
+                    Recovery::TouchFirst(TouchFirst { first: off, first_at, off: src, at: e.attributed() })
+                });
             }
         });
         match factor {

@@ -172,6 +172,21 @@ enum Recovery {
     /// error at the multiply's command if that is not zero (code at
     /// `nonzero_site` stands for it), else here.
     Either(Either),
+    /// A copy's load of its source, before the store into the cell the
+    /// program touches first (`copy`): both off the same end of the tape,
+    /// the error is that cell's, at its command; else the source's.
+    TouchFirst(TouchFirst),
+}
+
+/// See `Recovery::TouchFirst`.
+#[derive(Clone, Copy)]
+struct TouchFirst {
+    /// The cell the program touches first, and the command that does.
+    first: i32,
+    first_at: u32,
+    /// The source's offset, and the command that reads it.
+    off: i32,
+    at: u32,
 }
 
 /// See `Recovery::Either`.
@@ -489,6 +504,8 @@ impl Emitter {
                     self.jump(Jump::IfZero, skip.resume);
                 }
                 Some(Recovery::Restart(plain)) => self.jump(Jump::Always, plain),
+                // A copy's target was checked before its source (`copy`).
+                Some(Recovery::TouchFirst(_)) => {}
                 Some(Recovery::Either(either)) => asm!(self.ops
                     ; test Rb(either.product), Rb(either.product)
                     ; jz >zero
@@ -556,6 +573,14 @@ impl Emitter {
                     pad
                 }
                 Recovery::Restart(plain) => plain,
+                Recovery::TouchFirst(touch) => {
+                    let pad = self.ops.new_dynamic_label();
+                    asm!(self.ops; =>pad);
+                    self.attribute(touch.first_at);
+                    self.cell(CellInst::CmpZero, touch.first);
+                    self.emit_refault(touch.at, touch.off);
+                    pad
+                }
                 Recovery::Either(either) => {
                     let pad = self.ops.new_dynamic_label();
                     asm!(self.ops; =>pad; test Rb(either.product), Rb(either.product); jz >zero);

@@ -264,6 +264,13 @@ impl Emitter {
                     }
                     dirty[k] = true;
                 }
+                RunStep::SetStored { off, val } => {
+                    // The cell's first touch: where the program makes it.
+                    self.touch(off);
+                    self.cell(CellInst::MovImm(val), off);
+                    held[slot(off)] = Held::Constant(val);
+                    dirty[slot(off)] = true;
+                }
                 RunStep::Registers(Op::Set { off, val }) => {
                     if let Held::Product { .. } = held[slot(off)] {
                         // Touched here first where the product is zero.

@@ -98,7 +98,9 @@ impl EaxCells {
                         }
                     }
                 }
-                RunStep::Registers(Op::Set { off, .. }) => constant[slot(off).expect("in a register")] = true,
+                RunStep::Registers(Op::Set { off, .. }) | RunStep::SetStored { off, .. } => {
+                    constant[slot(off).expect("in a register")] = true
+                }
                 RunStep::Registers(Op::AddMul { off, src, .. }) => match slot(src) {
                     Some(k) if constant[k] => {}
                     Some(k) => {

@@ -110,6 +110,13 @@ pub(super) enum RunStep {
     Switch(Box<SwitchPlan>),
     /// An add, set or multiply with a cell in a register.
     Registers(Op),
+    /// A set of a cell in a register, its first touch in the run, beyond
+    /// the cells the run touched before: stored here as well as at the
+    /// run's end (`runs::run`).
+    SetStored {
+        off: i32,
+        val: u8,
+    },
     /// A copy from a cell in a register into one in memory: its byte (or
     /// product) stored.
     CopyFromRegister(Product),

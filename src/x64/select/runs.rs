@@ -37,10 +37,24 @@ pub(super) fn run(all: &[Inst], i: usize, program: &Program, target: Target) -> 
     let run = &insts[..len];
     let slot = |off: i32| cells.iter().position(|&cell| cell == off);
     let mut steps = Vec::new();
+    // The cells the run's code has surely touched so far: those of its
+    // multiplies and adds (a cell in a register loaded at its first
+    // read), and those it leaves in memory.
+    let mut touched = Hull::EMPTY;
     let mut k = 0;
     while k < run.len() {
         let (step, taken) = match run[k].op {
             Op::Switch { .. } => (RunStep::Switch(Box::new(switch_at(&switches, k).expect("on the tape").clone())), 1),
+            // A cell in a register set first is stored at the run's end:
+            // beyond the cells touched before, it is stored here too, so
+            // that off the tape it fails here, as the program does, not
+            // after cells the program touches later (fuzz seed 3708295:
+            // the next cell, further off, failed first).
+            Op::Set { off, val }
+                if slot(off).is_some() && !touched.contains(off.into()) && !touched_in(&run[..k], off) =>
+            {
+                (RunStep::SetStored { off, val }, 1)
+            }
             op @ (Op::Add { off, .. } | Op::Set { off, .. }) if slot(off).is_some() => (RunStep::Registers(op), 1),
             op @ Op::AddMul { off, src, .. } if slot(off).is_some() || slot(src).is_some() => {
                 (RunStep::Registers(op), 1)
@@ -54,6 +68,14 @@ pub(super) fn run(all: &[Inst], i: usize, program: &Program, target: Target) -> 
             },
             _ => in_memory(&run[k..], target),
         };
+        for inst in &run[k..k + taken] {
+            let cells = match inst.op {
+                Op::Set { off, .. } if slot(off).is_some() && !matches!(step, RunStep::SetStored { .. }) => None,
+                Op::Switch { .. } => None,
+                op => Some(op.cells_surely_touched()),
+            };
+            touched = cells.into_iter().flatten().fold(touched, |hull, cell| hull.join(Hull::of_offsets([cell])));
+        }
         steps.push(step);
         k += taken;
     }
@@ -64,6 +86,11 @@ pub(super) fn run(all: &[Inst], i: usize, program: &Program, target: Target) -> 
         _ => None,
     };
     Some((Run { cells, steps, read_next }, len))
+}
+
+/// Whether an instruction of `insts` touches `cell`.
+fn touched_in(insts: &[Inst], cell: i32) -> bool {
+    insts.iter().any(|inst| inst.op.cells().any(|c| c == cell))
 }
 
 /// The switches a run from `all[i]` may hold, by index from `i`: up to the
