@@ -65,12 +65,9 @@ impl Emitter {
         for &off in &w.carried {
             self.cell(CellInst::MovzxReg(regs[slot(off)]), off);
         }
-        // Two iterations a round where each carried cell takes a value no
-        // other carried cell hands on (Faase's pairs: -1 from 4, 0 from 5):
-        // the second names each pair's registers the other way round, and
-        // hands them back, so no value moves between registers; and one
-        // taken branch for the two.
-        let pairs = w.carried.iter().all(|&off| !w.carried.contains(&(off + w.stride)));
+        // Two iterations a round (`RegisterWalk::paired`): the second
+        // names each pair's registers the other way round, and hands them
+        // back; one taken branch for the two.
         let swapped: Vec<Rq> = (0..w.cells.len())
             .map(|k| {
                 let off = w.cells[k];
@@ -84,7 +81,7 @@ impl Emitter {
         let continues = if w.stride > 0 { Jump::IfBelowOrEqual } else { Jump::IfAboveOrEqual };
         self.align_loop_top();
         asm!(self.ops; =>top);
-        if pairs {
+        if w.paired {
             self.walk_iteration(w, &regs, &swapped, exit);
             // The next iteration's cells on the tape: on in registers, else
             // as plain code, which tests the cell again (on the tape: no

@@ -258,7 +258,9 @@ pub(super) fn register_walk(test: i32, body: &[Inst]) -> Option<RegisterWalk> {
     let reach = (cells[0].min(test), cells[cells.len() - 1].max(test));
     let body: Vec<Op> = rest.iter().map(|inst| inst.op).collect();
     let folded = folded_adds(&body);
-    Some(RegisterWalk { test, body, stride, cells, carried, loads, reach, folded })
+    // Pairs: no carried cell takes its value from another carried cell.
+    let paired = carried.iter().all(|&c| !carried.contains(&(c + stride)));
+    Some(RegisterWalk { test, body, stride, cells, carried, loads, reach, folded, paired })
 }
 
 /// In a register walk's body, the adds of a constant each made with a

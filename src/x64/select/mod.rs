@@ -168,6 +168,11 @@ pub(super) struct RegisterWalk {
     /// Adds made with the multiply before them (`loops::folded_adds`):
     /// (multiply, add), indices in `body`.
     pub folded: Vec<(usize, usize)>,
+    /// Two iterations a round: each carried cell takes its value from a
+    /// cell no carried cell takes from (Faase's -1 from 4, 0 from 5), so
+    /// the second iteration can name each pair's registers the other way
+    /// round, and no value moves between registers.
+    pub paired: bool,
 }
 
 /// A short innermost loop, two copies of the body per iteration.

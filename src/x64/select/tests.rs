@@ -188,8 +188,14 @@ fn walks_that_hand_cells_on_run_in_registers() {
     let walk = register_walk(0, &insts(&frame)).expect("a walk");
     assert_eq!((walk.cells, walk.carried, walk.loads), (vec![-1, 0, 4, 5], vec![-1, 0], vec![4, 5]));
     assert_eq!((walk.stride, walk.reach, walk.body.len()), (5, (-1, 5), 6));
-    // Its adds of 1 and -1 are made with the multiplies into their cells.
+    // Its adds of 1 and -1 are made with the multiplies into their cells;
+    // its carried cells come in pairs (-1 and 4, 0 and 5).
     assert_eq!(walk.folded, [(0, 4), (2, 5)]);
+    assert!(walk.paired);
+    // A chain, 0 from 1 from 2: not pairs.
+    let chain = [add(0, 1), add(1, 1), add(2, 1), Op::Move(1)];
+    let walk = register_walk(0, &insts(&chain)).expect("a walk");
+    assert_eq!((walk.carried, walk.paired), (vec![0, 1], false));
     // Leftwards, a cell set first is not loaded: `[<[-]>>>[-<<<+>>>]<<<<<]`
     // carries 2 (from -1, which it sets); the test's cell, which the body
     // does not read and no cell becomes, is tested in memory.
