@@ -133,6 +133,17 @@ fn runs_keep_in_registers_the_cells_they_read_back() {
     assert_eq!(run.cells, [0]);
     assert_eq!(run.steps[2], RunStep::CopyFromRegister(Product { off: 2, src: 0, factor: 1 }));
     assert_eq!(run.steps.len(), 5);
+    // A cell it sets first is stored at the run's end; beyond the cells
+    // the run touched before, where it is set too (off the tape, it fails
+    // there, as the program does).
+    let steps_of = |ops: &[Op]| match &plan(ops, GUARDED)[..] {
+        [Step::Straight(Straight::Run(run))] => run.steps.clone(),
+        steps => panic!("a run: {steps:?}"),
+    };
+    let set_first = [set(5, 0), mul(5, 1, 3), mul(6, 5, 1)];
+    assert_eq!(steps_of(&set_first)[0], RunStep::SetStored { off: 5, val: 0 });
+    let between = [add(0, 1), add(9, 1), set(5, 0), mul(5, 1, 3), mul(6, 5, 1)];
+    assert_eq!(steps_of(&between)[2], RunStep::Registers(set(5, 0)));
     // Not on a checked tape.
     assert!(plan(&digit, CHECKED).iter().all(|step| !matches!(step, Step::Straight(Straight::Run(_)))));
     // The instruction after it reads [p]: eax may take it from its
