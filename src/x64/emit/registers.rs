@@ -504,15 +504,8 @@ impl Emitter {
         // `[p] = 1; [p] += [s] * 2`: `lea r8d, [rcx + 1]`.
         if let Some(t) = target.filter(|_| factor != 255) {
             if let Held::Constant(c) = held[t] {
-                let (r, disp) = (RUN_REGS[t], i32::from(c as i8));
-                match factor {
-                    1 if c == 0 => asm!(self.ops; mov Rd(r), Rd(source)),
-                    1 => self.lea32(r, Some(source), None, disp),
-                    _ => {
-                        let product = self.product_byte(source, factor);
-                        self.lea32(r, Some(product), None, disp);
-                    }
-                }
+                let by = self.addend_byte(source, factor);
+                self.sum_into(RUN_REGS[t], None, by, c);
                 held[t] = Held::Register;
                 return;
             }
@@ -520,6 +513,20 @@ impl Emitter {
         let by = self.addend_byte(source, factor);
         let target = target.map(|t| self.run_register(cells, held, t));
         self.add_addend(target, off, by, factor, if_nonzero.then_some(source));
+    }
+
+    /// `target = base + by + disp` (`base` None: `by + disp`) in one
+    /// instruction, a move, an add or a `lea`; in 32 bits, of which only
+    /// the low byte counts, here and wherever a cell's register is read.
+    /// `base`, if any, is `target` itself.
+    pub(super) fn sum_into(&mut self, target: Rq, base: Option<Rq>, by: Rq, disp: u8) {
+        debug_assert!(base.is_none_or(|base| base == target), "a sum into its own register");
+        match (base, disp) {
+            (None, 0) => asm!(self.ops; mov Rd(target), Rd(by)),
+            (None, _) => self.lea32(target, Some(by), None, i32::from(disp as i8)),
+            (Some(_), 0) => asm!(self.ops; add Rb(target), Rb(by)),
+            (Some(base), _) => self.lea32(target, Some(base), Some((by, 1)), i32::from(disp as i8)),
+        }
     }
 
     /// The byte register holding what `cell += source * factor` adds (or,

@@ -25,6 +25,14 @@ struct Iteration<'a> {
     ifs: Vec<(DynamicLabel, Vec<i32>)>,
 }
 
+/// A register walk's adds made with the multiply before them
+/// (`RegisterWalk::folded`), by index in its body: what each multiply
+/// also adds, and which adds that makes.
+struct Folds {
+    extra: Vec<u8>,
+    absorbed: Vec<bool>,
+}
+
 impl Iteration<'_> {
     fn slot(&self, off: i32) -> usize {
         self.cells.binary_search(&off).expect("a cell of the walk")
@@ -65,32 +73,38 @@ impl Emitter {
         for &off in &w.carried {
             self.cell(CellInst::MovzxReg(regs[slot(off)]), off);
         }
-        // Two iterations a round (`RegisterWalk::paired`): the second
-        // names each pair's registers the other way round, and hands them
-        // back; one taken branch for the two.
-        let swapped: Vec<Rq> = (0..w.cells.len())
-            .map(|k| {
-                let off = w.cells[k];
-                match (w.carried.contains(&off), w.carried.contains(&(off - w.stride))) {
-                    (true, _) => regs[slot(off + w.stride)],
-                    (_, true) => regs[slot(off - w.stride)],
-                    _ => regs[k],
-                }
-            })
-            .collect();
+        // What each multiply also adds, and the adds that makes.
+        let mut folds = Folds { extra: vec![0; w.body.len()], absorbed: vec![false; w.body.len()] };
+        for &(m, a) in &w.folded {
+            let Op::Add { val, .. } = w.body[a] else { unreachable!("an add folded") };
+            (folds.extra[m], folds.absorbed[a]) = (val, true);
+        }
         let continues = if w.stride > 0 { Jump::IfBelowOrEqual } else { Jump::IfAboveOrEqual };
         self.align_loop_top();
         asm!(self.ops; =>top);
         if w.paired {
-            self.walk_iteration(w, &regs, &swapped, exit);
+            // Two iterations a round (`RegisterWalk::paired`): the second
+            // names each pair's registers the other way round, and hands
+            // them back; one taken branch for the two.
+            let swapped: Vec<Rq> = (0..w.cells.len())
+                .map(|k| {
+                    let off = w.cells[k];
+                    match (w.carried.contains(&off), w.carried.contains(&(off - w.stride))) {
+                        (true, _) => regs[slot(off + w.stride)],
+                        (_, true) => regs[slot(off - w.stride)],
+                        _ => regs[k],
+                    }
+                })
+                .collect();
+            self.walk_iteration(w, &folds, &regs, &swapped, exit);
             // The next iteration's cells on the tape: on in registers, else
             // as plain code, which tests the cell again (on the tape: no
             // error).
             asm!(self.ops; cmp a_ptr, rax);
             self.jump(if w.stride > 0 { Jump::IfAbove } else { Jump::IfBelow }, plain);
-            self.unmarked((first + 1, None), |e| e.walk_iteration(w, &swapped, &regs, exit));
+            self.unmarked((first + 1, None), |e| e.walk_iteration(w, &folds, &swapped, &regs, exit));
         } else {
-            self.walk_iteration(w, &regs, &regs, exit);
+            self.walk_iteration(w, &folds, &regs, &regs, exit);
         }
         asm!(self.ops; cmp a_ptr, rax);
         self.jump(continues, top);
@@ -105,20 +119,13 @@ impl Emitter {
     /// One iteration of a register walk, its cells in `regs`, the carried
     /// ones handed on to `next` (the next iteration's registers), the
     /// pointer moved, the next test made: zero goes to `exit`.
-    fn walk_iteration(&mut self, w: &RegisterWalk, regs: &[Rq], next: &[Rq], exit: DynamicLabel) {
+    fn walk_iteration(&mut self, w: &RegisterWalk, folds: &Folds, regs: &[Rq], next: &[Rq], exit: DynamicLabel) {
         let slot = |off: i32| w.cells.binary_search(&off).expect("a cell of the walk");
         for &off in &w.loads {
             self.cell(CellInst::MovzxReg(regs[slot(off)]), off);
         }
         let n = w.cells.len();
         let mut it = Iteration { cells: &w.cells, regs, constant: vec![None; n], written: vec![false; n], ifs: vec![] };
-        // What each multiply also adds, and the adds that makes.
-        let mut extra = vec![0u8; w.body.len()];
-        let mut absorbed = vec![false; w.body.len()];
-        for &(m, a) in &w.folded {
-            let Op::Add { val, .. } = w.body[a] else { unreachable!("an add folded") };
-            (extra[m], absorbed[a]) = (val, true);
-        }
         for (i, &op) in w.body.iter().enumerate() {
             self.mark();
             match op {
@@ -145,8 +152,8 @@ impl Emitter {
                     asm!(self.ops; =>skip);
                 }
                 // Made by the multiply before it.
-                Op::Add { .. } if absorbed[i] => {}
-                _ => self.walk_op(&mut it, op, extra[i]),
+                Op::Add { .. } if folds.absorbed[i] => {}
+                _ => self.walk_op(&mut it, op, folds.extra[i]),
             }
         }
         self.mark();
@@ -212,21 +219,14 @@ impl Emitter {
                             asm!(self.ops; add Rb(target), add as i8);
                         }
                     }
-                    // A sum made in one instruction (as a run makes it,
-                    // `run_multiply`); only the low byte of a register
-                    // counts, here and wherever it is read.
+                    // The sum made in one instruction, as a run makes it.
                     (None, constant) if factor != 255 => {
                         let (base, disp) = match constant {
                             Some(c) => (None, c.wrapping_add(extra)),
                             None => (Some(target), extra),
                         };
                         let by = self.addend_byte(source, factor);
-                        match (base, disp) {
-                            (None, 0) => asm!(self.ops; mov Rd(target), Rd(by)),
-                            (None, _) => self.lea32(target, Some(by), None, i32::from(disp as i8)),
-                            (Some(_), 0) => asm!(self.ops; add Rb(target), Rb(by)),
-                            (Some(base), _) => self.lea32(target, Some(base), Some((by, 1)), i32::from(disp as i8)),
-                        }
+                        self.sum_into(target, base, by, disp);
                         it.constant[t] = None;
                     }
                     (None, _) => {

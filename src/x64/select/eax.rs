@@ -153,9 +153,9 @@ impl EaxCells {
 /// The cell that a small loop's body (`body`, selected as `pieces`) leaves
 /// in eax, when the next iteration reads it first: a walk that carries a
 /// value along (factor.b's `[<[-]>>>>>>>>>>[-<<<<<<<<<<+>>>>>>>>>>]<<<<<<<<<<<]`
-/// stores a cell and reads it back one step on; on its three cells it is
-/// a register walk, `loops::register_walk`, and this serves walks on more
-/// cells than that takes). Kept in eax from one
+/// stores a cell and reads it back one step on; it is a register walk too,
+/// `loops::register_walk`, but one that hands a value on unchanged keeps
+/// this form: `loops::loop_step`). Kept in eax from one
 /// iteration to the next, that read leaves the loop's critical path (a
 /// store-to-load forward); the first iteration's is made before the loop.
 /// Chosen where the body, starting with eax holding it, loads eax fewer

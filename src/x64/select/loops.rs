@@ -195,7 +195,8 @@ pub(super) fn register_loop(body: &[Inst], counter: i32, target: Target) -> Opti
 /// The walk a loop is, with its cells in registers (`RegisterWalk`), if it
 /// is one that hands cells on: an innermost loop whose body is adds, sets,
 /// multiplies and ifs, then a move (`stride`), on at most `LOOP_CELLS`
-/// cells (its test's included), where a cell the next iteration reads
+/// cells (its test's included where a cell of the body becomes it), where
+/// a cell the next iteration reads
 /// before writing it, `c`, is one this iteration touched, `c + stride`.
 /// Faase's self-interpreter moves its data along an array of 5-cell
 /// frames so (`[<[->>>>>+<<<<<]>[->>>>>+<<<<<]>>>>+>-]`: the cells 4 and 5

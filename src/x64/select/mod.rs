@@ -162,8 +162,8 @@ pub(super) struct RegisterWalk {
     pub cells: Vec<i32>,
     pub carried: Vec<i32>,
     pub loads: Vec<i32>,
-    /// The lowest and the highest of `cells`: an iteration runs where they
-    /// are on the tape.
+    /// The lowest and the highest of `cells` and the test's cell: an
+    /// iteration runs where they are on the tape.
     pub reach: (i32, i32),
     /// Adds made with the multiply before them (`loops::folded_adds`):
     /// (multiply, add), indices in `body`.
