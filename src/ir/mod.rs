@@ -43,6 +43,17 @@ pub fn cell_mask(cell_bits: u32) -> u32 {
     u32::MAX >> (32 - cell_bits)
 }
 
+/// The inverse of an odd number modulo 256: how many times a loop adding
+/// `odd` to its counter runs is `-x * inverse_mod_256(odd)`.
+pub fn inverse_mod_256(odd: u8) -> u8 {
+    // Newton's iteration doubles the correct low bits each step: 3 -> 6 -> 12.
+    let mut x = odd;
+    for _ in 0..3 {
+        x = x.wrapping_mul(2u8.wrapping_sub(odd.wrapping_mul(x)));
+    }
+    x
+}
+
 /// One operation. `off` fields are cell offsets from the data pointer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Op {
@@ -213,6 +224,13 @@ impl Program {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inverses() {
+        for odd in (1..=255u8).step_by(2) {
+            assert_eq!(odd.wrapping_mul(inverse_mod_256(odd)), 1, "{odd}");
+        }
+    }
 
     #[test]
     fn partners_match_nested_blocks() {

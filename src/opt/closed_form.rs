@@ -14,7 +14,7 @@
 //! would.
 
 use super::FastMap;
-use crate::ir::{Inst, Op, Program};
+use crate::ir::{inverse_mod_256, Inst, Op, Program};
 
 /// Rewrites every innermost balanced loop that has a closed form. Loops are
 /// closed as their `EndLoop` is reached, so a loop whose inner loops were
@@ -278,16 +278,6 @@ fn replacement(counter: i32, at: u32, cells: &[Cell]) -> Option<Vec<Inst>> {
     Some(ops)
 }
 
-/// The inverse of an odd number modulo 256.
-fn inverse_mod_256(odd: u8) -> u8 {
-    // Newton's iteration doubles the correct low bits each step: 3 -> 6 -> 12.
-    let mut x = odd;
-    for _ in 0..3 {
-        x = x.wrapping_mul(2u8.wrapping_sub(odd.wrapping_mul(x)));
-    }
-    x
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,13 +305,6 @@ mod tests {
 
     fn stays(p: Program) {
         assert_eq!(closed_form_loops(p.clone()), p);
-    }
-
-    #[test]
-    fn inverses() {
-        for odd in (1..=255u8).step_by(2) {
-            assert_eq!(odd.wrapping_mul(inverse_mod_256(odd)), 1, "{odd}");
-        }
     }
 
     #[test]
