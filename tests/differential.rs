@@ -203,6 +203,38 @@ fn frame_walks_fail_where_the_walk_would() {
     }
 }
 
+/// Loops that count down to a branch made by a scan, many iterations made
+/// at once on entry (`select::FastForward`): the comparison `[->-[>]<<]`,
+/// bubblesort's (with a count and a cell the scan must find 0, which the
+/// input sets), odd steps other than 1, a scan back past a cell the body
+/// does not change; and mandelbrot's, whose only counter is the loop's own
+/// cell (not fast forwarded: run as the program). Input values 0, equal and wrapping; from cells near either end,
+/// right and (mirrored) left, with guard pages (4096 cells) and explicit
+/// checks (300): the cells, the output and any error are the program's.
+#[test]
+fn comparison_loops_count_down_as_the_program_does() {
+    let work = tempdir();
+    let programs = [
+        ",>,<[->-[>]<<].>.>.>.",
+        ",>,>,>>,[-<<<-<+>[>]>>].<.<.<.<.",
+        ",>,<[--->-----[>]<<].>.>.>.",
+        ",>,>,>>,[-<<-[<]>>>>].<.<.<.<.",
+        ",>,>,<[-<[>>]<].>.<.<.",
+    ];
+    let inputs: [&[u8]; 4] = [&[3, 7, 0, 9, 0], &[7, 3, 0, 0, 5], &[0, 0, 1, 1, 200], &[200, 255, 4, 2, 201]];
+    for tape in [300, 4096] {
+        for at in [1, tape - 5, tape - 2] {
+            for program in programs {
+                for input in inputs {
+                    let src = format!("{}{program}", ">".repeat(at));
+                    agree(work.path(), &src, input, tape);
+                    agree(work.path(), &format!("+.{}{}", ">".repeat(tape - 1), mirror(&src)), input, tape);
+                }
+            }
+        }
+    }
+}
+
 /// Straight-line code that touches a cell, then one further off the same
 /// end of the tape: the error is the first's, at its command, though the
 /// code makes them in another order. A run that keeps a cell it sets

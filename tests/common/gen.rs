@@ -139,6 +139,14 @@ pub fn case(seed: u64) -> Case {
         walk.out.extend_from_slice(b".>.<<.");
         program.extend(walk.out);
     }
+    // One case in four ends with a comparison loop and prints (drawn last
+    // too).
+    if tape >= 16 && rng.chance(1, 4) {
+        let mut compare = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos };
+        compare.compare_loop();
+        compare.out.extend_from_slice(b".>.<<.");
+        program.extend(compare.out);
+    }
     Case { seed, program, input, eof, tape, left_margin, cell_bits }
 }
 
@@ -579,6 +587,78 @@ impl Gen<'_> {
         self.out.push(b'-');
         // Loops are assumed to return where they started.
         self.pos -= stride;
+        self.out.push(b']');
+    }
+
+    /// A loop counting cells down to a branch made by a scan, the
+    /// comparison `[->-[>]<<]` and its kin (`select::FastForward`): adds to
+    /// the loop's cell (odd, or none), to the cells the scan passes (odd,
+    /// or none: then they must be nonzero) and to others; then a scan of
+    /// stride 1 to 3 either way from a cell near the loop's, passing 0 to
+    /// 2 cells, and the move that brings it back where it stops at the
+    /// cell after them. The cells are set first: the loop's to 1 to 40,
+    /// the others to small values, 0 among them, and the cell the scan
+    /// should stop at to 0 three times in four.
+    fn compare_loop(&mut self) {
+        let stride = self.rng.range(1, 3) * if self.rng.chance(1, 2) { 1 } else { -1 };
+        let from = self.rng.range(-3, 3);
+        let passed = self.rng.range(0, 2);
+        let stop = from + passed * stride;
+        if stop == 0 {
+            return;
+        }
+        let odd = |g: &mut Gen| g.rng.pick(&[255, 255, 1, 253, 3, 5]);
+        let mut adds: Vec<(i64, u8)> = Vec::new();
+        if self.rng.chance(3, 4) {
+            adds.push((0, odd(self)));
+        }
+        for k in 0..passed {
+            let cell = from + k * stride;
+            if self.rng.chance(2, 3) && !adds.iter().any(|&(c, _)| c == cell) {
+                adds.push((cell, odd(self)));
+            }
+        }
+        // At least one counter, or the loop may not end.
+        if adds.is_empty() {
+            adds.push((0, odd(self)));
+        }
+        if self.rng.chance(1, 2) {
+            let cell = self.rng.range(-4, 4);
+            if cell != stop && !adds.iter().any(|&(c, _)| c == cell) {
+                adds.push((cell, self.amount()));
+            }
+        }
+        // Room on the left for the cells, set.
+        if self.pos < 8 {
+            self.moves(8);
+        }
+        let lo = [from.min(stop), -4, 0].into_iter().min().unwrap_or(0);
+        let hi = [from.max(stop), 4, 0].into_iter().max().unwrap_or(0);
+        for cell in lo..=hi {
+            let v = match cell {
+                0 => self.rng.range(1, 40) as u8,
+                _ if cell == stop && self.rng.chance(3, 4) => 0,
+                _ => self.rng.pick(&[0, 1, 2, 5, 200]),
+            };
+            self.moves(cell);
+            self.out.extend_from_slice(b"[-]");
+            self.add(v);
+            self.moves(-cell);
+        }
+        self.out.push(b'[');
+        for &(cell, v) in &adds {
+            self.moves(cell);
+            self.add(v);
+            self.moves(-cell);
+        }
+        self.moves(from);
+        let step = if stride > 0 { b'>' } else { b'<' };
+        self.out.push(b'[');
+        self.push_n(step, stride.abs());
+        self.out.push(b']');
+        // Where the scan stops on the way back, as the compiler assumes.
+        self.pos += stop - from;
+        self.moves(-stop);
         self.out.push(b']');
     }
 

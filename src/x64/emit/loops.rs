@@ -21,13 +21,7 @@ impl Emitter {
     /// code before it ended by adding to the tested cell (`zf_cell`), the
     /// add set the flags and touched the cell.
     pub(super) fn open_loop(&mut self, off: i32, carried: Option<(i32, DynamicLabel)>, zf_cell: Option<i32>) {
-        let top = self.ops.new_dynamic_label();
-        let exit = self.ops.new_dynamic_label();
-        if zf_cell != Some(off) {
-            self.touch(off);
-            self.cell(CellInst::CmpZero, off);
-        }
-        self.jump(Jump::IfZero, exit);
+        let exit = self.loop_entry(off, zf_cell);
         if let Some((cell, plain)) = carried {
             // Earlier than the program touches it: off the tape, the loop
             // runs again as plain code (at `plain`), which fails where the
@@ -38,6 +32,23 @@ impl Emitter {
             self.unchecked_shift = off.unsigned_abs() as u64;
             self.in_eax = EaxCells::only(cell);
         }
+        self.loop_top(off, exit);
+    }
+
+    /// A loop's test on entry: a zero cell jumps to the exit it returns.
+    pub(super) fn loop_entry(&mut self, off: i32, zf_cell: Option<i32>) -> DynamicLabel {
+        let exit = self.ops.new_dynamic_label();
+        if zf_cell != Some(off) {
+            self.touch(off);
+            self.cell(CellInst::CmpZero, off);
+        }
+        self.jump(Jump::IfZero, exit);
+        exit
+    }
+
+    /// The top of a loop's body, which its end jumps back to.
+    pub(super) fn loop_top(&mut self, off: i32, exit: DynamicLabel) {
+        let top = self.ops.new_dynamic_label();
         self.align_loop_top();
         asm!(self.ops; =>top);
         self.blocks.push(Block { top, exit, off });

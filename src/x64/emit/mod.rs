@@ -52,6 +52,7 @@ macro_rules! asm {
 }
 
 mod cells;
+mod forward;
 mod io;
 mod jumps;
 mod loops;
@@ -290,6 +291,7 @@ impl Emitter {
             Step::RegisterWalk(w) => self.emit_register_walk(w),
             Step::SmallLoop(l) => self.emit_small_loop(l, program),
             Step::CarryLoop(l) => self.emit_carry_loop(l),
+            Step::FastForward(f) => self.emit_fast_forward(f),
         }
     }
 

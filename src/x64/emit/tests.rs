@@ -686,3 +686,32 @@ fn lea_reads_back_as_written() {
         }
     }
 }
+
+#[test]
+fn a_comparison_loop_is_fast_forwarded_by_the_fewer_iterations_of_its_counters() {
+    let has = |code: &[u8], bytes: &[u8]| code.windows(bytes.len()).any(|w| w == bytes);
+    let scan = Op::Scan { stride: 1, value: 0 };
+    // `[->-[>]<<]`, and the same with steps of 3 and -5.
+    let magic = |a, b| {
+        code_of(&[
+            Op::Loop { off: 0 },
+            Op::Add { off: 0, val: a },
+            Op::Add { off: 1, val: b },
+            Op::Move(1),
+            scan,
+            Op::Move(-2),
+            Op::EndLoop,
+        ])
+    };
+    let unit = magic(255, 255);
+    // [p+2] must be 0; n - 1 = x - 1 of each counter, the fewer in edx
+    // (cmp ecx, edx; cmovb edx, ecx); sub [rbx], dl; sub [rbx+1], dl.
+    assert!(has(&unit, &[0x80, 0x7B, 0x02, 0x00]));
+    assert!(has(&unit, &[0xFE, 0xC9, 0x0F, 0xB6, 0xC9]));
+    assert!(has(&unit, &[0x3B, 0xCA, 0x0F, 0x42, 0xD1]));
+    assert!(has(&unit, &[0x28, 0x13]) && has(&unit, &[0x28, 0x53, 0x01]));
+    // x * k - 1: imul ecx, ecx, k (3 * 171 = 1: k = -171 = 85 for the add
+    // of 3); each add of 3 or -5 made n - 1 times: imul ecx, edx, 3.
+    let odd = magic(3, 251);
+    assert!(has(&odd, &[0x6B, 0xC9, 85]) && has(&odd, &[0x6B, 0xCA, 3]));
+}

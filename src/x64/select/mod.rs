@@ -2,7 +2,8 @@
 //! what form each piece of the program takes in machine code: which loops
 //! run in registers (`RegisterLoop`), which are unrolled (`SmallLoop`,
 //! with its sunk store and the cell it carries in eax), which carry a
-//! switch's digit in a register (`CarryLoop`), which runs of arithmetic
+//! switch's digit in a register (`CarryLoop`), which count down many
+//! iterations at once on entry (`FastForward`), which runs of arithmetic
 //! keep cells in registers (`Run`), which copies store the product
 //! (`Straight::Copy`), how a scan back returns (`ScanForm`), how a
 //! shortcut tests its zeros (`ShortcutPlan`) and how a switch makes each
@@ -16,6 +17,7 @@
 //! each instruction's code starts.
 
 mod eax;
+mod forward;
 mod loops;
 mod runs;
 mod scan;
@@ -64,6 +66,9 @@ pub(super) enum Step {
     /// `Loop`, `Switch`, `Move`, `EndLoop`, the switch's digit carried in
     /// a register.
     CarryLoop(Box<CarryLoop>),
+    /// A loop's `Loop` (its body and end follow as plain code), with many
+    /// of its iterations made at once on entry.
+    FastForward(Box<FastForward>),
 }
 
 /// Straight-line code: one instruction, or several as one.
@@ -230,6 +235,23 @@ pub(super) struct CarryLoop {
     pub carried_form: CarriedForm,
 }
 
+/// A loop that counts down to a branch made by a scan
+/// (`forward::fast_forward`): on entry, where the cells from `reach.0` to
+/// `reach.1` are on the tape, `nonzero` are not 0 and `zero` is, each of
+/// `adds` (cell, add per iteration) is added `n - 1` times, `n` the
+/// fewest iterations that make one of `counters` 0: for a counter `(cell,
+/// k)` holding x, `n - 1 = x * k - 1` (mod 256). Offsets are from the
+/// pointer at the loop's test, `test`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct FastForward {
+    pub test: i32,
+    pub adds: Vec<(i32, u8)>,
+    pub counters: Vec<(i32, u8)>,
+    pub nonzero: Vec<i32>,
+    pub zero: i32,
+    pub reach: (i32, i32),
+}
+
 /// The plan of `program` for `target`.
 pub(super) fn select(program: &Program, target: Target) -> Plan {
     if target.wide() {
@@ -246,7 +268,10 @@ pub(super) fn select(program: &Program, target: Target) -> Plan {
             (_, Some(carry)) => (Step::CarryLoop(Box::new(carry)), 4),
             (Op::Loop { off }, None) => match loops::loop_step(off, &insts[i + 1..partner[i]], program, target) {
                 Some(step) => (step, partner[i] + 1 - i),
-                None => (Step::Straight(Straight::Op(insts[i].op)), 1),
+                None => match forward::fast_forward(off, &insts[i + 1..partner[i]]) {
+                    Some(forward) => (Step::FastForward(Box::new(forward)), 1),
+                    None => (Step::Straight(Straight::Op(insts[i].op)), 1),
+                },
             },
             (Op::Scan { stride, value }, None) => {
                 (Step::Scan { stride, value, form: scan::form(program, i, &mut scan_back) }, 1)

@@ -342,7 +342,7 @@ fn every_instruction_is_in_exactly_one_step() {
             Step::RegisterLoop(l) => 2 + l.body.len(),
             Step::RegisterWalk(w) => 3 + w.body.len(),
             Step::CarryLoop(_) => 4,
-            Step::Scan { .. } | Step::Shortcut(_) => 1,
+            Step::Scan { .. } | Step::Shortcut(_) | Step::FastForward(_) => 1,
         })
         .sum();
     assert_eq!(total, ops.len());
@@ -397,4 +397,57 @@ fn a_run_holds_a_switch_whose_cells_are_on_the_tape() {
     // The chain also adds to [p-1], which nothing before it touched.
     let run = run_of(",>,[-<+>]<[-[-[-[-[-[-]>+<]]]<<+>>]]>[->+<]>.");
     assert!(!run.is_some_and(|run| run.steps.iter().any(|step| matches!(step, RunStep::Switch(_)))));
+}
+
+#[test]
+fn a_loop_counting_down_to_a_scan_branch_is_fast_forwarded() {
+    use super::forward::fast_forward;
+    let (mv, scan) = (Op::Move, |stride| Op::Scan { stride, value: 0 });
+    // The magic loop `[->-[>]<<]`: counters a and b, the scan back to the
+    // loop's cell where b is not 0 and [p+2] is.
+    let magic = [add(0, 255), add(1, 255), mv(1), scan(1), mv(-2)];
+    let want = FastForward {
+        test: 0,
+        adds: vec![(0, 255), (1, 255)],
+        counters: vec![(1, 1), (0, 1)],
+        nonzero: vec![],
+        zero: 2,
+        reach: (0, 2),
+    };
+    assert_eq!(fast_forward(0, &insts(&magic)), Some(want));
+    let looped: Vec<Op> = [Op::Loop { off: 0 }].into_iter().chain(magic).chain([Op::EndLoop]).collect();
+    assert!(matches!(plan(&looped, GUARDED)[0], Step::FastForward(_)));
+    assert!(matches!(plan(&looped, CHECKED)[0], Step::FastForward(_)));
+    // bubblesort's, with a count: the scan passes a, which the body does
+    // not touch but counts down, and stops at [p-2].
+    let bubble = [add(0, 255), add(-3, 255), add(-4, 1), mv(-3), scan(1), mv(2)];
+    let f = fast_forward(0, &insts(&bubble)).expect("bubblesort's compare");
+    assert_eq!(
+        (f.adds, f.counters, f.zero, f.reach),
+        (vec![(-4, 1), (-3, 255), (0, 255)], vec![(-3, 1), (0, 1)], -2, (-4, 0))
+    );
+    // Odd steps: n = x * -1/step.
+    let odd = fast_forward(0, &insts(&[add(0, 253), add(1, 3), mv(1), scan(1), mv(-2)])).expect("odd steps");
+    // 3 * 171 = 1 (mod 256): a counter adding 3 is 0 after x * -171 = x * 85
+    // iterations, one adding -3 after x * 171.
+    assert_eq!(odd.counters, [(1, 85), (0, 171)]);
+    // A scan two cells back, past one the body does not change: it must
+    // be nonzero.
+    let back = fast_forward(0, &insts(&[add(0, 255), add(-2, 255), mv(-2), scan(-1), mv(4)])).expect("back");
+    assert_eq!((back.nonzero, back.zero, back.reach), (vec![-3], -4, (-4, 0)));
+    // Not: an even step (may never reach 0), no counter the scan passes
+    // (mandelbrot's `[-<[>>>>>>>>>]>>>>>>>>]`, on a flag), a scan that does
+    // not come back, one that stops at the loop's cell or at a cell the
+    // body adds to, a body with more than adds, a scan for another value.
+    let stays = |body: &[Op]| assert_eq!(fast_forward(0, &insts(body)), None, "{body:?}");
+    stays(&[add(0, 254), add(1, 255), mv(1), scan(1), mv(-2)]);
+    stays(&[add(3, 1), mv(1), scan(1), mv(-2)]);
+    stays(&[add(0, 255), mv(-1), scan(9), mv(-8)]);
+    stays(&[add(0, 255), add(1, 255), mv(1), scan(1), mv(0)]);
+    stays(&[add(0, 255), add(1, 255), mv(1), scan(2), mv(-2)]);
+    stays(&[add(0, 255), add(1, 255), mv(1), scan(-1), mv(0)]);
+    stays(&[add(0, 255), add(1, 255), add(2, 1), mv(1), scan(1), mv(-2)]);
+    stays(&[add(0, 255), set(1, 2), mv(1), scan(1), mv(-2)]);
+    stays(&[add(0, 255), add(1, 255), mv(1), scan(1), mv(-2), add(0, 1)]);
+    stays(&[add(0, 255), add(1, 255), mv(1), Op::Scan { stride: 1, value: 1 }, mv(-2)]);
 }
