@@ -18,6 +18,8 @@ mod carry;
 mod chain;
 #[path = "../idioms/clear.rs"]
 mod clear;
+#[path = "../idioms/compare.rs"]
+mod compare;
 #[path = "../idioms/marker.rs"]
 mod marker;
 #[path = "../idioms/mul.rs"]
@@ -62,14 +64,16 @@ pub fn all() -> Vec<Idiom> {
         idiom!(mul),
         idiom!(chain),
         idiom!(carry),
+        idiom!(compare),
         idiom!(straight),
     ]
 }
 
 pub const LENGTHS: [usize; 4] = [16, 256, 4096, 32768];
-/// Tape cells for every idiom program (the strided scan at 32768 frames
-/// and the carry walk's parallel arrays need more than the default).
-pub const TAPE: usize = 1 << 18;
+/// Tape cells for every idiom program (the strided scan at 32768 frames,
+/// the carry walk's parallel arrays and the comparison's 8-cell frames
+/// need more than the default).
+pub const TAPE: usize = 1 << 19;
 
 /// The three counters: R = a * b * c, each at most 200.
 pub fn reps(len: usize) -> (usize, usize, usize) {
