@@ -208,9 +208,10 @@ fn frame_walks_fail_where_the_walk_would() {
 /// bubblesort's (with a count and a cell the scan must find 0, which the
 /// input sets), odd steps other than 1, a scan back past a cell the body
 /// does not change; and mandelbrot's, whose only counter is the loop's own
-/// cell (not fast forwarded: run as the program). Input values 0, equal and wrapping; from cells near either end,
-/// right and (mirrored) left, with guard pages (4096 cells) and explicit
-/// checks (300): the cells, the output and any error are the program's.
+/// cell (not fast forwarded: run as the program). Input values 0, equal
+/// and wrapping; from cells near either end, right and (mirrored) left,
+/// with guard pages (4096 cells) and explicit checks (300): the cells, the
+/// output and any error are the program's.
 #[test]
 fn comparison_loops_count_down_as_the_program_does() {
     let work = tempdir();
