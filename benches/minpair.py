@@ -15,7 +15,7 @@ import sys
 
 def cpu(command):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(command, shell=True, stdout=subprocess.DEVNULL, check=False)
+    subprocess.run(command, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 

@@ -5,6 +5,9 @@ use super::FastForward;
 use crate::ir::analysis::Hull;
 use crate::ir::{inverse_mod_256, Inst, Op};
 
+/// Instructions of a body `fast_forward` looks at.
+const BODY_MAX: usize = 32;
+
 /// The fast forward of the loop testing `test` with `body`, if it has one.
 ///
 /// The idiom it serves is the comparison of two numbers by counting both
@@ -35,6 +38,11 @@ use crate::ir::{inverse_mod_256, Inst, Op};
 /// plain loop's. A counter's add must be odd, so that it reaches 0 within
 /// 256 iterations from any value.
 pub(super) fn fast_forward(test: i32, body: &[Inst]) -> Option<FastForward> {
+    // The idiom's bodies are a few instructions; an outer loop's may be
+    // long, and its adds are looked up one by one below.
+    if body.len() > BODY_MAX {
+        return None;
+    }
     let mut at = 0;
     let mut adds: Vec<(i32, u8)> = Vec::new();
     let mut touched = Hull::of_offsets([test]);
