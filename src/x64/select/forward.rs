@@ -25,12 +25,13 @@ const BODY_MAX: usize = 32;
 /// began: then the scan passes cells that must be nonzero and stops at
 /// one that must be 0. Among the cells the body adds to (each by the same
 /// amount every iteration), those the scan passes (one at least) and the
-/// loop's own cell are counters: the iteration after which one of them is 0 is the first
-/// that branches (or ends the loop). While none is, and the scan's other
-/// cells, which the body does not add to, stay as they are, every
+/// loop's own cell are counters: the first iteration after which one of
+/// them is 0 branches (or ends the loop). While none is, and the scan's
+/// other cells, which the body does not add to, stay as they are, every
 /// iteration is the same: all but the last of those before a counter
 /// reaches 0 are made as one multiple of each add. The loop then runs as
-/// plain code from its test, which makes the last and what follows.
+/// plain code from the top of its body (its cell is not 0), which makes
+/// the last and what follows.
 ///
 /// Only where every cell the iterations touch is on the tape (the code
 /// compares the pointer with both ends first): the iterations made at once
@@ -69,7 +70,7 @@ pub(super) fn fast_forward(test: i32, body: &[Inst]) -> Option<FastForward> {
     // comes back if it stops `k` strides on, `from + k * stride + at == 0`.
     let (from, stride) = scan?;
     let span = -(from + at);
-    if span % stride != 0 || span / stride < 0 {
+    if stride == 0 || span % stride != 0 || span / stride < 0 {
         return None;
     }
     let added = |cell: i32| adds.iter().find(|&&(c, _)| c == cell).map_or(0, |&(_, sum)| sum);
