@@ -143,6 +143,23 @@ fn carry_walks_run_on_past_the_tape_ends() {
     }
 }
 
+/// An unrolled loop that tests its cell by loading it into eax (its body
+/// reads it: `[[>>>+<<<-]<<<<]`, a copy walking left) and walks off the
+/// tape: the error is its `]`'s, the command that reads the cell, in
+/// either copy of the body (fuzz seed 5303847: the second copy's test
+/// named the move before it). Off the start and (mirrored) the end, with
+/// guard pages (4096 cells) and explicit checks (300).
+#[test]
+fn unrolled_loops_fail_at_their_end_where_their_test_reads_off_the_tape() {
+    let work = tempdir();
+    for src in [">>>>>+>>>+[[[>>>+<<<-]<<<<]+[>>>>>>><<<<<<<<<<+>>>>]+<]", ">>>>>>>>>+[[>>>+<<<-]<<<<]"] {
+        for tape in [300, 4096] {
+            agree(work.path(), src, &[], tape);
+            agree(work.path(), &format!("+.{}{}", ">".repeat(tape - 1), mirror(src)), &[], tape);
+        }
+    }
+}
+
 /// A walk that carries a value along (the cell it moves into is the one
 /// the next iteration moves on: kept in eax from one iteration to the
 /// next, loaded before the first), walking left or right from near both

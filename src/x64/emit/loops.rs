@@ -259,6 +259,9 @@ impl Emitter {
         self.exit_if_zero(l.test);
         self.unmarked((body, sunk_inst), |e| e.straight(&l.second, program));
         if tested_in_eax {
+            // The loop's `]` too, not the copy's last instruction (fuzz
+            // seed 5303847: off the tape, the error named the move).
+            self.attribute(self.ats[self.marks.len()]);
             self.test_in_eax(l.test);
         } else if let Some(cell) = l.carried.filter(|&cell| !self.in_eax.holds(cell)) {
             // Not where the body was expected to leave it: loaded before
