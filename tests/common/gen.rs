@@ -632,8 +632,7 @@ impl Gen<'_> {
         if self.pos < 8 {
             self.moves(8);
         }
-        let lo = [from.min(stop), -4, 0].into_iter().min().unwrap_or(0);
-        let hi = [from.max(stop), 4, 0].into_iter().max().unwrap_or(0);
+        let (lo, hi) = (from.min(stop).min(-4), from.max(stop).max(4));
         for cell in lo..=hi {
             let v = match cell {
                 0 => self.rng.range(1, 40) as u8,

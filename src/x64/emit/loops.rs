@@ -38,12 +38,19 @@ impl Emitter {
     /// A loop's test on entry: a zero cell jumps to the exit it returns.
     pub(super) fn loop_entry(&mut self, off: i32, zf_cell: Option<i32>) -> DynamicLabel {
         let exit = self.ops.new_dynamic_label();
+        self.jump_if_zero(off, zf_cell, exit);
+        exit
+    }
+
+    /// Jumps to `to` where the cell `off` is 0: a compare, touching the
+    /// cell, unless the flags hold it already (`zf_cell`: the code before
+    /// ended by adding to it, which touched it).
+    pub(super) fn jump_if_zero(&mut self, off: i32, zf_cell: Option<i32>, to: DynamicLabel) {
         if zf_cell != Some(off) {
             self.touch(off);
             self.cell(CellInst::CmpZero, off);
         }
-        self.jump(Jump::IfZero, exit);
-        exit
+        self.jump(Jump::IfZero, to);
     }
 
     /// The top of a loop's body, which its end jumps back to.
@@ -332,10 +339,7 @@ impl Emitter {
     /// middle of an unrolled body).
     fn exit_if_zero(&mut self, off: i32) {
         let exit = self.blocks.last().expect("inside a loop").exit;
-        if self.zf_cell.take() != Some(off) {
-            self.touch(off);
-            self.cell(CellInst::CmpZero, off);
-        }
-        self.jump(Jump::IfZero, exit);
+        let zf_cell = self.zf_cell.take();
+        self.jump_if_zero(off, zf_cell, exit);
     }
 }

@@ -122,9 +122,7 @@ impl Emitter {
             shift: self.unchecked_shift,
         });
         self.lose_eax_and_flags();
-        self.touch(l.test);
-        self.cell(CellInst::CmpZero, l.test);
-        self.jump(Jump::IfZero, exit);
+        self.jump_if_zero(l.test, None, exit);
         for (off, at) in loads {
             self.attribute(at);
             let load = CellInst::MovzxReg(body.reg(off).expect("in a register"));

@@ -75,9 +75,7 @@ impl Emitter {
             let inst = self.current_inst();
             (self.ats[inst + 1], self.ats[inst + 3])
         };
-        self.touch(test);
-        self.cell(CellInst::CmpZero, test);
-        self.jump(Jump::IfZero, exit);
+        self.jump_if_zero(test, None, exit);
         self.attribute(switch_at);
         self.touch(src);
         self.cell(CellInst::MovzxEax, src);
@@ -123,9 +121,7 @@ impl Emitter {
         self.move_ptr(stride);
         self.unchecked_shift = (src.unsigned_abs() + stride.unsigned_abs()) as u64;
         self.attribute(end_at);
-        self.touch(test);
-        self.cell(CellInst::CmpZero, test);
-        self.jump(Jump::IfZero, exit);
+        self.jump_if_zero(test, None, exit);
         self.attribute(switch_at);
         self.touch(src);
         self.cell(CellInst::MovzxEax, src);

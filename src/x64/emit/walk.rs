@@ -55,9 +55,7 @@ impl Emitter {
         let first = self.current_inst();
         let plain_loop = PlainLoop { entry: plain, exit, first, test: w.test, body: ops, shift: self.unchecked_shift };
         self.lose_eax_and_flags();
-        self.touch(w.test);
-        self.cell(CellInst::CmpZero, w.test);
-        self.jump(Jump::IfZero, exit);
+        self.jump_if_zero(w.test, None, exit);
         self.jump_unless_on_tape(w.reach, plain);
         let (lo, hi) = w.reach;
         if w.stride > 0 {

@@ -74,7 +74,7 @@ pub(super) fn run(all: &[Inst], i: usize, program: &Program, target: Target) -> 
                 Op::Switch { .. } => None,
                 op => Some(op.cells_surely_touched()),
             };
-            touched = cells.into_iter().flatten().fold(touched, |hull, cell| hull.join(Hull::of_offsets([cell])));
+            cells.into_iter().flatten().for_each(|cell| touched.cover(cell.into()));
         }
         steps.push(step);
         k += taken;
