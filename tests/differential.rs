@@ -414,6 +414,39 @@ fn register_runs_fail_where_the_run_would() {
     }
 }
 
+/// Runs with temporaries (cells a run in a loop adds to first and leaves
+/// 0: tested first, and where all hold 0 a copy of the run that neither
+/// loads nor stores them runs): a walk over frames [d, t1, t2] that makes
+/// d = 3d through both (or 4d through t2), walking right by 3 until a frame's d is 0, from a
+/// frame in the middle of the tape or near its end (its temporaries, then
+/// the next frames', off it), with the temporaries 0 or not; and the
+/// mirror image, near the start. The test reads the temporaries before
+/// the program does: off the tape, the error must still be the program's.
+#[test]
+fn runs_with_temporaries_fail_where_the_run_would() {
+    let work = tempdir();
+    // Two temporaries (tested with `movzx` and `or`), and one (`cmp`).
+    let walks = ["[[->+>++<<]>[-<+>]>[-<<+>>]<<>>>]", "[[->>+++<<]>>[-<<+>>]<<>>>]"];
+    for (tape, walk) in [300, 4096].into_iter().flat_map(|tape| walks.map(|walk| (tape, walk))) {
+        for at in [tape / 2, tape - 7, tape - 4, tape - 3, tape - 2, tape - 1] {
+            // d from input; the temporaries left 0, or set (where on the
+            // tape) to 1 and 2; the next frame's d 1 (where on the tape).
+            for temporaries in ["", ">+>++<<"] {
+                let fits = |cells: usize| at + cells < tape;
+                let set = if fits(2) { temporaries } else { "" };
+                let next = if fits(3) { ">>>+<<<" } else { "" };
+                // Printed from two frames back: the first frame's cells.
+                let src = format!(",{set}{next}{walk}<<<<<<{}", ".>".repeat(9));
+                for (start, src) in [(at, src.clone()), (tape - 1 - at, mirror(&src))] {
+                    for input in [0, 1, 85] {
+                        agree(work.path(), &format!("+.[-]{}{src}", ">".repeat(start)), &[input], tape);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Walks that shift a cell of each element into the next element's, which
 /// the next iteration clears (mandelbrot's `[p+10] = [p+1]; [p+1] = 0;
 /// p -= 9`: the clear is made once, on the way out of a loop that ran),

@@ -147,6 +147,14 @@ pub fn case(seed: u64) -> Case {
         compare.out.extend_from_slice(b".>.<<.");
         program.extend(compare.out);
     }
+    // One case in four ends with a walk over frames with temporaries and
+    // prints (drawn last too).
+    if tape >= 16 && rng.chance(1, 4) {
+        let mut walk = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos };
+        walk.temp_walk();
+        walk.out.extend_from_slice(b".>.<<.");
+        program.extend(walk.out);
+    }
     Case { seed, program, input, eof, tape, left_margin, cell_bits }
 }
 
@@ -521,6 +529,63 @@ impl Gen<'_> {
         self.add(factor);
         self.moves(-to);
         self.out.extend_from_slice(b"]<");
+        self.moves(stride);
+        // Loops are assumed to return where they started.
+        self.pos -= stride;
+        self.out.push(b']');
+    }
+
+    /// A walk over frames whose body copies the frame's cell into
+    /// temporaries and adds them back, which clears them:
+    /// `[[->+>++<<]>[-<+>]>[-<<+>>]<<>>>]` and its kin (`select::Run::zeros`:
+    /// the temporaries are tested for 0 first, and where all are, a copy
+    /// of the body without them runs). Frames of 2 to 5 cells either way;
+    /// 1 to 3 temporaries within 6 cells either side (the next frames'
+    /// cells too); factors; 1 to 4 frames' cells set first; now and then a
+    /// temporary not added back (left nonzero), or one set before the walk
+    /// (the body as it is runs).
+    fn temp_walk(&mut self) {
+        let stride = self.rng.range(2, 5) * self.rng.pick(&[1, -1]);
+        let mut temps: Vec<i64> = (0..self.rng.range(1, 3)).map(|_| self.rng.range(-6, 6)).collect();
+        temps.retain(|&t| t != 0);
+        temps.sort_unstable();
+        temps.dedup();
+        // The frames' cells: this one's and the next 0 to 3 nonzero.
+        for k in 0..self.rng.range(1, 4) {
+            self.moves(k * stride);
+            self.out.extend_from_slice(b"[-]");
+            let v = self.amount();
+            self.add(v);
+            self.moves(-k * stride);
+        }
+        if self.rng.chance(1, 3) {
+            let t = self.rng.pick(&[0, stride]) + temps.first().copied().unwrap_or(1);
+            self.moves(t);
+            let v = self.amount();
+            self.add(v);
+            self.moves(-t);
+        }
+        self.out.push(b'[');
+        self.out.extend_from_slice(b"[-");
+        for &t in &temps {
+            self.moves(t);
+            let factor = self.rng.pick(&[1, 1, 2, 3, 255]);
+            self.add(factor);
+            self.moves(-t);
+        }
+        self.out.push(b']');
+        for &t in &temps {
+            if self.rng.chance(5, 6) {
+                self.moves(t);
+                self.out.extend_from_slice(b"[-");
+                self.moves(-t);
+                let factor = self.rng.pick(&[1, 1, 2, 255]);
+                self.add(factor);
+                self.moves(t);
+                self.out.push(b']');
+                self.moves(-t);
+            }
+        }
         self.moves(stride);
         // Loops are assumed to return where they started.
         self.pos -= stride;

@@ -67,6 +67,8 @@ pub(super) enum CellInst {
     SubReg(Rq),
     /// `add r8, [cell]`
     AddToReg(Rq),
+    /// `or al, [cell]`
+    OrToAl,
 }
 
 impl Emitter {
@@ -98,6 +100,7 @@ impl Emitter {
             CellInst::AddReg(r) => (&[0x00], r as u8, None),
             CellInst::SubReg(r) => (&[0x28], r as u8, None),
             CellInst::AddToReg(r) => (&[0x02], r as u8, None),
+            CellInst::OrToAl => (&[0x0A], 0, None),
         };
         // REX: REX.R for r8-r15; a byte operand among spl, bpl, sil and dil
         // needs one to be told from ah, ch, dh and bh.

@@ -234,10 +234,59 @@ impl Emitter {
     /// needs it in its register: adds to it are folded, multiplies by it
     /// are adds of a constant, and one only stored is stored as an
     /// immediate. The stores at the end go with the last instruction.
+    ///
+    /// A run with temporaries (`Run::zeros`) tests them first: where all
+    /// hold 0, a copy of the run that takes them for the constant 0 runs,
+    /// which neither loads them nor stores the 0 they end with; else the
+    /// run as it is. The test reads them before the program does: off the
+    /// tape, the run as it is runs instead, and fails where the program
+    /// does (`Recovery::Restart`).
     pub(super) fn emit_register_run(&mut self, run: &Run, program: &Program) {
+        if run.zeros.is_empty() {
+            return self.run_code(run, program, &[]);
+        }
+        let (general, join) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        let (first, shift) = (self.current_inst(), self.unchecked_shift);
+        // The second copy goes through the run's instructions as the first
+        // did: from the next, and within a copy (an unrolled loop's second
+        // body) past what that copy skips.
+        let copy = if self.marking { (first + 1, None) } else { (self.copy_cursor, self.copy_skips) };
+        self.lose_eax_and_flags();
+        for (n, &k) in run.zeros.iter().enumerate() {
+            // One cell is compared; more are or'ed in al, the last `or`
+            // setting the flags (a `movzx` sets none).
+            let load = match (n, run.zeros.len()) {
+                (_, 1) => CellInst::CmpZero,
+                (0, _) => CellInst::MovzxEax,
+                _ => CellInst::OrToAl,
+            };
+            self.recoverable_access(run.cells[k], |e| e.cell(load, run.cells[k]), |_| Recovery::Restart(general));
+        }
+        self.jump(Jump::IfNonZero, general);
+        self.run_code(run, program, &run.zeros);
+        self.jump(Jump::Always, join);
+        let zeros_shift = self.unchecked_shift;
+        asm!(self.ops; =>general);
+        (self.unchecked_shift, self.in_eax, self.zf_cell) = (shift, EaxCells::NONE, None);
+        self.unmarked(copy, |e| {
+            e.attribute(e.ats[first]);
+            e.run_code(run, program, &[]);
+        });
+        asm!(self.ops; =>join);
+        // Either way: what both ways know.
+        self.unchecked_shift = self.unchecked_shift.max(zeros_shift);
+        self.lose_eax_and_flags();
+    }
+
+    /// The code of a run, the cells `zeros` (indices in its cells) taken
+    /// for 0 on entry: not loaded, and not stored where they end 0.
+    fn run_code(&mut self, run: &Run, program: &Program, zeros: &[usize]) {
         let cells = &run.cells[..];
         let slot = |off: i32| cells.iter().position(|&cell| cell == off).expect("a cell in a register");
         let mut held = vec![Held::Memory; cells.len()];
+        for &k in zeros {
+            held[k] = Held::Constant(0);
+        }
         let mut dirty = vec![false; cells.len()];
         for &cell in cells {
             // eax holds memory's value of a cell, which the run changes in
@@ -296,6 +345,10 @@ impl Emitter {
             }
         }
         for (k, &off) in cells.iter().enumerate().filter(|&(k, _)| dirty[k]) {
+            if zeros.contains(&k) && held[k] == Held::Constant(0) {
+                // Taken for 0 and left 0.
+                continue;
+            }
             if let Held::Product { .. } = held[k] {
                 self.run_register(cells, &mut held, k);
             }

@@ -224,6 +224,30 @@ fn runs_keep_in_registers_the_cells_they_read_back() {
 }
 
 #[test]
+fn a_run_in_a_loop_tests_its_temporaries_and_skips_them_where_zero() {
+    let mul = |off, src, factor| Op::AddMul { off, src, factor, if_nonzero: false };
+    let set = |off| Op::Set { off, val: 0 };
+    // d = 3d through t1 and t2 ([p+1], [p+2]), walking on by 3.
+    let body = [mul(1, 0, 1), mul(2, 0, 2), set(0), mul(0, 1, 1), set(1), mul(0, 2, 1), set(2)];
+    let code = code_of(&[&[Op::Loop { off: 0 }], &body[..], &[Op::Move(3), Op::EndLoop]].concat());
+    let count = |bytes: &[u8]| code.windows(bytes.len()).filter(|w| *w == bytes).count();
+    // movzx eax, [rbx+1]; or al, [rbx+2]; jne: before each copy of the
+    // body (the loop is unrolled once).
+    assert_eq!(count(&[0x0f, 0xb6, 0x43, 0x01, 0x0a, 0x43, 0x02, 0x75]), 2);
+    // The temporaries' loads and clears only where they are not all 0:
+    // once for each copy of the body, not twice.
+    assert_eq!(count(&[0xc6, 0x43, 0x01, 0x00]), 2, "mov byte [rbx+1], 0");
+    assert_eq!(count(&[0xc6, 0x43, 0x02, 0x00]), 2, "mov byte [rbx+2], 0");
+    // Once only, the same run makes no test.
+    assert_eq!(code_of(&body).windows(2).filter(|w| *w == [0x0a, 0x43]).count(), 0);
+    // One temporary is compared: cmp byte [rbx+2], 0; jne (a `movzx`
+    // would leave the flags as they were).
+    let one = [mul(2, 0, 3), set(0), mul(0, 2, 1), set(2)];
+    let code = code_of(&[&[Op::Loop { off: 0 }], &one[..], &[Op::Move(3), Op::EndLoop]].concat());
+    assert_eq!(code.windows(5).filter(|w| *w == [0x80, 0x7b, 0x02, 0x00, 0x75]).count(), 2);
+}
+
+#[test]
 fn checked_code_compares_with_the_tape_bounds() {
     assert!(code("+", CHECKED).len() > code("+", GUARDED).len());
     assert!(!Target::new(EofMode::Zero, 65536).checked);

@@ -74,7 +74,22 @@ impl EaxCells {
     /// register is made from its register, `emit::registers`); a cell set
     /// to a constant stays one until its register is needed, and a
     /// multiply by it is an add of a constant.
+    ///
+    /// A run with temporaries (`Run::zeros`) tests them in eax, then runs
+    /// one of two copies, each from eax holding nothing, after which it
+    /// holds nothing either (`emit::registers`).
     fn pass_run(&mut self, run: &Run) -> usize {
+        if run.zeros.is_empty() {
+            return self.pass_run_copy(run);
+        }
+        *self = EaxCells::NONE;
+        let loads = self.pass_run_copy(run);
+        *self = EaxCells::NONE;
+        1 + 2 * loads
+    }
+
+    /// `pass_run` of one copy of a run.
+    fn pass_run_copy(&mut self, run: &Run) -> usize {
         let slot = |off: i32| run.cells.iter().position(|&cell| cell == off);
         let mut constant = vec![false; run.cells.len()];
         run.cells.iter().for_each(|&cell| self.forget(cell));

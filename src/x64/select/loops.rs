@@ -48,7 +48,7 @@ fn small_loop(test: i32, body: &[Inst], program: &Program, target: Target) -> Sm
     let sunk = sunk_store(body, test, target).filter(|_| !target.checked);
     let kept: Vec<Inst> = body.iter().enumerate().filter(|&(k, _)| Some(k) != sunk).map(|(_, inst)| *inst).collect();
     let before = &kept[..sunk.unwrap_or(kept.len())];
-    let second = straight(&kept, 0, program, target);
+    let second = straight(&kept, 0, program, target, test);
     let carried = eax::carried(test, &kept, &second, target);
     let sunk = sunk.map(|j| {
         let (Op::Set { off, val }, Some(Op::Move(stride))) = (body[j].op, body.last().map(|inst| inst.op)) else {
@@ -58,7 +58,8 @@ fn small_loop(test: i32, body: &[Inst], program: &Program, target: Target) -> Sm
         SunkStore { off: off - stride, val }
     });
     // `after` follows `before` in `kept`: its pieces see what `before` touched.
-    let (first, after_sunk) = (straight(before, 0, program, target), straight(&kept, before.len(), program, target));
+    let (first, after_sunk) =
+        (straight(before, 0, program, target, test), straight(&kept, before.len(), program, target, test));
     let blocks = add_walk(test, body, target);
     SmallLoop { test, carried, sunk, first, after_sunk, second, blocks }
 }

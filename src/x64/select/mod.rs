@@ -93,6 +93,17 @@ pub(super) struct Product {
     pub factor: u8,
 }
 
+/// Where straight-line code runs, for what a run may take its temporaries
+/// for (`runs::temporaries`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Place {
+    /// Outside every loop: once.
+    Once,
+    /// In a loop: again and again. `tested`: the cell the loop tests,
+    /// where the pointer has not moved since (nonzero on entry).
+    Loop { tested: Option<i32> },
+}
+
 /// A run of adds, sets and multiplies that keeps `cells` in registers
 /// (see `runs::run_registers`): loaded at their first read, stored at
 /// the run's end.
@@ -104,6 +115,10 @@ pub(super) struct Run {
     /// The cell (index in `cells`) that the instruction after the run
     /// reads: eax takes it from its register, if that holds it at the end.
     pub read_next: Option<usize>,
+    /// In a loop, its temporaries (`runs::temporaries`, indices in
+    /// `cells`): the code tests them first and, where all hold 0, runs a
+    /// copy of the run that neither loads nor stores them.
+    pub zeros: Vec<usize>,
 }
 
 /// One instruction of a `Run`, or two as one.
@@ -262,6 +277,21 @@ pub(super) fn select(program: &Program, target: Target) -> Plan {
     let mut steps = Vec::new();
     // The scan back that the last scan kept its start for.
     let mut scan_back = None;
+    // Whether a loop is open around each instruction: code in one runs
+    // again and again.
+    let in_loop: Vec<bool> = (insts.iter())
+        .scan(0usize, |open, inst| {
+            match inst.op {
+                Op::Loop { .. } => *open += 1,
+                Op::EndLoop => *open -= 1,
+                _ => {}
+            }
+            Some(*open > 0)
+        })
+        .collect();
+    // The cell the innermost open loop tests, while the pointer is where
+    // the test left it: nonzero at the top of the body.
+    let mut tested = None;
     let mut i = 0;
     while i < insts.len() {
         let (step, len) = match (insts[i].op, loops::carry_loop(program, i)) {
@@ -278,9 +308,16 @@ pub(super) fn select(program: &Program, target: Target) -> Plan {
             }
             (Op::Shortcut { start }, None) => (Step::Shortcut(Box::new(ShortcutPlan::of(program.shortcut(start)))), 1),
             _ => {
-                let (straight, len) = straight_piece(insts, i, program, target);
+                let place = if in_loop[i] { Place::Loop { tested } } else { Place::Once };
+                let (straight, len) = straight_piece(insts, i, program, target, place);
                 (Step::Straight(straight), len)
             }
+        };
+        tested = match (&step, insts[i].op) {
+            (Step::Straight(Straight::Op(_)), Op::Loop { off }) => Some(off),
+            (Step::Straight(Straight::Op(_)), Op::Move(_) | Op::EndLoop) => None,
+            (Step::Straight(_), _) => tested,
+            _ => None,
         };
         steps.push(step);
         i += len;
@@ -298,12 +335,13 @@ fn plain(program: &Program) -> Plan {
 }
 
 /// Straight-line code `insts[from..]` (of `program`), piece by piece,
-/// `insts[..from]` the straight-line code run before it.
-fn straight(insts: &[Inst], from: usize, program: &Program, target: Target) -> Vec<Straight> {
+/// `insts[..from]` the straight-line code run before it: the body of a
+/// loop that tests `tested`.
+fn straight(insts: &[Inst], from: usize, program: &Program, target: Target, tested: i32) -> Vec<Straight> {
     let mut pieces = Vec::new();
     let mut i = from;
     while i < insts.len() {
-        let (piece, len) = straight_piece(insts, i, program, target);
+        let (piece, len) = straight_piece(insts, i, program, target, Place::Loop { tested: Some(tested) });
         pieces.push(piece);
         i += len;
     }
@@ -315,9 +353,9 @@ fn straight(insts: &[Inst], from: usize, program: &Program, target: Target) -> V
 /// smaller than the run's reach), a copy, a switch, or the first
 /// instruction. `all[..i]`: the code before it, which a switch asks what
 /// it surely touched.
-fn straight_piece(all: &[Inst], i: usize, program: &Program, target: Target) -> (Straight, usize) {
+fn straight_piece(all: &[Inst], i: usize, program: &Program, target: Target, place: Place) -> (Straight, usize) {
     if !target.checked {
-        if let Some((run, len)) = runs::run(all, i, program, target) {
+        if let Some((run, len)) = runs::run(all, i, program, target, place) {
             return (Straight::Run(Box::new(run)), len);
         }
     }

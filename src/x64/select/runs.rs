@@ -3,7 +3,7 @@
 //! of adding it to a cell just cleared (`copy`).
 
 use super::switch::planned;
-use super::{CellForm, Product, Run, RunStep, SwitchCellPlan, SwitchPlan, Target, RUN_CELLS};
+use super::{CellForm, Place, Product, Run, RunStep, SwitchCellPlan, SwitchPlan, Target, RUN_CELLS};
 use crate::ir::analysis::Hull;
 use crate::ir::{Inst, Op, Program};
 
@@ -30,7 +30,7 @@ pub(super) fn copy(insts: &[Inst], target: Target) -> Option<Product> {
 /// The run `all[i..]` starts with, if some of its cells are worth keeping
 /// in registers (`run_registers`), and its length. `all[..i]`: the code
 /// before it, which a switch inside the run asks what it surely touched.
-pub(super) fn run(all: &[Inst], i: usize, program: &Program, target: Target) -> Option<(Run, usize)> {
+pub(super) fn run(all: &[Inst], i: usize, program: &Program, target: Target, place: Place) -> Option<(Run, usize)> {
     let insts = &all[i..];
     let switches = run_switches(all, i, program);
     let (len, cells) = run_registers(insts, &switches, target)?;
@@ -85,7 +85,70 @@ pub(super) fn run(all: &[Inst], i: usize, program: &Program, target: Target) -> 
         Some(Op::AddMul { src, .. }) => slot(src),
         _ => None,
     };
-    Some((Run { cells, steps, read_next }, len))
+    let zeros = match place {
+        Place::Loop { tested } => temporaries(&cells, &steps, tested),
+        Place::Once => Vec::new(),
+    };
+    Some((Run { cells, steps, read_next, zeros }, len))
+}
+
+/// The temporaries of a run (indices in `cells`): cells it adds a
+/// product to (a multiply, or a switch's carry) before anything else
+/// touches them, and leaves 0, as Brainfuck keeps scratch cells (a
+/// walk's frames' copies, the carry walk's copy of its digit and its
+/// chain's cells). Between uses they hold 0, which nothing proves; where
+/// they do, the run neither needs their values nor changes them. A cell
+/// read first (a multiply's source: data moved out, then cleared) or
+/// stepped first (a counter) holds a value more often than not, and is
+/// left out; so is the cell the loop tests (`tested`), nonzero on entry.
+fn temporaries(cells: &[i32], steps: &[RunStep], tested: Option<i32>) -> Vec<usize> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum First {
+        Untouched,
+        AddedTo,
+        Other,
+    }
+    let mut first = vec![First::Untouched; cells.len()];
+    // Whether the cell's last write is a set of 0.
+    let mut cleared = vec![false; cells.len()];
+    let mut touch = |off: i32, how: First, ends_cleared: Option<bool>| {
+        if let Some(k) = cells.iter().position(|&cell| cell == off) {
+            if first[k] == First::Untouched {
+                first[k] = how;
+            }
+            if let Some(zero) = ends_cleared {
+                cleared[k] = zero;
+            }
+        }
+    };
+    for step in steps {
+        match *step {
+            // A plain add to a cell not yet touched is data (a counter
+            // stepped), not a copy into a temporary.
+            RunStep::Registers(Op::Add { off, .. }) => touch(off, First::Other, Some(false)),
+            RunStep::Registers(Op::Set { off, val }) | RunStep::SetStored { off, val } => {
+                touch(off, First::Other, Some(val == 0))
+            }
+            RunStep::Registers(Op::AddMul { off, src, .. }) => {
+                touch(src, First::Other, None);
+                touch(off, First::AddedTo, Some(false));
+            }
+            RunStep::CopyFromRegister(Product { src, .. }) => touch(src, First::Other, None),
+            RunStep::Switch(ref switch) => {
+                touch(switch.src, First::Other, None);
+                for cell in &switch.cells {
+                    match cell.form {
+                        CellForm::Update { and: false, add: false } => {}
+                        CellForm::Constant(v) => touch(cell.off, First::Other, Some(v == 0)),
+                        CellForm::FromTable => touch(cell.off, First::Other, Some(false)),
+                        CellForm::Carry(_) | CellForm::Update { .. } => touch(cell.off, First::AddedTo, Some(false)),
+                    }
+                }
+            }
+            RunStep::Registers(_) | RunStep::Op(_) | RunStep::Copy(_) => {}
+        }
+    }
+    (0..cells.len()).filter(|&k| first[k] == First::AddedTo && cleared[k] && Some(cells[k]) != tested).collect()
 }
 
 /// Whether an instruction of `insts` touches `cell`.

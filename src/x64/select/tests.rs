@@ -26,6 +26,65 @@ fn plan(ops: &[Op], target: Target) -> Vec<Step> {
 }
 
 #[test]
+fn runs_in_loops_take_their_temporaries_for_zero() {
+    // A walk over frames [d, t1, t2]: d copied into both, both added back
+    // and cleared (d = 3d), as the differential test's walk.
+    let body = [mul(1, 0, 1), mul(2, 0, 2), set(0, 0), mul(0, 1, 1), set(1, 0), mul(0, 2, 1), set(2, 0)];
+    // The temporaries of the first run, in straight-line code or in the
+    // first copy of a short loop's body.
+    let zeros_of = |ops: &[Op]| {
+        let steps = plan(ops, GUARDED);
+        let pieces = steps.iter().flat_map(|step| match step {
+            Step::Straight(piece) => vec![piece.clone()],
+            Step::SmallLoop(l) => l.first.clone(),
+            _ => vec![],
+        });
+        let run = pieces.into_iter().find_map(|piece| match piece {
+            Straight::Run(run) => Some(run),
+            _ => None,
+        });
+        run.map(|run| run.zeros.iter().map(|&k| run.cells[k]).collect::<Vec<_>>())
+    };
+    let in_loop = |ops: &[Op]| [&[Op::Loop { off: 0 }], ops, &[Op::Move(3), Op::EndLoop]].concat();
+    assert_eq!(zeros_of(&in_loop(&body)), Some(vec![1, 2]));
+    // Straight-line code that runs once: nothing to gain.
+    assert_eq!(zeros_of(&body), Some(vec![]));
+    // A cell read first (d, moved out) is data, not a temporary; one set
+    // first needs no load; one left nonzero must be stored.
+    let moved_out = [mul(5, 1, 1), set(1, 0), mul(0, 5, 1), set(5, 0)];
+    assert_eq!(zeros_of(&in_loop(&moved_out)), Some(vec![5]));
+    let set_first = [set(1, 0), mul(1, 0, 1), mul(0, 1, 1), set(1, 0)];
+    assert_eq!(zeros_of(&in_loop(&set_first)), Some(vec![]));
+    let left_nonzero = [mul(1, 0, 1), mul(0, 1, 1), add(1, 1)];
+    assert_eq!(zeros_of(&in_loop(&left_nonzero)), Some(vec![]));
+    // The cell the loop tests is nonzero in its body until the pointer
+    // moves (tiny_mulmod's `[p] += [p-4]; [p-4] = 0; [p-4] += [p]; [p] =
+    // 0`, after an if: taken for 0, it ran 1.17x as long).
+    // (An output keeps the loop a plain one.)
+    let tested = [Op::Out { off: 1 }, Op::If { off: 3 }, set(3, 0), Op::EndIf, mul(0, 4, 1), set(4, 0)];
+    let tested = [&tested[..], &[mul(4, 0, 1), set(0, 0), add(-1, 255)]].concat();
+    assert_eq!(zeros_of(&in_loop(&tested)), Some(vec![]));
+    let other = [&tested[..1], &[mul(2, 4, 1), set(4, 0), mul(4, 2, 1), set(2, 0)]].concat();
+    assert_eq!(zeros_of(&in_loop(&other)), Some(vec![2]));
+    let moved = [&[Op::Loop { off: 0 }, Op::Move(1), Op::Loop { off: 0 }, Op::EndLoop], &body[..]].concat();
+    assert_eq!(zeros_of(&[&moved[..], &[Op::Move(3), Op::EndLoop]].concat()), Some(vec![1, 2]));
+    // The start of the carry walk's body: its copy of the digit (544) is
+    // added to first and cleared; the digit chain's counter (1088), added
+    // to by an `if_nonzero` multiply, is left as it is made here.
+    let carry = [
+        mul(544, 0, 1),
+        set(0, 1),
+        add(544, 255),
+        mul(0, 544, 2),
+        Op::AddMul { off: 1088, src: 544, factor: 1, if_nonzero: true },
+        set(544, 0),
+    ];
+    assert_eq!(zeros_of(&in_loop(&carry)), Some(vec![544]));
+    // Not on checked tapes, where there are no runs.
+    assert!(plan(&in_loop(&body), CHECKED).iter().all(|step| !matches!(step, Step::Straight(Straight::Run(_)))));
+}
+
+#[test]
 fn a_multiply_into_a_cleared_cell_is_a_copy() {
     let copy = Straight::Copy(Product { off: 10, src: 1, factor: 1 });
     assert_eq!(plan(&[set(10, 0), mul(10, 1, 1)], GUARDED), [Step::Straight(copy.clone())]);
