@@ -576,20 +576,26 @@ impl Gen<'_> {
         self.out.push(b']');
         for &t in &temps {
             if self.rng.chance(5, 6) {
-                self.moves(t);
-                self.out.extend_from_slice(b"[-");
-                self.moves(-t);
                 let factor = self.rng.pick(&[1, 1, 2, 255]);
-                self.add(factor);
-                self.moves(t);
-                self.out.push(b']');
-                self.moves(-t);
+                self.move_into(t, 0, factor);
             }
         }
         self.moves(stride);
         // Loops are assumed to return where they started.
         self.pos -= stride;
         self.out.push(b']');
+    }
+
+    /// `[-]` of the cell `from` adding `factor` to the cell `to` (offsets
+    /// from the pointer, where it comes back).
+    fn move_into(&mut self, from: i64, to: i64, factor: u8) {
+        self.moves(from);
+        self.out.extend_from_slice(b"[-");
+        self.moves(to - from);
+        self.add(factor);
+        self.moves(from - to);
+        self.out.push(b']');
+        self.moves(-from);
     }
 
     /// Faase's self-interpreter moving a counter and its payload along an
@@ -620,25 +626,16 @@ impl Gen<'_> {
             self.add(v);
             self.moves(-q);
         }
-        let step = |g: &mut Gen, from: i64, to: i64, factor: u8| {
-            g.moves(from);
-            g.out.extend_from_slice(b"[-");
-            g.moves(to - from);
-            g.add(factor);
-            g.moves(from - to);
-            g.out.push(b']');
-            g.moves(-from);
-        };
         self.out.push(b'[');
         if counter_first {
-            step(self, 0, stride, 1);
+            self.move_into(0, stride, 1);
         }
         for &q in &payload {
             let factor = self.rng.pick(&[1, 1, 1, 2, 255]);
-            step(self, q, q + stride, factor);
+            self.move_into(q, q + stride, factor);
         }
         if !counter_first {
-            step(self, 0, stride, 1);
+            self.move_into(0, stride, 1);
         }
         for &q in &payload {
             if self.rng.chance(1, 2) {

@@ -267,7 +267,8 @@ impl Emitter {
         self.jump(Jump::Always, join);
         let zeros_shift = self.unchecked_shift;
         asm!(self.ops; =>general);
-        (self.unchecked_shift, self.in_eax, self.zf_cell) = (shift, EaxCells::NONE, None);
+        self.unchecked_shift = shift;
+        self.lose_eax_and_flags();
         self.unmarked(copy, |e| {
             e.attribute(e.ats[first]);
             e.run_code(run, program, &[]);

@@ -58,9 +58,9 @@ fn runs_in_loops_take_their_temporaries_for_zero() {
     let left_nonzero = [mul(1, 0, 1), mul(0, 1, 1), add(1, 1)];
     assert_eq!(zeros_of(&in_loop(&left_nonzero)), Some(vec![]));
     // The cell the loop tests is nonzero in its body until the pointer
-    // moves (tiny_mulmod's `[p] += [p-4]; [p-4] = 0; [p-4] += [p]; [p] =
-    // 0`, after an if: taken for 0, it ran 1.17x as long).
-    // (An output keeps the loop a plain one.)
+    // moves (`[p] += [p+4]; [p+4] = 0; [p+4] += [p]; [p] = 0`, after an
+    // if): a test that would always fail. (An output keeps the loop a
+    // plain one.)
     let tested = [Op::Out { off: 1 }, Op::If { off: 3 }, set(3, 0), Op::EndIf, mul(0, 4, 1), set(4, 0)];
     let tested = [&tested[..], &[mul(4, 0, 1), set(0, 0), add(-1, 255)]].concat();
     assert_eq!(zeros_of(&in_loop(&tested)), Some(vec![]));
