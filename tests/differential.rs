@@ -447,6 +447,52 @@ fn runs_with_temporaries_fail_where_the_run_would() {
     }
 }
 
+/// Blocks of sets (consecutive sets of neighbouring cells: stored several
+/// cells at a time, and where one is off the tape, one at a time in the
+/// program's order; in loops): blocks of 2 to 12 cells set in
+/// increasing, decreasing and mixed order, in a loop that runs once and
+/// in a walk that goes on to the tape's end, at each distance of the block
+/// from the end and (mirrored) the start; and on a tape of 5 cells, off
+/// both ends.
+#[test]
+fn blocks_of_sets_fail_at_the_programs_first_set_off_the_tape() {
+    let work = tempdir();
+    // Cell k of the block (from the pointer) set to k + 1, in `order`.
+    let block = |order: &[usize]| -> String {
+        order.iter().map(|&k| format!("{}[-]{}{}", ">".repeat(k), "+".repeat(k + 1), "<".repeat(k))).collect()
+    };
+    let orders: [&[usize]; 5] = [
+        &[0, 1],
+        &[4, 3, 2, 1, 0],
+        &[3, 0, 5, 1, 4, 2],
+        &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+        &[6, 0, 11, 2, 9, 1, 10, 3, 8, 4, 7, 5],
+    ];
+    for tape in [300, 4096] {
+        for order in orders {
+            let n = order.len();
+            // In a loop that runs once (left of the block; printing: not
+            // in registers), the block's first two cells printed after;
+            // and a walk, which sets its next test cell (the block's cell
+            // 1) to 2, so it runs to the end.
+            let once = format!("<+[>{}<.[-]]>.>.<", block(order));
+            let walk = format!("+[{}>]", block(order));
+            for at in [tape / 2, tape - n - 1, tape - n, tape - n + 1, tape - n / 2 - 1, tape - 2, tape - 1] {
+                // (From the middle, the walk takes too many steps for the
+                // oracle.)
+                for src in [&once, &walk].into_iter().filter(|&src| at != tape / 2 || src == &once) {
+                    agree(work.path(), &format!("{}{src}", ">".repeat(at)), &[], tape);
+                    agree(work.path(), &format!("{}{}", ">".repeat(tape - 1 - at), mirror(src)), &[], tape);
+                }
+            }
+        }
+    }
+    for order in orders {
+        agree(work.path(), &format!(">>>>+[<<<<<{}>>>>>.[-]]", block(order)), &[], 5);
+        agree(work.path(), &format!("+[>>>>>>{}<<<<<<.[-]]", mirror(&block(order))), &[], 5);
+    }
+}
+
 /// Walks that shift a cell of each element into the next element's, which
 /// the next iteration clears (mandelbrot's `[p+10] = [p+1]; [p+1] = 0;
 /// p -= 9`: the clear is made once, on the way out of a loop that ran),

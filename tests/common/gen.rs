@@ -155,6 +155,14 @@ pub fn case(seed: u64) -> Case {
         walk.out.extend_from_slice(b".>.<<.");
         program.extend(walk.out);
     }
+    // One case in four ends with a block of sets and prints (drawn last
+    // too).
+    if tape >= 16 && rng.chance(1, 4) {
+        let mut block = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos };
+        block.set_block();
+        block.out.extend_from_slice(b".>.<<.");
+        program.extend(block.out);
+    }
     Case { seed, program, input, eof, tape, left_margin, cell_bits }
 }
 
@@ -584,6 +592,40 @@ impl Gen<'_> {
         // Loops are assumed to return where they started.
         self.pos -= stride;
         self.out.push(b']');
+    }
+
+    /// Sets of 2 to 12 neighbouring cells in any order, each `[-]` and an
+    /// add or none (`select::SetBlock`: stored several cells at a time),
+    /// from 12 cells left of the pointer to 12 right; one time in three
+    /// in a walk of stride 1 to 3 either way, which goes on while the block
+    /// leaves the cell it moves to nonzero: mostly to a tape end, where
+    /// the block fails at the first of its sets whose cell is off.
+    fn set_block(&mut self) {
+        let start = self.rng.range(-12, 12);
+        let mut cells: Vec<i64> = (start..start + self.rng.range(2, 12)).collect();
+        for k in (1..cells.len()).rev() {
+            let j = self.rng.below(k as u64 + 1) as usize;
+            cells.swap(k, j);
+        }
+        let stride = self.rng.chance(1, 3).then(|| self.rng.range(1, 3) * self.rng.pick(&[1, -1]));
+        if stride.is_some() {
+            self.out.push(b'[');
+        }
+        for off in cells {
+            self.moves(off);
+            self.out.extend_from_slice(b"[-]");
+            if self.rng.chance(2, 3) {
+                let v = self.amount();
+                self.add(v);
+            }
+            self.moves(-off);
+        }
+        if let Some(stride) = stride {
+            self.moves(stride);
+            // Loops are assumed to return where they started.
+            self.pos -= stride;
+            self.out.push(b']');
+        }
     }
 
     /// `[-]` of the cell `from` adding `factor` to the cell `to` (offsets

@@ -4,7 +4,7 @@
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
 use super::jumps::{Jump, LOOP_ALIGN};
-use super::{Block, CellInst, Emitter, PlainLoop, Recovery};
+use super::{Block, CellInst, Emitter, PlainCode, Recovery};
 use crate::ir::{Change, DivMod, Op, Program};
 use crate::x64::select::{EaxCells, ShortcutPlan, SmallLoop};
 
@@ -208,7 +208,7 @@ impl Emitter {
         // The loop's instruction is marked: the body's first is next.
         let body = self.marks.len();
         // A load of the carried cell touches it before the program would:
-        // where that fails, the loop runs as plain code (`PlainLoop`). The
+        // where that fails, the loop runs as plain code (`PlainCode`). The
         // loop's own cell is loaded by its tests, which touch it anyway.
         let shift = self.unchecked_shift;
         let tested_in_eax = l.carried == Some(l.test);
@@ -227,7 +227,7 @@ impl Emitter {
             // `exit`: the loop's own, past a sunk store (the plain loop
             // makes every store).
             let exit = self.blocks.last().expect("the loop").exit;
-            PlainLoop { entry, exit, first: body - 1, test: l.test, body: ops.collect(), shift }
+            PlainCode::looped(entry, exit, body - 1, l.test, ops, shift)
         });
         // The sunk store is made on the way out of a loop that ran, not on
         // the way past one that did not.
@@ -287,7 +287,7 @@ impl Emitter {
             // Both ways the loop's test touched its cell last here.
             self.unchecked_shift = l.test.unsigned_abs() as u64;
         }
-        self.plain_loops.extend(plain);
+        self.plain_code.extend(plain);
     }
 
     /// Pads to a 32-byte boundary with the fewest (multi-byte) NOPs, so a

@@ -58,6 +58,7 @@ mod jumps;
 mod loops;
 mod registers;
 mod scan;
+mod stores;
 mod switch;
 #[cfg(test)]
 mod tests;
@@ -140,8 +141,9 @@ struct Emitter {
     /// and whose fault is not an error yet, and what happens instead (the
     /// table after `code_end`, bfrt.h's "fault pads").
     pads: Vec<(usize, Recovery)>,
-    /// The register loops' plain copies still to emit (`emit_recoveries`).
-    plain_loops: Vec<PlainLoop>,
+    /// Plain copies still to emit (`emit_recoveries`): of register loops,
+    /// walks and unrolled loops, and of blocks of sets.
+    plain_code: Vec<PlainCode>,
     /// The table's entries, once the code they resume at is emitted: the
     /// access's code offset, where a fault there resumes.
     pad_table: Vec<(u32, DynamicLabel)>,
@@ -212,16 +214,35 @@ struct Skip {
     at: u32,
 }
 
-/// A loop (`Inst` index `first` and on: its `Loop`, `body`, its `EndLoop`)
-/// as plain code at `entry`, which goes on at the `exit` of its code in
-/// registers or unrolled; `shift`: `unchecked_shift` at its test.
-struct PlainLoop {
+/// Instructions as plain code at `entry`, made after the program
+/// (`emit_recoveries`): `ops`, which are the instructions from `copy.0`
+/// on (but `copy.1`, as in the copy of an unrolled body they stand for),
+/// with `unchecked_shift` `shift` before the first. A loop in registers
+/// or unrolled goes on at the `exit` of that code (`PlainCode::looped`);
+/// a block of sets runs so only where one of its cells is off the tape,
+/// and fails before its end (no exit).
+struct PlainCode {
     entry: DynamicLabel,
-    exit: DynamicLabel,
-    first: usize,
-    test: i32,
-    body: Vec<Op>,
+    exit: Option<DynamicLabel>,
+    copy: (usize, Option<usize>),
+    ops: Vec<Op>,
     shift: u64,
+}
+
+impl PlainCode {
+    /// A loop (`Inst` index `first` and on: its `Loop`, `body`, its
+    /// `EndLoop`); `shift`: `unchecked_shift` at its test.
+    fn looped(
+        entry: DynamicLabel,
+        exit: DynamicLabel,
+        first: usize,
+        test: i32,
+        body: impl IntoIterator<Item = Op>,
+        shift: u64,
+    ) -> PlainCode {
+        let ops = [Op::Loop { off: test }].into_iter().chain(body).chain([Op::EndLoop]).collect();
+        PlainCode { entry, exit: Some(exit), copy: (first, None), ops, shift }
+    }
 }
 
 /// An open loop or if.
@@ -267,7 +288,7 @@ impl Emitter {
             copy_skips: None,
             checks: Vec::new(),
             pads: Vec::new(),
-            plain_loops: Vec::new(),
+            plain_code: Vec::new(),
             pad_table: Vec::new(),
             code_len: 0,
             unresumed_scan: None,
@@ -313,6 +334,7 @@ impl Emitter {
                 self.mark();
             }
             Straight::Run(run) => self.emit_register_run(run, program),
+            Straight::Sets(block) => self.emit_set_block(block),
             Straight::Switch(switch) => {
                 self.lose_eax_and_flags();
                 self.emit_switch(switch);
@@ -547,15 +569,15 @@ impl Emitter {
     fn emit_recoveries(&mut self, program: &Program) {
         let either =
             |check: &(DynamicLabel, DynamicLabel, Option<Recovery>)| matches!(check.2, Some(Recovery::Either(_)));
-        if self.pads.is_empty() && self.plain_loops.is_empty() && !self.checks.iter().any(either) {
+        if self.pads.is_empty() && self.plain_code.is_empty() && !self.checks.iter().any(either) {
             return;
         }
         let past = self.ops.new_dynamic_label();
         self.jump(Jump::Always, past);
-        // First the loops as plain code: their accesses have recoveries of
-        // their own (an `if_nonzero` multiply's skip).
-        for plain in std::mem::take(&mut self.plain_loops) {
-            self.emit_plain_loop(plain, program);
+        // First the plain code: its accesses have recoveries of their own
+        // (an `if_nonzero` multiply's skip).
+        for plain in std::mem::take(&mut self.plain_code) {
+            self.emit_plain_code(plain, program);
         }
         // A check's way out names the multiply by the address of code that
         // stands for it (`emit_either_site`).
@@ -615,21 +637,25 @@ impl Emitter {
         asm!(self.ops; ud2);
     }
 
-    /// A loop as plain code (`PlainLoop`): a copy, as `marks` goes (the
-    /// instructions' code is the loop's in registers or unrolled).
-    fn emit_plain_loop(&mut self, plain: PlainLoop, program: &Program) {
+    /// Instructions as plain code (`PlainCode`): a copy, as `marks` goes
+    /// (the instructions' code is the loop's in registers or unrolled, or
+    /// the block's stores).
+    fn emit_plain_code(&mut self, plain: PlainCode, program: &Program) {
         self.lose_eax_and_flags();
         self.unchecked_shift = plain.shift;
         asm!(self.ops; =>plain.entry);
-        let ops = [Op::Loop { off: plain.test }].into_iter().chain(plain.body).chain([Op::EndLoop]);
-        self.unmarked((plain.first, None), |e| {
-            for op in ops {
+        self.unmarked(plain.copy, |e| {
+            for op in plain.ops {
                 e.mark();
                 e.op(op, program);
             }
         });
         self.lose_eax_and_flags();
-        self.jump(Jump::Always, plain.exit);
+        match plain.exit {
+            Some(exit) => self.jump(Jump::Always, exit),
+            // Never reached: a cell of the block is off the tape.
+            None => asm!(self.ops; ud2),
+        }
     }
 
     /// Makes sure an access to `[a_ptr + off]` faults or fails when it is

@@ -7,7 +7,7 @@
 use dynasmrt::x64::Rq;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
-use super::{CellInst, Either, Emitter, Jump, PlainLoop, Recovery};
+use super::{CellInst, Either, Emitter, Jump, PlainCode, Recovery};
 use crate::ir::{Op, Program};
 use crate::x64::select::{
     CarryAdd, CellForm, EaxCells, Product, RegisterLoop, Run, RunStep, SwitchPlan, LOOP_CELLS, RUN_CELLS,
@@ -113,13 +113,9 @@ impl Emitter {
         // at: then the loop runs again as plain code, which fails where the
         // program does.
         let (loads, in_order) = self.first_touches(&l.cells, program);
-        let plain = (!in_order).then(|| PlainLoop {
-            entry: self.ops.new_dynamic_label(),
-            exit,
-            first: self.current_inst(),
-            test: l.test,
-            body: l.body.clone(),
-            shift: self.unchecked_shift,
+        let plain = (!in_order).then(|| {
+            let entry = self.ops.new_dynamic_label();
+            PlainCode::looped(entry, exit, self.current_inst(), l.test, l.body.iter().copied(), self.unchecked_shift)
         });
         self.lose_eax_and_flags();
         self.jump_if_zero(l.test, None, exit);
@@ -137,7 +133,7 @@ impl Emitter {
                 }
             }
         }
-        self.plain_loops.extend(plain);
+        self.plain_code.extend(plain);
         self.align_loop_top();
         asm!(self.ops; =>top);
         for &op in &l.body {

@@ -739,3 +739,57 @@ fn a_comparison_loop_is_fast_forwarded_by_the_fewer_iterations_of_its_counters()
     let odd = magic(3, 251);
     assert!(has(&odd, &[0x6B, 0xC9, 85]) && has(&odd, &[0x6B, 0xCA, 3]));
 }
+
+/// A block of sets in a loop is stored 8, 4, 2 and 1 cells at a time;
+/// where a cell is off the tape, it fails where the program does: at the
+/// first set in the program's order whose cell is off, at either end,
+/// after a fault at a wide store or a failed check of a block far from
+/// the cell last touched.
+#[test]
+fn a_block_of_sets_is_stored_wide_and_fails_at_the_programs_set() {
+    use crate::code::TapeFault;
+    use crate::ir::Inst;
+    let has = |code: &[u8], bytes: &[u8]| code.windows(bytes.len()).any(|w| w == bytes);
+    let sets = |offs: &[i32]| -> Vec<Op> { offs.iter().map(|&off| Op::Set { off, val: off as u8 + 1 }).collect() };
+    // `before`, then a loop on cell x that runs once: `inner`, the sets
+    // of `offs`, x printed (not a loop in registers) and cleared.
+    let looped = |before: &[Op], x: i32, inner: &[Op], offs: &[i32]| -> Vec<Op> {
+        let open = [Op::Set { off: x, val: 1 }, Op::Loop { off: x }];
+        let close = [Op::Out { off: x }, Op::Set { off: x, val: 0 }, Op::EndLoop];
+        [before, &open, inner, &sets(offs), &close].concat()
+    };
+    // Cells 1 to 15, the last first.
+    let block: Vec<i32> = (1..=15).rev().collect();
+    let code = code_of(&looped(&[], 30, &[], &block));
+    // mov rcx, 0x0908..02; mov [rbx+1], rcx
+    assert!(has(&code, &[0x48, 0xb9, 2, 3, 4, 5, 6, 7, 8, 9, 0x48, 0x89, 0x4b, 0x01]));
+    // mov dword [rbx+9], ..; mov word [rbx+13], ..; mov byte [rbx+15], 16
+    assert!(has(&code, &[0xc7, 0x43, 0x09, 10, 11, 12, 13, 0x66, 0xc7, 0x43, 0x0d, 14, 15, 0xc6, 0x43, 0x0f, 16]));
+    // A byte store of each cell only in the plain copy, after the program.
+    assert_eq!(code.windows(4).filter(|w| *w == [0xc6, 0x43, 0x01, 0x02]).count(), 1);
+    // Outside loops, a store a cell.
+    assert_eq!(code_of(&sets(&block)).windows(2).filter(|w| *w == [0xc6, 0x43]).count(), 15);
+    // The values, each cell printed.
+    let outs = (1..=15).map(|off| Op::Out { off });
+    let (out, status) = run_ops(&looped(&[], 30, &[], &block).into_iter().chain(outs).collect::<Vec<_>>());
+    assert_eq!((out, status), ([1].into_iter().chain(2..=16).collect::<Vec<u8>>(), Status::Ok));
+    // Off the tape: each instruction its own command.
+    let program =
+        |ops: Vec<Op>| -> Vec<Inst> { ops.into_iter().enumerate().map(|(at, op)| Inst::new(op, at as u32)).collect() };
+    let far = [Op::Move(GUARD_BYTES as i32), Op::Move(-(GUARD_BYTES as i32))];
+    for target in [GUARDED, CHECKED] {
+        // The right end: cells 3 on are off; the program's first is 5, the
+        // fifth command.
+        let fault = fault_of(program(looped(&[Op::Move(65536 - 3)], -10, &[], &[1, 5, 2, 6, 0, 3, 4, 7])), target);
+        assert_eq!(fault, TapeFault { cell: 65536 + 2, at: Some(4) });
+        // The left end: -2 is the first off.
+        let fault = fault_of(program(looped(&[], 20, &[], &[2, 0, -2, 1, -1])), target);
+        assert_eq!(fault, TapeFault { cell: -2, at: Some(4) });
+        // Far from the cell last touched: checked, then the same.
+        let fault = fault_of(program(looped(&[], 20, &far, &[1, 0, -1, 2])), target);
+        assert_eq!(fault, TapeFault { cell: -1, at: Some(6) });
+    }
+    // Off both ends of a tape of 4 cells: the first set off either.
+    let fault = fault_on(4, program(looped(&[], 3, &[], &[1, 5, -1, 0, 2, 3, 4])), CHECKED);
+    assert_eq!(fault, TapeFault { cell: 5, at: Some(3) });
+}

@@ -7,7 +7,7 @@ use dynasmrt::x64::Rq;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
 use super::registers::LOOP_REGS;
-use super::{CellInst, Emitter, FieldInst, Jump, PlainLoop};
+use super::{CellInst, Emitter, FieldInst, Jump, PlainCode};
 use crate::code::rt_offset as rt;
 use crate::ir::Op;
 use crate::x64::select::RegisterWalk;
@@ -51,9 +51,9 @@ impl Emitter {
     pub(super) fn emit_register_walk(&mut self, w: &RegisterWalk) {
         let (top, exit, plain) =
             (self.ops.new_dynamic_label(), self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
-        let ops = w.body.iter().copied().chain([Op::Move(w.stride)]).collect();
+        let ops = w.body.iter().copied().chain([Op::Move(w.stride)]);
         let first = self.current_inst();
-        let plain_loop = PlainLoop { entry: plain, exit, first, test: w.test, body: ops, shift: self.unchecked_shift };
+        let plain_loop = PlainCode::looped(plain, exit, first, w.test, ops, self.unchecked_shift);
         self.lose_eax_and_flags();
         self.jump_if_zero(w.test, None, exit);
         self.jump_unless_on_tape(w.reach, plain);
@@ -108,7 +108,7 @@ impl Emitter {
         self.jump(continues, top);
         self.jump(Jump::Always, plain);
         asm!(self.ops; =>exit);
-        self.plain_loops.push(plain_loop);
+        self.plain_code.push(plain_loop);
         self.lose_eax_and_flags();
         // Both ways the test touched its cell last.
         self.unchecked_shift = w.test.unsigned_abs() as u64;
@@ -280,16 +280,5 @@ impl Emitter {
             self.store_constant(it.cells[k], &bytes[..width]);
             k += width;
         }
-    }
-
-    /// `mov [rbx + off], imm` of 1, 2 or 4 bytes.
-    fn store_constant(&mut self, off: i32, bytes: &[u8]) {
-        match bytes.len() {
-            1 => return self.cell(CellInst::MovImm(bytes[0]), off),
-            2 => self.ops.extend([0x66, 0xC7]),
-            _ => self.ops.push(0xC7),
-        }
-        self.rbx_operand(0, off);
-        self.ops.extend(bytes.iter().copied());
     }
 }

@@ -156,6 +156,10 @@ impl EaxCells {
                 Straight::Op(op) => usize::from(self.pass_op(*op)),
                 Straight::Copy(copy) => usize::from(self.pass_copy(*copy)),
                 Straight::Run(run) => self.pass_run(run),
+                Straight::Sets(block) => {
+                    block.sets.iter().for_each(|&(off, _)| self.forget(off));
+                    0
+                }
                 Straight::Switch(_) => {
                     *self = EaxCells::NONE;
                     0

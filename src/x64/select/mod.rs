@@ -5,7 +5,8 @@
 //! switch's digit in a register (`CarryLoop`), which count down many
 //! iterations at once on entry (`FastForward`), which runs of arithmetic
 //! keep cells in registers (`Run`), which copies store the product
-//! (`Straight::Copy`), how a scan back returns (`ScanForm`), how a
+//! (`Straight::Copy`), which sets of neighbouring cells are stored
+//! together (`SetBlock`), how a scan back returns (`ScanForm`), how a
 //! shortcut tests its zeros (`ShortcutPlan`) and how a switch makes each
 //! cell's value (`SwitchPlan`).
 //!
@@ -22,6 +23,7 @@ mod loops;
 mod runs;
 mod scan;
 mod shortcut;
+mod stores;
 mod switch;
 
 pub(super) use eax::EaxCells;
@@ -82,6 +84,17 @@ pub(super) enum Straight {
     Run(Box<Run>),
     /// An `Op::Switch`.
     Switch(Box<SwitchPlan>),
+    /// Consecutive sets of neighbouring cells (`stores::set_block`).
+    Sets(Box<SetBlock>),
+}
+
+/// Sets of the cells from the lowest to the highest, each once, in the
+/// program's order: stored several cells at a time, or where one is off
+/// the tape, one at a time in that order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct SetBlock {
+    /// (cell, value), in the program's order.
+    pub sets: Vec<(i32, u8)>,
 }
 
 /// `cell[off] = cell[src] * factor`: a clear and a multiply into the same
@@ -350,14 +363,17 @@ fn straight(insts: &[Inst], from: usize, program: &Program, target: Target, test
 
 /// The piece `all[i..]` starts with, and how many instructions it takes:
 /// a run with cells in registers (not on checked tapes, which may be
-/// smaller than the run's reach), a copy, a switch, or the first
-/// instruction. `all[..i]`: the code before it, which a switch asks what
+/// smaller than the run's reach), a block of sets, a copy, a switch, or
+/// the first instruction. `all[..i]`: the code before it, which a switch asks what
 /// it surely touched.
 fn straight_piece(all: &[Inst], i: usize, program: &Program, target: Target, place: Place) -> (Straight, usize) {
     if !target.checked {
         if let Some((run, len)) = runs::run(all, i, program, target, place) {
             return (Straight::Run(Box::new(run)), len);
         }
+    }
+    if let Some((block, len)) = stores::set_block(all, i, program, target, place) {
+        return (Straight::Sets(Box::new(block)), len);
     }
     match switch::planned(all, i, program) {
         Some(switch) => (Straight::Switch(Box::new(switch)), 1),

@@ -378,6 +378,14 @@ fn every_instruction_is_in_exactly_one_step() {
         set(2, 0),
         mul(2, 3, 2),
         Op::Out { off: 2 },
+        set(5, 0),
+        set(4, 1),
+        Op::Loop { off: 0 },
+        set(1, 2),
+        set(2, 0),
+        set(3, 0),
+        Op::Move(1),
+        Op::EndLoop,
     ];
     let count = |pieces: &[Straight]| -> usize {
         pieces
@@ -385,6 +393,7 @@ fn every_instruction_is_in_exactly_one_step() {
             .map(|piece| match piece {
                 Straight::Op(_) | Straight::Switch(_) => 1,
                 Straight::Copy(_) => 2,
+                Straight::Sets(block) => block.sets.len(),
                 Straight::Run(run) => run
                     .steps
                     .iter()
@@ -405,6 +414,46 @@ fn every_instruction_is_in_exactly_one_step() {
         })
         .sum();
     assert_eq!(total, ops.len());
+}
+
+#[test]
+fn sets_of_neighbouring_cells_in_loops_are_stored_as_one_block() {
+    // The blocks of `ops` in a loop (which prints its cell: not in
+    // registers), unrolled or not.
+    let blocks = |ops: &[Op], target| -> Vec<Vec<(i32, u8)>> {
+        let looped = [&[Op::Loop { off: 30 }], ops, &[Op::Out { off: 30 }, Op::EndLoop]].concat();
+        let pieces = plan(&looped, target).into_iter().flat_map(|step| match step {
+            Step::Straight(piece) => vec![piece],
+            Step::SmallLoop(l) => l.first.into_iter().chain(l.after_sunk).collect(),
+            _ => vec![],
+        });
+        (pieces)
+            .filter_map(|piece| match piece {
+                Straight::Sets(block) => Some(block.sets),
+                _ => None,
+            })
+            .collect()
+    };
+    // Any order, each cell once, no gap: the longest such run of sets.
+    let ops = [set(2, 6), set(1, 6), set(4, 0), set(3, 7), set(9, 0)];
+    assert_eq!(blocks(&ops, GUARDED), [vec![(2, 6), (1, 6), (4, 0), (3, 7)]]);
+    assert_eq!(blocks(&ops, CHECKED), blocks(&ops, GUARDED));
+    let block = SetBlock { sets: vec![(2, 6), (1, 6), (4, 0), (3, 7)] };
+    assert_eq!((block.span(), block.bytes()), ((1, 4), vec![6, 6, 7, 0]));
+    // Not outside loops, where the code runs once.
+    assert!(!plan(&ops, GUARDED).iter().any(|step| matches!(step, Step::Straight(Straight::Sets(_)))));
+    // A gap, a cell set twice, one set alone: none.
+    assert!(blocks(&[set(1, 0), set(3, 0)], GUARDED).is_empty());
+    assert!(blocks(&[set(1, 0), set(1, 2)], GUARDED).is_empty());
+    assert!(blocks(&[set(1, 0), add(2, 1), set(2, 0)], GUARDED).is_empty());
+    // Not the clear of a copy, which stores the product instead.
+    assert!(blocks(&[set(1, 0), set(2, 0), mul(2, 0, 3)], GUARDED).is_empty());
+    // Not sets a run takes, which folds the constants into what uses them.
+    assert!(blocks(&[set(3, 0), set(1, 5), set(2, 0), mul(2, 1, 2), mul(1, 2, 1)], GUARDED).is_empty());
+    // At most BLOCK_MAX sets a block.
+    let long: Vec<Op> = (0..100).map(|k| set(k, 0)).collect();
+    let sizes: Vec<usize> = blocks(&long, GUARDED).iter().map(Vec::len).collect();
+    assert_eq!(sizes, [stores::BLOCK_MAX, 100 - stores::BLOCK_MAX]);
 }
 
 #[test]
