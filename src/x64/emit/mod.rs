@@ -18,7 +18,7 @@
 use dynasmrt::x64::{Rq, X64Relocation};
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 
-use super::select::{EaxCells, Plan, Step, Straight};
+use super::select::{EaxCells, Plan, Run, Step, Straight};
 use super::Target;
 use crate::code::{rt_offset as rt, CodePosition, CompiledCode, Status, GUARD_BYTES, NO_POSITION};
 use crate::ir::{Op, Program};
@@ -214,19 +214,29 @@ struct Skip {
     at: u32,
 }
 
-/// Instructions as plain code at `entry`, made after the program
-/// (`emit_recoveries`): `ops`, which are the instructions from `copy.0`
-/// on (but `copy.1`, as in the copy of an unrolled body they stand for),
-/// with `unchecked_shift` `shift` before the first. A loop in registers
-/// or unrolled goes on at the `exit` of that code (`PlainCode::looped`);
-/// a block of sets runs so only where one of its cells is off the tape,
-/// and fails before its end (no exit).
+/// Code made after the program (`emit_recoveries`), at `entry`: plain
+/// instructions, or a run as it is, which are the instructions from
+/// `copy.0` on (but `copy.1`, as in the copy of an unrolled body they
+/// stand for), with `unchecked_shift` `shift` before the first. A loop in
+/// registers or unrolled goes on at the `exit` of that code
+/// (`PlainCode::looped`), and so does a run with temporaries, where one of
+/// them is not 0; a block of sets runs so only where one of its cells is
+/// off the tape, and fails before its end (no exit).
 struct PlainCode {
     entry: DynamicLabel,
     exit: Option<DynamicLabel>,
     copy: (usize, Option<usize>),
-    ops: Vec<Op>,
+    body: PlainBody,
     shift: u64,
+}
+
+/// What `PlainCode` is.
+enum PlainBody {
+    /// Instructions, each as outside any form.
+    Ops(Vec<Op>),
+    /// A run, its temporaries not taken for zero; `copy.0` is its second
+    /// instruction, `first` the index of its first.
+    Run { run: Box<Run>, first: usize },
 }
 
 impl PlainCode {
@@ -241,7 +251,7 @@ impl PlainCode {
         shift: u64,
     ) -> PlainCode {
         let ops = [Op::Loop { off: test }].into_iter().chain(body).chain([Op::EndLoop]).collect();
-        PlainCode { entry, exit: Some(exit), copy: (first, None), ops, shift }
+        PlainCode { entry, exit: Some(exit), copy: (first, None), body: PlainBody::Ops(ops), shift }
     }
 }
 
@@ -637,17 +647,23 @@ impl Emitter {
         asm!(self.ops; ud2);
     }
 
-    /// Instructions as plain code (`PlainCode`): a copy, as `marks` goes
-    /// (the instructions' code is the loop's in registers or unrolled, or
-    /// the block's stores).
+    /// Plain code (`PlainCode`): a copy, as `marks` goes (the
+    /// instructions' code is the loop's in registers or unrolled, the
+    /// block's stores, or the run's with its temporaries taken for zero).
     fn emit_plain_code(&mut self, plain: PlainCode, program: &Program) {
         self.lose_eax_and_flags();
         self.unchecked_shift = plain.shift;
         asm!(self.ops; =>plain.entry);
-        self.unmarked(plain.copy, |e| {
-            for op in plain.ops {
-                e.mark();
-                e.op(op, program);
+        self.unmarked(plain.copy, |e| match plain.body {
+            PlainBody::Ops(ops) => {
+                for op in ops {
+                    e.mark();
+                    e.op(op, program);
+                }
+            }
+            PlainBody::Run { run, first } => {
+                e.attribute(e.ats[first]);
+                e.run_code(&run, program, &[]);
             }
         });
         self.lose_eax_and_flags();

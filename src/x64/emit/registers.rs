@@ -7,7 +7,7 @@
 use dynasmrt::x64::Rq;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
-use super::{CellInst, Either, Emitter, Jump, PlainCode, Recovery};
+use super::{CellInst, Either, Emitter, Jump, PlainBody, PlainCode, Recovery};
 use crate::ir::{Op, Program};
 use crate::x64::select::{
     CarryAdd, CellForm, EaxCells, Product, RegisterLoop, Run, RunStep, SwitchPlan, LOOP_CELLS, RUN_CELLS,
@@ -234,9 +234,10 @@ impl Emitter {
     /// A run with temporaries (`Run::zeros`) tests them first: where all
     /// hold 0, a copy of the run that takes them for the constant 0 runs,
     /// which neither loads them nor stores the 0 they end with; else the
-    /// run as it is. The test reads them before the program does: off the
-    /// tape, the run as it is runs instead, and fails where the program
-    /// does (`Recovery::Restart`).
+    /// run as it is, after the program (`PlainCode`), from which it comes
+    /// back. The test reads them before the program does: off the tape,
+    /// the run as it is runs instead, and fails where the program does
+    /// (`Recovery::Restart`).
     pub(super) fn emit_register_run(&mut self, run: &Run, program: &Program) {
         if run.zeros.is_empty() {
             return self.run_code(run, program, &[]);
@@ -260,24 +261,20 @@ impl Emitter {
         }
         self.jump(Jump::IfNonZero, general);
         self.run_code(run, program, &run.zeros);
-        self.jump(Jump::Always, join);
-        let zeros_shift = self.unchecked_shift;
-        asm!(self.ops; =>general);
-        self.unchecked_shift = shift;
-        self.lose_eax_and_flags();
-        self.unmarked(copy, |e| {
-            e.attribute(e.ats[first]);
-            e.run_code(run, program, &[]);
-        });
+        // The run as it is: after the program, where the code that mostly
+        // runs takes no jump over it.
+        let body = PlainBody::Run { run: Box::new(run.clone()), first };
+        self.plain_code.push(PlainCode { entry: general, exit: Some(join), copy, body, shift });
         asm!(self.ops; =>join);
-        // Either way: what both ways know.
-        self.unchecked_shift = self.unchecked_shift.max(zeros_shift);
+        // Either way: what both ways know (a run does not move the
+        // pointer: the cell known on the tape before it still is).
+        self.unchecked_shift = self.unchecked_shift.max(shift);
         self.lose_eax_and_flags();
     }
 
     /// The code of a run, the cells `zeros` (indices in its cells) taken
     /// for 0 on entry: not loaded, and not stored where they end 0.
-    fn run_code(&mut self, run: &Run, program: &Program, zeros: &[usize]) {
+    pub(super) fn run_code(&mut self, run: &Run, program: &Program, zeros: &[usize]) {
         let cells = &run.cells[..];
         let slot = |off: i32| cells.iter().position(|&cell| cell == off).expect("a cell in a register");
         let mut held = vec![Held::Memory; cells.len()];

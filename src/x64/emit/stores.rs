@@ -6,7 +6,7 @@
 use dynasmrt::x64::Rq;
 use dynasmrt::{dynasm, DynasmApi};
 
-use super::{CellInst, Emitter, PlainCode, Recovery};
+use super::{CellInst, Emitter, PlainBody, PlainCode, Recovery};
 use crate::ir::Op;
 use crate::x64::select::SetBlock;
 
@@ -27,7 +27,7 @@ impl Emitter {
             // As the instructions are marked from the first: in the copy
             // of an unrolled body, past what that copy skips.
             copy: (self.current_inst(), if self.marking { None } else { self.copy_skips }),
-            ops: block.sets.iter().map(|&(off, val)| Op::Set { off, val }).collect(),
+            body: PlainBody::Ops(block.sets.iter().map(|&(off, val)| Op::Set { off, val }).collect()),
             shift: self.unchecked_shift,
         };
         let checks = self.touch_checks(lo) || self.touch_checks(hi);

@@ -232,8 +232,23 @@ fn a_run_in_a_loop_tests_its_temporaries_and_skips_them_where_zero() {
     let code = code_of(&[&[Op::Loop { off: 0 }], &body[..], &[Op::Move(3), Op::EndLoop]].concat());
     let count = |bytes: &[u8]| code.windows(bytes.len()).filter(|w| *w == bytes).count();
     // movzx eax, [rbx+1]; or al, [rbx+2]; jne: before each copy of the
-    // body (the loop is unrolled once).
-    assert_eq!(count(&[0x0f, 0xb6, 0x43, 0x01, 0x0a, 0x43, 0x02, 0x75]), 2);
+    // body (the loop is unrolled once); lea rbx, [rbx+3] the move.
+    let tests: Vec<usize> =
+        (0..code.len() - 7).filter(|&k| code[k..k + 7] == [0x0f, 0xb6, 0x43, 0x01, 0x0a, 0x43, 0x02]).collect();
+    assert_eq!(tests.len(), 2);
+    // Its `jne` goes to the run as it is, after the program: the copy
+    // without them falls through to the move, no jump over the other.
+    let moves: Vec<usize> = (0..code.len() - 4).filter(|&k| code[k..k + 4] == [0x48, 0x8d, 0x5b, 0x03]).collect();
+    for k in tests {
+        let target = match code[k + 7] {
+            0x75 => (k as isize + 9 + code[k + 8] as i8 as isize) as usize,
+            _ => {
+                assert_eq!(code[k + 7..k + 9], [0x0f, 0x85], "jne");
+                (k as isize + 13 + i32::from_le_bytes(code[k + 9..k + 13].try_into().unwrap()) as isize) as usize
+            }
+        };
+        assert!(target > *moves.last().unwrap(), "the run as it is after the loop");
+    }
     // The temporaries' loads and clears only where they are not all 0:
     // once for each copy of the body, not twice.
     assert_eq!(count(&[0xc6, 0x43, 0x01, 0x00]), 2, "mov byte [rbx+1], 0");
