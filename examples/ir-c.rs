@@ -5,6 +5,7 @@
 //!
 //! ```sh
 //! cargo run --release --example ir-c -- PROG.b > prog.c && gcc -O2 prog.c
+//! cargo run --release --example ir-c -- -O1 PROG.b > prog1.c   # the IR of -O1
 //! ```
 //!
 //! A shortcut runs its body (the code it stands for), and a tape has
@@ -73,8 +74,16 @@ fn translate(program: &Program) -> String {
 }
 
 fn main() {
-    let Some(path) = std::env::args().nth(1) else {
-        eprintln!("usage: ir-c PROG.b");
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let level = match args.first().map(String::as_str) {
+        Some("-O1") => Level::O1,
+        _ => Level::O2,
+    };
+    if level == Level::O1 {
+        args.remove(0);
+    }
+    let Some(path) = args.first().cloned() else {
+        eprintln!("usage: ir-c [-O1] PROG.b");
         std::process::exit(2);
     };
     let source = std::fs::read(&path).unwrap_or_else(|e| {
@@ -85,6 +94,6 @@ fn main() {
         eprintln!("{e}");
         std::process::exit(1);
     });
-    let config = Config { level: Level::O2, tape_cells: 65536, left_margin: 0, eval_steps: 0, cell_bits: 8 };
+    let config = Config { level, tape_cells: 65536, left_margin: 0, eval_steps: 0, cell_bits: 8 };
     print!("{}", translate(&optimise(program, config)));
 }

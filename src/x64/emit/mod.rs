@@ -141,8 +141,9 @@ struct Emitter {
     /// and whose fault is not an error yet, and what happens instead (the
     /// table after `code_end`, bfrt.h's "fault pads").
     pads: Vec<(usize, Recovery)>,
-    /// Plain copies still to emit (`emit_recoveries`): of register loops,
-    /// walks and unrolled loops, and of blocks of sets.
+    /// Code still to emit after the program (`emit_recoveries`): the plain
+    /// copies of register loops, walks, unrolled loops and blocks of sets,
+    /// and runs with temporaries as they are.
     plain_code: Vec<PlainCode>,
     /// The table's entries, once the code they resume at is emitted: the
     /// access's code offset, where a fault there resumes.
@@ -585,10 +586,12 @@ impl Emitter {
         let past = self.ops.new_dynamic_label();
         self.jump(Jump::Always, past);
         // First the plain code: its accesses have recoveries of their own
-        // (an `if_nonzero` multiply's skip).
+        // (an `if_nonzero` multiply's skip). (Its instructions, plain or a
+        // run's, make no plain code themselves: only steps do.)
         for plain in std::mem::take(&mut self.plain_code) {
             self.emit_plain_code(plain, program);
         }
+        assert!(self.plain_code.is_empty(), "plain code made by plain code");
         // A check's way out names the multiply by the address of code that
         // stands for it (`emit_either_site`).
         let sites: Vec<Either> = (self.checks.iter())

@@ -101,6 +101,14 @@ fn tests_right_after_an_add_to_their_cell_take_its_flags() {
     // cell's: the if tests the cell.
     let reset = [Op::Add { off: 0, val: 255 }, Op::Set { off: 0, val: 7 }, Op::If { off: 0 }, Op::Out { off: 0 }];
     assert!(has(code_of(&[&reset[..], &[Op::EndIf]].concat()), &[0x85, 0xC0, 0x74]));
+    // A register walk (e_digits' `-[+++<<<<-]`): add byte [rbx], -1; je.
+    let body = [Op::Add { off: 0, val: 3 }, Op::Add { off: -4, val: 255 }, Op::Move(-4)];
+    let walk = [&[Op::Add { off: 0, val: 255 }, Op::Loop { off: 0 }][..], &body, &[Op::EndLoop]].concat();
+    let program = Program { insts: walk.iter().map(|&op| crate::ir::Inst::new(op, 0)).collect(), data: vec![] };
+    let steps = crate::x64::select::select(&program, GUARDED).steps;
+    assert!(matches!(steps[1], crate::x64::select::Step::RegisterWalk(_)), "{steps:?}");
+    let code = code_of(&walk);
+    assert!(has(code.clone(), &[0x80, 0x03, 0xFF, 0x74]) || has(code, &[0x80, 0x03, 0xFF, 0x0F, 0x84]));
 }
 
 #[test]
