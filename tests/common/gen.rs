@@ -100,69 +100,38 @@ pub fn case(seed: u64) -> Case {
         2 => 32,
         _ => 8,
     };
-    // One case in four ends with an add walk and prints (drawn last too).
-    if tape >= 16 && rng.chance(1, 4) {
-        let mut walk = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos };
-        walk.add_walk();
-        walk.out.push(b'.');
-        program.extend(walk.out);
-    }
-    // One case in eight ends with a divmod loop and prints (drawn last too).
-    if tape >= 16 && rng.chance(1, 8) {
-        let mut divmod = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos };
-        divmod.divmod();
-        divmod.out.push(b'.');
-        program.extend(divmod.out);
-    }
+    // Endings, each drawn last, after the ones before (so that the
+    // programs stay those of the seeds before): an add walk, a divmod loop,
+    // a run between far cells, a loop that runs at most once, a frame walk,
+    // a comparison loop, a walk over frames with temporaries, a block of
+    // sets; most then print. Each in one case in `one_in` (`None`: every
+    // case) on a tape of 16 cells or more.
+    let mut ending = |rng: &mut Rng, tape: usize, one_in: Option<u64>, make: fn(&mut Gen<'_>), print: &[u8]| {
+        if tape >= 16 && one_in.is_none_or(|den| rng.chance(1, den)) {
+            let mut end = Gen { rng, out: Vec::new(), tape: tape as i64, depth: 0, pos };
+            make(&mut end);
+            end.out.extend_from_slice(print);
+            program.extend(end.out);
+        }
+    };
+    ending(&mut rng, tape, Some(4), |g| g.add_walk(), b".");
+    ending(&mut rng, tape, Some(8), |g| g.divmod(), b".");
     // One case in sixteen on a guarded tape runs on one of 8192 cells and
-    // ends with a run between cells 4097 to 5000 apart (drawn last too):
-    // farther apart than the smallest tape, closer than this one, so the
-    // code keeps them in registers and touches them out of order.
+    // ends with a run between cells 4097 to 5000 apart: farther apart than
+    // the smallest tape, closer than this one, so the code keeps them in
+    // registers and touches them out of order.
     let mut tape = tape;
     if tape == 4096 && rng.chance(1, 16) {
         tape = 8192;
-        let mut far = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos };
-        far.far_run();
-        program.extend(far.out);
+        ending(&mut rng, tape, None, |g| g.far_run(), b"");
     }
-    // One case in eight ends with a loop whose body moves the pointer onto
-    // a cell it clears, so that it runs at most once (drawn last too).
-    if tape >= 16 && rng.chance(1, 8) {
-        let mut once = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos };
-        once.moving_once();
-        program.extend(once.out);
-    }
-    // One case in four ends with a frame walk and prints (drawn last too).
-    if tape >= 16 && rng.chance(1, 4) {
-        let mut walk = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos };
-        walk.frame_walk();
-        walk.out.extend_from_slice(b".>.<<.");
-        program.extend(walk.out);
-    }
-    // One case in four ends with a comparison loop and prints (drawn last
-    // too).
-    if tape >= 16 && rng.chance(1, 4) {
-        let mut compare = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos };
-        compare.compare_loop();
-        compare.out.extend_from_slice(b".>.<<.");
-        program.extend(compare.out);
-    }
-    // One case in four ends with a walk over frames with temporaries and
-    // prints (drawn last too).
-    if tape >= 16 && rng.chance(1, 4) {
-        let mut walk = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos };
-        walk.temp_walk();
-        walk.out.extend_from_slice(b".>.<<.");
-        program.extend(walk.out);
-    }
-    // One case in four ends with a block of sets and prints (drawn last
-    // too).
-    if tape >= 16 && rng.chance(1, 4) {
-        let mut block = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos };
-        block.set_block();
-        block.out.extend_from_slice(b".>.<<.");
-        program.extend(block.out);
-    }
+    // A loop whose body moves the pointer onto a cell it clears, so that
+    // it runs at most once.
+    ending(&mut rng, tape, Some(8), |g| g.moving_once(), b"");
+    ending(&mut rng, tape, Some(4), |g| g.frame_walk(), b".>.<<.");
+    ending(&mut rng, tape, Some(4), |g| g.compare_loop(), b".>.<<.");
+    ending(&mut rng, tape, Some(4), |g| g.temp_walk(), b".>.<<.");
+    ending(&mut rng, tape, Some(4), |g| g.set_block(), b".>.<<.");
     Case { seed, program, input, eof, tape, left_margin, cell_bits }
 }
 

@@ -412,6 +412,13 @@ impl Emitter {
         value
     }
 
+    /// Where a copy of the code being emitted goes through the
+    /// instructions (`unmarked`) from `inst` on: within a copy (an
+    /// unrolled loop's second body), past what that copy skips.
+    fn copy_from(&self, inst: usize) -> (usize, Option<usize>) {
+        (inst, if self.marking { None } else { self.copy_skips })
+    }
+
     /// Emits code that `marks` does not show: a second copy of the
     /// instructions from `first` on, but `skip` (an unrolled body).
     fn unmarked(&mut self, (first, skip): (usize, Option<usize>), emit: impl FnOnce(&mut Self)) {

@@ -248,9 +248,8 @@ impl Emitter {
         let (general, join) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
         let (first, shift) = (self.current_inst(), self.unchecked_shift);
         // The second copy goes through the run's instructions as the first
-        // did: from the next, and within a copy (an unrolled loop's second
-        // body) past what that copy skips.
-        let copy = if self.marking { (first + 1, None) } else { (self.copy_cursor, self.copy_skips) };
+        // did: from the next (its first step is not marked).
+        let copy = self.copy_from(first + 1);
         self.lose_eax_and_flags();
         for (n, &k) in run.zeros.iter().enumerate() {
             // One cell is compared; more are or'ed in al, the last `or`

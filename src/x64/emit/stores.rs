@@ -24,9 +24,8 @@ impl Emitter {
         let plain = PlainCode {
             entry: self.ops.new_dynamic_label(),
             exit: None,
-            // As the instructions are marked from the first: in the copy
-            // of an unrolled body, past what that copy skips.
-            copy: (self.current_inst(), if self.marking { None } else { self.copy_skips }),
+            // Each of its sets marked, from the first.
+            copy: self.copy_from(self.current_inst()),
             body: PlainBody::Ops(block.sets.iter().map(|&(off, val)| Op::Set { off, val }).collect()),
             shift: self.unchecked_shift,
         };
