@@ -124,18 +124,16 @@ impl LastTouches {
             _ => return None,
         };
         let since = self.barriers.last().map_or(0, |&b| b + 1);
-        let i = match self.slots[(target & SLOT_MASK) as usize] {
-            // No cell of the slot touched since the last barrier.
-            None => return None,
-            Some((_, i)) if i < since => return None,
-            Some((cell, i)) if cell == target => i,
+        match self.slots[(target & SLOT_MASK) as usize] {
+            // No cell of the slot touched since the last barrier, nor
+            // within `LOOKBACK` (a long set-up, whose cells' slots meet
+            // every 256 cells, then costs one look a write).
+            None => None,
+            Some((_, i)) if i < since || i + LOOKBACK < last => None,
+            Some((cell, i)) if cell == target => merge(out[i].op, op, width).map(|_| i),
             // Another cell of the slot touched since: look back in order.
-            Some(_) => return scan_back(out, op, target, width),
-        };
-        if i + LOOKBACK < last {
-            return None;
+            Some(_) => scan_back(out, op, target, width),
         }
-        merge(out[i].op, op, width).map(|_| i)
     }
 }
 
