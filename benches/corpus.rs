@@ -31,16 +31,23 @@
 //! expected output (a mismatch is flagged in the table); then
 //! `BFC_BENCH_RUNS` rounds (default 5), each running every mode once, in
 //! an order rotated from round to round, so that the modes of a round meet
-//! the same machine. Times are the median over the rounds; a ratio is the
-//! median of the rounds' ratios (paired). A run is killed after 120 s; the
-//! interpreter is skipped when its warm-up takes over 10 s.
+//! the same machine. A time is a whole process's CPU seconds (user and
+//! system, from `wait4`; a program that prints forever until it is
+//! killed), the least over the rounds, and a ratio is the ratio of two
+//! least times: on a shared machine noise only ever adds time (another
+//! tenant's work, a migration, a descheduled process's wait), so the least
+//! CPU time is the figure that repeats (wall times' medians of 3 rounds
+//! moved idiom rows by 0.3 between runs, docs/performance.md). A run is
+//! killed after 120 s; the interpreter is skipped when its warm-up takes
+//! over 10 s.
 //!
 //! Next to the times: the code bytes, the size of the code sections of
 //! `bfc -c -O2` (compiled as a build compiles, read with `object`).
 //!
 //! The compile table times `bfc -c PROG -o X.o` (parse, optimise, generate
-//! code, write the object) on every benchmark source and on two synthetic
-//! programs of 1 MiB and 10 MiB, twice: with `--eval-steps 0`, which is
+//! code, write the object; CPU, the least of the rounds) on every
+//! benchmark source and on two synthetic programs of 1 MiB and 10 MiB,
+//! twice: with `--eval-steps 0`, which is
 //! what `--jit` compiles before it runs, and as a build (with compile-time
 //! execution); with the peak RSS from `/usr/bin/time -f %M` (or, without
 //! it, an upper bound from `wait4`).
@@ -88,7 +95,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::manifest::{self, Output};
 use common::{bfc, corpus_dir, env_num, mode_command, run, run_measured, tempdir, Run};
@@ -395,7 +402,6 @@ fn run_to_bytes(
         None => Stdio::null(),
     };
     command.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::null());
-    let start = Instant::now();
     let mut child = command.spawn().map_err(|e| e.to_string())?;
     let mut out = child.stdout.take().expect("piped stdout");
     let pid = child.id() as libc::pid_t;
@@ -428,12 +434,21 @@ fn run_to_bytes(
             }
         }
     }
-    let secs = start.elapsed().as_secs_f64();
     drop(done);
     let expired = watchdog.join().expect("the watchdog thread");
     let _ = child.kill();
     drop(out);
-    let _ = child.wait();
+    // SAFETY: rusage is plain data, zeroes are a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let mut status = 0;
+    // SAFETY: wait4 writes only into `status` and `usage`; the child is
+    // ours and not reaped yet (killed just above, so this returns).
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    if reaped != pid {
+        return Err(format!("cannot reap the child: {}", io::Error::last_os_error()));
+    }
+    // Its CPU time up to the kill, just after its n-th byte was read.
+    let secs = common::cpu_secs(&usage);
     if expired {
         return Err(format!("timed out after {:.1}s", limit.as_secs_f64()));
     }
@@ -549,7 +564,7 @@ fn one_run(
     match run_once(command, prog.input.as_deref(), stdout, limit) {
         Ok(run) if run.exited(0) => {
             let ok = check.map(|path| fs::read(path).is_ok_and(|got| prog.expected.differs(&got).is_none()));
-            Ok((run.secs, ok))
+            Ok((run.cpu_secs, ok))
         }
         Ok(run) => Err((run.status(), run.timed_out)),
         Err(e) => Err((e.to_string(), false)),
@@ -613,30 +628,19 @@ fn measure_program(prog: &Program, built: &Built, runs: usize, scratch: &Path) -
     let cells = cells
         .into_iter()
         .enumerate()
-        .map(|(m, cell)| {
-            cell.unwrap_or_else(|| Cell::Time { seconds: median(&mut times[m].clone()), output_ok: output_ok[m] })
-        })
+        .map(|(m, cell)| cell.unwrap_or_else(|| Cell::Time { seconds: least(&times[m]), output_ok: output_ok[m] }))
         .collect();
     (cells, times)
 }
 
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        (values[mid - 1] + values[mid]) / 2.0
-    }
+/// The least of `values` (not empty).
+fn least(values: &[f64]) -> f64 {
+    values.iter().copied().fold(f64::INFINITY, f64::min)
 }
 
-/// The median of the rounds' ratios a/b, when both have a time each round.
-fn paired_ratio(a: &[f64], b: &[f64]) -> Option<f64> {
-    if a.is_empty() || a.len() != b.len() || b.iter().any(|&t| t <= 0.0) {
-        return None;
-    }
-    let mut ratios: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
-    Some(median(&mut ratios))
+/// The ratio of the least times of `a` and `b`, when both have some.
+fn ratio_of_least(a: &[f64], b: &[f64]) -> Option<f64> {
+    (!a.is_empty() && !b.is_empty() && least(b) > 0.0).then(|| least(a) / least(b))
 }
 
 // ---------------------------------------------------------------- tables
@@ -664,7 +668,7 @@ fn speed_table(programs: &[Program], cfg: &Config, scratch: &Path, ratios: &mut 
         for (mode, cell) in MODES.iter().zip(&cells) {
             eprintln!("  {:<32} {:<14} {}", prog.name, mode.label(), cell.text());
         }
-        let ratio = |a: usize, b: usize| paired_ratio(&times[a], &times[b]);
+        let ratio = |a: usize, b: usize| ratio_of_least(&times[a], &times[b]);
         let text = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.2}"));
         let name = match prog.stop_after {
             Some(n) => format!("{} (to {} bytes)", prog.name, n),
@@ -687,6 +691,9 @@ fn speed_table(programs: &[Program], cfg: &Config, scratch: &Path, ratios: &mut 
 }
 
 /// One idiom at one length: bfc's jit and exe against the C reference.
+/// The table also shows what `--jit` spent compiling (`bfc -c
+/// --eval-steps 0`, object written, process started): at the long lengths
+/// the set-up's source (330 KB at 32768 frames) is most of its row.
 struct IdiomRow {
     label: String,
     jit_c: Option<f64>,
@@ -695,7 +702,8 @@ struct IdiomRow {
 
 fn idiom_table(cfg: &Config, scratch: &Path, rows: &mut Vec<IdiomRow>) -> String {
     let mut table = String::from(
-        "| idiom | length | reps | jit | exe | C reference | jit/C | exe/C |\n|---|--:|--:|--:|--:|--:|--:|--:|\n",
+        "| idiom | length | reps | jit | exe | C reference | jit/C | exe/C | compile ms |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|--:|\n",
     );
     let tape = vec!["--tape-size".to_string(), idioms::TAPE.to_string()];
     for idiom in idioms::all() {
@@ -726,7 +734,7 @@ fn idiom_table(cfg: &Config, scratch: &Path, rows: &mut Vec<IdiomRow>) -> String
             let mut commands = match built {
                 Ok(commands) => commands,
                 Err(e) => {
-                    writeln!(table, "| {} | {len} | {} | **{e}** | | | | |", idiom.name, a * b * c).unwrap();
+                    writeln!(table, "| {} | {len} | {} | **{e}** | | | | | |", idiom.name, a * b * c).unwrap();
                     continue;
                 }
             };
@@ -739,7 +747,7 @@ fn idiom_table(cfg: &Config, scratch: &Path, rows: &mut Vec<IdiomRow>) -> String
                     match run_once(&mut commands[m], None, Stdio::null(), RUN_LIMIT) {
                         Ok(run) if run.exited(0) => {
                             if round > 0 {
-                                times[m].push(run.secs)
+                                times[m].push(run.cpu_secs)
                             }
                         }
                         Ok(run) => failed = Some(run.status()),
@@ -748,27 +756,32 @@ fn idiom_table(cfg: &Config, scratch: &Path, rows: &mut Vec<IdiomRow>) -> String
                 }
             }
             if let Some(why) = failed {
-                writeln!(table, "| {} | {len} | {} | **{why}** | | | | |", idiom.name, a * b * c).unwrap();
+                writeln!(table, "| {} | {len} | {} | **{why}** | | | | | |", idiom.name, a * b * c).unwrap();
                 continue;
             }
-            let med = |t: &Vec<f64>| median(&mut t.clone());
-            let (jit_c, exe_c) = (paired_ratio(&times[0], &times[2]), paired_ratio(&times[1], &times[2]));
+            // What `--jit` spends compiling before it runs (the set-up of
+            // the long lengths is most of the source).
+            let tape_size = idioms::TAPE.to_string();
+            let compile = time_compile(&source, &["--eval-steps", "0", "--tape-size", &tape_size], cfg.runs, scratch)
+                .map_or_else(|e| format!("**{e}**"), |(ms, _)| format!("{ms:.1}"));
+            let best = |t: &Vec<f64>| least(t);
+            let (jit_c, exe_c) = (ratio_of_least(&times[0], &times[2]), ratio_of_least(&times[1], &times[2]));
             let text = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.2}"));
             eprintln!(
                 "  {:<28} {len:>6}  jit {:.3}  exe {:.3}  C {:.3}",
                 idiom.name,
-                med(&times[0]),
-                med(&times[1]),
-                med(&times[2])
+                best(&times[0]),
+                best(&times[1]),
+                best(&times[2])
             );
             writeln!(
                 table,
-                "| {} | {len} | {} | {:.3} | {:.3} | {:.3} | {} | {} |",
+                "| {} | {len} | {} | {:.3} | {:.3} | {:.3} | {} | {} | {compile} |",
                 idiom.name,
                 a * b * c,
-                med(&times[0]),
-                med(&times[1]),
-                med(&times[2]),
+                best(&times[0]),
+                best(&times[1]),
+                best(&times[2]),
                 text(jit_c),
                 text(exe_c)
             )
@@ -817,7 +830,7 @@ fn compile_table(programs: &[Program], cfg: &Config, scratch: &Path) -> String {
 const JIT_COMPILE: &[&str] = &["--eval-steps", "0"];
 const BUILD_COMPILE: &[&str] = &[];
 
-/// `bfc -c FLAGS`: median milliseconds and peak RSS (MiB, as text).
+/// `bfc -c FLAGS`: least milliseconds and peak RSS (MiB, as text).
 fn time_compile(source: &Path, flags: &[&str], runs: usize, scratch: &Path) -> Result<(f64, String), String> {
     let object = scratch.join("compile.o");
     let mut command = Command::new(bfc());
@@ -831,7 +844,7 @@ fn time_compile(source: &Path, flags: &[&str], runs: usize, scratch: &Path) -> R
         }
         wait4_rss = wait4_rss.max(run.peak_rss_kib);
         if i > 0 {
-            times.push(run.secs * 1000.0);
+            times.push(run.cpu_secs * 1000.0);
         }
     }
     // wait4's figure is only the fallback: an upper bound (see `Run`).
@@ -839,7 +852,7 @@ fn time_compile(source: &Path, flags: &[&str], runs: usize, scratch: &Path) -> R
         (run, Some(kib)) if run.exited(0) => format!("{:.1}", kib as f64 / 1024.0),
         _ => format!("<= {:.1}", wait4_rss as f64 / 1024.0),
     };
-    Ok((median(&mut times), rss))
+    Ok((least(&times), rss))
 }
 
 /// A valid program of about `size` bytes: a random mix of all eight
@@ -908,9 +921,9 @@ fn header(cfg: &Config) -> String {
     });
     format!(
         "{} — {model}, {cpus} CPUs\n\n\
-         Median wall seconds of {} round(s) after one warm-up, whole processes, stdout to /dev/null \
+         Least CPU seconds (user + system) of {} round(s) after one warm-up, whole processes, stdout to /dev/null \
          (programs that print forever: to their N-th byte through a pipe); baselines: {}, naive and \
-         optimising C; ratios (paired, median of the rounds' ratios) below 1 mean bfc is faster.\n",
+         optimising C; ratios of least times (rounds rotate the order of the modes) below 1 mean bfc is faster.\n",
         date.unwrap_or_else(|_| "unknown date".into()),
         cfg.runs,
         gcc.unwrap_or_else(|_| "gcc not found".into()),

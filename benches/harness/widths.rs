@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::common::bfc;
-use crate::{median, run_once, Config};
+use crate::{least, run_once, Config};
 
 /// The longest a run may take.
 const LIMIT: Duration = Duration::from_secs(60);
@@ -22,7 +22,7 @@ pub fn widths_table(cfg: &Config) -> String {
         let source = progs.join(format!("{name}.b"));
         let input = input.map(|file| progs.join(file));
         let expected = std::fs::read(progs.join(format!("{name}.out"))).ok();
-        let time = |bits: u32| median_time(&source, input.as_deref(), expected.as_deref(), bits, cfg.runs);
+        let time = |bits: u32| least_time(&source, input.as_deref(), expected.as_deref(), bits, cfg.runs);
         let base = time(8);
         let ratio = |bits| match (time(bits), base) {
             (Some(t), Some(b)) => format!("{:.2}x ({t:.2} s)", t / b),
@@ -35,9 +35,9 @@ pub fn widths_table(cfg: &Config) -> String {
     table
 }
 
-/// The median wall time of `runs` runs of `bfc --jit --cell-bits BITS`,
+/// The least CPU time of `runs` runs of `bfc --jit --cell-bits BITS`,
 /// if each printed `expected` (when known) and exited 0 within `LIMIT`.
-fn median_time(source: &Path, input: Option<&Path>, expected: Option<&[u8]>, bits: u32, runs: usize) -> Option<f64> {
+fn least_time(source: &Path, input: Option<&Path>, expected: Option<&[u8]>, bits: u32, runs: usize) -> Option<f64> {
     let mut secs = Vec::new();
     for _ in 0..runs {
         let mut command = Command::new(bfc());
@@ -46,7 +46,7 @@ fn median_time(source: &Path, input: Option<&Path>, expected: Option<&[u8]>, bit
         if !run.exited(0) || expected.is_some_and(|e| e != run.stdout) {
             return None;
         }
-        secs.push(run.secs);
+        secs.push(run.cpu_secs);
     }
-    Some(median(&mut secs))
+    Some(least(&secs))
 }

@@ -125,6 +125,8 @@ pub struct Run {
     pub stderr: Vec<u8>,
     /// Wall-clock seconds, from the start to the exit.
     pub secs: f64,
+    /// CPU seconds of the child, user and system (`wait4`).
+    pub cpu_secs: f64,
     /// Peak resident set size in KiB, from `wait4`: an upper bound, since a
     /// child spawned with vfork inherits the parent's high-water mark
     /// through exec ([`run_measured`] gives the real figure).
@@ -256,6 +258,7 @@ fn finish(mut child: Child, start: Instant, input: &[u8], timeout: Duration) -> 
         stdout,
         stderr,
         secs: ended.at.duration_since(start).as_secs_f64(),
+        cpu_secs: ended.cpu_secs,
         peak_rss_kib: ended.peak_rss_kib,
     }
 }
@@ -269,6 +272,7 @@ struct Ended {
     /// Killed at the deadline.
     killed: bool,
     peak_rss_kib: u64,
+    cpu_secs: f64,
 }
 
 /// Waits for `child` to exit, killing it at `deadline`, and reaps it with
@@ -309,7 +313,13 @@ fn wait(child: &Child, deadline: Instant) -> Ended {
     // exited, so this does not block.
     let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(reaped, pid, "cannot reap a child: {}", std::io::Error::last_os_error());
-    Ended { status, at, killed, peak_rss_kib: usage.ru_maxrss.max(0) as u64 }
+    Ended { status, at, killed, peak_rss_kib: usage.ru_maxrss.max(0) as u64, cpu_secs: cpu_secs(&usage) }
+}
+
+/// User and system CPU seconds of a `wait4`'s `rusage`.
+pub fn cpu_secs(usage: &libc::rusage) -> f64 {
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
 }
 
 /// `bfc` with `args`.
