@@ -19,7 +19,7 @@
 //! | opt C         | folded IR as C (`harness/optc.rs`), -O2    | run only          |
 //!
 //! A program that prints forever (the wider set's `stop_after`) is timed
-//! from the start to its N-th output byte, read from a pipe, then killed.
+//! to its N-th output byte, read from a pipe, then killed.
 //! bfc writes its output in 64 KiB blocks, and the C baselines are given
 //! the same buffer (`setvbuf`), so with N a multiple of 64 KiB no one
 //! computes output beyond what is read. With another N (programs whose
@@ -691,15 +691,16 @@ fn speed_table(programs: &[Program], cfg: &Config, scratch: &Path, ratios: &mut 
 }
 
 /// One idiom at one length: bfc's jit and exe against the C reference.
-/// The table also shows what `--jit` spent compiling (`bfc -c
-/// --eval-steps 0`, object written, process started): at the long lengths
-/// the set-up's source (330 KB at 32768 frames) is most of its row.
 struct IdiomRow {
     label: String,
     jit_c: Option<f64>,
     exe_c: Option<f64>,
 }
 
+/// Each idiom at each length, jit and exe against the C reference, and
+/// what `--jit` spends compiling (`bfc -c --eval-steps 0`: the object
+/// written and the process's start included): at the long lengths the
+/// set-up's source (330 KB at 32768 frames) is most of the jit's row.
 fn idiom_table(cfg: &Config, scratch: &Path, rows: &mut Vec<IdiomRow>) -> String {
     let mut table = String::from(
         "| idiom | length | reps | jit | exe | C reference | jit/C | exe/C | compile ms |\n\
