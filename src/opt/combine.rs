@@ -260,6 +260,14 @@ mod tests {
         let (near, far) = (apart(LOOKBACK as i32), apart(LOOKBACK as i32 + 1));
         assert_eq!(ops(&combine(ir(&near))).len(), near.len() - 1);
         assert_eq!(ops(&combine(ir(&far))).len(), far.len());
+        // The same where the slot's last touch is another cell's (0's,
+        // after 256's): looked back through within the window, given up
+        // at once beyond it.
+        let behind =
+            |n: i32| -> Vec<Op> { [add(256), add(0)].into_iter().chain((1..=n).map(add)).chain([add(256)]).collect() };
+        let (near, far) = (behind(LOOKBACK as i32 - 1), behind(LOOKBACK as i32 + 1));
+        assert_eq!(ops(&combine(ir(&near)))[0], Op::Add { off: 256, val: 2 });
+        assert_eq!(ops(&combine(ir(&far))).len(), far.len());
     }
 
     #[test]
