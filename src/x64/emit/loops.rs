@@ -42,6 +42,18 @@ impl Emitter {
         exit
     }
 
+    /// The first test of a loop whose body keeps what it holds in registers
+    /// of its own (a register loop or walk, a carry loop): eax and the
+    /// flags are lost, and a zero cell `off` jumps to `to`, on the flags of
+    /// an add to it where the code before ended with one (`jump_if_zero`:
+    /// e_digits' `-[+++<<<<-]`, whose branch then need not wait for the
+    /// load of the byte just stored).
+    pub(super) fn enter_if_nonzero(&mut self, off: i32, to: DynamicLabel) {
+        let zf_cell = self.zf_cell;
+        self.lose_eax_and_flags();
+        self.jump_if_zero(off, zf_cell, to);
+    }
+
     /// Jumps to `to` where the cell `off` is 0: a compare, touching the
     /// cell, unless the flags hold it already (`zf_cell`: the code before
     /// ended by adding to it, which touched it).

@@ -117,11 +117,7 @@ impl Emitter {
             let entry = self.ops.new_dynamic_label();
             PlainCode::looped(entry, exit, self.current_inst(), l.test, l.body.iter().copied(), self.unchecked_shift)
         });
-        // The first test takes the flags of an add to the counter just
-        // before (`jump_if_zero`).
-        let zf_cell = self.zf_cell;
-        self.lose_eax_and_flags();
-        self.jump_if_zero(l.test, zf_cell, exit);
+        self.enter_if_nonzero(l.test, exit);
         for (off, at) in loads {
             self.attribute(at);
             let load = CellInst::MovzxReg(body.reg(off).expect("in a register"));

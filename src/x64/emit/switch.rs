@@ -61,10 +61,6 @@ impl Emitter {
         let CarryLoop { test, stride, ref switch, .. } = *l;
         let src = switch.src;
         let (lo, hi) = switch.span;
-        // Where the code before ended by adding to the tested cell, the
-        // first test takes the add's flags (`jump_if_zero`).
-        let zf_cell = self.zf_cell;
-        self.lose_eax_and_flags();
         let (recheck, top, exit, at_edge) = (
             self.ops.new_dynamic_label(),
             self.ops.new_dynamic_label(),
@@ -78,7 +74,7 @@ impl Emitter {
             let inst = self.current_inst();
             (self.ats[inst + 1], self.ats[inst + 3])
         };
-        self.jump_if_zero(test, zf_cell, exit);
+        self.enter_if_nonzero(test, exit);
         self.attribute(switch_at);
         self.touch(src);
         self.cell(CellInst::MovzxEax, src);

@@ -54,12 +54,7 @@ impl Emitter {
         let ops = w.body.iter().copied().chain([Op::Move(w.stride)]);
         let first = self.current_inst();
         let plain_loop = PlainCode::looped(plain, exit, first, w.test, ops, self.unchecked_shift);
-        // The first test takes the flags of an add to the tested cell just
-        // before (`jump_if_zero`): e_digits' `-[+++<<<<-]`, whose branch
-        // then need not wait for the load of the byte just stored.
-        let zf_cell = self.zf_cell;
-        self.lose_eax_and_flags();
-        self.jump_if_zero(w.test, zf_cell, exit);
+        self.enter_if_nonzero(w.test, exit);
         self.jump_unless_on_tape(w.reach, plain);
         let (lo, hi) = w.reach;
         if w.stride > 0 {
