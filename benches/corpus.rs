@@ -438,16 +438,8 @@ fn run_to_bytes(
     let expired = watchdog.join().expect("the watchdog thread");
     let _ = child.kill();
     drop(out);
-    // SAFETY: rusage is plain data, zeroes are a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let mut status = 0;
-    // SAFETY: wait4 writes only into `status` and `usage`; the child is
-    // ours and not reaped yet (killed just above, so this returns).
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    if reaped != pid {
-        return Err(format!("cannot reap the child: {}", io::Error::last_os_error()));
-    }
     // Its CPU time up to the kill, just after its n-th byte was read.
+    let (_, usage) = common::reap(pid).map_err(|e| format!("cannot reap the child: {e}"))?;
     let secs = common::cpu_secs(&usage);
     if expired {
         return Err(format!("timed out after {:.1}s", limit.as_secs_f64()));
@@ -765,24 +757,23 @@ fn idiom_table(cfg: &Config, scratch: &Path, rows: &mut Vec<IdiomRow>) -> String
             let tape_size = idioms::TAPE.to_string();
             let compile = time_compile(&source, &["--eval-steps", "0", "--tape-size", &tape_size], cfg.runs, scratch)
                 .map_or_else(|e| format!("**{e}**"), |(ms, _)| format!("{ms:.1}"));
-            let best = |t: &Vec<f64>| least(t);
             let (jit_c, exe_c) = (ratio_of_least(&times[0], &times[2]), ratio_of_least(&times[1], &times[2]));
             let text = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.2}"));
             eprintln!(
                 "  {:<28} {len:>6}  jit {:.3}  exe {:.3}  C {:.3}",
                 idiom.name,
-                best(&times[0]),
-                best(&times[1]),
-                best(&times[2])
+                least(&times[0]),
+                least(&times[1]),
+                least(&times[2])
             );
             writeln!(
                 table,
                 "| {} | {len} | {} | {:.3} | {:.3} | {:.3} | {} | {} | {compile} |",
                 idiom.name,
                 a * b * c,
-                best(&times[0]),
-                best(&times[1]),
-                best(&times[2]),
+                least(&times[0]),
+                least(&times[1]),
+                least(&times[2]),
                 text(jit_c),
                 text(exe_c)
             )

@@ -306,14 +306,24 @@ fn wait(child: &Child, deadline: Instant) -> Ended {
     let at = Instant::now();
     drop(done);
     let killed = watchdog.join().expect("the watchdog thread");
+    let (status, usage) = reap(pid).unwrap_or_else(|e| panic!("cannot reap a child: {e}"));
+    Ended { status, at, killed, peak_rss_kib: usage.ru_maxrss.max(0) as u64, cpu_secs: cpu_secs(&usage) }
+}
+
+/// Reaps the child `pid`, which has exited or been killed (so this does
+/// not block for long), with `wait4`: its wait status and its resource use.
+pub fn reap(pid: libc::pid_t) -> std::io::Result<(i32, libc::rusage)> {
     let mut status = 0;
     // SAFETY: rusage is plain data, zeroes are a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: wait4 writes only into `status` and `usage`; the child has
-    // exited, so this does not block.
+    // SAFETY: wait4 writes only into `status` and `usage`; `pid` is a
+    // child of ours not reaped yet.
     let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(reaped, pid, "cannot reap a child: {}", std::io::Error::last_os_error());
-    Ended { status, at, killed, peak_rss_kib: usage.ru_maxrss.max(0) as u64, cpu_secs: cpu_secs(&usage) }
+    if reaped == pid {
+        Ok((status, usage))
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// User and system CPU seconds of a `wait4`'s `rusage`.
