@@ -4,7 +4,7 @@
 use dynasmrt::x64::Rq;
 use dynasmrt::{dynasm, DynasmApi, DynasmLabelApi};
 
-use super::{CellInst, Emitter, FieldInst};
+use super::{CellInst, Emitter, FieldInst, Routines};
 use crate::code::{rt_offset as rt, READ_EOF};
 use crate::ir::EofMode;
 
@@ -25,11 +25,12 @@ impl Emitter {
             // `lea rax, [r13 + len]` and each `mov BYTE [r13 + i], byte`
             // with 8-bit displacements (dynasm's would be 32-bit).
             self.ops.extend([0x49, 0x8D, 0x45, len]);
+            let room = self.ops.new_dynamic_label();
             asm!(self.ops
                 ; cmp rax, a_out_end
-                ; jbe BYTE >room
-                ; call ->flush_or_leave
-                ; room:
+                ; jbe BYTE =>room
+                ; call =>self.routines.flush_or_leave
+                ; =>room
             );
             for (i, &byte) in bytes.iter().enumerate() {
                 self.ops.extend([0x41, 0xC6, 0x45, i as u8, byte]);
@@ -37,12 +38,13 @@ impl Emitter {
             asm!(self.ops; add a_out, BYTE len as i8);
             self.emit_flush_if_full();
         } else {
+            let Routines { flush, exit, data, .. } = self.routines;
             asm!(self.ops
-                ; call ->flush
+                ; call =>flush
                 ; test eax, eax
-                ; jnz ->exit
+                ; jnz =>exit
                 ; mov rdi, a_rt
-                ; lea rsi, [->data]
+                ; lea rsi, [=>data]
                 ; add rsi, start as i32
                 // Zero-extended: 5 bytes where `mov rdx, imm64` took 10.
                 ; mov edx, i32::try_from(bytes.len()).expect("data under 2 GiB")
@@ -50,7 +52,7 @@ impl Emitter {
             self.runtime_call(rt::WRITE);
             asm!(self.ops
                 ; test eax, eax
-                ; jnz ->exit
+                ; jnz =>exit
             );
         }
     }
@@ -71,11 +73,12 @@ impl Emitter {
     /// past `out_end` (for the JIT's 64 KiB mapping, into whatever is
     /// mapped after it: a fault, reported as a tape error or a SIGSEGV).
     fn emit_flush_if_full(&mut self) {
+        let room = self.ops.new_dynamic_label();
         asm!(self.ops
             ; cmp a_out, a_out_end
-            ; jb BYTE >room
-            ; call ->flush_or_leave
-            ; room:
+            ; jb BYTE =>room
+            ; call =>self.routines.flush_or_leave
+            ; =>room
         );
     }
 
@@ -84,17 +87,18 @@ impl Emitter {
     /// clobbers eax and the flags, which `in_eax`/`zf_cell` know of every
     /// instruction but arithmetic.
     pub(super) fn emit_dump(&mut self) {
+        let Routines { flush, exit, .. } = self.routines;
         asm!(self.ops
-            ; call ->flush
+            ; call =>flush
             ; test eax, eax
-            ; jnz ->exit
+            ; jnz =>exit
             ; mov rdi, a_rt
             ; mov rsi, a_ptr
         );
         self.runtime_call(rt::DUMP);
         asm!(self.ops
             ; test eax, eax
-            ; jnz ->exit
+            ; jnz =>exit
         );
     }
 
@@ -132,28 +136,30 @@ impl Emitter {
         test(self);
         self.runtime_field(FieldInst::Load, Rq::RAX, rt::IN_CUR);
         self.runtime_field(FieldInst::Cmp, Rq::RAX, rt::IN_END);
+        let [refill, eof, done] = [(); 3].map(|()| self.ops.new_dynamic_label());
+        let Routines { read, read_error, .. } = self.routines;
         asm!(self.ops
-            ; jae BYTE >refill
+            ; jae BYTE =>refill
             ; movzx ecx, BYTE [rax]
             ; add rax, 1
         );
         self.runtime_field(FieldInst::Store, Rq::RAX, rt::IN_CUR);
         store(self, Rq::RCX);
         asm!(self.ops
-            ; jmp BYTE >done
-            ; refill:
-            ; call ->read
+            ; jmp BYTE =>done
+            ; =>refill
+            ; call =>read
             ; test eax, eax
-            ; js BYTE >eof
+            ; js BYTE =>eof
         );
         store(self, Rq::RAX);
         asm!(self.ops
-            ; jmp BYTE >done
-            ; eof:
+            ; jmp BYTE =>done
+            ; =>eof
             ; cmp eax, BYTE READ_EOF
-            ; jne ->read_error
+            ; jne =>read_error
         );
         store_eof(self);
-        asm!(self.ops; done:);
+        asm!(self.ops; =>done);
     }
 }

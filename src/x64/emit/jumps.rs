@@ -69,6 +69,8 @@ pub(super) struct Jumps {
     /// Where this pass's code may be longer in a later one, in code order:
     /// where each such piece ends, and by how much at most.
     growth: Vec<(usize, usize)>,
+    /// The pass before's length (`with_short`).
+    capacity: usize,
 }
 
 /// A forward jump: where it starts and ends, whether short, and its target.
@@ -80,9 +82,16 @@ struct Forward {
 }
 
 impl Jumps {
-    /// For a pass after one that emitted `Jumps::shortened`.
-    pub fn with_short(short: Vec<bool>) -> Jumps {
-        Jumps { short, ..Jumps::default() }
+    /// For a pass after one that emitted `Jumps::shortened` in `len`
+    /// bytes (about this pass's: fewer where jumps are short, more where
+    /// paddings grow).
+    pub fn with_short(short: Vec<bool>, len: usize) -> Jumps {
+        Jumps { short, capacity: len, ..Jumps::default() }
+    }
+
+    /// Bytes of code to reserve for the pass (0: not known).
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     /// Which of this pass's forward jumps, all 32-bit, will fit in 8 bits
@@ -91,19 +100,28 @@ impl Jumps {
     /// between it and its target that may grow (`growth`) grown to its
     /// most. `targets`: each jump's target's offset.
     pub fn shortened(&self, targets: &[usize]) -> Vec<bool> {
-        // The growth of the pieces ending at or before each one.
-        let mut sums = vec![0];
-        sums.extend(self.growth.iter().scan(0, |sum, &(_, most)| {
-            *sum += most;
-            Some(*sum)
-        }));
-        let grown_by = |offset: usize| sums[self.growth.partition_point(|&(end, _)| end <= offset)];
+        // Both lists are in code order: the pieces that end after a jump's
+        // start are found from where the jump before's were, and only a
+        // jump already within reach adds up those before its target (a
+        // few: they lie within 127 bytes). A binary search of all pieces
+        // for each end was a tenth of a big program's emission.
+        let mut after_start = 0;
         self.forward
             .iter()
             .zip(targets)
             .map(|(jump, &target)| {
                 debug_assert!(!jump.short, "measured in a pass of 32-bit jumps");
-                let distance = target - (jump.start + 2) + (grown_by(target) - grown_by(jump.start));
+                while self.growth.get(after_start).is_some_and(|&(end, _)| end <= jump.start) {
+                    after_start += 1;
+                }
+                let mut distance = target - (jump.start + 2);
+                let between = self.growth[after_start..].iter().take_while(|&&(end, _)| end <= target);
+                for &(_, most) in between {
+                    if distance > i8::MAX as usize {
+                        break;
+                    }
+                    distance += most;
+                }
                 distance <= i8::MAX as usize
             })
             .collect()
@@ -174,7 +192,7 @@ mod tests {
     fn short_with(target: usize, growth: &[(usize, usize)]) -> bool {
         let label = Asm::new(0).new_dynamic_label();
         let forward = vec![Forward { start: 10, end: 16, short: false, label }];
-        let jumps = Jumps { short: Vec::new(), forward, growth: growth.to_vec() };
+        let jumps = Jumps { short: Vec::new(), forward, growth: growth.to_vec(), capacity: 0 };
         jumps.shortened(&[target])[0]
     }
 

@@ -170,6 +170,7 @@ impl Emitter {
     /// (count + rest, 256 for 0) gives the restarts and where the last
     /// left the counter. Uses eax, ecx, edx, r8 to r10.
     fn emit_divmod(&mut self, d: DivMod, code: DynamicLabel) {
+        let (restarts, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
         asm!(self.ops
             ; movzx r8d, BYTE [a_ptr]
             ; movzx ecx, BYTE [a_ptr + d.count]
@@ -179,11 +180,11 @@ impl Emitter {
             ; movzx eax, al
             ; add eax, 1
             ; cmp r8d, eax
-            ; jae >restarts
+            ; jae =>restarts
             ; sub BYTE [a_ptr + d.count], r8b
             ; add BYTE [a_ptr + d.rest], r8b
-            ; jmp >done
-            ; restarts:
+            ; jmp =>done
+            ; =>restarts
             ; lea r9d, [rcx + rdx]
             ; movzx r9d, r9b
             ; cmp r9d, 1
@@ -204,7 +205,7 @@ impl Emitter {
             ; mov BYTE [a_ptr + d.rest], dl
             ; sub r10d, edx
             ; mov BYTE [a_ptr + d.count], r10b
-            ; done:
+            ; =>done
             ; mov BYTE [a_ptr], 0
         );
         if let Some(copy) = d.copy {

@@ -83,9 +83,11 @@ pub(super) fn emit(plan: &Plan, program: &Program, target: Target) -> (CompiledC
     let short = first.jumps.shortened(&first.jumps.targets(&first.ops));
     let emitter = if short.contains(&true) {
         // Not kept alongside the second: a big program's code and
-        // positions, twice over.
+        // positions, twice over. Its length is about the second's, whose
+        // buffer then need not grow (copying what it holds) on the way.
+        let len = first.ops.offset().0;
         drop(first);
-        Emitter::pass(plan, program, target, Jumps::with_short(short))
+        Emitter::pass(plan, program, target, Jumps::with_short(short, len))
     } else {
         first
     };
@@ -156,6 +158,46 @@ struct Emitter {
     unresumed_scan: Option<DynamicLabel>,
     /// The forward jumps' sizes and targets (`jumps.rs`).
     jumps: Jumps,
+    /// The way out, the helpers and the data (`Routines`).
+    routines: Routines,
+}
+
+/// The labels of what the code of every program shares: the way out and
+/// the helpers after the program's code, and where its data starts. Each
+/// output, input and tape check refers to one of them. Dynamic labels: a
+/// reference to one is a vector's element, where dynasm's named labels
+/// (`->exit`, `>done`) are each a hash map's entry, a tenth of a big
+/// program's emission. The templates here use no named labels.
+#[derive(Clone, Copy)]
+struct Routines {
+    code_start: DynamicLabel,
+    code_end: DynamicLabel,
+    fault_resume: DynamicLabel,
+    exit: DynamicLabel,
+    flush: DynamicLabel,
+    flush_or_leave: DynamicLabel,
+    read: DynamicLabel,
+    read_error: DynamicLabel,
+    tape_error: DynamicLabel,
+    data: DynamicLabel,
+}
+
+impl Routines {
+    fn new(ops: &mut Asm) -> Routines {
+        let mut label = || ops.new_dynamic_label();
+        Routines {
+            code_start: label(),
+            code_end: label(),
+            fault_resume: label(),
+            exit: label(),
+            flush: label(),
+            flush_or_leave: label(),
+            read: label(),
+            read_error: label(),
+            tape_error: label(),
+            data: label(),
+        }
+    }
 }
 
 /// What an access off the tape does when that is not an error yet.
@@ -283,8 +325,11 @@ impl Emitter {
 
     fn new(target: Target, program: &Program, jumps: Jumps) -> Emitter {
         let insts = program.insts.len() + 1;
+        let mut ops = Asm::new(0);
+        ops.reserve_ops(jumps.capacity());
+        let routines = Routines::new(&mut ops);
         Emitter {
-            ops: Asm::new(0),
+            ops,
             target,
             unchecked_shift: 0,
             blocks: Vec::new(),
@@ -304,6 +349,7 @@ impl Emitter {
             code_len: 0,
             unresumed_scan: None,
             jumps,
+            routines,
         }
     }
 
@@ -431,8 +477,9 @@ impl Emitter {
     }
 
     fn prologue(&mut self) {
+        let Routines { code_start, code_end, fault_resume, .. } = self.routines;
         asm!(self.ops;
-            ->code_start:
+            =>code_start
             ; push rbp
             ; mov rbp, rsp
             ; push rbx
@@ -446,11 +493,11 @@ impl Emitter {
             ; mov a_out, [a_rt + rt::OUT_BUF]
             ; mov a_out_end, [a_rt + rt::OUT_END]
             ; mov a_tape, [a_rt + rt::TAPE_START]
-            ; lea rax, [->code_start]
+            ; lea rax, [=>code_start]
             ; mov [a_rt + rt::CODE_START], rax
-            ; lea rax, [->code_end]
+            ; lea rax, [=>code_end]
             ; mov [a_rt + rt::CODE_END], rax
-            ; lea rax, [->fault_resume]
+            ; lea rax, [=>fault_resume]
             ; mov [a_rt + rt::FAULT_RESUME], rax
         );
     }
@@ -458,18 +505,20 @@ impl Emitter {
     /// The way out (with the output flushed), the helpers the code calls,
     /// and after them the program's data.
     fn epilogue(&mut self, data: &[u8]) {
-        let read_error = Status::ReadError as i32;
+        let read_error_status = Status::ReadError as i32;
         let underflow = Status::TapeUnderflow as i32;
         let overflow = Status::TapeOverflow as i32;
+        let Routines { fault_resume, exit, flush, flush_or_leave, read, read_error, tape_error, .. } = self.routines;
+        let (flushed, failed) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
         asm!(self.ops;
             xor eax, eax
             // The host's fault handler resumes here with the status in eax.
-            ; ->fault_resume:
+            ; =>fault_resume
             // eax: the status to return. Output is flushed whatever it is.
-            ; ->exit:
+            ; =>exit
             ; lea rsp, [rbp + STATUS_SLOT]
             ; mov [rbp + STATUS_SLOT], eax
-            ; call ->flush
+            ; call =>flush
             ; mov ecx, [rbp + STATUS_SLOT]
             ; test ecx, ecx
             ; cmovnz eax, ecx // the first failure wins over a flush error
@@ -484,59 +533,59 @@ impl Emitter {
 
             // Writes out the buffer; eax = status. Called with rsp aligned,
             // so the pushed return address is re-aligned by the sub.
-            ; ->flush:
+            ; =>flush
             ; xor eax, eax
             ; mov rsi, [a_rt + rt::OUT_BUF]
             ; mov rdx, a_out
             ; sub rdx, rsi
-            ; jz >done
+            ; jz =>flushed
             ; sub rsp, 8
             ; mov rdi, a_rt
             ; call QWORD [a_rt + rt::WRITE]
             ; add rsp, 8
             ; mov a_out, [a_rt + rt::OUT_BUF]
-            ; done:
+            ; =>flushed
             ; ret
 
             // Writes out the buffer, where the code found it full (or
             // without room for a print); leaves on failure. Saves each
             // output the test and the jump after the call: 10 bytes
             // instead of 22 for the check after a `.`.
-            ; ->flush_or_leave:
+            ; =>flush_or_leave
             ; sub rsp, 8
-            ; call ->flush
+            ; call =>flush
             ; add rsp, 8
             ; test eax, eax
-            ; jnz ->exit // which resets rsp
+            ; jnz =>exit // which resets rsp
             ; ret
 
             // Flushes, then reads a byte; eax = byte, READ_EOF or failure.
-            ; ->read:
-            ; call ->flush
+            ; =>read
+            ; call =>flush
             ; test eax, eax
-            ; jnz >failed
+            ; jnz =>failed
             ; sub rsp, 8
             ; mov rdi, a_rt
             ; call QWORD [a_rt + rt::READ]
             ; add rsp, 8
             ; ret
-            ; failed:
+            ; =>failed
             ; add rsp, 8 // drop the return address: leave from here
-            ; jmp ->exit
+            ; jmp =>exit
 
-            ; ->read_error:
-            ; mov eax, read_error
-            ; jmp ->exit
+            ; =>read_error
+            ; mov eax, read_error_status
+            ; jmp =>exit
             // An explicit check failed (see `touch_within`): rcx holds the
             // check's address, rdx the cell's.
-            ; ->tape_error:
+            ; =>tape_error
             ; mov [a_rt + rt::FAULT_PC], rcx
             ; mov [a_rt + rt::FAULT_ADDR], rdx
             ; mov eax, underflow
             ; cmp rdx, a_tape
-            ; jb ->exit
+            ; jb =>exit
             ; mov eax, overflow
-            ; jmp ->exit
+            ; jmp =>exit
         );
         for (out, check, recovery) in std::mem::take(&mut self.checks) {
             asm!(self.ops; =>out);
@@ -548,16 +597,19 @@ impl Emitter {
                 Some(Recovery::Restart(plain)) => self.jump(Jump::Always, plain),
                 // A copy's target was checked before its source (`copy`).
                 Some(Recovery::TouchFirst(_)) => {}
-                Some(Recovery::Either(either)) => asm!(self.ops
-                    ; test Rb(either.product), Rb(either.product)
-                    ; jz >zero
-                    ; lea rcx, [=>either.nonzero_site]
-                    ; jmp ->tape_error
-                    ; zero:
-                ),
+                Some(Recovery::Either(either)) => {
+                    let zero = self.ops.new_dynamic_label();
+                    asm!(self.ops
+                        ; test Rb(either.product), Rb(either.product)
+                        ; jz =>zero
+                        ; lea rcx, [=>either.nonzero_site]
+                        ; jmp =>tape_error
+                        ; =>zero
+                    );
+                }
                 None => {}
             }
-            asm!(self.ops; lea rcx, [=>check]; jmp ->tape_error);
+            asm!(self.ops; lea rcx, [=>check]; jmp =>tape_error);
         }
         let labels = self.ops.labels();
         let offset = |label| labels.resolve_dynamic(label).expect("emitted").0 as u32;
@@ -565,14 +617,14 @@ impl Emitter {
         while !self.ops.offset().0.is_multiple_of(4) {
             self.ops.push(0xCC);
         }
-        asm!(self.ops; ->code_end:);
+        asm!(self.ops; =>self.routines.code_end);
         self.code_len = self.ops.offset().0;
         self.ops.extend((pads.len() as u32).to_le_bytes());
         for (access, pad) in pads {
             self.ops.extend(access.to_le_bytes());
             self.ops.extend(pad.to_le_bytes());
         }
-        asm!(self.ops; ->data:);
+        asm!(self.ops; =>self.routines.data);
         self.ops.extend(data.iter().copied());
     }
 

@@ -402,7 +402,7 @@ impl Emitter {
             }
         }
         if tables {
-            asm!(self.ops; lea rdx, [->data]);
+            asm!(self.ops; lea rdx, [=>self.routines.data]);
         }
         for cell in &switch.cells {
             self.attribute(cell.at);

@@ -27,12 +27,12 @@ impl Emitter {
         self.cell(CellInst::MovzxEax, switch.src);
         if switch.on_tape {
             if switch.reads_tables() {
-                asm!(self.ops; lea rsi, [->data]);
+                asm!(self.ops; lea rsi, [=>self.routines.data]);
             }
             self.switch_from_tables(switch, None);
         } else {
             let (done, at_edge) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
-            asm!(self.ops; lea rsi, [->data]);
+            asm!(self.ops; lea rsi, [=>self.routines.data]);
             self.jump_unless_on_tape(switch.span, at_edge);
             self.switch_from_tables(switch, None);
             self.jump(Jump::Always, done);
@@ -79,7 +79,7 @@ impl Emitter {
         self.touch(src);
         self.cell(CellInst::MovzxEax, src);
         // rsi: the tables, for every iteration.
-        asm!(self.ops; lea rsi, [->data]);
+        asm!(self.ops; lea rsi, [=>self.routines.data]);
         self.runtime_field(FieldInst::Load, Rq::R8, rt::TAPE_END); // a_switch_end
         asm!(self.ops
             ; sub a_switch_end, hi
