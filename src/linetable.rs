@@ -30,6 +30,37 @@ impl LineStarts {
         let line = self.0.partition_point(|&start| start <= offset);
         Pos { line, col: offset - self.0[line - 1] + 1 }
     }
+
+    /// Line `line` (1-based) holds byte `offset`.
+    fn holds(&self, line: usize, offset: usize) -> bool {
+        line <= self.0.len() && self.0[line - 1] <= offset && self.0.get(line).is_none_or(|&next| offset < next)
+    }
+}
+
+/// `LineStarts::pos` for offsets that mostly come in source order, as
+/// the code's commands do: the line of the offset before is tried first,
+/// then the one after it, before a search of all lines (which, for each
+/// command of a big program, was a fifteenth of making its object).
+pub struct LineCursor<'a> {
+    lines: &'a LineStarts,
+    line: usize,
+}
+
+impl<'a> LineCursor<'a> {
+    pub fn new(lines: &'a LineStarts) -> LineCursor<'a> {
+        LineCursor { lines, line: 1 }
+    }
+
+    /// The position of byte `offset`.
+    pub fn pos(&mut self, offset: usize) -> Pos {
+        if !self.lines.holds(self.line, offset) {
+            self.line = match self.lines.holds(self.line + 1, offset) {
+                true => self.line + 1,
+                false => self.lines.0.partition_point(|&start| start <= offset),
+            };
+        }
+        Pos { line: self.line, col: offset - self.lines.0[self.line - 1] + 1 }
+    }
 }
 
 /// From `address` (an offset in the code) on, the code is the command at
@@ -58,6 +89,7 @@ impl LineTable {
     /// that would say again what the one before says is left out.
     pub fn new(positions: &[CodePosition], source: &[u8]) -> LineTable {
         let lines = LineStarts::new(source);
+        let mut cursor = LineCursor::new(&lines);
         let mut rows: Vec<Row> = Vec::with_capacity(positions.len());
         let mut end = positions.last().map_or(0, |p| p.code as usize);
         for p in positions {
@@ -66,7 +98,7 @@ impl LineTable {
                 break;
             }
             let (address, offset) = (p.code as usize, p.at as usize);
-            let pos = lines.pos(offset);
+            let pos = cursor.pos(offset);
             if rows.last().is_none_or(|last| last.pos != pos) {
                 rows.push(Row { address, offset, pos });
             }
@@ -114,6 +146,18 @@ mod tests {
         assert_eq!(got, [pos(1, 1), pos(1, 2), pos(2, 1), pos(2, 3), pos(2, 4), pos(3, 1), pos(4, 1)]);
         assert_eq!(lines.pos(0), Pos::of_offset(b"ab\ncd\r\n\nx", 0));
         assert_eq!(lines.pos(8), Pos::of_offset(b"ab\ncd\r\n\nx", 8));
+    }
+
+    #[test]
+    fn the_cursor_finds_what_a_search_finds_in_any_order() {
+        let source = b"ab\ncd\r\n\n\nx\nlast line";
+        let lines = LineStarts::new(source);
+        let mut cursor = LineCursor::new(&lines);
+        // In order, back, forward by one line, by several, to the end.
+        let offsets = (0..source.len()).chain([3, 0, 8, 9, 2, 10, 12, 1, 20, 4]);
+        for offset in offsets {
+            assert_eq!(cursor.pos(offset), lines.pos(offset), "{offset}");
+        }
     }
 
     #[test]
