@@ -17,7 +17,7 @@ impl Emitter {
         self.in_eax = EaxCells::NONE;
         let exit = self.loop_entry(f.test, zf_cell);
         let plain = self.ops.new_dynamic_label();
-        self.jump_unless_on_tape(f.reach, plain);
+        self.jump_unless_on_tape(f.reach, Some(f.test), plain);
         for &cell in &f.nonzero {
             self.cell(CellInst::CmpZero, cell);
             self.jump(Jump::IfZero, plain);

@@ -133,7 +133,7 @@ impl Emitter {
         let shortcut = &plan.shortcut;
         let code = self.ops.new_dynamic_label();
         let exit = self.ops.new_dynamic_label();
-        self.jump_unless_on_tape(shortcut.reach, code);
+        self.jump_unless_on_tape(shortcut.reach, None, code);
         for test in &plan.tests {
             let (at, mask) = (test.at, test.mask);
             match test.size {

@@ -815,13 +815,33 @@ impl Emitter {
     }
 
     /// Jumps to `elsewhere` unless the cells from `lo` to `hi` (offsets
-    /// from the pointer) are all on the tape. Uses rcx.
-    fn jump_unless_on_tape(&mut self, (lo, hi): (i32, i32), elsewhere: DynamicLabel) {
-        self.cell_address(Rq::RCX, lo);
-        asm!(self.ops; cmp rcx, a_tape);
-        self.jump(Jump::IfBelow, elsewhere);
-        self.cell_address(Rq::RCX, hi);
-        self.runtime_field(FieldInst::Cmp, Rq::RCX, rt::TAPE_END);
-        self.jump(Jump::IfAboveOrEqual, elsewhere);
+    /// from the pointer) are all on the tape. Uses rcx. `touched`: a cell
+    /// the code just before touched, with the pointer where it is (a
+    /// loop's test): it is on the tape, or the code would have failed
+    /// there, so an end on its side of it needs no compare (a walk down
+    /// from its test cell compares only its lowest cell).
+    fn jump_unless_on_tape(&mut self, (lo, hi): (i32, i32), touched: Option<i32>, elsewhere: DynamicLabel) {
+        self.jump_if_before_tape(lo, touched, elsewhere);
+        self.jump_if_past_tape(hi, touched, elsewhere);
+    }
+
+    /// Jumps to `elsewhere` if the cell `off` is before the tape's start,
+    /// unless `touched` (as in `jump_unless_on_tape`) proves it is not.
+    fn jump_if_before_tape(&mut self, off: i32, touched: Option<i32>, elsewhere: DynamicLabel) {
+        if touched.is_none_or(|cell| off < cell) {
+            self.cell_address(Rq::RCX, off);
+            asm!(self.ops; cmp rcx, a_tape);
+            self.jump(Jump::IfBelow, elsewhere);
+        }
+    }
+
+    /// Jumps to `elsewhere` if the cell `off` is past the tape's end,
+    /// unless `touched` proves it is not.
+    fn jump_if_past_tape(&mut self, off: i32, touched: Option<i32>, elsewhere: DynamicLabel) {
+        if touched.is_none_or(|cell| off > cell) {
+            self.cell_address(Rq::RCX, off);
+            self.runtime_field(FieldInst::Cmp, Rq::RCX, rt::TAPE_END);
+            self.jump(Jump::IfAboveOrEqual, elsewhere);
+        }
     }
 }

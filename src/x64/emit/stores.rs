@@ -31,7 +31,7 @@ impl Emitter {
         };
         let checks = self.touch_checks(lo) || self.touch_checks(hi);
         if checks {
-            self.jump_unless_on_tape((lo, hi), plain.entry);
+            self.jump_unless_on_tape((lo, hi), None, plain.entry);
         }
         // What rcx holds, once an 8-byte store has loaded it.
         let mut in_rcx = None;

@@ -33,7 +33,7 @@ impl Emitter {
         } else {
             let (done, at_edge) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
             asm!(self.ops; lea rsi, [=>self.routines.data]);
-            self.jump_unless_on_tape(switch.span, at_edge);
+            self.jump_unless_on_tape(switch.span, Some(switch.src), at_edge);
             self.switch_from_tables(switch, None);
             self.jump(Jump::Always, done);
             asm!(self.ops; =>at_edge);

@@ -271,6 +271,31 @@ fn a_run_in_a_loop_tests_its_temporaries_and_skips_them_where_zero() {
 }
 
 #[test]
+fn a_walk_compares_with_the_tape_only_the_end_its_test_cell_does_not_prove() {
+    let count = |code: &[u8], bytes: &[u8]| code.windows(bytes.len()).filter(|w| *w == bytes).count();
+    // cmp rcx, r15 (the tape's start); cmp rcx, [r12 + TAPE_END].
+    let (start, end) = ([0x49, 0x3B, 0xCF], [0x49, 0x3B, 0x4C, 0x24, crate::code::rt_offset::TAPE_END as u8]);
+    // e_digits' `-[+++<<<<-]` and its mirror, their cells from -4 to 0 and
+    // from 0 to 4: the end they walk towards is the pointer's limit, the
+    // other their test cell, just read. With a cell one beyond the test
+    // (`-[+++>+<<<<<-]`), that end is compared.
+    for (stride, beyond, compares) in
+        [(-4, None, [0, 0]), (4, None, [0, 0]), (-4, Some(1), [0, 1]), (4, Some(-1), [1, 0])]
+    {
+        let mut body = vec![Op::Add { off: 0, val: 3 }, Op::Add { off: stride, val: 255 }, Op::Move(stride)];
+        if let Some(off) = beyond {
+            body.insert(1, Op::Add { off, val: 1 });
+        }
+        let walk = [&[Op::Add { off: 0, val: 255 }, Op::Loop { off: 0 }][..], &body, &[Op::EndLoop]].concat();
+        let program = Program { insts: walk.iter().map(|&op| crate::ir::Inst::new(op, 0)).collect(), data: vec![] };
+        let steps = crate::x64::select::select(&program, GUARDED).steps;
+        assert!(matches!(steps[1], crate::x64::select::Step::RegisterWalk(_)), "{steps:?}");
+        let code = code_of(&walk);
+        assert_eq!([count(&code, &start), count(&code, &end)], compares, "stride {stride}, beyond {beyond:?}");
+    }
+}
+
+#[test]
 fn checked_code_compares_with_the_tape_bounds() {
     assert!(code("+", CHECKED).len() > code("+", GUARDED).len());
     assert!(!Target::new(EofMode::Zero, 65536).checked);

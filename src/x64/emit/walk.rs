@@ -41,13 +41,14 @@ impl Iteration<'_> {
 
 impl Emitter {
     /// A walk with its cells in registers (`select::RegisterWalk`). Each
-    /// iteration runs only where all its cells are on the tape: the first
-    /// is compared with both ends, and the pointer after each move with a
-    /// limit in rax (the end the walk goes towards, less its reach: no
-    /// cell of the body is in memory, so eax is free; a check of the tape
-    /// takes rdx, a product rcx); past it, or for the first, the loop runs
-    /// from its test as plain code, with every store of the iterations
-    /// before made.
+    /// iteration runs only where all its cells are on the tape: the
+    /// pointer before each is compared with a limit in rax (the end the
+    /// walk goes towards, less its reach: no cell of the body is in
+    /// memory, so eax is free; a check of the tape takes rdx, a product
+    /// rcx), and before the first the cell of its reach at the other end
+    /// with that end too, unless the test just read it or a cell beyond
+    /// it; past either, the loop runs from its test as plain code, with
+    /// every store of the iterations before made.
     pub(super) fn emit_register_walk(&mut self, w: &RegisterWalk) {
         let (top, exit, plain) =
             (self.ops.new_dynamic_label(), self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
@@ -55,7 +56,6 @@ impl Emitter {
         let first = self.current_inst();
         let plain_loop = PlainCode::looped(plain, exit, first, w.test, ops, self.unchecked_shift);
         self.enter_if_nonzero(w.test, exit);
-        self.jump_unless_on_tape(w.reach, plain);
         let (lo, hi) = w.reach;
         if w.stride > 0 {
             // The pointer may go up to the tape's end less hi + 1.
@@ -64,6 +64,15 @@ impl Emitter {
         } else {
             // And down to the tape's start less lo.
             asm!(self.ops; lea rax, [a_tape - lo]);
+        }
+        let continues = if w.stride > 0 { Jump::IfBelowOrEqual } else { Jump::IfAboveOrEqual };
+        let stops = if w.stride > 0 { Jump::IfAbove } else { Jump::IfBelow };
+        asm!(self.ops; cmp a_ptr, rax);
+        self.jump(stops, plain);
+        if w.stride > 0 {
+            self.jump_if_before_tape(lo, Some(w.test), plain);
+        } else {
+            self.jump_if_past_tape(hi, Some(w.test), plain);
         }
         let regs: Vec<Rq> = LOOP_REGS[..w.cells.len()].to_vec();
         let slot = |off: i32| w.cells.binary_search(&off).expect("a cell of the walk");
@@ -76,7 +85,6 @@ impl Emitter {
             let Op::Add { val, .. } = w.body[a] else { unreachable!("an add folded") };
             (folds.extra[m], folds.absorbed[a]) = (val, true);
         }
-        let continues = if w.stride > 0 { Jump::IfBelowOrEqual } else { Jump::IfAboveOrEqual };
         self.align_loop_top();
         asm!(self.ops; =>top);
         if w.paired {
@@ -98,7 +106,7 @@ impl Emitter {
             // as plain code, which tests the cell again (on the tape: no
             // error).
             asm!(self.ops; cmp a_ptr, rax);
-            self.jump(if w.stride > 0 { Jump::IfAbove } else { Jump::IfBelow }, plain);
+            self.jump(stops, plain);
             self.unmarked((first + 1, None), |e| e.walk_iteration(w, &folds, &swapped, &regs, exit));
         } else {
             self.walk_iteration(w, &folds, &regs, &regs, exit);
