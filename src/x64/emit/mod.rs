@@ -166,8 +166,9 @@ struct Emitter {
 /// the helpers after the program's code, and where its data starts. Each
 /// output, input and tape check refers to one of them. Dynamic labels: a
 /// reference to one is a vector's element, where dynasm's named labels
-/// (`->exit`, `>done`) are each a hash map's entry, a tenth of a big
-/// program's emission. The templates here use no named labels.
+/// (`->exit`, `>done`) are each a hash map's entry: a sixth of lostkng's
+/// emission (docs/performance.md, fourteenth stop). The templates here
+/// use no named labels.
 #[derive(Clone, Copy)]
 struct Routines {
     code_start: DynamicLabel,
