@@ -69,8 +69,6 @@ pub(super) struct Jumps {
     /// Where this pass's code may be longer in a later one, in code order:
     /// where each such piece ends, and by how much at most.
     growth: Vec<(usize, usize)>,
-    /// The pass before's length (`with_short`).
-    capacity: usize,
 }
 
 /// A forward jump: where it starts and ends, whether short, and its target.
@@ -82,16 +80,9 @@ struct Forward {
 }
 
 impl Jumps {
-    /// For a pass after one that emitted `Jumps::shortened` in `len`
-    /// bytes (about this pass's: fewer where jumps are short, more where
-    /// paddings grow).
-    pub fn with_short(short: Vec<bool>, len: usize) -> Jumps {
-        Jumps { short, capacity: len, ..Jumps::default() }
-    }
-
-    /// Bytes of code to reserve for the pass (0: not known).
-    pub fn capacity(&self) -> usize {
-        self.capacity
+    /// For a pass after one that emitted `Jumps::shortened`.
+    pub fn with_short(short: Vec<bool>) -> Jumps {
+        Jumps { short, ..Jumps::default() }
     }
 
     /// Which of this pass's forward jumps, all 32-bit, will fit in 8 bits
@@ -192,7 +183,7 @@ mod tests {
     fn short_with(target: usize, growth: &[(usize, usize)]) -> bool {
         let label = Asm::new(0).new_dynamic_label();
         let forward = vec![Forward { start: 10, end: 16, short: false, label }];
-        let jumps = Jumps { short: Vec::new(), forward, growth: growth.to_vec(), capacity: 0 };
+        let jumps = Jumps { short: Vec::new(), forward, growth: growth.to_vec() };
         jumps.shortened(&[target])[0]
     }
 

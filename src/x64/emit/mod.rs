@@ -79,7 +79,7 @@ const STATUS_SLOT: i32 = -48;
 /// Emitted twice: first with every jump forward in its 32-bit form, then
 /// with those that fit in 8 bits short (`jumps`).
 pub(super) fn emit(plan: &Plan, program: &Program, target: Target) -> (CompiledCode, Vec<usize>) {
-    let first = Emitter::pass(plan, program, target, Jumps::default());
+    let first = Emitter::pass(plan, program, target, Jumps::default(), 0);
     let short = first.jumps.shortened(&first.jumps.targets(&first.ops));
     let emitter = if short.contains(&true) {
         // Not kept alongside the second: a big program's code and
@@ -87,7 +87,7 @@ pub(super) fn emit(plan: &Plan, program: &Program, target: Target) -> (CompiledC
         // buffer then need not grow (copying what it holds) on the way.
         let len = first.ops.offset().0;
         drop(first);
-        Emitter::pass(plan, program, target, Jumps::with_short(short, len))
+        Emitter::pass(plan, program, target, Jumps::with_short(short), len)
     } else {
         first
     };
@@ -311,9 +311,11 @@ struct Block {
 
 impl Emitter {
     /// The whole code, its forward jumps' sizes as `jumps` says, their
-    /// displacements not written yet.
-    fn pass(plan: &Plan, program: &Program, target: Target, jumps: Jumps) -> Emitter {
+    /// displacements not written yet; room for `reserve` bytes made at
+    /// once (0: none).
+    fn pass(plan: &Plan, program: &Program, target: Target, jumps: Jumps, reserve: usize) -> Emitter {
         let mut emitter = Emitter::new(target, program, jumps);
+        emitter.ops.reserve_ops(reserve);
         emitter.prologue();
         for step in &plan.steps {
             emitter.step(step, program);
@@ -327,7 +329,6 @@ impl Emitter {
     fn new(target: Target, program: &Program, jumps: Jumps) -> Emitter {
         let insts = program.insts.len() + 1;
         let mut ops = Asm::new(0);
-        ops.reserve_ops(jumps.capacity());
         let routines = Routines::new(&mut ops);
         Emitter {
             ops,

@@ -57,16 +57,17 @@ impl Emitter {
         let plain_loop = PlainCode::looped(plain, exit, first, w.test, ops, self.unchecked_shift);
         self.enter_if_nonzero(w.test, exit);
         let (lo, hi) = w.reach;
-        if w.stride > 0 {
+        // The pointer's limit, and the jumps that go on or stop at it.
+        let (continues, stops) = if w.stride > 0 {
             // The pointer may go up to the tape's end less hi + 1.
             self.runtime_field(FieldInst::Load, Rq::RAX, rt::TAPE_END);
             asm!(self.ops; sub rax, hi + 1);
+            (Jump::IfBelowOrEqual, Jump::IfAbove)
         } else {
             // And down to the tape's start less lo.
             asm!(self.ops; lea rax, [a_tape - lo]);
-        }
-        let continues = if w.stride > 0 { Jump::IfBelowOrEqual } else { Jump::IfAboveOrEqual };
-        let stops = if w.stride > 0 { Jump::IfAbove } else { Jump::IfBelow };
+            (Jump::IfAboveOrEqual, Jump::IfBelow)
+        };
         asm!(self.ops; cmp a_ptr, rax);
         self.jump(stops, plain);
         if w.stride > 0 {
