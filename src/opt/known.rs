@@ -8,6 +8,8 @@
 //! touched, or it is a never-touched cell inside the tape at program start),
 //! because dropping an access to a cell off the tape would drop its error.
 
+use std::ops::RangeInclusive;
+
 use super::FastMap;
 use crate::ir::analysis::Hull;
 use crate::ir::{Inst, Op, Program};
@@ -90,6 +92,28 @@ impl Knowledge {
         self.nonzero = None;
     }
 
+    /// Forgets the values of the cells of `keys` (a balanced loop's reach),
+    /// keeping the others' and the count of moves: what a loop that
+    /// touches only those cells may change. Goes through the map or the
+    /// keys, whichever is shorter (values at the program's start are known
+    /// only by going through every key).
+    fn forget_reach(&mut self, keys: RangeInclusive<i64>, tape: Hull) {
+        self.nonzero = None;
+        let len = (keys.end() - keys.start() + 1).max(0) as usize;
+        let known: Vec<i64> = if self.start_position.is_none() && self.cells.len() < len {
+            self.cells
+                .iter()
+                .filter(|(key, value)| value.is_some() && keys.contains(key))
+                .map(|(&key, _)| key)
+                .collect()
+        } else {
+            keys.filter(|&key| self.get((key - self.base) as i32, tape).is_some()).collect()
+        };
+        for key in known {
+            self.insert(key, None);
+        }
+    }
+
     /// Whether the cell at `off` holds something other than 0.
     fn is_nonzero(&self, off: i32, tape: Hull) -> bool {
         self.nonzero == Some(self.key(off)) || self.get(off, tape).is_some_and(|v| v != 0)
@@ -143,6 +167,7 @@ impl Knowledge {
 pub fn known_values(program: Program, tape: Hull) -> Program {
     let partner = program.block_partners();
     let balanced = crate::ir::analysis::balanced_blocks(&program);
+    let reach = reaches(&program);
     let Program { insts, mut data } = program;
     let mut out: Vec<Inst> = Vec::with_capacity(insts.len());
     let mut k = Knowledge { start_position: Some(0), ..Knowledge::default() };
@@ -229,20 +254,28 @@ pub fn known_values(program: Program, tape: Hull) -> Program {
                 dropped_end[partner[i]] = true;
             }
             Op::If { off } => {
-                open.push(Block { start: out.len(), before: Some(k.open_if()), lost_track: false, off });
+                open.push(Block { start: out.len(), before: Some(k.open_if()), reach: None, lost_track: false, off });
                 emit(inst.op, &mut out);
                 k.nonzero = Some(k.key(off));
             }
             Op::Loop { off } => {
-                open.push(Block { start: out.len(), before: None, lost_track: false, off });
-                emit(inst.op, &mut out);
-                if balanced[i] {
-                    // The body may run many times: no value survives, but
-                    // the pointer comes back to where it is now.
-                    k.forget_values();
-                } else {
-                    k.forget();
+                // The body may run many times. A balanced one brings the
+                // pointer back to where it is now and changes only cells of
+                // its reach: the others keep their values (morse.b's chain
+                // of loops on one counter, each printing through another
+                // cell after its inner loop has emptied the counter: at
+                // the end of each body the counter is still known 0, so
+                // each loop is an `if`). A reach too wide to go through
+                // forgets every value, as an unbalanced loop forgets also
+                // where the pointer is.
+                let keys = reach[i].filter(|_| balanced[i]).map(|(lo, hi)| k.base + lo..=k.base + hi);
+                match keys.clone() {
+                    Some(keys) => k.forget_reach(keys, tape),
+                    None if balanced[i] => k.forget_values(),
+                    None => k.forget(),
                 }
+                open.push(Block { start: out.len(), before: None, reach: keys, lost_track: false, off });
+                emit(inst.op, &mut out);
                 // Each iteration starts with the cell just tested nonzero.
                 k.nonzero = Some(k.key(off));
             }
@@ -271,11 +304,13 @@ pub fn known_values(program: Program, tape: Hull) -> Program {
                 } else {
                     emit(inst.op, &mut out);
                 }
-                if balanced[partner[i]] {
-                    k.forget_values();
-                } else {
-                    lost_track(&mut open);
-                    k.forget();
+                match block.reach {
+                    Some(keys) => k.forget_reach(keys, tape),
+                    None if balanced[partner[i]] => k.forget_values(),
+                    None => {
+                        lost_track(&mut open);
+                        k.forget();
+                    }
                 }
                 k.set(off, Some(0));
             }
@@ -291,12 +326,49 @@ pub fn known_values(program: Program, tape: Hull) -> Program {
     Program { insts: out, data }
 }
 
+/// The widest reach of a balanced loop whose other cells keep their values
+/// through it (`Knowledge::forget_reach` goes through its cells or the map).
+const MAX_REACH: i64 = 64;
+
+/// Per loop's `[` whose reach is at most `MAX_REACH` cells: the lowest and
+/// highest cell its body (and its test) touches, from where the `[` has the
+/// pointer (meaningful for balanced loops only).
+fn reaches(program: &Program) -> Vec<Option<(i64, i64)>> {
+    let mut reach = vec![None; program.insts.len()];
+    // Open blocks: `[`, the pointer there, the lowest and highest cell so far.
+    let mut open: Vec<(usize, i64, i64, i64)> = Vec::new();
+    let mut pos = 0i64;
+    for (i, inst) in program.insts.iter().enumerate() {
+        let op = inst.op;
+        if let Op::Move(d) = op {
+            pos += d as i64;
+        } else if op.opens() {
+            open.push((i, pos, i64::MAX, i64::MIN));
+        } else if op.closes() {
+            let (start, at, lo, hi) = open.pop().expect("balanced IR");
+            reach[start] = (hi - lo < MAX_REACH).then_some((lo - at, hi - at));
+            if let Some(parent) = open.last_mut() {
+                (parent.2, parent.3) = (parent.2.min(lo), parent.3.max(hi));
+            }
+            pos = at;
+        }
+        if let Some(top) = open.last_mut() {
+            for cell in op.cells_touched() {
+                (top.2, top.3) = (top.2.min(pos + cell as i64), top.3.max(pos + cell as i64));
+            }
+        }
+    }
+    reach
+}
+
 /// A block being walked through.
 struct Block {
     /// Index of the opener in the output.
     start: usize,
     /// For an `If`: what was known before it.
     before: Option<Snapshot>,
+    /// For a balanced loop: the cells it may change, by key.
+    reach: Option<RangeInclusive<i64>>,
     /// `Knowledge::base` restarted inside, so it no longer measures from
     /// the block's start.
     lost_track: bool,
@@ -446,6 +518,21 @@ mod tests {
     }
 
     #[test]
+    fn cells_a_balanced_loop_never_touches_keep_their_values() {
+        // Cell 2 is 3 after a loop that touches only cells 0 and 1.
+        let p = known(">>+++<<,[>+[-]<,]>>.");
+        assert!(!ops(&p).contains(&Op::Out { off: 2 }), "{p:?}");
+        // Not after one that touches it, nor after an unbalanced one.
+        for src in [">>+++<<,[>>+<<,]>>.", ">>+++<<,[>[>]<,]>>."] {
+            assert!(ops(&known(src)).contains(&Op::Out { off: 2 }), "{src}");
+        }
+        // morse.b's chain: the counter, cleared, is still 0 after a loop on
+        // another cell, so the loop around runs once: an `if`.
+        let p = known(",>,<[[-]>[.-]<]");
+        assert_eq!(ops(&p)[2], Op::If { off: 0 }, "{p:?}");
+    }
+
+    #[test]
     fn keeps_behaviour() {
         for src in [
             "+++.>++.<[-]>[<+>-]<.",
@@ -459,6 +546,9 @@ mod tests {
             ",>,<[[->>+<<]<]>>.",
             ",[-[->+<]>.<]>.",
             ",[>,<[[->+<]>.<]]>.",
+            ">>+++<<,[>+[-]<,]>>.",
+            ",>,<[[-]>[.-]<]>.",
+            ">>++<<,[>[-<+>]<[>>.<<-],]>>.",
         ] {
             assert_preserves(|p| known_values(defer_moves(combine(p)), Hull::tape(64, 0)), src, b"ab");
         }
