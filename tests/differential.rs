@@ -160,6 +160,17 @@ fn unrolled_loops_fail_at_their_end_where_their_test_reads_off_the_tape() {
     }
 }
 
+/// A small loop entered with eax holding a cell its body adds to first
+/// (an add made in al just before the loop) but leaves holding another:
+/// the top, reached again from the body's end, must not take eax for that
+/// cell (fuzz seed 6703902, minimised: it ran for ever).
+#[test]
+fn a_small_loop_takes_nothing_in_eax_from_before_it() {
+    let work = tempdir();
+    let src = ">>>>>>>>>[>>>>]>>>><<<<<<<<<<<<->>>>>>>>>>>>[<<<<],>>++++[<<[+[->>>+<<<<[->>>>+<<<<]><<[++++[-]]>>>++++++++<<<<[-<+++>]>>>][[>>>>>[-]<<<<[->>>>+<<<<]<<<<<],++++++[++++++++++++++>+<][-]]++[-]]++++++++++<<<<[++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++<<<<----------------------------------------------------------------------------------------------------------]>>-]+++++++++++[->>>>]++++,+++++++++++.+++++++++++++++++++++";
+    agree(work.path(), src, b"\x05\x00\x06\x8c\x00\x05\xe5", 300);
+}
+
 /// A walk that carries a value along (the cell it moves into is the one
 /// the next iteration moves on: kept in eax from one iteration to the
 /// next, loaded before the first), walking left or right from near both

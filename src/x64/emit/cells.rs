@@ -294,6 +294,7 @@ impl Emitter {
         }
         let zf_cell = self.zf_cell.take();
         // What eax holds after it, and whether it loads eax to get there.
+        let held = self.in_eax;
         let load = self.in_eax.pass_op(op);
         match op {
             Op::Add { off, val: 0 } => {
@@ -302,6 +303,16 @@ impl Emitter {
                 if !self.target.checked {
                     self.cell(CellInst::CmpZero, off);
                 }
+            }
+            // Where eax holds the cell, the add is made there and stored
+            // (`EaxCells::pass_op`): the next add or test of it (a chain of
+            // `if`s on one counter, morse.b's 55) waits for an ALU add, not
+            // for a store to reach the next read-modify-write of the byte.
+            Op::Add { off, val } if held.holds(off) => {
+                self.touch(off);
+                asm!(self.ops; add al, val as i8);
+                self.cell(CellInst::StoreAl, off);
+                self.zf_cell = Some(off);
             }
             Op::Add { off, val } => {
                 self.touch(off);

@@ -224,6 +224,12 @@ impl Emitter {
         // where that fails, the loop runs as plain code (`PlainCode`). The
         // loop's own cell is loaded by its tests, which touch it anyway.
         let shift = self.unchecked_shift;
+        // The top is reached from before the loop and from the body's end:
+        // eax holds there only what both leave in it, the carried cell
+        // (loaded below) or nothing. (An add before the loop leaves its
+        // cell in eax, `EaxCells::pass_op`; the body's end, another: fuzz
+        // seed 6703902.)
+        self.in_eax = EaxCells::NONE;
         let tested_in_eax = l.carried == Some(l.test);
         let entry = l.carried.filter(|_| !tested_in_eax).map(|_| self.ops.new_dynamic_label());
         if tested_in_eax {

@@ -841,3 +841,53 @@ fn a_block_of_sets_is_stored_wide_and_fails_at_the_programs_set() {
     let fault = fault_on(4, program(looped(&[], 3, &[], &[1, 5, -1, 0, 2, 3, 4])), CHECKED);
     assert_eq!(fault, TapeFault { cell: 5, at: Some(3) });
 }
+
+#[test]
+fn an_add_to_the_cell_eax_holds_is_made_in_al() {
+    let has = |code: &[u8], bytes: &[u8]| code.windows(bytes.len()).any(|w| w == bytes);
+    // A chain of ifs on one counter (morse.b's): each if loads nothing
+    // after the first, each add is `add al, -k; mov [rbx+4], al` and its
+    // flags are the next if's test.
+    let chain = code_of(&[
+        Op::If { off: 4 },
+        Op::Add { off: 4, val: 0xF6 },
+        Op::If { off: 4 },
+        Op::Add { off: 4, val: 0xEA },
+        Op::If { off: 4 },
+        Op::Out { off: 5 },
+        Op::EndIf,
+        Op::EndIf,
+        Op::EndIf,
+    ]);
+    let then_je = |add: u8| {
+        let at = chain.windows(5).position(|w| w == [0x04, add, 0x88, 0x43, 0x04]);
+        at.is_some_and(|at| chain[at + 5] == 0x74 || chain[at + 5..at + 7] == [0x0F, 0x84])
+    };
+    assert!(then_je(0xF6), "add al, -10; mov [rbx+4], al; je");
+    assert!(then_je(0xEA), "add al, -22; mov [rbx+4], al; je");
+    let loads = chain.windows(4).filter(|w| *w == [0x0F, 0xB6, 0x43, 0x04]).count();
+    assert_eq!(loads, 1, "movzx eax, [rbx+4] once");
+    // Where eax does not hold it: in memory.
+    let alone = code_of(&[Op::Add { off: 4, val: 0xF6 }]);
+    assert!(has(&alone, &[0x80, 0x43, 0x04, 0xF6]) && !has(&alone, &[0x04, 0xF6, 0x88, 0x43, 0x04]));
+}
+
+#[test]
+fn a_chain_of_adds_in_al_runs_as_the_program() {
+    // For each counter value 1..=5: the chain's adds through al, stored,
+    // read back by the output at its end and by the next value's load.
+    let mut ops = Vec::new();
+    for v in 1..=5u8 {
+        ops.extend([Op::Set { off: 4, val: v }, Op::Set { off: 5, val: b'a' + v }]);
+        ops.extend([
+            Op::If { off: 4 },
+            Op::Add { off: 4, val: 0xFF },
+            Op::If { off: 4 },
+            Op::Add { off: 4, val: 0xFE },
+        ]);
+        ops.extend([Op::If { off: 4 }, Op::Out { off: 5 }, Op::EndIf, Op::Out { off: 4 }, Op::EndIf, Op::EndIf]);
+    }
+    // v=1: 0 after the first add, nothing printed; 2: 1, then 255: 'c',
+    // 255; 3: 2, then 0: 0; 4: 3, then 1: 'e', 1; 5: 4, then 2: 'f', 2.
+    assert_eq!(run_ops(&ops), (vec![b'c', 255, 0, b'e', 1, b'f', 2], Status::Ok));
+}

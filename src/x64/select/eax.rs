@@ -37,6 +37,9 @@ impl EaxCells {
     /// eax (with the cell it reads: a multiply's source, an if's test).
     pub fn pass_op(&mut self, op: Op) -> bool {
         match op {
+            // Added in al where eax holds it (`emit::cells`): then it still
+            // does, and nothing else.
+            Op::Add { off, .. } if self.holds(off) => *self = EaxCells::only(off),
             Op::Add { off, .. } | Op::Set { off, .. } => self.forget(off),
             Op::AddMul { off, src, .. } => {
                 let load = !self.holds(src);
