@@ -132,6 +132,17 @@ pub fn case(seed: u64) -> Case {
     ending(&mut rng, tape, Some(4), |g| g.compare_loop(), b".>.<<.");
     ending(&mut rng, tape, Some(4), |g| g.temp_walk(), b".>.<<.");
     ending(&mut rng, tape, Some(4), |g| g.set_block(), b".>.<<.");
+    // A case chain on a counter read from input (morse.b's dispatch).
+    ending(
+        &mut rng,
+        tape,
+        Some(4),
+        |g| {
+            g.out.push(b',');
+            g.case_chain();
+        },
+        b".>.<<.",
+    );
     Case { seed, program, input, eof, tape, left_margin, cell_bits }
 }
 
@@ -355,6 +366,43 @@ impl Gen<'_> {
             self.add(step);
         }
         self.out.push(b']');
+    }
+
+    /// A `case` on the counter at the pointer as Brainfuck writes it
+    /// (morse.b; an ending of one case in four): nested loops, each
+    /// subtracting from the counter, the innermost clearing it, and after
+    /// each inner level closes the level's own work through a cell beside
+    /// it, often a loop that leaves the counter alone (`[.-]`). Each level
+    /// runs at most once (`known-values`: the loop beside keeps the counter
+    /// known 0), its subtraction made in al where the level's test loaded
+    /// it (`emit::cells`).
+    fn case_chain(&mut self) {
+        let levels = self.rng.range(2, 7);
+        for _ in 0..levels {
+            self.out.push(b'[');
+            let step = self.rng.range(1, 12) as u8;
+            self.add(step.wrapping_neg());
+        }
+        self.out.extend_from_slice(b"[-]");
+        for _ in 0..levels {
+            let d = self.rng.range(1, 3) * self.rng.pick(&[1, -1]);
+            match self.rng.below(3) {
+                0 => {
+                    self.moves(d);
+                    self.out.extend_from_slice(b"[.-]");
+                    self.moves(-d);
+                }
+                1 => {
+                    self.moves(d);
+                    let v = self.amount();
+                    self.add(v);
+                    self.out.push(b'.');
+                    self.moves(-d);
+                }
+                _ => {}
+            }
+            self.out.push(b']');
+        }
     }
 
     /// `[->+<[->+<[->+<[-]]]]`: ifs nested on one counter, as factor.b
