@@ -8,8 +8,6 @@
 //! touched, or it is a never-touched cell inside the tape at program start),
 //! because dropping an access to a cell off the tape would drop its error.
 
-use std::ops::RangeInclusive;
-
 use super::FastMap;
 use crate::ir::analysis::Hull;
 use crate::ir::{Inst, Op, Program};
@@ -97,17 +95,16 @@ impl Knowledge {
     /// touches only those cells may change. Goes through the map or the
     /// keys, whichever is shorter (values at the program's start are known
     /// only by going through every key).
-    fn forget_reach(&mut self, keys: RangeInclusive<i64>, tape: Hull) {
+    fn forget_reach(&mut self, keys: Hull, tape: Hull) {
         self.nonzero = None;
-        let len = (keys.end() - keys.start() + 1).max(0) as usize;
-        let known: Vec<i64> = if self.start_position.is_none() && self.cells.len() < len {
+        let known: Vec<i64> = if self.start_position.is_none() && (self.cells.len() as u64) <= keys.spread() {
             self.cells
                 .iter()
-                .filter(|(key, value)| value.is_some() && keys.contains(key))
+                .filter(|(&key, value)| value.is_some() && keys.contains(key))
                 .map(|(&key, _)| key)
                 .collect()
         } else {
-            keys.filter(|&key| self.get((key - self.base) as i32, tape).is_some()).collect()
+            (keys.lo..=keys.hi).filter(|&key| self.get((key - self.base) as i32, tape).is_some()).collect()
         };
         for key in known {
             self.insert(key, None);
@@ -268,8 +265,8 @@ pub fn known_values(program: Program, tape: Hull) -> Program {
                 // each loop is an `if`). A reach too wide to go through
                 // forgets every value, as an unbalanced loop forgets also
                 // where the pointer is.
-                let keys = reach[i].filter(|_| balanced[i]).map(|(lo, hi)| k.base + lo..=k.base + hi);
-                match keys.clone() {
+                let keys = reach[i].filter(|_| balanced[i]).map(|reach| reach.shifted(-k.base));
+                match keys {
                     Some(keys) => k.forget_reach(keys, tape),
                     None if balanced[i] => k.forget_values(),
                     None => k.forget(),
@@ -328,34 +325,32 @@ pub fn known_values(program: Program, tape: Hull) -> Program {
 
 /// The widest reach of a balanced loop whose other cells keep their values
 /// through it (`Knowledge::forget_reach` goes through its cells or the map).
-const MAX_REACH: i64 = 64;
+const MAX_REACH: u64 = 64;
 
-/// Per loop's `[` whose reach is at most `MAX_REACH` cells: the lowest and
-/// highest cell its body (and its test) touches, from where the `[` has the
+/// Per loop's `[` whose reach is at most `MAX_REACH` cells: the hull of
+/// the cells its body (and its test) touches, from where the `[` has the
 /// pointer (meaningful for balanced loops only).
-fn reaches(program: &Program) -> Vec<Option<(i64, i64)>> {
+fn reaches(program: &Program) -> Vec<Option<Hull>> {
     let mut reach = vec![None; program.insts.len()];
-    // Open blocks: `[`, the pointer there, the lowest and highest cell so far.
-    let mut open: Vec<(usize, i64, i64, i64)> = Vec::new();
+    // Open blocks: `[`, the pointer there, the cells touched so far.
+    let mut open: Vec<(usize, i64, Hull)> = Vec::new();
     let mut pos = 0i64;
     for (i, inst) in program.insts.iter().enumerate() {
         let op = inst.op;
         if let Op::Move(d) = op {
             pos += d as i64;
         } else if op.opens() {
-            open.push((i, pos, i64::MAX, i64::MIN));
+            open.push((i, pos, Hull::EMPTY));
         } else if op.closes() {
-            let (start, at, lo, hi) = open.pop().expect("balanced IR");
-            reach[start] = (hi - lo < MAX_REACH).then_some((lo - at, hi - at));
+            let (start, at, hull) = open.pop().expect("balanced IR");
+            reach[start] = (hull.spread() < MAX_REACH).then_some(hull.shifted(at));
             if let Some(parent) = open.last_mut() {
-                (parent.2, parent.3) = (parent.2.min(lo), parent.3.max(hi));
+                parent.2 = parent.2.join(hull);
             }
             pos = at;
         }
         if let Some(top) = open.last_mut() {
-            for cell in op.cells_touched() {
-                (top.2, top.3) = (top.2.min(pos + cell as i64), top.3.max(pos + cell as i64));
-            }
+            op.cells_touched().for_each(|cell| top.2.cover(pos + cell as i64));
         }
     }
     reach
@@ -368,7 +363,7 @@ struct Block {
     /// For an `If`: what was known before it.
     before: Option<Snapshot>,
     /// For a balanced loop: the cells it may change, by key.
-    reach: Option<RangeInclusive<i64>>,
+    reach: Option<Hull>,
     /// `Knowledge::base` restarted inside, so it no longer measures from
     /// the block's start.
     lost_track: bool,
