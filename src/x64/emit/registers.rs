@@ -43,13 +43,21 @@ enum Held {
 /// The state of a register loop's body being emitted.
 struct LoopBody<'a> {
     cells: &'a [i32],
-    counter: i32,
-    /// Whether the zero flag reflects the counter's new value.
-    zf_counter: bool,
-    /// The open ifs' ends.
-    ifs: Vec<DynamicLabel>,
+    /// The cell in a register whose new value the zero flag reflects.
+    zf_cell: Option<i32>,
+    /// The open blocks: an if's end, or an inner loop's top, end and
+    /// counter.
+    blocks: Vec<InnerBlock>,
     /// The cells in registers that were written.
     written: Vec<i32>,
+}
+
+/// A block open in a register loop's body, with `unchecked_shift` where
+/// its body starts (the pointer does not move in a register loop: at the
+/// block's end, the larger of that and the body's is right both ways).
+enum InnerBlock {
+    If { end: DynamicLabel, shift: u64 },
+    Loop { top: DynamicLabel, end: DynamicLabel, counter: i32, shift: u64 },
 }
 
 impl LoopBody<'_> {
@@ -104,8 +112,7 @@ impl Emitter {
     /// A loop with `cells` in registers: loaded once the counter is found
     /// non-zero, stored back after the last iteration.
     pub(super) fn emit_register_loop(&mut self, l: &RegisterLoop, program: &Program) {
-        let mut body = LoopBody { cells: &l.cells, counter: l.test, zf_counter: false, ifs: vec![], written: vec![] };
-        let counter_reg = body.reg(l.test).expect("the counter is in a register");
+        let mut body = LoopBody { cells: &l.cells, zf_cell: None, blocks: vec![], written: vec![] };
         let (top, exit) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
         // Loaded in the order the body first touches them, each as the
         // command that does. Where an `if` may touch a cell first (or
@@ -137,13 +144,11 @@ impl Emitter {
         asm!(self.ops; =>top);
         for &op in &l.body {
             self.mark();
-            body.zf_counter = self.register_loop_op(&mut body, op, program);
+            body.zf_cell = self.register_loop_op(&mut body, op, program);
         }
         self.lose_eax_and_flags();
         self.mark();
-        if !body.zf_counter {
-            asm!(self.ops; test Rb(counter_reg), Rb(counter_reg));
-        }
+        self.test_register(&body, l.test);
         self.jump(Jump::IfNonZero, top);
         body.written.sort_unstable();
         body.written.dedup();
@@ -155,34 +160,34 @@ impl Emitter {
         self.unchecked_shift = l.test.unsigned_abs() as u64;
     }
 
-    /// One instruction of a register loop's body; whether the zero flag
-    /// then reflects the counter's new value.
-    fn register_loop_op(&mut self, body: &mut LoopBody, op: Op, program: &Program) -> bool {
+    /// One instruction of a register loop's body; the cell in a register
+    /// whose new value the zero flag then reflects.
+    fn register_loop_op(&mut self, body: &mut LoopBody, op: Op, program: &Program) -> Option<i32> {
         match op {
             Op::Add { off, val } => match body.reg(off) {
                 // Changes nothing, and the cell was loaded: touched.
-                Some(_) if val == 0 => body.zf_counter,
+                Some(_) if val == 0 => body.zf_cell,
                 Some(r) => {
                     asm!(self.ops; add Rb(r), val as i8);
                     body.written.push(off);
-                    off == body.counter
+                    Some(off)
                 }
-                // In memory, as anywhere else (the add sets the flags).
+                // In memory, as anywhere else.
                 None => {
                     self.op(op, program);
-                    false
+                    None
                 }
             },
             Op::Set { off, val } => match body.reg(off) {
                 Some(r) => {
                     asm!(self.ops; mov Rb(r), val as i8);
                     body.written.push(off);
-                    body.zf_counter && off != body.counter
+                    body.zf_cell.filter(|&cell| cell != off)
                 }
                 None => {
                     // The touch may compare (far cells): flags lost.
                     self.op(op, program);
-                    false
+                    None
                 }
             },
             Op::AddMul { off, src, factor, .. } => {
@@ -197,30 +202,68 @@ impl Emitter {
                 // The byte register that holds what to add (or subtract).
                 let by = self.addend_byte(source, factor);
                 self.add_addend(body.reg(off), off, by, factor, None);
-                if body.reg(off).is_some() {
+                body.reg(off).map(|_| {
                     body.written.push(off);
-                }
-                off == body.counter
+                    off
+                })
             }
             Op::If { off } => {
-                let skip = self.ops.new_dynamic_label();
-                match body.reg(off) {
-                    Some(r) => asm!(self.ops; test Rb(r), Rb(r)),
-                    None => {
-                        self.touch(off);
-                        self.cell(CellInst::CmpZero, off);
-                    }
-                }
-                self.jump(Jump::IfZero, skip);
-                body.ifs.push(skip);
-                false
+                let end = self.ops.new_dynamic_label();
+                self.test_cell(body, off);
+                self.jump(Jump::IfZero, end);
+                body.blocks.push(InnerBlock::If { end, shift: self.unchecked_shift });
+                None
             }
-            Op::EndIf => {
-                let skip = body.ifs.pop().expect("balanced IR");
-                asm!(self.ops; =>skip);
-                false
+            // An inner loop (its cells in registers: `select::register_loop`).
+            Op::Loop { off } => {
+                let (top, end) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+                self.test_cell(body, off);
+                self.jump(Jump::IfZero, end);
+                // Reached from before the loop and from its end alike.
+                self.lose_eax_and_flags();
+                self.align_loop_top();
+                asm!(self.ops; =>top);
+                body.blocks.push(InnerBlock::Loop { top, end, counter: off, shift: self.unchecked_shift });
+                None
+            }
+            Op::EndIf | Op::EndLoop => {
+                let shift = match body.blocks.pop().expect("balanced IR") {
+                    InnerBlock::If { end, shift } => {
+                        asm!(self.ops; =>end);
+                        shift
+                    }
+                    InnerBlock::Loop { top, end, counter, shift } => {
+                        self.test_register(body, counter);
+                        self.jump(Jump::IfNonZero, top);
+                        asm!(self.ops; =>end);
+                        self.lose_eax_and_flags();
+                        shift
+                    }
+                };
+                self.unchecked_shift = self.unchecked_shift.max(shift);
+                None
             }
             op => unreachable!("a register loop has no {op:?}"),
+        }
+    }
+
+    /// Sets the zero flag by the cell `off` (a block's test), in its
+    /// register or in memory.
+    fn test_cell(&mut self, body: &LoopBody, off: i32) {
+        if body.reg(off).is_some() {
+            self.test_register(body, off);
+        } else {
+            self.touch(off);
+            self.cell(CellInst::CmpZero, off);
+        }
+    }
+
+    /// Sets the zero flag by the register of the cell `off`, unless it
+    /// reflects that cell already (the add to it just before).
+    fn test_register(&mut self, body: &LoopBody, off: i32) {
+        let r = body.reg(off).expect("in a register");
+        if body.zf_cell != Some(off) {
+            asm!(self.ops; test Rb(r), Rb(r));
         }
     }
 

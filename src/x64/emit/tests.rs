@@ -891,3 +891,41 @@ fn a_chain_of_adds_in_al_runs_as_the_program() {
     // 255; 3: 2, then 0: 0; 4: 3, then 1: 'e', 1; 5: 4, then 2: 'f', 2.
     assert_eq!(run_ops(&ops), (vec![b'c', 255, 0, b'e', 1, b'f', 2], Status::Ok));
 }
+
+#[test]
+fn a_loop_inside_a_register_loop_runs_as_the_program() {
+    // 0 counts 10 down; 2 counts 3 down and where it reaches 0 the flag 5
+    // stays set and the inner loop puts 2 back to 3 and counts the reset
+    // in 1 (a modulo as primes.bf computes it): 1 ends 3, 2 ends 2.
+    let mul = |off, src| Op::AddMul { off, src, factor: 1, if_nonzero: false };
+    let set = |off, val| Op::Set { off, val };
+    let add = |off, val| Op::Add { off, val };
+    let body = [
+        add(0, 0xFF),
+        add(2, 0xFF),
+        add(5, 1),
+        mul(6, 2),
+        Op::If { off: 6 },
+        set(5, 0),
+        set(6, 0),
+        Op::EndIf,
+        Op::Loop { off: 5 },
+        mul(2, 4),
+        add(1, 1),
+        add(5, 0xFF),
+        Op::EndLoop,
+    ];
+    let ops = [
+        &[set(0, 10), set(2, 3), set(4, 3)][..],
+        &[Op::Loop { off: 0 }],
+        &body,
+        &[Op::EndLoop, Op::Out { off: 1 }, Op::Out { off: 2 }, Op::Out { off: 4 }, Op::Out { off: 5 }],
+    ]
+    .concat();
+    let code = code_of(&ops);
+    // The inner loop's end: `add r10b, -1` (5's register, the fifth of
+    // the cells 0 1 2 4 5 6) and a short jump back on its flags.
+    let end = [0x41, 0x80, 0xC2, 0xFF, 0x75];
+    assert!(code.windows(end.len()).any(|w| w == end), "the inner loop in registers");
+    assert_eq!(run_ops(&ops), (vec![3, 2, 3, 0], Status::Ok));
+}

@@ -249,6 +249,29 @@ fn loops_on_few_cells_without_moves_run_in_registers() {
 }
 
 #[test]
+fn loops_holding_loops_on_their_registers_run_in_registers() {
+    let mul = |off, src| Op::AddMul { off, src, factor: 1, if_nonzero: false };
+    let inner = |ops: &[Op]| [&[Op::Loop { off: 3 }], ops, &[add(3, 255), Op::EndLoop]].concat();
+    // primes.bf's modulo: count down 0, step 2 down, and where 1 says so
+    // a flag loop on 3 puts 2 back from 4.
+    let flag = inner(&[mul(2, 4), set(1, 0)]);
+    let modulo =
+        [&[add(0, 255), add(2, 255), add(3, 1), Op::If { off: 1 }, set(3, 0), Op::EndIf][..], &flag, &[add(4, 0)]]
+            .concat();
+    assert_eq!(register_loop(&insts(&modulo), 0, GUARDED), Some(vec![0, 1, 2, 3, 4]));
+    // An inner loop touching a cell that stays in memory (7 is past the
+    // cells every path touches): the loop stays as it was.
+    let far = [&[add(0, 255), add(3, 1)][..], &inner(&[add(7, 1)])].concat();
+    assert_eq!(register_loop(&insts(&far), 0, GUARDED), None);
+    // One over the registers the loop has: the same.
+    let many = [&(-3..4).map(|off| add(off, 1)).collect::<Vec<_>>()[..], &inner(&[add(-3, 1)])].concat();
+    assert_eq!(register_loop(&insts(&many), 0, GUARDED), None);
+    // In the plan, the whole nest is one step.
+    let ops = [&[Op::Loop { off: 0 }], &modulo[..], &[Op::EndLoop]].concat();
+    assert!(matches!(&plan(&ops, GUARDED)[..], [Step::RegisterLoop(l)] if l.body.len() == modulo.len()));
+}
+
+#[test]
 fn walks_that_hand_cells_on_run_in_registers() {
     let nz = |off, src| Op::AddMul { off, src, factor: 1, if_nonzero: true };
     // Faase's `[<[->>>>>+<<<<<]>[->>>>>+<<<<<]>>>>+>-]`: 4 and 5 written
