@@ -143,6 +143,8 @@ pub fn case(seed: u64) -> Case {
         },
         b".>.<<.",
     );
+    // A counting loop holding a flag's loop (primes.bf's modulo).
+    ending(&mut rng, tape, Some(4), |g| g.nested_loop(), b".>.<<.");
     Case { seed, program, input, eof, tape, left_margin, cell_bits }
 }
 
@@ -366,6 +368,86 @@ impl Gen<'_> {
             self.add(step);
         }
         self.out.push(b']');
+    }
+
+    /// A counting loop holding a loop on a flag that runs now and then, as
+    /// primes.bf's modulo by repeated subtraction (an ending of one case in
+    /// four): each pass steps `s` down and sets the flag `f`; a copy of `s`
+    /// into `t` (through `u`) clears the flag where `s` is not 0; the flag's
+    /// loop adds `r` back into `s` and clears itself. Six cells within 4 of
+    /// the counter, which is anywhere, or near either end of the tape (some
+    /// cells then off it): in registers where they are few and close
+    /// enough, inner loop and all (`select::register_loop`).
+    fn nested_loop(&mut self) {
+        let start = self.pos;
+        match self.rng.below(4) {
+            0 => {
+                let n = self.tape - self.pos - self.rng.range(1, 6);
+                self.moves(n);
+            }
+            1 => {
+                let n = self.rng.range(0, 4) - self.pos;
+                self.moves(n);
+            }
+            _ => {}
+        }
+        let mut offs: Vec<i64> = Vec::new();
+        while offs.len() < 5 {
+            let off = self.rng.range(-4, 4);
+            if off != 0 && !offs.contains(&off) {
+                offs.push(off);
+            }
+        }
+        let [s, f, t, u, r] = offs[..] else { unreachable!("five cells") };
+        let counter = self.pos;
+        // `[-]` moving `from` into each of `to` (offsets from the counter).
+        let transfer = |g: &mut Self, from: i64, to: &[i64]| {
+            g.moves(from);
+            g.out.extend_from_slice(b"[-");
+            for &cell in to {
+                g.moves(counter + cell - g.pos);
+                g.out.push(b'+');
+            }
+            g.moves(counter + from - g.pos);
+            g.out.push(b']');
+            g.moves(-from);
+        };
+        let at = |g: &mut Self, off: i64, code: &[u8]| {
+            g.moves(off);
+            g.out.extend_from_slice(code);
+            g.moves(-off);
+        };
+        for cell in [s, r] {
+            let v = self.rng.range(1, 7) as u8;
+            self.moves(cell);
+            self.add(v);
+            self.moves(-cell);
+        }
+        let n = self.rng.range(1, 20) as u8;
+        self.add(n);
+        self.out.extend_from_slice(b"[-");
+        at(self, s, b"-");
+        at(self, f, b"+");
+        transfer(self, s, &[t, u]);
+        transfer(self, u, &[s]);
+        // if t: clear f and t.
+        self.moves(t);
+        self.out.push(b'[');
+        at(self, f - t, b"[-]");
+        self.out.extend_from_slice(b"[-]]");
+        self.moves(-t);
+        self.moves(f);
+        self.out.push(b'[');
+        self.moves(-f);
+        transfer(self, r, &[s, u]);
+        transfer(self, u, &[r]);
+        if self.rng.chance(1, 3) {
+            let v = self.amount();
+            at(self, t, &vec![b'+'; v as usize]);
+        }
+        at(self, f, b"-]");
+        self.out.push(b']');
+        self.moves(start - self.pos);
     }
 
     /// A `case` on the counter at the pointer as Brainfuck writes it
