@@ -6,7 +6,7 @@ use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 use super::jumps::{Jump, LOOP_ALIGN};
 use super::{Block, CellInst, Emitter, PlainCode, Recovery};
 use crate::ir::{Change, DivMod, Op, Program};
-use crate::x64::select::{EaxCells, ShortcutPlan, SmallLoop};
+use crate::x64::select::{EaxCells, ShortcutPlan, SmallLoop, ZeroTests};
 
 /// Iterations an add walk (`select::AddWalk`) makes one at a time before
 /// its blocks: most walks are shorter (siercarpet's `[-->]` over its
@@ -134,16 +134,32 @@ impl Emitter {
         let code = self.ops.new_dynamic_label();
         let exit = self.ops.new_dynamic_label();
         self.jump_unless_on_tape(shortcut.reach, None, code);
-        for test in &plan.tests {
-            let (at, mask) = (test.at, test.mask);
-            match test.size {
-                8 if mask == u64::MAX => asm!(self.ops; mov rax, QWORD [a_ptr + at]; test rax, rax),
-                8 => asm!(self.ops; mov rax, QWORD [a_ptr + at]; mov rcx, QWORD mask as i64; test rax, rcx),
-                4 => asm!(self.ops; mov eax, DWORD [a_ptr + at]; test eax, mask as i32),
-                2 => asm!(self.ops; movzx eax, WORD [a_ptr + at]; test eax, mask as i32),
-                _ => asm!(self.ops; movzx eax, BYTE [a_ptr + at]; test eax, eax),
+        match &plan.tests {
+            ZeroTests::Bytes(cells) => {
+                if let Some((&first, rest)) = cells.split_first() {
+                    self.cell(CellInst::MovzxEax, first);
+                    if rest.is_empty() {
+                        asm!(self.ops; test eax, eax);
+                    }
+                    for &cell in rest {
+                        self.cell(CellInst::OrToAl, cell);
+                    }
+                    self.jump(Jump::IfNonZero, code);
+                }
             }
-            self.jump(Jump::IfNonZero, code);
+            ZeroTests::Words(tests) => {
+                for test in tests {
+                    let (at, mask) = (test.at, test.mask);
+                    match test.size {
+                        8 if mask == u64::MAX => asm!(self.ops; mov rax, QWORD [a_ptr + at]; test rax, rax),
+                        8 => asm!(self.ops; mov rax, QWORD [a_ptr + at]; mov rcx, QWORD mask as i64; test rax, rcx),
+                        4 => asm!(self.ops; mov eax, DWORD [a_ptr + at]; test eax, mask as i32),
+                        2 => asm!(self.ops; movzx eax, WORD [a_ptr + at]; test eax, mask as i32),
+                        _ => asm!(self.ops; movzx eax, BYTE [a_ptr + at]; test eax, eax),
+                    }
+                    self.jump(Jump::IfNonZero, code);
+                }
+            }
         }
         if let Some(divmod) = shortcut.divmod {
             self.emit_divmod(divmod, code);

@@ -929,3 +929,23 @@ fn a_loop_inside_a_register_loop_runs_as_the_program() {
     assert!(code.windows(end.len()).any(|w| w == end), "the inner loop in registers");
     assert_eq!(run_ops(&ops), (vec![3, 2, 3, 0], Status::Ok));
 }
+
+#[test]
+fn a_shortcut_tests_up_to_four_zeros_a_byte_each() {
+    use crate::ir::{Change, Inst, Shortcut};
+    let has = |code: &[u8], bytes: &[u8]| code.windows(bytes.len()).any(|w| w == bytes);
+    let code_of_shortcut = |zeros: Vec<i32>| {
+        let shortcut = Shortcut { zeros, reach: (0, 7), changes: vec![(0, Change::Set(1))], delta: 0, divmod: None };
+        let (mut data, mut insts) = (vec![], vec![]);
+        shortcut.wrap(&[Inst::new(Op::Set { off: 0, val: 1 }, 0)], &mut data, &mut insts);
+        compile(&Program { insts, data }, GUARDED).bytes
+    };
+    // movzx eax, [rbx+1]; or al, [rbx+2]; or al, [rbx+5]; jne: byte loads,
+    // which the store buffer forwards from byte stores just made to them.
+    let three = code_of_shortcut(vec![1, 2, 5]);
+    assert!(has(&three, &[0x0F, 0xB6, 0x43, 0x01, 0x0A, 0x43, 0x02, 0x0A, 0x43, 0x05, 0x75]));
+    // Five: one load of the 8 cells of the reach, `mov rax, [rbx]`, and a
+    // mask.
+    let five = code_of_shortcut(vec![1, 2, 3, 5, 6]);
+    assert!(has(&five, &[0x48, 0x8B, 0x83, 0, 0, 0, 0]) && !has(&five, &[0x0A, 0x43]));
+}

@@ -27,7 +27,7 @@ mod stores;
 mod switch;
 
 pub(super) use eax::EaxCells;
-pub(super) use shortcut::ShortcutPlan;
+pub(super) use shortcut::{ShortcutPlan, ZeroTests};
 pub(super) use switch::{CarriedForm, CarryAdd, CellForm, SwitchCellPlan, SwitchPlan};
 
 use super::Target;

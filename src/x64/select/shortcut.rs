@@ -6,13 +6,44 @@ use crate::ir::Shortcut;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(in crate::x64) struct ShortcutPlan {
     pub shortcut: Shortcut,
-    pub tests: Vec<ZeroTest>,
+    pub tests: ZeroTests,
 }
 
 impl ShortcutPlan {
     pub(super) fn of(shortcut: Shortcut) -> ShortcutPlan {
-        ShortcutPlan { tests: zero_tests(&shortcut), shortcut }
+        let tests = if shortcut.zeros.len() <= BYTE_TESTS_MAX {
+            ZeroTests::Bytes(shortcut.zeros.clone())
+        } else {
+            ZeroTests::Words(zero_tests(&shortcut))
+        };
+        ShortcutPlan { tests, shortcut }
     }
+}
+
+/// Zeros up to this many are tested a byte each.
+///
+/// A load of several cells waits for stores to any of them still on their
+/// way to the cache: the store buffer forwards a load only from one store
+/// that covers it, and the code before a shortcut mostly writes its zeros
+/// a byte at a time (`mul [p+14] += ...` just before `shortcut if [p+14]
+/// [p+15] [p+18] == 0`, where a compiler's output to Brainfuck compares
+/// two numbers). A one-cell load takes its byte from the store. The
+/// wider set's programs compiled to Brainfuck from a small C-like language
+/// run 0.74-0.86 of their time with byte tests (tiny_modsum, tiny_primes,
+/// tiny_count), a public compiler's output 0.92 (docs/performance.md,
+/// sixteenth stop). For up to four zeros the bytes' test (`movzx`, an
+/// `or` a zero more, one branch) is one to three instructions longer than
+/// the wide one; more are rare, and testing them a byte each changed
+/// nothing measurable.
+const BYTE_TESTS_MAX: usize = 4;
+
+/// How a shortcut's zeros are tested.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(in crate::x64) enum ZeroTests {
+    /// A byte each, or'ed together in al: these cells.
+    Bytes(Vec<i32>),
+    /// Loads of several cells.
+    Words(Vec<ZeroTest>),
 }
 
 /// One load of a shortcut's zeros test (`Op::Shortcut`): `size` cells (1,
@@ -46,6 +77,23 @@ fn zero_tests(shortcut: &Shortcut) -> Vec<ZeroTest> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn up_to_four_zeros_are_tested_a_byte_each() {
+        let plan = |zeros: &[i32]| {
+            ShortcutPlan::of(Shortcut {
+                zeros: zeros.to_vec(),
+                reach: (-3, 9),
+                changes: vec![],
+                delta: 0,
+                divmod: None,
+            })
+            .tests
+        };
+        assert_eq!(plan(&[-3, 0, 9]), ZeroTests::Bytes(vec![-3, 0, 9]));
+        assert_eq!(plan(&[1, 2, 3, 4]), ZeroTests::Bytes(vec![1, 2, 3, 4]));
+        assert!(matches!(plan(&[1, 2, 3, 4, 5]), ZeroTests::Words(tests) if tests.len() == 1));
+    }
 
     #[test]
     fn zeros_are_tested_by_the_widest_loads_that_stay_within_reach() {
