@@ -261,8 +261,15 @@ impl OnTape {
                     before
                 } else {
                     // The pointer may be anywhere; a loop stops on its test.
+                    // An `if` skipped leaves it where its test touched the
+                    // cell, so where the body ends with that cell known on
+                    // the tape too, the cell is (known-values' `if`s that
+                    // were loops ending on a zero: bfminifier's nest).
                     match program.insts[self.partner[i]].op {
                         Op::Loop { off } => Some(Hull::of([off as i64])),
+                        Op::If { off } if self.known.is_some_and(|hull| hull.contains(off as i64)) => {
+                            Some(Hull::of([off as i64]))
+                        }
                         _ => None,
                     }
                 };
@@ -316,6 +323,23 @@ mod tests {
         assert_eq!(touched_before(&insts(&[Op::Add { off: -9, val: 1 }, Op::EndLoop, multiply])), Hull::of([1]));
         assert_eq!(touched_before(&insts(&[Op::Out { off: 2 }, Op::Scan { stride: 1, value: 0 }])), Hull::EMPTY);
         assert_eq!(touched_before(&[]), Hull::EMPTY);
+    }
+
+    #[test]
+    fn after_an_if_that_moved_the_pointer_its_cell_is_on_the_tape_where_its_body_ends_on_it() {
+        // `if [p+1] { move -2; set [p+1] = 0 }`: skipped, the pointer is
+        // where the test touched [p+1]; taken, the body ends having set
+        // [p+1] from where it moved to.
+        let after = |body: &[Op]| {
+            let ops = [&[Op::If { off: 1 }, Op::Move(-2)][..], body, &[Op::EndIf]].concat();
+            let program = Program { insts: ops.iter().map(|&op| Inst::new(op, 0)).collect(), data: vec![] };
+            let mut on_tape = OnTape::new(&program);
+            (0..ops.len()).for_each(|i| on_tape.pass(&program, i, false));
+            on_tape.known()
+        };
+        assert_eq!(after(&[Op::Set { off: 1, val: 0 }]), Some(Hull::of([1])));
+        // Ending with cells known past it only: nothing is known.
+        assert_eq!(after(&[Op::Set { off: 5, val: 0 }]), None);
     }
 
     #[test]

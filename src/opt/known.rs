@@ -124,12 +124,19 @@ impl Knowledge {
 
     /// At the end of an `If` opened at `before` on cell `off`: only what
     /// holds both after its body and where it was skipped (`off` zero).
-    /// False when nothing does, not even where the pointer is.
-    fn close_if(&mut self, before: Snapshot, off: i32, tape: Hull) -> bool {
+    fn close_if(&mut self, before: Snapshot, off: i32, tape: Hull) {
         self.nonzero = None;
-        let kept = if self.base != before.base || self.start_position != before.start_position {
+        if self.base != before.base || self.start_position != before.start_position {
+            // Where the pointer is depends on the way taken; the cell the
+            // `If` tested, from where each way left the pointer, holds 0
+            // where the body was skipped, and may where the body ends on
+            // a zero (`[>[-]]`: bfminifier's nest of cases ends each case
+            // with `>[-]`, so each level around it runs once).
+            let tested = self.get(off, tape);
             self.forget();
-            false
+            if tested == Some(0) {
+                self.set(off, Some(0));
+            }
         } else {
             // Only the cells the body changed (and the one tested) can
             // differ; each held, before, what its first change replaced.
@@ -149,13 +156,11 @@ impl Knowledge {
                 };
                 self.insert(key, if skipped == through { through } else { None });
             }
-            true
-        };
+        }
         self.open_ifs -= 1;
         if self.open_ifs == 0 {
             self.log.clear();
         }
-        kept
     }
 }
 
@@ -251,7 +256,7 @@ pub fn known_values(program: Program, tape: Hull) -> Program {
                 dropped_end[partner[i]] = true;
             }
             Op::If { off } => {
-                open.push(Block { start: out.len(), before: Some(k.open_if()), reach: None, lost_track: false, off });
+                open.push(Block { start: out.len(), before: Some(k.open_if()), reach: None, off });
                 emit(inst.op, &mut out);
                 k.nonzero = Some(k.key(off));
             }
@@ -271,7 +276,7 @@ pub fn known_values(program: Program, tape: Hull) -> Program {
                     None if balanced[i] => k.forget_values(),
                     None => k.forget(),
                 }
-                open.push(Block { start: out.len(), before: None, reach: keys, lost_track: false, off });
+                open.push(Block { start: out.len(), before: None, reach: keys, off });
                 emit(inst.op, &mut out);
                 // Each iteration starts with the cell just tested nonzero.
                 k.nonzero = Some(k.key(off));
@@ -280,10 +285,7 @@ pub fn known_values(program: Program, tape: Hull) -> Program {
             Op::EndIf => {
                 let block = open.pop().expect("balanced IR");
                 // The body was skipped only if its cell was zero.
-                let kept = k.close_if(block.before.expect("an If's knowledge"), block.off, tape);
-                if !kept || block.lost_track {
-                    lost_track(&mut open);
-                }
+                k.close_if(block.before.expect("an If's knowledge"), block.off, tape);
                 emit(inst.op, &mut out);
             }
             Op::EndLoop => {
@@ -291,11 +293,14 @@ pub fn known_values(program: Program, tape: Hull) -> Program {
                 // A body that leaves zero in the cell the loop tests next
                 // runs at most once: its own counter, or, where the body
                 // moved the pointer, the cell the test meets there
-                // (rule30.b's `[>>[-]]`). (After a loop inside that moves
-                // the pointer `base` counts from elsewhere: those are left
-                // out.)
+                // (rule30.b's `[>>[-]]`; bfminifier.b's nest of cases,
+                // each ending after an `if` that moved the pointer onto a
+                // zero or not; impeccable.b's digit chain, each level
+                // ending after a walk). Where the pointer has moved by an
+                // amount not known here, `k` counts from where it was
+                // lost, and still says what the cell under it holds.
                 let off = block.off;
-                if !block.lost_track && k.get(off, tape) == Some(0) {
+                if k.get(off, tape) == Some(0) {
                     out[block.start].op = Op::If { off };
                     emit(Op::EndIf, &mut out);
                 } else {
@@ -304,16 +309,12 @@ pub fn known_values(program: Program, tape: Hull) -> Program {
                 match block.reach {
                     Some(keys) => k.forget_reach(keys, tape),
                     None if balanced[partner[i]] => k.forget_values(),
-                    None => {
-                        lost_track(&mut open);
-                        k.forget();
-                    }
+                    None => k.forget(),
                 }
                 k.set(off, Some(0));
             }
             Op::Scan { value, .. } => {
                 emit(inst.op, &mut out);
-                lost_track(&mut open);
                 k.forget();
                 k.set(0, Some(value));
             }
@@ -364,19 +365,8 @@ struct Block {
     before: Option<Snapshot>,
     /// For a balanced loop: the cells it may change, by key.
     reach: Option<Hull>,
-    /// `Knowledge::base` restarted inside, so it no longer measures from
-    /// the block's start.
-    lost_track: bool,
     /// The cell the block tests.
     off: i32,
-}
-
-/// The pointer's offset from the innermost open block's start is no longer
-/// known (`Knowledge::base` restarted from zero).
-fn lost_track(open: &mut [Block]) {
-    if let Some(block) = open.last_mut() {
-        block.lost_track = true;
-    }
 }
 
 #[cfg(test)]
@@ -478,6 +468,21 @@ mod tests {
         // Onto a cell that may be nonzero: a loop.
         for src in [",[>>[-]+]", ",[>>,]", ",[>>[-]<]"] {
             let p = known(src);
+            assert!(ops(&p).contains(&Op::Loop { off: 0 }), "{src}: {p:?}");
+        }
+    }
+
+    #[test]
+    fn an_if_whose_body_ends_on_a_zero_leaves_a_zero_wherever_the_pointer_is() {
+        // bfminifier.b's nest of cases: the innermost drops the character
+        // by moving onto the copy and clearing it. Skipped, the if leaves
+        // its own cell 0; taken, the cleared one: every level runs once.
+        let p = known_twice(",>,<[-[-[>[-]]]]");
+        let opens: Vec<Op> = ops(&p).into_iter().filter(|op| op.opens()).collect();
+        assert_eq!(opens, vec![Op::If { off: 0 }; 3], "{p:?}");
+        // A body that ends on a cell that may be nonzero: the loops stay.
+        for src in [",>,<[-[-[>[-]+]]]", ",[-[-[>,]]]", ",>>,<<[-[-[>[-]>]]]"] {
+            let p = known_twice(src);
             assert!(ops(&p).contains(&Op::Loop { off: 0 }), "{src}: {p:?}");
         }
     }
