@@ -145,6 +145,8 @@ pub fn case(seed: u64) -> Case {
     );
     // A counting loop holding a flag's loop (primes.bf's modulo).
     ending(&mut rng, tape, Some(2), |g| g.nested_loop(), b".>.<<.");
+    // A nest of cases whose innermost moves onto a cell it clears.
+    ending(&mut rng, tape, Some(4), |g| g.moving_case_nest(), b".>.<<.");
     Case { seed, program, input, eof, tape, left_margin, cell_bits }
 }
 
@@ -464,6 +466,38 @@ impl Gen<'_> {
         at(self, f, b"-]");
         self.out.push(b']');
         self.moves(start - self.pos);
+    }
+
+    /// A nest of cases on a counter read from input whose innermost case
+    /// moves the pointer onto a cell it clears, as bfminifier.b's filter
+    /// drops a character (`,[-[-[-[>[-]]]]]`, an ending of one case in
+    /// four): every level then ends on a zero wherever the pointer is, so
+    /// each runs at most once (`known-values`: the cell an `if` tested is 0
+    /// after it where its body ends on a 0). Levels may work through a cell
+    /// beside; the move is 1 to 3 cells either way; now and then the cell
+    /// is left 1, and the levels are loops.
+    fn moving_case_nest(&mut self) {
+        self.out.push(b',');
+        let levels = self.rng.range(1, 6);
+        for _ in 0..levels {
+            self.out.push(b'[');
+            let step = self.rng.range(1, 12) as u8;
+            self.add(step.wrapping_neg());
+            if self.rng.chance(1, 4) {
+                let d = self.rng.range(1, 3) * self.rng.pick(&[1, -1]);
+                self.moves(d);
+                let v = self.amount();
+                self.add(v);
+                self.moves(-d);
+            }
+        }
+        let d = self.rng.range(1, 3) * self.rng.pick(&[1, -1]);
+        self.moves(d);
+        let clear: &[u8] = if self.rng.chance(1, 8) { b"[-]+" } else { b"[-]" };
+        self.out.extend_from_slice(clear);
+        // Where the pointer ends depends on the way: counted from before.
+        self.pos -= d;
+        self.out.extend(std::iter::repeat_n(b']', levels as usize));
     }
 
     /// A `case` on the counter at the pointer as Brainfuck writes it
