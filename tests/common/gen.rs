@@ -411,19 +411,6 @@ impl Gen<'_> {
         let r = if !between.is_empty() && self.rng.chance(3, 4) { between } else { free(-4, 4) };
         offs.push(self.rng.pick(&r));
         let [_, s, f, t, u, r] = offs[..] else { unreachable!("six cells") };
-        let counter = self.pos;
-        // `[-]` moving `from` into each of `to` (offsets from the counter).
-        let transfer = |g: &mut Self, from: i64, to: &[i64]| {
-            g.moves(from);
-            g.out.extend_from_slice(b"[-");
-            for &cell in to {
-                g.moves(counter + cell - g.pos);
-                g.out.push(b'+');
-            }
-            g.moves(counter + from - g.pos);
-            g.out.push(b']');
-            g.moves(-from);
-        };
         let at = |g: &mut Self, off: i64, code: &[u8]| {
             g.moves(off);
             g.out.extend_from_slice(code);
@@ -431,17 +418,15 @@ impl Gen<'_> {
         };
         for cell in [s, r] {
             let v = self.rng.range(1, 7) as u8;
-            self.moves(cell);
-            self.add(v);
-            self.moves(-cell);
+            self.add_at(cell, v);
         }
         let n = self.rng.range(1, 20) as u8;
         self.add(n);
         self.out.extend_from_slice(b"[-");
-        at(self, s, b"-");
-        at(self, f, b"+");
-        transfer(self, s, &[t, u]);
-        transfer(self, u, &[s]);
+        self.add_at(s, 255);
+        self.add_at(f, 1);
+        self.move_into(s, &[(t, 1), (u, 1)]);
+        self.move_into(u, &[(s, 1)]);
         // if t: clear f and t.
         self.moves(t);
         self.out.push(b'[');
@@ -451,8 +436,8 @@ impl Gen<'_> {
         self.moves(f);
         self.out.push(b'[');
         self.moves(-f);
-        transfer(self, r, &[s, u]);
-        transfer(self, u, &[r]);
+        self.move_into(r, &[(s, 1), (u, 1)]);
+        self.move_into(u, &[(r, 1)]);
         // A set, which tells whether the loop ran (256 runs of adds alone
         // look like none).
         match self.rng.below(3) {
@@ -485,10 +470,8 @@ impl Gen<'_> {
             self.add(step.wrapping_neg());
             if self.rng.chance(1, 4) {
                 let d = self.rng.range(1, 3) * self.rng.pick(&[1, -1]);
-                self.moves(d);
                 let v = self.amount();
-                self.add(v);
-                self.moves(-d);
+                self.add_at(d, v);
             }
         }
         let d = self.rng.range(1, 3) * self.rng.pick(&[1, -1]);
@@ -734,7 +717,7 @@ impl Gen<'_> {
         for &t in &temps {
             if self.rng.chance(5, 6) {
                 let factor = self.rng.pick(&[1, 1, 2, 255]);
-                self.move_into(t, 0, factor);
+                self.move_into(t, &[(0, factor)]);
             }
         }
         self.moves(stride);
@@ -777,14 +760,18 @@ impl Gen<'_> {
         }
     }
 
-    /// `[-]` of the cell `from` adding `factor` to the cell `to` (offsets
-    /// from the pointer, where it comes back).
-    fn move_into(&mut self, from: i64, to: i64, factor: u8) {
+    /// `[-]` of the cell `from` adding each `factor` to its cell `to`
+    /// (offsets from the pointer, where it comes back).
+    fn move_into(&mut self, from: i64, to: &[(i64, u8)]) {
         self.moves(from);
         self.out.extend_from_slice(b"[-");
-        self.moves(to - from);
-        self.add(factor);
-        self.moves(from - to);
+        let mut at = from;
+        for &(cell, factor) in to {
+            self.moves(cell - at);
+            self.add(factor);
+            at = cell;
+        }
+        self.moves(from - at);
         self.out.push(b']');
         self.moves(-from);
     }
@@ -819,14 +806,14 @@ impl Gen<'_> {
         }
         self.out.push(b'[');
         if counter_first {
-            self.move_into(0, stride, 1);
+            self.move_into(0, &[(stride, 1)]);
         }
         for &q in &payload {
             let factor = self.rng.pick(&[1, 1, 1, 2, 255]);
-            self.move_into(q, q + stride, factor);
+            self.move_into(q, &[(q + stride, factor)]);
         }
         if !counter_first {
-            self.move_into(0, stride, 1);
+            self.move_into(0, &[(stride, 1)]);
         }
         for &q in &payload {
             if self.rng.chance(1, 2) {
