@@ -147,6 +147,9 @@ pub fn case(seed: u64) -> Case {
     ending(&mut rng, tape, Some(2), |g| g.nested_loop(), b".>.<<.");
     // A nest of cases whose innermost moves onto a cell it clears.
     ending(&mut rng, tape, Some(4), |g| g.moving_case_nest(), b".>.<<.");
+    // A walk copying a cell of each frame through a temporary cleared
+    // first (factorials.b's digit loop).
+    ending(&mut rng, tape, Some(4), |g| g.copy_walk(), b".>.<<.");
     Case { seed, program, input, eof, tape, left_margin, cell_bits }
 }
 
@@ -481,6 +484,87 @@ impl Gen<'_> {
         // Where the pointer ends depends on the way: counted from before.
         self.pos -= d;
         self.out.extend(std::iter::repeat_n(b']', levels as usize));
+    }
+
+    /// A walk along frames of 2 to 5 cells either way, each copying a
+    /// source cell into a target through a temporary cleared first
+    /// (`[-]>[<<+>+>-]<[>+<-]`, factorials.b's digit loop; an ending of one
+    /// case in four): the temporary the walk's own cell one time in two,
+    /// the target often in the frame before, which the first iteration has
+    /// not touched (a guarded multiply, and `linear-stretches` around it).
+    /// 1 to 4 frames are set up, most times then lost to the compiler by a
+    /// scan; the walk ends at a zero cell, or off the tape (one in three
+    /// goes there).
+    fn copy_walk(&mut self) {
+        let stride = self.rng.range(2, 5) * self.rng.pick(&[1, -1]);
+        let temp = if self.rng.chance(1, 2) { 0 } else { self.rng.range(-4, 4) };
+        let source = loop {
+            let cell = self.rng.range(-4, 4);
+            if cell != temp {
+                break cell;
+            }
+        };
+        let target = loop {
+            let cell = if self.rng.chance(1, 2) { -stride + self.rng.range(-1, 1) } else { self.rng.range(-6, 6) };
+            if cell != temp && cell != source {
+                break cell;
+            }
+        };
+        let frames = self.rng.range(1, 4);
+        for k in 0..frames {
+            self.moves(k * stride);
+            self.out.extend_from_slice(b"[-]");
+            let v = self.amount();
+            self.add(v);
+            let v = self.amount();
+            self.add_at(source, v);
+            self.moves(-k * stride);
+        }
+        // Most times from the last frame back to a zero before the first:
+        // where the frames are is then lost to the compiler, which knows
+        // only the cell the scan stopped on.
+        if self.rng.chance(3, 4) {
+            let start = self.pos;
+            self.moves(-stride);
+            self.out.extend_from_slice(b"[-]");
+            self.moves(frames * stride);
+            self.out.push(b'[');
+            self.moves(-stride);
+            self.out.push(b']');
+            self.pos = start - stride;
+            self.moves(stride);
+        }
+        self.out.push(b'[');
+        self.moves(temp);
+        self.out.extend_from_slice(b"[-]");
+        self.moves(-temp);
+        let factor = self.rng.pick(&[1, 1, 2, 255]);
+        self.move_into(source, &[(target, factor), (temp, 1)]);
+        self.move_into(temp, &[(source, 1)]);
+        // Then the target touched again, or moved on (an `if` on it: what
+        // proves it on the tape comes after the copy's stretch, as the
+        // digit chain's switch in factorials.b).
+        match self.rng.below(3) {
+            0 => {}
+            1 => {
+                let v = self.amount();
+                self.add_at(target, v);
+            }
+            _ => {
+                let beside = target + self.rng.pick(&[1, -1]);
+                self.move_into(target, &[(beside, 1)]);
+            }
+        }
+        // One walk in three makes the next frame's cell nonzero: it runs
+        // to a tape end, where the first cell off the tape is the copy's
+        // target or another, by the order of their touches.
+        if self.rng.chance(1, 3) {
+            self.add_at(stride, 1);
+        }
+        self.moves(stride);
+        // Loops are assumed to return where they started.
+        self.pos -= stride;
+        self.out.push(b']');
     }
 
     /// A `case` on the counter at the pointer as Brainfuck writes it
