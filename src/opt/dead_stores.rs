@@ -133,9 +133,21 @@ fn stretch(insts: &mut [Inst], proven: &[Hull], data: &mut Vec<u8>, dead: &mut F
                 if let Op::Set { off, .. } = inst.op {
                     dead.insert(cell(off), ());
                 } else {
-                    for off in live.into_iter().chain([src]) {
-                        dead.remove(&cell(off));
+                    // A cell it sets for every value kills what was
+                    // there before (`switches::fold_set_cells`); the
+                    // others it reads, and the counter.
+                    let sets = match inst.op {
+                        Op::Switch { start, cells, .. } => sets_for_every_value(data, start, cells),
+                        _ => Vec::new(),
+                    };
+                    for off in live {
+                        if sets.contains(&off) && off != src {
+                            dead.insert(cell(off), ());
+                        } else {
+                            dead.remove(&cell(off));
+                        }
                     }
+                    dead.remove(&cell(src));
                 }
             }
             op => op.cells().for_each(|off| {
@@ -180,6 +192,20 @@ fn switch(src: i32, start: u32, count: u16, data: &mut Vec<u8>, dead: impl Fn(i3
         _ => append(data, &live, src),
     };
     (op, offs)
+}
+
+/// The cells of the switch whose `count` cells' tables start at `start`
+/// that it touches and sets for every value of its counter.
+fn sets_for_every_value(data: &[u8], start: u32, count: u16) -> Vec<i32> {
+    let cells = data[start as usize..].chunks(SwitchCell::SIZE).take(count as usize);
+    let table = |cell: &[u8], at: usize| cell[at..at + 256].to_vec();
+    cells
+        .filter(|cell| {
+            table(cell, SwitchCell::TOUCH).iter().all(|&t| t != 0)
+                && table(cell, SwitchCell::KEEP).iter().all(|&k| k == 0)
+        })
+        .map(|cell| i32::from_le_bytes(cell[..4].try_into().expect("4 bytes")))
+        .collect()
 }
 
 /// A switch on `src` of the cells at `cells` in `data`, appended to it.
@@ -245,6 +271,18 @@ mod tests {
         let p = dead_stores(p);
         assert!(!ops(&p).iter().any(|op| matches!(op, Op::Switch { .. })), "{}", p.display(b""));
         assert!(ops(&p).contains(&Op::Set { off: 0, val: 0 }));
+    }
+
+    #[test]
+    fn a_set_a_switch_sets_again_for_every_value_is_dead() {
+        // The digit cell cleared before factor.b's digit chain: the switch
+        // sets it from a table (`switches::fold_set_cells`), the clear goes.
+        let src = ",>,[-]<[->+<[->+<[->+<[->+<[-[-]>>+<<]]]]]>>.";
+        let p = switch_tables(to_fixed_point(program(src), &passes(o2())));
+        assert!(ops(&p).contains(&Op::Set { off: 1, val: 0 }), "{}", p.display(b""));
+        let p = dead_stores(p);
+        assert!(!ops(&p).contains(&Op::Set { off: 1, val: 0 }), "{}", p.display(b""));
+        assert!(ops(&p).iter().any(|op| matches!(op, Op::Switch { .. })), "{}", p.display(b""));
     }
 
     /// Random straight-line stretches, switches included, anywhere on the

@@ -45,6 +45,10 @@ const MAX_LEN: usize = 512;
 
 /// Replaces the chains of nested ifs on one counter by `Op::Switch`es.
 pub fn switch_tables(program: Program) -> Program {
+    fold_set_cells(chains_to_switches(program))
+}
+
+fn chains_to_switches(program: Program) -> Program {
     super::replace_blocks(program, |block, data| {
         let Op::If { off } = block[0].op else { return None };
         let cells = tables(block, off)?;
@@ -54,6 +58,66 @@ pub fn switch_tables(program: Program) -> Program {
         }
         Some(vec![Inst::new(Op::Switch { src: off, start, cells: cells.len() as u16 }, block[0].at)])
     })
+}
+
+/// A switch's cell that a `set` in the straight-line code before it gave a
+/// value it still holds becomes a cell the switch sets for every value of
+/// its counter, from its tables: a digit chain adding into a cell cleared
+/// just before (factorials.b's `[-]>[<<+>+>-]<[>+<-]<[>+<-[>+<-[...`, its
+/// digit made in the cell its copy went through) then stores a table's
+/// byte, without an `and` and an `add` on the cell in memory (two
+/// read-modify-writes on the loop's path through memory), and the set
+/// before it is a dead store (`dead_stores`). The set touched the cell: it
+/// is on the tape, and the switch may touch it for every value.
+fn fold_set_cells(program: Program) -> Program {
+    let Program { insts, mut data } = program;
+    // Cells (from where the stretch started) a set gave the value.
+    let mut known: super::FastMap<i64, u8> = super::FastMap::default();
+    let mut base = 0i64;
+    for inst in &insts {
+        let cell = |off: i32| base + off as i64;
+        match inst.op {
+            Op::Move(d) => base += d as i64,
+            Op::Set { off, val } => {
+                known.insert(cell(off), val);
+            }
+            Op::Add { off, .. } | Op::AddMul { off, .. } | Op::In { off } => {
+                known.remove(&cell(off));
+            }
+            Op::Out { .. } | Op::Print { .. } => {}
+            Op::Switch { src, start, cells } => {
+                for k in 0..cells as usize {
+                    let at = start as usize + k * SwitchCell::SIZE;
+                    let tables = &mut data[at..at + SwitchCell::SIZE];
+                    let off = i32::from_le_bytes(tables[..4].try_into().expect("4 bytes"));
+                    if let Some(&value) = known.get(&cell(off)).filter(|_| off != src) {
+                        set_for_every_value(tables, value);
+                    }
+                    known.remove(&cell(off));
+                }
+            }
+            _ => {
+                known.clear();
+                base = 0;
+            }
+        }
+    }
+    Program { insts, data }
+}
+
+/// Makes the cell whose tables are `tables` (a `SwitchCell`'s bytes), which
+/// holds `value` before the switch, set for every value switched on.
+fn set_for_every_value(tables: &mut [u8], value: u8) {
+    for v in 0..256 {
+        let (keep, add) = if tables[SwitchCell::TOUCH + v] != 0 {
+            (tables[SwitchCell::KEEP + v], tables[SwitchCell::ADD + v])
+        } else {
+            (0xff, 0)
+        };
+        tables[SwitchCell::TOUCH + v] = 1;
+        tables[SwitchCell::KEEP + v] = 0;
+        tables[SwitchCell::ADD + v] = (value & keep).wrapping_add(add);
+    }
 }
 
 /// One cell's tables while they are built.
@@ -302,6 +366,46 @@ mod tests {
                 assert_preserves(pipeline, &src, &[input]);
             }
         }
+    }
+
+    #[test]
+    fn a_cell_set_before_the_chain_is_set_for_every_value() {
+        // The digit cleared, the carry's cell set to 4, before the chain.
+        let src = format!(",>,[-]>>>>>>>>>,[-]++++<<<<<<<<<<{DIGIT}");
+        let p = switched(&src);
+        let cells: Vec<SwitchCell> = p.switch_cells(0, 3).collect();
+        let [_, digit, carry] = &cells[..] else { unreachable!() };
+        for v in 0..256 {
+            assert_eq!((digit.touch[v], digit.keep[v], carry.touch[v], carry.keep[v]), (1, 0, 1, 0), "{v}");
+        }
+        assert_eq!((digit.add[0], digit.add[7], digit.add[11], carry.add[0], carry.add[11]), (0, 7, 21, 4, 3));
+        // A read of the carry's cell after its set: its value is not known.
+        let p = switched(&format!(",>,[-]>>>>>>>>>,[-]++++,<<<<<<<<<<{DIGIT}"));
+        let carry = p.switch_cells(0, 3).nth(2).unwrap();
+        assert_eq!((carry.touch[0], carry.keep[11]), (0, 0xff));
+    }
+
+    /// Random stretches with chains, sets before some, anywhere on the
+    /// tape: the same behaviour as the ifs, the command and cell of a tape
+    /// error included.
+    #[test]
+    fn random_chains_after_sets_keep_behaviour() {
+        let mut next = random(0x5e75_u64);
+        let (mut switches, mut folded) = (0, 0);
+        for _ in 0..3000 {
+            let mut src = moves(next(64) as i64 - 4) + ",>,>,>,>,>,>,>,<<<<";
+            let pieces = 2 + next(14);
+            src += &random_stretch(&mut next, pieces, -4, 9, true).0;
+            src += "<<.>>>.";
+            let p = before(program(&src));
+            let chained = chains_to_switches(p.clone());
+            let after = fold_set_cells(chained.clone());
+            switches += usize::from(chained != p);
+            folded += usize::from(after != chained);
+            let input = [3, 0, 200, 1, 7, 5, 9, 0, 4, 255, 2, 6, 1];
+            assert_eq!(behaviour_located(&p, &input), behaviour_located(&after, &input), "{src}");
+        }
+        assert!(switches > 500 && folded > 100, "{switches} {folded}");
     }
 
     /// The chain of the report: a counter of 1 touches `[p-2]` first, then

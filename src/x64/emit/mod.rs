@@ -395,8 +395,9 @@ impl Emitter {
             Straight::Run(run) => self.emit_register_run(run, program),
             Straight::Sets(block) => self.emit_set_block(block),
             Straight::Switch(switch) => {
+                let src_in_eax = self.in_eax.holds(switch.src);
                 self.lose_eax_and_flags();
-                self.emit_switch(switch);
+                self.emit_switch(switch, src_in_eax);
             }
         }
     }

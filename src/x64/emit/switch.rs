@@ -21,10 +21,16 @@ impl Emitter {
     /// table says, in order, so the tape error is the one the ifs had.
     ///
     /// Where the plan knows all its cells on the tape, only the first way,
-    /// and the tables' address only if a cell's form reads them.
-    pub(super) fn emit_switch(&mut self, switch: &SwitchPlan) {
-        self.touch(switch.src);
-        self.cell(CellInst::MovzxEax, switch.src);
+    /// and the tables' address only if a cell's form reads them. Where eax
+    /// holds `cell[src]` (`src_in_eax`: a run before it made the value in
+    /// a register), the switch starts from it, not from a load of the
+    /// store just made (fib.b's and factorials.b's digit loops: a store
+    /// forward on the path from one digit to the next).
+    pub(super) fn emit_switch(&mut self, switch: &SwitchPlan, src_in_eax: bool) {
+        if !src_in_eax {
+            self.touch(switch.src);
+            self.cell(CellInst::MovzxEax, switch.src);
+        }
         if switch.on_tape {
             if switch.reads_tables() {
                 asm!(self.ops; lea rsi, [=>self.routines.data]);

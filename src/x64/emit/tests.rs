@@ -232,6 +232,30 @@ fn runs_keep_in_registers_the_cells_they_read_back() {
 }
 
 #[test]
+fn a_switch_after_a_run_takes_its_counter_from_the_register() {
+    // fib.b's digit: [p+2] = [p+1] + [p+3] made in esi, then a digit
+    // chain on it (a switch not known on the tape: bounds checked).
+    let optimised = |src: &str| {
+        let config = crate::opt::Config {
+            level: crate::opt::Level::O2,
+            tape_cells: 4096,
+            left_margin: 0,
+            eval_steps: 0,
+            cell_bits: 8,
+        };
+        let program = crate::opt::optimise(parse("t.b", src.as_bytes()).unwrap(), config);
+        assert!(program.ops().any(|op| matches!(op, Op::Switch { .. })), "{src}");
+        compile(&program, GUARDED).bytes
+    };
+    let code = optimised(">,>,>,<[-]<[->+<]>>[-<<+>+>]<[->+<[->+<[->+<[-]>>+<<]]]>.>.");
+    assert!(code.windows(2).any(|w| w == [0x89, 0xf0]), "mov eax, esi");
+    assert!(!code.windows(4).any(|w| w == [0x0f, 0xb6, 0x43, 2]), "no movzx eax, [rbx+2]");
+    // Without the run (the counter read from input), loaded.
+    let code = optimised(">,>,>,<[->+<[->+<[->+<[-]>>+<<]]]>.>.");
+    assert!(code.windows(4).any(|w| w == [0x0f, 0xb6, 0x43, 2]), "movzx eax, [rbx+2]");
+}
+
+#[test]
 fn a_run_in_a_loop_tests_its_temporaries_and_skips_them_where_zero() {
     let mul = |off, src, factor| Op::AddMul { off, src, factor, if_nonzero: false };
     let set = |off| Op::Set { off, val: 0 };

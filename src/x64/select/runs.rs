@@ -82,7 +82,7 @@ pub(super) fn run(all: &[Inst], i: usize, program: &Program, target: Target, pla
     // The instruction after the run may read a cell it kept in a register.
     let read_next = match insts.get(len).map(|inst| inst.op) {
         Some(Op::If { off }) => slot(off),
-        Some(Op::AddMul { src, .. }) => slot(src),
+        Some(Op::AddMul { src, .. } | Op::Switch { src, .. }) => slot(src),
         _ => None,
     };
     let zeros = match place {
