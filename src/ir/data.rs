@@ -219,22 +219,39 @@ impl SwitchCell<'_> {
         data.extend(self.add);
         data.extend(self.at.to_le_bytes());
     }
+
+    /// Whether the switch touches the cell and sets it (keeps nothing of
+    /// its value) for every value of its counter.
+    pub fn set_for_every_value(&self) -> bool {
+        self.touch.iter().all(|&t| t != 0) && self.keep.iter().all(|&k| k == 0)
+    }
+}
+
+impl<'a> SwitchCell<'a> {
+    /// The cell whose `SIZE` bytes start `bytes`.
+    pub fn decode(bytes: &'a [u8]) -> SwitchCell<'a> {
+        let table = |at: usize| bytes[at..at + 256].try_into().expect("256 bytes");
+        SwitchCell {
+            off: i32::from_le_bytes(bytes[..4].try_into().expect("4 bytes")),
+            touch: table(SwitchCell::TOUCH),
+            keep: table(SwitchCell::KEEP),
+            add: table(SwitchCell::ADD),
+            at: u32::from_le_bytes(bytes[SwitchCell::AT..SwitchCell::SIZE].try_into().expect("4 bytes")),
+        }
+    }
+
+    /// The cells of the `Op::Switch` whose `cells` cells' tables start at
+    /// `start` in `data` (`Program::data`).
+    pub fn all_in(data: &'a [u8], start: u32, cells: u16) -> impl Iterator<Item = SwitchCell<'a>> {
+        let bytes = &data[start as usize..start as usize + cells as usize * SwitchCell::SIZE];
+        bytes.chunks_exact(SwitchCell::SIZE).map(SwitchCell::decode)
+    }
 }
 
 impl Program {
     /// The cells of the `Op::Switch` whose tables start at `start`.
     pub fn switch_cells(&self, start: u32, cells: u16) -> impl Iterator<Item = SwitchCell<'_>> {
-        let bytes = &self.data[start as usize..start as usize + cells as usize * SwitchCell::SIZE];
-        bytes.chunks_exact(SwitchCell::SIZE).map(|b| {
-            let table = |at: usize| b[at..at + 256].try_into().expect("256 bytes");
-            SwitchCell {
-                off: i32::from_le_bytes(b[..4].try_into().expect("4 bytes")),
-                touch: table(SwitchCell::TOUCH),
-                keep: table(SwitchCell::KEEP),
-                add: table(SwitchCell::ADD),
-                at: u32::from_le_bytes(b[SwitchCell::AT..].try_into().expect("4 bytes")),
-            }
-        })
+        SwitchCell::all_in(&self.data, start, cells)
     }
 
     /// The `Op::Shortcut` whose bytes start at `start`.

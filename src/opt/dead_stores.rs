@@ -136,12 +136,8 @@ fn stretch(insts: &mut [Inst], proven: &[Hull], data: &mut Vec<u8>, dead: &mut F
                     // A cell it sets for every value kills what was
                     // there before (`switches::fold_set_cells`); the
                     // others it reads, and the counter.
-                    let sets = match inst.op {
-                        Op::Switch { start, cells, .. } => sets_for_every_value(data, start, cells),
-                        _ => Vec::new(),
-                    };
-                    for off in live {
-                        if sets.contains(&off) && off != src {
+                    for (off, sets) in live {
+                        if sets && off != src {
                             dead.insert(cell(off), ());
                         } else {
                             dead.remove(&cell(off));
@@ -159,60 +155,45 @@ fn stretch(insts: &mut [Inst], proven: &[Hull], data: &mut Vec<u8>, dead: &mut F
 
 /// The switch on `src` whose `count` cells' tables start at `start`,
 /// with the cells whose value is `dead` (and on the tape) left out, and
-/// the cells left. The same switch if none is dead; a `set` if one cell is
+/// the cells left, each with whether it sets the cell for every value of
+/// the counter. The same switch if none is dead; a `set` if one cell is
 /// left that is `src` and set to one value for every value of it; a touch
 /// of `src` (`add 0`) if none is left. A switch of fewer cells has its
 /// tables appended to `data`.
-fn switch(src: i32, start: u32, count: u16, data: &mut Vec<u8>, dead: impl Fn(i32) -> bool) -> (Op, Vec<i32>) {
-    let start = start as usize;
-    let end = start + count as usize * SwitchCell::SIZE;
-    let off = |cell: &[u8]| i32::from_le_bytes(cell[..4].try_into().expect("4 bytes"));
-    let live: Vec<std::ops::Range<usize>> = (start..end)
-        .step_by(SwitchCell::SIZE)
-        .map(|at| at..at + SwitchCell::SIZE)
-        .filter(|cell| !dead(off(&data[cell.clone()])))
+fn switch(src: i32, start: u32, count: u16, data: &mut Vec<u8>, dead: impl Fn(i32) -> bool) -> (Op, Vec<(i32, bool)>) {
+    fn cell_at(data: &[u8], at: usize) -> SwitchCell<'_> {
+        SwitchCell::decode(&data[at..at + SwitchCell::SIZE])
+    }
+    let live: Vec<usize> = (0..count as usize)
+        .map(|k| start as usize + k * SwitchCell::SIZE)
+        .filter(|&at| !dead(cell_at(data, at).off))
         .collect();
-    let offs: Vec<i32> = live.iter().map(|cell| off(&data[cell.clone()])).collect();
+    let cells = live.iter().map(|&at| cell_at(data, at)).map(|cell| (cell.off, cell.set_for_every_value())).collect();
     if live.len() == count as usize {
-        return (Op::Switch { src, start: start as u32, cells: count }, offs);
+        return (Op::Switch { src, start, cells: count }, cells);
     }
     let op = match &live[..] {
         [] => Op::Add { off: src, val: 0 },
-        [only] => {
-            let table = |at: usize| &data[only.start + at..only.start + at + 256];
-            let (touch, keep, add) = (table(SwitchCell::TOUCH), table(SwitchCell::KEEP), table(SwitchCell::ADD));
-            let constant =
-                touch.iter().all(|&t| t != 0) && keep.iter().all(|&k| k == 0) && add.iter().all(|&a| a == add[0]);
-            if offs[0] == src && constant {
-                Op::Set { off: src, val: add[0] }
+        &[only] => {
+            let cell = cell_at(data, only);
+            let constant = cell.set_for_every_value() && cell.add.iter().all(|&a| a == cell.add[0]);
+            if cell.off == src && constant {
+                Op::Set { off: src, val: cell.add[0] }
             } else {
                 append(data, &live, src)
             }
         }
         _ => append(data, &live, src),
     };
-    (op, offs)
+    (op, cells)
 }
 
-/// The cells of the switch whose `count` cells' tables start at `start`
-/// that it touches and sets for every value of its counter.
-fn sets_for_every_value(data: &[u8], start: u32, count: u16) -> Vec<i32> {
-    let cells = data[start as usize..].chunks(SwitchCell::SIZE).take(count as usize);
-    let table = |cell: &[u8], at: usize| cell[at..at + 256].to_vec();
-    cells
-        .filter(|cell| {
-            table(cell, SwitchCell::TOUCH).iter().all(|&t| t != 0)
-                && table(cell, SwitchCell::KEEP).iter().all(|&k| k == 0)
-        })
-        .map(|cell| i32::from_le_bytes(cell[..4].try_into().expect("4 bytes")))
-        .collect()
-}
-
-/// A switch on `src` of the cells at `cells` in `data`, appended to it.
-fn append(data: &mut Vec<u8>, cells: &[std::ops::Range<usize>], src: i32) -> Op {
+/// A switch on `src` of the cells whose bytes start at `cells` in `data`,
+/// appended to it.
+fn append(data: &mut Vec<u8>, cells: &[usize], src: i32) -> Op {
     let start = data.len();
-    for cell in cells {
-        data.extend_from_within(cell.clone());
+    for &cell in cells {
+        data.extend_from_within(cell..cell + SwitchCell::SIZE);
     }
     Op::Switch { src, start: start as u32, cells: cells.len() as u16 }
 }

@@ -57,7 +57,7 @@ pub fn linear_stretches(program: Program) -> Program {
             start += 1;
             continue;
         }
-        match rewrite_proven_tail(&stretch.insts, &stretch.proven, stretch.guards_end) {
+        match rewrite_proven_tail(&stretch.insts, &stretch.proven, stretch.guards_end()) {
             Some((kept, shorter)) => {
                 insts.extend_from_slice(&stretch.insts[..kept]);
                 insts.extend(shorter);
@@ -90,15 +90,13 @@ struct Stretch {
     insts: Vec<Inst>,
     /// Before each: the cells known on the tape.
     proven: Vec<Hull>,
-    /// Where the instructions after the last guarded multiply start.
-    guards_end: usize,
 }
 
 impl Stretch {
     /// The stretch starting at `start` (empty if none does), `on_tape`
     /// moved past it.
     fn take(program: &Program, start: usize, on_tape: &mut OnTape) -> Stretch {
-        let mut stretch = Stretch { insts: Vec::new(), proven: Vec::new(), guards_end: 0 };
+        let mut stretch = Stretch { insts: Vec::new(), proven: Vec::new() };
         for i in (start..program.insts.len()).take(WINDOW) {
             let inst = program.insts[i];
             let known = on_tape.known().unwrap_or(Hull::EMPTY);
@@ -116,13 +114,18 @@ impl Stretch {
                     }
                     stretch.insts.insert(at, inst);
                     stretch.proven.insert(at, known);
-                    stretch.guards_end = at + 1;
                 }
                 _ => break,
             }
             on_tape.pass(program, i, false);
         }
         stretch
+    }
+
+    /// Where the instructions after the last guarded multiply start.
+    fn guards_end(&self) -> usize {
+        let guarded = |inst: &Inst| matches!(inst.op, Op::AddMul { if_nonzero: true, .. });
+        self.insts.iter().rposition(guarded).map_or(0, |j| j + 1)
     }
 
     /// The earliest place for a guarded multiply into `target` from

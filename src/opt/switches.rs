@@ -89,7 +89,7 @@ fn fold_set_cells(program: Program) -> Program {
                 for k in 0..cells as usize {
                     let at = start as usize + k * SwitchCell::SIZE;
                     let tables = &mut data[at..at + SwitchCell::SIZE];
-                    let off = i32::from_le_bytes(tables[..4].try_into().expect("4 bytes"));
+                    let off = SwitchCell::decode(tables).off;
                     if let Some(&value) = known.get(&cell(off)).filter(|_| off != src) {
                         set_for_every_value(tables, value);
                     }
