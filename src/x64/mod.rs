@@ -21,7 +21,7 @@
 //! and, where they are live (never across a call into the runtime):
 //!   rsi, rdi, r8-r11  the cells of a loop that runs in registers, and
 //!                     (but r11) of a run of arithmetic (`emit/registers.rs`)
-//!   r11  where a scan started, for the scan back (`emit/scan.rs`)
+//!   r11  where a scan or a walk started, for the scan back (`emit/scan.rs`)
 //!   rsi  a switch's tables; r8, r9 a carry loop's bounds (`emit/switch.rs`)
 //!   eax, ecx, edx     scratch; eax often holds a cell (`select::EaxCells`)
 //!

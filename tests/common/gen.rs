@@ -150,6 +150,8 @@ pub fn case(seed: u64) -> Case {
     // A walk copying a cell of each frame through a temporary cleared
     // first (factorials.b's digit loop).
     ending(&mut rng, tape, Some(4), |g| g.copy_walk(), b".>.<<.");
+    // A walk, then a scan back along the cells it tested.
+    ending(&mut rng, tape, Some(4), |g| g.walk_pair(), b".>.<<.");
     Case { seed, program, input, eof, tape, left_margin, cell_bits }
 }
 
@@ -1199,6 +1201,86 @@ impl Gen<'_> {
         self.out.push(b'[');
         self.moves(-stride);
         self.out.push(b']');
+    }
+
+    /// `[>[-]+++>]` ... `[<<]`: a walk whose body writes cells of its
+    /// frames and moves on by its stride, straight-line code around where
+    /// it stopped, and a scan back the other way (mandelbrot's
+    /// `[>>>>>>>[-]>>]<<<<<<<<<[<<<<<<<<<]`: the code generator makes the
+    /// scan skip the cells the walk tested, where neither the body nor the
+    /// code between writes them but to set them non-zero). Mostly over an
+    /// array laid out first; one walk in five sets the next frame's flag,
+    /// running to a tape end. One write in three lands on a cell it tests,
+    /// mostly the one it passed last.
+    fn walk_pair(&mut self) {
+        let stride = self.rng.range(1, 5) * self.rng.pick(&[1, -1]);
+        if self.rng.chance(3, 4) {
+            let frames = self.rng.range(1, 6);
+            for _ in 0..frames {
+                let v = self.amount();
+                self.add(v);
+                self.moves(stride);
+            }
+            let back = -stride * self.rng.range(1, frames);
+            self.moves(back);
+        }
+        self.out.push(b'[');
+        for _ in 0..self.rng.range(1, 3) {
+            let mut at = self.rng.range(1, stride.abs().max(2) - 1) * stride.signum();
+            if self.rng.chance(1, 3) {
+                at = stride * self.rng.pick(&[-1, -1, 0, 1]);
+            }
+            match self.rng.below(4) {
+                0 => self.at(at, b"[-]"),
+                1 => self.at(at, b"[-]+++"),
+                2 => {
+                    let v = self.amount();
+                    self.add_at(at, v);
+                }
+                _ => {
+                    let to = at + self.rng.pick(&[1, -1]);
+                    self.move_into(at, &[(to, 1)]);
+                }
+            }
+        }
+        if self.rng.chance(1, 5) {
+            self.at(stride, b"[-]+");
+        }
+        self.moves(stride);
+        // Loops are assumed to return where they started.
+        self.pos -= stride;
+        self.out.push(b']');
+        // Mostly back to the last cell the walk passed first, sometimes to
+        // one before: before the first where the walk passed few.
+        if self.rng.chance(3, 4) {
+            let d = -stride * self.rng.pick(&[1, 1, 2]);
+            self.moves(d);
+        }
+        for _ in 0..self.rng.range(0, 2) {
+            let k = self.rng.range(-2, 1) * stride + self.rng.pick(&[0, 0, 0, 1]);
+            match self.rng.below(3) {
+                0 => {
+                    let d = stride * self.rng.range(-2, 1);
+                    self.moves(d);
+                }
+                1 => self.at(k, b"[-]+"),
+                _ => self.at(k, b"[-]"),
+            }
+        }
+        self.out.push(b'[');
+        self.moves(-stride);
+        self.out.push(b']');
+        // The two frames after the stop, whose flags the array gave
+        // values: a scan back that stopped elsewhere prints others.
+        self.at(stride, b".");
+        self.at(2 * stride, b".");
+    }
+
+    /// `code` at `off` from the pointer, which then comes back.
+    fn at(&mut self, off: i64, code: &[u8]) {
+        self.moves(off);
+        self.out.extend_from_slice(code);
+        self.moves(-off);
     }
 
     /// Two cells `d` apart (4097 to 5000, either way), read from input:

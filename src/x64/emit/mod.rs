@@ -357,6 +357,11 @@ impl Emitter {
 
     fn step(&mut self, step: &Step, program: &Program) {
         self.mark();
+        self.step_code(step, program);
+    }
+
+    /// A step's code, its first instruction's start noted already.
+    fn step_code(&mut self, step: &Step, program: &Program) {
         match step {
             Step::Straight(piece) => self.piece(piece, program),
             Step::Scan { stride, value, form } => {
@@ -372,6 +377,10 @@ impl Emitter {
             Step::SmallLoop(l) => self.emit_small_loop(l, program),
             Step::CarryLoop(l) => self.emit_carry_loop(l),
             Step::FastForward(f) => self.emit_fast_forward(f),
+            Step::WalkKeepsStart { test, walk } => {
+                self.keep_scan_start(*test);
+                self.step_code(walk, program);
+            }
         }
     }
 

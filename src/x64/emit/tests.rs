@@ -578,6 +578,36 @@ fn a_multiply_fails_where_its_source_is_read_or_its_target_touched() {
     }
 }
 
+/// A walk that a scan back returns along keeps the cell it tests first in
+/// r11 (`mov r11, rbx`, or `lea r11, [rbx + test]` where it tests a cell
+/// beside it), from which the scan back jumps to the cell before:
+/// `[>[-]>>]<<<[<<<]`.
+#[test]
+fn a_walk_keeps_where_it_starts_for_the_scan_back() {
+    let walk = |test: i32, back: i32| {
+        code_of(&[
+            Op::In { off: 0 },
+            Op::Loop { off: test },
+            Op::Set { off: 1, val: 0 },
+            Op::Move(3),
+            Op::EndLoop,
+            Op::Move(back),
+            Op::Scan { stride: -3, value: 0 },
+        ])
+    };
+    let has = |bytes: &[u8], want: &[u8]| bytes.windows(want.len()).any(|w| w == want);
+    let bytes = walk(0, -3);
+    assert!(has(&bytes, &[0x49, 0x89, 0xDB]), "mov r11, rbx");
+    assert!(has(&bytes, &[0x49, 0x8D, 0x5B, 0xFD]), "lea rbx, [r11 - 3]");
+    let bytes = walk(2, -1);
+    assert!(has(&bytes, &[0x4C, 0x8D, 0x5B, 0x02]), "lea r11, [rbx + 2]");
+    assert!(has(&bytes, &[0x49, 0x8D, 0x5B, 0xFD]), "lea rbx, [r11 - 3]");
+    // The body writes the cell it tests (`set [p+1]` with the test's cell
+    // at p+1): no jump back.
+    let bytes = walk(1, -2);
+    assert!(!has(&bytes, &[0x49, 0x8D, 0x5B, 0xFD]), "no lea rbx, [r11 - 3]");
+}
+
 /// A scan back goes to the cell before where the scan out started with
 /// `lea rbx, [r11 + disp8]`: 4 bytes, where dynasm took 7; a wide scan's
 /// loads take 8-bit displacements too.

@@ -32,6 +32,7 @@ pub(super) use switch::{CarriedForm, CarryAdd, CellForm, SwitchCellPlan, SwitchP
 
 use super::Target;
 use crate::ir::{Inst, Op, Program};
+use scan::ScanReturn;
 
 /// Cells a run of arithmetic may keep in registers (`emit`'s `RUN_REGS`).
 pub(super) const RUN_CELLS: usize = 5;
@@ -71,6 +72,11 @@ pub(super) enum Step {
     /// A loop's `Loop` (its body and end follow as plain code), with many
     /// of its iterations made at once on entry.
     FastForward(Box<FastForward>),
+    /// A walk's step (`walk`: any of the above that a loop becomes) that
+    /// first keeps the cell the walk tests first (`test` from the
+    /// pointer), for the scan back after it that returns there
+    /// (`scan::walk_return`). The walk's code leaves that register alone.
+    WalkKeepsStart { test: i32, walk: Box<Step> },
 }
 
 /// Straight-line code: one instruction, or several as one.
@@ -332,10 +338,36 @@ pub(super) fn select(program: &Program, target: Target) -> Plan {
             (Step::Straight(_), _) => tested,
             _ => None,
         };
+        let step = match insts[i].op {
+            Op::Loop { off } => keeping_start(step, off, program, (i, partner[i]), &mut scan_back),
+            _ => step,
+        };
         steps.push(step);
         i += len;
     }
     Plan { steps }
+}
+
+/// The step of the loop from `at.0` to `at.1` (testing `test`), made to keep
+/// where it starts where it is a walk that the scan back after it returns
+/// along (`scan::walk_return`, which then gives that scan its form), and
+/// its code leaves r11 alone: not a register walk with a register for
+/// every cell it may hold.
+fn keeping_start(
+    step: Step,
+    test: i32,
+    program: &Program,
+    at: (usize, usize),
+    scan_back: &mut Option<ScanReturn>,
+) -> Step {
+    let keeps_r11 = !matches!(&step, Step::RegisterWalk(w) if w.cells.len() == LOOP_CELLS);
+    match scan::walk_return(program, at.0, at.1) {
+        Some(back) if keeps_r11 => {
+            *scan_back = Some(back);
+            Step::WalkKeepsStart { test, walk: Box::new(step) }
+        }
+        _ => step,
+    }
 }
 
 /// Every instruction on its own, as it is: the plan for cells wider than a

@@ -44,12 +44,58 @@ pub(super) fn form(program: &Program, i: usize, pending: &mut Option<ScanReturn>
 pub(super) fn scan_return(program: &Program, i: usize) -> Option<ScanReturn> {
     // Scans for 0 only: what they pass is non-zero.
     let Op::Scan { stride, value: 0 } = program.insts[i].op else { return None };
+    returning_scan(program, i + 1, stride, 0)
+}
+
+/// For the walk at `i` (a loop, its end at `end`), the later scan back
+/// along the cells it tested that can skip them, as `scan_return` for a
+/// scan: a walk `[>>>]` whose body is adds, sets and multiplies that move
+/// the pointer on by the stride, writing no cell the walk tests but to set
+/// it non-zero (mandelbrot's `[>>>>>>>[-]>>]`, whose frames' flags it
+/// passes, before `<<<<<<<<<[<<<<<<<<<]`), stops at a zero Z having passed
+/// only non-zero cells from the first it tested, P; the way back from
+/// among them runs on to the cell before P, as after a scan. The walk
+/// keeps P (the cell it tests first, `test` from where it starts).
+pub(super) fn walk_return(program: &Program, i: usize, end: usize) -> Option<ScanReturn> {
+    let Op::Loop { off: test } = program.insts[i].op else { return None };
+    let mut moved = 0i64;
+    // Each write of the body, from where an iteration starts, and whether
+    // it sets the cell non-zero.
+    let mut writes: Vec<(i64, bool)> = Vec::new();
+    for inst in &program.insts[i + 1..end] {
+        match inst.op {
+            Op::Move(d) => moved += d as i64,
+            Op::Set { off, val } => writes.push((moved + off as i64, val != 0)),
+            Op::Add { val: 0, .. } => {}
+            Op::Add { off, .. } | Op::AddMul { off, .. } => writes.push((moved + off as i64, false)),
+            // Blocks and I/O (which may call the runtime, which may change
+            // the register that keeps P).
+            _ => return None,
+        }
+    }
+    let stride = i32::try_from(moved).ok().filter(|&stride| stride != 0)?;
+    // Iteration j tests P + j * stride and writes w + j * stride (w from
+    // the walk's start, P - test): a cell it tests, for w - test a whole
+    // number of strides.
+    let on_tested = |w: i64| (w - test as i64).rem_euclid(moved.abs()) == 0;
+    if writes.iter().any(|&(w, nonzero)| on_tested(w) && !nonzero) {
+        return None;
+    }
+    // After the walk the pointer is at Z - test.
+    returning_scan(program, end + 1, stride, -(test as i64) * stride.signum() as i64)
+}
+
+/// The scan back that returns along what a scan or a walk passed, if the
+/// straight-line code `program.insts[from..]` leads to one as
+/// `scan_return` says: the scan or walk went along `stride` and stopped at
+/// Z, `moved` (counted along `stride`'s direction) from where the pointer
+/// is at `from`.
+fn returning_scan(program: &Program, from: usize, stride: i32, mut moved: i64) -> Option<ScanReturn> {
     let (dir, step) = (stride.signum() as i64, stride.unsigned_abs() as i64);
     // Offsets from Z, counted along the first scan's direction: the last
     // write to each, and whether it set a non-zero value.
     let mut written: Vec<(i64, bool)> = Vec::new();
-    let mut moved = 0i64;
-    for (j, inst) in program.insts.iter().enumerate().skip(i + 1) {
+    for (j, inst) in program.insts.iter().enumerate().skip(from) {
         match inst.op {
             Op::Move(d) => moved += d as i64 * dir,
             Op::Set { off, val } => written.push((moved + off as i64 * dir, val != 0)),

@@ -2,7 +2,7 @@
 
 use super::loops::{folded_adds, register_loop, register_walk, sunk_store};
 use super::runs::{carried_product, run_registers};
-use super::scan::scan_return;
+use super::scan::{scan_return, walk_return};
 use super::*;
 use crate::ir::EofMode;
 use crate::opt::testing::{add, mul, set};
@@ -367,6 +367,45 @@ fn scans_back_skip_what_the_scan_there_passed() {
 }
 
 #[test]
+fn scans_back_skip_what_the_walk_there_tested() {
+    // `[body]` (testing `test`), `between`, then a scan back of stride -9.
+    let back = |test: i32, body: &[Op], between: &[Op]| {
+        let all =
+            [&[Op::Loop { off: test }], body, &[Op::EndLoop], between, &[Op::Scan { stride: -9, value: 0 }]].concat();
+        walk_return(&program(&all), 0, body.len() + 1).map(|back| back.compare)
+    };
+    // mandelbrot's clear of a cell in every frame, `[>>>>>>>[-]>>]`, then
+    // `<<<<<<<<<[<<<<<<<<<]`, from the last frame it passed (if any).
+    assert_eq!(back(0, &[set(7, 0), Op::Move(9)], &[Op::Move(-9)]), Some(true));
+    // From the stop, set non-zero first: never behind the walk's start.
+    assert_eq!(back(0, &[set(7, 0), Op::Move(9)], &[set(0, 1)]), Some(false));
+    assert_eq!(back(0, &[set(7, 0), Op::Move(9)], &[]), None);
+    // A body that sets a cell it tests non-zero (the next frame's flag)
+    // leaves it non-zero; one that steps or clears one may not.
+    assert_eq!(back(0, &[set(9, 1), Op::Move(9)], &[Op::Move(-9)]), Some(true));
+    assert_eq!(back(0, &[add(9, 1), Op::Move(9)], &[Op::Move(-9)]), None);
+    assert_eq!(back(0, &[set(7, 0), Op::Move(9), set(-9, 0)], &[Op::Move(-9)]), None);
+    assert_eq!(back(0, &[mul(-18, 1, 1), Op::Move(9)], &[Op::Move(-9)]), None);
+    // A walk that tests a cell beside where it stands: its cells are those.
+    assert_eq!(back(2, &[set(0, 0), Op::Move(9)], &[Op::Move(-7)]), Some(true));
+    assert_eq!(back(2, &[set(2, 0), Op::Move(9)], &[Op::Move(-7)]), None);
+    assert_eq!(back(2, &[set(0, 0), Op::Move(9)], &[Op::Move(-9)]), None);
+    // Another stride, a body with I/O (a call into the runtime) or a
+    // block, code between that clears a cell the walk tested: none.
+    assert_eq!(back(0, &[set(1, 0), Op::Move(3)], &[Op::Move(-9)]), None);
+    assert_eq!(back(0, &[Op::Out { off: 1 }, Op::Move(9)], &[Op::Move(-9)]), None);
+    assert_eq!(back(0, &[Op::If { off: 1 }, set(1, 0), Op::EndIf, Op::Move(9)], &[Op::Move(-9)]), None);
+    assert_eq!(back(0, &[set(7, 0), Op::Move(9)], &[set(-9, 0), Op::Move(-9)]), None);
+    // In the plan: the walk keeps where it starts, the scan returns there.
+    let steps = plan(
+        &[Op::Loop { off: 0 }, set(7, 0), Op::Move(9), Op::EndLoop, Op::Move(-9), Op::Scan { stride: -9, value: 0 }],
+        GUARDED,
+    );
+    assert!(matches!(steps[0], Step::WalkKeepsStart { test: 0, .. }), "{steps:?}");
+    assert!(steps.iter().any(|step| matches!(step, Step::Scan { form: ScanForm::Returns { compare: true }, .. })));
+}
+
+#[test]
 fn carry_loops_are_switches_that_feed_the_next_iteration() {
     let cell = |off: i32| {
         let mut data = Vec::new();
@@ -409,8 +448,14 @@ fn every_instruction_is_in_exactly_one_step() {
         set(3, 0),
         Op::Move(1),
         Op::EndLoop,
+        Op::Loop { off: 0 },
+        set(1, 0),
+        Op::Move(2),
+        Op::EndLoop,
+        Op::Move(-2),
+        Op::Scan { stride: -2, value: 0 },
     ];
-    let count = |pieces: &[Straight]| -> usize {
+    fn count(pieces: &[Straight]) -> usize {
         pieces
             .iter()
             .map(|piece| match piece {
@@ -424,19 +469,21 @@ fn every_instruction_is_in_exactly_one_step() {
                     .sum(),
             })
             .sum()
-    };
-    let total: usize = plan(&ops, GUARDED)
-        .iter()
-        .map(|step| match step {
+    }
+    fn instructions(step: &Step) -> usize {
+        match step {
             Step::Straight(piece) => count(std::slice::from_ref(piece)),
             Step::SmallLoop(l) => 2 + count(&l.first) + count(&l.after_sunk) + usize::from(l.sunk.is_some()),
             Step::RegisterLoop(l) => 2 + l.body.len(),
             Step::RegisterWalk(w) => 3 + w.body.len(),
             Step::CarryLoop(_) => 4,
             Step::Scan { .. } | Step::Shortcut(_) | Step::FastForward(_) => 1,
-        })
-        .sum();
-    assert_eq!(total, ops.len());
+            Step::WalkKeepsStart { walk, .. } => instructions(walk),
+        }
+    }
+    let steps = plan(&ops, GUARDED);
+    assert_eq!(steps.iter().map(instructions).sum::<usize>(), ops.len());
+    assert!(steps.iter().any(|step| matches!(step, Step::WalkKeepsStart { .. })), "{steps:?}");
 }
 
 #[test]
