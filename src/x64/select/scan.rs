@@ -1,4 +1,5 @@
-//! Scans back that skip what the scan out passed (`scan_return`).
+//! Scans back that skip what the scan or walk out passed (`scan_return`,
+//! `walk_return`).
 
 use super::ScanForm;
 use crate::ir::{Op, Program};
