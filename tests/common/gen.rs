@@ -548,14 +548,7 @@ impl Gen<'_> {
         // digit chain's switch in factorials.b).
         match self.rng.below(3) {
             0 => {}
-            1 => {
-                let v = self.amount();
-                self.add_at(target, v);
-            }
-            _ => {
-                let beside = target + self.rng.pick(&[1, -1]);
-                self.move_into(target, &[(beside, 1)]);
-            }
+            k => self.add_or_move_beside(target, k == 2),
         }
         // One walk in three makes the next frame's cell nonzero: it runs
         // to a tape end, where the first cell off the tape is the copy's
@@ -1147,11 +1140,7 @@ impl Gen<'_> {
     /// of them back.
     fn scan_over_array(&mut self, stride: i64, array: (u64, u64), len: i64, back: i64) {
         if self.rng.chance(array.0, array.1) {
-            for _ in 0..self.rng.range(1, len) {
-                let v = self.amount();
-                self.add(v);
-                self.moves(stride);
-            }
+            self.array(stride, len);
             let back = -stride * self.rng.range(1, back);
             self.moves(back);
         }
@@ -1215,12 +1204,7 @@ impl Gen<'_> {
     fn walk_pair(&mut self) {
         let stride = self.rng.range(1, 5) * self.rng.pick(&[1, -1]);
         if self.rng.chance(3, 4) {
-            let frames = self.rng.range(1, 6);
-            for _ in 0..frames {
-                let v = self.amount();
-                self.add(v);
-                self.moves(stride);
-            }
+            let frames = self.array(stride, 6);
             let back = -stride * self.rng.range(1, frames);
             self.moves(back);
         }
@@ -1233,14 +1217,7 @@ impl Gen<'_> {
             match self.rng.below(4) {
                 0 => self.at(at, b"[-]"),
                 1 => self.at(at, b"[-]+++"),
-                2 => {
-                    let v = self.amount();
-                    self.add_at(at, v);
-                }
-                _ => {
-                    let to = at + self.rng.pick(&[1, -1]);
-                    self.move_into(at, &[(to, 1)]);
-                }
+                k => self.add_or_move_beside(at, k == 3),
             }
         }
         if self.rng.chance(1, 5) {
@@ -1274,6 +1251,30 @@ impl Gen<'_> {
         // values: a scan back that stopped elsewhere prints others.
         self.at(stride, b".");
         self.at(2 * stride, b".");
+    }
+
+    /// 1 to `len` cells `stride` apart from the pointer on, each given an
+    /// amount; the pointer left past the last. Returns how many.
+    fn array(&mut self, stride: i64, len: i64) -> i64 {
+        let cells = self.rng.range(1, len);
+        for _ in 0..cells {
+            let v = self.amount();
+            self.add(v);
+            self.moves(stride);
+        }
+        cells
+    }
+
+    /// An amount added to the cell at `at`, or (`moved`) that cell moved
+    /// into one beside it.
+    fn add_or_move_beside(&mut self, at: i64, moved: bool) {
+        if moved {
+            let beside = at + self.rng.pick(&[1, -1]);
+            self.move_into(at, &[(beside, 1)]);
+        } else {
+            let v = self.amount();
+            self.add_at(at, v);
+        }
     }
 
     /// `code` at `off` from the pointer, which then comes back.
