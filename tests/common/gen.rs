@@ -1200,7 +1200,7 @@ impl Gen<'_> {
     /// code between writes them but to set them non-zero). Mostly over an
     /// array laid out first; one walk in five sets the next frame's flag,
     /// running to a tape end. One write in three lands on a cell it tests,
-    /// mostly the one it passed last.
+    /// mostly the one it passed last; one in three is made by an `if`.
     fn walk_pair(&mut self) {
         let stride = self.rng.range(1, 5) * self.rng.pick(&[1, -1]);
         if self.rng.chance(3, 4) {
@@ -1214,10 +1214,23 @@ impl Gen<'_> {
             if self.rng.chance(1, 3) {
                 at = stride * self.rng.pick(&[-1, -1, 0, 1]);
             }
+            // One write in three made by an `if` on a cell of the frame,
+            // added to first (so that it mostly runs), which it clears.
+            let guard = self.rng.chance(1, 3).then(|| self.rng.range(1, stride.abs()) * stride.signum());
+            if let Some(cell) = guard {
+                let v = self.amount();
+                self.add_at(cell, v);
+                self.moves(cell);
+                self.out.push(b'[');
+                self.moves(-cell);
+            }
             match self.rng.below(4) {
                 0 => self.at(at, b"[-]"),
                 1 => self.at(at, b"[-]+++"),
                 k => self.add_or_move_beside(at, k == 3),
+            }
+            if let Some(cell) = guard {
+                self.at(cell, b"[-]]");
             }
         }
         if self.rng.chance(1, 5) {

@@ -50,27 +50,33 @@ pub(super) fn scan_return(program: &Program, i: usize) -> Option<ScanReturn> {
 
 /// For the walk at `i` (a loop, its end at `end`), the later scan back
 /// along the cells it tested that can skip them, as `scan_return` for a
-/// scan: a walk `[>>>]` whose body is adds, sets and multiplies that move
-/// the pointer on by the stride, writing no cell the walk tests but to set
-/// it non-zero (mandelbrot's `[>>>>>>>[-]>>]`, whose frames' flags it
-/// passes, before `<<<<<<<<<[<<<<<<<<<]`), stops at a zero Z having passed
-/// only non-zero cells from the first it tested, P; the way back from
-/// among them runs on to the cell before P, as after a scan. The walk
-/// keeps P (the cell it tests first, `test` from where it starts).
+/// scan: a walk `[>>>]` whose body is adds, sets, multiplies and `if`s of
+/// them that move the pointer on by the stride, writing no cell the walk
+/// tests but to set it non-zero (mandelbrot's `[>>>>>>>[-]>>]`, whose
+/// frames' flags it passes, before `<<<<<<<<<[<<<<<<<<<]`), stops at a
+/// zero Z having passed only non-zero cells from the first it tested, P;
+/// the way back from among them runs on to the cell before P, as after a
+/// scan. The walk keeps P (the cell it tests first, `test` from where it
+/// starts).
 pub(super) fn walk_return(program: &Program, i: usize, end: usize) -> Option<ScanReturn> {
     let Op::Loop { off: test } = program.insts[i].op else { return None };
     let mut moved = 0i64;
     // Each write of the body, from where an iteration starts, and whether
-    // it sets the cell non-zero.
+    // it sets the cell non-zero (made or not, by an `if`: a cell the walk
+    // tests stays non-zero either way).
     let mut writes: Vec<(i64, bool)> = Vec::new();
+    let mut ifs = 0;
     for inst in &program.insts[i + 1..end] {
         match inst.op {
-            Op::Move(d) => moved += d as i64,
+            // A move in an `if` leaves the stride unknown.
+            Op::Move(d) if ifs == 0 => moved += d as i64,
+            Op::If { .. } => ifs += 1,
+            Op::EndIf => ifs -= 1,
             Op::Set { off, val } => writes.push((moved + off as i64, val != 0)),
             Op::Add { val: 0, .. } => {}
             Op::Add { off, .. } | Op::AddMul { off, .. } => writes.push((moved + off as i64, false)),
-            // Blocks and I/O (which may call the runtime, which may change
-            // the register that keeps P).
+            // Loops, scans, switches, and I/O (which may call the runtime,
+            // which may change the register that keeps P).
             _ => return None,
         }
     }

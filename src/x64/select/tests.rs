@@ -390,11 +390,19 @@ fn scans_back_skip_what_the_walk_there_tested() {
     assert_eq!(back(2, &[set(0, 0), Op::Move(9)], &[Op::Move(-7)]), Some(true));
     assert_eq!(back(2, &[set(2, 0), Op::Move(9)], &[Op::Move(-7)]), None);
     assert_eq!(back(2, &[set(0, 0), Op::Move(9)], &[Op::Move(-9)]), None);
+    // `if`s in the body: their writes count as made (mandelbrot's
+    // `[>>>>[-<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<+>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>]>>>>>]`).
+    let moved_away = [Op::If { off: 4 }, mul(-32, 4, 1), set(4, 0), Op::EndIf, Op::Move(9)];
+    assert_eq!(back(0, &moved_away, &[Op::Move(-9)]), Some(true));
+    assert_eq!(back(0, &[Op::If { off: 4 }, set(9, 1), Op::EndIf, Op::Move(9)], &[Op::Move(-9)]), Some(true));
+    assert_eq!(back(0, &[Op::If { off: 4 }, set(9, 0), Op::EndIf, Op::Move(9)], &[Op::Move(-9)]), None);
+    // ... but not a move in one, which leaves the stride unknown.
+    assert_eq!(back(0, &[Op::If { off: 4 }, Op::Move(9), Op::EndIf], &[Op::Move(-9)]), None);
     // Another stride, a body with I/O (a call into the runtime) or a
-    // block, code between that clears a cell the walk tested: none.
+    // loop, code between that clears a cell the walk tested: none.
     assert_eq!(back(0, &[set(1, 0), Op::Move(3)], &[Op::Move(-9)]), None);
     assert_eq!(back(0, &[Op::Out { off: 1 }, Op::Move(9)], &[Op::Move(-9)]), None);
-    assert_eq!(back(0, &[Op::If { off: 1 }, set(1, 0), Op::EndIf, Op::Move(9)], &[Op::Move(-9)]), None);
+    assert_eq!(back(0, &[Op::Loop { off: 1 }, set(1, 0), Op::EndLoop, Op::Move(9)], &[Op::Move(-9)]), None);
     assert_eq!(back(0, &[set(7, 0), Op::Move(9)], &[set(-9, 0), Op::Move(-9)]), None);
     // In the plan: the walk keeps where it starts, the scan returns there.
     let steps = plan(
