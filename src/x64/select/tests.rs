@@ -391,7 +391,7 @@ fn scans_back_skip_what_the_walk_there_tested() {
     assert_eq!(back(2, &[set(2, 0), Op::Move(9)], &[Op::Move(-7)]), None);
     assert_eq!(back(2, &[set(0, 0), Op::Move(9)], &[Op::Move(-9)]), None);
     // `if`s in the body: their writes count as made (mandelbrot's
-    // `[>>>>[-<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<+>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>]>>>>>]`).
+    // `[>>>>[-<<<...<+>>>...>]>>>>>]`, each frame's fifth cell moved 36 back).
     let moved_away = [Op::If { off: 4 }, mul(-32, 4, 1), set(4, 0), Op::EndIf, Op::Move(9)];
     assert_eq!(back(0, &moved_away, &[Op::Move(-9)]), Some(true));
     assert_eq!(back(0, &[Op::If { off: 4 }, set(9, 1), Op::EndIf, Op::Move(9)], &[Op::Move(-9)]), Some(true));
