@@ -174,18 +174,24 @@ impl Emitter {
         self.ptr_from(Rq::RBX, delta);
     }
 
-    /// `lea rbx, [base + disp]`, the displacement in 8 bits where it fits
+    /// `lea rbx, [base + disp]`.
+    pub(super) fn ptr_from(&mut self, base: Rq, disp: i32) {
+        self.lea64(Rq::RBX, base, disp);
+    }
+
+    /// `lea dst, [base + disp]`, the displacement in 8 bits where it fits
     /// (dynasm takes 32 for one known only at run time, and a SIB byte
     /// for a base known only then).
-    pub(super) fn ptr_from(&mut self, base: Rq, disp: i32) {
-        let base = base as u8;
+    pub(super) fn lea64(&mut self, dst: Rq, base: Rq, disp: i32) {
+        let (dst, base) = (dst as u8, base as u8);
         debug_assert!(base & 7 != 4, "no SIB byte");
-        // REX.W, REX.B for r8-r15; ModRM reg rbx, [base + disp8 or disp32].
-        self.ops.extend([0x48 | base >> 3, 0x8D]);
+        // REX.W, REX.R and REX.B for r8-r15; ModRM [base + disp8 or disp32].
+        self.ops.extend([0x48 | (dst >> 3) << 2 | base >> 3, 0x8D]);
+        let modrm = (dst & 7) << 3 | (base & 7);
         match i8::try_from(disp) {
-            Ok(small) => self.ops.extend([0x58 | (base & 7), small as u8]),
+            Ok(small) => self.ops.extend([0x40 | modrm, small as u8]),
             Err(_) => {
-                self.ops.push(0x98 | (base & 7));
+                self.ops.push(0x80 | modrm);
                 self.ops.extend(disp.to_le_bytes());
             }
         }

@@ -65,18 +65,9 @@ impl Emitter {
     /// Before a walk that a scan back returns along (`Step::WalkKeepsStart`):
     /// keep the cell it tests first, `test` from the pointer.
     pub(super) fn keep_scan_start(&mut self, test: i32) {
-        if test == 0 {
-            return asm!(self.ops; mov a_scan_start, a_ptr);
-        }
-        // lea r11, [rbx + disp8 or disp32] (dynasm takes 32 bits): REX.W
-        // and REX.R, ModRM reg r11.
-        self.ops.extend([0x4C, 0x8D]);
-        match i8::try_from(test) {
-            Ok(small) => self.ops.extend([0x5B, small as u8]),
-            Err(_) => {
-                self.ops.push(0x9B);
-                self.ops.extend(test.to_le_bytes());
-            }
+        match test {
+            0 => asm!(self.ops; mov a_scan_start, a_ptr),
+            _ => self.lea64(Rq::R11, Rq::RBX, test),
         }
     }
 
