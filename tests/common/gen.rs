@@ -152,6 +152,9 @@ pub fn case(seed: u64) -> Case {
     ending(&mut rng, tape, Some(4), |g| g.copy_walk(), b".>.<<.");
     // A walk, then a scan back along the cells it tested.
     ending(&mut rng, tape, Some(4), |g| g.walk_pair(), b".>.<<.");
+    // A walk multiplying a cell of each frame into temporaries, one moved
+    // back, the others cleared or left.
+    ending(&mut rng, tape, Some(4), |g| g.product_walk(), b".>.<<.");
     Case { seed, program, input, eof, tape, left_margin, cell_bits }
 }
 
@@ -1264,6 +1267,83 @@ impl Gen<'_> {
         // values: a scan back that stopped elsewhere prints others.
         self.at(stride, b".");
         self.at(2 * stride, b".");
+    }
+
+    /// A walk whose body multiplies a cell of its frame into two or three
+    /// temporaries, moves the first back into it and clears or leaves the
+    /// others: `[>[->+>+++<<]>[-<+>]>[-]>]`, the multiply loops' idiom (the
+    /// first temporary's product kept in a register past the others'
+    /// touches, `select::runs::carried_product`). Frames of 4 to 6 cells
+    /// either way; the source and the temporaries in the frame, the first
+    /// temporary beyond the source, or (one walk in two) the source within
+    /// 3 cells of the flag, the first temporary 1 or 2 beyond it, the
+    /// others within 5 cells of it, either side (the next frames' cells
+    /// too); 1 to 5 frames' flags given amounts, their sources amounts or
+    /// input; one walk in two from where the last frame's flag is 1 to 5
+    /// cells from the end of the tape it walks to, some of its cells off
+    /// it.
+    fn product_walk(&mut self) {
+        let stride = self.rng.range(4, 6) * self.rng.pick(&[1, -1]);
+        let frames = self.rng.range(1, 5);
+        if self.rng.chance(1, 2) {
+            // The last frame's flag 1 to 5 cells from the end.
+            let last = (frames - 1) * stride.abs() + self.rng.range(1, 5);
+            let near = if stride > 0 { self.tape - last } else { last - 1 };
+            self.moves(near - self.pos);
+        }
+        // The first temporary beyond the source from the flag: a cell the
+        // body touches only where the source is not 0 (an `if_nonzero`
+        // multiply's target, `opt::guards`). One walk in two keeps its
+        // cells in its frame (as the idiom: a run, where frames sharing
+        // cells make a walk that hands them on in registers); the others
+        // anywhere.
+        let in_frame = self.rng.chance(1, 2);
+        let dir = if in_frame { stride.signum() } else { self.rng.pick(&[1, -1]) };
+        let source = dir * self.rng.range(1, if in_frame { stride.abs() - 2 } else { 3 });
+        let mut temps =
+            vec![source + dir * self.rng.range(1, if in_frame { stride.abs() - 1 - source.abs() } else { 2 })];
+        // Cells enough: the frame's but the flag's and the source's.
+        let wanted = self.rng.range(2, 3).min(stride.abs() - 2) as usize;
+        while temps.len() < wanted {
+            let c = if in_frame { dir * self.rng.range(1, stride.abs() - 1) } else { self.rng.range(-5, 5) };
+            if c != 0 && c != source && !temps.contains(&c) {
+                temps.push(c);
+            }
+        }
+        // The frames' flags and sources, those on the tape; the sources
+        // mostly read (values the compiler does not know).
+        for k in 0..frames {
+            for cell in [k * stride, k * stride + source] {
+                let (v, read) = (self.amount(), cell != k * stride && self.rng.chance(2, 3));
+                if (0..self.tape).contains(&(self.pos + cell)) {
+                    if read {
+                        self.at(cell, b",");
+                    } else {
+                        self.add_at(cell, v);
+                    }
+                }
+            }
+        }
+        self.out.push(b'[');
+        let to: Vec<(i64, u8)> = temps.iter().map(|&t| (t, self.rng.pick(&[1, 1, 3, 2, 255]))).collect();
+        self.move_into(source, &to);
+        // One walk in four adds to a cell beyond the first temporary before
+        // moving it back: a cell the program touches before that one's
+        // read, where that one's product is 0.
+        if self.rng.chance(1, 4) {
+            let (beyond, v) = (temps[0] + dir * self.rng.range(1, 2), self.amount());
+            self.add_at(beyond, v);
+        }
+        self.move_into(temps[0], &[(source, 1)]);
+        for &t in &temps[1..] {
+            if self.rng.chance(2, 3) {
+                self.at(t, b"[-]");
+            }
+        }
+        self.moves(stride);
+        // Loops are assumed to return where they started.
+        self.pos -= stride;
+        self.out.push(b']');
     }
 
     /// 1 to `len` cells `stride` apart from the pointer on, each given an

@@ -156,6 +156,9 @@ struct Emitter {
     /// not past where the first scan started): where that scan's own first
     /// test goes (`emit_scan`).
     unresumed_scan: Option<DynamicLabel>,
+    /// The products a run keeps in registers, their cells not loaded yet
+    /// (`registers.rs`'s `Held::Product`), in the order of their multiplies.
+    carried: Vec<Carried>,
     /// The forward jumps' sizes and targets (`jumps.rs`).
     jumps: Jumps,
     /// The way out, the helpers and the data (`Routines`).
@@ -202,7 +205,6 @@ impl Routines {
 }
 
 /// What an access off the tape does when that is not an error yet.
-#[derive(Clone, Copy)]
 enum Recovery {
     /// The target of an `if_nonzero` multiply: no error where the source is
     /// zero, which the unoptimised program's loop would not have entered;
@@ -247,7 +249,6 @@ struct Either {
 }
 
 /// See `Recovery::Skip`.
-#[derive(Clone, Copy)]
 struct Skip {
     /// The byte register holding the multiply's source.
     source: Rq,
@@ -256,6 +257,19 @@ struct Skip {
     /// The target's offset, and the command the access is reported at.
     off: i32,
     at: u32,
+    /// The products kept in registers at the access (`Emitter::carried`),
+    /// each with a label for code that stands for its multiply: where one
+    /// is not zero, the program touched its cell before this one.
+    carried: Vec<(Carried, DynamicLabel)>,
+}
+
+/// A product an `if_nonzero` multiply (the command `at`) keeps in the
+/// register `product`, its target `off` not loaded yet.
+#[derive(Clone, Copy)]
+pub(super) struct Carried {
+    pub(super) product: Rq,
+    pub(super) off: i32,
+    pub(super) at: u32,
 }
 
 /// Code made after the program (`emit_recoveries`), at `entry`: plain
@@ -350,6 +364,7 @@ impl Emitter {
             pad_table: Vec::new(),
             code_len: 0,
             unresumed_scan: None,
+            carried: Vec::new(),
             jumps,
             routines,
         }
@@ -605,6 +620,19 @@ impl Emitter {
                 Some(Recovery::Skip(skip)) => {
                     asm!(self.ops; test Rb(skip.source), Rb(skip.source));
                     self.jump(Jump::IfZero, skip.resume);
+                    // A product's cell off the tape failed first (rdx, the
+                    // address of the cell checked, is kept).
+                    for (carried, site) in skip.carried {
+                        let (on_tape, off_tape) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+                        asm!(self.ops; test Rb(carried.product), Rb(carried.product));
+                        self.jump(Jump::IfZero, on_tape);
+                        self.jump_if_before_tape(carried.off, None, off_tape);
+                        self.jump_if_past_tape(carried.off, None, off_tape);
+                        self.jump(Jump::Always, on_tape);
+                        asm!(self.ops; =>off_tape);
+                        self.cell_address(Rq::RDX, carried.off);
+                        asm!(self.ops; lea rcx, [=>site]; jmp =>tape_error; =>on_tape);
+                    }
                 }
                 Some(Recovery::Restart(plain)) => self.jump(Jump::Always, plain),
                 // A copy's target was checked before its source (`copy`).
@@ -649,9 +677,12 @@ impl Emitter {
     /// command or as its own by the product. Before the exits: the line table knows
     /// code with a command only up to them.
     fn emit_recoveries(&mut self, program: &Program) {
-        let either =
-            |check: &(DynamicLabel, DynamicLabel, Option<Recovery>)| matches!(check.2, Some(Recovery::Either(_)));
-        if self.pads.is_empty() && self.plain_code.is_empty() && !self.checks.iter().any(either) {
+        let sited = |check: &(DynamicLabel, DynamicLabel, Option<Recovery>)| match &check.2 {
+            Some(Recovery::Either(_)) => true,
+            Some(Recovery::Skip(skip)) => !skip.carried.is_empty(),
+            _ => false,
+        };
+        if self.pads.is_empty() && self.plain_code.is_empty() && !self.checks.iter().any(sited) {
             return;
         }
         let past = self.ops.new_dynamic_label();
@@ -671,12 +702,29 @@ impl Emitter {
                 _ => None,
             })
             .collect();
+        let carried_sites: Vec<(Carried, DynamicLabel)> = (self.checks.iter())
+            .filter_map(|check| match &check.2 {
+                Some(Recovery::Skip(skip)) => Some(skip.carried.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
         for (access, recovery) in std::mem::take(&mut self.pads) {
             let pad = match recovery {
                 Recovery::Skip(skip) => {
                     let pad = self.ops.new_dynamic_label();
                     asm!(self.ops; =>pad; test Rb(skip.source), Rb(skip.source));
                     self.jump(Jump::IfZero, skip.resume);
+                    // Off the tape, a cell with a product not zero failed
+                    // first, at its multiply.
+                    for (carried, _) in skip.carried {
+                        let zero = self.ops.new_dynamic_label();
+                        asm!(self.ops; test Rb(carried.product), Rb(carried.product));
+                        self.jump(Jump::IfZero, zero);
+                        self.attribute(carried.at);
+                        self.cell(CellInst::CmpZero, carried.off);
+                        asm!(self.ops; =>zero);
+                    }
                     self.emit_refault(skip.at, skip.off);
                     pad
                 }
@@ -702,6 +750,10 @@ impl Emitter {
         }
         for either in sites {
             self.emit_either_site(either);
+        }
+        for (carried, site) in carried_sites {
+            asm!(self.ops; =>site);
+            self.emit_refault(carried.at, carried.off);
         }
         asm!(self.ops; =>past);
     }
@@ -797,7 +849,8 @@ impl Emitter {
         self.recoverable_access(off, access, |e| {
             let resume = e.ops.new_dynamic_label();
             asm!(e.ops; =>resume);
-            Recovery::Skip(Skip { source, resume, off, at: e.attributed() })
+            let carried = e.carried.clone().into_iter().map(|carried| (carried, e.ops.new_dynamic_label())).collect();
+            Recovery::Skip(Skip { source, resume, off, at: e.attributed(), carried })
         });
         // Skipped, the access proved nothing of the pointer, and the flags
         // are the test of the source.

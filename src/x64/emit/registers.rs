@@ -7,7 +7,7 @@
 use dynasmrt::x64::Rq;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
-use super::{CellInst, Either, Emitter, Jump, PlainBody, PlainCode, Recovery};
+use super::{Carried, CellInst, Either, Emitter, Jump, PlainBody, PlainCode, Recovery};
 use crate::ir::{Op, Program};
 use crate::x64::select::{
     CarryAdd, CellForm, EaxCells, Product, RegisterLoop, Run, RunStep, SwitchPlan, LOOP_CELLS, RUN_CELLS,
@@ -393,6 +393,7 @@ impl Emitter {
                 _ => self.cell(CellInst::StoreReg(RUN_REGS[k]), off),
             }
         }
+        debug_assert!(self.carried.is_empty(), "a product left unloaded after its run");
         self.zf_cell = None;
         // The next instruction reads a cell of the run: eax takes it from
         // its register, not from the store just made (not from a register
@@ -517,6 +518,7 @@ impl Emitter {
             // product is not zero: off the tape, the fault names that one.
             Held::Product { at } => {
                 let off = cells[k];
+                self.carried.retain(|carried| carried.off != off);
                 let nonzero_site = self.ops.new_dynamic_label();
                 let either = Either { product: r, off, nonzero_at: at, nonzero_site, zero_at: self.attributed() };
                 self.recoverable_access(off, |e| e.cell(CellInst::AddToReg(r), off), |_| Recovery::Either(either));
@@ -581,6 +583,7 @@ impl Emitter {
                     }
                 }
                 held[t] = Held::Product { at: self.attributed() };
+                self.carried.push(Carried { product: r, off, at: self.attributed() });
                 return;
             }
         }

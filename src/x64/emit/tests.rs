@@ -578,6 +578,65 @@ fn a_multiply_fails_where_its_source_is_read_or_its_target_touched() {
     }
 }
 
+/// A product kept in a register past another multiply's touch of its
+/// target (`mul [2] += [1] if; mul [3] += [1] * 0 if; ...`, the body of
+/// `[->+>+++<<]>[-<+>]>[-]`): off the tape, the program's error is the
+/// product's cell at its multiply where the source is not zero, which
+/// the touch's recovery checks first; else the touch's, else a later
+/// read's or store's. Both ends of the tape, both sources.
+#[test]
+fn a_carried_product_fails_before_a_later_multiplys_target() {
+    use crate::ir::Inst;
+    // The run on cells pos + d, pos + 2d, pos + 3d (d = 1 or -1).
+    let run = |pos: i32, d: i32, source: u8| {
+        let op = |op, at| Inst::new(op, at);
+        vec![
+            op(Op::Set { off: pos + d, val: source }, 1),
+            op(Op::Move(pos), 2),
+            Inst::multiply(2 * d, d, 1, 3, 4).if_nonzero(),
+            Inst::multiply(3 * d, d, 0, 5, 4).if_nonzero(),
+            op(Op::Set { off: d, val: 0 }, 6),
+            Inst::multiply(d, 2 * d, 1, 7, 8),
+            op(Op::Set { off: 2 * d, val: 0 }, 9),
+            op(Op::Set { off: 3 * d, val: 0 }, 10),
+        ]
+    };
+    for target in [GUARDED, CHECKED] {
+        let cells = target.tape_cells as i32;
+        for d in [1, -1] {
+            // The first cell off the tape that way.
+            let off_tape = if d == 1 { cells } else { -1 };
+            for source in [5, 0] {
+                // The product's cell off: at its multiply, else at the
+                // copy's read of it.
+                let fault = fault_on(cells as usize, run(off_tape - 2 * d, d, source), target);
+                let at = if source == 0 { 8 } else { 3 };
+                assert_eq!((fault.cell, fault.at), (i64::from(off_tape), Some(at)), "{target:?} {d} {source}");
+                // Only the touched cell off: at the touch, else at its set.
+                let fault = fault_on(cells as usize, run(off_tape - 3 * d, d, source), target);
+                let at = if source == 0 { 10 } else { 5 };
+                assert_eq!((fault.cell, fault.at), (i64::from(off_tape), Some(at)), "{target:?} {d} {source}");
+            }
+        }
+    }
+    // The later multiply's target beyond the guard area: its explicit
+    // check's way out checks the product's cell on its own.
+    let far = GUARD_BYTES as i32;
+    let cells = GUARD_BYTES + 8192;
+    let target = Target { tape_cells: cells, ..GUARDED };
+    for d in [1, -1] {
+        let off_tape = if d == 1 { cells as i32 } else { -1 };
+        for source in [5, 0] {
+            let mut insts = run(off_tape - 2 * d, d, source);
+            insts[3] = Inst::multiply(far * d, d, 0, 5, 4).if_nonzero();
+            insts[7] = Inst::new(Op::Set { off: far * d, val: 0 }, 10);
+            let fault = fault_on(cells, insts, target);
+            let at = if source == 0 { 8 } else { 3 };
+            assert_eq!((fault.cell, fault.at), (i64::from(off_tape), Some(at)), "{d} {source}");
+        }
+    }
+}
+
 /// A walk that a scan back returns along keeps the cell it tests first in
 /// r11 (`mov r11, rbx`, or `lea r11, [rbx + test]` where it tests a cell
 /// beside it), from which the scan back jumps to the cell before:

@@ -281,18 +281,43 @@ pub(super) fn run_registers(
 /// `Held::Product`), until the run next touches the cell, which then
 /// loads it: it is the cell's first touch in the run, its factor is odd
 /// (the product is zero exactly where the source is), the run touches the
-/// cell again, and no cell between (but the multiply's source), nor the
-/// other cell of the instruction that touches it again (which its code
-/// may read first: a multiply's source), is one the run had not touched
-/// before. The load then fails, off the tape, where the program does: at
-/// the multiply for a nonzero product, else there.
+/// cell again, and every cell touched between (and the other cell of the
+/// instruction that touches it again, which its code may read first: a
+/// multiply's source) is one the run had touched before; or one beyond
+/// such a cell from this one, which the run's cells being closer together
+/// than the tape is long (`run_registers` asks it) keeps on the tape
+/// where this one is off; or one touched there only once, as the target
+/// of an `if_nonzero` multiply. The load then fails, off the tape, where
+/// the program does: at the multiply for a nonzero product, else there;
+/// and the access of such a target, whose error the program may make only
+/// after the multiply's, checks the cell first where the product is not
+/// zero (`emit`'s `Skip::carried`). A cell on this one's side first
+/// touched between otherwise (a set, an add) is one the program touches
+/// after the multiply's, where the code would fail first: the cell stays
+/// in memory. (`[->+>+<<]>[-<+>]` carries its temporary past the second
+/// target; `[->+>+++<<]>[-<+>]>[-]` past the touch of its third cell,
+/// and so does `[->>+<<<<+++>>]>>[-<<+>>]<<<<[-]` past its first.)
 pub(super) fn carried_product(insts: &[Inst], cell: i32) -> bool {
-    let touches = |inst: &Inst| inst.op.cells().any(|c| c == cell);
-    let Some(at) = insts.iter().position(touches) else { return false };
+    let touches = |inst: &Inst, c: i32| inst.op.cells().any(|touched| touched == c);
+    let Some(at) = insts.iter().position(|inst| touches(inst, cell)) else { return false };
     let Op::AddMul { off, src, factor, if_nonzero: true } = insts[at].op else { return false };
-    let Some(next) = insts[at + 1..].iter().position(touches).map(|n| at + 1 + n) else { return false };
+    let Some(next) = insts[at + 1..].iter().position(|inst| touches(inst, cell)).map(|n| at + 1 + n) else {
+        return false;
+    };
     let before: Vec<i32> = insts[..at].iter().flat_map(|inst| inst.op.cells()).chain([src]).collect();
+    let between = &insts[at + 1..=next];
+    // A new cell's one touch between: an `if_nonzero` multiply's access of
+    // its target (not the instruction that loads `cell`).
+    let skipped_target = |c: i32| {
+        let mut touching = between.iter().filter(|inst| touches(inst, c));
+        matches!(
+            (touching.next().map(|inst| inst.op), touching.next()),
+            (Some(Op::AddMul { off, src, if_nonzero: true, .. }), None) if off == c && src != c
+        ) && !touches(&insts[next], c)
+    };
+    let beyond_touched = |c: i32| before.iter().any(|&k| (c < k && k < cell) || (cell < k && k < c));
     off == cell
         && factor % 2 == 1
-        && insts[at + 1..=next].iter().flat_map(|inst| inst.op.cells()).all(|c| c == cell || before.contains(&c))
+        && (between.iter().flat_map(|inst| inst.op.cells()))
+            .all(|c| c == cell || before.contains(&c) || beyond_touched(c) || skipped_target(c))
 }

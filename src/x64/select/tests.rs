@@ -170,6 +170,30 @@ fn an_if_nonzero_target_starts_in_a_register_only_as_a_carried_product() {
     ] {
         assert!(!carried_product(&insts(&body), 4), "{body:?}");
     }
+    // Another `if_nonzero` multiply's target between, touched there once
+    // (`[->+>+++<<]>[-<+>]>[-]`'s touch of its dead cell, a copy's second
+    // target): carried, that access checking the cell first.
+    for factor in [0, 3] {
+        let body = [add(1, 255), spec(4, 1, 1), spec(5, 1, factor), set(1, 0), add(4, 1), set(5, 0)];
+        assert!(carried_product(&insts(&body), 4));
+    }
+    // Any touch of a cell beyond one touched before: on the tape where the
+    // product's is off.
+    for touch in [add(0, 1), set(-2, 0), spec(0, 1, 2)] {
+        let body = [add(1, 255), spec(4, 1, 1), touch, set(1, 0), add(4, 1)];
+        assert!(carried_product(&insts(&body), 4));
+    }
+    // Touched twice between, or by the instruction that loads the cell (a
+    // multiply from it), or on its side not by a multiply that may skip
+    // it: kept in memory.
+    for body in [
+        vec![add(1, 255), spec(4, 1, 1), spec(5, 1, 1), add(5, 1), add(4, 1)],
+        vec![add(1, 255), spec(4, 1, 1), spec(5, 1, 1), spec(5, 4, 1)],
+        vec![add(1, 255), spec(4, 1, 1), mul(5, 1, 1), add(4, 1)],
+        vec![add(1, 255), spec(4, 1, 1), add(2, 1), add(4, 1)],
+    ] {
+        assert!(!carried_product(&insts(&body), 4), "{body:?}");
+    }
 }
 
 #[test]
