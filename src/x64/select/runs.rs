@@ -32,6 +32,11 @@ pub(super) fn copy(insts: &[Inst], target: Target) -> Option<Product> {
 /// before it, which a switch inside the run asks what it surely touched.
 pub(super) fn run(all: &[Inst], i: usize, program: &Program, target: Target, place: Place) -> Option<(Run, usize)> {
     let insts = &all[i..];
+    // Before the switches' plans: a long straight set-up of sets asks here
+    // at each of its instructions.
+    if sets_alone(insts) {
+        return None;
+    }
     let switches = run_switches(all, i, program);
     let (len, cells) = run_registers(insts, &switches, target)?;
     let run = &insts[..len];
@@ -156,6 +161,14 @@ fn touched_in(insts: &[Inst], cell: i32) -> bool {
     insts.iter().any(|inst| inst.op.cells().any(|c| c == cell))
 }
 
+/// Whether the arithmetic `insts` starts with (up to `RUN_MAX` of it) is
+/// sets alone, which read nothing: no cell to keep in a register.
+fn sets_alone(insts: &[Inst]) -> bool {
+    let arithmetic =
+        |inst: &&Inst| matches!(inst.op, Op::Add { .. } | Op::Set { .. } | Op::AddMul { .. } | Op::Switch { .. });
+    insts.iter().take(RUN_MAX).take_while(arithmetic).all(|inst| matches!(inst.op, Op::Set { .. }))
+}
+
 /// The switches a run from `all[i]` may hold, by index from `i`: up to the
 /// first instruction it cannot take (at most `RUN_MAX` on), the plan of
 /// each switch every cell of which is on the tape (`switch::on_tape`, from
@@ -216,9 +229,7 @@ pub(super) fn run_registers(
         matches!(insts[k].op, Op::Add { .. } | Op::Set { .. } | Op::AddMul { .. }) || switch_at(switches, k).is_some()
     };
     let len = (0..insts.len().min(RUN_MAX)).take_while(|&k| takes(k)).count();
-    // Sets alone read nothing: no cell to keep (a long straight set-up of
-    // sets, where a run is looked for at each instruction).
-    if insts[..len].iter().all(|inst| matches!(inst.op, Op::Set { .. })) {
+    if sets_alone(&insts[..len]) {
         return None;
     }
     // The cells written so far, in order, each with whether its value was
