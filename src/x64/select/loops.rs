@@ -129,7 +129,10 @@ pub(super) fn sunk_store(body: &[Inst], test: i32, target: Target) -> Option<usi
         .collect();
     (0..rest.len()).find(|&j| {
         let Op::Set { off: cell, .. } = rest[j].op else { return false };
-        let sure_before = (0..j).filter(|&i| depth[i] == 0).flat_map(|i| touched(&rest[i]));
+        // (An `if_nonzero` multiply's target is touched only where its
+        // source is not 0: fuzz seed 7975550, whose walk touched the cell
+        // it cleared by a multiply by 0 first, failed at the next test.)
+        let sure_before = (0..j).filter(|&i| depth[i] == 0).flat_map(|i| rest[i].op.cells_surely_touched());
         let on_tape = Hull::of_offsets(sure_before.chain([test])).contains(cell as i64);
         // Nothing after it reads or writes its cell, the next test does not
         // read it, and the next iteration's first access to it is a set.

@@ -116,6 +116,14 @@ fn a_walk_clears_what_the_next_iteration_overwrites_on_the_way_out() {
     // iteration's set would fail first at another).
     let beyond = [set(1, 255), set(2, 0), Op::Move(1)];
     assert_eq!(sunk_store(&insts(&beyond), 0, GUARDED), None);
+    // Nor does a multiply that touches it only where its source is not 0
+    // (fuzz seed 7975550: `[p+4] = 0; p += 5` after `mul [p+4] += [p-2] *
+    // 0 if`); an add to a cell beyond it does.
+    let touch = Op::AddMul { off: 4, src: -2, factor: 0, if_nonzero: true };
+    for (before, sunk) in [(touch, None), (add(5, 1), Some(3))] {
+        let body = [set(-2, 0), before, set(-1, 0), set(4, 0), Op::Move(5)];
+        assert_eq!(sunk_store(&insts(&body), 0, GUARDED), sunk);
+    }
     // In the plan: made on the way out, seen from where the loop leaves
     // the pointer; the first copy is cut where the store was.
     let steps = plan(&[&[Op::Loop { off: 0 }], &shift[..], &[Op::EndLoop]].concat(), GUARDED);
