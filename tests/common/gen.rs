@@ -1328,8 +1328,9 @@ impl Gen<'_> {
         let to: Vec<(i64, u8)> = temps.iter().map(|&t| (t, self.rng.pick(&[1, 1, 3, 2, 255]))).collect();
         self.move_into(source, &to);
         // One walk in four adds to a cell beyond the first temporary before
-        // moving it back: a cell the program touches before that one's
-        // read, where that one's product is 0.
+        // moving it back: a cell touched between that temporary's multiply
+        // and its read, whatever the source, which off the tape fails
+        // after the multiply's error (the product then stays in memory).
         if self.rng.chance(1, 4) {
             let (beyond, v) = (temps[0] + dir * self.rng.range(1, 2), self.amount());
             self.add_at(beyond, v);
