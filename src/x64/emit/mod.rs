@@ -626,8 +626,7 @@ impl Emitter {
                         let (on_tape, off_tape) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
                         asm!(self.ops; test Rb(carried.product), Rb(carried.product));
                         self.jump(Jump::IfZero, on_tape);
-                        self.jump_if_before_tape(carried.off, None, off_tape);
-                        self.jump_if_past_tape(carried.off, None, off_tape);
+                        self.jump_unless_on_tape((carried.off, carried.off), None, off_tape);
                         self.jump(Jump::Always, on_tape);
                         asm!(self.ops; =>off_tape);
                         self.cell_address(Rq::RDX, carried.off);
@@ -721,8 +720,7 @@ impl Emitter {
                         let zero = self.ops.new_dynamic_label();
                         asm!(self.ops; test Rb(carried.product), Rb(carried.product));
                         self.jump(Jump::IfZero, zero);
-                        self.attribute(carried.at);
-                        self.cell(CellInst::CmpZero, carried.off);
+                        self.touch_as(carried.at, carried.off);
                         asm!(self.ops; =>zero);
                     }
                     self.emit_refault(skip.at, skip.off);
@@ -732,8 +730,7 @@ impl Emitter {
                 Recovery::TouchFirst(touch) => {
                     let pad = self.ops.new_dynamic_label();
                     asm!(self.ops; =>pad);
-                    self.attribute(touch.first_at);
-                    self.cell(CellInst::CmpZero, touch.first);
+                    self.touch_as(touch.first_at, touch.first);
                     self.emit_refault(touch.at, touch.off);
                     pad
                 }
@@ -768,9 +765,15 @@ impl Emitter {
     /// Touches the cell `off` again as the command at `at`: off the tape
     /// still, it faults there (the `ud2` is never reached).
     fn emit_refault(&mut self, at: u32, off: i32) {
+        self.touch_as(at, off);
+        asm!(self.ops; ud2);
+    }
+
+    /// Touches the cell `off` as the command at `at` (a `cmp`, which off
+    /// the tape faults there), in a recovery's code.
+    fn touch_as(&mut self, at: u32, off: i32) {
         self.attribute(at);
         self.cell(CellInst::CmpZero, off);
-        asm!(self.ops; ud2);
     }
 
     /// Plain code (`PlainCode`): a copy, as `marks` goes (the

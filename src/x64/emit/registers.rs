@@ -34,10 +34,11 @@ enum Held {
     Register,
     /// This constant, not yet in the register.
     Constant(u8),
-    /// The product an `if_nonzero` multiply (whose command is `at`) adds to
-    /// the cell, the cell not loaded: added to it at the cell's next touch
-    /// (`select::runs::carried_product`).
-    Product { at: u32 },
+    /// The product an `if_nonzero` multiply adds to the cell, the cell not
+    /// loaded: added to it at the cell's next touch
+    /// (`select::runs::carried_product`). The multiply's command is kept
+    /// with the product in `Emitter::carried`.
+    Product,
 }
 
 /// The state of a register loop's body being emitted.
@@ -354,7 +355,7 @@ impl Emitter {
                     dirty[slot(off)] = true;
                 }
                 RunStep::Registers(Op::Set { off, val }) => {
-                    if let Held::Product { .. } = held[slot(off)] {
+                    if held[slot(off)] == Held::Product {
                         // Touched here first where the product is zero.
                         self.run_register(cells, &mut held, slot(off));
                     }
@@ -384,7 +385,7 @@ impl Emitter {
                 // Taken for 0 and left 0.
                 continue;
             }
-            if let Held::Product { .. } = held[k] {
+            if held[k] == Held::Product {
                 self.run_register(cells, &mut held, k);
             }
             self.touch(off);
@@ -440,7 +441,7 @@ impl Emitter {
             let Some(k) = slot(cell.off) else { continue };
             let no_op = cell.form == CellForm::Update { and: false, add: false };
             let reads_old = matches!(cell.form, CellForm::Carry(_) | CellForm::Update { .. }) && !no_op;
-            if reads_old || matches!(held[k], Held::Product { .. }) {
+            if reads_old || held[k] == Held::Product {
                 self.attribute(cell.at);
                 self.run_register(cells, held, k);
             }
@@ -516,9 +517,10 @@ impl Emitter {
             Held::Register => {}
             // The cell's first touch, but for the multiply's where its
             // product is not zero: off the tape, the fault names that one.
-            Held::Product { at } => {
+            Held::Product => {
                 let off = cells[k];
-                self.carried.retain(|carried| carried.off != off);
+                let kept = self.carried.iter().position(|carried| carried.off == off).expect("a product kept");
+                let at = self.carried.remove(kept).at;
                 let nonzero_site = self.ops.new_dynamic_label();
                 let either = Either { product: r, off, nonzero_at: at, nonzero_site, zero_at: self.attributed() };
                 self.recoverable_access(off, |e| e.cell(CellInst::AddToReg(r), off), |_| Recovery::Either(either));
@@ -582,7 +584,7 @@ impl Emitter {
                         asm!(self.ops; movzx Rd(r), Rb(product));
                     }
                 }
-                held[t] = Held::Product { at: self.attributed() };
+                held[t] = Held::Product;
                 self.carried.push(Carried { product: r, off, at: self.attributed() });
                 return;
             }
