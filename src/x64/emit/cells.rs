@@ -201,16 +201,10 @@ impl Emitter {
     /// can, one cycle where `imul` takes three, on loops' critical paths;
     /// from the source's own register, with no copy into eax first.
     pub(super) fn multiply_into_ecx(&mut self, source: Rq, factor: u8) {
-        let ecx = Rq::RCX;
-        match factor {
-            2 => self.lea32(ecx, Some(source), Some((source, 1)), 0),
-            3 => self.lea32(ecx, Some(source), Some((source, 2)), 0),
-            4 => self.lea32(ecx, None, Some((source, 4)), 0),
-            5 => self.lea32(ecx, Some(source), Some((source, 4)), 0),
-            8 => self.lea32(ecx, None, Some((source, 8)), 0),
-            9 => self.lea32(ecx, Some(source), Some((source, 8)), 0),
+        match scaled(source, factor) {
+            Some((base, index)) => self.lea32(Rq::RCX, base, Some(index), 0),
             // The immediate in 8 bits: only the low byte of the product counts.
-            _ => asm!(self.ops; imul ecx, Rd(source), BYTE factor as i8),
+            None => asm!(self.ops; imul ecx, Rd(source), BYTE factor as i8),
         }
     }
 
@@ -382,5 +376,19 @@ impl Emitter {
         if factor != 0 && !if_nonzero {
             self.zf_cell = Some(off);
         }
+    }
+}
+
+/// `source * factor` as a `lea` operand, `[base + index * scale]`, for
+/// the factors x86 can scale by: 2, 3, 4, 5, 8 and 9.
+pub(super) fn scaled(source: Rq, factor: u8) -> Option<(Option<Rq>, (Rq, u8))> {
+    match factor {
+        2 => Some((Some(source), (source, 1))),
+        3 => Some((Some(source), (source, 2))),
+        4 => Some((None, (source, 4))),
+        5 => Some((Some(source), (source, 4))),
+        8 => Some((None, (source, 8))),
+        9 => Some((Some(source), (source, 8))),
+        _ => None,
     }
 }

@@ -7,6 +7,7 @@
 use dynasmrt::x64::Rq;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
+use super::cells::scaled;
 use super::{Carried, CellInst, Either, Emitter, Jump, PlainBody, PlainCode, Recovery};
 use crate::ir::{Op, Program};
 use crate::x64::select::{
@@ -595,15 +596,36 @@ impl Emitter {
         // `[p] = 1; [p] += [s] * 2`: `lea r8d, [rcx + 1]`.
         if let Some(t) = target.filter(|_| factor != 255) {
             if let Held::Constant(c) = held[t] {
-                let by = self.addend_byte(source, factor);
-                self.sum_into(RUN_REGS[t], None, by, c);
+                self.sum_product_into(RUN_REGS[t], None, source, factor, c);
                 held[t] = Held::Register;
                 return;
             }
         }
-        let by = self.addend_byte(source, factor);
-        let target = target.map(|t| self.run_register(cells, held, t));
-        self.add_addend(target, off, by, factor, if_nonzero.then_some(source));
+        match target.map(|t| self.run_register(cells, held, t)) {
+            Some(r) if factor != 255 => self.sum_product_into(r, Some(r), source, factor, 0),
+            target => {
+                let by = self.addend_byte(source, factor);
+                self.add_addend(target, off, by, factor, if_nonzero.then_some(source));
+            }
+        }
+    }
+
+    /// `target = base + source * factor + disp` (`base`, if any, is
+    /// `target` itself): one `lea` where x86 scales by the factor (without
+    /// a base 2, 3, 4, 5, 8 and 9; with one 2, 4 and 8), else the product
+    /// made in cl first (`sum_into`). Sets no flags, or not by the cell.
+    pub(super) fn sum_product_into(&mut self, target: Rq, base: Option<Rq>, source: Rq, factor: u8, disp: u8) {
+        let disp32 = i32::from(disp as i8);
+        match (base, scaled(source, factor)) {
+            (None, Some((base, index))) => self.lea32(target, base, Some(index), disp32),
+            (Some(base), _) if matches!(factor, 2 | 4 | 8) => {
+                self.lea32(target, Some(base), Some((source, factor)), disp32)
+            }
+            _ => {
+                let by = self.addend_byte(source, factor);
+                self.sum_into(target, base, by, disp);
+            }
+        }
     }
 
     /// `target = base + by + disp` (`base` None: `by + disp`) in one

@@ -231,8 +231,7 @@ impl Emitter {
                             Some(c) => (None, c.wrapping_add(extra)),
                             None => (Some(target), extra),
                         };
-                        let by = self.addend_byte(source, factor);
-                        self.sum_into(target, base, by, disp);
+                        self.sum_product_into(target, base, source, factor, disp);
                         it.constant[t] = None;
                     }
                     (None, _) => {
