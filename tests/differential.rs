@@ -433,6 +433,20 @@ fn register_runs_fail_where_the_run_would() {
 /// the next frames', off it), with the temporaries 0 or not; and the
 /// mirror image, near the start. The test reads the temporaries before
 /// the program does: off the tape, the error must still be the program's.
+/// A run makes its cell's value in a register with a `lea` (5 + 253 is
+/// 258 in 32 bits) and the switch after it, not known on the tape, takes
+/// that cell from the register: as a byte, zero-extended, not as 258,
+/// which indexed the switch's tables past the value's row (found reading
+/// the code: 4 and 0 printed for 3 and 1).
+#[test]
+fn a_switch_after_a_run_takes_its_counter_as_a_byte() {
+    let work = tempdir();
+    let src = ">,>,>,<[-]+++++<[->+<]>>[-<<+>+>]<[->+<[->+<[->+<[-]>>+<<]]]>.>.";
+    let firsts = [0u8, 1, 2, 100, 248, 250, 251, 252, 253, 254, 255];
+    let inputs: Vec<[u8; 3]> = firsts.iter().flat_map(|&a| [[a, 1, 0], [a, 1, 2]]).collect();
+    parallel(inputs.len(), workers(), |i| agree_as(i as u64, work.path(), src, &inputs[i], 4096));
+}
+
 #[test]
 fn runs_with_temporaries_fail_where_the_run_would() {
     let work = tempdir();

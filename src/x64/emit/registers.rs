@@ -399,9 +399,11 @@ impl Emitter {
         self.zf_cell = None;
         // The next instruction reads a cell of the run: eax takes it from
         // its register, not from the store just made (not from a register
-        // left stale by a constant).
+        // left stale by a constant). Zero-extended, as eax holds a cell:
+        // a `lea` or a 32-bit move leaves bits above a register's low byte,
+        // and a switch indexes its tables with rax.
         if let Some(k) = run.read_next.filter(|&k| held[k] == Held::Register) {
-            asm!(self.ops; mov eax, Rd(RUN_REGS[k]));
+            asm!(self.ops; movzx eax, Rb(RUN_REGS[k]));
             self.in_eax = EaxCells::only(cells[k]);
         }
     }
