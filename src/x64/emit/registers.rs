@@ -40,6 +40,26 @@ enum Held {
     /// (`select::runs::carried_product`). The multiply's command is kept
     /// with the product in `Emitter::carried`.
     Product,
+    /// Not read again before it is set: its register was handed on with
+    /// its value (`Run::last_reads`), and it has another.
+    Dead,
+}
+
+/// A run's cells as its code is emitted: what holds each one's value,
+/// the register it is in (two cells swap registers where a value moves
+/// on: `Run::last_reads`), and whether the run changed it (stored at the
+/// run's end).
+struct RunState<'a> {
+    cells: &'a [i32],
+    held: Vec<Held>,
+    regs: [Rq; RUN_CELLS],
+    dirty: Vec<bool>,
+}
+
+impl<'a> RunState<'a> {
+    fn new(cells: &'a [i32]) -> RunState<'a> {
+        RunState { cells, held: vec![Held::Memory; cells.len()], regs: RUN_REGS, dirty: vec![false; cells.len()] }
+    }
 }
 
 /// The state of a register loop's body being emitted.
@@ -320,11 +340,10 @@ impl Emitter {
     pub(super) fn run_code(&mut self, run: &Run, program: &Program, zeros: &[usize]) {
         let cells = &run.cells[..];
         let slot = |off: i32| cells.iter().position(|&cell| cell == off).expect("a cell in a register");
-        let mut held = vec![Held::Memory; cells.len()];
+        let mut state = RunState::new(cells);
         for &k in zeros {
-            held[k] = Held::Constant(0);
+            state.held[k] = Held::Constant(0);
         }
-        let mut dirty = vec![false; cells.len()];
         for &cell in cells {
             // eax holds memory's value of a cell, which the run changes in
             // its register.
@@ -336,42 +355,44 @@ impl Emitter {
                 self.mark();
             }
             match *step {
-                RunStep::Switch(ref switch) => self.run_switch(cells, &mut held, &mut dirty, switch),
+                RunStep::Switch(ref switch) => self.run_switch(&mut state, switch),
                 RunStep::Registers(Op::Add { off, val }) => {
                     let k = slot(off);
-                    match held[k] {
-                        Held::Constant(v) => held[k] = Held::Constant(v.wrapping_add(val)),
+                    match state.held[k] {
+                        Held::Constant(v) => state.held[k] = Held::Constant(v.wrapping_add(val)),
                         _ => {
-                            let r = self.run_register(cells, &mut held, k);
+                            let r = self.run_register(&mut state, k);
                             asm!(self.ops; add Rb(r), val as i8);
                         }
                     }
-                    dirty[k] = true;
+                    state.dirty[k] = true;
                 }
                 RunStep::SetStored { off, val } => {
                     // The cell's first touch: where the program makes it.
                     self.touch(off);
                     self.cell(CellInst::MovImm(val), off);
-                    held[slot(off)] = Held::Constant(val);
-                    dirty[slot(off)] = true;
+                    state.held[slot(off)] = Held::Constant(val);
+                    state.dirty[slot(off)] = true;
                 }
                 RunStep::Registers(Op::Set { off, val }) => {
-                    if held[slot(off)] == Held::Product {
+                    if state.held[slot(off)] == Held::Product {
                         // Touched here first where the product is zero.
-                        self.run_register(cells, &mut held, slot(off));
+                        self.run_register(&mut state, slot(off));
                     }
-                    held[slot(off)] = Held::Constant(val);
-                    dirty[slot(off)] = true;
+                    state.held[slot(off)] = Held::Constant(val);
+                    state.dirty[slot(off)] = true;
                 }
                 RunStep::Registers(multiply @ Op::AddMul { off, .. }) => {
-                    self.run_multiply(cells, &mut held, multiply);
+                    if !(run.last_reads.contains(&n) && self.hand_on(&mut state, multiply)) {
+                        self.run_multiply(&mut state, multiply);
+                    }
                     if let Some(k) = cells.iter().position(|&cell| cell == off) {
-                        dirty[k] = true;
+                        state.dirty[k] = true;
                     }
                 }
                 RunStep::Registers(op) => unreachable!("a run has no {op:?}"),
                 RunStep::CopyFromRegister(copy) => {
-                    self.copy_from_register(cells, &mut held, copy);
+                    self.copy_from_register(&mut state, copy);
                     self.mark();
                 }
                 RunStep::Op(op) => self.op(op, program),
@@ -381,18 +402,22 @@ impl Emitter {
                 }
             }
         }
-        for (k, &off) in cells.iter().enumerate().filter(|&(k, _)| dirty[k]) {
-            if zeros.contains(&k) && held[k] == Held::Constant(0) {
+        for (k, &off) in cells.iter().enumerate() {
+            if !state.dirty[k] {
+                continue;
+            }
+            if zeros.contains(&k) && state.held[k] == Held::Constant(0) {
                 // Taken for 0 and left 0.
                 continue;
             }
-            if held[k] == Held::Product {
-                self.run_register(cells, &mut held, k);
+            if state.held[k] == Held::Product {
+                self.run_register(&mut state, k);
             }
+            debug_assert!(state.held[k] != Held::Dead, "a cell changed and then handed on");
             self.touch(off);
-            match held[k] {
+            match state.held[k] {
                 Held::Constant(v) => self.cell(CellInst::MovImm(v), off),
-                _ => self.cell(CellInst::StoreReg(RUN_REGS[k]), off),
+                _ => self.cell(CellInst::StoreReg(state.regs[k]), off),
             }
         }
         debug_assert!(self.carried.is_empty(), "a product left unloaded after its run");
@@ -402,8 +427,8 @@ impl Emitter {
         // left stale by a constant). Zero-extended, as eax holds a cell:
         // a `lea` or a 32-bit move leaves bits above a register's low byte,
         // and a switch indexes its tables with rax.
-        if let Some(k) = run.read_next.filter(|&k| held[k] == Held::Register) {
-            asm!(self.ops; movzx eax, Rb(RUN_REGS[k]));
+        if let Some(k) = run.read_next.filter(|&k| state.held[k] == Held::Register) {
+            asm!(self.ops; movzx eax, Rb(state.regs[k]));
             self.in_eax = EaxCells::only(cells[k]);
         }
     }
@@ -414,7 +439,8 @@ impl Emitter {
     /// register where it is in one (a constant stays one), else on the
     /// tape as outside a run. The carry walk's digit and carry pass through
     /// it in registers: no store and load back on the way.
-    fn run_switch(&mut self, cells: &[i32], held: &mut [Held], dirty: &mut [bool], switch: &SwitchPlan) {
+    fn run_switch(&mut self, state: &mut RunState, switch: &SwitchPlan) {
+        let cells = state.cells;
         let slot = |off: i32| cells.iter().position(|&cell| cell == off);
         let tables = switch.reads_tables();
         // Without tables v is only compared (carries): from the counter's
@@ -424,9 +450,9 @@ impl Emitter {
                 || matches!(cell.form, CellForm::Constant(_) | CellForm::Update { and: false, add: false })
         });
         let counter = match slot(switch.src) {
-            Some(k) if !tables && counter_kept => self.run_register(cells, held, k),
+            Some(k) if !tables && counter_kept => self.run_register(state, k),
             Some(k) => {
-                let r = self.run_register(cells, held, k);
+                let r = self.run_register(state, k);
                 asm!(self.ops; movzx eax, Rb(r));
                 AL
             }
@@ -444,9 +470,9 @@ impl Emitter {
             let Some(k) = slot(cell.off) else { continue };
             let no_op = cell.form == CellForm::Update { and: false, add: false };
             let reads_old = matches!(cell.form, CellForm::Carry(_) | CellForm::Update { .. }) && !no_op;
-            if reads_old || held[k] == Held::Product {
+            if reads_old || state.held[k] == Held::Product {
                 self.attribute(cell.at);
-                self.run_register(cells, held, k);
+                self.run_register(state, k);
             }
         }
         if tables {
@@ -460,13 +486,13 @@ impl Emitter {
             };
             let (keep, add) = cell.keep_and_add();
             match cell.form {
-                CellForm::Constant(v) => held[k] = Held::Constant(v),
+                CellForm::Constant(v) => state.held[k] = Held::Constant(v),
                 CellForm::FromTable => {
-                    asm!(self.ops; movzx Rd(RUN_REGS[k]), BYTE [rdx + rax + add]);
-                    held[k] = Held::Register;
+                    asm!(self.ops; movzx Rd(state.regs[k]), BYTE [rdx + rax + add]);
+                    state.held[k] = Held::Register;
                 }
                 CellForm::Carry(carry) => {
-                    let r = self.run_register(cells, held, k);
+                    let r = self.run_register(state, k);
                     asm!(self.ops; cmp Rb(counter), carry.at as i8);
                     let imm = carry.add.immediate() as i8;
                     match carry.add {
@@ -476,7 +502,7 @@ impl Emitter {
                 }
                 CellForm::Update { and: false, add: false } => continue,
                 CellForm::Update { and, add: adds } => {
-                    let r = self.run_register(cells, held, k);
+                    let r = self.run_register(state, k);
                     if and {
                         asm!(self.ops; and Rb(r), BYTE [rdx + rax + keep]);
                     }
@@ -485,7 +511,7 @@ impl Emitter {
                     }
                 }
             }
-            dirty[k] = true;
+            state.dirty[k] = true;
         }
         self.in_eax = EaxCells::NONE;
         self.zf_cell = None;
@@ -493,10 +519,10 @@ impl Emitter {
 
     /// `set [t] = 0; mul [t] += [s] * k` with the source in a register and
     /// the target in memory: the product's byte stored.
-    fn copy_from_register(&mut self, cells: &[i32], held: &mut [Held], copy: Product) {
-        let k = cells.iter().position(|&cell| cell == copy.src).expect("a cell in a register");
+    fn copy_from_register(&mut self, state: &mut RunState, copy: Product) {
+        let k = state.cells.iter().position(|&cell| cell == copy.src).expect("a cell in a register");
         // The multiply is the instruction after the clear.
-        let source = self.reading_source_of(self.current_inst() + 1, |e| e.run_register(cells, held, k));
+        let source = self.reading_source_of(self.current_inst() + 1, |e| e.run_register(state, k));
         // The product itself (an addend of 255 would be subtracted).
         let by = match copy.factor {
             1 => source,
@@ -509,19 +535,20 @@ impl Emitter {
 
     /// The register of a run's cell (`k` of `cells`), made to hold its
     /// value: loaded at its first read, or set to its constant.
-    fn run_register(&mut self, cells: &[i32], held: &mut [Held], k: usize) -> Rq {
-        let r = RUN_REGS[k];
-        match held[k] {
+    fn run_register(&mut self, state: &mut RunState, k: usize) -> Rq {
+        let r = state.regs[k];
+        match state.held[k] {
             Held::Memory => {
-                self.touch(cells[k]);
-                self.cell(CellInst::MovzxReg(r), cells[k]);
+                self.touch(state.cells[k]);
+                self.cell(CellInst::MovzxReg(r), state.cells[k]);
             }
             Held::Constant(v) => asm!(self.ops; mov Rd(r), v as i32),
             Held::Register => {}
+            Held::Dead => unreachable!("a value handed on is not read again (Run::last_reads)"),
             // The cell's first touch, but for the multiply's where its
             // product is not zero: off the tape, the fault names that one.
             Held::Product => {
-                let off = cells[k];
+                let off = state.cells[k];
                 let kept = self.carried.iter().position(|carried| carried.off == off).expect("a product kept");
                 let at = self.carried.remove(kept).at;
                 let nonzero_site = self.ops.new_dynamic_label();
@@ -529,28 +556,57 @@ impl Emitter {
                 self.recoverable_access(off, |e| e.cell(CellInst::AddToReg(r), off), |_| Recovery::Either(either));
             }
         }
-        held[k] = Held::Register;
+        state.held[k] = Held::Register;
         r
+    }
+
+    /// A multiply by 1 that reads its source for the last time
+    /// (`Run::last_reads`): where it would copy the source's register into
+    /// the target's (a target holding 0, or an `if_nonzero` one's not yet
+    /// loaded), the two cells swap registers instead, the target's value
+    /// (or product) the source's, and the source `Held::Dead`. False where
+    /// it would not, with nothing emitted.
+    fn hand_on(&mut self, state: &mut RunState, multiply: Op) -> bool {
+        let Op::AddMul { off, src, if_nonzero, .. } = multiply else { unreachable!("a multiply") };
+        let cells = state.cells;
+        let slot = |cell: i32| cells.iter().position(|&c| c == cell).expect("a cell in a register");
+        let (s, t) = (slot(src), slot(off));
+        let into_product = if_nonzero && state.held[t] == Held::Memory;
+        if matches!(state.held[s], Held::Constant(_)) || !(into_product || state.held[t] == Held::Constant(0)) {
+            return false;
+        }
+        // The source in its register, read as the multiply reads it.
+        self.reading_source_of(self.current_inst(), |e| e.run_register(state, s));
+        state.regs.swap(s, t);
+        state.held[s] = Held::Dead;
+        state.held[t] = if into_product {
+            self.carried.push(Carried { product: state.regs[t], off, at: self.attributed() });
+            Held::Product
+        } else {
+            Held::Register
+        };
+        true
     }
 
     /// `cell[off] += cell[src] * factor` in a run, one of them (or both) in
     /// a register (the target never, `if_nonzero`: `select::runs`).
-    fn run_multiply(&mut self, cells: &[i32], held: &mut [Held], multiply: Op) {
+    fn run_multiply(&mut self, state: &mut RunState, multiply: Op) {
         let Op::AddMul { off, src, factor, if_nonzero } = multiply else { unreachable!("a multiply") };
+        let cells = state.cells;
         let slot = |cell: i32| cells.iter().position(|&c| c == cell);
         let target = slot(off);
         // A constant source: an add of a constant (of nothing, touching
         // nothing, if zero and `if_nonzero`).
-        if let Some(Held::Constant(v)) = slot(src).map(|k| held[k]) {
+        if let Some(Held::Constant(v)) = slot(src).map(|k| state.held[k]) {
             if v == 0 && if_nonzero {
                 return;
             }
             let product = v.wrapping_mul(factor);
             match target {
-                Some(t) => match held[t] {
-                    Held::Constant(c) => held[t] = Held::Constant(c.wrapping_add(product)),
+                Some(t) => match state.held[t] {
+                    Held::Constant(c) => state.held[t] = Held::Constant(c.wrapping_add(product)),
                     _ => {
-                        let r = self.run_register(cells, held, t);
+                        let r = self.run_register(state, t);
                         asm!(self.ops; add Rb(r), product as i8);
                     }
                 },
@@ -564,7 +620,7 @@ impl Emitter {
             return;
         }
         let source = self.reading_source_of(self.current_inst(), |e| match slot(src) {
-            Some(k) => e.run_register(cells, held, k),
+            Some(k) => e.run_register(state, k),
             None => {
                 e.touch(src);
                 if !e.in_eax.holds(src) {
@@ -577,8 +633,8 @@ impl Emitter {
         // An `if_nonzero` multiply, the cell's first touch: its product
         // kept, the cell not loaded (`Held::Product`).
         if let (Some(t), true) = (target, if_nonzero) {
-            if held[t] == Held::Memory {
-                let r = RUN_REGS[t];
+            if state.held[t] == Held::Memory {
+                let r = state.regs[t];
                 match factor {
                     1 => asm!(self.ops; mov Rd(r), Rd(source)),
                     255 => asm!(self.ops; mov Rd(r), Rd(source); neg Rb(r)),
@@ -587,7 +643,7 @@ impl Emitter {
                         asm!(self.ops; movzx Rd(r), Rb(product));
                     }
                 }
-                held[t] = Held::Product;
+                state.held[t] = Held::Product;
                 self.carried.push(Carried { product: r, off, at: self.attributed() });
                 return;
             }
@@ -597,13 +653,13 @@ impl Emitter {
         // register (a copy into a cleared cell is a move). The carry walk's
         // `[p] = 1; [p] += [s] * 2`: `lea r8d, [rcx + 1]`.
         if let Some(t) = target.filter(|_| factor != 255) {
-            if let Held::Constant(c) = held[t] {
-                self.sum_product_into(RUN_REGS[t], None, source, factor, c);
-                held[t] = Held::Register;
+            if let Held::Constant(c) = state.held[t] {
+                self.sum_product_into(state.regs[t], None, source, factor, c);
+                state.held[t] = Held::Register;
                 return;
             }
         }
-        match target.map(|t| self.run_register(cells, held, t)) {
+        match target.map(|t| self.run_register(state, t)) {
             Some(r) if factor != 255 => self.sum_product_into(r, Some(r), source, factor, 0),
             target => {
                 let by = self.addend_byte(source, factor);

@@ -637,6 +637,73 @@ fn a_carried_product_fails_before_a_later_multiplys_target() {
     }
 }
 
+/// A multiply by 1 that reads its source for the last time hands the
+/// source's register on (`Run::last_reads`): no copy made, into a cell
+/// holding 0 or as a carried product, which fails where the program does.
+#[test]
+fn a_value_moved_on_keeps_its_register() {
+    use crate::ir::Inst;
+    use crate::opt::testing::{add, mul, set};
+    use iced_x86::{Decoder, DecoderOptions, Mnemonic, OpKind};
+    // `[p+4] = [p]; [p] = 1; [p] += [p+4] * 2; [p+8] = [p+4] if nonzero;
+    // [p+4] = 0`, after the three cells' uses: the carry walk's first
+    // steps, in no register-to-register move.
+    let ops = [
+        add(4, 1),
+        add(8, 1),
+        add(0, 3),
+        set(4, 0),
+        mul(4, 0, 1),
+        set(0, 1),
+        mul(0, 4, 2),
+        set(8, 0),
+        Op::AddMul { off: 8, src: 4, factor: 1, if_nonzero: true },
+        set(4, 0),
+        add(8, 1),
+    ];
+    let insts = ops.iter().map(|&op| Inst::new(op, 0)).collect();
+    let code = compile(&Program { insts, data: vec![] }, GUARDED);
+    let mut decoder = Decoder::with_ip(64, &code.bytes[..code.code_len], 0, DecoderOptions::NONE);
+    let (mut moves, mut leas) = (0, 0);
+    let gpr32 = iced_x86::Register::EAX as u32..=iced_x86::Register::R15D as u32;
+    while decoder.can_decode() {
+        let inst = decoder.decode();
+        // Between the cells' 32-bit registers (the prologue's are 64-bit).
+        let cells = inst.op_count() == 2
+            && inst.op0_kind() == OpKind::Register
+            && gpr32.contains(&(inst.op0_register() as u32));
+        moves += usize::from(cells && inst.mnemonic() == Mnemonic::Mov && inst.op1_kind() == OpKind::Register);
+        leas += usize::from(cells && inst.mnemonic() == Mnemonic::Lea);
+    }
+    // (`[p] = 1 + [p+4] * 2` is a lea.)
+    assert_eq!((moves, leas), (0, 1));
+    // The product carried in the handed register: off the tape, it fails
+    // at its multiply, or (a zero source) at the read of it.
+    let run = |pos: i32, d: i32, source: u8| {
+        let op = |op, at| Inst::new(op, at);
+        vec![
+            op(Op::Set { off: pos + d, val: source }, 1),
+            op(Op::Move(pos), 2),
+            op(Op::Add { off: d, val: 1 }, 3),
+            Inst::multiply(2 * d, d, 1, 4, 5).if_nonzero(),
+            op(Op::Set { off: d, val: 0 }, 6),
+            Inst::multiply(d, 2 * d, 1, 7, 8),
+            op(Op::Set { off: 2 * d, val: 0 }, 9),
+        ]
+    };
+    for target in [GUARDED, CHECKED] {
+        let cells = target.tape_cells as i32;
+        for d in [1, -1] {
+            let off_tape = if d == 1 { cells } else { -1 };
+            for source in [5, 255] {
+                let fault = fault_on(cells as usize, run(off_tape - 2 * d, d, source), target);
+                let at = if source == 255 { 8 } else { 4 };
+                assert_eq!((fault.cell, fault.at), (i64::from(off_tape), Some(at)), "{target:?} {d} {source}");
+            }
+        }
+    }
+}
+
 /// A walk that a scan back returns along keeps the cell it tests first in
 /// r11 (`mov r11, rbx`, or `lea r11, [rbx + test]` where it tests a cell
 /// beside it), from which the scan back jumps to the cell before:

@@ -138,6 +138,11 @@ pub(super) struct Run {
     /// `cells`): the code tests them first and, where all hold 0, runs a
     /// copy of the run that neither loads nor stores them.
     pub zeros: Vec<usize>,
+    /// The steps (indices in `steps`) that read a multiply's source for
+    /// the last time (`runs::last_reads`): where the multiply would copy
+    /// the source's register into the target's, the two cells swap
+    /// registers instead.
+    pub last_reads: Vec<usize>,
 }
 
 /// One instruction of a `Run`, or two as one.

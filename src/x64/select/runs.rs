@@ -94,7 +94,56 @@ pub(super) fn run(all: &[Inst], i: usize, program: &Program, target: Target, pla
         Place::Loop { tested } => temporaries(&cells, &steps, tested),
         Place::Once => Vec::new(),
     };
-    Some((Run { cells, steps, read_next, zeros }, len))
+    let last_reads = last_reads(&cells, &steps, read_next);
+    Some((Run { cells, steps, read_next, zeros, last_reads }, len))
+}
+
+/// The multiplies by 1 between two cells in registers (indices in
+/// `steps`) after which the source's value is not needed: the next step
+/// to name the source sets it, or none does and the run neither changed
+/// it before (it is not stored at the end) nor hands it to the
+/// instruction after it (`read_next`). Where such a multiply would copy
+/// its source's register into its target's (a target holding 0, or an
+/// `if_nonzero` one's not yet loaded), the two cells swap registers
+/// instead: no copy. A value moved on, as `[->+<]` moves it: the carry
+/// walk's copy of its digit (`[p+64] = [p]`, then `[p] = 1`) and its
+/// chain's counter (`[p+128] = [p+64]`, then `[p+64] = 0`).
+pub(super) fn last_reads(cells: &[i32], steps: &[RunStep], read_next: Option<usize>) -> Vec<usize> {
+    let slot = |off: i32| cells.iter().position(|&cell| cell == off);
+    let moves_out = |n: usize| {
+        let RunStep::Registers(Op::AddMul { off, src, factor: 1, .. }) = steps[n] else { return false };
+        if slot(off).is_none() || slot(src).is_none() {
+            return false;
+        }
+        match steps[n + 1..].iter().find(|step| step_cells(step).contains(&src)) {
+            Some(RunStep::Registers(Op::Set { .. }) | RunStep::SetStored { .. }) => true,
+            Some(_) => false,
+            None => read_next != slot(src) && !steps[..n].iter().any(|step| step_writes(step, src)),
+        }
+    };
+    (0..steps.len()).filter(|&n| moves_out(n)).collect()
+}
+
+/// The cells a run's step names, read or written.
+fn step_cells(step: &RunStep) -> Vec<i32> {
+    match *step {
+        RunStep::Switch(ref switch) => switch.cells.iter().map(|cell| cell.off).chain([switch.src]).collect(),
+        RunStep::Registers(op) | RunStep::Op(op) => op.cells().collect(),
+        RunStep::SetStored { off, .. } => vec![off],
+        RunStep::CopyFromRegister(Product { off, src, .. }) | RunStep::Copy(Product { off, src, .. }) => vec![off, src],
+    }
+}
+
+/// Whether a run's step may change `cell` (which the run then stores).
+fn step_writes(step: &RunStep, cell: i32) -> bool {
+    match *step {
+        RunStep::Switch(ref switch) => switch.cells.iter().any(|switched| switched.off == cell),
+        RunStep::Registers(Op::Add { off, .. } | Op::Set { off, .. } | Op::AddMul { off, .. })
+        | RunStep::SetStored { off, .. } => off == cell,
+        RunStep::Registers(_) => false,
+        RunStep::Op(op) => op.cells().any(|off| off == cell),
+        RunStep::Copy(Product { off, .. }) | RunStep::CopyFromRegister(Product { off, .. }) => off == cell,
+    }
 }
 
 /// The temporaries of a run (indices in `cells`): cells it adds a

@@ -1,7 +1,7 @@
 //! Selection's decisions, tested as data: no assembler involved.
 
 use super::loops::{folded_adds, register_loop, register_walk, sunk_store};
-use super::runs::{carried_product, run_registers};
+use super::runs::{carried_product, last_reads, run_registers};
 use super::scan::{scan_return, walk_return};
 use super::*;
 use crate::ir::EofMode;
@@ -251,6 +251,35 @@ fn runs_keep_in_registers_the_cells_they_read_back() {
     assert_eq!(read_next(Op::Loop { off: 0 }), None);
     assert_eq!(read_next(Op::If { off: 0 }), Some(0));
     assert_eq!(read_next(Op::If { off: 1 }), None);
+}
+
+#[test]
+fn a_multiply_that_reads_its_source_last_may_hand_its_register_on() {
+    let r = RunStep::Registers;
+    let spec = |off, src| Op::AddMul { off, src, factor: 1, if_nonzero: true };
+    let cells = [0, 4, 8];
+    // The carry walk's: the digit copied out and then set; the copy read
+    // by a multiply by 2 and then moved on into the chain's counter, and
+    // set.
+    let walk = [r(mul(4, 0, 1)), r(set(0, 1)), r(add(4, 255)), r(mul(0, 4, 2)), r(spec(8, 4)), r(set(4, 0))];
+    assert_eq!(last_reads(&cells, &walk, None), [0, 4]);
+    // Read again (an add, a multiply, a switch on it), by 2, into a cell in
+    // memory: not.
+    let switch = SwitchPlan { src: 0, cells: vec![], span: (0, 0), on_tape: true };
+    for steps in [
+        vec![r(mul(4, 0, 1)), r(add(0, 1))],
+        vec![r(mul(4, 0, 1)), r(mul(8, 0, 3)), r(set(0, 0))],
+        vec![r(mul(4, 0, 1)), RunStep::Switch(Box::new(switch)), r(set(0, 0))],
+        vec![r(mul(4, 0, 2)), r(set(0, 0))],
+        vec![r(mul(9, 0, 1)), r(set(0, 0))],
+    ] {
+        assert_eq!(last_reads(&cells, &steps, None), [] as [usize; 0], "{steps:?}");
+    }
+    // Not named again: its value is not needed unless the run changed it
+    // (stored at the end) or the instruction after reads it.
+    assert_eq!(last_reads(&cells, &[r(mul(4, 0, 1))], None), [0]);
+    assert_eq!(last_reads(&cells, &[r(mul(4, 0, 1))], Some(0)), [] as [usize; 0]);
+    assert_eq!(last_reads(&cells, &[r(add(0, 1)), r(mul(4, 0, 1))], None), [] as [usize; 0]);
 }
 
 #[test]
