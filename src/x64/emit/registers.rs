@@ -62,6 +62,19 @@ impl<'a> RunState<'a> {
     }
 }
 
+/// Whether a switch's carry onto a cell that holds `held` makes it the
+/// flag itself, 0 or 1 (the constant and the carry's base add to 0): then
+/// `setae` where it is 1 from the carry's `at` (`Some(true)`), `setb`
+/// where it is 1 below it (`Some(false)`), with no constant moved into
+/// the register first (the carry walk's `[p+96] = d >= 5`).
+fn carry_flag_alone(held: Held, add: CarryAdd) -> Option<bool> {
+    match (held, add) {
+        (Held::Constant(c), CarryAdd::OneMoreFromAt(below)) if c.wrapping_add(below) == 0 => Some(true),
+        (Held::Constant(c), CarryAdd::OneMoreBelowAt(above)) if c.wrapping_add(above) == 0 => Some(false),
+        _ => None,
+    }
+}
+
 /// The state of a register loop's body being emitted.
 struct LoopBody<'a> {
     cells: &'a [i32],
@@ -469,7 +482,11 @@ impl Emitter {
         for cell in &switch.cells {
             let Some(k) = slot(cell.off) else { continue };
             let no_op = cell.form == CellForm::Update { and: false, add: false };
-            let reads_old = matches!(cell.form, CellForm::Carry(_) | CellForm::Update { .. }) && !no_op;
+            let reads_old = match cell.form {
+                CellForm::Carry(carry) => carry_flag_alone(state.held[k], carry.add).is_none(),
+                CellForm::Update { .. } => !no_op,
+                _ => false,
+            };
             if reads_old || state.held[k] == Held::Product {
                 self.attribute(cell.at);
                 self.run_register(state, k);
@@ -492,6 +509,17 @@ impl Emitter {
                     state.held[k] = Held::Register;
                 }
                 CellForm::Carry(carry) => {
+                    if let Some(one_from_at) = carry_flag_alone(state.held[k], carry.add) {
+                        let r = state.regs[k];
+                        asm!(self.ops; cmp Rb(counter), carry.at as i8);
+                        match one_from_at {
+                            true => asm!(self.ops; setae Rb(r)),
+                            false => asm!(self.ops; setb Rb(r)),
+                        }
+                        state.held[k] = Held::Register;
+                        state.dirty[k] = true;
+                        continue;
+                    }
                     let r = self.run_register(state, k);
                     asm!(self.ops; cmp Rb(counter), carry.at as i8);
                     let imm = carry.add.immediate() as i8;
