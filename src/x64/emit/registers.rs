@@ -47,18 +47,22 @@ enum Held {
 
 /// A run's cells as its code is emitted: what holds each one's value,
 /// the register it is in (two cells swap registers where a value moves
-/// on: `Run::last_reads`), and whether the run changed it (stored at the
-/// run's end).
+/// on: `Run::last_reads`), whether the run changed it (stored at the
+/// run's end), and whether its register may have bits set above the low
+/// byte (`wide`: a `lea` made it; only the low byte counts, but eax takes
+/// a cell zero-extended).
 struct RunState<'a> {
     cells: &'a [i32],
     held: Vec<Held>,
     regs: [Rq; RUN_CELLS],
     dirty: Vec<bool>,
+    wide: Vec<bool>,
 }
 
 impl<'a> RunState<'a> {
     fn new(cells: &'a [i32]) -> RunState<'a> {
-        RunState { cells, held: vec![Held::Memory; cells.len()], regs: RUN_REGS, dirty: vec![false; cells.len()] }
+        let no = vec![false; cells.len()];
+        RunState { cells, held: vec![Held::Memory; cells.len()], regs: RUN_REGS, dirty: no.clone(), wide: no }
     }
 }
 
@@ -437,11 +441,14 @@ impl Emitter {
         self.zf_cell = None;
         // The next instruction reads a cell of the run: eax takes it from
         // its register, not from the store just made (not from a register
-        // left stale by a constant). Zero-extended, as eax holds a cell:
-        // a `lea` or a 32-bit move leaves bits above a register's low byte,
-        // and a switch indexes its tables with rax.
+        // left stale by a constant). Zero-extended, as eax holds a cell (a
+        // switch indexes its tables with rax): a move where the register
+        // is (fib.b's digits: no latency), else a `movzx`.
         if let Some(k) = run.read_next.filter(|&k| state.held[k] == Held::Register) {
-            asm!(self.ops; movzx eax, Rb(state.regs[k]));
+            match state.wide[k] {
+                false => asm!(self.ops; mov eax, Rd(state.regs[k])),
+                true => asm!(self.ops; movzx eax, Rb(state.regs[k])),
+            }
             self.in_eax = EaxCells::only(cells[k]);
         }
     }
@@ -507,6 +514,7 @@ impl Emitter {
                 CellForm::FromTable => {
                     asm!(self.ops; movzx Rd(state.regs[k]), BYTE [rdx + rax + add]);
                     state.held[k] = Held::Register;
+                    state.wide[k] = false;
                 }
                 CellForm::Carry(carry) => {
                     if let Some(one_from_at) = carry_flag_alone(state.held[k], carry.add) {
@@ -516,7 +524,8 @@ impl Emitter {
                             true => asm!(self.ops; setae Rb(r)),
                             false => asm!(self.ops; setb Rb(r)),
                         }
-                        state.held[k] = Held::Register;
+                        // (Above the flag's byte, whatever the register held.)
+                        (state.held[k], state.wide[k]) = (Held::Register, true);
                         state.dirty[k] = true;
                         continue;
                     }
@@ -569,8 +578,12 @@ impl Emitter {
             Held::Memory => {
                 self.touch(state.cells[k]);
                 self.cell(CellInst::MovzxReg(r), state.cells[k]);
+                state.wide[k] = false;
             }
-            Held::Constant(v) => asm!(self.ops; mov Rd(r), v as i32),
+            Held::Constant(v) => {
+                asm!(self.ops; mov Rd(r), v as i32);
+                state.wide[k] = false;
+            }
             Held::Register => {}
             Held::Dead => unreachable!("a value handed on is not read again (Run::last_reads)"),
             // The cell's first touch, but for the multiply's where its
@@ -606,6 +619,7 @@ impl Emitter {
         // The source in its register, read as the multiply reads it.
         self.reading_source_of(self.current_inst(), |e| e.run_register(state, s));
         state.regs.swap(s, t);
+        state.wide[t] = state.wide[s];
         state.held[s] = Held::Dead;
         state.held[t] = if into_product {
             self.carried.push(Carried { product: state.regs[t], off, at: self.attributed() });
@@ -660,17 +674,26 @@ impl Emitter {
         });
         // An `if_nonzero` multiply, the cell's first touch: its product
         // kept, the cell not loaded (`Held::Product`).
+        // (A source in eax is zero-extended.)
+        let source_wide = slot(src).is_some_and(|k| state.wide[k]);
         if let (Some(t), true) = (target, if_nonzero) {
             if state.held[t] == Held::Memory {
                 let r = state.regs[t];
-                match factor {
-                    1 => asm!(self.ops; mov Rd(r), Rd(source)),
-                    255 => asm!(self.ops; mov Rd(r), Rd(source); neg Rb(r)),
+                state.wide[t] = match factor {
+                    1 => {
+                        asm!(self.ops; mov Rd(r), Rd(source));
+                        source_wide
+                    }
+                    255 => {
+                        asm!(self.ops; mov Rd(r), Rd(source); neg Rb(r));
+                        source_wide
+                    }
                     _ => {
                         let product = self.product_byte(source, factor);
                         asm!(self.ops; movzx Rd(r), Rb(product));
+                        false
                     }
-                }
+                };
                 state.held[t] = Held::Product;
                 self.carried.push(Carried { product: r, off, at: self.attributed() });
                 return;
@@ -683,15 +706,21 @@ impl Emitter {
         if let Some(t) = target.filter(|_| factor != 255) {
             if let Held::Constant(c) = state.held[t] {
                 self.sum_product_into(state.regs[t], None, source, factor, c);
+                // A move of the source, or a `lea`.
+                state.wide[t] = if (factor, c) == (1, 0) { source_wide } else { true };
                 state.held[t] = Held::Register;
                 return;
             }
         }
-        match target.map(|t| self.run_register(state, t)) {
-            Some(r) if factor != 255 => self.sum_product_into(r, Some(r), source, factor, 0),
+        match target.map(|t| (t, self.run_register(state, t))) {
+            Some((t, r)) if factor != 255 => {
+                self.sum_product_into(r, Some(r), source, factor, 0);
+                // A `lea`, or an add to the low byte.
+                state.wide[t] |= matches!(factor, 2 | 4 | 8);
+            }
             target => {
                 let by = self.addend_byte(source, factor);
-                self.add_addend(target, off, by, factor, if_nonzero.then_some(source));
+                self.add_addend(target.map(|(_, r)| r), off, by, factor, if_nonzero.then_some(source));
             }
         }
     }
