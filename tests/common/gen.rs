@@ -652,6 +652,25 @@ impl Gen<'_> {
             self.add_at(-11, 1);
             self.add_at(11, 1);
         }
+        // Sometimes the counter is a constant plus its two neighbours, read
+        // from input first, moved into it (`>,<<,>[-]+++++>[-<+>]<<[->+<]>`):
+        // a run makes it in a register with a `lea`, past 255 in 32 bits,
+        // and hands it to the switch in eax (zero-extended, or the tables
+        // are read past the value's row).
+        if carry.is_none() && both_ends.is_none() && base >= 1 && base + 1 < self.tape && self.rng.chance(1, 4) {
+            self.out.extend_from_slice(b">,<<,>[-]");
+            let v = self.amount();
+            self.add(v);
+            for side in [1, -1] {
+                self.moves(side);
+                self.out.extend_from_slice(b"[-");
+                self.moves(-side);
+                self.out.push(b'+');
+                self.moves(side);
+                self.out.push(b']');
+                self.moves(-side);
+            }
+        }
         for level in 0..levels {
             self.out.push(b'[');
             let step = self.rng.pick(&[255, 255, 255, 1, 2]);
