@@ -604,24 +604,20 @@ fn a_carried_product_fails_before_a_later_multiplys_target() {
             op(Op::Set { off: 3 * d, val: 0 }, 10),
         ]
     };
-    for target in [GUARDED, CHECKED] {
-        let cells = target.tape_cells as i32;
-        for d in [1, -1] {
-            // The first cell off the tape that way.
-            let off_tape = if d == 1 { cells } else { -1 };
-            for source in [5, 0] {
-                // The product's cell off: at its multiply, else at the
-                // copy's read of it.
-                let fault = fault_on(cells as usize, run(off_tape - 2 * d, d, source), target);
-                let at = if source == 0 { 8 } else { 3 };
-                assert_eq!((fault.cell, fault.at), (i64::from(off_tape), Some(at)), "{target:?} {d} {source}");
-                // Only the touched cell off: at the touch, else at its set.
-                let fault = fault_on(cells as usize, run(off_tape - 3 * d, d, source), target);
-                let at = if source == 0 { 10 } else { 5 };
-                assert_eq!((fault.cell, fault.at), (i64::from(off_tape), Some(at)), "{target:?} {d} {source}");
-            }
+    at_both_ends(|target, d, off_tape| {
+        let cells = target.tape_cells;
+        for source in [5, 0] {
+            // The product's cell off: at its multiply, else at the copy's
+            // read of it.
+            let fault = fault_on(cells, run(off_tape - 2 * d, d, source), target);
+            let at = if source == 0 { 8 } else { 3 };
+            assert_eq!((fault.cell, fault.at), (i64::from(off_tape), Some(at)), "{target:?} {d} {source}");
+            // Only the touched cell off: at the touch, else at its set.
+            let fault = fault_on(cells, run(off_tape - 3 * d, d, source), target);
+            let at = if source == 0 { 10 } else { 5 };
+            assert_eq!((fault.cell, fault.at), (i64::from(off_tape), Some(at)), "{target:?} {d} {source}");
         }
-    }
+    });
     // The later multiply's target beyond the guard area: its explicit
     // check's way out checks the product's cell on its own.
     let far = GUARD_BYTES as i32;
@@ -694,15 +690,21 @@ fn a_value_moved_on_keeps_its_register() {
             op(Op::Set { off: 2 * d, val: 0 }, 9),
         ]
     };
+    at_both_ends(|target, d, off_tape| {
+        for source in [5, 255] {
+            let fault = fault_on(target.tape_cells, run(off_tape - 2 * d, d, source), target);
+            let at = if source == 255 { 8 } else { 4 };
+            assert_eq!((fault.cell, fault.at), (i64::from(off_tape), Some(at)), "{target:?} {d} {source}");
+        }
+    });
+}
+
+/// `check(target, d, off_tape)` on a guarded and a checked tape, each way
+/// (`d` 1 or -1), `off_tape` the first cell off the tape that way.
+fn at_both_ends(mut check: impl FnMut(Target, i32, i32)) {
     for target in [GUARDED, CHECKED] {
-        let cells = target.tape_cells as i32;
         for d in [1, -1] {
-            let off_tape = if d == 1 { cells } else { -1 };
-            for source in [5, 255] {
-                let fault = fault_on(cells as usize, run(off_tape - 2 * d, d, source), target);
-                let at = if source == 255 { 8 } else { 4 };
-                assert_eq!((fault.cell, fault.at), (i64::from(off_tape), Some(at)), "{target:?} {d} {source}");
-            }
+            check(target, d, if d == 1 { target.tape_cells as i32 } else { -1 });
         }
     }
 }
