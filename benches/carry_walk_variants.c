@@ -23,98 +23,53 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The pieces of an iteration; q (%0) is the digit's cell, p. */
+#define TEST "movzbl 64(%0),%%eax\n or 128(%0),%%al\n or 96(%0),%%al\n jne 9f\n"
+#define TEST_CMP "cmpb $0,64(%0)\n jne 9f\n cmpb $0,128(%0)\n jne 9f\n cmpb $0,96(%0)\n jne 9f\n"
+#define TEST_32 "movzbl 64(%0),%%eax\n movzbl 128(%0),%%ecx\n or %%ecx,%%eax\n movzbl 96(%0),%%ecx\n or %%ecx,%%eax\n jne 9f\n"
+#define LOAD "movzbl (%0),%%r8d\n"
+/* d = [p] - 1; [p] = 1 + 2d; carry out = d >= 5 */
+#define DIGIT "add $-1,%%r8b\n lea 1(%%r8,%%r8),%%esi\n cmp $5,%%r8b\n setae %%r9b\n"
+#define IN_MEM "movzbl 32(%0),%%eax\n add %%al,%%sil\n movb $0,32(%0)\n"
+#define IN_MEM_1 "add 32(%0),%%sil\n movb $0,32(%0)\n"
+#define OUT_MEM "add %%r9b,33(%0)\n"
+/* the carry in from r10; the next one: the next carry cell plus this carry out */
+#define IN_OUT_REG "add %%r10b,%%sil\n movb $0,32(%0)\n movzbl 33(%0),%%r10d\n add %%r9b,%%r10b\n"
+#define TENS "imul $-10,%%r9d,%%ecx\n add %%cl,%%sil\n"
+#define STORE "mov %%sil,(%0)\n"
+#define NEXT_CMP "cmpb $0,(%0)\n"
+#define NEXT_LOAD "movzbl (%0),%%r8d\n test %%r8b,%%r8b\n"
+
+/* One walk over the digits from q: before, the loop (its top aligned to
+ * 32 bytes, as bfc aligns it), after. */
+#define WALK(before, body, next, after)                                    \
+    __asm__ volatile(before ".p2align 5\n1:\n" body "lea 1(%0),%0\n" next "jne 1b\n"   \
+                     after "9:\n"                                          \
+                     : "+r"(q) : : "rax", "rcx", "rsi", "r8", "r9", "r10", \
+                       "memory", "cc")
+
 static unsigned char tape[1 << 19];
+
 int main(int argc, char **argv) {
     int variant = argc > 1 ? atoi(argv[1]) : 0;
     long len = 16, reps = 8400000;
     unsigned char *p = tape + 64;
-    for (long i = 0; i < len; i++) p[i] = 6;
+    memset(p, 6, len);
     for (long r = 0; r < reps; r++) {
         unsigned char *q = p;
-        if (variant == 0) {
-            __asm__ volatile(
-                "1:\n"
-                "movzbl 64(%0),%%eax\n or 128(%0),%%al\n or 96(%0),%%al\n jne 9f\n"
-                "movzbl (%0),%%r8d\n add $-1,%%r8b\n lea 1(%%r8,%%r8),%%esi\n cmp $5,%%r8b\n setae %%r9b\n"
-                "movzbl 32(%0),%%eax\n add %%al,%%sil\n movb $0,32(%0)\n"
-                "imul $-10,%%r9d,%%ecx\n add %%cl,%%sil\n add %%r9b,33(%0)\n mov %%sil,(%0)\n"
-                "lea 1(%0),%0\n cmpb $0,(%0)\n jne 1b\n"
-                "9:\n"
-                : "+r"(q) : : "rax", "rcx", "rsi", "r8", "r9", "r10", "memory", "cc");
-        } else if (variant == 6) {
-            __asm__ volatile(
-                "1:\n"
-                "cmpb $0,64(%0)\n jne 9f\n cmpb $0,128(%0)\n jne 9f\n cmpb $0,96(%0)\n jne 9f\n"
-                "movzbl (%0),%%r8d\n add $-1,%%r8b\n lea 1(%%r8,%%r8),%%esi\n cmp $5,%%r8b\n setae %%r9b\n"
-                "movzbl 32(%0),%%eax\n add %%al,%%sil\n movb $0,32(%0)\n"
-                "imul $-10,%%r9d,%%ecx\n add %%cl,%%sil\n add %%r9b,33(%0)\n mov %%sil,(%0)\n"
-                "lea 1(%0),%0\n cmpb $0,(%0)\n jne 1b\n"
-                "9:\n"
-                : "+r"(q) : : "rax", "rcx", "rsi", "r8", "r9", "r10", "memory", "cc");
-        } else if (variant == 7) {
-            __asm__ volatile(
-                "1:\n"
-                "movzbl 64(%0),%%eax\n movzbl 128(%0),%%ecx\n or %%ecx,%%eax\n movzbl 96(%0),%%ecx\n or %%ecx,%%eax\n jne 9f\n"
-                "movzbl (%0),%%r8d\n add $-1,%%r8b\n lea 1(%%r8,%%r8),%%esi\n cmp $5,%%r8b\n setae %%r9b\n"
-                "movzbl 32(%0),%%eax\n add %%al,%%sil\n movb $0,32(%0)\n"
-                "imul $-10,%%r9d,%%ecx\n add %%cl,%%sil\n add %%r9b,33(%0)\n mov %%sil,(%0)\n"
-                "lea 1(%0),%0\n cmpb $0,(%0)\n jne 1b\n"
-                "9:\n"
-                : "+r"(q) : : "rax", "rcx", "rsi", "r8", "r9", "r10", "memory", "cc");
-        } else if (variant == 5) {
-            __asm__ volatile(
-                "movzbl (%0),%%r8d\n"
-                "1:\n"
-                "movzbl 64(%0),%%eax\n or 128(%0),%%al\n or 96(%0),%%al\n jne 9f\n"
-                "add $-1,%%r8b\n lea 1(%%r8,%%r8),%%esi\n cmp $5,%%r8b\n setae %%r9b\n"
-                "movzbl 32(%0),%%eax\n add %%al,%%sil\n movb $0,32(%0)\n"
-                "imul $-10,%%r9d,%%ecx\n add %%cl,%%sil\n add %%r9b,33(%0)\n mov %%sil,(%0)\n"
-                "lea 1(%0),%0\n movzbl (%0),%%r8d\n test %%r8b,%%r8b\n jne 1b\n"
-                "9:\n"
-                : "+r"(q) : : "rax", "rcx", "rsi", "r8", "r9", "r10", "memory", "cc");
-        } else if (variant == 4) {
-            __asm__ volatile(
-                "1:\n"
-                "movzbl 64(%0),%%eax\n or 128(%0),%%al\n or 96(%0),%%al\n jne 9f\n"
-                "movzbl (%0),%%r8d\n add $-1,%%r8b\n lea 1(%%r8,%%r8),%%esi\n cmp $5,%%r8b\n setae %%r9b\n"
-                "add 32(%0),%%sil\n movb $0,32(%0)\n"
-                "imul $-10,%%r9d,%%ecx\n add %%cl,%%sil\n add %%r9b,33(%0)\n mov %%sil,(%0)\n"
-                "lea 1(%0),%0\n cmpb $0,(%0)\n jne 1b\n"
-                "9:\n"
-                : "+r"(q) : : "rax", "rcx", "rsi", "r8", "r9", "r10", "memory", "cc");
-        } else if (variant == 2) {
-            __asm__ volatile(
-                "movzbl 32(%0),%%r10d\n"
-                "1:\n"
-                "movzbl (%0),%%r8d\n add $-1,%%r8b\n lea 1(%%r8,%%r8),%%esi\n cmp $5,%%r8b\n setae %%r9b\n"
-                "add %%r10b,%%sil\n movb $0,32(%0)\n movzbl 33(%0),%%r10d\n add %%r9b,%%r10b\n"
-                "imul $-10,%%r9d,%%ecx\n add %%cl,%%sil\n mov %%sil,(%0)\n"
-                "lea 1(%0),%0\n cmpb $0,(%0)\n jne 1b\n"
-                "mov %%r10b,32(%0)\n"
-                "9:\n"
-                : "+r"(q) : : "rax", "rcx", "rsi", "r8", "r9", "r10", "memory", "cc");
-        } else if (variant == 3) {
-            __asm__ volatile(
-                "1:\n"
-                "movzbl (%0),%%r8d\n add $-1,%%r8b\n lea 1(%%r8,%%r8),%%esi\n cmp $5,%%r8b\n setae %%r9b\n"
-                "movzbl 32(%0),%%eax\n add %%al,%%sil\n movb $0,32(%0)\n"
-                "imul $-10,%%r9d,%%ecx\n add %%cl,%%sil\n add %%r9b,33(%0)\n mov %%sil,(%0)\n"
-                "lea 1(%0),%0\n cmpb $0,(%0)\n jne 1b\n"
-                "9:\n"
-                : "+r"(q) : : "rax", "rcx", "rsi", "r8", "r9", "r10", "memory", "cc");
-        } else {
-            __asm__ volatile(
-                "movzbl 32(%0),%%r10d\n"
-                "1:\n"
-                "movzbl 64(%0),%%eax\n or 128(%0),%%al\n or 96(%0),%%al\n jne 9f\n"
-                "movzbl (%0),%%r8d\n add $-1,%%r8b\n lea 1(%%r8,%%r8),%%esi\n cmp $5,%%r8b\n setae %%r9b\n"
-                "add %%r10b,%%sil\n movb $0,32(%0)\n movzbl 33(%0),%%r10d\n add %%r9b,%%r10b\n"
-                "imul $-10,%%r9d,%%ecx\n add %%cl,%%sil\n mov %%sil,(%0)\n"
-                "lea 1(%0),%0\n cmpb $0,(%0)\n jne 1b\n"
-                "mov %%r10b,32(%0)\n"
-                "9:\n"
-                : "+r"(q) : : "rax", "rcx", "rsi", "r8", "r9", "r10", "memory", "cc");
+        switch (variant) {
+        case 0: WALK("", TEST LOAD DIGIT IN_MEM TENS OUT_MEM STORE, NEXT_CMP, ""); break;
+        case 1: WALK("movzbl 32(%0),%%r10d\n", TEST LOAD DIGIT IN_OUT_REG TENS STORE, NEXT_CMP, "mov %%r10b,32(%0)\n"); break;
+        case 2: WALK("movzbl 32(%0),%%r10d\n", LOAD DIGIT IN_OUT_REG TENS STORE, NEXT_CMP, "mov %%r10b,32(%0)\n"); break;
+        case 3: WALK("", LOAD DIGIT IN_MEM TENS OUT_MEM STORE, NEXT_CMP, ""); break;
+        case 4: WALK("", TEST LOAD DIGIT IN_MEM_1 TENS OUT_MEM STORE, NEXT_CMP, ""); break;
+        case 5: WALK(LOAD, TEST DIGIT IN_MEM TENS OUT_MEM STORE, NEXT_LOAD, ""); break;
+        case 6: WALK("", TEST_CMP LOAD DIGIT IN_MEM TENS OUT_MEM STORE, NEXT_CMP, ""); break;
+        default: WALK("", TEST_32 LOAD DIGIT IN_MEM TENS OUT_MEM STORE, NEXT_CMP, ""); break;
         }
+        /* The walk ends past the digits, on the carry's cell: cleared, and
+         * the digits set back to 5 (6 in a cell). */
         q[32] = 0;
         memset(p, 6, len);
         __asm__ volatile("" ::: "memory");
