@@ -672,10 +672,10 @@ impl Emitter {
                 AL
             }
         });
-        // An `if_nonzero` multiply, the cell's first touch: its product
-        // kept, the cell not loaded (`Held::Product`).
         // (A source in eax is zero-extended.)
         let source_wide = slot(src).is_some_and(|k| state.wide[k]);
+        // An `if_nonzero` multiply, the cell's first touch: its product
+        // kept, the cell not loaded (`Held::Product`).
         if let (Some(t), true) = (target, if_nonzero) {
             if state.held[t] == Held::Memory {
                 let r = state.regs[t];
@@ -702,7 +702,7 @@ impl Emitter {
         // A product into a cell in a register that holds a constant: the
         // sum made in one instruction, the constant never moved into the
         // register (a copy into a cleared cell is a move). The carry walk's
-        // `[p] = 1; [p] += [s] * 2`: `lea r8d, [rcx + 1]`.
+        // `[p] = 1; [p] += [s] * 2`: `lea esi, [r8 + r8 + 1]`.
         if let Some(t) = target.filter(|_| factor != 255) {
             if let Held::Constant(c) = state.held[t] {
                 self.sum_product_into(state.regs[t], None, source, factor, c);
@@ -728,7 +728,7 @@ impl Emitter {
     /// `target = base + source * factor + disp` (`base`, if any, is
     /// `target` itself): one `lea` where x86 scales by the factor (without
     /// a base 2, 3, 4, 5, 8 and 9; with one 2, 4 and 8), else the product
-    /// made in cl first (`sum_into`). Sets no flags, or not by the cell.
+    /// made in cl first (`sum_into`).
     pub(super) fn sum_product_into(&mut self, target: Rq, base: Option<Rq>, source: Rq, factor: u8, disp: u8) {
         let disp32 = i32::from(disp as i8);
         match (base, scaled(source, factor)) {
