@@ -76,7 +76,8 @@ pub fn case(seed: u64) -> Case {
     // Half the bytes small: counters read from input then take the values
     // where a chain of ifs stops at each of its levels.
     let input = (0..input_len).map(|_| if rng.chance(1, 2) { rng.below(8) } else { rng.below(256) } as u8).collect();
-    let (mut program, pos) = Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos: 0 }.program();
+    let (mut program, pos) =
+        Gen { rng: &mut rng, out: Vec::new(), tape: tape as i64, depth: 0, pos: 0, lea_counter: false }.program();
     // Drawn after the program, so that the other seeds' cases stay as
     // they were.
     if tape >= 16 && rng.chance(1, 16) {
@@ -108,7 +109,7 @@ pub fn case(seed: u64) -> Case {
     // case) on a tape of 16 cells or more.
     let mut ending = |rng: &mut Rng, tape: usize, one_in: Option<u64>, make: fn(&mut Gen<'_>), print: &[u8]| {
         if tape >= 16 && one_in.is_none_or(|den| rng.chance(1, den)) {
-            let mut end = Gen { rng, out: Vec::new(), tape: tape as i64, depth: 0, pos };
+            let mut end = Gen { rng, out: Vec::new(), tape: tape as i64, depth: 0, pos, lea_counter: false };
             make(&mut end);
             end.out.extend_from_slice(print);
             program.extend(end.out);
@@ -155,6 +156,18 @@ pub fn case(seed: u64) -> Case {
     // A walk multiplying a cell of each frame into temporaries, one moved
     // back, the others cleared or left.
     ending(&mut rng, tape, Some(4), |g| g.product_walk(), b".>.<<.");
+    // A digit chain whose counter a run makes from a constant and two
+    // cells read from input (past 255 in a register).
+    ending(
+        &mut rng,
+        tape,
+        Some(4),
+        |g| {
+            g.lea_counter = true;
+            g.digit_chain(None);
+        },
+        b".>.<<.",
+    );
     Case { seed, program, input, eof, tape, left_margin, cell_bits }
 }
 
@@ -178,6 +191,10 @@ struct Gen<'r> {
     /// Roughly where the pointer is: moves are counted, loops assumed to
     /// return where they started. Keeps most programs on the tape.
     pos: i64,
+    /// Digit chains count a constant plus two neighbours read from input
+    /// (`digit_chain`; only in their ending, so that the programs stay
+    /// those of the seeds before).
+    lea_counter: bool,
 }
 
 impl Gen<'_> {
@@ -652,12 +669,12 @@ impl Gen<'_> {
             self.add_at(-11, 1);
             self.add_at(11, 1);
         }
-        // Sometimes the counter is a constant plus its two neighbours, read
-        // from input first, moved into it (`>,<<,>[-]+++++>[-<+>]<<[->+<]>`):
-        // a run makes it in a register with a `lea`, past 255 in 32 bits,
-        // and hands it to the switch in eax (zero-extended, or the tables
-        // are read past the value's row).
-        if carry.is_none() && both_ends.is_none() && base >= 1 && base + 1 < self.tape && self.rng.chance(1, 4) {
+        // In its ending, the counter is a constant plus its two neighbours,
+        // read from input first, moved into it
+        // (`>,<<,>[-]+++++>[-<+>]<<[->+<]>`): a run makes it in a register
+        // with a `lea`, past 255 in 32 bits, and hands it to the switch in
+        // eax (zero-extended, or the tables are read past the value's row).
+        if self.lea_counter && carry.is_none() && both_ends.is_none() && base >= 1 && base + 1 < self.tape {
             self.out.extend_from_slice(b">,<<,>[-]");
             let v = self.amount();
             self.add(v);
