@@ -425,14 +425,6 @@ fn register_runs_fail_where_the_run_would() {
     }
 }
 
-/// Runs with temporaries (cells a run in a loop adds to first and leaves
-/// 0: tested first, and where all hold 0 a copy of the run that neither
-/// loads nor stores them runs): a walk over frames [d, t1, t2] that makes
-/// d = 3d through both (or 4d through t2), walking right by 3 until a frame's d is 0, from a
-/// frame in the middle of the tape or near its end (its temporaries, then
-/// the next frames', off it), with the temporaries 0 or not; and the
-/// mirror image, near the start. The test reads the temporaries before
-/// the program does: off the tape, the error must still be the program's.
 /// A run makes its cell's value in a register with a `lea` (5 + 253 is
 /// 258 in 32 bits) and the switch after it, not known on the tape, takes
 /// that cell from the register: as a byte, zero-extended, not as 258,
@@ -447,6 +439,14 @@ fn a_switch_after_a_run_takes_its_counter_as_a_byte() {
     parallel(inputs.len(), workers(), |i| agree_as(i as u64, work.path(), src, &inputs[i], 4096));
 }
 
+/// Runs with temporaries (cells a run in a loop adds to first and leaves
+/// 0: tested first, and where all hold 0 a copy of the run that neither
+/// loads nor stores them runs): a walk over frames [d, t1, t2] that makes
+/// d = 3d through both (or 4d through t2), walking right by 3 until a frame's d is 0, from a
+/// frame in the middle of the tape or near its end (its temporaries, then
+/// the next frames', off it), with the temporaries 0 or not; and the
+/// mirror image, near the start. The test reads the temporaries before
+/// the program does: off the tape, the error must still be the program's.
 #[test]
 fn runs_with_temporaries_fail_where_the_run_would() {
     let work = tempdir();
