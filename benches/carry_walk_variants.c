@@ -13,6 +13,10 @@
  *   5  0 with the loop's test loading the digit the body reads first
  *   6  0 testing the temporaries with three cmp and jne
  *   7  0 testing them with 32-bit movzx and or
+ *   8  0 testing 16 frames' temporaries at once: below a limit in r11
+ *      the test is passed over; at it, 16 bytes of each temporary's row
+ *      are or'ed (AVX) and tested, and the limit moves 16 cells on
+ *   9  8 with the carry in a register, as 1
  *
  *   gcc -O2 -o /tmp/cw benches/carry_walk_variants.c
  *   python3 benches/minpair.py 21 '/tmp/cw 3' '/tmp/cw 0'
@@ -38,6 +42,9 @@
 #define IN_OUT_REG "add %%r10b,%%sil\n movb $0,32(%0)\n movzbl 33(%0),%%r10d\n add %%r9b,%%r10b\n"
 #define TENS "imul $-10,%%r9d,%%ecx\n add %%cl,%%sil\n"
 #define STORE "mov %%sil,(%0)\n"
+#define BLOCK_TEST                                                                 \
+    "cmp %%r11,%0\n jb 2f\n vmovdqu 64(%0),%%xmm0\n vpor 96(%0),%%xmm0,%%xmm0\n" \
+    "vpor 128(%0),%%xmm0,%%xmm0\n vptest %%xmm0,%%xmm0\n jnz 9f\n lea 16(%0),%%r11\n2:\n"
 #define NEXT_CMP "cmpb $0,(%0)\n"
 #define NEXT_LOAD "movzbl (%0),%%r8d\n test %%r8b,%%r8b\n"
 
@@ -47,7 +54,7 @@
     __asm__ volatile(before ".p2align 5\n1:\n" body "lea 1(%0),%0\n" next "jne 1b\n"   \
                      after "9:\n"                                          \
                      : "+r"(q) : : "rax", "rcx", "rsi", "r8", "r9", "r10", \
-                       "memory", "cc")
+                       "r11", "xmm0", "memory", "cc")
 
 static unsigned char tape[1 << 19];
 
@@ -66,7 +73,9 @@ int main(int argc, char **argv) {
         case 4: WALK("", TEST LOAD DIGIT IN_MEM_1 TENS OUT_MEM STORE, NEXT_CMP, ""); break;
         case 5: WALK(LOAD, TEST DIGIT IN_MEM TENS OUT_MEM STORE, NEXT_LOAD, ""); break;
         case 6: WALK("", TEST_CMP LOAD DIGIT IN_MEM TENS OUT_MEM STORE, NEXT_CMP, ""); break;
-        default: WALK("", TEST_32 LOAD DIGIT IN_MEM TENS OUT_MEM STORE, NEXT_CMP, ""); break;
+        case 7: WALK("", TEST_32 LOAD DIGIT IN_MEM TENS OUT_MEM STORE, NEXT_CMP, ""); break;
+        case 8: WALK("mov %0,%%r11\n", BLOCK_TEST LOAD DIGIT IN_MEM TENS OUT_MEM STORE, NEXT_CMP, ""); break;
+        default: WALK("mov %0,%%r11\n movzbl 32(%0),%%r10d\n", BLOCK_TEST LOAD DIGIT IN_OUT_REG TENS STORE, NEXT_CMP, "mov %%r10b,32(%0)\n"); break;
         }
         /* The walk ends past the digits, on the carry's cell: cleared, and
          * the digits set back to 5 (6 in a cell). */
