@@ -64,6 +64,11 @@ impl<'a> RunState<'a> {
         let no = vec![false; cells.len()];
         RunState { cells, held: vec![Held::Memory; cells.len()], regs: RUN_REGS, dirty: no.clone(), wide: no }
     }
+
+    /// The index of the cell `off` among the run's, if it is one.
+    fn slot(&self, off: i32) -> Option<usize> {
+        self.cells.iter().position(|&cell| cell == off)
+    }
 }
 
 /// Whether a switch's carry onto a cell that holds `held` makes it the
@@ -460,8 +465,6 @@ impl Emitter {
     /// tape as outside a run. The carry walk's digit and carry pass through
     /// it in registers: no store and load back on the way.
     fn run_switch(&mut self, state: &mut RunState, switch: &SwitchPlan) {
-        let cells = state.cells;
-        let slot = |off: i32| cells.iter().position(|&cell| cell == off);
         let tables = switch.reads_tables();
         // Without tables v is only compared (carries): from the counter's
         // own register, where no cell's new value is made there first.
@@ -469,7 +472,7 @@ impl Emitter {
             cell.off != switch.src
                 || matches!(cell.form, CellForm::Constant(_) | CellForm::Update { and: false, add: false })
         });
-        let counter = match slot(switch.src) {
+        let counter = match state.slot(switch.src) {
             Some(k) if !tables && counter_kept => self.run_register(state, k),
             Some(k) => {
                 let r = self.run_register(state, k);
@@ -487,7 +490,7 @@ impl Emitter {
         // here first where it is zero): a load may check the tape through
         // rdx, which then takes the tables' address.
         for cell in &switch.cells {
-            let Some(k) = slot(cell.off) else { continue };
+            let Some(k) = state.slot(cell.off) else { continue };
             let no_op = cell.form == CellForm::Update { and: false, add: false };
             let reads_old = match cell.form {
                 CellForm::Carry(carry) => carry_flag_alone(state.held[k], carry.add).is_none(),
@@ -504,7 +507,7 @@ impl Emitter {
         }
         for cell in &switch.cells {
             self.attribute(cell.at);
-            let Some(k) = slot(cell.off) else {
+            let Some(k) = state.slot(cell.off) else {
                 self.switch_cell(cell, Rq::RDX);
                 continue;
             };
@@ -557,7 +560,7 @@ impl Emitter {
     /// `set [t] = 0; mul [t] += [s] * k` with the source in a register and
     /// the target in memory: the product's byte stored.
     fn copy_from_register(&mut self, state: &mut RunState, copy: Product) {
-        let k = state.cells.iter().position(|&cell| cell == copy.src).expect("a cell in a register");
+        let k = state.slot(copy.src).expect("a cell in a register");
         // The multiply is the instruction after the clear.
         let source = self.reading_source_of(self.current_inst() + 1, |e| e.run_register(state, k));
         // The product itself (an addend of 255 would be subtracted).
@@ -609,8 +612,7 @@ impl Emitter {
     /// it would not, with nothing emitted.
     fn hand_on(&mut self, state: &mut RunState, multiply: Op) -> bool {
         let Op::AddMul { off, src, if_nonzero, .. } = multiply else { unreachable!("a multiply") };
-        let cells = state.cells;
-        let slot = |cell: i32| cells.iter().position(|&c| c == cell).expect("a cell in a register");
+        let slot = |cell: i32| state.slot(cell).expect("a cell in a register");
         let (s, t) = (slot(src), slot(off));
         let into_product = if_nonzero && state.held[t] == Held::Memory;
         if matches!(state.held[s], Held::Constant(_)) || !(into_product || state.held[t] == Held::Constant(0)) {
@@ -634,12 +636,10 @@ impl Emitter {
     /// a register (the target never, `if_nonzero`: `select::runs`).
     fn run_multiply(&mut self, state: &mut RunState, multiply: Op) {
         let Op::AddMul { off, src, factor, if_nonzero } = multiply else { unreachable!("a multiply") };
-        let cells = state.cells;
-        let slot = |cell: i32| cells.iter().position(|&c| c == cell);
-        let target = slot(off);
+        let (target, source_slot) = (state.slot(off), state.slot(src));
         // A constant source: an add of a constant (of nothing, touching
         // nothing, if zero and `if_nonzero`).
-        if let Some(Held::Constant(v)) = slot(src).map(|k| state.held[k]) {
+        if let Some(Held::Constant(v)) = source_slot.map(|k| state.held[k]) {
             if v == 0 && if_nonzero {
                 return;
             }
@@ -661,7 +661,7 @@ impl Emitter {
             }
             return;
         }
-        let source = self.reading_source_of(self.current_inst(), |e| match slot(src) {
+        let source = self.reading_source_of(self.current_inst(), |e| match source_slot {
             Some(k) => e.run_register(state, k),
             None => {
                 e.touch(src);
@@ -673,7 +673,7 @@ impl Emitter {
             }
         });
         // (A source in eax is zero-extended.)
-        let source_wide = slot(src).is_some_and(|k| state.wide[k]);
+        let source_wide = source_slot.is_some_and(|k| state.wide[k]);
         // An `if_nonzero` multiply, the cell's first touch: its product
         // kept, the cell not loaded (`Held::Product`).
         if let (Some(t), true) = (target, if_nonzero) {
