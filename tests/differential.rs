@@ -472,6 +472,69 @@ fn runs_with_temporaries_fail_where_the_run_would() {
     }
 }
 
+/// Walks in blocks (the temporaries of up to 16 iterations tested at once,
+/// then only the pointer compared with where the block ends): walks of
+/// 20 frames by 1 to 4 cells (and mirrored), d moved out and back through
+/// one temporary or made 3d through two, in the frame or in arrays past
+/// the frames (the carry walk's layout); a frame's temporary made nonzero
+/// at the first frame, the last of the first block, the first past it,
+/// or none; in the
+/// middle of the tape, ending 16 cells before its end (the blocks read
+/// past it), and running off it; and in the middle, each iteration adding
+/// to the temporary 3 frames on (a block would be stale: no blocks).
+#[test]
+fn walks_in_blocks_agree_with_one_iteration_at_a_time() {
+    let work = tempdir();
+    let tape = 4096i64;
+    let frames = 20i64;
+    let moves = |d: i64| if d >= 0 { ">".repeat(d as usize) } else { "<".repeat(-d as usize) };
+    let mut cases = Vec::new();
+    for stride in 1..=4i64 {
+        let far = frames * stride + 8;
+        let layouts: Vec<Vec<i64>> = match stride {
+            1 => vec![vec![far], vec![far, 2 * far]],
+            _ => vec![vec![stride - 1], vec![1, far]],
+        };
+        for temps in layouts {
+            let mut body = String::from("[[-");
+            for (k, &t) in temps.iter().enumerate() {
+                body += &format!("{}{}{}", moves(t), "+".repeat(k + 1), moves(-t));
+            }
+            body += "]";
+            for &t in &temps {
+                body += &format!("{}[-{}+{}]{}", moves(t), moves(-t), moves(t), moves(-t));
+            }
+            // Each iteration adds to the temporary of the frame 3 on, or
+            // does not.
+            let later = temps[0] + 3 * stride;
+            let bodies =
+                [body.clone() + &moves(stride) + "]", format!("{body}{}+{}]", moves(later), moves(stride - later))];
+            let places =
+                [(&bodies[0], tape / 2), (&bodies[0], tape - 17), (&bodies[0], tape - 1), (&bodies[1], tape / 2)];
+            for (body, last) in places {
+                let start = last - (frames - 1) * stride;
+                for nonzero in [None, Some(0), Some(15), Some(16)] {
+                    let mut src = String::new();
+                    for f in 0..frames {
+                        src += &format!("{}+{}", moves(f * stride), moves(-f * stride));
+                    }
+                    if let Some(f) = nonzero.filter(|&f| start + f * stride + temps[0] < tape) {
+                        let at = f * stride + temps[0];
+                        src += &format!("{}+++{}", moves(at), moves(-at));
+                    }
+                    src += body;
+                    src += &format!("<<<<<<{}", ".>".repeat(12));
+                    cases.push(moves(start) + &src);
+                    cases.push(moves(tape - 1 - start) + &mirror(&src));
+                }
+            }
+        }
+    }
+    parallel(cases.len(), workers(), |i| {
+        agree_as(i as u64, work.path(), &format!("+.[-]{}", cases[i]), &[], tape as usize)
+    });
+}
+
 /// Blocks of sets (consecutive sets of neighbouring cells: stored several
 /// cells at a time, and where one is off the tape, one at a time in the
 /// program's order; in loops): blocks of 2 to 12 cells set in

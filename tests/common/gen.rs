@@ -168,6 +168,8 @@ pub fn case(seed: u64) -> Case {
         },
         b".>.<<.",
     );
+    // A walk whose temporaries the code tests many iterations at once.
+    ending(&mut rng, tape, Some(4), |g| g.block_walk(), b".>.<<.");
     Case { seed, program, input, eof, tape, left_margin, cell_bits }
 }
 
@@ -837,6 +839,70 @@ impl Gen<'_> {
                 let factor = self.rng.pick(&[1, 1, 2, 255]);
                 self.move_into(t, &[(0, factor)]);
             }
+        }
+        self.moves(stride);
+        // Loops are assumed to return where they started.
+        self.pos -= stride;
+        self.out.push(b']');
+    }
+
+    /// A walk of 1 to 30 frames whose body moves the frame's cell out into
+    /// temporaries and back, which clears them (`select::WalkInBlocks`:
+    /// the code tests the temporaries of up to 16 iterations at once):
+    /// strides 1 to 4 either way; 1 to 3 temporaries within 6 cells either
+    /// side, or in arrays 17 to 40 cells apart (the carry walk's layout);
+    /// one time in two a temporary of a frame up to 16 past the last made
+    /// nonzero (a block that holds one, then the iteration's own test); one
+    /// time in three a write in each iteration to the next frame's cell or
+    /// to a later frame's temporary (no blocks then); one time in three
+    /// placed so that the walk ends near the tape's end or runs off it (a
+    /// block's bytes past the end).
+    fn block_walk(&mut self) {
+        let stride = self.rng.range(1, 4) * self.rng.pick(&[1, -1]);
+        let far = self.rng.chance(1, 3);
+        let mut temps: Vec<i64> = (1..=self.rng.range(1, 3))
+            .map(|k| if far { k * self.rng.range(17, 40) * stride.signum() } else { self.rng.range(-6, 6) })
+            .collect();
+        temps.retain(|&t| t != 0);
+        temps.sort_unstable();
+        temps.dedup();
+        let frames = self.rng.range(1, 30);
+        if self.rng.chance(1, 3) {
+            let end = if stride > 0 { self.tape - 1 } else { 0 };
+            let first = end - stride * (frames + self.rng.range(-3, 2));
+            self.moves(first - self.pos);
+        }
+        for k in 0..frames {
+            self.moves(k * stride);
+            self.out.extend_from_slice(b"[-]");
+            let v = self.rng.range(1, 12) as u8;
+            self.add(v);
+            self.moves(-k * stride);
+        }
+        if let (true, Some(&t)) = (self.rng.chance(1, 2), temps.first()) {
+            let at = self.rng.range(0, frames + 16) * stride + t;
+            self.moves(at);
+            let v = self.amount();
+            self.add(v);
+            self.moves(-at);
+        }
+        self.out.extend_from_slice(b"[[-");
+        for &t in &temps {
+            self.moves(t);
+            let factor = self.rng.pick(&[1, 1, 2, 3]);
+            self.add(factor);
+            self.moves(-t);
+        }
+        self.out.push(b']');
+        for &t in &temps {
+            let factor = self.rng.pick(&[1, 1, 2, 255]);
+            self.move_into(t, &[(0, factor)]);
+        }
+        if let (true, Some(&t)) = (self.rng.chance(1, 3), temps.last()) {
+            let at = if self.rng.chance(1, 2) { stride } else { t + self.rng.range(1, 15) * stride };
+            self.moves(at);
+            self.add(1);
+            self.moves(-at);
         }
         self.moves(stride);
         // Loops are assumed to return where they started.

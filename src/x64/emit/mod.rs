@@ -18,7 +18,7 @@
 use dynasmrt::x64::{Rq, X64Relocation};
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 
-use super::select::{EaxCells, Plan, Run, Step, Straight};
+use super::select::{EaxCells, FrameBlocks, Plan, Run, Step, Straight};
 use super::Target;
 use crate::code::{rt_offset as rt, CodePosition, CompiledCode, Status, GUARD_BYTES, NO_POSITION};
 use crate::ir::{Op, Program};
@@ -41,6 +41,9 @@ macro_rules! asm {
             // `select::ScanForm`): caller-saved; nothing between the two
             // uses it.
             ; .alias a_scan_start, r11
+            // In a walk in blocks: where the block tested last ends (see
+            // `emit_frame_blocks`); no straight-line code uses it.
+            ; .alias a_block_end, r11
             // In a carry loop: the pointer values from which its switch's
             // last cell is past the tape's end, and below which its first
             // cell is before the tape's start (see `emit_carry_loop`).
@@ -51,6 +54,7 @@ macro_rules! asm {
     };
 }
 
+mod blocks;
 mod cells;
 mod forward;
 mod io;
@@ -295,6 +299,10 @@ enum PlainBody {
     /// A run, its temporaries not taken for zero; `copy.0` is its second
     /// instruction, `first` the index of its first.
     Run { run: Box<Run>, first: usize },
+    /// The test of a block of a walk's iterations (`emit_frame_blocks`),
+    /// before the run whose first instruction is `first`: its temporaries
+    /// `zeros`, the run as it is at `general`.
+    FrameBlocks { blocks: Box<FrameBlocks>, zeros: Vec<i32>, general: DynamicLabel, first: usize },
 }
 
 impl PlainCode {
@@ -392,6 +400,7 @@ impl Emitter {
             Step::SmallLoop(l) => self.emit_small_loop(l, program),
             Step::CarryLoop(l) => self.emit_carry_loop(l),
             Step::FastForward(f) => self.emit_fast_forward(f),
+            Step::WalkInBlocks(w) => self.emit_walk_in_blocks(w, program),
             Step::WalkKeepsStart { test, walk } => {
                 self.keep_scan_start(*test);
                 self.step_code(walk, program);
@@ -416,7 +425,7 @@ impl Emitter {
                 self.copy(*copy);
                 self.mark();
             }
-            Straight::Run(run) => self.emit_register_run(run, program),
+            Straight::Run(run) => self.emit_register_run(run, program, None),
             Straight::Sets(block) => self.emit_set_block(block),
             Straight::Switch(switch) => {
                 let src_in_eax = self.in_eax.holds(switch.src);
@@ -793,6 +802,11 @@ impl Emitter {
             PlainBody::Run { run, first } => {
                 e.attribute(e.ats[first]);
                 e.run_code(&run, program, &[]);
+            }
+            PlainBody::FrameBlocks { blocks, zeros, general, first } => {
+                e.attribute(e.ats[first]);
+                let fast = plain.exit.expect("a block test goes on to the run");
+                e.emit_frame_blocks(&blocks, &zeros, (fast, general));
             }
         });
         self.lose_eax_and_flags();

@@ -11,7 +11,7 @@ use super::cells::scaled;
 use super::{Carried, CellInst, Either, Emitter, Jump, PlainBody, PlainCode, Recovery};
 use crate::ir::{Op, Program};
 use crate::x64::select::{
-    CarryAdd, CellForm, EaxCells, Product, RegisterLoop, Run, RunStep, SwitchPlan, LOOP_CELLS, RUN_CELLS,
+    CarryAdd, CellForm, EaxCells, FrameBlocks, Product, RegisterLoop, Run, RunStep, SwitchPlan, LOOP_CELLS, RUN_CELLS,
 };
 
 /// Registers a run of arithmetic keeps its cells in: caller-saved, and
@@ -323,8 +323,11 @@ impl Emitter {
     /// run as it is, after the program (`PlainCode`), from which it comes
     /// back. The test reads them before the program does: off the tape,
     /// the run as it is runs instead, and fails where the program does
-    /// (`Recovery::Restart`).
-    pub(super) fn emit_register_run(&mut self, run: &Run, program: &Program) {
+    /// (`Recovery::Restart`). In a walk in blocks, the test is of many
+    /// iterations' temporaries at once, after the program too
+    /// (`emit_frame_blocks`): here the pointer is compared with where the
+    /// last block tested ends.
+    pub(super) fn emit_register_run(&mut self, run: &Run, program: &Program, blocks: Option<&FrameBlocks>) {
         if run.zeros.is_empty() {
             return self.run_code(run, program, &[]);
         }
@@ -334,17 +337,18 @@ impl Emitter {
         // did: from the next (its first step is not marked).
         let copy = self.copy_from(first + 1);
         self.lose_eax_and_flags();
-        for (n, &k) in run.zeros.iter().enumerate() {
-            // One cell is compared; more are or'ed in al, the last `or`
-            // setting the flags (a `movzx` sets none).
-            let load = match (n, run.zeros.len()) {
-                (_, 1) => CellInst::CmpZero,
-                (0, _) => CellInst::MovzxEax,
-                _ => CellInst::OrToAl,
-            };
-            self.recoverable_access(run.cells[k], |e| e.cell(load, run.cells[k]), |_| Recovery::Restart(general));
+        let zeros: Vec<i32> = run.zeros.iter().map(|&k| run.cells[k]).collect();
+        match blocks {
+            None => self.test_temporaries(&zeros, general),
+            Some(blocks) => {
+                let (block, fast) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+                asm!(self.ops; cmp rbx, a_block_end);
+                self.jump(if blocks.stride > 0 { Jump::IfAboveOrEqual } else { Jump::IfBelowOrEqual }, block);
+                asm!(self.ops; =>fast);
+                let body = PlainBody::FrameBlocks { blocks: Box::new(blocks.clone()), zeros, general, first };
+                self.plain_code.push(PlainCode { entry: block, exit: Some(fast), copy: (first, None), body, shift });
+            }
         }
-        self.jump(Jump::IfNonZero, general);
         self.run_code(run, program, &run.zeros);
         // The run as it is: after the program, where the code that mostly
         // runs takes no jump over it.
@@ -355,6 +359,22 @@ impl Emitter {
         // pointer: the cell known on the tape before it still is).
         self.unchecked_shift = self.unchecked_shift.max(shift);
         self.lose_eax_and_flags();
+    }
+
+    /// Jumps to `general` unless the cells `zeros` all hold 0 (a run's
+    /// temporaries); off the tape, the recovery of each load goes there.
+    pub(super) fn test_temporaries(&mut self, zeros: &[i32], general: DynamicLabel) {
+        for (n, &off) in zeros.iter().enumerate() {
+            // One cell is compared; more are or'ed in al, the last `or`
+            // setting the flags (a `movzx` sets none).
+            let load = match (n, zeros.len()) {
+                (_, 1) => CellInst::CmpZero,
+                (0, _) => CellInst::MovzxEax,
+                _ => CellInst::OrToAl,
+            };
+            self.recoverable_access(off, |e| e.cell(load, off), |_| Recovery::Restart(general));
+        }
+        self.jump(Jump::IfNonZero, general);
     }
 
     /// The code of a run, the cells `zeros` (indices in its cells) taken

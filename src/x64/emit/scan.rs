@@ -438,7 +438,7 @@ impl Emitter {
     /// `movdqu` between xmm0-xmm7 and the 16 bytes at `[rbx + off]`, the
     /// displacement in 8 bits where it fits (dynasm takes 32 for an offset
     /// known only at run time).
-    fn movdqu(&mut self, dir: Movdqu, off: i32) {
+    pub(super) fn movdqu(&mut self, dir: Movdqu, off: i32) {
         let (opcode, xmm) = match dir {
             Movdqu::Load(xmm) => (0x6F, xmm),
             Movdqu::Store(xmm) => (0x7F, xmm),
@@ -461,7 +461,7 @@ impl Emitter {
 
 /// A `movdqu` (`Emitter::movdqu`): into or from the xmm register numbered.
 #[derive(Clone, Copy)]
-enum Movdqu {
+pub(super) enum Movdqu {
     Load(u8),
     Store(u8),
 }

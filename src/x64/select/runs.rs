@@ -3,7 +3,9 @@
 //! of adding it to a cell just cleared (`copy`).
 
 use super::switch::planned;
-use super::{CellForm, Place, Product, Run, RunStep, SwitchCellPlan, SwitchPlan, Target, RUN_CELLS};
+use super::{
+    CellForm, FrameBlocks, Place, Product, Run, RunStep, SwitchCellPlan, SwitchPlan, Target, WalkInBlocks, RUN_CELLS,
+};
 use crate::ir::analysis::Hull;
 use crate::ir::{Inst, Op, Program};
 
@@ -203,6 +205,75 @@ fn temporaries(cells: &[i32], steps: &[RunStep], tested: Option<i32>) -> Vec<usi
         }
     }
     (0..cells.len()).filter(|&k| first[k] == First::AddedTo && cleared[k] && Some(cells[k]) != tested).collect()
+}
+
+/// Bytes a block test of a walk's temporaries reads from each window.
+const BLOCK_BYTES: i32 = 16;
+
+/// How far from the pointer a block test may read, and how far from it the
+/// loop's test may be (the cell known on the tape): well within the guard
+/// area (2^28 bytes each side), so its loads need no explicit check.
+const BLOCK_REACH: i32 = 1 << 24;
+
+/// The walk from `at.0` to `at.1` in `all` as a `WalkInBlocks`, and the
+/// instructions its step takes (the `Loop` and the run), if it is one: its
+/// body a run with temporaries, then adds, sets, multiplies and ifs, and
+/// last the move, by 1 to 4 cells either way. The carry walk
+/// (`benches/idioms/carry.rs`: three temporaries a frame, the iteration
+/// otherwise 16 instructions), pow2_w1 and pow2_w2 (its 2-cell frames),
+/// rule90 (a temporary in 2-cell frames); of 447 programs (the corpus,
+/// the wider set and two sweeps of public ones) no other walk with
+/// temporaries moves by fewer than 5.
+///
+/// The test of a block reads up to 15 iterations ahead, cells the
+/// program may never touch: off the tape, the code tests the iteration's
+/// own temporaries instead (and then, off the tape, runs the run as it
+/// is, which fails where the program does). Past the walk's end it reads
+/// what is there, which only decides how many iterations a test covers.
+/// It stays true only where no iteration writes a cell that is a later
+/// iteration's temporary: each instruction of the body that may write a
+/// cell is compared with every temporary of the `frames - 1` iterations
+/// after it (no I/O either: a call into the runtime would not keep the
+/// register holding where the block ends).
+pub(super) fn walk_in_blocks(
+    all: &[Inst],
+    (at, end): (usize, usize),
+    program: &Program,
+    target: Target,
+) -> Option<(WalkInBlocks, usize)> {
+    let (Op::Loop { off: test }, Some((last, body))) = (all[at].op, all[at + 1..end].split_last()) else {
+        return None;
+    };
+    let Op::Move(stride @ (-4..=-1 | 1..=4)) = last.op else { return None };
+    if target.checked {
+        return None;
+    }
+    let (run, len) = run(all, at + 1, program, target, Place::Loop { tested: Some(test) })?;
+    let rest = body.get(len..)?;
+    let straight = |inst: &Inst| {
+        matches!(inst.op, Op::Add { .. } | Op::Set { .. } | Op::AddMul { .. } | Op::If { .. } | Op::EndIf)
+    };
+    if run.zeros.is_empty() || !rest.iter().all(straight) {
+        return None;
+    }
+    let frames = (BLOCK_BYTES - 1) / stride.abs() + 1;
+    let zeros: Vec<i32> = run.zeros.iter().map(|&k| run.cells[k]).collect();
+    // Cells an iteration may write: the run's (as `step_writes` says), and
+    // every cell the rest names.
+    let run_writes =
+        run.steps.iter().flat_map(|step| step_cells(step).into_iter().filter(|&cell| step_writes(step, cell)));
+    let writes: Vec<i32> = run_writes.chain(rest.iter().flat_map(|inst| inst.op.cells())).collect();
+    let later = |z: i32| (1..frames).map(move |j| z + j * stride);
+    if zeros.iter().flat_map(|&z| later(z)).any(|cell| writes.contains(&cell)) {
+        return None;
+    }
+    let windows: Vec<i32> = zeros.iter().map(|&z| if stride > 0 { z } else { z + (frames - 1) * stride }).collect();
+    if windows.iter().chain([&test]).any(|&w| w.abs() > BLOCK_REACH) {
+        return None;
+    }
+    let mask = (0..frames).fold(0u16, |mask, j| mask | 1 << (j * stride.abs()));
+    let blocks = FrameBlocks { stride, frames, windows, mask };
+    Some((WalkInBlocks { test, run, blocks }, 1 + len))
 }
 
 /// Whether an instruction of `insts` touches `cell`.

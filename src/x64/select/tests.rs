@@ -30,13 +30,14 @@ fn runs_in_loops_take_their_temporaries_for_zero() {
     // A walk over frames [d, t1, t2]: d copied into both, both added back
     // and cleared (d = 3d), as the differential test's walk.
     let body = [mul(1, 0, 1), mul(2, 0, 2), set(0, 0), mul(0, 1, 1), set(1, 0), mul(0, 2, 1), set(2, 0)];
-    // The temporaries of the first run, in straight-line code or in the
-    // first copy of a short loop's body.
+    // The temporaries of the first run, in straight-line code, in the
+    // first copy of a short loop's body or in a walk in blocks.
     let zeros_of = |ops: &[Op]| {
         let steps = plan(ops, GUARDED);
         let pieces = steps.iter().flat_map(|step| match step {
             Step::Straight(piece) => vec![piece.clone()],
             Step::SmallLoop(l) => l.first.clone(),
+            Step::WalkInBlocks(w) => vec![Straight::Run(Box::new(w.run.clone()))],
             _ => vec![],
         });
         let run = pieces.into_iter().find_map(|piece| match piece {
@@ -547,6 +548,7 @@ fn every_instruction_is_in_exactly_one_step() {
             Step::RegisterWalk(w) => 3 + w.body.len(),
             Step::CarryLoop(_) => 4,
             Step::Scan { .. } | Step::Shortcut(_) | Step::FastForward(_) => 1,
+            Step::WalkInBlocks(w) => 1 + count(&[Straight::Run(Box::new(w.run.clone()))]),
             Step::WalkKeepsStart { walk, .. } => instructions(walk),
         }
     }
@@ -697,4 +699,39 @@ fn a_loop_counting_down_to_a_scan_branch_is_fast_forwarded() {
     stays(&[add(0, 255), set(1, 2), mv(1), scan(1), mv(-2)]);
     stays(&[add(0, 255), add(1, 255), mv(1), scan(1), mv(-2), add(0, 1)]);
     stays(&[add(0, 255), add(1, 255), mv(1), Op::Scan { stride: 1, value: 1 }, mv(-2)]);
+}
+
+#[test]
+fn walks_whose_runs_have_temporaries_test_them_in_blocks() {
+    // d = 3d through temporaries at `temps`, walking on by `stride`, then
+    // `extra`: the plan's blocks, if it is a walk in blocks.
+    let blocks = |temps: [i32; 2], stride: i32, extra: &[Op], target: Target| {
+        let [t1, t2] = temps;
+        let body = [mul(t1, 0, 1), mul(t2, 0, 2), set(0, 0), mul(0, t1, 1), set(t1, 0), mul(0, t2, 1), set(t2, 0)];
+        let ops = [&[Op::Loop { off: 0 }], &body[..], extra, &[Op::Move(stride), Op::EndLoop]].concat();
+        match &plan(&ops, target)[0] {
+            Step::WalkInBlocks(walk) => Some(walk.blocks.clone()),
+            _ => None,
+        }
+    };
+    let expect =
+        |stride, frames, windows: &[i32], mask| Some(FrameBlocks { stride, frames, windows: windows.to_vec(), mask });
+    // 16 bytes from each temporary: the frames they hold, up or down.
+    assert_eq!(blocks([1, 2], 3, &[], GUARDED), expect(3, 6, &[1, 2], 0x9249));
+    assert_eq!(blocks([1, 2], -3, &[], GUARDED), expect(-3, 6, &[-14, -13], 0x9249));
+    assert_eq!(blocks([1, 101], 2, &[], GUARDED), expect(2, 8, &[1, 101], 0x5555));
+    // A temporary that is the next frame's other one (its clear writes
+    // that): none.
+    assert_eq!(blocks([-1, 1], 2, &[], GUARDED), None);
+    assert_eq!(blocks([100, 200], 1, &[], GUARDED), expect(1, 16, &[100, 200], 0xFFFF));
+    assert_eq!(blocks([100, 200], -1, &[], GUARDED), expect(-1, 16, &[85, 185], 0xFFFF));
+    // An add to the next frame's cell (a carry); one to a temporary 5
+    // frames on, and an output (a call, which r11 does not survive), make
+    // none; a stride of 5 neither (3 frames a block), nor a checked tape.
+    assert!(blocks([1, 2], 3, &[add(3, 1)], GUARDED).is_some());
+    assert_eq!(blocks([1, 2], 3, &[add(16, 1)], GUARDED), None);
+    assert!(blocks([1, 2], 3, &[add(19, 1)], GUARDED).is_some());
+    assert_eq!(blocks([1, 2], 3, &[Op::Out { off: 0 }], GUARDED), None);
+    assert_eq!(blocks([1, 2], 5, &[], GUARDED), None);
+    assert_eq!(blocks([1, 2], 3, &[], CHECKED), None);
 }
