@@ -850,7 +850,8 @@ impl Gen<'_> {
     /// temporaries and back, which clears them (`select::WalkInBlocks`:
     /// the code tests the temporaries of up to 16 iterations at once):
     /// strides 1 to 4 either way; 1 to 3 temporaries within 6 cells either
-    /// side, or in arrays 17 to 40 cells apart (the carry walk's layout);
+    /// side (which the code tests one iteration at a time), or in arrays
+    /// 16 frames and 1 to 24 cells apart (the carry walk's layout);
     /// one time in two a temporary of a frame up to 16 past the last made
     /// nonzero (a block that holds one, then the iteration's own test); one
     /// time in three a write in each iteration to the next frame's cell or
@@ -860,9 +861,16 @@ impl Gen<'_> {
     fn block_walk(&mut self) {
         let stride = self.rng.range(1, 4) * self.rng.pick(&[1, -1]);
         let far = self.rng.chance(1, 3);
-        let mut temps: Vec<i64> = (1..=self.rng.range(1, 3))
-            .map(|k| if far { k * self.rng.range(17, 40) * stride.signum() } else { self.rng.range(-6, 6) })
-            .collect();
+        let mut temps: Vec<i64> =
+            (1..=self.rng.range(1, 3))
+                .map(|k| {
+                    if far {
+                        k * (16 * stride + self.rng.range(1, 24) * stride.signum())
+                    } else {
+                        self.rng.range(-6, 6)
+                    }
+                })
+                .collect();
         temps.retain(|&t| t != 0);
         temps.sort_unstable();
         temps.dedup();

@@ -262,19 +262,18 @@ fn a_switch_after_a_run_takes_its_counter_from_the_register() {
 fn a_run_in_a_loop_tests_its_temporaries_and_skips_them_where_zero() {
     let mul = |off, src, factor| Op::AddMul { off, src, factor, if_nonzero: false };
     let set = |off| Op::Set { off, val: 0 };
-    // d = 3d through t1 and t2 ([p+1], [p+2]), walking on by 5 (by fewer,
-    // a walk in blocks).
+    // d = 3d through t1 and t2 ([p+1], [p+2]), walking on by 3.
     let body = [mul(1, 0, 1), mul(2, 0, 2), set(0), mul(0, 1, 1), set(1), mul(0, 2, 1), set(2)];
-    let code = code_of(&[&[Op::Loop { off: 0 }], &body[..], &[Op::Move(5), Op::EndLoop]].concat());
+    let code = code_of(&[&[Op::Loop { off: 0 }], &body[..], &[Op::Move(3), Op::EndLoop]].concat());
     let count = |bytes: &[u8]| code.windows(bytes.len()).filter(|w| *w == bytes).count();
     // movzx eax, [rbx+1]; or al, [rbx+2]; jne: before each copy of the
-    // body (the loop is unrolled once); lea rbx, [rbx+5] the move.
+    // body (the loop is unrolled once); lea rbx, [rbx+3] the move.
     let tests: Vec<usize> =
         (0..code.len() - 7).filter(|&k| code[k..k + 7] == [0x0f, 0xb6, 0x43, 0x01, 0x0a, 0x43, 0x02]).collect();
     assert_eq!(tests.len(), 2);
     // Its `jne` goes to the run as it is, after the program: the copy
     // without them falls through to the move, no jump over the other.
-    let moves: Vec<usize> = (0..code.len() - 4).filter(|&k| code[k..k + 4] == [0x48, 0x8d, 0x5b, 0x05]).collect();
+    let moves: Vec<usize> = (0..code.len() - 4).filter(|&k| code[k..k + 4] == [0x48, 0x8d, 0x5b, 0x03]).collect();
     for k in tests {
         let target = match code[k + 7] {
             0x75 => (k as isize + 9 + code[k + 8] as i8 as isize) as usize,
@@ -294,20 +293,21 @@ fn a_run_in_a_loop_tests_its_temporaries_and_skips_them_where_zero() {
     // One temporary is compared: cmp byte [rbx+2], 0; jne (a `movzx`
     // would leave the flags as they were).
     let one = [mul(2, 0, 3), set(0), mul(0, 2, 1), set(2)];
-    let code = code_of(&[&[Op::Loop { off: 0 }], &one[..], &[Op::Move(5), Op::EndLoop]].concat());
+    let code = code_of(&[&[Op::Loop { off: 0 }], &one[..], &[Op::Move(3), Op::EndLoop]].concat());
     assert_eq!(code.windows(5).filter(|w| *w == [0x80, 0x7b, 0x02, 0x00, 0x75]).count(), 2);
 }
 
-/// A walk in blocks: `mov r11, rbx` before the loop; in each iteration
-/// `cmp rbx, r11; jae` (the block's end) and the run without its
-/// temporaries; after the program, the test of 6 frames' temporaries at
-/// once (two windows of 16 bytes, the frames' bytes 0x9249 of them), the
-/// new end `lea r11, [rbx + 18]`, and the iteration's own test, once.
+/// A walk in blocks (its temporaries in arrays 100 and 200 cells on): `mov
+/// r11, rbx` before the loop; in each iteration `cmp rbx, r11; jae` (the
+/// block's end) and the run without its temporaries; after the program,
+/// the test of 6 frames' temporaries at once (two windows of 16 bytes, the
+/// frames' bytes 0x9249 of them), the new end `lea r11, [rbx + 18]`, and
+/// the iteration's own test, once.
 #[test]
 fn a_walk_in_blocks_tests_its_temporaries_16_bytes_at_a_time() {
     let mul = |off, src, factor| Op::AddMul { off, src, factor, if_nonzero: false };
     let set = |off| Op::Set { off, val: 0 };
-    let body = [mul(1, 0, 1), mul(2, 0, 2), set(0), mul(0, 1, 1), set(1), mul(0, 2, 1), set(2)];
+    let body = [mul(100, 0, 1), mul(200, 0, 2), set(0), mul(0, 100, 1), set(100), mul(0, 200, 1), set(200)];
     let code = code_of(&[&[Op::Loop { off: 0 }], &body[..], &[Op::Move(3), Op::EndLoop]].concat());
     let at = |bytes: &[u8]| code.windows(bytes.len()).position(|w| w == bytes);
     let count = |bytes: &[u8]| code.windows(bytes.len()).filter(|w| *w == bytes).count();
@@ -315,16 +315,16 @@ fn a_walk_in_blocks_tests_its_temporaries_16_bytes_at_a_time() {
     let (limit, compare) = (first(&[0x49, 0x89, 0xDB], "mov r11, rbx"), first(&[0x49, 0x3B, 0xDB], "cmp rbx, r11"));
     assert!(matches!(code[compare + 3..compare + 5], [0x0F, 0x83] | [0x73, _]), "jae");
     let step = first(&[0x48, 0x8D, 0x5B, 0x03], "lea rbx, [rbx + 3]");
-    let block = first(&[0xF3, 0x0F, 0x6F, 0x43, 0x01], "movdqu xmm0, [rbx + 1]");
+    let block = first(&[0xF3, 0x0F, 0x6F, 0x43, 100], "movdqu xmm0, [rbx + 100]");
     assert!(limit < compare && compare < step && step < block, "the block's test after the program");
-    first(&[0xF3, 0x0F, 0x6F, 0x53, 0x02], "movdqu xmm2, [rbx + 2]");
+    first(&[0xF3, 0x0F, 0x6F, 0x93, 200, 0, 0, 0], "movdqu xmm2, [rbx + 200]");
     first(&[0x25, 0x49, 0x92, 0, 0, 0x3D, 0x49, 0x92, 0, 0], "and eax, 0x9249; cmp eax, 0x9249");
     first(&[0x4C, 0x8D, 0x5B, 0x12], "lea r11, [rbx + 18]");
-    // movzx eax, [rbx+1]; or al, [rbx+2]: once, after the block's test.
-    let own = [0x0f, 0xb6, 0x43, 0x01, 0x0a, 0x43, 0x02];
+    // movzx eax, [rbx+100]; or al, [rbx+200]: once, after the block's test.
+    let own = [0x0f, 0xb6, 0x43, 100, 0x0a, 0x83, 200, 0, 0, 0];
     assert_eq!((count(&own), at(&own) > Some(block)), (1, true));
     // The temporaries' clears only in the run as it is.
-    assert_eq!(count(&[0xc6, 0x43, 0x01, 0x00]), 1, "mov byte [rbx+1], 0");
+    assert_eq!(count(&[0xc6, 0x43, 100, 0x00]), 1, "mov byte [rbx+100], 0");
 }
 
 #[test]

@@ -218,12 +218,14 @@ const BLOCK_REACH: i32 = 1 << 24;
 /// The walk from `at.0` to `at.1` in `all` as a `WalkInBlocks`, and the
 /// instructions its step takes (the `Loop` and the run), if it is one: its
 /// body a run with temporaries, then adds, sets, multiplies and ifs, and
-/// last the move, by 1 to 4 cells either way. The carry walk
-/// (`benches/idioms/carry.rs`: three temporaries a frame, the iteration
-/// otherwise 16 instructions), pow2_w1 and pow2_w2 (its 2-cell frames),
-/// rule90 (a temporary in 2-cell frames); of 447 programs (the corpus,
-/// the wider set and two sweeps of public ones) no other walk with
-/// temporaries moves by fewer than 5.
+/// last the move, by 1 to 4 cells either way, its temporaries apart from
+/// the cells it stores (below). The carry walk (`benches/idioms/carry.rs`:
+/// three temporaries a frame, the iteration otherwise 16 instructions),
+/// pow2_w1 and pow2_w2 (1- and 2-cell digits), their temporaries in arrays
+/// of their own; of 447 programs (the corpus, the wider set and two sweeps
+/// of public ones) no other walk with temporaries moves by fewer than 5
+/// but rule90's and primes_inf's, whose temporaries lie beside the cells
+/// they store (those took the same time in blocks).
 ///
 /// The test of a block reads up to 15 iterations ahead, cells the
 /// program may never touch: off the tape, the code tests the iteration's
@@ -234,7 +236,8 @@ const BLOCK_REACH: i32 = 1 << 24;
 /// iteration's temporary: each instruction of the body that may write a
 /// cell is compared with every temporary of the `frames - 1` iterations
 /// after it (no I/O either: a call into the runtime would not keep the
-/// register holding where the block ends).
+/// register holding where the block ends). And it is quick only where its
+/// 16 bytes hold no cell the walk stores to (see below).
 pub(super) fn walk_in_blocks(
     all: &[Inst],
     (at, end): (usize, usize),
@@ -269,6 +272,18 @@ pub(super) fn walk_in_blocks(
     }
     let windows: Vec<i32> = zeros.iter().map(|&z| if stride > 0 { z } else { z + (frames - 1) * stride }).collect();
     if windows.iter().chain([&test]).any(|&w| w.abs() > BLOCK_REACH) {
+        return None;
+    }
+    // A block's 16 bytes must not hold a cell the walk stores to in the
+    // 16 iterations either side: a load over bytes just stored one at a
+    // time waits for the stores to reach the cache (the digit chain idiom's
+    // copy walk, `[>[->+>+<<]>>[-<<+>>]<...>]`, its temporaries beside the
+    // cells it stores, each round of 16 frames soon after the last: 1.4-1.7
+    // times its time).
+    let stored = |cell: i32| !zeros.contains(&cell);
+    let near = |w: i32| (-16..=16).map(move |j| w + j * stride);
+    let nearby: Vec<i32> = writes.iter().copied().filter(|&w| stored(w)).flat_map(near).collect();
+    if windows.iter().any(|&lo| nearby.iter().any(|cell| (lo..lo + BLOCK_BYTES).contains(cell))) {
         return None;
     }
     let mask = (0..frames).fold(0u16, |mask, j| mask | 1 << (j * stride.abs()));

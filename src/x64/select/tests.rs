@@ -716,22 +716,27 @@ fn walks_whose_runs_have_temporaries_test_them_in_blocks() {
     };
     let expect =
         |stride, frames, windows: &[i32], mask| Some(FrameBlocks { stride, frames, windows: windows.to_vec(), mask });
-    // 16 bytes from each temporary: the frames they hold, up or down.
-    assert_eq!(blocks([1, 2], 3, &[], GUARDED), expect(3, 6, &[1, 2], 0x9249));
-    assert_eq!(blocks([1, 2], -3, &[], GUARDED), expect(-3, 6, &[-14, -13], 0x9249));
-    assert_eq!(blocks([1, 101], 2, &[], GUARDED), expect(2, 8, &[1, 101], 0x5555));
-    // A temporary that is the next frame's other one (its clear writes
-    // that): none.
-    assert_eq!(blocks([-1, 1], 2, &[], GUARDED), None);
+    // 16 bytes from each temporary: the frames they hold, up or down (the
+    // temporaries in arrays further on, as the carry walk keeps them).
+    assert_eq!(blocks([100, 200], 3, &[], GUARDED), expect(3, 6, &[100, 200], 0x9249));
+    assert_eq!(blocks([-100, -200], -3, &[], GUARDED), expect(-3, 6, &[-115, -215], 0x9249));
+    assert_eq!(blocks([100, 201], 2, &[], GUARDED), expect(2, 8, &[100, 201], 0x5555));
     assert_eq!(blocks([100, 200], 1, &[], GUARDED), expect(1, 16, &[100, 200], 0xFFFF));
     assert_eq!(blocks([100, 200], -1, &[], GUARDED), expect(-1, 16, &[85, 185], 0xFFFF));
+    // Temporaries beside the cells the walk stores (d, in 16 frames either
+    // way): none, a load of 16 bytes would wait for those stores.
+    assert_eq!(blocks([1, 2], 3, &[], GUARDED), None);
+    assert_eq!(blocks([40, 200], 3, &[], GUARDED), None);
+    assert!(blocks([52, 200], 3, &[], GUARDED).is_some());
+    // A temporary that is the next frame's other one (its clear writes
+    // that): none.
+    assert_eq!(blocks([100, 102], 2, &[], GUARDED), None);
     // An add to the next frame's cell (a carry); one to a temporary 5
     // frames on, and an output (a call, which r11 does not survive), make
     // none; a stride of 5 neither (3 frames a block), nor a checked tape.
-    assert!(blocks([1, 2], 3, &[add(3, 1)], GUARDED).is_some());
-    assert_eq!(blocks([1, 2], 3, &[add(16, 1)], GUARDED), None);
-    assert!(blocks([1, 2], 3, &[add(19, 1)], GUARDED).is_some());
-    assert_eq!(blocks([1, 2], 3, &[Op::Out { off: 0 }], GUARDED), None);
-    assert_eq!(blocks([1, 2], 5, &[], GUARDED), None);
-    assert_eq!(blocks([1, 2], 3, &[], CHECKED), None);
+    assert!(blocks([100, 200], 3, &[add(3, 1)], GUARDED).is_some());
+    assert_eq!(blocks([100, 200], 3, &[add(115, 1)], GUARDED), None);
+    assert_eq!(blocks([100, 200], 3, &[Op::Out { off: 0 }], GUARDED), None);
+    assert_eq!(blocks([100, 200], 5, &[], GUARDED), None);
+    assert_eq!(blocks([100, 200], 3, &[], CHECKED), None);
 }
