@@ -258,13 +258,26 @@ fn a_switch_after_a_run_takes_its_counter_from_the_register() {
     assert!(code.windows(4).any(|w| w == [0x0f, 0xb6, 0x43, 2]), "movzx eax, [rbx+2]");
 }
 
+/// d = 3d through temporaries at `t1` and `t2`, each added to from d and
+/// moved back (`Run::zeros`).
+fn tripling(t1: i32, t2: i32) -> Vec<Op> {
+    let mul = |off, src, factor| Op::AddMul { off, src, factor, if_nonzero: false };
+    let set = |off| Op::Set { off, val: 0 };
+    vec![mul(t1, 0, 1), mul(t2, 0, 2), set(0), mul(0, t1, 1), set(t1), mul(0, t2, 1), set(t2)]
+}
+
+/// The code of a walk by `stride` whose body is `body`.
+fn walk_code(body: &[Op], stride: i32) -> Vec<u8> {
+    code_of(&[&[Op::Loop { off: 0 }], body, &[Op::Move(stride), Op::EndLoop]].concat())
+}
+
 #[test]
 fn a_run_in_a_loop_tests_its_temporaries_and_skips_them_where_zero() {
     let mul = |off, src, factor| Op::AddMul { off, src, factor, if_nonzero: false };
     let set = |off| Op::Set { off, val: 0 };
     // d = 3d through t1 and t2 ([p+1], [p+2]), walking on by 3.
-    let body = [mul(1, 0, 1), mul(2, 0, 2), set(0), mul(0, 1, 1), set(1), mul(0, 2, 1), set(2)];
-    let code = code_of(&[&[Op::Loop { off: 0 }], &body[..], &[Op::Move(3), Op::EndLoop]].concat());
+    let body = tripling(1, 2);
+    let code = walk_code(&body, 3);
     let count = |bytes: &[u8]| code.windows(bytes.len()).filter(|w| *w == bytes).count();
     // movzx eax, [rbx+1]; or al, [rbx+2]; jne: before each copy of the
     // body (the loop is unrolled once); lea rbx, [rbx+3] the move.
@@ -293,7 +306,7 @@ fn a_run_in_a_loop_tests_its_temporaries_and_skips_them_where_zero() {
     // One temporary is compared: cmp byte [rbx+2], 0; jne (a `movzx`
     // would leave the flags as they were).
     let one = [mul(2, 0, 3), set(0), mul(0, 2, 1), set(2)];
-    let code = code_of(&[&[Op::Loop { off: 0 }], &one[..], &[Op::Move(3), Op::EndLoop]].concat());
+    let code = walk_code(&one, 3);
     assert_eq!(code.windows(5).filter(|w| *w == [0x80, 0x7b, 0x02, 0x00, 0x75]).count(), 2);
 }
 
@@ -305,10 +318,7 @@ fn a_run_in_a_loop_tests_its_temporaries_and_skips_them_where_zero() {
 /// the iteration's own test, once.
 #[test]
 fn a_walk_in_blocks_tests_its_temporaries_16_bytes_at_a_time() {
-    let mul = |off, src, factor| Op::AddMul { off, src, factor, if_nonzero: false };
-    let set = |off| Op::Set { off, val: 0 };
-    let body = [mul(100, 0, 1), mul(200, 0, 2), set(0), mul(0, 100, 1), set(100), mul(0, 200, 1), set(200)];
-    let code = code_of(&[&[Op::Loop { off: 0 }], &body[..], &[Op::Move(3), Op::EndLoop]].concat());
+    let code = walk_code(&tripling(100, 200), 3);
     let at = |bytes: &[u8]| code.windows(bytes.len()).position(|w| w == bytes);
     let count = |bytes: &[u8]| code.windows(bytes.len()).filter(|w| *w == bytes).count();
     let first = |bytes: &[u8], name: &str| at(bytes).unwrap_or_else(|| panic!("{name}"));
