@@ -18,6 +18,11 @@
  *      are or'ed (AVX) and tested, and the limit moves 16 cells on
  *   9  8 with the carry in a register, as 1
  *
+ * bfc emits variant 8 since dd8781e (walks in blocks, docs/codegen.md;
+ * with SSE2 `movdqu`, `por`, `pcmpeqb`, `pmovmskb`, and the block test
+ * after the program); variant 9 is not built (docs/performance.md,
+ * twenty-first stop).
+ *
  *   gcc -O2 -o /tmp/cw benches/carry_walk_variants.c
  *   python3 benches/minpair.py 21 '/tmp/cw 3' '/tmp/cw 0'
  *

@@ -740,3 +740,25 @@ fn walks_whose_runs_have_temporaries_test_them_in_blocks() {
     assert_eq!(blocks([100, 200], 5, &[], GUARDED), None);
     assert_eq!(blocks([100, 200], 3, &[], CHECKED), None);
 }
+
+#[test]
+fn pieces_after_a_walk_in_blocks_run_know_the_cell_the_loop_tests() {
+    // After the walk's run (d = 3d through arrays 100 and 200 on) and an
+    // if, a run that adds to the loop's cell, reads it back and clears it:
+    // not a temporary (nonzero at the top of the body, its test would
+    // always fail), as after a plain loop's run.
+    let tripling =
+        [mul(100, 0, 1), mul(200, 0, 2), set(0, 0), mul(0, 100, 1), set(100, 0), mul(0, 200, 1), set(200, 0)];
+    let rest = [Op::If { off: 9 }, add(9, 1), Op::EndIf, mul(0, 7, 1), mul(8, 0, 2), set(0, 0)];
+    let ops = [&[Op::Loop { off: 0 }], &tripling[..], &rest, &[Op::Move(3), Op::EndLoop]].concat();
+    let steps = plan(&ops, GUARDED);
+    assert!(matches!(steps[0], Step::WalkInBlocks(_)), "{steps:?}");
+    let runs: Vec<&Run> = (steps.iter())
+        .filter_map(|step| match step {
+            Step::Straight(Straight::Run(run)) => Some(&**run),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(runs.len(), 1, "{steps:?}");
+    assert!(runs[0].cells.contains(&0) && runs[0].zeros.is_empty(), "{:?}", runs[0]);
+}
