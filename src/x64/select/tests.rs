@@ -25,11 +25,17 @@ fn plan(ops: &[Op], target: Target) -> Vec<Step> {
     select(&program(ops), target).steps
 }
 
+/// d = 3d through temporaries at `t1` and `t2`: d copied into both, both
+/// added back and cleared (`Run::zeros`).
+fn tripling(t1: i32, t2: i32) -> Vec<Op> {
+    vec![mul(t1, 0, 1), mul(t2, 0, 2), set(0, 0), mul(0, t1, 1), set(t1, 0), mul(0, t2, 1), set(t2, 0)]
+}
+
 #[test]
 fn runs_in_loops_take_their_temporaries_for_zero() {
     // A walk over frames [d, t1, t2]: d copied into both, both added back
     // and cleared (d = 3d), as the differential test's walk.
-    let body = [mul(1, 0, 1), mul(2, 0, 2), set(0, 0), mul(0, 1, 1), set(1, 0), mul(0, 2, 1), set(2, 0)];
+    let body = tripling(1, 2);
     // The temporaries of the first run, in straight-line code, in the
     // first copy of a short loop's body or in a walk in blocks.
     let zeros_of = |ops: &[Op]| {
@@ -706,8 +712,7 @@ fn walks_whose_runs_have_temporaries_test_them_in_blocks() {
     // d = 3d through temporaries at `temps`, walking on by `stride`, then
     // `extra`: the plan's blocks, if it is a walk in blocks.
     let blocks = |temps: [i32; 2], stride: i32, extra: &[Op], target: Target| {
-        let [t1, t2] = temps;
-        let body = [mul(t1, 0, 1), mul(t2, 0, 2), set(0, 0), mul(0, t1, 1), set(t1, 0), mul(0, t2, 1), set(t2, 0)];
+        let body = tripling(temps[0], temps[1]);
         let ops = [&[Op::Loop { off: 0 }], &body[..], extra, &[Op::Move(stride), Op::EndLoop]].concat();
         match &plan(&ops, target)[0] {
             Step::WalkInBlocks(walk) => Some(walk.blocks.clone()),
@@ -747,10 +752,8 @@ fn pieces_after_a_walk_in_blocks_run_know_the_cell_the_loop_tests() {
     // if, a run that adds to the loop's cell, reads it back and clears it:
     // not a temporary (nonzero at the top of the body, its test would
     // always fail), as after a plain loop's run.
-    let tripling =
-        [mul(100, 0, 1), mul(200, 0, 2), set(0, 0), mul(0, 100, 1), set(100, 0), mul(0, 200, 1), set(200, 0)];
     let rest = [Op::If { off: 9 }, add(9, 1), Op::EndIf, mul(0, 7, 1), mul(8, 0, 2), set(0, 0)];
-    let ops = [&[Op::Loop { off: 0 }], &tripling[..], &rest, &[Op::Move(3), Op::EndLoop]].concat();
+    let ops = [&[Op::Loop { off: 0 }], &tripling(100, 200)[..], &rest, &[Op::Move(3), Op::EndLoop]].concat();
     let steps = plan(&ops, GUARDED);
     assert!(matches!(steps[0], Step::WalkInBlocks(_)), "{steps:?}");
     let runs: Vec<&Run> = (steps.iter())
